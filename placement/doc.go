@@ -1,0 +1,23 @@
+// Package placement is Strata's pure placement engine: a read-only snapshot
+// of the fleet goes in, a decision and its explanation come out.
+//
+// The Raft leader calls Place to put a GPU session on the closest edge that
+// has free GPU and NIC capacity, then commits the decision through Raft; the
+// FSM re-checks it (Snapshot.Apply does the same check for tests and for a
+// registry that wants to reuse it) and rejects it when the node's Revision
+// moved. RouteViewer uses the same distance model to send a viewer to the
+// closest edge with NIC headroom, preferring edges that already relay the
+// session.
+//
+// The package is deliberately pure: no I/O, no clocks (load ages are supplied
+// by the caller), no goroutines, no randomness and no map iteration in any
+// result, so the same snapshot and request always give the same decision on
+// every origin. It imports nothing else from Strata.
+//
+// Performance: a decision over 10,000 nodes costs tens of microseconds on one
+// core. Everything derived from the nodes (unit vectors for great-circle
+// distance, interned regions and GPU models, ID order for tie-breaks, free
+// capacity) is precomputed once by Snapshot.Prepare into flat arrays; the hot
+// loop touches only those arrays, allocates nothing per node and builds the
+// list of rejected nodes only when Request.Explain is set.
+package placement

@@ -1,0 +1,300 @@
+package placement
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/serf/coordinate"
+)
+
+// Snapshot is the read-only world Place decides on: the nodes and the
+// tenants' quotas and usage. The registry builds one from its FSM state; the
+// tenant's quota lives here (not in the Request) so that Apply can account
+// usage exactly like the FSM does and a sequence of decisions can be checked
+// against quota without the caller threading usage through.
+//
+// Place prepares the snapshot lazily on first use; a snapshot shared by
+// several goroutines must be prepared first with Prepare, after which Place
+// and RouteViewer only read it. Changing Nodes other than through Apply or
+// Release requires calling Prepare again.
+type Snapshot struct {
+	Nodes []Node
+	// Tenants maps a tenant ID to its quota and current usage. A tenant
+	// missing from the map has no quota (the registry is the place that
+	// rejects unknown tenants).
+	Tenants map[string]Tenant
+
+	p *prepared
+}
+
+// Tenant is a tenant's quota and what it uses right now.
+type Tenant struct {
+	Quota Quota
+	Usage Usage
+}
+
+// Quota limits a tenant across the whole fleet. A zero field means
+// unlimited, following the project rule that a zero value means the default.
+type Quota struct {
+	MaxSessions   int
+	MaxGPUs       int
+	MaxEgressMbps int64
+}
+
+// Usage is what a tenant currently holds: placed sessions, GPUs (counted per
+// device, shared or not) and reserved egress.
+type Usage struct {
+	Sessions   int
+	GPUs       int
+	EgressMbps int64
+}
+
+// violation returns which limit adding one session with gpus GPUs and
+// egress Mbps would break, or "" when it fits.
+func (q Quota) violation(u Usage, gpus int, egress int64) string {
+	switch {
+	case q.MaxSessions > 0 && u.Sessions+1 > q.MaxSessions:
+		return fmt.Sprintf("sessions %d of %d", u.Sessions, q.MaxSessions)
+	case q.MaxGPUs > 0 && u.GPUs+gpus > q.MaxGPUs:
+		return fmt.Sprintf("gpus %d+%d of %d", u.GPUs, gpus, q.MaxGPUs)
+	case q.MaxEgressMbps > 0 && u.EgressMbps+egress > q.MaxEgressMbps:
+		return fmt.Sprintf("egress %d+%d of %d Mbps", u.EgressMbps, egress, q.MaxEgressMbps)
+	}
+	return ""
+}
+
+// checkQuota returns ErrQuotaExceeded (wrapped) when tenant cannot take one
+// more session of this size.
+func (s *Snapshot) checkQuota(tenant string, gpus int, egress int64) error {
+	t, ok := s.Tenants[tenant]
+	if !ok {
+		return nil
+	}
+	if v := t.Quota.violation(t.Usage, gpus, egress); v != "" {
+		return fmt.Errorf("%w: tenant %q: %s", ErrQuotaExceeded, tenant, v)
+	}
+	return nil
+}
+
+// Node flags precomputed by Prepare.
+const (
+	flagEligible uint8 = 1 << iota // alive and not draining
+	flagAlive                      // State == StateAlive
+	flagHasLoc                     // valid Location
+)
+
+// nodePrep is the compact, cache-friendly view of one node that the hot loop
+// reads instead of Node (which is large and full of pointers).
+type nodePrep struct {
+	x, y, z    float64 // unit vector of Location when flagHasLoc
+	egressFree int64   // NICMbps - max(reserved, fresh load)
+	nicMbps    int64
+	gpuTotalMB int64
+	gpuFreeMB  int64
+	maxFreeMB  int64 // largest free memory on one GPU
+	coord      *coordinate.Coordinate
+	gpuOff     int32 // first entry in prepared.gpus
+	gpuN       int32
+	wholeFree  int32 // GPUs with nothing reserved
+	region     int32 // interned Region
+	rank       int32 // position of ID in ascending ID order
+	flags      uint8
+}
+
+// gpuPrep is one GPU in the flat per-snapshot GPU array. Each node's GPUs
+// are stored in ascending Index order, which is the order GPUs are chosen in
+// when several fit equally well.
+type gpuPrep struct {
+	memMB  int64
+	freeMB int64
+	model  int32
+	slot   int32 // position in Node.GPUs
+}
+
+// prepared holds everything Prepare derives from the nodes.
+type prepared struct {
+	n        int
+	nodes    []nodePrep
+	gpus     []gpuPrep
+	byID     map[string]int32
+	regions  map[string]int32
+	models   map[string]int32
+	relayers map[string][]int32
+}
+
+// Prepare validates the snapshot and precomputes the flat arrays Place and
+// RouteViewer read. It is O(n log n) and meant to run once per snapshot (or
+// again after Nodes were changed other than by Apply/Release). It fails with
+// ErrInvalidSnapshot on empty or duplicate node IDs and duplicate GPU
+// indices, the only defects that would make decisions ambiguous; capacity
+// numbers out of range are clamped instead.
+func (s *Snapshot) Prepare() error {
+	n := len(s.Nodes)
+	p := &prepared{
+		n:        n,
+		nodes:    make([]nodePrep, n),
+		byID:     make(map[string]int32, n),
+		regions:  make(map[string]int32),
+		models:   make(map[string]int32),
+		relayers: make(map[string][]int32),
+	}
+	total := 0
+	for i := range s.Nodes {
+		total += len(s.Nodes[i].GPUs)
+	}
+	p.gpus = make([]gpuPrep, total)
+	order := make([]int32, n)
+	off := int32(0)
+	for i := range s.Nodes {
+		nd := &s.Nodes[i]
+		if nd.ID == "" {
+			return fmt.Errorf("%w: node %d has an empty ID", ErrInvalidSnapshot, i)
+		}
+		if _, dup := p.byID[nd.ID]; dup {
+			return fmt.Errorf("%w: duplicate node ID %q", ErrInvalidSnapshot, nd.ID)
+		}
+		for a := range nd.GPUs {
+			for b := a + 1; b < len(nd.GPUs); b++ {
+				if nd.GPUs[a].Index == nd.GPUs[b].Index {
+					return fmt.Errorf("%w: node %q has GPU index %d twice", ErrInvalidSnapshot, nd.ID, nd.GPUs[a].Index)
+				}
+			}
+		}
+		p.byID[nd.ID] = int32(i)
+		order[i] = int32(i)
+		np := &p.nodes[i]
+		np.gpuOff, np.gpuN = off, int32(len(nd.GPUs))
+		off += np.gpuN
+		np.region = intern(p.regions, nd.Region)
+		seg := p.gpus[np.gpuOff : np.gpuOff+np.gpuN]
+		for g := range nd.GPUs {
+			seg[g] = gpuPrep{model: intern(p.models, nd.GPUs[g].Model), slot: int32(g)}
+		}
+		slices.SortFunc(seg, func(a, b gpuPrep) int { return cmp.Compare(nd.GPUs[a.slot].Index, nd.GPUs[b.slot].Index) })
+		if x, y, z, ok := unitVector(nd.Location); ok {
+			np.x, np.y, np.z = x, y, z
+			np.flags |= flagHasLoc
+		}
+		if c := nd.Coordinate; c != nil && c.IsValid() {
+			np.coord = c
+		}
+		for _, sid := range nd.Relaying {
+			p.relayers[sid] = append(p.relayers[sid], int32(i))
+		}
+		p.refresh(s, i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(s.Nodes[a].ID, s.Nodes[b].ID) })
+	for r, i := range order {
+		p.nodes[i].rank = int32(r)
+	}
+	s.p = p
+	return nil
+}
+
+// refresh recomputes the mutable part of node i's prepared view: state and
+// free capacity. Apply and Release call it after changing reservations.
+func (p *prepared) refresh(s *Snapshot, i int) {
+	nd := &s.Nodes[i]
+	np := &p.nodes[i]
+	np.flags &^= flagEligible | flagAlive
+	if nd.State == StateAlive {
+		np.flags |= flagAlive
+		if !nd.Draining {
+			np.flags |= flagEligible
+		}
+	}
+	np.nicMbps = nd.NICMbps
+	np.egressFree = nd.NICMbps - nd.egressUsed()
+	np.gpuTotalMB, np.gpuFreeMB, np.maxFreeMB, np.wholeFree = 0, 0, 0, 0
+	for g := range nd.GPUs {
+		gp := &p.gpus[int(np.gpuOff)+g]
+		gp.memMB, gp.freeMB = gpuFree(&nd.GPUs[gp.slot])
+		np.gpuTotalMB += gp.memMB
+		np.gpuFreeMB += gp.freeMB
+		np.maxFreeMB = max(np.maxFreeMB, gp.freeMB)
+		if gp.memMB > 0 && gp.freeMB == gp.memMB {
+			np.wholeFree++
+		}
+	}
+}
+
+// gpuFree returns a GPU's usable memory and free memory, clamped to sane
+// ranges so corrupt numbers can only make a GPU look full, never overbook it.
+func gpuFree(g *GPU) (memMB, freeMB int64) {
+	memMB = max(g.MemoryMB, 0)
+	freeMB = memMB - max(g.ReservedMB, 0)
+	return memMB, min(max(freeMB, 0), memMB)
+}
+
+// intern returns the small integer for name, adding it when new, so the hot
+// loop compares ints instead of strings.
+func intern(m map[string]int32, name string) int32 {
+	if id, ok := m[name]; ok {
+		return id
+	}
+	id := int32(len(m))
+	m[name] = id
+	return id
+}
+
+// prepared returns the prepared view, preparing lazily when the snapshot
+// was never prepared or nodes were appended or removed since.
+func (s *Snapshot) prepared() (*prepared, error) {
+	if s.p != nil && s.p.n == len(s.Nodes) {
+		return s.p, nil
+	}
+	if err := s.Prepare(); err != nil {
+		return nil, err
+	}
+	return s.p, nil
+}
+
+// NodeIndex returns the index in Nodes of the node with the given ID.
+func (s *Snapshot) NodeIndex(id string) (int, bool) {
+	p, err := s.prepared()
+	if err != nil {
+		return 0, false
+	}
+	i, ok := p.byID[id]
+	return int(i), ok
+}
+
+// Clone returns a deep copy of the snapshot (nodes, their GPUs, labels,
+// relaying lists and coordinates, and tenants) that Apply can mutate without
+// touching the original — for tests, what-if planning, and registries whose
+// FSM state shares slices with the snapshot.
+func (s *Snapshot) Clone() *Snapshot {
+	c := &Snapshot{Nodes: make([]Node, len(s.Nodes))}
+	for i := range s.Nodes {
+		n := s.Nodes[i]
+		n.GPUs = slices.Clone(n.GPUs)
+		n.Relaying = slices.Clone(n.Relaying)
+		if n.Labels != nil {
+			l := make(map[string]string, len(n.Labels))
+			for k, v := range n.Labels {
+				l[k] = v
+			}
+			n.Labels = l
+		}
+		if n.Coordinate != nil {
+			n.Coordinate = n.Coordinate.Clone()
+		}
+		c.Nodes[i] = n
+	}
+	if s.Tenants != nil {
+		c.Tenants = make(map[string]Tenant, len(s.Tenants))
+		for k, v := range s.Tenants {
+			c.Tenants[k] = v
+		}
+	}
+	return c
+}
+
+// validLocation reports whether l is a usable position.
+func validLocation(l Location) bool {
+	return l.Known && l.Lat >= -90 && l.Lat <= 90 && l.Lon >= -180 && l.Lon <= 180 &&
+		!math.IsNaN(l.Lat) && !math.IsNaN(l.Lon)
+}
