@@ -18,8 +18,9 @@ type Subscription struct {
 	// subscribe time, or the next one to be created if there was none.
 	first      uint64
 	firstStart uint64
-	cur    *GroupReader
-	closed atomic.Bool
+	cur        *GroupReader // Next's current group; points at own
+	own        GroupReader
+	closed     atomic.Bool
 
 	groups  atomic.Uint64
 	objects atomic.Uint64
@@ -77,6 +78,14 @@ func (s *Subscription) Close() {
 // After the track is closed and its groups handed out it returns
 // ErrTrackEnded.
 func (s *Subscription) NextGroup(ctx context.Context) (*GroupReader, error) {
+	g, err := s.nextGroup(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &GroupReader{s: s, g: g}, nil
+}
+
+func (s *Subscription) nextGroup(ctx context.Context) (*group, error) {
 	for {
 		sig := s.t.sig.Load()
 		wake := sig.arm()
@@ -86,7 +95,7 @@ func (s *Subscription) NextGroup(ctx context.Context) (*GroupReader, error) {
 		}
 		if g != nil {
 			s.groups.Add(1)
-			return &GroupReader{s: s, g: g}, nil
+			return g, nil
 		}
 		select {
 		case <-wake:
@@ -141,11 +150,13 @@ func (s *Subscription) tryNextGroup() (*group, error) {
 func (s *Subscription) Next(ctx context.Context) (Object, error) {
 	for {
 		if s.cur == nil {
-			gr, err := s.NextGroup(ctx)
+			g, err := s.nextGroup(ctx)
 			if err != nil {
 				return Object{}, err
 			}
-			s.cur = gr
+			// Reuse one reader so flat reading allocates nothing per group.
+			s.own = GroupReader{s: s, g: g}
+			s.cur = &s.own
 		}
 		o, err := s.cur.NextObject(ctx)
 		switch {
