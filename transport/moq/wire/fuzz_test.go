@@ -153,8 +153,8 @@ func FuzzDatagram(f *testing.F) {
 		}
 		out, err := AppendDatagram(nil, &dg)
 		if err != nil {
-			// A status datagram carrying status 0 is legal on the wire but
-			// re-encodes as an empty payload datagram; nothing else may fail.
+			// A status datagram with status 0 re-encodes as an empty
+			// payload datagram, which is the same object; so nothing fails.
 			t.Fatalf("re-encode %+v: %v", dg, err)
 		}
 		back, err := ParseDatagram(out)
