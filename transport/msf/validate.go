@@ -3,8 +3,22 @@ package msf
 import (
 	"encoding/base64"
 	"fmt"
+	"reflect"
 	"slices"
+	"strings"
 )
+
+// trackFields are the member names MSF defines for track objects; members
+// outside it are custom and ignored.
+var trackFields = func() map[string]bool {
+	m := map[string]bool{}
+	rt := reflect.TypeFor[Track]()
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		m[name] = true
+	}
+	return m
+}()
 
 var packagings = []string{PackagingLOC, PackagingMediaTimeline, PackagingEventTimeline, PackagingMoQLog, PackagingMoQMetrics, PackagingCatalog}
 
@@ -118,7 +132,7 @@ func (c *Catalog) validateOps() error {
 			tp := fmt.Sprintf("%s.tracks[%d]", path, j)
 			if mode == modeRemove && op.raw != nil {
 				for k := range op.raw[j] {
-					if k != "name" && k != "namespace" {
+					if k != "name" && k != "namespace" && trackFields[k] {
 						return fieldErr(tp+"."+k, ErrInvalidField, "a remove operation carries only name and namespace")
 					}
 				}
