@@ -34,8 +34,10 @@ func (s RTTSource) MarshalText() ([]byte, error) { return []byte(s.String()), ni
 type Score struct {
 	RTTMs     float64   `json:"rtt_ms"`
 	RTTSource RTTSource `json:"rtt_source"`
-	// RTTBucket is floor(RTTMs / RTTBucketMs), less RelayBonusMs for viewer
-	// routing to an edge already relaying the session.
+	// RTTBucket is floor(RTTMs / RTTBucketMs) (for geographic estimates the
+	// same boundaries expressed as great-circle angles), less
+	// RelayBonusMs/RTTBucketMs for viewer routing to an edge already relaying
+	// the session.
 	RTTBucket int `json:"rtt_bucket"`
 	// GPUFree and NICFree are the fractions of the node's GPU memory and NIC
 	// left free after this placement (GPUFree is 1 when no GPU is asked).

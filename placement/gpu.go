@@ -6,6 +6,7 @@ import "slices"
 const (
 	anyModel     int32 = -1 // Request.GPUModel empty
 	unknownModel int32 = -2 // no node has the requested model
+	mixedModels  int32 = -3 // nodePrep.model of a node with several models
 )
 
 // gpuQuery is the GPU part of a request compiled against a snapshot.
@@ -34,35 +35,45 @@ func (q *gpuQuery) fits(g *gpuPrep) bool {
 	return g.freeMB >= q.memMB
 }
 
-// check applies the GPU filters to a node and returns the first failing
+// check applies the GPU filters to node i and returns the first failing
 // one (model, then count, then memory) or filterPass with the memory the
-// session would reserve there. The per-node summary answers most nodes
-// without touching their GPUs.
-func (q *gpuQuery) check(p *prepared, np *nodePrep) (Filter, int64) {
+// session would reserve there. Without a model constraint the per-node
+// summary answers most nodes without touching their GPUs.
+func (q *gpuQuery) check(p *prepared, i int) (Filter, int64) {
 	if q.k == 0 {
 		return filterPass, 0
 	}
-	seg := p.gpus[np.gpuOff : np.gpuOff+np.gpuN]
-	if q.model == anyModel {
-		if np.gpuN < q.k {
-			return FilterGPUCount, 0
-		}
-		if q.memMB > 0 && np.maxFreeMB < q.memMB || q.memMB == 0 && np.wholeFree < q.k {
-			return FilterGPUMemory, 0
+	np := &p.nodes[i]
+	if q.model != anyModel && np.model != mixedModels {
+		if np.model != q.model || np.gpuN == 0 {
+			return FilterGPUModel, 0
 		}
 	}
+	if q.model == anyModel || np.model == q.model {
+		switch {
+		case int32(np.gpuN) < q.k:
+			return FilterGPUCount, 0
+		case q.memMB > 0 && int64(np.maxFreeMB) < q.memMB, q.memMB == 0 && int32(np.wholeFree) < q.k:
+			return FilterGPUMemory, 0
+		case q.memMB > 0 && q.k == 1:
+			return filterPass, q.memMB // the largest free GPU fits
+		case q.memMB == 0 && np.flags&flagUniform != 0:
+			return filterPass, int64(q.k) * p.gpus[np.gpuOff].memMB
+		}
+	}
+	seg := p.gpus[np.gpuOff : np.gpuOff+int32(np.gpuN)]
 	var matched, fit int32
 	var need int64
-	for i := range seg {
-		g := &seg[i]
-		if q.model != anyModel && g.model != q.model {
+	for g := range seg {
+		gp := &seg[g]
+		if q.model != anyModel && gp.model != q.model {
 			continue
 		}
 		matched++
-		if fit < q.k && q.fits(g) {
+		if fit < q.k && q.fits(gp) {
 			fit++
 			if q.memMB == 0 {
-				need += g.memMB
+				need += gp.memMB
 			}
 		}
 	}
@@ -85,8 +96,9 @@ func (q *gpuQuery) check(p *prepared, np *nodePrep) (Filter, int64) {
 // free memory) under pack, so big holes stay available, and the most free
 // memory under spread, so co-tenants of one GPU stay few; ties go to the
 // lower index.
-func (q *gpuQuery) choose(p *prepared, nd *Node, np *nodePrep, policy Policy) []GPUSlice {
-	seg := p.gpus[np.gpuOff : np.gpuOff+np.gpuN]
+func (q *gpuQuery) choose(p *prepared, nd *Node, i int, policy Policy) []GPUSlice {
+	np := &p.nodes[i]
+	seg := p.gpus[np.gpuOff : np.gpuOff+int32(np.gpuN)]
 	var buf [16]int32
 	cand := buf[:0]
 	for i := range seg {

@@ -1,6 +1,9 @@
 package placement
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Place chooses the node for one session: every node goes through the
 // filters (alive, not draining, region, labels, anti-affinity, NIC
@@ -40,7 +43,26 @@ func Place(snap *Snapshot, req Request) (Decision, error) {
 	pk := newPicker(&o)
 	for i := range p.nodes {
 		np := &p.nodes[i]
-		f, need := q.filter(snap, p, i, np)
+		// The filters, cheapest first, written out here rather than called
+		// so the common rejections cost a few instructions.
+		f, need := filterPass, int64(0)
+		switch {
+		case np.flags&flagEligible == 0:
+			f = FilterDraining
+			if np.flags&flagAlive == 0 {
+				f = FilterNotAlive
+			}
+		case q.hasRegions && !slices.Contains(q.regions, np.region):
+			f = FilterRegion
+		case len(q.labels) > 0 && (q.noLabels || !labelsMatch(p.nodeLabels(i), q.labels)):
+			f = FilterLabels
+		case len(q.avoid) > 0 && q.avoided(int32(i)):
+			f = FilterAntiAffinity
+		case int64(np.egressFree) < q.egress:
+			f = FilterNICHeadroom
+		case q.gpu.k > 0:
+			f, need = q.gpu.check(p, i)
+		}
 		if f != filterPass {
 			ex.Rejected[f]++
 			if req.Explain {
@@ -49,21 +71,21 @@ func Place(snap *Snapshot, req Request) (Decision, error) {
 			continue
 		}
 		ex.Feasible++
-		bucket, _, _, ok := pk.bucketFor(np, 0)
+		bucket, ok := pk.bucketFor(p, i, 0)
 		if !ok {
 			continue
 		}
-		pk.consider(i, np, bucket, score(np, q.gpu.k, need, q.egress, q.policy).Within)
+		pk.consider(i, p.cold[i].rank, bucket, within(np, q.gpu.k, need, q.egress, q.policy))
 	}
 	if pk.best < 0 {
 		return Decision{Explanation: ex}, &NoCapacityError{Explanation: ex}
 	}
 
-	nd, np := &snap.Nodes[pk.best], &p.nodes[pk.best]
-	_, need := q.gpu.check(p, np)
-	sc := score(np, q.gpu.k, need, q.egress, q.policy)
-	sc.RTTMs, sc.RTTSource = o.rtt(np)
-	sc.RTTBucket = bucketOf(sc.RTTMs)
+	nd := &snap.Nodes[pk.best]
+	_, need := q.gpu.check(p, pk.best)
+	sc := score(&p.nodes[pk.best], q.gpu.k, need, q.egress, q.policy)
+	sc.RTTMs, sc.RTTSource = o.rtt(p, pk.best)
+	sc.RTTBucket = o.bucket(p, pk.best)
 	sc.Total = sc.Within - 2*float64(sc.RTTBucket)
 	ex.Winner = sc
 	return Decision{
@@ -71,7 +93,7 @@ func Place(snap *Snapshot, req Request) (Decision, error) {
 		Reservation: Reservation{
 			Tenant:     req.Tenant,
 			NodeID:     nd.ID,
-			GPUs:       q.gpu.choose(p, nd, np, req.Policy),
+			GPUs:       q.gpu.choose(p, nd, pk.best, req.Policy),
 			EgressMbps: req.EgressMbps,
 		},
 		Score:       sc.Total,

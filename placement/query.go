@@ -9,16 +9,14 @@ import (
 // between GPU and NIC so neither is stranded on a node.
 const PolicyWeight = 0.8
 
-// labelPair is one required label, compiled out of the request's map so the
-// hot loop does not iterate a map per node.
-type labelPair struct{ key, value string }
 
 // query is a Request compiled against a prepared snapshot: names resolved to
 // interned IDs and indices once per call instead of once per node.
 type query struct {
 	hasRegions bool
 	regions    []int32
-	labels     []labelPair
+	labels     []labelID // required labels, interned; the hot loop compares ints
+	noLabels   bool      // a required pair exists on no node at all
 	avoid      []int32 // sorted node indices
 	ai         int     // cursor into avoid; nodes are visited in index order
 	egress     int64
@@ -37,7 +35,10 @@ func newQuery(p *prepared, r *Request) query {
 		}
 	}
 	for k, v := range r.Labels {
-		q.labels = append(q.labels, labelPair{k, v})
+		kid, ok1 := p.keys[k]
+		vid, ok2 := p.values[v]
+		q.noLabels = q.noLabels || !ok1 || !ok2
+		q.labels = append(q.labels, labelID{kid, vid})
 	}
 	for _, id := range r.AvoidNodes {
 		if i, ok := p.byID[id]; ok {
@@ -57,60 +58,70 @@ func (q *query) avoided(i int32) bool {
 	return q.ai < len(q.avoid) && q.avoid[q.ai] == i
 }
 
-// filter returns the first filter node i fails, or filterPass and the GPU
-// memory the session would reserve on it. Cheap checks on the prepared view
-// come first; the Node itself is touched only for labels.
-func (q *query) filter(s *Snapshot, p *prepared, i int, np *nodePrep) (Filter, int64) {
-	if np.flags&flagEligible == 0 {
-		if np.flags&flagAlive == 0 {
-			return FilterNotAlive, 0
+// labelsMatch reports whether every wanted pair is among have. Both are
+// tiny, so nested scans beat any map.
+func labelsMatch(have, want []labelID) bool {
+next:
+	for _, w := range want {
+		for _, h := range have {
+			if h == w {
+				continue next
+			}
 		}
-		return FilterDraining, 0
-	}
-	if q.hasRegions && !slices.Contains(q.regions, np.region) {
-		return FilterRegion, 0
-	}
-	if len(q.labels) > 0 && !labelsMatch(s.Nodes[i].Labels, q.labels) {
-		return FilterLabels, 0
-	}
-	if len(q.avoid) > 0 && q.avoided(int32(i)) {
-		return FilterAntiAffinity, 0
-	}
-	if np.egressFree < q.egress {
-		return FilterNICHeadroom, 0
-	}
-	return q.gpu.check(p, np)
-}
-
-func labelsMatch(have map[string]string, want []labelPair) bool {
-	for _, l := range want {
-		if v, ok := have[l.key]; !ok || v != l.value {
-			return false
-		}
+		return false
 	}
 	return true
 }
 
-// score computes the within-bucket part of a node's score after reserving
-// needMB of GPU memory and egressMbps on it.
+// freeAfter returns the fractions of GPU memory and NIC left free on np
+// after reserving needMB and egressMbps (GPU is 1 when no GPU is asked).
+func freeAfter(np *nodePrep, gpus int32, needMB, egressMbps int64) (gpuFree, nicFree float64) {
+	nicFree = fraction(int64(np.egressFree)-egressMbps, int64(np.nicMbps))
+	gpuFree = 1
+	if gpus > 0 {
+		gpuFree = fraction(int64(np.gpuFreeMB)-needMB, int64(np.gpuTotalMB))
+	}
+	return gpuFree, nicFree
+}
+
+// within is the within-bucket score used for ranking; score computes the
+// same numbers with their breakdown for the winner.
+func within(np *nodePrep, gpus int32, needMB, egressMbps int64, policy Policy) float64 {
+	g, n := freeAfter(np, gpus, needMB, egressMbps)
+	return withinOf(g, n, gpus, policy)
+}
+
+// withinOf combines the free fractions: Policy·w + Balance·(1−w).
+func withinOf(gpuFree, nicFree float64, gpus int32, policy Policy) float64 {
+	_, _, pol, bal := policyParts(gpuFree, nicFree, gpus, policy)
+	return PolicyWeight*pol + (1-PolicyWeight)*bal
+}
+
+// policyParts derives headroom, balance and the policy term.
+func policyParts(gpuFree, nicFree float64, gpus int32, policy Policy) (headroom, balanceDiff, pol, bal float64) {
+	headroom, bal = nicFree, 1
+	if gpus > 0 {
+		headroom = min(gpuFree, nicFree)
+		balanceDiff = gpuFree - nicFree
+		if balanceDiff < 0 {
+			balanceDiff = -balanceDiff
+		}
+		bal = 1 - balanceDiff
+	}
+	pol = headroom
+	if policy == PolicyPack {
+		pol = 1 - headroom
+	}
+	return headroom, balanceDiff, pol, bal
+}
+
+// score is the full breakdown of within for one node (RTT fields are filled
+// by the caller).
 func score(np *nodePrep, gpus int32, needMB, egressMbps int64, policy Policy) Score {
 	var sc Score
-	sc.NICFree = fraction(np.egressFree-egressMbps, np.nicMbps)
-	sc.GPUFree, sc.Headroom, sc.Balance = 1, sc.NICFree, 1
-	if gpus > 0 {
-		sc.GPUFree = fraction(np.gpuFreeMB-needMB, np.gpuTotalMB)
-		sc.Headroom = min(sc.GPUFree, sc.NICFree)
-		d := sc.GPUFree - sc.NICFree
-		if d < 0 {
-			d = -d
-		}
-		sc.Balance = 1 - d
-	}
-	sc.Policy = sc.Headroom
-	if policy == PolicyPack {
-		sc.Policy = 1 - sc.Headroom
-	}
-	sc.Within = PolicyWeight*sc.Policy + (1-PolicyWeight)*sc.Balance
+	sc.GPUFree, sc.NICFree = freeAfter(np, gpus, needMB, egressMbps)
+	sc.Headroom, _, sc.Policy, sc.Balance = policyParts(sc.GPUFree, sc.NICFree, gpus, policy)
+	sc.Within = withinOf(sc.GPUFree, sc.NICFree, gpus, policy)
 	return sc
 }
 

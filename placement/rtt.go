@@ -84,6 +84,7 @@ type origin struct {
 	hasRegion bool
 	region    int32
 	coord     *coordinate.Coordinate
+	dim       uint8 // len(coord.Vec); 0 without a usable coordinate
 }
 
 func newOrigin(p *prepared, r *Requester) origin {
@@ -96,13 +97,15 @@ func newOrigin(p *prepared, r *Requester) origin {
 			o.region = id
 		}
 	}
-	o.coord = r.Coordinate
+	if c := r.Coordinate; c != nil && len(c.Vec) > 0 && len(c.Vec) <= math.MaxUint8 {
+		o.coord, o.dim = c, uint8(len(c.Vec))
+	}
 	return o
 }
 
 // useVivaldi reports whether both ends have compatible coordinates.
 func (o *origin) useVivaldi(np *nodePrep) bool {
-	return o.coord != nil && np.coord != nil && len(np.coord.Vec) == len(o.coord.Vec)
+	return o.dim != 0 && np.dim == o.dim
 }
 
 // useGeo reports whether the geographic model applies to np.
@@ -112,10 +115,11 @@ func (o *origin) useGeo(np *nodePrep) bool {
 
 // rtt estimates the RTT from the requester to np with the most precise
 // information both ends have.
-func (o *origin) rtt(np *nodePrep) (float64, RTTSource) {
+func (o *origin) rtt(p *prepared, i int) (float64, RTTSource) {
+	np := &p.nodes[i]
 	switch {
 	case o.useVivaldi(np):
-		return vivaldiRTTMs(o.coord, np.coord), RTTVivaldi
+		return vivaldiRTTMs(o.coord, p.cold[i].coord), RTTVivaldi
 	case o.hasLoc && np.flags&flagHasLoc != 0:
 		return geoRTTMs(o.x*np.x + o.y*np.y + o.z*np.z), RTTGeo
 	case o.hasRegion && np.region == o.region:
@@ -130,4 +134,50 @@ func (o *origin) rtt(np *nodePrep) (float64, RTTSource) {
 // bucketOf maps an RTT to its comparison bucket.
 func bucketOf(ms float64) int {
 	return int(math.Floor(ms / RTTBucketMs))
+}
+
+// geoEdges[b] is the cosine of the central angle at which the geographic
+// RTT reaches b·RTTBucketMs, so bucket b holds dot products in
+// (geoEdges[b+1], geoEdges[b]]. Comparing dot products against this table
+// ranks nodes by geographic bucket without an acos per node; the table
+// defines geographic buckets, so ranking is exactly consistent everywhere.
+var geoEdges = func() []float64 {
+	var edges []float64
+	for b := 0; ; b++ {
+		theta := (float64(b)*RTTBucketMs - BaseRTTMs) / rttPerRadian
+		switch {
+		case theta <= 0:
+			edges = append(edges, 2)
+		case theta >= math.Pi:
+			return append(edges, -2)
+		default:
+			edges = append(edges, math.Cos(theta))
+		}
+	}
+}()
+
+// geoBucket returns the bucket of a dot product: the b with
+// geoEdges[b+1] < dot <= geoEdges[b], by binary search.
+func geoBucket(dot float64) int {
+	lo, hi := 0, len(geoEdges)-1 // invariant: geoEdges[lo] >= dot > geoEdges[hi]
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if geoEdges[mid] >= dot {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// bucket returns the node's RTT bucket from the requester; geographic
+// buckets come from the edge table, others from the estimate.
+func (o *origin) bucket(p *prepared, i int) int {
+	np := &p.nodes[i]
+	if o.useGeo(np) {
+		return geoBucket(o.x*np.x + o.y*np.y + o.z*np.z)
+	}
+	ms, _ := o.rtt(p, i)
+	return bucketOf(ms)
 }

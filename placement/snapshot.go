@@ -84,24 +84,36 @@ const (
 	flagEligible uint8 = 1 << iota // alive and not draining
 	flagAlive                      // State == StateAlive
 	flagHasLoc                     // valid Location
+	flagUniform                    // all GPUs have the same memory
 )
 
-// nodePrep is the compact, cache-friendly view of one node that the hot loop
-// reads instead of Node (which is large and full of pointers).
+// nodePrep is the hot, cache-line-sized (64 bytes) view of one node that the
+// filter and score loop reads for every node instead of Node (large, full
+// of pointers); the rest lives in nodeCold. Capacities are int32 (clamped)
+// to fit the line: 2 Pbit/s of NIC and 2 PB of GPU memory per node are
+// far beyond any real edge.
 type nodePrep struct {
 	x, y, z    float64 // unit vector of Location when flagHasLoc
-	egressFree int64   // NICMbps - max(reserved, fresh load)
-	nicMbps    int64
-	gpuTotalMB int64
-	gpuFreeMB  int64
-	maxFreeMB  int64 // largest free memory on one GPU
-	coord      *coordinate.Coordinate
+	egressFree int32   // NICMbps - max(reserved, fresh load)
+	nicMbps    int32
+	maxFreeMB  int32 // largest free memory on one GPU
+	gpuTotalMB int32
+	gpuFreeMB  int32
 	gpuOff     int32 // first entry in prepared.gpus
-	gpuN       int32
-	wholeFree  int32 // GPUs with nothing reserved
-	region     int32 // interned Region
-	rank       int32 // position of ID in ascending ID order
+	region     int32   // interned Region
+	model      int32   // interned model of all GPUs; mixedModels otherwise
+	gpuN       int16
+	wholeFree  int16 // GPUs with nothing reserved
 	flags      uint8
+	dim        uint8 // Vivaldi dimensionality, 0 without a coordinate
+}
+
+// nodeCold is the rest of a node's prepared view.
+type nodeCold struct {
+	coord      *coordinate.Coordinate
+	labelOff   int32 // first entry in prepared.labels
+	labelN     int32
+	rank       int32 // position of ID in ascending ID order
 }
 
 // gpuPrep is one GPU in the flat per-snapshot GPU array. Each node's GPUs
@@ -114,12 +126,19 @@ type gpuPrep struct {
 	slot   int32 // position in Node.GPUs
 }
 
+// labelID is one interned label pair.
+type labelID struct{ key, value int32 }
+
 // prepared holds everything Prepare derives from the nodes.
 type prepared struct {
 	n        int
 	nodes    []nodePrep
+	cold     []nodeCold
 	gpus     []gpuPrep
+	labels   []labelID
 	byID     map[string]int32
+	keys     map[string]int32 // interned label keys
+	values   map[string]int32 // interned label values
 	regions  map[string]int32
 	models   map[string]int32
 	relayers map[string][]int32
@@ -136,9 +155,12 @@ func (s *Snapshot) Prepare() error {
 	p := &prepared{
 		n:        n,
 		nodes:    make([]nodePrep, n),
+		cold:     make([]nodeCold, n),
 		byID:     make(map[string]int32, n),
 		regions:  make(map[string]int32),
 		models:   make(map[string]int32),
+		keys:     make(map[string]int32),
+		values:   make(map[string]int32),
 		relayers: make(map[string][]int32),
 	}
 	total := 0
@@ -165,11 +187,18 @@ func (s *Snapshot) Prepare() error {
 		}
 		p.byID[nd.ID] = int32(i)
 		order[i] = int32(i)
-		np := &p.nodes[i]
-		np.gpuOff, np.gpuN = off, int32(len(nd.GPUs))
-		off += np.gpuN
+		if len(nd.GPUs) > math.MaxInt16 {
+			return fmt.Errorf("%w: node %q has %d GPUs", ErrInvalidSnapshot, nd.ID, len(nd.GPUs))
+		}
+		np, nc := &p.nodes[i], &p.cold[i]
+		np.gpuOff, np.gpuN = off, int16(len(nd.GPUs))
+		off += int32(np.gpuN)
 		np.region = intern(p.regions, nd.Region)
-		seg := p.gpus[np.gpuOff : np.gpuOff+np.gpuN]
+		nc.labelOff, nc.labelN = int32(len(p.labels)), int32(len(nd.Labels))
+		for k, v := range nd.Labels { // order irrelevant: matching scans all
+			p.labels = append(p.labels, labelID{intern(p.keys, k), intern(p.values, v)})
+		}
+		seg := p.gpus[np.gpuOff : np.gpuOff+int32(np.gpuN)]
 		for g := range nd.GPUs {
 			seg[g] = gpuPrep{model: intern(p.models, nd.GPUs[g].Model), slot: int32(g)}
 		}
@@ -178,8 +207,8 @@ func (s *Snapshot) Prepare() error {
 			np.x, np.y, np.z = x, y, z
 			np.flags |= flagHasLoc
 		}
-		if c := nd.Coordinate; c != nil && c.IsValid() {
-			np.coord = c
+		if c := nd.Coordinate; c != nil && c.IsValid() && len(c.Vec) > 0 && len(c.Vec) <= math.MaxUint8 {
+			nc.coord, np.dim = c, uint8(len(c.Vec))
 		}
 		for _, sid := range nd.Relaying {
 			p.relayers[sid] = append(p.relayers[sid], int32(i))
@@ -188,7 +217,7 @@ func (s *Snapshot) Prepare() error {
 	}
 	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(s.Nodes[a].ID, s.Nodes[b].ID) })
 	for r, i := range order {
-		p.nodes[i].rank = int32(r)
+		p.cold[i].rank = int32(r)
 	}
 	s.p = p
 	return nil
@@ -206,19 +235,37 @@ func (p *prepared) refresh(s *Snapshot, i int) {
 			np.flags |= flagEligible
 		}
 	}
-	np.nicMbps = nd.NICMbps
-	np.egressFree = nd.NICMbps - nd.egressUsed()
-	np.gpuTotalMB, np.gpuFreeMB, np.maxFreeMB, np.wholeFree = 0, 0, 0, 0
+	np.nicMbps = clamp32(nd.NICMbps)
+	np.egressFree = clamp32(nd.NICMbps - nd.egressUsed())
+	var total, free, maxFree int64
+	np.wholeFree = 0
+	np.flags |= flagUniform
+	np.model = mixedModels
+	if np.gpuN > 0 {
+		np.model = p.gpus[np.gpuOff].model
+	}
 	for g := range nd.GPUs {
 		gp := &p.gpus[int(np.gpuOff)+g]
 		gp.memMB, gp.freeMB = gpuFree(&nd.GPUs[gp.slot])
-		np.gpuTotalMB += gp.memMB
-		np.gpuFreeMB += gp.freeMB
-		np.maxFreeMB = max(np.maxFreeMB, gp.freeMB)
+		if gp.memMB != p.gpus[np.gpuOff].memMB {
+			np.flags &^= flagUniform
+		}
+		if gp.model != np.model {
+			np.model = mixedModels
+		}
+		total += gp.memMB
+		free += gp.freeMB
+		maxFree = max(maxFree, gp.freeMB)
 		if gp.memMB > 0 && gp.freeMB == gp.memMB {
 			np.wholeFree++
 		}
 	}
+	np.gpuTotalMB, np.gpuFreeMB, np.maxFreeMB = clamp32(total), clamp32(free), clamp32(maxFree)
+}
+
+// clamp32 narrows v to int32, saturating.
+func clamp32(v int64) int32 {
+	return int32(min(max(v, math.MinInt32), math.MaxInt32))
 }
 
 // gpuFree returns a GPU's usable memory and free memory, clamped to sane
@@ -297,4 +344,10 @@ func (s *Snapshot) Clone() *Snapshot {
 func validLocation(l Location) bool {
 	return l.Known && l.Lat >= -90 && l.Lat <= 90 && l.Lon >= -180 && l.Lon <= 180 &&
 		!math.IsNaN(l.Lat) && !math.IsNaN(l.Lon)
+}
+
+// nodeLabels returns node i's interned labels.
+func (p *prepared) nodeLabels(i int) []labelID {
+	c := &p.cold[i]
+	return p.labels[c.labelOff : c.labelOff+c.labelN]
 }

@@ -11,7 +11,11 @@ import (
 // buffer; 20 ms is about what a cold upstream subscription costs before the
 // first keyframe, and small enough that a viewer is never sent to another
 // continent for it.
+// It must be a multiple of RTTBucketMs so it shifts buckets exactly.
 const RelayBonusMs = 20.0
+
+// relayBonusBuckets is RelayBonusMs in buckets.
+const relayBonusBuckets = int(RelayBonusMs / RTTBucketMs)
 
 // ViewerRequest asks where a viewer of a running session should connect.
 type ViewerRequest struct {
@@ -91,7 +95,7 @@ func RouteViewer(snap *Snapshot, req ViewerRequest) (ViewerDecision, error) {
 			f = FilterDraining
 		case q.hasRegions && !slices.Contains(q.regions, np.region):
 			f = FilterRegion
-		case np.egressFree < q.egress:
+		case int64(np.egressFree) < q.egress:
 			f = FilterNICHeadroom
 		}
 		if f != filterPass {
@@ -99,36 +103,34 @@ func RouteViewer(snap *Snapshot, req ViewerRequest) (ViewerDecision, error) {
 			continue
 		}
 		ex.Feasible++
-		bonus := 0.0
+		bonus := 0
 		for ri < len(relayers) && relayers[ri] < int32(i) {
 			ri++
 		}
 		if int32(i) == ingest || ri < len(relayers) && relayers[ri] == int32(i) {
-			bonus = RelayBonusMs
+			bonus = relayBonusBuckets
 		}
-		bucket, _, _, ok := pk.bucketFor(np, bonus)
+		bucket, ok := pk.bucketFor(p, i, bonus)
 		if !ok {
 			continue
 		}
-		pk.consider(i, np, bucket, fraction(np.egressFree-q.egress, np.nicMbps))
+		pk.consider(i, p.cold[i].rank, bucket, fraction(int64(np.egressFree)-q.egress, int64(np.nicMbps)))
 	}
 	if pk.best < 0 {
 		return ViewerDecision{Explanation: ex}, &NoCapacityError{Explanation: ex}
 	}
-	np := &p.nodes[pk.best]
 	d := ViewerDecision{EdgeID: snap.Nodes[pk.best].ID, Explanation: ex}
 	d.Relaying = int32(pk.best) == ingest || slices.Contains(relayers, int32(pk.best))
 	if int32(pk.best) != ingest {
 		d.UpstreamID = req.IngestNodeID
 	}
-	sc := score(np, 0, 0, q.egress, PolicySpread)
+	sc := score(&p.nodes[pk.best], 0, 0, q.egress, PolicySpread)
 	sc.Within = sc.NICFree
-	sc.RTTMs, sc.RTTSource = o.rtt(np)
-	bonus := 0.0
+	sc.RTTMs, sc.RTTSource = o.rtt(p, pk.best)
+	sc.RTTBucket = o.bucket(p, pk.best)
 	if d.Relaying {
-		bonus = RelayBonusMs
+		sc.RTTBucket -= relayBonusBuckets
 	}
-	sc.RTTBucket = bucketOf(sc.RTTMs - bonus)
 	sc.Total = sc.Within - 2*float64(sc.RTTBucket)
 	d.Score = sc
 	d.Explanation.Winner = sc
