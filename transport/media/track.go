@@ -81,15 +81,14 @@ func (t *Track) Append(o Object) error {
 		// If the keyframe is refused, pushLocked closes the group, so the
 		// delta frames that follow are refused too.
 		return t.pushLocked(o)
-	} else {
-		g := t.openLocked()
-		if g == nil {
-			return ErrNoKeyframe
-		}
-		o.ID = 0
-		if g.count() > 0 {
-			o.ID = g.lastID + 1
-		}
+	}
+	g := t.openLocked()
+	if g == nil {
+		return ErrNoKeyframe
+	}
+	o.ID = 0
+	if g.count() > 0 {
+		o.ID = g.lastID + 1
 	}
 	return t.pushLocked(o)
 }

@@ -63,10 +63,10 @@ func (a AudioLevel) value() uint64 {
 
 // FrameMarking is the RFC 9626 frame marking of a video frame.
 type FrameMarking struct {
-	Start, End    bool // first / last packet of the frame; both set for whole frames
-	Independent   bool // decodable without prior frames (keyframe)
-	Discardable   bool // no other frame depends on it
-	BaseLayerSync bool // depends only on the base temporal layer
+	Start, End    bool  // first / last packet of the frame; both set for whole frames
+	Independent   bool  // decodable without prior frames (keyframe)
+	Discardable   bool  // no other frame depends on it
+	BaseLayerSync bool  // depends only on the base temporal layer
 	TID           uint8 // temporal layer, 0..7
 
 	// Scalable streams add the layer ID and, optionally, TL0PICIDX.
