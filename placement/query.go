@@ -9,7 +9,6 @@ import (
 // between GPU and NIC so neither is stranded on a node.
 const PolicyWeight = 0.8
 
-
 // query is a Request compiled against a prepared snapshot: names resolved to
 // interned IDs and indices once per call instead of once per node.
 type query struct {
@@ -17,8 +16,8 @@ type query struct {
 	regions    []int32
 	labels     []labelID // required labels, interned; the hot loop compares ints
 	noLabels   bool      // a required pair exists on no node at all
-	avoid      []int32 // sorted node indices
-	ai         int     // cursor into avoid; nodes are visited in index order
+	avoid      []int32   // sorted node indices
+	ai         int       // cursor into avoid; nodes are visited in index order
 	egress     int64
 	gpu        gpuQuery
 	policy     Policy

@@ -100,8 +100,8 @@ type nodePrep struct {
 	gpuTotalMB int32
 	gpuFreeMB  int32
 	gpuOff     int32 // first entry in prepared.gpus
-	region     int32   // interned Region
-	model      int32   // interned model of all GPUs; mixedModels otherwise
+	region     int32 // interned Region
+	model      int32 // interned model of all GPUs; mixedModels otherwise
 	gpuN       int16
 	wholeFree  int16 // GPUs with nothing reserved
 	flags      uint8
@@ -110,10 +110,10 @@ type nodePrep struct {
 
 // nodeCold is the rest of a node's prepared view.
 type nodeCold struct {
-	coord      *coordinate.Coordinate
-	labelOff   int32 // first entry in prepared.labels
-	labelN     int32
-	rank       int32 // position of ID in ascending ID order
+	coord    *coordinate.Coordinate
+	labelOff int32 // first entry in prepared.labels
+	labelN   int32
+	rank     int32 // position of ID in ascending ID order
 }
 
 // gpuPrep is one GPU in the flat per-snapshot GPU array. Each node's GPUs
