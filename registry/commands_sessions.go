@@ -1,0 +1,212 @@
+package registry
+
+import (
+	"fmt"
+	"time"
+)
+
+// CreateSession adds a pending session after checking the tenant's quota.
+type CreateSession struct{ Session Session }
+
+func (*CreateSession) commandType() cmdType         { return cmdCreateSession }
+func (c *CreateSession) encode(e *encoder)          { c.Session.encode(e) }
+func (c *CreateSession) decode(d *decoder, _ uint8) { c.Session.decode(d) }
+func (c *CreateSession) apply(s *State, idx uint64) (any, error) {
+	t, ok := s.data.tenants[c.Session.TenantID]
+	if !ok {
+		return nil, fmt.Errorf("tenant %q: %w", c.Session.TenantID, ErrNotFound)
+	}
+	if a, ok := s.data.apps[c.Session.AppID]; !ok || a.TenantID != t.ID {
+		return nil, fmt.Errorf("app %q: %w", c.Session.AppID, ErrNotFound)
+	}
+	if _, ok := s.data.sessions[c.Session.ID]; ok {
+		return nil, fmt.Errorf("session %q: %w", c.Session.ID, ErrAlreadyExists)
+	}
+	if err := checkQuota(t, s.tenantUse[t.ID], &c.Session); err != nil {
+		return nil, err
+	}
+	ses := c.Session
+	ses.State, ses.Reservation = StatePending, nil
+	ses.CreateIndex, ses.ModifyIndex = idx, idx
+	ses.UpdatedAt, ses.StateChangedAt = ses.CreatedAt, ses.CreatedAt
+	s.putSession(nil, &ses)
+	return &ses, nil
+}
+
+// checkQuota fails if adding ses would take the tenant over its quota.
+func checkQuota(t *Tenant, u *TenantUsage, ses *Session) error {
+	var cur TenantUsage
+	if u != nil {
+		cur = *u
+	}
+	q := t.Quota
+	switch {
+	case q.MaxSessions > 0 && cur.Sessions+1 > q.MaxSessions:
+		return fmt.Errorf("%w: sessions %d of %d", ErrQuotaExceeded, cur.Sessions, q.MaxSessions)
+	case q.MaxGPUs > 0 && cur.GPUs+ses.GPUs > q.MaxGPUs:
+		return fmt.Errorf("%w: gpus %d+%d of %d", ErrQuotaExceeded, cur.GPUs, ses.GPUs, q.MaxGPUs)
+	case q.MaxEgressMbps > 0 && cur.EgressMbps+ses.EgressMbps > q.MaxEgressMbps:
+		return fmt.Errorf("%w: egress %d+%d of %d Mbit/s", ErrQuotaExceeded, cur.EgressMbps, ses.EgressMbps, q.MaxEgressMbps)
+	}
+	return nil
+}
+
+// SetSessionState moves a session along its life cycle. Leaving a state
+// that holds capacity releases the reservation in the same command.
+// TenantID, when set, must own the session; ExpectState, when set, must be
+// the current state.
+type SetSessionState struct {
+	ID          string
+	TenantID    string
+	State       SessionState
+	ExpectState SessionState
+	Reason      string
+	At          time.Time
+}
+
+func (*SetSessionState) commandType() cmdType { return cmdSetSessionState }
+func (c *SetSessionState) encode(e *encoder) {
+	e.string(c.ID)
+	e.string(c.TenantID)
+	e.byte(byte(c.State))
+	e.byte(byte(c.ExpectState))
+	e.string(c.Reason)
+	e.time(c.At)
+}
+func (c *SetSessionState) decode(d *decoder, _ uint8) {
+	c.ID = d.string()
+	c.TenantID = d.string()
+	c.State = SessionState(d.byte())
+	c.ExpectState = SessionState(d.byte())
+	c.Reason = d.string()
+	c.At = d.time()
+}
+func (c *SetSessionState) apply(s *State, idx uint64) (any, error) {
+	old, ok := s.data.sessions[c.ID]
+	if !ok || c.TenantID != "" && old.TenantID != c.TenantID {
+		return nil, fmt.Errorf("session %q: %w", c.ID, ErrNotFound)
+	}
+	if c.ExpectState != 0 && old.State != c.ExpectState {
+		return nil, fmt.Errorf("session %q is %s, not %s: %w", c.ID, old.State, c.ExpectState, ErrConflict)
+	}
+	if !CanTransition(old.State, c.State) {
+		return nil, fmt.Errorf("session %q: %s → %s: %w", c.ID, old.State, c.State, ErrInvalidTransition)
+	}
+	ses := *old
+	ses.State, ses.Reason = c.State, c.Reason
+	ses.ModifyIndex, ses.UpdatedAt, ses.StateChangedAt = idx, c.At, c.At
+	if !c.State.holdsReservation() && ses.Reservation != nil {
+		s.touchNode(ses.Reservation.NodeID, idx)
+		ses.Reservation = nil
+	}
+	s.putSession(old, &ses)
+	return &ses, nil
+}
+
+// touchNode records that the node's reservations changed at idx.
+func (s *State) touchNode(id string, idx uint64) {
+	if n, ok := s.data.nodes[id]; ok {
+		c := *n
+		c.ResIndex = idx
+		s.data.nodes[id] = &c
+	}
+}
+
+// PlaceSession commits a placement decision: the session takes the
+// reservation on the node. The FSM re-checks capacity against its own
+// state, so a decision computed on a stale view can never overbook; a
+// decision that no longer fits is rejected with ErrStaleDecision when the
+// node changed since ExpectResIndex, and ErrNoCapacity otherwise.
+type PlaceSession struct {
+	ID             string
+	Reservation    Reservation
+	ExpectResIndex uint64
+	At             time.Time
+}
+
+func (*PlaceSession) commandType() cmdType { return cmdPlaceSession }
+func (c *PlaceSession) encode(e *encoder) {
+	e.string(c.ID)
+	c.Reservation.encode(e)
+	e.uvarint(c.ExpectResIndex)
+	e.time(c.At)
+}
+func (c *PlaceSession) decode(d *decoder, _ uint8) {
+	c.ID = d.string()
+	c.Reservation.decode(d)
+	c.ExpectResIndex = d.uvarint()
+	c.At = d.time()
+}
+func (c *PlaceSession) apply(s *State, idx uint64) (any, error) {
+	old, ok := s.data.sessions[c.ID]
+	if !ok {
+		return nil, fmt.Errorf("session %q: %w", c.ID, ErrNotFound)
+	}
+	if !CanTransition(old.State, StatePlaced) {
+		return nil, fmt.Errorf("session %q: %s → placed: %w", c.ID, old.State, ErrInvalidTransition)
+	}
+	n, ok := s.data.nodes[c.Reservation.NodeID]
+	if !ok {
+		return nil, fmt.Errorf("node %q: %w", c.Reservation.NodeID, ErrNotFound)
+	}
+	if err := fits(n, s.nodeUse[n.ID], &c.Reservation); err != nil {
+		if n.ResIndex != c.ExpectResIndex {
+			return nil, fmt.Errorf("%w: %v", ErrStaleDecision, err)
+		}
+		return nil, err
+	}
+	ses := *old
+	r := c.Reservation
+	ses.State, ses.Reason, ses.Reservation = StatePlaced, "", &r
+	ses.Placements++
+	ses.ModifyIndex, ses.UpdatedAt, ses.StateChangedAt = idx, c.At, c.At
+	s.putSession(old, &ses)
+	s.touchNode(n.ID, idx)
+	return &ses, nil
+}
+
+// fits checks that r can be added to node n given what is already
+// reserved there.
+func fits(n *Node, use *NodeUsage, r *Reservation) error {
+	if n.State != NodeAlive || n.Draining {
+		return fmt.Errorf("%w: node %q is %s (draining=%t)", ErrNoCapacity, n.ID, n.State, n.Draining)
+	}
+	var egress int64
+	if use != nil {
+		egress = use.EgressMbps
+	}
+	if egress+r.EgressMbps > n.NICMbps {
+		return fmt.Errorf("%w: node %q NIC %d+%d > %d Mbit/s", ErrNoCapacity, n.ID, egress, r.EgressMbps, n.NICMbps)
+	}
+	for i, g := range r.GPUs {
+		for _, h := range r.GPUs[:i] {
+			if h.Index == g.Index {
+				return fmt.Errorf("%w: GPU %d reserved twice", ErrInvalid, g.Index)
+			}
+		}
+		gpu := findGPU(n, g.Index)
+		if gpu == nil {
+			return fmt.Errorf("%w: node %q has no GPU %d", ErrInvalid, n.ID, g.Index)
+		}
+		if g.MemoryMB <= 0 {
+			return fmt.Errorf("%w: GPU %d slice of %d MB", ErrInvalid, g.Index, g.MemoryMB)
+		}
+		var used int64
+		if use != nil {
+			used = use.GPUMemoryMB[g.Index]
+		}
+		if used+g.MemoryMB > gpu.MemoryMB {
+			return fmt.Errorf("%w: node %q GPU %d memory %d+%d > %d MB", ErrNoCapacity, n.ID, g.Index, used, g.MemoryMB, gpu.MemoryMB)
+		}
+	}
+	return nil
+}
+
+func findGPU(n *Node, index int64) *GPU {
+	for i := range n.GPUs {
+		if n.GPUs[i].Index == index {
+			return &n.GPUs[i]
+		}
+	}
+	return nil
+}

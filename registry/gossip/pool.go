@@ -1,0 +1,302 @@
+package gossip
+
+import (
+	"fmt"
+	"log"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/serf/coordinate"
+)
+
+// Pool is this node's membership in the gossip pool.
+type Pool struct {
+	cfg     Config
+	id      string
+	log     *slog.Logger
+	m       *metrics
+	ml      *memberlist.Memberlist
+	keyring *memberlist.Keyring
+	queue   *memberlist.TransmitLimitedQueue
+	coords  *coordinate.Client
+
+	metaBytes atomic.Pointer[[]byte]
+	numAlive  atomic.Int32
+	metaMu    sync.Mutex // serialises UpdateMeta
+
+	mu      sync.Mutex // guards the fields below; see the package doc for lock order
+	members map[string]*entry
+	load    Load
+	seq     uint64
+
+	evMu     sync.Mutex
+	events   chan Event
+	evClosed bool
+
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	shutdown sync.Once
+}
+
+// entry is a Member plus the last load message as received, kept so
+// push/pull can hand the table to a joining node verbatim.
+type entry struct {
+	Member
+	raw []byte
+}
+
+// New validates cfg, binds the gossip sockets and starts the load loop. It
+// does not contact anyone: call Join.
+func New(cfg Config) (*Pool, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	metaBytes, _ := cfg.Meta.MarshalBinary() // validated above
+	mlc, _ := cfg.Profile.memberlist()
+
+	p := &Pool{
+		cfg:     cfg,
+		id:      cfg.Meta.ID,
+		log:     cfg.Logger.With("component", "gossip", "node", cfg.Meta.ID),
+		m:       newMetrics(),
+		members: make(map[string]*entry),
+		seq:     uint64(time.Now().UnixMilli()), // grows across restarts, so a restarted node's loads win
+		events:  make(chan Event, cfg.EventBuffer),
+		stop:    make(chan struct{}),
+	}
+	p.metaBytes.Store(&metaBytes)
+	p.load = Load{GPUUtilPct: -1, CPUPct: -1}
+	var err error
+	if p.coords, err = coordinate.NewClient(coordinate.DefaultConfig()); err != nil {
+		return nil, fmt.Errorf("gossip: vivaldi: %w", err)
+	}
+	p.queue = &memberlist.TransmitLimitedQueue{
+		NumNodes:       func() int { return max(1, int(p.numAlive.Load())) },
+		RetransmitMult: mlc.RetransmitMult,
+	}
+	if len(cfg.Keys) > 0 {
+		p.keyring, _ = NewKeyring(cfg.Keys) // validated above
+	}
+	if err := p.m.register(cfg.Registerer); err != nil {
+		return nil, err
+	}
+
+	stdlog := log.New(logWriter{log: p.log}, "", 0)
+	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
+		BindAddrs: []string{cfg.BindAddr},
+		BindPort:  cfg.BindPort,
+		Logger:    stdlog,
+	})
+	if err != nil {
+		p.m.unregister(cfg.Registerer)
+		return nil, fmt.Errorf("%w: bind %s:%d: %w", ErrBadConfig, cfg.BindAddr, cfg.BindPort, err)
+	}
+	tr := newCountingTransport(nt, p.m)
+
+	mlc.Name = cfg.Meta.ID
+	mlc.BindAddr = cfg.BindAddr
+	mlc.BindPort = nt.GetAutoBindPort()
+	mlc.AdvertiseAddr = cfg.AdvertiseAddr
+	mlc.AdvertisePort = cfg.AdvertisePort
+	if mlc.AdvertisePort == 0 {
+		mlc.AdvertisePort = mlc.BindPort
+	}
+	mlc.Transport = tr
+	mlc.Keyring = p.keyring
+	mlc.GossipVerifyIncoming, mlc.GossipVerifyOutgoing = true, true
+	mlc.Delegate, mlc.Events, mlc.Ping = delegate{p}, delegate{p}, delegate{p}
+	mlc.Logger = stdlog
+	mlc.LogOutput = nil
+	// Let a node restarted under the same id on a new address rejoin once
+	// its old incarnation is gone, instead of being refused forever.
+	mlc.DeadNodeReclaimTime = mlc.GossipToTheDeadTime
+
+	if p.ml, err = memberlist.Create(mlc); err != nil {
+		_ = tr.Shutdown()
+		p.m.unregister(cfg.Registerer)
+		return nil, fmt.Errorf("gossip: start memberlist: %w", err)
+	}
+	p.wg.Go(p.loop)
+	p.log.Info("gossip started", "addr", p.ml.LocalNode().Address(), "profile", cfg.Profile,
+		"encrypted", p.keyring != nil)
+	return p, nil
+}
+
+// ID is this node's id.
+func (p *Pool) ID() string { return p.id }
+
+// Addr is this node's advertised gossip address (host:port), what others
+// pass to Join.
+func (p *Pool) Addr() string { return p.ml.LocalNode().Address() }
+
+// Join contacts seeds (host:port); nil means Config.Seeds. It returns how
+// many seeds answered; an error only if none did.
+func (p *Pool) Join(seeds []string) (int, error) {
+	if seeds == nil {
+		seeds = p.cfg.Seeds
+	}
+	n, err := p.ml.Join(seeds)
+	if err != nil {
+		return n, fmt.Errorf("gossip: join %v: %w", seeds, err)
+	}
+	return n, nil
+}
+
+// Events delivers membership changes; it is closed by Shutdown.
+func (p *Pool) Events() <-chan Event { return p.events }
+
+// SetLoad sets the load the next broadcast carries.
+func (p *Pool) SetLoad(l Load) {
+	p.mu.Lock()
+	p.load = clampLoad(l)
+	p.mu.Unlock()
+}
+
+// UpdateMeta replaces this node's metadata (e.g. Draining) and gossips it.
+// The id cannot change; oversized metadata is refused with ErrMetaTooLarge.
+func (p *Pool) UpdateMeta(meta Meta) error {
+	if meta.ID != p.id {
+		return fmt.Errorf("%w: %q to %q", ErrMetaIDChange, p.id, meta.ID)
+	}
+	b, err := meta.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	p.metaMu.Lock()
+	defer p.metaMu.Unlock()
+	p.metaBytes.Store(&b)
+	if err := p.ml.UpdateNode(p.cfg.UpdateTimeout); err != nil {
+		return fmt.Errorf("gossip: update meta: %w", err)
+	}
+	return nil
+}
+
+// Leave announces a graceful departure and waits up to timeout for it to
+// spread; others then see this node as left, not failed. Call Shutdown
+// afterwards.
+func (p *Pool) Leave(timeout time.Duration) error {
+	if err := p.ml.Leave(timeout); err != nil {
+		return fmt.Errorf("gossip: leave: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops the load loop, memberlist and its sockets, closes Events
+// and unregisters metrics. Without a prior Leave, others detect a failure.
+// Safe to call more than once.
+func (p *Pool) Shutdown() error {
+	var err error
+	p.shutdown.Do(func() {
+		close(p.stop)
+		p.wg.Wait()
+		if e := p.ml.Shutdown(); e != nil {
+			err = fmt.Errorf("gossip: shutdown: %w", e)
+		}
+		p.evMu.Lock()
+		p.evClosed = true
+		close(p.events)
+		p.evMu.Unlock()
+		p.m.unregister(p.cfg.Registerer)
+	})
+	return err
+}
+
+// Members returns every known member, sorted by id, including this node
+// and dead or left members within DeadRetention.
+func (p *Pool) Members() []Member {
+	p.mu.Lock()
+	out := make([]Member, 0, len(p.members))
+	for _, e := range p.members {
+		out = append(out, e.snapshot())
+	}
+	p.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Meta.ID < out[j].Meta.ID })
+	return out
+}
+
+// Member returns one member by id.
+func (p *Pool) Member(id string) (Member, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.members[id]
+	if !ok {
+		return Member{}, false
+	}
+	return e.snapshot(), true
+}
+
+// Coordinate is this node's current Vivaldi coordinate.
+func (p *Pool) Coordinate() *coordinate.Coordinate { return p.coords.GetCoordinate() }
+
+// EstimateRTT estimates the round-trip time between members a and b from
+// their Vivaldi coordinates (either may be this node).
+func (p *Pool) EstimateRTT(a, b string) (time.Duration, error) {
+	ca, err := p.coordOf(a)
+	if err != nil {
+		return 0, err
+	}
+	cb, err := p.coordOf(b)
+	if err != nil {
+		return 0, err
+	}
+	if !ca.IsCompatibleWith(cb) {
+		return 0, fmt.Errorf("%w: %s and %s have incompatible dimensions", ErrNoCoordinate, a, b)
+	}
+	return ca.DistanceTo(cb), nil
+}
+
+func (p *Pool) coordOf(id string) (*coordinate.Coordinate, error) {
+	if id == p.id {
+		return p.coords.GetCoordinate(), nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.members[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownMember, id)
+	}
+	if e.Coord == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoCoordinate, id)
+	}
+	return e.Coord, nil
+}
+
+// InstallKey adds a decryption key (step 1 of rotation, on every node).
+func (p *Pool) InstallKey(b64 string) error {
+	return p.keyOp(b64, "install", (*memberlist.Keyring).AddKey)
+}
+
+// UseKey makes an installed key the primary (step 2, on every node).
+func (p *Pool) UseKey(b64 string) error { return p.keyOp(b64, "use", (*memberlist.Keyring).UseKey) }
+
+// RemoveKey removes a non-primary key (step 3, on every node).
+func (p *Pool) RemoveKey(b64 string) error {
+	return p.keyOp(b64, "remove", (*memberlist.Keyring).RemoveKey)
+}
+
+func (p *Pool) keyOp(b64, op string, f func(*memberlist.Keyring, []byte) error) error {
+	if p.keyring == nil {
+		return fmt.Errorf("%w: pool runs unencrypted", ErrNoKeys)
+	}
+	k, err := DecodeKey(b64)
+	if err != nil {
+		return err
+	}
+	if err := f(p.keyring, k); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrBadKey, op, err)
+	}
+	return nil
+}
+
+func (e *entry) snapshot() Member {
+	m := e.Member
+	if m.Coord != nil {
+		m.Coord = m.Coord.Clone()
+	}
+	return m
+}

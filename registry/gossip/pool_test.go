@@ -1,0 +1,230 @@
+package gossip
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestClusterAllAlive(t *testing.T) {
+	n := 20
+	if testing.Short() {
+		n = 8
+	}
+	nodes := cluster(t, n, nil)
+	took := waitFor(t, 20*time.Second, func() string { return allSee(nodes, ids(nodes), StateAlive) })
+	t.Logf("%d nodes all alive everywhere after %v", n, took)
+	m, _ := nodes[n-1].Member(nodes[0].ID())
+	if m.Meta.Region != "eu-west" || m.Meta.NICMbps != 10000 || m.Addr == "" {
+		t.Fatalf("meta not carried: %+v", m)
+	}
+}
+
+func TestHardStopBecomesDead(t *testing.T) {
+	nodes := cluster(t, 5, nil)
+	waitFor(t, 10*time.Second, func() string { return allSee(nodes, ids(nodes), StateAlive) })
+	victim, rest := nodes[4], nodes[:4]
+	start := time.Now()
+	if err := victim.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() string { return allSee(rest, []string{victim.ID()}, StateDead) })
+	t.Logf("hard-stopped node dead on all others after %v (local profile)", time.Since(start))
+	waitEvent(t, rest[0].Pool, EventFailed, victim.ID(), 5*time.Second)
+}
+
+func TestGracefulLeaveIsLeft(t *testing.T) {
+	nodes := cluster(t, 4, nil)
+	waitFor(t, 10*time.Second, func() string { return allSee(nodes, ids(nodes), StateAlive) })
+	leaver := nodes[3]
+	if err := leaver.Leave(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := leaver.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() string { return allSee(nodes[:3], []string{leaver.ID()}, StateLeft) })
+	waitEvent(t, nodes[0].Pool, EventLeave, leaver.ID(), 5*time.Second)
+}
+
+func TestWrongKeyCannotJoin(t *testing.T) {
+	a := newNode(t, "a", []string{testKey(t)}, nil)
+	b := newNode(t, "b", []string{testKey(t)}, nil)
+	if _, err := b.Join([]string{a.Addr()}); err == nil {
+		t.Fatal("join with the wrong key succeeded")
+	}
+	waitFor(t, 5*time.Second, func() string {
+		if !strings.Contains(a.logs.String(), "No installed keys could decrypt the message") {
+			return "decrypt failure not logged:\n" + a.logs.String()
+		}
+		return ""
+	})
+	if !strings.Contains(a.logs.String(), "component=gossip") {
+		t.Fatal("memberlist log lacks component field")
+	}
+	if _, ok := a.Member("b"); ok {
+		t.Fatal("a knows b")
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	k1, k2 := testKey(t), testKey(t)
+	a := newNode(t, "a", []string{k1}, nil)
+	b := newNode(t, "b", []string{k2, k1}, nil) // already rotated: encrypts with k2
+	if _, err := b.Join([]string{a.Addr()}); err == nil {
+		t.Fatal("a cannot decrypt k2 yet, join should fail")
+	}
+	if err := a.InstallKey(k2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Join([]string{a.Addr()}); err != nil {
+		t.Fatalf("join after installing k2: %v", err)
+	}
+	if err := a.UseKey(k2); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RemoveKey(k1); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.InstallKey("short"); !errors.Is(err, ErrBadKey) {
+		t.Fatalf("bad key: %v", err)
+	}
+	waitFor(t, 5*time.Second, func() string { return allSee([]*testNode{a, b}, []string{"a", "b"}, StateAlive) })
+}
+
+func TestOversizedMetaRefused(t *testing.T) {
+	big := testMeta("big")
+	big.Region = strings.Repeat("r", 600)
+	_, err := New(Config{Meta: big, BindAddr: "127.0.0.1", Keys: []string{testKey(t)}})
+	if !errors.Is(err, ErrMetaTooLarge) || !strings.Contains(err.Error(), "limit 512") {
+		t.Fatalf("New: %v", err)
+	}
+	n := newNode(t, "small", []string{testKey(t)}, nil)
+	big.ID = "small"
+	if err := n.UpdateMeta(big); !errors.Is(err, ErrMetaTooLarge) {
+		t.Fatalf("UpdateMeta: %v", err)
+	}
+	other := testMeta("other")
+	if err := n.UpdateMeta(other); !errors.Is(err, ErrMetaIDChange) {
+		t.Fatalf("id change: %v", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want error
+	}{
+		{"no keys", Config{Meta: testMeta("x")}, ErrNoKeys},
+		{"bad key", Config{Meta: testMeta("x"), Keys: []string{"AAAA"}}, ErrBadKey},
+		{"bad meta", Config{Meta: Meta{ID: "x"}, AllowPlaintext: true}, ErrBadMeta},
+		{"bad profile", Config{Meta: testMeta("x"), AllowPlaintext: true, Profile: "moon"}, ErrBadConfig},
+		{"bad port", Config{Meta: testMeta("x"), AllowPlaintext: true, BindPort: 70000}, ErrBadConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(tt.cfg); !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDrainingUpdate(t *testing.T) {
+	nodes := cluster(t, 3, nil)
+	waitFor(t, 10*time.Second, func() string { return allSee(nodes, ids(nodes), StateAlive) })
+	meta := testMeta(nodes[2].ID())
+	meta.Draining = true
+	if err := nodes[2].UpdateMeta(meta); err != nil {
+		t.Fatal(err)
+	}
+	ev := waitEvent(t, nodes[0].Pool, EventUpdate, nodes[2].ID(), 5*time.Second)
+	if !ev.Member.Meta.Draining {
+		t.Fatalf("update without draining: %+v", ev.Member.Meta)
+	}
+}
+
+func TestLoadFreshness(t *testing.T) {
+	nodes := cluster(t, 5, nil)
+	waitFor(t, 10*time.Second, func() string { return allSee(nodes, ids(nodes), StateAlive) })
+	want := Load{EgressBps: 123_456_789, Viewers: 42, Sessions: 3, GPUUtilPct: 77, GPUMemUsedMB: 8192, CPUPct: 12}
+	set := time.Now()
+	nodes[1].SetLoad(want)
+	took := waitFor(t, 5*time.Second, func() string {
+		for _, n := range nodes {
+			m, _ := n.Member(nodes[1].ID())
+			if m.Load != want {
+				return n.ID() + " has " + ids([]*testNode{n})[0]
+			}
+			if m.Stale() || m.LoadAge() > 2*time.Second {
+				return "stale load"
+			}
+		}
+		return ""
+	})
+	t.Logf("load set on %s visible on all %d nodes after %v", nodes[1].ID(), len(nodes), took)
+	_ = set
+	m, _ := nodes[4].Member(nodes[1].ID())
+	seq := m.LoadSeq
+	waitFor(t, 5*time.Second, func() string {
+		m, _ := nodes[4].Member(nodes[1].ID())
+		if m.LoadSeq <= seq {
+			return "sequence did not advance"
+		}
+		return ""
+	})
+	if (Member{}).LoadAge() != time.Duration(math.MaxInt64) || !(Member{}).Stale() {
+		t.Fatal("never-received load must be stale")
+	}
+}
+
+func TestJoinerGetsLoadsByPushPull(t *testing.T) {
+	nodes := cluster(t, 3, nil)
+	want := Load{EgressBps: 1, Viewers: 2, Sessions: 3, GPUUtilPct: -1, CPUPct: 50}
+	nodes[2].SetLoad(want)
+	waitFor(t, 5*time.Second, func() string {
+		if m, _ := nodes[0].Member(nodes[2].ID()); m.Load != want {
+			return "seed lacks load"
+		}
+		return ""
+	})
+	late := newNode(t, "late", nil, func(c *Config) { c.Keys = nodes[0].cfg.Keys })
+	if _, err := late.Join([]string{nodes[0].Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() string {
+		if m, _ := late.Member(nodes[2].ID()); m.Load != want {
+			return "joiner lacks load"
+		}
+		return ""
+	})
+}
+
+func TestEstimateRTT(t *testing.T) {
+	nodes := cluster(t, 4, nil)
+	waitFor(t, 15*time.Second, func() string {
+		for _, a := range nodes {
+			for _, b := range nodes {
+				d, err := nodes[0].EstimateRTT(a.ID(), b.ID())
+				if err != nil {
+					return err.Error()
+				}
+				if d < 0 || math.IsNaN(float64(d)) {
+					return "bad rtt"
+				}
+			}
+		}
+		if c := nodes[0].Coordinate(); c.Vec[0] == 0 && c.Vec[1] == 0 {
+			return "coordinate never moved"
+		}
+		return ""
+	})
+	d, _ := nodes[0].EstimateRTT(nodes[1].ID(), nodes[2].ID())
+	t.Logf("estimated rtt node-01 to node-02 seen from node-00: %v", d)
+	if _, err := nodes[0].EstimateRTT("nope", nodes[1].ID()); !errors.Is(err, ErrUnknownMember) {
+		t.Fatalf("unknown: %v", err)
+	}
+}

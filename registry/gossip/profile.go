@@ -1,0 +1,68 @@
+package gossip
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Profile selects memberlist timing.
+type Profile string
+
+// Profiles.
+//
+// LAN is tuned so a failed node is declared dead in under 5 s in a 50-node
+// pool. memberlist's suspicion timeout is
+// SuspicionMult * log10(N) * ProbeInterval = 3 * 1.7 * 0.5 s ≈ 2.55 s at
+// N=50, reached once SuspicionMult-2 = 1 other node confirms; with ~49
+// probers the dead node is probed about every ProbeInterval, so detection
+// is ≈ 0.5 s (first failed probe) + 0.5 s (confirmation) + 2.55 s + a few
+// 100 ms gossip rounds ≈ 3.5–4 s. SuspicionMaxTimeoutMult 3 caps the
+// unconfirmed case at ≈ 7.7 s. ProbeTimeout 250 ms is ample for a LAN RTT
+// but short enough that indirect probes finish within the interval.
+// GossipInterval 100 ms × GossipNodes 3 spreads a broadcast to 50 nodes in
+// ≈ 4–5 rounds (< 1 s), which the load freshness target relies on.
+//
+// WAN keeps memberlist's WAN defaults (5 s probes, 3 s timeout, 6x
+// suspicion) except a 15 s push/pull so joiners get loads sooner.
+//
+// Local is for one host (`strata dev`, tests): 150 ms probes, dead in ~1 s.
+const (
+	ProfileLAN   Profile = "lan"
+	ProfileWAN   Profile = "wan"
+	ProfileLocal Profile = "local"
+)
+
+func (p Profile) memberlist() (*memberlist.Config, error) {
+	var c *memberlist.Config
+	switch p {
+	case ProfileLAN, "":
+		c = memberlist.DefaultLANConfig()
+		c.ProbeInterval = 500 * time.Millisecond
+		c.ProbeTimeout = 250 * time.Millisecond
+		c.SuspicionMult = 3
+		c.SuspicionMaxTimeoutMult = 3
+		c.GossipInterval = 100 * time.Millisecond
+		c.GossipNodes = 3
+		c.PushPullInterval = 15 * time.Second
+		c.TCPTimeout = 5 * time.Second
+	case ProfileWAN:
+		c = memberlist.DefaultWANConfig()
+		c.PushPullInterval = 15 * time.Second
+	case ProfileLocal:
+		c = memberlist.DefaultLocalConfig()
+		c.ProbeInterval = 150 * time.Millisecond
+		c.ProbeTimeout = 100 * time.Millisecond
+		c.SuspicionMult = 3
+		c.SuspicionMaxTimeoutMult = 3
+		c.IndirectChecks = 2
+		c.GossipInterval = 50 * time.Millisecond
+		c.PushPullInterval = 2 * time.Second
+		c.GossipToTheDeadTime = 2 * time.Second
+		c.TCPTimeout = 2 * time.Second
+	default:
+		return nil, fmt.Errorf("%w: profile %q (want lan, wan or local)", ErrBadConfig, p)
+	}
+	return c, nil
+}

@@ -1,0 +1,237 @@
+package gossip
+
+import (
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/serf/coordinate"
+)
+
+// coordEvery: every how many load broadcasts carry the coordinate. It
+// changes slowly, so every 5th (and the first) keeps loads small while every
+// node still learns every coordinate within seconds.
+const coordEvery = 5
+
+// maxStateEntries bounds a decoded push/pull state.
+const maxStateEntries = 4096
+
+// loop is the Pool's one goroutine: broadcast the local load, notice
+// suspect transitions (memberlist has no callback for them), refresh
+// gauges and prune old dead members. It ends when stop is closed.
+func (p *Pool) loop() {
+	t := time.NewTicker(p.cfg.LoadInterval)
+	defer t.Stop()
+	for {
+		p.tick(time.Now())
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (p *Pool) tick(now time.Time) {
+	p.mu.Lock()
+	first := p.members[p.id] == nil || p.members[p.id].LoadSeq == 0
+	p.seq++
+	msg := loadMsg{node: p.id, seq: p.seq, load: p.load}
+	if first || p.seq%coordEvery == 0 {
+		msg.coord = p.coords.GetCoordinate()
+	}
+	raw := msg.marshal()
+	if e := p.members[p.id]; e != nil {
+		e.Load, e.LoadSeq, e.LoadAt, e.raw = msg.load, msg.seq, now, raw
+		e.Coord = p.coords.GetCoordinate()
+	}
+	p.mu.Unlock()
+	p.queueLoad(p.id, raw)
+	p.pollStates(now)
+}
+
+func (p *Pool) queueLoad(node string, raw []byte) {
+	p.queue.QueueBroadcast(&loadBroadcast{node: node, msg: raw})
+}
+
+// pollStates mirrors memberlist's alive/suspect view into the table (called
+// without p.mu: Members takes memberlist's lock).
+func (p *Pool) pollStates(now time.Time) {
+	live := p.ml.Members()
+	var evs []Event
+	p.mu.Lock()
+	for _, n := range live {
+		e := p.members[n.Name]
+		if e == nil {
+			continue
+		}
+		switch {
+		case n.State == memberlist.StateSuspect && e.State == StateAlive:
+			e.State, e.StateSince = StateSuspect, now
+			evs = append(evs, Event{Type: EventSuspect, Member: e.snapshot(), At: now})
+		case n.State == memberlist.StateAlive && e.State == StateSuspect:
+			e.State, e.StateSince = StateAlive, now
+			evs = append(evs, Event{Type: EventAlive, Member: e.snapshot(), At: now})
+		}
+	}
+	counts := map[State]int{}
+	for id, e := range p.members {
+		if (e.State == StateDead || e.State == StateLeft) && now.Sub(e.StateSince) > p.cfg.DeadRetention {
+			delete(p.members, id)
+			continue
+		}
+		counts[e.State]++
+	}
+	p.mu.Unlock()
+	for _, s := range []State{StateAlive, StateSuspect, StateDead, StateLeft} {
+		p.m.members.WithLabelValues(s.String()).Set(float64(counts[s]))
+	}
+	for _, ev := range evs {
+		p.emit(ev)
+	}
+}
+
+// applyLoad stores a received load if it is newer than what we have and
+// reports whether it was. Loads about unknown, dead or left nodes, and
+// about ourselves, are ignored.
+func (p *Pool) applyLoad(msg *loadMsg, raw []byte, now time.Time) bool {
+	if msg.node == p.id {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.members[msg.node]
+	if e == nil || e.State == StateDead || e.State == StateLeft || msg.seq <= e.LoadSeq {
+		return false
+	}
+	e.Load, e.LoadSeq, e.LoadAt, e.raw = msg.load, msg.seq, now, raw
+	if msg.coord != nil {
+		e.Coord = msg.coord
+	}
+	return true
+}
+
+func (p *Pool) setCoord(id string, c *coordinate.Coordinate) {
+	p.mu.Lock()
+	if e := p.members[id]; e != nil && e.State != StateDead && e.State != StateLeft {
+		e.Coord = c
+	}
+	p.mu.Unlock()
+}
+
+// localState is the push/pull payload: every load received within
+// LoadStaleAfter, so a joining node has the whole table at once. A relayed
+// load is at most LoadStaleAfter older than its receive time there.
+func (p *Pool) localState() []byte {
+	now := time.Now()
+	var raws [][]byte
+	p.mu.Lock()
+	for _, e := range p.members {
+		if e.raw != nil && (e.State == StateAlive || e.State == StateSuspect) &&
+			now.Sub(e.LoadAt) <= LoadStaleAfter {
+			raws = append(raws, e.raw)
+		}
+	}
+	p.mu.Unlock()
+	e := enc{}
+	e.u8(msgState)
+	e.uvarint(uint64(len(raws)))
+	for _, r := range raws {
+		e.bytes(r)
+	}
+	return e.b
+}
+
+// mergeState applies a peer's push/pull payload. Loads are not
+// re-broadcast: push/pull is anti-entropy, broadcasts carry freshness.
+func (p *Pool) mergeState(buf []byte) {
+	if err := p.decodeState(buf, time.Now()); err != nil {
+		p.m.badMessages.Inc()
+		p.log.Debug("dropping push/pull state", "err", err)
+	}
+}
+
+func (p *Pool) decodeState(buf []byte, now time.Time) error {
+	if len(buf) == 0 {
+		return nil // a peer with nothing to say
+	}
+	d := dec{b: buf}
+	if t := d.u8(); t != msgState {
+		return ErrBadMessage
+	}
+	n := d.uvarint()
+	if d.err != nil || n > maxStateEntries {
+		return ErrBadMessage
+	}
+	for range n {
+		raw := d.raw(maxLoadMsg)
+		if d.err != nil {
+			return ErrBadMessage
+		}
+		var msg loadMsg
+		if err := msg.unmarshal(raw); err != nil {
+			return err
+		}
+		p.applyLoad(&msg, append([]byte(nil), raw...), now)
+	}
+	return nil
+}
+
+// onNode handles memberlist's join/update/leave callbacks. memberlist may
+// hold its node lock here, so this never calls back into memberlist.
+func (p *Pool) onNode(n *memberlist.Node, typ EventType) {
+	var meta Meta
+	if err := meta.UnmarshalBinary(n.Meta); err != nil {
+		p.m.badMessages.Inc()
+		p.log.Warn("undecodable node metadata", "peer", n.Name, "addr", n.Address(), "err", err)
+		meta = Meta{ID: n.Name}
+	}
+	now := time.Now()
+	p.mu.Lock()
+	e := p.members[n.Name]
+	if e == nil {
+		e = &entry{}
+		p.members[n.Name] = e
+	}
+	prev := e.State
+	e.Meta, e.Addr = meta, n.Address()
+	switch typ {
+	case EventJoin:
+		e.State = StateAlive
+	case EventLeave:
+		e.State = StateLeft
+	case EventFailed:
+		e.State = StateDead
+	}
+	if e.State != prev {
+		e.StateSince = now
+	}
+	snap := e.snapshot()
+	alive := 0
+	for _, x := range p.members {
+		if x.State == StateAlive || x.State == StateSuspect {
+			alive++
+		}
+	}
+	p.numAlive.Store(int32(alive))
+	p.mu.Unlock()
+	if typ == EventLeave || typ == EventFailed {
+		p.coords.ForgetNode(n.Name)
+	}
+	p.log.Debug("member "+typ.String(), "peer", n.Name, "addr", snap.Addr)
+	p.emit(Event{Type: typ, Member: snap, At: now})
+}
+
+// emit never blocks memberlist: a full channel drops the event (counted).
+func (p *Pool) emit(ev Event) {
+	p.evMu.Lock()
+	defer p.evMu.Unlock()
+	if p.evClosed {
+		return
+	}
+	select {
+	case p.events <- ev:
+	default:
+		p.m.eventsDropped.Inc()
+		p.log.Warn("event consumer lagging; event dropped", "event", ev.Type.String(), "peer", ev.Member.Meta.ID)
+	}
+}
