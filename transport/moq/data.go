@@ -1,0 +1,127 @@
+package moq
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/strata-edge/strata/transport/moq/wire"
+)
+
+// acceptUniLoop starts a reader for each incoming data stream.
+func (s *Session) acceptUniLoop() {
+	defer s.wg.Done()
+	for {
+		st, err := s.conn.AcceptUniStream(s.ctx)
+		if err != nil {
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.readDataStream(st)
+		}()
+	}
+}
+
+// readDataStream routes one data stream's objects to its subscription.
+// Protocol errors close the session; an unknown alias or a subscriber
+// that went away only abandons the stream.
+func (s *Session) readDataStream(st ReceiveStream) {
+	r := bufio.NewReader(st)
+	h, err := wire.ReadStreamHeader(r)
+	if err != nil {
+		s.dataError(st, err)
+		return
+	}
+	if h.Fetch != nil {
+		// FETCH is not issued by this session layer yet, so no fetch
+		// stream can be expected.
+		st.CancelRead(wire.StreamErrCancelled)
+		return
+	}
+	sub := s.waitAlias(h.Subgroup.TrackAlias)
+	if sub == nil {
+		st.CancelRead(wire.StreamErrCancelled)
+		return
+	}
+	sr := wire.NewSubgroupReader(r, *h.Subgroup, s.cfg.Limits)
+	for {
+		o, err := sr.ReadObject()
+		if err == io.EOF {
+			sub.streamFinished()
+			return
+		}
+		if err != nil {
+			s.dataError(st, err)
+			return
+		}
+		if !sub.deliver(s.ctx, o) {
+			st.CancelRead(wire.StreamErrCancelled)
+			return
+		}
+	}
+}
+
+// dataError ends a stream on a read error; codec errors are the peer's
+// protocol violations and end the session, transport errors (resets)
+// only end the stream.
+func (s *Session) dataError(st ReceiveStream, err error) {
+	var we *wire.Error
+	if errors.As(err, &we) {
+		s.fail(err)
+		return
+	}
+	st.CancelRead(wire.StreamErrCancelled)
+}
+
+// waitAlias finds the subscription for alias, waiting up to AliasWait for
+// a SUBSCRIBE_OK that may be behind the data stream.
+func (s *Session) waitAlias(alias uint64) *Subscription {
+	timer := time.NewTimer(s.cfg.aliasWait())
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		sub, ch := s.byAlias[alias], s.aliasCh
+		s.mu.Unlock()
+		if sub != nil {
+			return sub
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return nil
+		case <-s.ctx.Done():
+			return nil
+		}
+	}
+}
+
+// datagramLoop routes datagrams to subscriptions; unknown aliases are
+// dropped, which the spec permits.
+func (s *Session) datagramLoop() {
+	defer s.wg.Done()
+	for {
+		b, err := s.conn.ReceiveDatagram(s.ctx)
+		if err != nil {
+			return
+		}
+		dg, err := wire.ParseDatagram(b)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		s.mu.Lock()
+		sub := s.byAlias[dg.TrackAlias]
+		s.mu.Unlock()
+		if sub == nil {
+			continue
+		}
+		select {
+		case sub.objects <- dg.Object:
+		default:
+			// Datagrams are best effort: drop rather than stall the loop.
+		}
+	}
+}

@@ -1,0 +1,17 @@
+// Package moq runs Media over QUIC Transport sessions over raw QUIC and
+// WebTransport, on top of the wire codec in transport/moq/wire.
+//
+// A Session owns one connection: the setup handshake with version
+// negotiation, the control stream loop, request ID accounting in both
+// directions, and the routing of incoming subgroup streams and datagrams
+// to subscriptions by Track Alias. The transport is hidden behind Conn so
+// raw QUIC and WebTransport sessions behave identically above it.
+//
+// Goroutines: every session runs a control loop, a unidirectional stream
+// acceptor (plus one reader per stream) and a datagram reader. All of them
+// stop when the session's context ends, which CloseWithError and any
+// connection failure cause; Close waits for them.
+//
+// Locks: Session.mu guards session state; Session.writeMu serializes
+// control stream writes. writeMu is never acquired while mu is held.
+package moq

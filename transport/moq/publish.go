@@ -1,0 +1,116 @@
+package moq
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/strata-edge/strata/transport/moq/wire"
+)
+
+// Publication is an accepted peer subscription: this endpoint sends the
+// track's objects on subgroup streams or datagrams under its alias.
+type Publication struct {
+	s         *Session
+	requestID uint64
+	alias     uint64
+
+	mu      sync.Mutex
+	streams uint64 // subgroup streams opened, reported in PUBLISH_DONE
+	done    bool
+
+	unsubOnce    sync.Once
+	unsubscribed chan struct{}
+}
+
+// TrackAlias is the alias announced in SUBSCRIBE_OK.
+func (p *Publication) TrackAlias() uint64 { return p.alias }
+
+// Unsubscribed is closed when the peer sends UNSUBSCRIBE.
+func (p *Publication) Unsubscribed() <-chan struct{} { return p.unsubscribed }
+
+func (p *Publication) closeUnsubscribed() { p.unsubOnce.Do(func() { close(p.unsubscribed) }) }
+
+// SubgroupStream is one open subgroup stream of a publication.
+type SubgroupStream struct {
+	st  SendStream
+	w   *wire.SubgroupWriter
+	buf []byte
+}
+
+// OpenSubgroup opens a unidirectional stream and writes the subgroup
+// header; h.TrackAlias is set from the publication.
+func (p *Publication) OpenSubgroup(ctx context.Context, h wire.SubgroupHeader) (*SubgroupStream, error) {
+	p.mu.Lock()
+	if p.done {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("%w: publication done", ErrSubscriptionDone)
+	}
+	p.streams++
+	p.mu.Unlock()
+	h.TrackAlias = p.alias
+	w := wire.NewSubgroupWriter(h)
+	hdr, err := w.Header.Append(nil)
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.s.conn.OpenUniStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Write(hdr); err != nil {
+		st.CancelWrite(wire.StreamErrInternal)
+		return nil, err
+	}
+	return &SubgroupStream{st: st, w: w}, nil
+}
+
+// WriteObject writes one object. The payload is written straight from
+// o.Payload, never copied into a staging buffer.
+func (g *SubgroupStream) WriteObject(o *wire.Object) error {
+	b, err := g.w.AppendObjectHeader(g.buf[:0], o)
+	if err != nil {
+		return err
+	}
+	g.buf = b
+	if _, err := g.st.Write(b); err != nil {
+		return err
+	}
+	if len(o.Payload) > 0 {
+		_, err = g.st.Write(o.Payload)
+	}
+	return err
+}
+
+// Close ends the subgroup with FIN.
+func (g *SubgroupStream) Close() error { return g.st.Close() }
+
+// Cancel resets the stream, e.g. when a delivery timeout passes.
+func (g *SubgroupStream) Cancel(code uint64) { g.st.CancelWrite(code) }
+
+// SendDatagram sends one object as a datagram. Oversized datagrams are
+// the transport's to drop, as the spec allows.
+func (p *Publication) SendDatagram(o wire.Object, endOfGroup bool) error {
+	b, err := wire.AppendDatagram(nil, &wire.Datagram{TrackAlias: p.alias, Object: o, EndOfGroup: endOfGroup})
+	if err != nil {
+		return err
+	}
+	return p.s.conn.SendDatagram(b)
+}
+
+// Done ends the publication with PUBLISH_DONE. Callers close their
+// subgroup streams first: the spec forbids PUBLISH_DONE before that.
+func (p *Publication) Done(status uint64, reason string) error {
+	p.mu.Lock()
+	if p.done {
+		p.mu.Unlock()
+		return nil
+	}
+	p.done = true
+	n := p.streams
+	p.mu.Unlock()
+	p.s.mu.Lock()
+	delete(p.s.pubs, p.requestID)
+	p.s.mu.Unlock()
+	return p.s.write(&wire.PublishDone{RequestID: p.requestID, StatusCode: status, StreamCount: n, Reason: reason})
+}

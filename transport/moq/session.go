@@ -1,0 +1,376 @@
+package moq
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/webtransport-go"
+
+	"github.com/strata-edge/strata/transport/moq/wire"
+)
+
+// Config tunes a session. The zero value is usable.
+type Config struct {
+	// Versions offered (client) or accepted in preference order (server).
+	// Empty means wire.SupportedVersions().
+	Versions []wire.Version
+	// MaxRequestID is the request window granted to the peer: it may use
+	// request IDs below this, and the window slides as requests arrive.
+	// 0 means DefaultMaxRequestID.
+	MaxRequestID uint64
+	// Path is the PATH setup parameter a raw QUIC client sends (the URI
+	// path and query). Ignored over WebTransport, where the spec forbids it.
+	Path string
+	// Limits bounds incoming object payloads and extension blocks.
+	Limits wire.Limits
+	// AliasWait bounds how long a data stream for an unknown Track Alias
+	// waits for the SUBSCRIBE_OK that names it (streams and control
+	// messages are not ordered). 0 means DefaultAliasWait.
+	AliasWait time.Duration
+	// Logger receives session events; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults for Config's zero values.
+const (
+	DefaultMaxRequestID = 128
+	DefaultAliasWait    = 2 * time.Second
+	// objectQueue is how many objects a subscription buffers before the
+	// stream readers feeding it apply back-pressure.
+	objectQueue = 64
+	// incomingQueue is how many unanswered peer subscriptions may wait
+	// for AcceptSubscription.
+	incomingQueue = 16
+)
+
+func (c Config) versions() []wire.Version {
+	if len(c.Versions) == 0 {
+		return wire.SupportedVersions()
+	}
+	return c.Versions
+}
+
+func (c Config) maxRequestID() uint64 {
+	if c.MaxRequestID == 0 {
+		return DefaultMaxRequestID
+	}
+	return c.MaxRequestID
+}
+
+func (c Config) aliasWait() time.Duration {
+	if c.AliasWait <= 0 {
+		return DefaultAliasWait
+	}
+	return c.AliasWait
+}
+
+// Session is one MOQT session over a QUIC or WebTransport connection.
+type Session struct {
+	conn     Conn
+	cfg      Config
+	log      *slog.Logger
+	codec    *wire.Codec
+	isClient bool
+	path     string // PATH the client sent (server side, raw QUIC)
+
+	ctrl    Stream
+	ctrlR   *bufio.Reader
+	writeMu sync.Mutex // serializes control writes; never taken under mu
+	wbuf    []byte     // guarded by writeMu
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closer func() // releases transport resources after close; may be nil
+
+	mu            sync.Mutex
+	closeErr      error
+	nextReqID     uint64        // next request ID this endpoint uses
+	peerMax       uint64        // first request ID the peer forbids us
+	peerMaxCh     chan struct{} // closed when peerMax rises
+	blockedSentAt uint64        // peerMax at which REQUESTS_BLOCKED was sent
+	nextPeerReqID uint64        // request ID expected next from the peer
+	localMax      uint64        // first request ID we forbid the peer
+	gotGoAway     bool
+	subs          map[uint64]*Subscription // by request ID
+	byAlias       map[uint64]*Subscription
+	aliasCh       chan struct{}           // closed when an alias is registered
+	pubs          map[uint64]*Publication // by the peer's request ID
+	nextAlias     uint64
+	incoming      chan *IncomingSubscription
+}
+
+// Version reports the negotiated version.
+func (s *Session) Version() wire.Version { return s.codec.Version() }
+
+// Path reports the PATH a raw QUIC client requested (server side).
+func (s *Session) Path() string { return s.path }
+
+// Context ends when the session does.
+func (s *Session) Context() context.Context { return s.ctx }
+
+// Err reports why the session ended, or nil while it runs.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closeErr
+}
+
+func newSession(conn Conn, cfg Config, isClient bool) *Session {
+	ctx, cancel := context.WithCancel(conn.Context())
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Session{
+		conn: conn, cfg: cfg, isClient: isClient, ctx: ctx, cancel: cancel,
+		log:       log.With("component", "moq"),
+		peerMaxCh: make(chan struct{}),
+		aliasCh:   make(chan struct{}),
+		subs:      map[uint64]*Subscription{},
+		byAlias:   map[uint64]*Subscription{},
+		pubs:      map[uint64]*Publication{},
+		incoming:  make(chan *IncomingSubscription, incomingQueue),
+		localMax:  cfg.maxRequestID(),
+	}
+	if !isClient {
+		s.nextReqID, s.blockedSentAt = 1, ^uint64(0)
+	} else {
+		s.nextPeerReqID, s.blockedSentAt = 1, ^uint64(0)
+	}
+	return s
+}
+
+// Client runs the client side of the setup handshake on conn: it opens
+// the control stream, offers cfg's versions and waits for SERVER_SETUP.
+// On failure the connection is closed with the matching error code.
+func Client(ctx context.Context, conn Conn, cfg Config) (*Session, error) {
+	s := newSession(conn, cfg, true)
+	if err := s.clientSetup(ctx); err != nil {
+		s.fail(err)
+		return nil, err
+	}
+	s.start()
+	return s, nil
+}
+
+// Server runs the server side of the setup handshake: it accepts the
+// control stream, picks the first of cfg's versions the client offers,
+// and answers with SERVER_SETUP.
+func Server(ctx context.Context, conn Conn, cfg Config) (*Session, error) {
+	s := newSession(conn, cfg, false)
+	if err := s.serverSetup(ctx); err != nil {
+		s.fail(err)
+		return nil, err
+	}
+	s.start()
+	return s, nil
+}
+
+// setupCodec frames the setup messages. Their layout is shared by all
+// versions that negotiate in-band, so draft 14's codec reads them.
+func setupCodec() *wire.Codec {
+	c, _ := wire.CodecFor(wire.Draft14)
+	return c
+}
+
+// readSetup reads one setup message, abandoning the read if ctx ends.
+func (s *Session) readSetup(ctx context.Context) (wire.Message, error) {
+	stop := context.AfterFunc(ctx, func() { s.ctrl.CancelRead(uint64(wire.CodeControlMessageTimeout)) })
+	defer stop()
+	return setupCodec().ReadMessage(s.ctrlR, 0)
+}
+
+func (s *Session) clientSetup(ctx context.Context) error {
+	st, err := s.conn.OpenStream(ctx)
+	if err != nil {
+		return fmt.Errorf("open control stream: %w", err)
+	}
+	s.ctrl, s.ctrlR = st, bufio.NewReader(st)
+	params := wire.Parameters{wire.IntPair(wire.SetupParamMaxRequestID, s.localMax)}
+	if s.cfg.Path != "" && !s.conn.WebTransport() {
+		params = append(params, wire.BytesPair(wire.SetupParamPath, []byte(s.cfg.Path)))
+	}
+	s.codec = setupCodec()
+	if err := s.write(&wire.ClientSetup{Versions: s.cfg.versions(), Params: params}); err != nil {
+		return err
+	}
+	m, err := s.readSetup(ctx)
+	if err != nil {
+		return fmt.Errorf("read SERVER_SETUP: %w", err)
+	}
+	ss, ok := m.(*wire.ServerSetup)
+	if !ok {
+		return protocolError(wire.CodeProtocolViolation, "expected SERVER_SETUP, got %v", m.Type())
+	}
+	if !slices.Contains(s.cfg.versions(), ss.Version) {
+		return protocolError(wire.CodeVersionNegotiationFail, "server chose unoffered version %v", ss.Version)
+	}
+	if _, ok := ss.Params.Get(wire.SetupParamPath); ok {
+		return protocolError(wire.CodeInvalidPath, "PATH from server")
+	}
+	if s.codec, err = wire.CodecFor(ss.Version); err != nil {
+		return err
+	}
+	s.peerMax, _ = ss.Params.Uint(wire.SetupParamMaxRequestID)
+	return nil
+}
+
+func (s *Session) serverSetup(ctx context.Context) error {
+	st, err := s.conn.AcceptStream(ctx)
+	if err != nil {
+		return fmt.Errorf("accept control stream: %w", err)
+	}
+	s.ctrl, s.ctrlR = st, bufio.NewReader(st)
+	m, err := s.readSetup(ctx)
+	if err != nil {
+		return fmt.Errorf("read CLIENT_SETUP: %w", err)
+	}
+	cs, ok := m.(*wire.ClientSetup)
+	if !ok {
+		return protocolError(wire.CodeProtocolViolation, "expected CLIENT_SETUP, got %v", m.Type())
+	}
+	var chosen wire.Version
+	for _, v := range s.cfg.versions() {
+		if slices.Contains(cs.Versions, v) {
+			chosen = v
+			break
+		}
+	}
+	if chosen == 0 {
+		return protocolError(wire.CodeVersionNegotiationFail, "no common version in %v", cs.Versions)
+	}
+	if p, ok := cs.Params.Get(wire.SetupParamPath); ok {
+		if s.conn.WebTransport() {
+			return protocolError(wire.CodeInvalidPath, "PATH over WebTransport")
+		}
+		s.path = string(p.Bytes)
+	}
+	if s.codec, err = wire.CodecFor(chosen); err != nil {
+		return err
+	}
+	s.peerMax, _ = cs.Params.Uint(wire.SetupParamMaxRequestID)
+	return s.write(&wire.ServerSetup{Version: chosen, Params: wire.Parameters{
+		wire.IntPair(wire.SetupParamMaxRequestID, s.localMax)}})
+}
+
+// protocolError builds a session-ending error with an explicit code.
+func protocolError(code wire.ErrorCode, format string, args ...any) error {
+	return &SessionError{Code: code, Reason: fmt.Sprintf(format, args...)}
+}
+
+// codeOf maps any error to the code the session closes with.
+func codeOf(err error) (wire.ErrorCode, string) {
+	var se *SessionError
+	if errors.As(err, &se) {
+		return se.Code, se.Reason
+	}
+	return wire.CodeOf(err), err.Error()
+}
+
+// write frames and sends one control message.
+func (s *Session) write(m wire.Message) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	b, err := s.codec.AppendMessage(s.wbuf[:0], m)
+	if err != nil {
+		return err
+	}
+	s.wbuf = b
+	if _, err := s.ctrl.Write(b); err != nil {
+		return fmt.Errorf("write %v: %w", m.Type(), err)
+	}
+	return nil
+}
+
+func (s *Session) start() {
+	s.wg.Add(3)
+	go s.controlLoop()
+	go s.acceptUniLoop()
+	go s.datagramLoop()
+}
+
+// fail closes the session because of err, choosing the code from it.
+func (s *Session) fail(err error) {
+	if remote := remoteClose(err); remote != nil {
+		s.finish(remote)
+		return
+	}
+	code, reason := codeOf(err)
+	if code == wire.CodeInternalError && s.ctx.Err() != nil {
+		// The transport is already gone; nothing to tell the peer.
+		s.finish(&SessionError{Code: code, Reason: reason, Remote: true})
+		return
+	}
+	s.closeWith(code, reason)
+}
+
+// remoteClose recognizes a peer's session close in a transport error and
+// returns its code and reason.
+func remoteClose(err error) *SessionError {
+	var qe *quic.ApplicationError
+	if errors.As(err, &qe) && qe.Remote {
+		return &SessionError{Code: wire.ErrorCode(qe.ErrorCode), Reason: qe.ErrorMessage, Remote: true}
+	}
+	var we *webtransport.SessionError
+	if errors.As(err, &we) && we.Remote {
+		return &SessionError{Code: wire.ErrorCode(we.ErrorCode), Reason: we.Message, Remote: true}
+	}
+	return nil
+}
+
+// CloseWithError ends the session with an MOQT termination code and waits
+// for its goroutines.
+func (s *Session) CloseWithError(code wire.ErrorCode, reason string) error {
+	s.closeWith(code, reason)
+	s.wg.Wait()
+	return nil
+}
+
+// Close ends the session with NO_ERROR.
+func (s *Session) Close() error { return s.CloseWithError(wire.CodeNoError, "") }
+
+func (s *Session) closeWith(code wire.ErrorCode, reason string) {
+	if s.finish(&SessionError{Code: code, Reason: reason}) {
+		if err := s.conn.CloseWithError(uint64(code), reason); err != nil {
+			s.log.Debug("close transport", "err", err)
+		}
+		if s.closer != nil {
+			s.closer()
+		}
+	}
+}
+
+// finish records the first close reason and wakes every waiter. It
+// reports whether this call was the one that closed the session.
+func (s *Session) finish(err error) bool {
+	s.mu.Lock()
+	if s.closeErr != nil {
+		s.mu.Unlock()
+		return false
+	}
+	s.closeErr = err
+	subs := s.subs
+	s.subs = map[uint64]*Subscription{}
+	s.mu.Unlock()
+	s.cancel()
+	for _, sub := range subs {
+		sub.end(err)
+	}
+	return true
+}
+
+// sessionErr returns the close reason, defaulting to ErrSessionClosed.
+func (s *Session) sessionErr() error {
+	if err := s.Err(); err != nil {
+		return err
+	}
+	return ErrSessionClosed
+}

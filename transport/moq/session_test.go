@@ -1,0 +1,250 @@
+package moq
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/strata-edge/strata/transport/moq/wire"
+)
+
+// testTLS makes a throwaway self-signed certificate for 127.0.0.1 and a
+// client config that trusts only it.
+func testTLS(t *testing.T) (server, client *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "moq-test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
+		&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+}
+
+func newListener(t *testing.T, cfg Config) (*Listener, *tls.Config) {
+	t.Helper()
+	srvTLS, cliTLS := testTLS(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Listen(pc, srvTLS, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = l.Close()
+		_ = pc.Close()
+	})
+	return l, cliTLS
+}
+
+type dialer func(ctx context.Context, addr string, tc *tls.Config, cfg Config) (*Session, error)
+
+var transports = []struct {
+	name string
+	dial dialer
+}{
+	{"quic", func(ctx context.Context, addr string, tc *tls.Config, cfg Config) (*Session, error) {
+		return DialQUIC(ctx, addr, tc, nil, cfg)
+	}},
+	{"webtransport", func(ctx context.Context, addr string, tc *tls.Config, cfg Config) (*Session, error) {
+		return DialWebTransport(ctx, "https://"+addr+WebTransportPath, tc, nil, cfg)
+	}},
+}
+
+func TestSubscribeAndReceive(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			l, cliTLS := newListener(t, Config{})
+			cli, err := tr.dial(ctx, l.Addr().String(), cliTLS, Config{Path: "/live?tenant=1"})
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			defer cli.Close()
+			srv, err := l.Accept(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			if cli.Version() != wire.Draft14 || srv.Version() != wire.Draft14 {
+				t.Fatalf("versions %v %v", cli.Version(), srv.Version())
+			}
+			wantPath := "/live?tenant=1"
+			if tr.name == "webtransport" {
+				wantPath = "" // PATH is forbidden over WebTransport
+			}
+			if srv.Path() != wantPath {
+				t.Fatalf("path %q, want %q", srv.Path(), wantPath)
+			}
+
+			payloads := [][]byte{[]byte("keyframe"), []byte("delta-1"), []byte("delta-2")}
+			pubErr := make(chan error, 1)
+			go func() { pubErr <- publish(ctx, srv, payloads) }()
+
+			sub, err := cli.Subscribe(ctx, wire.Subscribe{
+				Namespace: wire.Namespace{"strata", "s1"}, TrackName: "video",
+				GroupOrder: wire.GroupOrderAscending, Forward: true,
+				Filter: wire.Filter{Type: wire.FilterLargestObject},
+			})
+			if err != nil {
+				t.Fatalf("subscribe: %v", err)
+			}
+			if !sub.OK().ContentExists || sub.OK().Largest != (wire.Location{Group: 4, Object: 9}) {
+				t.Fatalf("subscribe ok %+v", sub.OK())
+			}
+			for i, want := range payloads {
+				o, err := sub.ReadObject(ctx)
+				if err != nil {
+					t.Fatalf("object %d: %v", i, err)
+				}
+				if string(o.Payload) != string(want) || o.ID != uint64(i) || o.GroupID != 5 {
+					t.Fatalf("object %d: %+v", i, o)
+				}
+			}
+			if err := <-pubErr; err != nil {
+				t.Fatalf("publish: %v", err)
+			}
+			_, err = sub.ReadObject(ctx)
+			var re *RequestError
+			if !errors.Is(err, ErrSubscriptionDone) || !errors.As(err, &re) || re.Code != wire.PublishDoneTrackEnded {
+				t.Fatalf("after done: %v", err)
+			}
+		})
+	}
+}
+
+// publish answers one subscription and sends payloads on one subgroup.
+func publish(ctx context.Context, s *Session, payloads [][]byte) error {
+	in, err := s.AcceptSubscription(ctx)
+	if err != nil {
+		return err
+	}
+	if in.Request.TrackName != "video" || !in.Request.Namespace.Equal(wire.Namespace{"strata", "s1"}) {
+		return fmt.Errorf("unexpected request %+v", in.Request)
+	}
+	pub, err := in.Accept(wire.GroupOrderAscending, &wire.Location{Group: 4, Object: 9})
+	if err != nil {
+		return err
+	}
+	g, err := pub.OpenSubgroup(ctx, wire.SubgroupHeader{GroupID: 5, IDMode: wire.SubgroupIDZero, EndOfGroup: true})
+	if err != nil {
+		return err
+	}
+	for i, p := range payloads {
+		if err := g.WriteObject(&wire.Object{ID: uint64(i), Payload: p}); err != nil {
+			return err
+		}
+	}
+	if err := g.Close(); err != nil {
+		return err
+	}
+	// PUBLISH_DONE may overtake the stream; the subscriber drains the
+	// queue first, and the test reads every object before expecting it.
+	return pub.Done(wire.PublishDoneTrackEnded, "end")
+}
+
+// TestRequestIDWindow drives more requests than the initial window so the
+// server must slide it with MAX_REQUEST_ID, and checks rejections.
+func TestRequestIDWindow(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	l, cliTLS := newListener(t, Config{MaxRequestID: 2})
+	cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	srv, err := l.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	go func() {
+		for {
+			in, err := srv.AcceptSubscription(ctx)
+			if err != nil {
+				return
+			}
+			_ = in.Reject(wire.SubscribeErrTrackDoesNotExist, "nope")
+		}
+	}()
+	for i := range 5 {
+		_, err := cli.Subscribe(ctx, wire.Subscribe{Namespace: wire.Namespace{"a"}, TrackName: "x",
+			Filter: wire.Filter{Type: wire.FilterNextGroupStart}})
+		var re *RequestError
+		if !errors.Is(err, ErrSubscribeRejected) || !errors.As(err, &re) || re.Code != wire.SubscribeErrTrackDoesNotExist {
+			t.Fatalf("subscribe %d: %v", i, err)
+		}
+	}
+	if cli.Err() != nil || srv.Err() != nil {
+		t.Fatalf("sessions ended: %v %v", cli.Err(), srv.Err())
+	}
+}
+
+func TestVersionNegotiationFails(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	l, cliTLS := newListener(t, Config{})
+	_, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{0xff000099}})
+	var ae *quic.ApplicationError
+	if !errors.As(err, &ae) || ae.ErrorCode != quic.ApplicationErrorCode(wire.CodeVersionNegotiationFail) {
+		t.Fatalf("got %v, want VERSION_NEGOTIATION_FAILED", err)
+	}
+}
+
+func TestCloseEndsSubscriber(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	l, cliTLS := newListener(t, Config{})
+	cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := l.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		in, err := srv.AcceptSubscription(ctx)
+		if err == nil {
+			_, _ = in.Accept(wire.GroupOrderAscending, nil)
+		}
+	}()
+	sub, err := cli.Subscribe(ctx, wire.Subscribe{Namespace: wire.Namespace{"a"}, TrackName: "x",
+		Filter: wire.Filter{Type: wire.FilterLargestObject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = srv.CloseWithError(wire.CodeGoawayTimeout, "bye")
+	if _, err := sub.ReadObject(ctx); !errors.Is(err, ErrSessionClosed) {
+		t.Fatalf("got %v", err)
+	}
+	_ = cli.Close()
+}
