@@ -19,8 +19,6 @@ var (
 	ErrSubscriptionDone = errors.New("moq: subscription done")
 	// ErrAlreadyAnswered: Accept or Reject was called twice.
 	ErrAlreadyAnswered = errors.New("moq: request already answered")
-	// ErrUnexpectedMessage: the peer sent a message out of place.
-	ErrUnexpectedMessage = errors.New("moq: unexpected message")
 )
 
 // SessionError records why a session ended: the MOQT termination code and
