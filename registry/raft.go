@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	raftwal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-edge/strata/internal/logging"
@@ -229,6 +230,20 @@ func pickU(v, def uint64) uint64 {
 	return def
 }
 
+// walStore closes the WAL and then its metadata database.
+type walStore struct {
+	*raftwal.WAL
+	meta *metadb.BoltMetaDB
+}
+
+func (w walStore) Close() error {
+	err := w.WAL.Close()
+	if merr := w.meta.Close(); err == nil {
+		err = merr
+	}
+	return err
+}
+
 type logStore interface {
 	raft.LogStore
 	Close() error
@@ -240,11 +255,15 @@ func openLogStore(kind, dir string) (logStore, raft.StableStore, error) {
 	}
 	switch kind {
 	case "", "wal":
-		w, err := raftwal.Open(dir)
+		// raft-wal does not close its metadata database on Close, so we own
+		// it: otherwise a restart in the same process blocks on its lock.
+		meta := &metadb.BoltMetaDB{}
+		w, err := raftwal.Open(dir, raftwal.WithMetaStore(meta))
 		if err != nil {
+			meta.Close()
 			return nil, nil, fmt.Errorf("open raft-wal: %w", err)
 		}
-		return w, w, nil
+		return walStore{w, meta}, w, nil
 	case "boltdb":
 		b, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
 		if err != nil {
