@@ -75,7 +75,9 @@ func TestApplyRejects(t *testing.T) {
 		{"gpu twice", func(_ *Snapshot, d *Decision) {
 			d.Reservation.GPUs = append(d.Reservation.GPUs, GPUSlice{Index: 0, MemoryMB: 1})
 		}, ErrInvalidRequest},
-		{"quota", func(s *Snapshot, _ *Decision) { s.Tenants = map[string]Tenant{"t": {Quota: Quota{MaxSessions: 1}, Usage: Usage{Sessions: 1}}} }, ErrQuotaExceeded},
+		{"quota", func(s *Snapshot, _ *Decision) {
+			s.Tenants = map[string]Tenant{"t": {Quota: Quota{MaxSessions: 1}, Usage: Usage{Sessions: 1}}}
+		}, ErrQuotaExceeded},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

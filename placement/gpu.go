@@ -58,7 +58,8 @@ func (q *gpuQuery) check(p *prepared, i int) (Filter, int64) {
 		case q.memMB > 0 && q.k == 1:
 			return filterPass, q.memMB // the largest free GPU fits
 		case q.memMB == 0 && np.flags&flagUniform != 0:
-			return filterPass, int64(q.k) * p.gpus[np.gpuOff].memMB
+			// Every GPU has gpuTotalMB/gpuN; no need to touch the GPU array.
+			return filterPass, int64(q.k) * (int64(np.gpuTotalMB) / int64(np.gpuN))
 		}
 	}
 	seg := p.gpus[np.gpuOff : np.gpuOff+int32(np.gpuN)]

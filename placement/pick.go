@@ -48,20 +48,22 @@ func (pk *picker) bucketFor(p *prepared, i int, bonus int) (int, bool) {
 	return b, true
 }
 
-// consider offers node i with its bucket and within score.
-func (pk *picker) consider(i int, rank int32, bucket int, within float64) {
+// consider offers node i with its bucket and within score and reports
+// whether it became the best.
+func (pk *picker) consider(i int, rank int32, bucket int, within float64) bool {
 	if pk.best >= 0 {
 		if bucket != pk.bucket {
 			if bucket > pk.bucket {
-				return
+				return false
 			}
 		} else if within != pk.within {
 			if within < pk.within {
-				return
+				return false
 			}
 		} else if rank > pk.rank {
-			return
+			return false
 		}
 	}
 	pk.best, pk.bucket, pk.within, pk.rank = i, bucket, within, rank
+	return true
 }

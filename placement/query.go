@@ -57,6 +57,21 @@ func (q *query) avoided(i int32) bool {
 	return q.ai < len(q.avoid) && q.avoid[q.ai] == i
 }
 
+// constraint applies the region, label and anti-affinity filters, which
+// only constrained requests pay for. Called in ascending i (anti-affinity
+// cursor).
+func (q *query) constraint(p *prepared, i int, np *nodePrep) Filter {
+	switch {
+	case q.hasRegions && !slices.Contains(q.regions, np.region):
+		return FilterRegion
+	case len(q.labels) > 0 && (q.noLabels || !labelsMatch(p.nodeLabels(i), q.labels)):
+		return FilterLabels
+	case len(q.avoid) > 0 && q.avoided(int32(i)):
+		return FilterAntiAffinity
+	}
+	return filterPass
+}
+
 // labelsMatch reports whether every wanted pair is among have. Both are
 // tiny, so nested scans beat any map.
 func labelsMatch(have, want []labelID) bool {

@@ -261,6 +261,9 @@ func (p *prepared) refresh(s *Snapshot, i int) {
 		}
 	}
 	np.gpuTotalMB, np.gpuFreeMB, np.maxFreeMB = clamp32(total), clamp32(free), clamp32(maxFree)
+	if total > math.MaxInt32 {
+		np.flags &^= flagUniform // gpuTotalMB/gpuN would not be a GPU's memory
+	}
 }
 
 // clamp32 narrows v to int32, saturating.
