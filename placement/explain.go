@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 )
@@ -42,8 +43,20 @@ func (f Filter) String() string {
 // MarshalText encodes the filter as its stable name.
 func (f Filter) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
 
-// FilterCounts counts rejected nodes per filter, indexed by Filter.
+// FilterCounts counts rejected nodes per filter, indexed by Filter. It
+// encodes to JSON as an object of the non-zero counts keyed by filter name.
 type FilterCounts [NumFilters]int
+
+// MarshalJSON encodes the non-zero counts keyed by stable filter name.
+func (c FilterCounts) MarshalJSON() ([]byte, error) {
+	m := make(map[string]int)
+	for f, n := range c {
+		if n > 0 {
+			m[Filter(f).String()] = n
+		}
+	}
+	return json.Marshal(m)
+}
 
 // Rejection is one node and the filter that rejected it.
 type Rejection struct {
@@ -57,7 +70,7 @@ type Rejection struct {
 type Explanation struct {
 	Considered int          `json:"considered"`
 	Feasible   int          `json:"feasible"`
-	Rejected   FilterCounts `json:"-"`
+	Rejected   FilterCounts `json:"rejected"`
 	// Rejections is filled only when Request.Explain is set, in node order.
 	Rejections []Rejection `json:"rejections,omitempty"`
 	// Winner is the chosen node's score breakdown (zero when none).

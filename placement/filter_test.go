@@ -1,7 +1,9 @@
 package placement
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -210,5 +212,12 @@ func TestNoCapacityExplains(t *testing.T) {
 	}
 	if m := d.Explanation.RejectedByName(); m["draining"] != 1 || m["gpu_count"] != 1 || len(m) != 2 {
 		t.Fatalf("by name %v", m)
+	}
+	js, err := json.Marshal(d.Explanation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"rejected":{"draining":1,"gpu_count":1}`; !strings.Contains(string(js), want) {
+		t.Fatalf("JSON %s lacks %s", js, want)
 	}
 }

@@ -87,6 +87,8 @@ func (q *query) scan(snap *Snapshot, p *prepared, o *origin, ex *Explanation, ex
 		// the best, those with pruneDot < dot <= sameDot in the same one.
 		pruneDot, sameDot = -3.0, -3.0
 	)
+	var rejected [16]int // local counters: no stores through ex per node
+	feasible := 0
 	nodes := p.nodes
 	for i := range nodes {
 		np := &nodes[i]
@@ -129,13 +131,13 @@ func (q *query) scan(snap *Snapshot, p *prepared, o *origin, ex *Explanation, ex
 			}
 		}
 		if f != filterPass {
-			ex.Rejected[f]++
+			rejected[f&15]++ // f < NumFilters <= 16; the mask drops the bounds check
 			if explain {
 				ex.Rejections = append(ex.Rejections, Rejection{NodeID: snap.Nodes[i].ID, Filter: f})
 			}
 			continue
 		}
-		ex.Feasible++
+		feasible++
 
 		var bucket int
 		if geo && np.flags&flagHasLoc != 0 && (odim == 0 || np.dim != odim) {
@@ -162,6 +164,8 @@ func (q *query) scan(snap *Snapshot, p *prepared, o *origin, ex *Explanation, ex
 			pruneDot, sameDot = bucketDots(pk.bucket)
 		}
 	}
+	copy(ex.Rejected[:], rejected[:NumFilters])
+	ex.Feasible = feasible
 	return pk
 }
 
