@@ -109,3 +109,23 @@ func TestCloneIsDeep(t *testing.T) {
 		t.Fatalf("apply on the clone changed the original")
 	}
 }
+
+// TestPrepareStaleness: a replaced Nodes slice is re-prepared lazily; a
+// field change in place needs an explicit Prepare, as documented.
+func TestPrepareStaleness(t *testing.T) {
+	s := &Snapshot{Nodes: []Node{node("a", "eu-west", paris.Lat, paris.Lon)}}
+	if err := s.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	s.Nodes = []Node{node("b", "eu-west", paris.Lat, paris.Lon)}
+	if d, err := Place(s, Request{Tenant: "t", GPUs: 1}); err != nil || d.NodeID != "b" {
+		t.Fatalf("replaced slice: %v %v", d.NodeID, err)
+	}
+	s.Nodes[0].Draining = true
+	if err := s.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Place(s, Request{Tenant: "t", GPUs: 1}); !errors.Is(err, ErrNoCapacity) {
+		t.Fatalf("after Prepare: %v", err)
+	}
+}

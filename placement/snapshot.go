@@ -132,6 +132,7 @@ type labelID struct{ key, value int32 }
 // prepared holds everything Prepare derives from the nodes.
 type prepared struct {
 	n        int
+	base     *Node // &Nodes[0] when prepared: detects a replaced Nodes slice
 	nodes    []nodePrep
 	cold     []nodeCold
 	gpus     []gpuPrep
@@ -219,6 +220,9 @@ func (s *Snapshot) Prepare() error {
 	for r, i := range order {
 		p.cold[i].rank = int32(r)
 	}
+	if n > 0 {
+		p.base = &s.Nodes[0]
+	}
 	s.p = p
 	return nil
 }
@@ -291,9 +295,10 @@ func intern(m map[string]int32, name string) int32 {
 }
 
 // prepared returns the prepared view, preparing lazily when the snapshot
-// was never prepared or nodes were appended or removed since.
+// was never prepared, or Nodes was resized or replaced since. Changes to
+// the fields of existing nodes are not detected: call Prepare.
 func (s *Snapshot) prepared() (*prepared, error) {
-	if s.p != nil && s.p.n == len(s.Nodes) {
+	if s.p != nil && s.p.n == len(s.Nodes) && (len(s.Nodes) == 0 || s.p.base == &s.Nodes[0]) {
 		return s.p, nil
 	}
 	if err := s.Prepare(); err != nil {
