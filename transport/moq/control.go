@@ -53,6 +53,20 @@ func (s *Session) handle(m wire.Message) error {
 		return nil
 	case *wire.SubscribeUpdate:
 		return s.onSubscribeUpdate(m)
+	case *wire.PublishNamespace:
+		return s.onPublishNamespace(m)
+	case *wire.PublishNamespaceDone:
+		s.onPublishNamespaceDone(m)
+		return nil
+	case *wire.PublishNamespaceOK:
+		s.onPublishNamespaceOK(m)
+		return nil
+	case *wire.PublishNamespaceError:
+		s.onPublishNamespaceError(m)
+		return nil
+	case *wire.PublishNamespaceCancel:
+		s.onPublishNamespaceCancel(m)
+		return nil
 	}
 	return s.rejectUnsupported(m)
 }
@@ -72,8 +86,6 @@ func (s *Session) rejectUnsupported(m wire.Message) error {
 		id, reply = m.RequestID, &wire.TrackStatusError{RequestID: m.RequestID, ErrorCode: notSupported}
 	case *wire.Publish:
 		id, reply = m.RequestID, &wire.PublishError{RequestID: m.RequestID, ErrorCode: notSupported}
-	case *wire.PublishNamespace:
-		id, reply = m.RequestID, &wire.PublishNamespaceError{RequestID: m.RequestID, ErrorCode: notSupported}
 	case *wire.SubscribeNamespace:
 		id, reply = m.RequestID, &wire.SubscribeNamespaceError{RequestID: m.RequestID, ErrorCode: notSupported}
 	default:

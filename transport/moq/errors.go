@@ -17,6 +17,9 @@ var (
 	ErrSubscribeRejected = errors.New("moq: subscribe rejected")
 	// ErrSubscriptionDone: the publisher ended the subscription.
 	ErrSubscriptionDone = errors.New("moq: subscription done")
+	// ErrNamespaceRejected: the peer answered PUBLISH_NAMESPACE with
+	// PUBLISH_NAMESPACE_ERROR.
+	ErrNamespaceRejected = errors.New("moq: namespace rejected")
 	// ErrAlreadyAnswered: Accept or Reject was called twice.
 	ErrAlreadyAnswered = errors.New("moq: request already answered")
 )

@@ -36,6 +36,11 @@ type SubgroupStream struct {
 	st  SendStream
 	w   *wire.SubgroupWriter
 	buf []byte
+
+	// WriteRaw's delta-coding state and byte count.
+	rawPrev    uint64
+	rawStarted bool
+	written    int64
 }
 
 // OpenSubgroup opens a unidirectional stream and writes the subgroup

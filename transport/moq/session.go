@@ -34,6 +34,9 @@ type Config struct {
 	// waits for the SUBSCRIBE_OK that names it (streams and control
 	// messages are not ordered). 0 means DefaultAliasWait.
 	AliasWait time.Duration
+	// AuthToken, if set, is sent by a client in CLIENT_SETUP as an
+	// AUTHORIZATION TOKEN by value (see SetupTokens on the server).
+	AuthToken []byte
 	// Logger receives session events; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -105,6 +108,10 @@ type Session struct {
 	pubs          map[uint64]*Publication // by the peer's request ID
 	nextAlias     uint64
 	incoming      chan *IncomingSubscription
+	incomingNS    chan *IncomingNamespace
+	nsIn          []*IncomingNamespace     // accepted peer namespaces
+	nsOut         map[uint64]*Announcement // our namespaces, by request ID
+	setupTokens   [][]byte                 // from CLIENT_SETUP (server side)
 }
 
 // Version reports the negotiated version.
@@ -131,14 +138,16 @@ func newSession(conn Conn, cfg Config, isClient bool) *Session {
 	}
 	s := &Session{
 		conn: conn, cfg: cfg, isClient: isClient, ctx: ctx, cancel: cancel,
-		log:       log.With("component", "moq"),
-		peerMaxCh: make(chan struct{}),
-		aliasCh:   make(chan struct{}),
-		subs:      map[uint64]*Subscription{},
-		byAlias:   map[uint64]*Subscription{},
-		pubs:      map[uint64]*Publication{},
-		incoming:  make(chan *IncomingSubscription, incomingQueue),
-		localMax:  cfg.maxRequestID(),
+		log:        log.With("component", "moq"),
+		peerMaxCh:  make(chan struct{}),
+		aliasCh:    make(chan struct{}),
+		subs:       map[uint64]*Subscription{},
+		byAlias:    map[uint64]*Subscription{},
+		pubs:       map[uint64]*Publication{},
+		incoming:   make(chan *IncomingSubscription, incomingQueue),
+		incomingNS: make(chan *IncomingNamespace, incomingQueue),
+		nsOut:      map[uint64]*Announcement{},
+		localMax:   cfg.maxRequestID(),
 	}
 	if !isClient {
 		s.nextReqID, s.blockedSentAt = 1, ^uint64(0)
@@ -195,6 +204,13 @@ func (s *Session) clientSetup(ctx context.Context) error {
 	}
 	s.ctrl, s.ctrlR = st, bufio.NewReader(st)
 	params := wire.Parameters{wire.IntPair(wire.SetupParamMaxRequestID, s.localMax)}
+	if len(s.cfg.AuthToken) > 0 {
+		p, err := TokenParam(s.cfg.AuthToken)
+		if err != nil {
+			return err
+		}
+		params = append(params, p)
+	}
 	if s.cfg.Path != "" && !s.conn.WebTransport() {
 		params = append(params, wire.BytesPair(wire.SetupParamPath, []byte(s.cfg.Path)))
 	}
@@ -256,6 +272,7 @@ func (s *Session) serverSetup(ctx context.Context) error {
 	if s.codec, err = wire.CodecFor(chosen); err != nil {
 		return err
 	}
+	s.setupTokens = Tokens(cs.Params)
 	s.peerMax, _ = cs.Params.Uint(wire.SetupParamMaxRequestID)
 	return s.write(&wire.ServerSetup{Version: chosen, Params: wire.Parameters{
 		wire.IntPair(wire.SetupParamMaxRequestID, s.localMax)}})
@@ -359,10 +376,20 @@ func (s *Session) finish(err error) bool {
 	s.closeErr = err
 	subs := s.subs
 	s.subs = map[uint64]*Subscription{}
+	nsIn := s.nsIn
+	s.nsIn = nil
+	nsOut := s.nsOut
+	s.nsOut = map[uint64]*Announcement{}
 	s.mu.Unlock()
 	s.cancel()
 	for _, sub := range subs {
 		sub.end(err)
+	}
+	for _, in := range nsIn {
+		in.finish()
+	}
+	for _, a := range nsOut {
+		a.cancel()
 	}
 	return true
 }
