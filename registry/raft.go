@@ -147,7 +147,7 @@ func (r *Registry) open() error {
 		return err
 	}
 	r.closers = append(r.closers, logs.Close)
-	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: logging.Writer(r.log.With("component", "raft")), Level: hclog.Info})
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: logging.Writer(cfg.Logger.With("component", "raft")), Level: hclog.Info})
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(cfg.DataDir, "snapshots"), 3, hlog)
 	if err != nil {
 		return fmt.Errorf("snapshots: %w", err)
@@ -480,7 +480,7 @@ func (r *Registry) Close(transfer bool) error {
 		return nil
 	}
 	r.closed = true
-	if transfer && r.raft.State() == raft.Leader {
+	if transfer && r.raft.State() == raft.Leader && r.voters() > 1 {
 		if err := r.raft.LeadershipTransfer().Error(); err != nil {
 			r.log.Warn("leadership transfer on shutdown failed", "err", err)
 		}
@@ -511,4 +511,19 @@ func (t *tcpStream) Close() error              { return t.ln.Close() }
 func (t *tcpStream) Addr() net.Addr            { return t.adv }
 func (t *tcpStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	return net.DialTimeout("tcp", string(addr), timeout)
+}
+
+// voters counts the voting servers in the current configuration.
+func (r *Registry) voters() int {
+	f := r.raft.GetConfiguration()
+	if f.Error() != nil {
+		return 0
+	}
+	n := 0
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			n++
+		}
+	}
+	return n
 }

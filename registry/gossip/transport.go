@@ -17,7 +17,8 @@ type countingTransport struct {
 	m        *metrics
 	packetCh chan *memberlist.Packet
 	streamCh chan net.Conn
-	stop     chan struct{}
+	stop     chan struct{} // relays stop delivering and start discarding
+	done     chan struct{} // inner transport fully shut down; relays exit
 	once     sync.Once
 	wg       sync.WaitGroup
 }
@@ -31,6 +32,7 @@ func newCountingTransport(inner *memberlist.NetTransport, m *metrics) *countingT
 		packetCh: make(chan *memberlist.Packet),
 		streamCh: make(chan net.Conn),
 		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	t.wg.Go(t.relayPackets)
 	t.wg.Go(t.relayStreams)
@@ -47,9 +49,26 @@ func (t *countingTransport) relayPackets() {
 			select {
 			case t.packetCh <- p:
 			case <-t.stop:
+				t.drain()
 				return
 			}
 		case <-t.stop:
+			t.drain()
+			return
+		}
+	}
+}
+
+// drain discards inbound traffic until the inner transport has stopped: its
+// listeners block on unbuffered channels and its Shutdown waits for them.
+func (t *countingTransport) drain() {
+	packets, streams := t.inner.PacketCh(), t.inner.StreamCh()
+	for {
+		select {
+		case <-packets:
+		case c := <-streams:
+			_ = c.Close()
+		case <-t.done:
 			return
 		}
 	}
@@ -116,6 +135,7 @@ func (t *countingTransport) Shutdown() error {
 	t.once.Do(func() {
 		close(t.stop)
 		err = t.inner.Shutdown()
+		close(t.done)
 		t.wg.Wait()
 	})
 	return err

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/strata-edge/strata/registry/client"
+)
+
+// clientFlags are shared by every client command.
+type clientFlags struct {
+	addr, token, output string
+}
+
+func (f *clientFlags) bind(fs *flag.FlagSet) {
+	addr := os.Getenv("STRATA_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:7070"
+	}
+	fs.StringVar(&f.addr, "addr", addr, "origin API address(es), comma-separated ($STRATA_ADDR)")
+	fs.StringVar(&f.token, "token", os.Getenv("STRATA_TOKEN"), "API key ($STRATA_TOKEN)")
+	fs.StringVar(&f.output, "o", "table", "output: table or json")
+}
+
+func (f *clientFlags) client() *client.Client {
+	return client.New(f.token, strings.Split(f.addr, ",")...)
+}
+
+// resource is a client command over one kind of API object.
+type resource struct {
+	name    string
+	summary string
+	verbs   map[string]verb
+}
+
+// verb is one action, e.g. "tenants create".
+type verb struct {
+	args  string // positional argument synopsis
+	help  string
+	flags func(fs *flag.FlagSet) func(args []string) (method, path string, body any, err error)
+	// columns picks table columns from each JSON item.
+	columns []string
+}
+
+func init() {
+	for _, r := range resources() {
+		commands[r.name] = command{r.summary, r.run}
+	}
+}
+
+func (r resource) run(args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		r.usage(os.Stderr)
+		if len(args) == 0 {
+			return usagef("missing action")
+		}
+		return nil
+	}
+	v, ok := r.verbs[args[0]]
+	if !ok {
+		r.usage(os.Stderr)
+		return usagef("unknown action %q", args[0])
+	}
+	fs := flag.NewFlagSet(r.name+" "+args[0], flag.ContinueOnError)
+	var cf clientFlags
+	cf.bind(fs)
+	build := v.flags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: strata %s %s [flags] %s\n\n%s\n\nFlags:\n", r.name, args[0], v.args, v.help)
+		fs.PrintDefaults()
+	}
+	positional, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
+	}
+	method, path, body, err := build(positional)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var out json.RawMessage
+	if err := cf.client().Do(ctx, method, path, body, &out); err != nil {
+		return err
+	}
+	return render(os.Stdout, cf.output, out, v.columns)
+}
+
+func (r resource) usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: strata %s <action> [flags]\n\nActions:\n", r.name)
+	for name, v := range r.verbs {
+		fmt.Fprintf(w, "  %-10s %-20s %s\n", name, v.args, v.help)
+	}
+}
+
+// render prints JSON as is, or as a table of the chosen columns.
+func render(w io.Writer, format string, raw json.RawMessage, columns []string) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	if format == "json" || len(columns) == 0 {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	if format != "table" {
+		return usagef("-o %q: want table or json", format)
+	}
+	var items []map[string]any
+	var l struct {
+		Items      []map[string]any `json:"items"`
+		NextCursor string           `json:"next_cursor"`
+	}
+	if err := json.Unmarshal(raw, &l); err == nil && l.Items != nil {
+		items = l.Items
+	} else {
+		var one map[string]any
+		if err := json.Unmarshal(raw, &one); err != nil {
+			return err
+		}
+		items = []map[string]any{one}
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.ToUpper(strings.Join(columns, "\t")))
+	for _, it := range items {
+		cells := make([]string, len(columns))
+		for i, c := range columns {
+			cells[i] = cell(lookup(it, c))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if l.NextCursor != "" {
+		fmt.Fprintf(w, "more: --cursor %s\n", l.NextCursor)
+	}
+	return nil
+}
+
+// lookup reads a dotted path such as "reservation.node_id".
+func lookup(m map[string]any, path string) any {
+	var v any = m
+	for _, p := range strings.Split(path, ".") {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[p]
+	}
+	return v
+}
+
+func cell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "-"
+	case string:
+		if x == "" {
+			return "-"
+		}
+		return x
+	case float64:
+		return fmt.Sprintf("%g", x)
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}
+
+// exitCode maps an error to the process exit status.
+func exitCode(err error) int {
+	var ue *usageError
+	var ae *client.Error
+	switch {
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &ae):
+		switch {
+		case ae.Status == 404:
+			return exitNotFound
+		case ae.Status == 400 || ae.Status == 413 || ae.Status == 415 || ae.Status == 401:
+			return exitUsage
+		case ae.Status == 403 || ae.Status == 409 || ae.Status == 429:
+			return exitConflict
+		case ae.Status >= 500:
+			return exitUnavailable
+		}
+	case errors.Is(err, client.ErrUnreachable):
+		return exitUnavailable
+	}
+	return exitFailure
+}
+
+// Helpers for verb definitions.
+
+func nargs(args []string, n int, synopsis string) error {
+	if len(args) != n {
+		return usagef("want %d argument(s): %s", n, synopsis)
+	}
+	return nil
+}
+
+func esc(s string) string { return url.PathEscape(s) }
+
+// listQuery builds a query string from the non-empty values.
+func listQuery(kv ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			q.Set(kv[i], kv[i+1])
+		}
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments ("tenants create acme --max-sessions 2").
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if rest[0] == "--" {
+			return append(positional, rest[1:]...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}

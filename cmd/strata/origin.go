@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/strata-edge/strata/internal/config"
+	"github.com/strata-edge/strata/internal/logging"
+	"github.com/strata-edge/strata/origin"
+)
+
+func init() {
+	commands["origin"] = command{"run an origin node (Raft registry + REST API)", runOrigin}
+}
+
+// originFlags binds the origin's flags onto cfg.
+func originFlags(cfg *origin.Config) *flag.FlagSet {
+	fs := flag.NewFlagSet("origin", flag.ContinueOnError)
+	fs.String("config", "", "YAML configuration `file`")
+	fs.StringVar(&cfg.NodeID, "id", cfg.NodeID, "stable node ID (node_id)")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the Raft log, snapshots and admin token (data_dir)")
+	fs.StringVar(&cfg.Region, "region", cfg.Region, "region this origin runs in (region)")
+	fs.BoolVar(&cfg.Bootstrap, "bootstrap", cfg.Bootstrap, "form a new cluster with this node as first voter (bootstrap)")
+	fs.Var((*config.StringList)(&cfg.Join), "join", "API `address` of an origin to join through; repeatable (join)")
+	fs.BoolVar(&cfg.Nonvoter, "nonvoter", cfg.Nonvoter, "join as a non-voting read replica (nonvoter)")
+	fs.StringVar(&cfg.AdminToken, "admin-token", cfg.AdminToken, "admin API token; generated into the data dir if empty on bootstrap (admin_token)")
+	fs.StringVar(&cfg.API.Addr, "api-addr", cfg.API.Addr, "REST API listen address (api.addr)")
+	fs.StringVar(&cfg.API.Advertise, "api-advertise", cfg.API.Advertise, "API address other nodes use (api.advertise)")
+	fs.Float64Var(&cfg.API.RateLimit, "rate-limit", cfg.API.RateLimit, "requests per second per API key; 0 disables (api.rate_limit)")
+	fs.StringVar(&cfg.Raft.Addr, "raft-addr", cfg.Raft.Addr, "Raft listen address (raft.addr)")
+	fs.StringVar(&cfg.Raft.Advertise, "raft-advertise", cfg.Raft.Advertise, "Raft address peers dial (raft.advertise)")
+	fs.StringVar(&cfg.Raft.LogStore, "raft-log-store", cfg.Raft.LogStore, "Raft log store: wal or boltdb (raft.log_store)")
+	fs.StringVar(&cfg.Raft.Profile, "raft-profile", cfg.Raft.Profile, "Raft timeouts: lan (fast failover) or wan (raft.profile)")
+	fs.StringVar(&cfg.Log.Level, "log-level", cfg.Log.Level, "debug, info, warn or error (log.level)")
+	fs.StringVar(&cfg.Log.Format, "log-format", cfg.Log.Format, "text or json (log.format)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: strata origin [flags]\n\nRuns an origin node. Settings come from defaults, then --config FILE,\nthen STRATA_* environment variables (e.g. STRATA_RAFT_PROFILE), then flags.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func runOrigin(args []string) error {
+	cfg := origin.Defaults()
+	fs := originFlags(&cfg)
+	if err := config.Resolve(&cfg, func() { cfg = origin.Defaults() }, fs, args, os.Environ()); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	log, err := logging.New(os.Stderr, cfg.Log.Format, cfg.Log.Level)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	o, err := origin.Open(cfg, origin.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	log.Info("shutting down; transferring leadership if leader")
+	return o.Close(true)
+}

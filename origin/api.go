@@ -1,0 +1,299 @@
+package origin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/strata-edge/strata/registry"
+)
+
+// access says who may call a route.
+type access uint8
+
+const (
+	public   access = iota // no credentials
+	anyKey                 // any valid API key (tenant-scoped results)
+	adminKey               // admin keys only
+	nodeKey                // admin or node keys
+)
+
+// kind says where a route runs.
+type kind uint8
+
+const (
+	local kind = iota // always on the receiving origin
+	read              // local for stale reads, leader for lease/consistent
+	write             // on the leader
+)
+
+// call is one API request as the handlers see it.
+type call struct {
+	ctx  *fasthttp.RequestCtx
+	who  principal
+	read registry.ReadMode
+}
+
+// handler answers a call with a status and a JSON body, or an error.
+type handler func(c *call) (int, any, error)
+
+type route struct {
+	method, path string
+	access       access
+	kind         kind
+	h            handler
+}
+
+// hdrForwarded marks a request forwarded between origins (loop guard).
+const hdrForwarded = "X-Strata-Forwarded-By"
+
+// hdrIndex carries the registry index a response reflects, for blocking
+// queries.
+const hdrIndex = "X-Strata-Index"
+
+func (o *Origin) routes() []route {
+	return []route{
+		{"GET", "/healthz", public, local, o.healthz},
+		{"GET", "/readyz", public, local, o.readyz},
+		{"GET", "/v1/openapi.yaml", public, local, o.openapi},
+
+		{"POST", "/v1/tenants", adminKey, write, o.createTenant},
+		{"GET", "/v1/tenants", anyKey, read, o.listTenants},
+		{"GET", "/v1/tenants/{id}", anyKey, read, o.getTenant},
+		{"PATCH", "/v1/tenants/{id}", adminKey, write, o.updateTenant},
+		{"DELETE", "/v1/tenants/{id}", adminKey, write, o.deleteTenant},
+		{"POST", "/v1/tenants/{id}/keys", anyKey, write, o.createKey},
+		{"GET", "/v1/tenants/{id}/keys", anyKey, read, o.listKeys},
+		{"DELETE", "/v1/tenants/{id}/keys/{key}", anyKey, write, o.deleteKey},
+
+		{"POST", "/v1/apps", anyKey, write, o.createApp},
+		{"GET", "/v1/apps", anyKey, read, o.listApps},
+		{"GET", "/v1/apps/{id}", anyKey, read, o.getApp},
+		{"DELETE", "/v1/apps/{id}", anyKey, write, o.deleteApp},
+
+		{"POST", "/v1/sessions", anyKey, write, o.createSession},
+		{"GET", "/v1/sessions", anyKey, read, o.listSessions},
+		{"GET", "/v1/sessions/{id}", anyKey, read, o.getSession},
+		{"DELETE", "/v1/sessions/{id}", anyKey, write, o.terminateSession},
+
+		{"GET", "/v1/nodes", nodeKey, read, o.listNodes},
+		{"GET", "/v1/nodes/{id}", nodeKey, read, o.getNode},
+
+		{"GET", "/v1/cluster", adminKey, local, o.clusterStatus},
+		{"POST", "/v1/cluster/join", adminKey, write, o.joinCluster},
+		{"DELETE", "/v1/cluster/peers/{id}", adminKey, write, o.removePeer},
+		{"POST", "/v1/cluster/transfer-leadership", adminKey, write, o.transferLeadership},
+		{"GET", "/v1/cluster/keys", public, read, o.jwks},
+		{"POST", "/v1/cluster/keys/rotate", adminKey, write, o.rotateSigningKey},
+	}
+}
+
+// newRouter builds the HTTP router over the route table.
+func (o *Origin) newRouter() *router.Router {
+	r := router.New()
+	r.SaveMatchedRoutePath = true
+	for _, rt := range o.routes() {
+		r.Handle(rt.method, rt.path, o.wrap(rt))
+	}
+	r.GET("/metrics", o.metricsHandler())
+	r.NotFound = func(ctx *fasthttp.RequestCtx) {
+		o.writeError(ctx, errf(http.StatusNotFound, codeNotFound, "no route for %s %s", ctx.Method(), ctx.Path()))
+	}
+	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		o.writeError(ctx, errf(http.StatusMethodNotAllowed, codeMethodNotAllowed, "%s not allowed on %s", ctx.Method(), ctx.Path()))
+	}
+	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
+		o.log.Error("handler panic", "path", string(ctx.Path()), "panic", v)
+		o.writeError(ctx, errf(http.StatusInternalServerError, codeInternal, "internal error"))
+	}
+	return r
+}
+
+// wrap applies the request pipeline: size limit, authentication, rate
+// limit, routing to the leader, the handler, metrics.
+func (o *Origin) wrap(rt route) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		start := time.Now()
+		defer func() {
+			o.metrics.observe(rt.path, rt.method, ctx.Response.StatusCode(), time.Since(start))
+		}()
+		if len(ctx.Request.Body()) > o.cfg.API.MaxBodyBytes {
+			o.writeError(ctx, errf(http.StatusRequestEntityTooLarge, codeTooLarge, "body is %d bytes; the limit is %d", len(ctx.Request.Body()), o.cfg.API.MaxBodyBytes))
+			return
+		}
+		c := &call{ctx: ctx}
+		if rt.access != public {
+			who, err := o.authenticate(ctx)
+			if errors.Is(err, errUnknownKey) && !o.reg.IsLeader() && !o.forwarded(ctx) {
+				// The key may be newer than this follower's state.
+				o.forward(ctx)
+				return
+			}
+			if err != nil {
+				o.writeError(ctx, toAPIError(err))
+				return
+			}
+			if rt.access == adminKey && who.scope != registry.ScopeAdmin ||
+				rt.access == nodeKey && who.scope != registry.ScopeAdmin && who.scope != registry.ScopeNode ||
+				rt.access == anyKey && who.scope == registry.ScopeNode {
+				o.writeError(ctx, errf(http.StatusForbidden, codeForbidden, "this key (scope %s) may not call %s %s", who.scope, rt.method, rt.path))
+				return
+			}
+			if wait, ok := o.limiter.allow(who.keyID, start); !ok {
+				e := errf(http.StatusTooManyRequests, codeRateLimited, "rate limit of %.0f requests/s exceeded", o.cfg.API.RateLimit)
+				e.RetryAfter = int(wait/time.Second) + 1
+				o.writeError(ctx, e)
+				return
+			}
+			c.who = who
+		}
+		switch rt.kind {
+		case write:
+			if !o.reg.IsLeader() {
+				o.forward(ctx)
+				return
+			}
+		case read:
+			mode := registry.ReadMode(ctx.QueryArgs().Peek("consistency"))
+			if err := o.reg.ReadBarrier(mode); err != nil {
+				if errors.Is(err, registry.ErrNotLeader) {
+					o.forward(ctx)
+					return
+				}
+				o.writeError(ctx, toAPIError(err))
+				return
+			}
+			c.read = mode
+		}
+		status, body, err := rt.h(c)
+		if err != nil {
+			if errors.Is(err, registry.ErrNotLeader) && !o.forwarded(ctx) {
+				o.forward(ctx)
+				return
+			}
+			o.writeError(ctx, toAPIError(err))
+			return
+		}
+		o.writeJSON(ctx, status, body)
+	}
+}
+
+func (o *Origin) forwarded(ctx *fasthttp.RequestCtx) bool {
+	return len(ctx.Request.Header.Peek(hdrForwarded)) > 0
+}
+
+// forward relays the request to the leader and copies its answer back.
+func (o *Origin) forward(ctx *fasthttp.RequestCtx) {
+	if o.forwarded(ctx) {
+		o.writeError(ctx, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: "forwarded to an origin that is not the leader; retry", RetryAfter: 1})
+		return
+	}
+	addr := o.leaderAPI()
+	if addr == "" {
+		o.writeError(ctx, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: "no leader is known; retry", RetryAfter: 1})
+		return
+	}
+	o.metrics.forwarded.Inc()
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	ctx.Request.CopyTo(req)
+	req.SetHost(addr)
+	req.URI().SetScheme("http")
+	req.Header.Set(hdrForwarded, o.cfg.NodeID)
+	timeout := 15 * time.Second
+	if w, err := time.ParseDuration(string(ctx.QueryArgs().Peek("wait"))); err == nil {
+		timeout += min(w, maxWait)
+	}
+	if err := o.peers.client(addr).DoTimeout(req, &ctx.Response, timeout); err != nil {
+		o.writeError(ctx, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: fmt.Sprintf("leader at %s unreachable: %v", addr, err), RetryAfter: 1})
+	}
+}
+
+// leaderAPI returns the leader's API address from the registry's node
+// table, where every origin records itself.
+func (o *Origin) leaderAPI() string {
+	id, _ := o.reg.Leader()
+	if id == "" {
+		return ""
+	}
+	if n, ok := o.reg.State().Node(id); ok {
+		return n.Addrs["api"]
+	}
+	return ""
+}
+
+func (o *Origin) writeJSON(ctx *fasthttp.RequestCtx, status int, body any) {
+	ctx.Response.Header.Set(hdrIndex, strconv.FormatUint(o.reg.State().Index(), 10))
+	if status == http.StatusNoContent || body == nil {
+		ctx.SetStatusCode(status)
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetStatusCode(status)
+	enc := json.NewEncoder(ctx)
+	if err := enc.Encode(body); err != nil {
+		o.log.Error("encode response", "err", err)
+	}
+}
+
+func (o *Origin) writeError(ctx *fasthttp.RequestCtx, e *apiError) {
+	if e.RetryAfter > 0 {
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	if e.Status >= 500 && e.Code == codeInternal {
+		o.log.Error("internal error", "path", string(ctx.Path()), "err", e.Message)
+	}
+	ctx.Response.ResetBody()
+	o.writeJSON(ctx, e.Status, map[string]any{"error": map[string]string{"code": e.Code, "message": e.Message}})
+}
+
+// decode parses a JSON body strictly: it must be JSON, one value, with no
+// fields the target does not know.
+func decode(c *call, dst any) error {
+	ct := string(c.ctx.Request.Header.ContentType())
+	if ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return errf(http.StatusUnsupportedMediaType, codeUnsupportedType, "content type %q: want application/json", ct)
+	}
+	body := c.ctx.Request.Body()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errf(http.StatusBadRequest, codeInvalidJSON, "request body is empty; a JSON object is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return errf(http.StatusBadRequest, codeInvalidJSON, "%s", jsonErr(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errf(http.StatusBadRequest, codeInvalidJSON, "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func jsonErr(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, err)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return err.Error()
+}
+
+// pathID reads a path parameter and checks it against an ID validator.
+func pathParam(c *call, name string) string {
+	v, _ := c.ctx.UserValue(name).(string)
+	return v
+}

@@ -1,0 +1,118 @@
+package origin
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/strata-edge/strata/registry"
+)
+
+// Config configures an origin node. YAML keys are shown in tags; each is
+// also settable as STRATA_<KEY PATH> (e.g. STRATA_RAFT_PROFILE) and most
+// as a flag of `strata origin`.
+type Config struct {
+	NodeID  string `yaml:"node_id"`
+	DataDir string `yaml:"data_dir"`
+	Region  string `yaml:"region"`
+	// Bootstrap forms a new cluster with this node as its first voter.
+	Bootstrap bool `yaml:"bootstrap"`
+	// Join lists API addresses of existing origins to join through.
+	Join []string `yaml:"join"`
+	// Nonvoter joins as a read replica that does not vote.
+	Nonvoter bool `yaml:"nonvoter"`
+	// AdminToken authenticates the admin API. If empty, the bootstrap node
+	// generates one and writes it to <data_dir>/admin-token (mode 0600).
+	AdminToken string     `yaml:"admin_token"`
+	API        APIConfig  `yaml:"api"`
+	Raft       RaftConfig `yaml:"raft"`
+	Log        LogConfig  `yaml:"log"`
+}
+
+// APIConfig configures the REST listener.
+type APIConfig struct {
+	Addr      string `yaml:"addr"`
+	Advertise string `yaml:"advertise"`
+	// MaxBodyBytes bounds request bodies.
+	MaxBodyBytes int `yaml:"max_body_bytes"`
+	// RateLimit is requests per second allowed per API key on this origin;
+	// RateBurst is the bucket size.
+	RateLimit float64 `yaml:"rate_limit"`
+	RateBurst int     `yaml:"rate_burst"`
+}
+
+// RaftConfig configures the Raft member.
+type RaftConfig struct {
+	Addr               string        `yaml:"addr"`
+	Advertise          string        `yaml:"advertise"`
+	LogStore           string        `yaml:"log_store"`
+	Profile            string        `yaml:"profile"`
+	HeartbeatTimeout   time.Duration `yaml:"heartbeat_timeout"`
+	ElectionTimeout    time.Duration `yaml:"election_timeout"`
+	LeaderLeaseTimeout time.Duration `yaml:"leader_lease_timeout"`
+	CommitTimeout      time.Duration `yaml:"commit_timeout"`
+	SnapshotThreshold  uint64        `yaml:"snapshot_threshold"`
+	SnapshotInterval   time.Duration `yaml:"snapshot_interval"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		NodeID:  "origin-1",
+		DataDir: "data/origin-1",
+		API: APIConfig{
+			Addr:         "127.0.0.1:7070",
+			MaxBodyBytes: 64 << 10,
+			RateLimit:    2000,
+			RateBurst:    4000,
+		},
+		Raft: RaftConfig{Addr: "127.0.0.1:7071", LogStore: "wal", Profile: "lan"},
+		Log:  LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// Validate checks the configuration; errors name the key.
+func (c *Config) Validate() error {
+	bad := func(key, why string) error { return fmt.Errorf("%w: %s: %s", registry.ErrInvalid, key, why) }
+	switch {
+	case c.NodeID == "":
+		return bad("node_id", "required")
+	case len(c.NodeID) > 64:
+		return bad("node_id", "at most 64 characters")
+	case c.DataDir == "":
+		return bad("data_dir", "required")
+	case c.API.Addr == "":
+		return bad("api.addr", "required")
+	case c.Raft.Addr == "":
+		return bad("raft.addr", "required")
+	case c.Bootstrap && len(c.Join) > 0:
+		return bad("join", "cannot be combined with bootstrap")
+	case c.API.MaxBodyBytes < 0:
+		return bad("api.max_body_bytes", "must not be negative")
+	case c.API.RateLimit < 0:
+		return bad("api.rate_limit", "must not be negative")
+	case c.AdminToken != "" && len(c.AdminToken) < 32:
+		return bad("admin_token", "at least 32 characters")
+	}
+	switch c.Raft.LogStore {
+	case "", "wal", "boltdb":
+	default:
+		return bad("raft.log_store", "want wal or boltdb")
+	}
+	switch c.Raft.Profile {
+	case "", "lan", "wan":
+	default:
+		return bad("raft.profile", "want lan or wan")
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		return bad("log.format", "want text or json")
+	}
+	return nil
+}

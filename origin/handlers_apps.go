@@ -1,0 +1,185 @@
+package origin
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/strata-edge/strata/internal/ids"
+	"github.com/strata-edge/strata/registry"
+)
+
+func isConflict(err error) bool { return errors.Is(err, registry.ErrConflict) }
+
+type appBody struct {
+	TenantID      string            `json:"tenant_id,omitempty"`
+	Name          string            `json:"name"`
+	Runtime       string            `json:"runtime,omitempty"`
+	Command       []string          `json:"command,omitempty"`
+	Image         string            `json:"image,omitempty"`
+	Env           map[string]string `json:"env,omitempty"`
+	GPUs          int64             `json:"gpus,omitempty"`
+	GPUModel      string            `json:"gpu_model,omitempty"`
+	GPUMemoryMB   int64             `json:"gpu_memory_mb,omitempty"`
+	EgressMbps    int64             `json:"egress_mbps,omitempty"`
+	IdlePolicy    string            `json:"idle_policy,omitempty"`
+	IdleMinutes   int64             `json:"idle_minutes,omitempty"`
+	RestartPolicy string            `json:"restart_policy,omitempty"`
+}
+
+// Runtime drivers, idle and restart policies an app may name.
+var (
+	runtimes        = []string{"process", "docker", "kubernetes"}
+	idlePolicies    = []string{"none", "hibernate", "terminate"}
+	restartPolicies = []string{"never", "on-failure", "always"}
+)
+
+func oneOf(field, v string, allowed []string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return badRequest("%s: %q is not one of %v", field, v, allowed)
+}
+
+func (b *appBody) validate() error {
+	if err := checkName("name", b.Name); err != nil {
+		return err
+	}
+	if b.Runtime == "" {
+		b.Runtime = "process"
+	}
+	if b.IdlePolicy == "" {
+		b.IdlePolicy = "none"
+	}
+	if b.RestartPolicy == "" {
+		b.RestartPolicy = "on-failure"
+	}
+	if b.EgressMbps == 0 {
+		b.EgressMbps = 10
+	}
+	checks := []error{
+		oneOf("runtime", b.Runtime, runtimes),
+		oneOf("idle_policy", b.IdlePolicy, idlePolicies),
+		oneOf("restart_policy", b.RestartPolicy, restartPolicies),
+		checkNonNegative("gpus", b.GPUs),
+		checkNonNegative("gpu_memory_mb", b.GPUMemoryMB),
+		checkNonNegative("egress_mbps", b.EgressMbps),
+		checkNonNegative("idle_minutes", b.IdleMinutes),
+		checkLabels("env", b.Env),
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	switch {
+	case b.Runtime == "process" && len(b.Command) == 0:
+		return badRequest("command: required for the process runtime")
+	case b.Runtime != "process" && b.Image == "":
+		return badRequest("image: required for the %s runtime", b.Runtime)
+	case len(b.Command) > 64:
+		return badRequest("command: at most 64 arguments")
+	case b.GPUs > 64:
+		return badRequest("gpus: at most 64")
+	case b.IdlePolicy != "none" && b.IdleMinutes == 0:
+		return badRequest("idle_minutes: required when idle_policy is %s", b.IdlePolicy)
+	}
+	for _, a := range b.Command {
+		if len(a) > 4096 {
+			return badRequest("command: arguments are at most 4096 bytes")
+		}
+	}
+	return nil
+}
+
+// ownerTenant decides which tenant a new object belongs to: a tenant key's
+// own, or the tenant_id an admin names.
+func ownerTenant(c *call, requested string) (string, error) {
+	if c.who.scope == registry.ScopeAdmin {
+		if requested == "" {
+			return "", badRequest("tenant_id: required with an admin key")
+		}
+		return requested, nil
+	}
+	if requested != "" && requested != c.who.tenantID {
+		return "", notFound("tenant", requested)
+	}
+	return c.who.tenantID, nil
+}
+
+func (o *Origin) createApp(c *call) (int, any, error) {
+	var b appBody
+	if err := decode(c, &b); err != nil {
+		return 0, nil, err
+	}
+	if err := b.validate(); err != nil {
+		return 0, nil, err
+	}
+	tenant, err := ownerTenant(c, b.TenantID)
+	if err != nil {
+		return 0, nil, err
+	}
+	now := time.Now().UTC()
+	a := registry.App{
+		ID: ids.New("app", now), TenantID: tenant, Name: b.Name, Runtime: b.Runtime,
+		Command: b.Command, Image: b.Image, Env: b.Env, GPUs: b.GPUs, GPUModel: b.GPUModel,
+		GPUMemoryMB: b.GPUMemoryMB, EgressMbps: b.EgressMbps, IdlePolicy: b.IdlePolicy,
+		IdleMinutes: b.IdleMinutes, RestartPolicy: b.RestartPolicy, Meta: registry.Meta{CreatedAt: now},
+	}
+	v, err := o.reg.Apply(c.ctx, &registry.CreateApp{App: a})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, v, nil
+}
+
+func (o *Origin) listApps(c *call) (int, any, error) {
+	limit, cursor, err := page(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	tenant := string(c.ctx.QueryArgs().Peek("tenant_id"))
+	if c.who.scope != registry.ScopeAdmin {
+		tenant = c.who.tenantID
+	}
+	var out []*registry.App
+	for _, a := range o.reg.State().Apps(tenant) {
+		if a.ID > cursor {
+			out = append(out, a)
+		}
+	}
+	return http.StatusOK, pageOf(out, func(a *registry.App) string { return a.ID }, limit), nil
+}
+
+func (o *Origin) appFor(c *call) (*registry.App, error) {
+	id, err := idParam(c, "id", "app")
+	if err != nil {
+		return nil, err
+	}
+	a, ok := o.reg.State().App(id)
+	if !ok || !c.who.canSee(a.TenantID) {
+		return nil, notFound("app", id)
+	}
+	return a, nil
+}
+
+func (o *Origin) getApp(c *call) (int, any, error) {
+	a, err := o.appFor(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, a, nil
+}
+
+func (o *Origin) deleteApp(c *call) (int, any, error) {
+	a, err := o.appFor(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := o.reg.Apply(c.ctx, &registry.DeleteApp{ID: a.ID, TenantID: a.TenantID}); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
+}

@@ -1,0 +1,200 @@
+package origin
+
+import (
+	_ "embed"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"regexp"
+	"sort"
+
+	"github.com/strata-edge/strata/registry"
+)
+
+//go:embed openapi.yaml
+var openapiSpec []byte
+
+// OpenAPISpec returns the API description served at /v1/openapi.yaml.
+func OpenAPISpec() []byte { return openapiSpec }
+
+var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+func (o *Origin) healthz(*call) (int, any, error) {
+	return http.StatusOK, map[string]string{"status": "ok"}, nil
+}
+
+// readyz is ready when a leader is known and this node's registry has
+// applied what it has received.
+func (o *Origin) readyz(*call) (int, any, error) {
+	id, _ := o.reg.Leader()
+	if id == "" {
+		return 0, nil, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: "no leader is known", RetryAfter: 1}
+	}
+	return http.StatusOK, map[string]string{"status": "ready", "leader": id}, nil
+}
+
+func (o *Origin) openapi(c *call) (int, any, error) {
+	c.ctx.SetContentType("application/yaml")
+	c.ctx.SetBody(openapiSpec)
+	return http.StatusOK, nil, nil
+}
+
+// nodeView is a node with the capacity reserved on it.
+type nodeView struct {
+	*registry.Node
+	Reserved reservedView `json:"reserved"`
+}
+
+type reservedView struct {
+	Sessions    int64           `json:"sessions"`
+	EgressMbps  int64           `json:"egress_mbps"`
+	GPUMemoryMB []gpuMemoryView `json:"gpu_memory_mb,omitempty"`
+}
+
+type gpuMemoryView struct {
+	Index    int64 `json:"index"`
+	MemoryMB int64 `json:"memory_mb"`
+	Sessions int64 `json:"sessions"`
+}
+
+func (o *Origin) viewNode(n *registry.Node) nodeView {
+	u := o.reg.State().NodeUsage(n.ID)
+	v := nodeView{Node: n, Reserved: reservedView{Sessions: u.Sessions, EgressMbps: u.EgressMbps}}
+	for idx, mb := range u.GPUMemoryMB {
+		v.Reserved.GPUMemoryMB = append(v.Reserved.GPUMemoryMB, gpuMemoryView{Index: idx, MemoryMB: mb, Sessions: u.GPUSessions[idx]})
+	}
+	sort.Slice(v.Reserved.GPUMemoryMB, func(i, j int) bool { return v.Reserved.GPUMemoryMB[i].Index < v.Reserved.GPUMemoryMB[j].Index })
+	return v
+}
+
+func (o *Origin) listNodes(c *call) (int, any, error) {
+	if err := o.block(c); err != nil {
+		return 0, nil, err
+	}
+	limit, cursor, err := page(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	role := string(c.ctx.QueryArgs().Peek("role"))
+	var out []nodeView
+	for _, n := range o.reg.State().Nodes() {
+		if n.ID > cursor && (role == "" || n.Role.String() == role) {
+			out = append(out, o.viewNode(n))
+		}
+	}
+	return http.StatusOK, pageOf(out, func(n nodeView) string { return n.ID }, limit), nil
+}
+
+func (o *Origin) getNode(c *call) (int, any, error) {
+	id := pathParam(c, "id")
+	if !nodeIDPattern.MatchString(id) {
+		return 0, nil, errf(400, codeInvalidID, "node id %q is not valid (letters, digits, '.', '_', '-'; at most 64)", truncate(id, 80))
+	}
+	n, ok := o.reg.State().Node(id)
+	if !ok {
+		return 0, nil, notFound("node", id)
+	}
+	return http.StatusOK, o.viewNode(n), nil
+}
+
+func (o *Origin) clusterStatus(*call) (int, any, error) {
+	st, err := o.reg.Status()
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, st, nil
+}
+
+// joinCluster adds an origin to the Raft configuration and records its
+// addresses so any origin can forward to it when it leads.
+func (o *Origin) joinCluster(c *call) (int, any, error) {
+	var b joinRequest
+	if err := decode(c, &b); err != nil {
+		return 0, nil, err
+	}
+	switch {
+	case !nodeIDPattern.MatchString(b.ID):
+		return 0, nil, errf(400, codeInvalidID, "id %q is not a valid node id", truncate(b.ID, 80))
+	case b.RaftAddr == "" || len(b.RaftAddr) > 256:
+		return 0, nil, badRequest("raft_addr: required")
+	case b.APIAddr == "" || len(b.APIAddr) > 256:
+		return 0, nil, badRequest("api_addr: required")
+	}
+	var err error
+	if b.Nonvoter {
+		err = o.reg.AddNonvoter(b.ID, b.RaftAddr)
+	} else {
+		err = o.reg.AddVoter(b.ID, b.RaftAddr)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := o.reg.Apply(c.ctx, &registry.UpsertNode{Node: registry.Node{
+		ID: b.ID, Role: registry.RoleOrigin, Region: b.Region, State: registry.NodeAlive,
+		Addrs: map[string]string{"api": b.APIAddr, "raft": b.RaftAddr},
+	}})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, v, nil
+}
+
+func (o *Origin) removePeer(c *call) (int, any, error) {
+	id := pathParam(c, "id")
+	if !nodeIDPattern.MatchString(id) {
+		return 0, nil, errf(400, codeInvalidID, "id %q is not a valid node id", truncate(id, 80))
+	}
+	st, err := o.reg.Status()
+	if err != nil {
+		return 0, nil, err
+	}
+	found := false
+	for _, p := range st.Peers {
+		found = found || p.ID == id
+	}
+	if !found {
+		return 0, nil, notFound("peer", id)
+	}
+	if err := o.reg.RemoveServer(id); err != nil {
+		return 0, nil, err
+	}
+	if _, err := o.reg.Apply(c.ctx, &registry.RemoveNode{ID: id}); err != nil && !errors.Is(err, registry.ErrNotFound) {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+func (o *Origin) transferLeadership(*call) (int, any, error) {
+	if err := o.reg.TransferLeadership(); err != nil {
+		return 0, nil, err
+	}
+	id, _ := o.reg.Leader()
+	return http.StatusOK, map[string]string{"leader_id": id}, nil
+}
+
+// jwk is one public key in JWKS form (RFC 8037 OKP).
+type jwk struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	Kid string `json:"kid"`
+	X   string `json:"x"`
+	Use string `json:"use"`
+	Alg string `json:"alg"`
+}
+
+func (o *Origin) jwks(c *call) (int, any, error) {
+	keys := []jwk{}
+	for _, k := range o.reg.State().SigningKeys() {
+		keys = append(keys, jwk{Kty: "OKP", Crv: "Ed25519", Kid: k.ID, X: base64.RawURLEncoding.EncodeToString(k.Public), Use: "sig", Alg: "EdDSA"})
+	}
+	c.ctx.Response.Header.Set("Cache-Control", "max-age=60")
+	return http.StatusOK, map[string]any{"keys": keys}, nil
+}
+
+func (o *Origin) rotateSigningKey(c *call) (int, any, error) {
+	k, err := o.addSigningKey(c.ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]string{"kid": k.ID}, nil
+}

@@ -1,0 +1,149 @@
+package origin
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/strata-edge/strata/internal/ids"
+	"github.com/strata-edge/strata/registry"
+)
+
+type sessionBody struct {
+	TenantID    string            `json:"tenant_id,omitempty"`
+	AppID       string            `json:"app_id"`
+	Region      string            `json:"region,omitempty"`
+	Lat         *float64          `json:"lat,omitempty"`
+	Lon         *float64          `json:"lon,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	GPUs        *int64            `json:"gpus,omitempty"`
+	GPUModel    string            `json:"gpu_model,omitempty"`
+	GPUMemoryMB *int64            `json:"gpu_memory_mb,omitempty"`
+	EgressMbps  *int64            `json:"egress_mbps,omitempty"`
+}
+
+func (o *Origin) createSession(c *call) (int, any, error) {
+	var b sessionBody
+	if err := decode(c, &b); err != nil {
+		return 0, nil, err
+	}
+	if !ids.Valid("app", b.AppID) {
+		return 0, nil, errf(400, codeInvalidID, "app_id %q is not a valid app ID", truncate(b.AppID, 80))
+	}
+	tenant, err := ownerTenant(c, b.TenantID)
+	if err != nil {
+		return 0, nil, err
+	}
+	app, ok := o.reg.State().App(b.AppID)
+	if !ok || app.TenantID != tenant {
+		return 0, nil, notFound("app", b.AppID)
+	}
+	if err := checkLabels("labels", b.Labels); err != nil {
+		return 0, nil, err
+	}
+	if (b.Lat == nil) != (b.Lon == nil) {
+		return 0, nil, badRequest("lat, lon: give both or neither")
+	}
+	now := time.Now().UTC()
+	s := registry.Session{
+		ID: ids.New("ses", now), TenantID: tenant, AppID: app.ID, Region: b.Region, Labels: b.Labels,
+		GPUs: app.GPUs, GPUModel: app.GPUModel, GPUMemoryMB: app.GPUMemoryMB, EgressMbps: app.EgressMbps,
+		Meta: registry.Meta{CreatedAt: now},
+	}
+	if b.Lat != nil {
+		if *b.Lat < -90 || *b.Lat > 90 || *b.Lon < -180 || *b.Lon > 180 {
+			return 0, nil, badRequest("lat, lon: out of range")
+		}
+		s.Lat, s.Lon, s.HasLocation = *b.Lat, *b.Lon, true
+	}
+	if b.GPUModel != "" {
+		s.GPUModel = b.GPUModel
+	}
+	for field, p := range map[string]*int64{"gpus": b.GPUs, "gpu_memory_mb": b.GPUMemoryMB, "egress_mbps": b.EgressMbps} {
+		if p != nil {
+			if err := checkNonNegative(field, *p); err != nil {
+				return 0, nil, err
+			}
+		}
+	}
+	if b.GPUs != nil {
+		s.GPUs = *b.GPUs
+	}
+	if b.GPUMemoryMB != nil {
+		s.GPUMemoryMB = *b.GPUMemoryMB
+	}
+	if b.EgressMbps != nil {
+		s.EgressMbps = *b.EgressMbps
+	}
+	v, err := o.reg.Apply(c.ctx, &registry.CreateSession{Session: s})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, v, nil
+}
+
+func (o *Origin) listSessions(c *call) (int, any, error) {
+	if err := o.block(c); err != nil {
+		return 0, nil, err
+	}
+	limit, cursor, err := page(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	q := c.ctx.QueryArgs()
+	f := registry.SessionFilter{
+		TenantID: string(q.Peek("tenant_id")), AppID: string(q.Peek("app_id")),
+		NodeID: string(q.Peek("node_id")), Region: string(q.Peek("region")),
+		After: cursor, Limit: limit + 1,
+	}
+	if c.who.scope != registry.ScopeAdmin {
+		f.TenantID = c.who.tenantID
+	}
+	if s := q.Peek("state"); len(s) > 0 {
+		st, ok := registry.ParseSessionState(string(s))
+		if !ok {
+			return 0, nil, badRequest("state: %q is not a session state", truncate(string(s), 40))
+		}
+		f.State = st
+	}
+	items, _ := o.reg.State().Sessions(f)
+	return http.StatusOK, pageOf(items, func(s *registry.Session) string { return s.ID }, limit), nil
+}
+
+func (o *Origin) sessionFor(c *call) (*registry.Session, error) {
+	id, err := idParam(c, "id", "ses")
+	if err != nil {
+		return nil, err
+	}
+	s, ok := o.reg.State().Session(id)
+	if !ok || !c.who.canSee(s.TenantID) {
+		return nil, notFound("session", id)
+	}
+	return s, nil
+}
+
+func (o *Origin) getSession(c *call) (int, any, error) {
+	s, err := o.sessionFor(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, s, nil
+}
+
+// terminateSession ends a session and releases what it holds.
+func (o *Origin) terminateSession(c *call) (int, any, error) {
+	s, err := o.sessionFor(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	reason := string(c.ctx.QueryArgs().Peek("reason"))
+	if reason == "" {
+		reason = "terminated by API"
+	}
+	v, err := o.reg.Apply(c.ctx, &registry.SetSessionState{
+		ID: s.ID, TenantID: s.TenantID, State: registry.StateTerminated, Reason: truncate(reason, 256), At: time.Now().UTC(),
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, v, nil
+}

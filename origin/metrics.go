@@ -1,0 +1,54 @@
+package origin
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+)
+
+type apiMetrics struct {
+	latency   *prometheus.HistogramVec
+	forwarded prometheus.Counter
+}
+
+func newAPIMetrics(reg prometheus.Registerer) (*apiMetrics, error) {
+	m := &apiMetrics{
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "strata_api_request_duration_seconds",
+			Help:    "REST API latency by route, method and status code.",
+			Buckets: prometheus.ExponentialBuckets(0.0002, 2.5, 12),
+		}, []string{"route", "method", "code"}),
+		forwarded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "strata_api_forwarded_requests_total",
+			Help: "Requests this origin forwarded to the Raft leader.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.latency, m.forwarded} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *apiMetrics) observe(route, method string, code int, d time.Duration) {
+	m.latency.WithLabelValues(route, method, strconv.Itoa(code)).Observe(d.Seconds())
+}
+
+// newPromRegistry is a per-origin registry with the Go and process
+// collectors, so several origins can live in one process.
+func newPromRegistry() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	_ = r.Register(collectors.NewGoCollector())
+	_ = r.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
+}
+
+func (o *Origin) metricsHandler() fasthttp.RequestHandler {
+	return fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(o.prom, promhttp.HandlerOpts{}))
+}

@@ -1,0 +1,296 @@
+// Package origin is an origin node: the Raft registry member, its REST API
+// on fasthttp, and the leader's housekeeping (bootstrap keys, origin
+// membership). Writes received by a follower are forwarded to the leader.
+package origin
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+
+	"github.com/strata-edge/strata/internal/auth"
+	"github.com/strata-edge/strata/internal/ids"
+	"github.com/strata-edge/strata/internal/logging"
+	"github.com/strata-edge/strata/registry"
+)
+
+// Options are the non-config dependencies of an origin, for tests and
+// embedding.
+type Options struct {
+	Logger *slog.Logger
+	// WrapRaftStream lets tests partition Raft traffic.
+	WrapRaftStream func(raft.StreamLayer) raft.StreamLayer
+}
+
+// Origin is a running origin node.
+type Origin struct {
+	cfg     Config
+	log     *slog.Logger
+	reg     *registry.Registry
+	prom    *prometheus.Registry
+	metrics *apiMetrics
+	limiter *limiter
+	peers   *peerClients
+	server  *fasthttp.Server
+	ln      net.Listener
+	apiAddr string
+	// adminToken is known on this node if configured or generated here.
+	adminToken string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// Open starts an origin: Raft member, API listener and, when joining, the
+// join handshake (retried in the background until it succeeds).
+func Open(cfg Config, opts Options) (*Origin, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = logging.Discard()
+	}
+	log = log.With("node", cfg.NodeID)
+	o := &Origin{cfg: cfg, log: log.With("component", "origin"), prom: newPromRegistry(), peers: newPeerClients()}
+	o.ctx, o.cancel = context.WithCancel(context.Background())
+	o.limiter = newLimiter(cfg.API.RateLimit, cfg.API.RateBurst)
+	m, err := newAPIMetrics(o.prom)
+	if err != nil {
+		return nil, err
+	}
+	o.metrics = m
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	if err := o.loadAdminToken(); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.API.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("api.addr %s: %w", cfg.API.Addr, err)
+	}
+	o.ln = ln
+	o.apiAddr = cfg.API.Advertise
+	if o.apiAddr == "" {
+		o.apiAddr = ln.Addr().String()
+	}
+	o.reg, err = registry.Open(registry.Config{
+		NodeID: cfg.NodeID, DataDir: filepath.Join(cfg.DataDir, "registry"),
+		Bind: cfg.Raft.Addr, Advertise: cfg.Raft.Advertise,
+		LogStore: cfg.Raft.LogStore, Profile: cfg.Raft.Profile,
+		HeartbeatTimeout: cfg.Raft.HeartbeatTimeout, ElectionTimeout: cfg.Raft.ElectionTimeout,
+		LeaderLeaseTimeout: cfg.Raft.LeaderLeaseTimeout, CommitTimeout: cfg.Raft.CommitTimeout,
+		SnapshotThreshold: cfg.Raft.SnapshotThreshold, SnapshotInterval: cfg.Raft.SnapshotInterval,
+		Bootstrap: cfg.Bootstrap, OnLeader: o.onLeader,
+		WrapStream: opts.WrapRaftStream, Logger: log, Metrics: o.prom,
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	o.server = &fasthttp.Server{
+		Handler:            o.newRouter().Handler,
+		Name:               "strata",
+		MaxRequestBodySize: max(cfg.API.MaxBodyBytes*4, 1<<20),
+		ReadTimeout:        90 * time.Second,
+		WriteTimeout:       90 * time.Second,
+		IdleTimeout:        120 * time.Second,
+		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+				o.writeError(ctx, errf(413, codeTooLarge, "request body exceeds %d bytes", cfg.API.MaxBodyBytes))
+				return
+			}
+			o.writeError(ctx, errf(400, codeBadRequest, "cannot parse request: %v", err))
+		},
+		Logger: slogPrintf{o.log},
+	}
+	o.wg.Add(1)
+	go func() {
+		defer o.wg.Done()
+		if err := o.server.Serve(ln); err != nil {
+			o.log.Error("api server stopped", "err", err)
+		}
+	}()
+	if len(cfg.Join) > 0 {
+		o.wg.Add(1)
+		go o.joinLoop()
+	}
+	o.log.Info("origin started", "api", o.apiAddr, "raft", o.reg.RaftAddr(), "bootstrap", cfg.Bootstrap)
+	return o, nil
+}
+
+// Registry exposes the node's registry (tests, the dev cluster).
+func (o *Origin) Registry() *registry.Registry { return o.reg }
+
+// APIAddr is the address clients reach this origin's API at.
+func (o *Origin) APIAddr() string { return o.apiAddr }
+
+// AdminToken returns the admin token if this node knows it.
+func (o *Origin) AdminToken() string { return o.adminToken }
+
+// Metrics is the origin's Prometheus registry.
+func (o *Origin) Metrics() *prometheus.Registry { return o.prom }
+
+// Close shuts the origin down. With graceful set, a leader first transfers
+// leadership so the cluster keeps taking writes without an election.
+func (o *Origin) Close(graceful bool) error {
+	var err error
+	o.once.Do(func() {
+		o.cancel()
+		err = o.reg.Close(graceful)
+		if serr := o.server.Shutdown(); serr != nil && err == nil {
+			err = serr
+		}
+		o.wg.Wait()
+		o.peers.close()
+	})
+	return err
+}
+
+// loadAdminToken takes the configured admin token, or the one in the data
+// dir, or — on a bootstrap node — generates one and writes it there.
+func (o *Origin) loadAdminToken() error {
+	path := filepath.Join(o.cfg.DataDir, "admin-token")
+	if o.cfg.AdminToken != "" {
+		o.adminToken = o.cfg.AdminToken
+		return nil
+	}
+	if b, err := os.ReadFile(path); err == nil {
+		o.adminToken = string(b)
+		return nil
+	}
+	if !o.cfg.Bootstrap {
+		return nil
+	}
+	secret, _ := auth.NewSecret()
+	o.adminToken = "strata_admin_" + secret
+	if err := os.WriteFile(path, []byte(o.adminToken), 0o600); err != nil {
+		return fmt.Errorf("write admin token: %w", err)
+	}
+	o.log.Info("generated admin token", "file", path)
+	return nil
+}
+
+// onLeader runs on each new leader: it records this origin in the node
+// table and makes sure the admin key and a token signing key exist.
+func (o *Origin) onLeader(ctx context.Context) {
+	st := o.reg.State()
+	now := time.Now().UTC()
+	steps := []func() error{
+		func() error { return o.registerSelf(ctx) },
+		func() error {
+			if _, ok := st.APIKey(adminKeyID); ok || o.adminToken == "" {
+				return nil
+			}
+			_, err := o.reg.Apply(ctx, &registry.CreateKey{Key: registry.APIKey{
+				ID: adminKeyID, Scope: registry.ScopeAdmin, Name: "admin bootstrap token",
+				Hash: auth.Hash(o.adminToken), Meta: registry.Meta{CreatedAt: now},
+			}})
+			return err
+		},
+		func() error {
+			if _, ok := st.ActiveSigningKey(); ok {
+				return nil
+			}
+			_, err := o.addSigningKey(ctx)
+			return err
+		},
+	}
+	for _, step := range steps {
+		for attempt := 0; ; attempt++ {
+			err := step()
+			if err == nil || errors.Is(err, registry.ErrAlreadyExists) {
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			o.log.Warn("leader housekeeping failed; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+}
+
+func (o *Origin) registerSelf(ctx context.Context) error {
+	if n, ok := o.reg.State().Node(o.cfg.NodeID); ok && n.Addrs["api"] == o.apiAddr && n.Addrs["raft"] == o.reg.RaftAddr() && n.State == registry.NodeAlive {
+		return nil
+	}
+	_, err := o.reg.Apply(ctx, &registry.UpsertNode{Node: registry.Node{
+		ID: o.cfg.NodeID, Role: registry.RoleOrigin, Region: o.cfg.Region,
+		Addrs: map[string]string{"api": o.apiAddr, "raft": o.reg.RaftAddr()},
+		State: registry.NodeAlive, Meta: registry.Meta{UpdatedAt: time.Now().UTC()},
+	}})
+	return err
+}
+
+func (o *Origin) addSigningKey(ctx context.Context) (*registry.SigningKey, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	v, err := o.reg.Apply(ctx, &registry.AddSigningKey{Key: registry.SigningKey{
+		ID: ids.New("sk", now), Public: pub, Private: priv, Meta: registry.Meta{CreatedAt: now},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*registry.SigningKey), nil
+}
+
+// joinRequest is the body of POST /v1/cluster/join.
+type joinRequest struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+	APIAddr  string `json:"api_addr"`
+	Region   string `json:"region,omitempty"`
+	Nonvoter bool   `json:"nonvoter,omitempty"`
+}
+
+// joinLoop asks the configured origins to add this node until one does.
+func (o *Origin) joinLoop() {
+	defer o.wg.Done()
+	body, _ := json.Marshal(joinRequest{ID: o.cfg.NodeID, RaftAddr: o.reg.RaftAddr(), APIAddr: o.apiAddr, Region: o.cfg.Region, Nonvoter: o.cfg.Nonvoter})
+	backoff := 100 * time.Millisecond
+	for {
+		for _, addr := range o.cfg.Join {
+			err := o.peers.post(addr, "/v1/cluster/join", o.adminToken, body)
+			if err == nil {
+				o.log.Info("joined cluster", "via", addr)
+				return
+			}
+			o.log.Warn("join failed", "via", addr, "err", err)
+		}
+		select {
+		case <-o.ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// slogPrintf adapts fasthttp's Printf logger to slog.
+type slogPrintf struct{ l *slog.Logger }
+
+func (s slogPrintf) Printf(format string, args ...any) { s.l.Warn(fmt.Sprintf(format, args...)) }
