@@ -107,4 +107,3 @@ func (l *limiter) allow(key string, now time.Time) (time.Duration, bool) {
 	b.tokens--
 	return 0, true
 }
-

@@ -279,14 +279,15 @@ func openLogStore(kind, dir string) (logStore, raft.StableStore, error) {
 // reads and running OnLeader.
 func (r *Registry) watchLeadership(notify <-chan bool) {
 	defer r.wg.Done()
-	var cancel context.CancelFunc = func() {}
-	defer func() { cancel() }()
+	stopLeading := func() {}
+	defer func() { stopLeading() }()
 	for {
 		select {
 		case <-r.stop:
 			return
 		case leader := <-notify:
-			cancel()
+			stopLeading()
+			stopLeading = func() {}
 			r.ready.Store(false)
 			if !leader {
 				r.log.Info("lost leadership")
@@ -298,9 +299,9 @@ func (r *Registry) watchLeadership(notify <-chan bool) {
 			}
 			r.ready.Store(true)
 			r.log.Info("became leader", "term", r.raft.CurrentTerm(), "index", r.state.Index())
-			var ctx context.Context
-			ctx, cancel = context.WithCancel(context.Background())
 			if r.cfg.OnLeader != nil {
+				ctx, cancel := context.WithCancel(context.Background())
+				stopLeading = cancel
 				r.wg.Add(1)
 				go func() {
 					defer r.wg.Done()
