@@ -1,0 +1,117 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/strata-edge/strata/internal/token"
+	"github.com/strata-edge/strata/transport/media"
+	"github.com/strata-edge/strata/transport/moq"
+	"github.com/strata-edge/strata/transport/moq/wire"
+)
+
+// serveSubscription answers one SUBSCRIBE from the hub and sends the
+// track until the subscriber leaves, the track ends or the session does.
+func (r *Relay) serveSubscription(ctx context.Context, s *moq.Session, in *moq.IncomingSubscription) {
+	ns, err := media.NamespaceFromTuple(in.Request.Namespace)
+	if err != nil {
+		_ = in.Reject(wire.SubscribeErrTrackDoesNotExist, "namespace must be strata/{tenant}/{session}")
+		return
+	}
+	claims, err := r.authorize(s, in.Request.Params, token.RoleViewer, ns)
+	if err != nil {
+		r.log.Info("subscribe refused", "namespace", ns.String(), "track", in.Request.TrackName, "err", err)
+		_ = in.Reject(requestCode(err), "not authorized to view "+ns.String())
+		return
+	}
+	if claims.Role == token.RoleRelay {
+		// Loop prevention: relays are only served what is ingested here.
+		if b, ok := r.hub.Broadcast(ns); !ok || b.Remote() {
+			_ = in.Reject(wire.SubscribeErrTrackDoesNotExist, "not ingested on this edge")
+			return
+		}
+	}
+	sub, err := r.hub.Subscribe(ctx, ns, in.Request.TrackName)
+	if err != nil {
+		code := wire.SubscribeErrInternal
+		if errors.Is(err, media.ErrNotFound) || errors.Is(err, ErrNoLocator) || errors.Is(err, moq.ErrSubscribeRejected) {
+			code = wire.SubscribeErrTrackDoesNotExist
+		}
+		_ = in.Reject(code, "track unavailable")
+		return
+	}
+	defer sub.Close()
+	t := sub.Track()
+	pub, err := in.Accept(wire.GroupOrderAscending, nil)
+	if err != nil {
+		return
+	}
+	r.m.subscribers.Inc()
+	defer r.m.subscribers.Dec()
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // owned here: ends with sctx
+		select {
+		case <-pub.Unsubscribed():
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	prio := t.Info().Priority
+	var skipped uint64
+	for {
+		gr, err := sub.NextGroup(sctx)
+		if err != nil {
+			if errors.Is(err, media.ErrTrackEnded) && sctx.Err() == nil {
+				_ = pub.Done(wire.PublishDoneTrackEnded, "track ended")
+			}
+			return
+		}
+		if st := sub.Stats(); st.SkippedGroups != skipped {
+			r.m.dropped.Add(float64(st.SkippedGroups - skipped))
+			skipped = st.SkippedGroups
+		}
+		if err := r.sendGroup(sctx, pub, gr, prio); err != nil {
+			return
+		}
+	}
+}
+
+// sendGroup writes one group on its own subgroup stream. A group evicted
+// under a slow subscriber is reset so the next NextGroup jumps ahead.
+func (r *Relay) sendGroup(ctx context.Context, pub *moq.Publication, gr *media.GroupReader, prio uint8) error {
+	st, err := pub.OpenSubgroup(ctx, wire.SubgroupHeader{
+		GroupID: gr.GroupID(), IDMode: wire.SubgroupIDZero, PublisherPriority: prio,
+		Extensions: true, EndOfGroup: true,
+	})
+	if err != nil {
+		return err
+	}
+	for {
+		o, err := gr.NextObject(ctx)
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF):
+			return st.Close()
+		case errors.Is(err, media.ErrGroupDropped):
+			st.Cancel(wire.StreamErrCancelled)
+			r.m.dropped.Inc()
+			return nil
+		default:
+			st.Cancel(wire.StreamErrCancelled)
+			return err
+		}
+		before := st.Written()
+		if err := st.WriteRaw(o.ID, o.Extensions, o.Payload); err != nil {
+			st.Cancel(wire.StreamErrCancelled)
+			return err
+		}
+		r.m.egress.Add(float64(st.Written() - before))
+		if o.CaptureMicros > 0 {
+			r.m.latency.Observe(time.Since(time.UnixMicro(o.CaptureMicros)).Seconds())
+		}
+	}
+}

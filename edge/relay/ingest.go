@@ -1,0 +1,179 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/strata-edge/strata/internal/token"
+	"github.com/strata-edge/strata/transport/media"
+	"github.com/strata-edge/strata/transport/moq"
+	"github.com/strata-edge/strata/transport/moq/wire"
+)
+
+// publisher is a session that announced a broadcast ingested here.
+type publisher struct {
+	s *moq.Session
+	b *media.Broadcast
+}
+
+// servePublisher handles one PUBLISH_NAMESPACE: authorize, publish the
+// broadcast, pull the eager tracks, and tear down when the publisher
+// withdraws, disconnects or is replaced.
+func (r *Relay) servePublisher(ctx context.Context, s *moq.Session, in *moq.IncomingNamespace) {
+	ns, err := media.NamespaceFromTuple(in.Request.Namespace)
+	if err != nil {
+		_ = in.Reject(wire.NamespaceErrUninterested, "namespace must be strata/{tenant}/{session}")
+		return
+	}
+	if _, err := r.authorize(s, in.Request.Params, token.RolePublisher, ns); err != nil {
+		r.log.Info("publish refused", "namespace", ns.String(), "err", err)
+		_ = in.Reject(requestCode(err), "not authorized to publish "+ns.String())
+		return
+	}
+	b, err := r.hub.Publish(ns)
+	if err != nil {
+		_ = in.Reject(wire.NamespaceErrInternal, err.Error())
+		return
+	}
+	p := &publisher{s: s, b: b}
+	r.mu.Lock()
+	r.publishers[ns] = p
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		if r.publishers[ns] == p {
+			delete(r.publishers, ns)
+		}
+		r.mu.Unlock()
+		b.Close()
+	}()
+	if err := in.Accept(); err != nil {
+		return
+	}
+	for _, name := range r.opts.IngestTracks {
+		// Going through the hub shares the one-fetch-per-track guard with
+		// viewers that ask at the same moment.
+		sub, err := r.hub.Subscribe(ctx, ns, name)
+		if err != nil {
+			r.log.Debug("eager ingest failed", "namespace", ns.String(), "track", name, "err", err)
+			continue
+		}
+		sub.Close()
+	}
+	select {
+	case <-in.Done():
+	case <-b.Done():
+	case <-ctx.Done():
+	}
+}
+
+// ingestTrack subscribes to the publisher of local broadcast b and feeds
+// the named track. It is the Upstream for broadcasts ingested here.
+func (r *Relay) ingestTrack(ctx context.Context, b *media.Broadcast, name string) error {
+	r.mu.Lock()
+	p := r.publishers[b.Namespace()]
+	r.mu.Unlock()
+	if p == nil || p.b != b {
+		return fmt.Errorf("%w: %s", ErrNoPublisher, b.Namespace())
+	}
+	sub, err := p.s.Subscribe(ctx, wire.Subscribe{
+		Namespace: b.Namespace().Tuple(), TrackName: name, Forward: true,
+		GroupOrder: wire.GroupOrderAscending, Filter: wire.Filter{Type: wire.FilterLargestObject},
+	})
+	if err != nil {
+		return err
+	}
+	t, err := b.CreateTrack(media.TrackInfo{Name: name, Kind: kindOf(name)}, r.opts.Track)
+	if err != nil {
+		_ = sub.Close()
+		return err
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		fctx, cancel := context.WithCancel(r.ctx)
+		defer cancel()
+		stop := context.AfterFunc(p.s.Context(), cancel)
+		defer stop()
+		err := feed(fctx, t, sub)
+		_ = sub.Close()
+		if !errors.Is(err, context.Canceled) {
+			r.log.Debug("ingest ended", "namespace", b.Namespace().String(), "track", name, "err", err)
+		}
+		if cur, ok := b.Track(name); ok && cur == t {
+			b.RemoveTrack(name)
+		}
+	}()
+	return nil
+}
+
+// kindOf guesses a track's kind from its MSF-style name.
+func kindOf(name string) media.TrackKind {
+	switch {
+	case strings.HasPrefix(name, "audio"):
+		return media.KindAudio
+	case name == "catalog" || strings.HasSuffix(name, ".catalog"):
+		return media.KindCatalog
+	case strings.HasPrefix(name, "input"):
+		return media.KindInput
+	default:
+		return media.KindVideo
+	}
+}
+
+// feed copies a MoQ subscription into t, keeping upstream group and object
+// IDs, until the subscription or ctx ends. A group is only started at its
+// object 0 (the keyframe): objects of a group joined mid-way, and stray
+// objects of an older group arriving late on another stream, are dropped.
+func feed(ctx context.Context, t *media.Track, sub *moq.Subscription) error {
+	var cur uint64
+	open := false
+	for {
+		o, err := sub.ReadObject(ctx)
+		if err != nil {
+			return err
+		}
+		if o.Status != wire.StatusNormal {
+			if o.Status == wire.StatusEndOfGroup && open && o.GroupID == cur {
+				t.EndGroup()
+			}
+			continue
+		}
+		if !open || o.GroupID != cur {
+			if o.ID != 0 || (open && o.GroupID < cur) {
+				continue
+			}
+			if err := t.StartGroup(o.GroupID); err != nil {
+				continue
+			}
+			cur, open = o.GroupID, true
+		}
+		mo := media.Object{ID: o.ID, Keyframe: o.ID == 0, Payload: o.Payload}
+		if len(o.Extensions) > 0 {
+			mo.Extensions, _ = wire.AppendExtensions(nil, o.Extensions)
+			mo.CaptureMicros = captureMicros(o.Extensions)
+		}
+		if err := t.AppendObject(mo); err != nil && errors.Is(err, media.ErrTrackClosed) {
+			return err
+		}
+	}
+}
+
+// LOC property types used to find the capture time: a timestamp without a
+// timescale is wall-clock microseconds (see transport/msf).
+const (
+	locTimescale = 0x08
+	locTimestamp = 0x10
+)
+
+func captureMicros(x wire.Extensions) int64 {
+	if _, scaled := x.Get(locTimescale); scaled {
+		return 0
+	}
+	if kv, ok := x.Get(locTimestamp); ok {
+		return int64(kv.Value)
+	}
+	return 0
+}

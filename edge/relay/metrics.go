@@ -1,0 +1,35 @@
+package relay
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	subscribers prometheus.Gauge
+	egress      prometheus.Counter
+	dropped     prometheus.Counter
+	upstreams   prometheus.Gauge
+	latency     prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		subscribers: prometheus.NewGauge(prometheus.GaugeOpts{Name: "strata_edge_moq_subscribers",
+			Help: "MoQ track subscriptions being served from this edge."}),
+		egress: prometheus.NewCounter(prometheus.CounterOpts{Name: "strata_edge_moq_egress_bytes_total",
+			Help: "Object bytes (headers and payload) written to MoQ subscribers."}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "strata_edge_moq_dropped_groups_total",
+			Help: "Groups a slow MoQ subscriber skipped or had reset."}),
+		upstreams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "strata_edge_moq_upstream_subscriptions",
+			Help: "Track subscriptions this edge holds to other edges."}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "strata_edge_moq_added_latency_seconds",
+			Help:    "Capture time to send time of objects written to MoQ subscribers.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2}}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.subscribers, m.egress, m.dropped, m.upstreams, m.latency} {
+			if err := reg.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,96 @@
+package relay
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/strata-edge/strata/internal/token"
+	"github.com/strata-edge/strata/transport/media"
+	"github.com/strata-edge/strata/transport/moq"
+)
+
+// Locator names the address (host:port of its MoQ UDP port) of the edge
+// that ingests a broadcast. The edge wiring fills it from the registry;
+// tests use a static map.
+type Locator func(ctx context.Context, ns media.Namespace) (addr string, err error)
+
+// Options configures a Relay. Zero values mean the defaults.
+type Options struct {
+	// Keys verifies viewer, publisher and relay tokens. Required.
+	Keys *token.KeySet
+	// NodeID is this edge's ID; tokens bound to another node are refused.
+	NodeID string
+	// Hub is the node's track hub. If nil the relay makes its own (the
+	// usual case: other ingest and egress paths share it via Hub()). A
+	// caller-made hub must route its Upstream to Relay.Upstream, or remote
+	// broadcasts and on-demand ingest will not work.
+	Hub *media.Hub
+	// Locator finds remote broadcasts; nil disables relaying.
+	Locator Locator
+	// RelayToken returns the relay-role token presented to other edges.
+	RelayToken func() ([]byte, error)
+	// UpstreamTLS is the client TLS config for dialing other edges (raw
+	// QUIC, ALPN set by moq).
+	UpstreamTLS *tls.Config
+	// Linger is how long an upstream track without viewers stays open.
+	Linger time.Duration
+	// RetryMin and RetryMax bound the backoff between upstream retries.
+	RetryMin, RetryMax time.Duration
+	// IngestTracks are subscribed from a publisher as soon as it announces,
+	// so late joiners find a keyframe; other tracks are pulled on demand.
+	IngestTracks []string
+	// Track bounds each hub track's retention.
+	Track media.TrackOptions
+	// MoQ tunes the sessions (limits, request window). Its AuthToken and
+	// Logger are ignored.
+	MoQ moq.Config
+	// Registerer receives the relay's metrics; nil leaves them
+	// unregistered.
+	Registerer prometheus.Registerer
+	// Logger is nil for slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for token checks; nil is time.Now.
+	Now func() time.Time
+}
+
+// Defaults for zero Options fields.
+const (
+	DefaultLinger   = 5 * time.Second
+	DefaultRetryMin = 100 * time.Millisecond
+	DefaultRetryMax = 5 * time.Second
+)
+
+func (o Options) withDefaults() Options {
+	if o.Linger <= 0 {
+		o.Linger = DefaultLinger
+	}
+	if o.RetryMin <= 0 {
+		o.RetryMin = DefaultRetryMin
+	}
+	if o.RetryMax < o.RetryMin {
+		o.RetryMax = max(DefaultRetryMax, o.RetryMin)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Validate names the first unusable field.
+func (o Options) Validate() error {
+	switch {
+	case o.Keys == nil:
+		return fmt.Errorf("%w: Keys is required", ErrBadOptions)
+	case o.Locator != nil && o.UpstreamTLS == nil:
+		return fmt.Errorf("%w: UpstreamTLS is required with a Locator", ErrBadOptions)
+	}
+	return nil
+}

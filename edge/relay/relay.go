@@ -1,0 +1,185 @@
+package relay
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/strata-edge/strata/transport/media"
+	"github.com/strata-edge/strata/transport/moq"
+	"github.com/strata-edge/strata/transport/moq/wire"
+)
+
+// Relay is an edge's MoQ server bound to a media.Hub.
+type Relay struct {
+	opts   Options
+	log    *slog.Logger
+	hub    *media.Hub
+	ownHub bool
+	m      *metrics
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	dialMu     sync.Mutex // serializes dials; taken before mu
+	mu         sync.Mutex
+	publishers map[media.Namespace]*publisher
+	remotes    map[string]*remote
+	listeners  []*moq.Listener
+	closed     bool
+}
+
+// New returns a relay; call Listen to serve and Close to stop.
+func New(opts Options) (*Relay, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("relay: metrics: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Relay{
+		opts: opts, log: opts.Logger.With("component", "edge-moq"), m: m,
+		ctx: ctx, cancel: cancel,
+		publishers: map[media.Namespace]*publisher{},
+		remotes:    map[string]*remote{},
+	}
+	r.hub = opts.Hub
+	if r.hub == nil {
+		r.hub = media.NewHub(media.HubOptions{Upstream: r.Upstream})
+		r.ownHub = true
+	}
+	r.opts.MoQ.Logger = opts.Logger
+	r.opts.MoQ.AuthToken = nil
+	return r, nil
+}
+
+// Hub is the track hub the relay serves and feeds.
+func (r *Relay) Hub() *media.Hub { return r.hub }
+
+// Listen serves MoQ over raw QUIC and WebTransport (path /moq) on pconn
+// until Close. The caller keeps ownership of pconn.
+func (r *Relay) Listen(pconn net.PacketConn, tlsConf *tls.Config, qconf *quic.Config) error {
+	l, err := moq.Listen(pconn, tlsConf, qconf, r.opts.MoQ)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		_ = l.Close()
+		return ErrClosed
+	}
+	r.listeners = append(r.listeners, l)
+	r.wg.Add(1)
+	r.mu.Unlock()
+	go r.acceptLoop(l)
+	return nil
+}
+
+// Close stops the listeners, ends every session and feeder, and closes
+// the hub if the relay made it.
+func (r *Relay) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	ls := r.listeners
+	r.mu.Unlock()
+	r.cancel()
+	var errs []error
+	for _, l := range ls {
+		errs = append(errs, l.Close())
+	}
+	r.wg.Wait()
+	if r.ownHub {
+		r.hub.Close()
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Relay) acceptLoop(l *moq.Listener) {
+	defer r.wg.Done()
+	for {
+		s, err := l.Accept(r.ctx)
+		if err != nil {
+			return
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.handleSession(s)
+		}()
+	}
+}
+
+// handleSession owns one peer session and its request goroutines.
+func (r *Relay) handleSession(s *moq.Session) {
+	var reqs sync.WaitGroup
+	defer func() {
+		_ = s.Close()
+		reqs.Wait()
+	}()
+	stop := context.AfterFunc(r.ctx, func() { _ = s.CloseWithError(wire.CodeGoawayTimeout, "relay shutting down") })
+	defer stop()
+
+	if toks := s.SetupTokens(); len(toks) > 0 {
+		if _, err := r.verify(toks[0]); err != nil {
+			code := sessionCode(err)
+			r.log.Info("moq session refused", "code", uint64(code), "err", err)
+			_ = s.CloseWithError(code, "authorization failed")
+			return
+		}
+	}
+	ctx := s.Context()
+	reqs.Add(2)
+	go func() {
+		defer reqs.Done()
+		for {
+			in, err := s.AcceptSubscription(ctx)
+			if err != nil {
+				return
+			}
+			reqs.Add(1)
+			go func() {
+				defer reqs.Done()
+				r.serveSubscription(ctx, s, in)
+			}()
+		}
+	}()
+	go func() {
+		defer reqs.Done()
+		for {
+			in, err := s.AcceptNamespace(ctx)
+			if err != nil {
+				return
+			}
+			reqs.Add(1)
+			go func() {
+				defer reqs.Done()
+				r.servePublisher(ctx, s, in)
+			}()
+		}
+	}()
+	<-ctx.Done()
+	r.logSessionEnd(s)
+}
+
+// logSessionEnd writes the one line a failed session gets.
+func (r *Relay) logSessionEnd(s *moq.Session) {
+	var se *moq.SessionError
+	if err := s.Err(); errors.As(err, &se) && se.Code != wire.CodeNoError && r.ctx.Err() == nil {
+		r.log.Warn("moq session closed", "code", uint64(se.Code), "remote", se.Remote, "reason", se.Reason)
+	}
+}
