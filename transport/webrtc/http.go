@@ -1,0 +1,314 @@
+package webrtc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/strata-edge/strata/transport/media"
+)
+
+// Content types of the protocols.
+const (
+	ContentTypeSDP     = "application/sdp"
+	ContentTypeSDPFrag = "application/trickle-ice-sdpfrag"
+)
+
+// maxBody bounds offers and fragments; real offers are a few kilobytes.
+const maxBody = 64 << 10
+
+// Request is an HTTP request as the handler core sees it, independent of
+// the HTTP server in front. Path excludes the query string.
+type Request struct {
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+// Response is what the core answers; adapters copy it out.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// endpoint is a parsed request path.
+type endpoint struct {
+	kind string // "whip" or "whep"
+	ns   media.Namespace
+	id   string // resource id; empty for the endpoint itself
+}
+
+func (s *Server) parsePath(p string) (endpoint, bool) {
+	rest, ok := strings.CutPrefix(p, s.cfg.PathPrefix)
+	if !ok {
+		return endpoint{}, false
+	}
+	parts := strings.Split(strings.Trim(rest, "/"), "/")
+	if len(parts) < 3 || len(parts) > 4 || (parts[0] != "whip" && parts[0] != "whep") {
+		return endpoint{}, false
+	}
+	e := endpoint{kind: parts[0], ns: media.Namespace{Tenant: parts[1], Session: parts[2]}}
+	if len(parts) == 4 {
+		e.id = parts[3]
+	}
+	if e.ns.Validate() != nil {
+		return endpoint{}, false
+	}
+	return e, true
+}
+
+func (s *Server) resourcePath(e endpoint, id string) string {
+	return fmt.Sprintf("%s/%s/%s/%s/%s", s.cfg.PathPrefix, e.kind, e.ns.Tenant, e.ns.Session, id)
+}
+
+// Serve handles one WHIP or WHEP request.
+func (s *Server) Serve(ctx context.Context, req *Request) *Response {
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	resp := s.serve(ctx, req)
+	if resp.Header == nil {
+		resp.Header = http.Header{}
+	}
+	s.cors(resp.Header)
+	return resp
+}
+
+func (s *Server) serve(ctx context.Context, req *Request) *Response {
+	e, ok := s.parsePath(req.Path)
+	if !ok {
+		return plain(http.StatusNotFound, "no such endpoint")
+	}
+	switch {
+	case req.Method == http.MethodOptions:
+		return s.options(req, e)
+	case e.id == "" && req.Method == http.MethodHead && e.kind == "whep":
+		// WHEP discovery: HEAD says "POST an SDP offer here".
+		return &Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {ContentTypeSDP}}}
+	case e.id == "" && req.Method == http.MethodPost:
+		return s.post(ctx, req, e)
+	case e.id != "" && req.Method == http.MethodPatch:
+		return s.patch(ctx, req, e)
+	case e.id != "" && req.Method == http.MethodDelete:
+		return s.delete(ctx, req, e)
+	}
+	r := plain(http.StatusMethodNotAllowed, "method not allowed")
+	if e.id == "" {
+		r.Header.Set("Allow", "OPTIONS, POST")
+	} else {
+		r.Header.Set("Allow", "OPTIONS, PATCH, DELETE")
+	}
+	return r
+}
+
+func (s *Server) options(req *Request, e endpoint) *Response {
+	h := http.Header{}
+	if e.id == "" {
+		h.Set("Accept-Post", ContentTypeSDP)
+		h.Set("Access-Control-Allow-Methods", "OPTIONS, POST")
+		// ICE servers only on a real OPTIONS, not a CORS preflight: TURN
+		// credentials may be costly to mint.
+		if req.Header.Get("Access-Control-Request-Method") == "" {
+			s.links(h)
+		}
+	} else {
+		h.Set("Accept-Patch", ContentTypeSDPFrag)
+		h.Set("Access-Control-Allow-Methods", "OPTIONS, PATCH, DELETE")
+	}
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, Link")
+	h.Set("Access-Control-Max-Age", "86400")
+	return &Response{Status: http.StatusOK, Header: h}
+}
+
+func (s *Server) cors(h http.Header) {
+	h.Set("Access-Control-Allow-Origin", s.cfg.AllowOrigin)
+	h.Set("Access-Control-Expose-Headers", "Location, ETag, Link, Accept-Patch, Accept-Post, Retry-After")
+}
+
+// links adds one Link header per configured STUN/TURN server.
+func (s *Server) links(h http.Header) {
+	for _, is := range s.cfg.ICEServers {
+		v := "<" + is.URL + `>; rel="ice-server"`
+		if is.Username != "" {
+			v += `; username="` + quote(is.Username) + `"; credential="` + quote(is.Credential) + `"; credential-type="password"`
+		}
+		h.Add("Link", v)
+	}
+}
+
+func quote(s string) string { return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) }
+
+func (s *Server) authorize(ctx context.Context, req *Request, ns media.Namespace, want Role) (Role, error) {
+	token, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	if s.cfg.Authorizer == nil {
+		return want, nil
+	}
+	got, err := s.cfg.Authorizer(ctx, strings.TrimSpace(token), ns, want)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	if want == RolePublisher && got != RolePublisher || want != RolePublisher && got != RoleViewer && got != RoleController {
+		return 0, fmt.Errorf("%w: token grants %s", ErrUnauthorized, got)
+	}
+	return got, nil
+}
+
+func (s *Server) post(ctx context.Context, req *Request, e endpoint) *Response {
+	role, err := s.authorize(ctx, req, e.ns, map[string]Role{"whip": RolePublisher, "whep": RoleViewer}[e.kind])
+	if err != nil {
+		return unauthorized()
+	}
+	if !isContentType(req.Header, ContentTypeSDP) {
+		return plain(http.StatusUnsupportedMediaType, "content type must be "+ContentTypeSDP)
+	}
+	if e.kind == "whep" && s.cfg.Router != nil {
+		url, err := s.cfg.Router(ctx, e.ns, req)
+		if err != nil {
+			return plain(http.StatusServiceUnavailable, "routing failed")
+		}
+		if url != "" {
+			return &Response{Status: http.StatusTemporaryRedirect, Header: http.Header{"Location": {url}}}
+		}
+	}
+	var ans answer
+	if e.kind == "whip" {
+		ans, err = s.publish(ctx, e.ns, string(req.Body))
+	} else {
+		ans, err = s.view(ctx, e.ns, role, string(req.Body))
+	}
+	if err != nil {
+		return s.errorResponse(err)
+	}
+	h := http.Header{}
+	h.Set("Content-Type", ContentTypeSDP)
+	h.Set("Location", s.resourcePath(e, ans.id))
+	h.Set("ETag", ans.etag)
+	h.Set("Accept-Patch", ContentTypeSDPFrag)
+	s.links(h)
+	return &Response{Status: http.StatusCreated, Header: h, Body: []byte(ans.sdp)}
+}
+
+func (s *Server) patch(ctx context.Context, req *Request, e endpoint) *Response {
+	sess, ok := s.lookup(e)
+	if !ok {
+		return plain(http.StatusNotFound, "no such session")
+	}
+	want := RoleViewer
+	if e.kind == "whip" {
+		want = RolePublisher
+	}
+	if _, err := s.authorize(ctx, req, e.ns, want); err != nil {
+		return unauthorized()
+	}
+	if !isContentType(req.Header, ContentTypeSDPFrag) {
+		return plain(http.StatusUnsupportedMediaType, "content type must be "+ContentTypeSDPFrag)
+	}
+	frag, err := parseFrag(string(req.Body))
+	if err != nil {
+		return s.errorResponse(err)
+	}
+	ifMatch := strings.TrimSpace(req.Header.Get("If-Match"))
+	if ifMatch == "" {
+		return plain(http.StatusPreconditionRequired, "If-Match is required")
+	}
+	out, etag, err := sess.base().patch(frag, ifMatch)
+	if err != nil {
+		return s.errorResponse(err)
+	}
+	if out == "" {
+		return &Response{Status: http.StatusNoContent, Header: http.Header{}}
+	}
+	h := http.Header{}
+	h.Set("Content-Type", ContentTypeSDPFrag)
+	h.Set("ETag", etag)
+	return &Response{Status: http.StatusOK, Header: h, Body: []byte(out)}
+}
+
+func (s *Server) delete(ctx context.Context, req *Request, e endpoint) *Response {
+	sess, ok := s.lookup(e)
+	if !ok {
+		return plain(http.StatusNotFound, "no such session")
+	}
+	want := RoleViewer
+	if e.kind == "whip" {
+		want = RolePublisher
+	}
+	if _, err := s.authorize(ctx, req, e.ns, want); err != nil {
+		return unauthorized()
+	}
+	sess.close()
+	return &Response{Status: http.StatusOK, Header: http.Header{}}
+}
+
+// errorResponse maps our sentinels to statuses; messages stay plain and
+// short, never internal detail beyond what the client sent.
+func (s *Server) errorResponse(err error) *Response {
+	switch {
+	case errors.Is(err, ErrBadSDP):
+		return plain(http.StatusBadRequest, err.Error())
+	case errors.Is(err, ErrUnsupportedCodec):
+		return plain(http.StatusUnprocessableEntity, err.Error())
+	case errors.Is(err, errPreconditionFailed):
+		return plain(http.StatusPreconditionFailed, "ETag does not match the ICE session")
+	case errors.Is(err, ErrFull):
+		r := plain(http.StatusServiceUnavailable, "peer limit reached")
+		r.Header.Set("Retry-After", s.retryAfter())
+		return r
+	case errors.Is(err, ErrNotLive):
+		r := plain(http.StatusConflict, "session is not live")
+		r.Header.Set("Retry-After", s.retryAfter())
+		return r
+	case errors.Is(err, ErrClosed):
+		r := plain(http.StatusServiceUnavailable, "server shutting down")
+		r.Header.Set("Retry-After", s.retryAfter())
+		return r
+	}
+	s.cfg.Logger.Warn("webrtc request failed", "err", err)
+	return plain(http.StatusInternalServerError, "internal error")
+}
+
+func (s *Server) retryAfter() string {
+	return strconv.Itoa(max(1, int(s.cfg.RetryAfter.Seconds())))
+}
+
+func unauthorized() *Response {
+	r := plain(http.StatusUnauthorized, "invalid or missing bearer token")
+	r.Header.Set("WWW-Authenticate", `Bearer realm="strata"`)
+	return r
+}
+
+func plain(status int, msg string) *Response {
+	return &Response{Status: status, Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, Body: []byte(msg + "\n")}
+}
+
+func isContentType(h http.Header, want string) bool {
+	ct, _, _ := strings.Cut(h.Get("Content-Type"), ";")
+	return strings.EqualFold(strings.TrimSpace(ct), want)
+}
+
+// ServeHTTP adapts Serve to net/http.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		http.Error(w, "reading body failed", http.StatusBadRequest)
+		return
+	}
+	if len(body) > maxBody {
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	resp := s.Serve(r.Context(), &Request{Method: r.Method, Path: r.URL.Path, Header: r.Header, Body: body})
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(resp.Body)
+}
+
+var _ http.Handler = (*Server)(nil)
