@@ -56,7 +56,7 @@ func TestWrongKeyCannotJoin(t *testing.T) {
 		t.Fatal("join with the wrong key succeeded")
 	}
 	waitFor(t, 5*time.Second, func() string {
-		if !strings.Contains(a.logs.String(), "No installed keys could decrypt the message") {
+		if !strings.Contains(strings.ToLower(a.logs.String()), "no installed keys could decrypt the message") {
 			return "decrypt failure not logged:\n" + a.logs.String()
 		}
 		return ""

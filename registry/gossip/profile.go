@@ -27,7 +27,8 @@ type Profile string
 // WAN keeps memberlist's WAN defaults (5 s probes, 3 s timeout, 6x
 // suspicion) except a 15 s push/pull so joiners get loads sooner.
 //
-// Local is for one host (`strata dev`, tests): 150 ms probes, dead in ~1 s.
+// Local is for one host (`strata dev`, tests): 200 ms probes, dead in
+// ~1–2 s, with enough suspicion slack to survive a loaded CI machine.
 const (
 	ProfileLAN   Profile = "lan"
 	ProfileWAN   Profile = "wan"
@@ -52,10 +53,10 @@ func (p Profile) memberlist() (*memberlist.Config, error) {
 		c.PushPullInterval = 15 * time.Second
 	case ProfileLocal:
 		c = memberlist.DefaultLocalConfig()
-		c.ProbeInterval = 150 * time.Millisecond
-		c.ProbeTimeout = 100 * time.Millisecond
-		c.SuspicionMult = 3
-		c.SuspicionMaxTimeoutMult = 3
+		c.ProbeInterval = 200 * time.Millisecond
+		c.ProbeTimeout = 150 * time.Millisecond
+		c.SuspicionMult = 4
+		c.SuspicionMaxTimeoutMult = 4
 		c.IndirectChecks = 2
 		c.GossipInterval = 50 * time.Millisecond
 		c.PushPullInterval = 2 * time.Second
