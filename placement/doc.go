@@ -14,10 +14,21 @@
 // result, so the same snapshot and request always give the same decision on
 // every origin. It imports nothing else from Strata.
 //
-// Performance: a decision over 10,000 nodes costs tens of microseconds on one
-// core. Everything derived from the nodes (unit vectors for great-circle
-// distance, interned regions and GPU models, ID order for tie-breaks, free
-// capacity) is precomputed once by Snapshot.Prepare into flat arrays; the hot
-// loop touches only those arrays, allocates nothing per node and builds the
-// list of rejected nodes only when Request.Explain is set.
+// Typical use on the Raft leader:
+//
+//	snap := &placement.Snapshot{Nodes: nodes, Tenants: tenants} // from the FSM
+//	if err := snap.Prepare(); err != nil { ... }                 // once per snapshot
+//	d, err := placement.Place(snap, req)
+//	// commit PlaceSession{..., d.Reservation, expectedRevision: d.Revision};
+//	// the FSM re-checks exactly what Snapshot.Apply checks.
+//
+// Performance: the cost is linear in nodes, about 10 ns per node on one
+// core (roughly 100 µs for 10,000 nodes). Everything derived from the nodes
+// (unit vectors for great-circle distance, interned regions, labels and GPU
+// models, ID order for tie-breaks, free capacity) is precomputed once by
+// Snapshot.Prepare into flat arrays with a 64-byte record per node; the hot
+// loop touches only those, classifies nodes without data-dependent
+// branches, ranks geographic distance by comparing dot products against a
+// precomputed table (no trigonometry per node), allocates nothing per node,
+// and builds the list of rejected nodes only when Request.Explain is set.
 package placement
