@@ -122,6 +122,9 @@ func (q *gpuQuery) choose(p *prepared, nd *Node, i int, policy Policy) []GPUSlic
 			return 0
 		})
 	}
+	if len(cand) < int(q.k) {
+		return nil // unreachable while check and choose agree; Place reports it
+	}
 	out := make([]GPUSlice, 0, q.k)
 	for _, c := range cand[:q.k] {
 		g := &nd.GPUs[seg[c].slot]

@@ -46,6 +46,10 @@ func Place(snap *Snapshot, req Request) (Decision, error) {
 	}
 
 	nd := &snap.Nodes[pk.best]
+	gpus := q.gpu.choose(p, nd, pk.best, req.Policy)
+	if len(gpus) != req.GPUs {
+		return Decision{Explanation: ex}, fmt.Errorf("%w: node %q: GPU choice disagrees with its filter", ErrNoCapacity, nd.ID)
+	}
 	_, need := q.gpu.check(p, pk.best)
 	sc := score(&p.nodes[pk.best], q.gpu.k, need, q.egress, q.policy)
 	sc.RTTMs, sc.RTTSource = o.rtt(p, pk.best)
@@ -57,7 +61,7 @@ func Place(snap *Snapshot, req Request) (Decision, error) {
 		Reservation: Reservation{
 			Tenant:     req.Tenant,
 			NodeID:     nd.ID,
-			GPUs:       q.gpu.choose(p, nd, pk.best, req.Policy),
+			GPUs:       gpus,
 			EgressMbps: req.EgressMbps,
 		},
 		Score:       sc.Total,
