@@ -62,13 +62,10 @@ func (d delegate) MergeRemoteState(buf []byte, join bool) { d.p.mergeState(buf) 
 
 func (d delegate) NotifyJoin(n *memberlist.Node)   { d.p.onNode(n, EventJoin) }
 func (d delegate) NotifyUpdate(n *memberlist.Node) { d.p.onNode(n, EventUpdate) }
-func (d delegate) NotifyLeave(n *memberlist.Node) {
-	if n.State == memberlist.StateLeft {
-		d.p.onNode(n, EventLeave)
-	} else {
-		d.p.onNode(n, EventFailed)
-	}
-}
+
+// NotifyLeave cannot use n.State (memberlist v0.5.4 never fills it in), so
+// a leave is graceful when the node's last metadata carried Leaving.
+func (d delegate) NotifyLeave(n *memberlist.Node) { d.p.onNode(n, EventFailed) }
 
 func (d delegate) AckPayload() []byte { return marshalCoord(d.p.coords.GetCoordinate()) }
 

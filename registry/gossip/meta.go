@@ -68,9 +68,16 @@ type Meta struct {
 	// tells observers the list changed without gossiping the list.
 	GPUDigest uint64
 	Draining  bool
+	// Leaving is set by Pool.Leave just before memberlist's leave, so
+	// observers can tell a graceful leave from a failure: memberlist v0.5.4
+	// reports both through the same NotifyLeave without a usable state.
+	Leaving bool
 }
 
-const flagDraining = 1 << 0
+const (
+	flagDraining = 1 << 0
+	flagLeaving  = 1 << 1
+)
 
 // Validate checks fields whose bad values would mislead placement.
 func (m *Meta) Validate() error {
@@ -100,6 +107,9 @@ func (m *Meta) MarshalBinary() ([]byte, error) {
 	if m.Draining {
 		flags |= flagDraining
 	}
+	if m.Leaving {
+		flags |= flagLeaving
+	}
 	e.u8(flags)
 	e.u8(byte(m.Role))
 	e.str(m.ID)
@@ -119,6 +129,12 @@ func (m *Meta) MarshalBinary() ([]byte, error) {
 			ErrMetaTooLarge, len(e.b), MetaMaxSize)
 	}
 	return e.b, nil
+}
+
+// MarshalBinaryLeaving encodes a copy of m with Leaving set.
+func (m Meta) MarshalBinaryLeaving() ([]byte, error) {
+	m.Leaving = true
+	return m.MarshalBinary()
 }
 
 // UnmarshalBinary decodes what MarshalBinary wrote. Bytes after the known
@@ -154,6 +170,7 @@ func (m *Meta) UnmarshalBinary(b []byte) error {
 	}
 	out.GPUCount = uint32(gpus)
 	out.Draining = flags&flagDraining != 0
+	out.Leaving = flags&flagLeaving != 0
 	if err := out.Validate(); err != nil {
 		return err
 	}

@@ -26,7 +26,9 @@ type Pool struct {
 
 	metaBytes atomic.Pointer[[]byte]
 	numAlive  atomic.Int32
-	metaMu    sync.Mutex // serialises UpdateMeta
+	metaMu    sync.Mutex // serialises UpdateMeta and Leave; guards meta, leaving
+	meta      Meta
+	leaving   bool
 
 	mu      sync.Mutex // guards the fields below; see the package doc for lock order
 	members map[string]*entry
@@ -70,6 +72,7 @@ func New(cfg Config) (*Pool, error) {
 		stop:    make(chan struct{}),
 	}
 	p.metaBytes.Store(&metaBytes)
+	p.meta = cfg.Meta
 	p.load = Load{GPUUtilPct: -1, CPUPct: -1}
 	var err error
 	if p.coords, err = coordinate.NewClient(coordinate.DefaultConfig()); err != nil {
@@ -163,12 +166,14 @@ func (p *Pool) UpdateMeta(meta Meta) error {
 	if meta.ID != p.id {
 		return fmt.Errorf("%w: %q to %q", ErrMetaIDChange, p.id, meta.ID)
 	}
+	p.metaMu.Lock()
+	defer p.metaMu.Unlock()
+	meta.Leaving = p.leaving
 	b, err := meta.MarshalBinary()
 	if err != nil {
 		return err
 	}
-	p.metaMu.Lock()
-	defer p.metaMu.Unlock()
+	p.meta = meta
 	p.metaBytes.Store(&b)
 	if err := p.ml.UpdateNode(p.cfg.UpdateTimeout); err != nil {
 		return fmt.Errorf("gossip: update meta: %w", err)
@@ -180,6 +185,17 @@ func (p *Pool) UpdateMeta(meta Meta) error {
 // spread; others then see this node as left, not failed. Call Shutdown
 // afterwards.
 func (p *Pool) Leave(timeout time.Duration) error {
+	p.metaMu.Lock()
+	p.leaving = true
+	b, err := p.meta.MarshalBinaryLeaving()
+	if err == nil {
+		p.metaBytes.Store(&b)
+		err = p.ml.UpdateNode(timeout / 2)
+	}
+	p.metaMu.Unlock()
+	if err != nil {
+		p.log.Warn("leave intent not confirmed; peers may report a failure", "err", err)
+	}
 	if err := p.ml.Leave(timeout); err != nil {
 		return fmt.Errorf("gossip: leave: %w", err)
 	}

@@ -27,8 +27,8 @@ type Profile string
 // WAN keeps memberlist's WAN defaults (5 s probes, 3 s timeout, 6x
 // suspicion) except a 15 s push/pull so joiners get loads sooner.
 //
-// Local is for one host (`strata dev`, tests): 200 ms probes, dead in
-// ~1–2 s, with enough suspicion slack to survive a loaded CI machine.
+// Local is for one host (`strata dev`, tests): 300 ms probes, dead in
+// ~2–3 s, with enough suspicion slack to survive a loaded CI machine.
 const (
 	ProfileLAN   Profile = "lan"
 	ProfileWAN   Profile = "wan"
@@ -53,8 +53,8 @@ func (p Profile) memberlist() (*memberlist.Config, error) {
 		c.PushPullInterval = 15 * time.Second
 	case ProfileLocal:
 		c = memberlist.DefaultLocalConfig()
-		c.ProbeInterval = 200 * time.Millisecond
-		c.ProbeTimeout = 150 * time.Millisecond
+		c.ProbeInterval = 300 * time.Millisecond
+		c.ProbeTimeout = 200 * time.Millisecond
 		c.SuspicionMult = 4
 		c.SuspicionMaxTimeoutMult = 4
 		c.IndirectChecks = 2

@@ -49,26 +49,36 @@ func (p *Pool) tick(now time.Time) {
 	p.pollStates(now)
 }
 
+// suspectAfter is three missed load broadcasts, at least one second.
+func (p *Pool) suspectAfter() time.Duration { return max(3*p.cfg.LoadInterval, time.Second) }
+
 func (p *Pool) queueLoad(node string, raw []byte) {
 	p.queue.QueueBroadcast(&loadBroadcast{node: node, msg: raw})
 }
 
-// pollStates mirrors memberlist's alive/suspect view into the table (called
-// without p.mu: Members takes memberlist's lock).
+// pollStates marks members suspect when their loads stop arriving and
+// alive again when they resume. memberlist v0.5.4 does not expose its own
+// suspect state (Node.State is never filled in), and load silence is the
+// signal placement cares about anyway: it precedes memberlist's dead
+// verdict by about a second with the LAN profile.
 func (p *Pool) pollStates(now time.Time) {
-	live := p.ml.Members()
+	suspectAfter := p.suspectAfter()
 	var evs []Event
 	p.mu.Lock()
-	for _, n := range live {
-		e := p.members[n.Name]
-		if e == nil {
+	for id, e := range p.members {
+		if id == p.id {
 			continue
 		}
+		heard := e.LoadAt
+		if e.StateSince.After(heard) {
+			heard = e.StateSince
+		}
+		silent := now.Sub(heard) > suspectAfter
 		switch {
-		case n.State == memberlist.StateSuspect && e.State == StateAlive:
+		case e.State == StateAlive && silent:
 			e.State, e.StateSince = StateSuspect, now
 			evs = append(evs, Event{Type: EventSuspect, Member: e.snapshot(), At: now})
-		case n.State == memberlist.StateAlive && e.State == StateSuspect:
+		case e.State == StateSuspect && !silent:
 			e.State, e.StateSince = StateAlive, now
 			evs = append(evs, Event{Type: EventAlive, Member: e.snapshot(), At: now})
 		}
@@ -201,6 +211,9 @@ func (p *Pool) onNode(n *memberlist.Node, typ EventType) {
 		e.State = StateLeft
 	case EventFailed:
 		e.State = StateDead
+		if meta.Leaving {
+			e.State, typ = StateLeft, EventLeave
+		}
 	}
 	if e.State != prev {
 		e.StateSince = now
