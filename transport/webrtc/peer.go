@@ -91,7 +91,7 @@ func (p *peer) close() {
 		p.stopping = true
 		p.mu.Unlock()
 		p.cancel()
-		if err := p.pc.Close(); err != nil {
+		if err := p.pc.GracefulClose(); err != nil {
 			p.s.cfg.Logger.Debug("closing peer connection", "id", p.id, "err", err)
 		}
 		p.wg.Wait()

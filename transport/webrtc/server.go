@@ -25,6 +25,9 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // spawned closers
 
+	spawnMu      sync.Mutex // orders wg.Add against Close's wg.Wait
+	spawnStopped bool
+
 	mu         sync.Mutex
 	closed     bool
 	whip       map[string]*whipSession
@@ -115,7 +118,13 @@ func (s *Server) Counts() (publishers, viewers int) {
 }
 
 // spawn runs fn on a goroutine that Close waits for.
+// After Close has begun it does nothing: Close frees everything itself.
 func (s *Server) spawn(fn func()) {
+	s.spawnMu.Lock()
+	defer s.spawnMu.Unlock()
+	if s.spawnStopped {
+		return
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -214,6 +223,9 @@ func (s *Server) Close() error {
 		sess.close()
 	}
 	s.cancel()
+	s.spawnMu.Lock()
+	s.spawnStopped = true
+	s.spawnMu.Unlock()
 	s.wg.Wait()
 	s.mu.Lock()
 	feeds := make([]*feed, 0, len(s.feeds))

@@ -20,9 +20,9 @@ type whipSession struct {
 	b *media.Broadcast
 
 	mu     sync.Mutex
-	codecs map[string]*codec      // hub track name -> codec
-	ssrcs  map[string]uint32      // hub track name -> publisher SSRC
-	lastKF map[string]time.Time   // last keyframe request per track
+	codecs map[string]*codec    // hub track name -> codec
+	ssrcs  map[string]uint32    // hub track name -> publisher SSRC
+	lastKF map[string]time.Time // last keyframe request per track
 	tracks map[string]*media.Track
 }
 
