@@ -282,6 +282,8 @@ type viewer struct {
 	firstKey bool  // the first frame held SPS, PPS and an IDR slice
 	audio    int   // Opus packets
 	bad      error
+	dcs      []*webrtc.DataChannel
+	closed   bool
 }
 
 func (e *testEnv) view(session, token string, withInput bool) *viewer {
@@ -297,11 +299,18 @@ func (e *testEnv) view(session, token string, withInput bool) *viewer {
 		}
 	}
 	if withInput {
-		if _, err := pc.CreateDataChannel(InputLabel, nil); err != nil {
+		dc, err := pc.CreateDataChannel(InputLabel, nil)
+		if err != nil {
 			e.t.Fatal(err)
 		}
+		v.dcs = append(v.dcs, dc)
 	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if v.closed {
+			return
+		}
 		v.wg.Add(1)
 		go func() {
 			defer v.wg.Done()
@@ -381,6 +390,9 @@ func (v *viewer) check(t testing.TB) {
 }
 
 func (v *viewer) close() {
+	v.mu.Lock()
+	v.closed = true
+	v.mu.Unlock()
 	_ = v.pc.Close()
 	v.wg.Wait()
 }
