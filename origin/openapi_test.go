@@ -1,0 +1,487 @@
+package origin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+)
+
+// loadOpenAPISpec parses and validates the embedded API description.
+func loadOpenAPISpec(t *testing.T) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(OpenAPISpec())
+	if err != nil {
+		t.Fatalf("load openapi.yaml: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("openapi.yaml is not a valid OpenAPI document: %v", err)
+	}
+	return doc
+}
+
+func TestOpenAPISpecValid(t *testing.T) {
+	doc := loadOpenAPISpec(t)
+	if doc.OpenAPI != "3.0.3" {
+		t.Errorf("openapi version %q, want 3.0.3", doc.OpenAPI)
+	}
+	if _, ok := doc.Components.SecuritySchemes["bearerAuth"]; !ok {
+		t.Error("components.securitySchemes.bearerAuth missing")
+	}
+}
+
+// TestOpenAPIRoutesMatch checks that the spec and the route table describe
+// the same operations: nothing missing, nothing stale.
+func TestOpenAPIRoutesMatch(t *testing.T) {
+	doc := loadOpenAPISpec(t)
+	isPublic := map[string]bool{"GET /metrics": true}
+	inTable := map[string]bool{"GET /metrics": true}
+	for _, rt := range (&Origin{}).routes() {
+		op := rt.method + " " + rt.path
+		if inTable[op] {
+			t.Errorf("route table lists %s twice", op)
+		}
+		inTable[op] = true
+		isPublic[op] = rt.access == public
+	}
+	inSpec := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			key := method + " " + path
+			inSpec[key] = true
+			if !inTable[key] {
+				t.Errorf("spec describes %s, which is not in the route table", key)
+				continue
+			}
+			open := op.Security != nil && len(*op.Security) == 0
+			if open != isPublic[key] {
+				t.Errorf("%s: spec says public=%v, route table says %v", key, open, isPublic[key])
+			}
+		}
+	}
+	var missing []string
+	for op := range inTable {
+		if !inSpec[op] {
+			missing = append(missing, op)
+		}
+	}
+	sort.Strings(missing)
+	for _, op := range missing {
+		t.Errorf("route %s is not in openapi.yaml", op)
+	}
+}
+
+// specClient sends requests to a live origin and checks each exchange
+// against the spec.
+type specClient struct {
+	t      *testing.T
+	base   string
+	doc    *openapi3.T
+	router routers.Router
+	http   *http.Client
+	// last is the status of the latest exchange.
+	last int
+}
+
+// req is one request and what the test expects of it.
+type req struct {
+	method, path string
+	token        string
+	body         string
+	contentType  string // default application/json when body is set
+	status       int
+	// orStatus, when set, is a second acceptable status.
+	orStatus int
+	// specRejects marks requests the spec itself should reject (bad IDs,
+	// bodies, missing credentials): the server must reject them too.
+	specRejects bool
+}
+
+func bearerOnly(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	h := in.RequestValidationInput.Request.Header.Get("Authorization")
+	if tok, ok := strings.CutPrefix(h, "Bearer "); ok && tok != "" {
+		return nil
+	}
+	return errors.New("no bearer token")
+}
+
+func (c *specClient) newRequest(r req) *http.Request {
+	c.t.Helper()
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+	}
+	hr, err := http.NewRequest(r.method, c.base+r.path, body)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", r.method, r.path, err)
+	}
+	if r.token != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	if r.body != "" {
+		ct := r.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		hr.Header.Set("Content-Type", ct)
+	}
+	return hr
+}
+
+// do sends r, checks the status and validates the request and response
+// against the spec; it returns the decoded JSON body (nil if none).
+func (c *specClient) do(r req) map[string]any {
+	c.t.Helper()
+	name := r.method + " " + r.path
+
+	// The request, as the spec sees it.
+	vreq := c.newRequest(r)
+	route, params, routeErr := c.router.FindRoute(vreq)
+	var input *openapi3filter.RequestValidationInput
+	if routeErr == nil {
+		input = &openapi3filter.RequestValidationInput{
+			Request: vreq, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: bearerOnly},
+		}
+		err := openapi3filter.ValidateRequest(context.Background(), input)
+		switch {
+		case err != nil && !r.specRejects:
+			c.t.Errorf("%s: spec rejects the request: %v", name, err)
+		case err == nil && r.specRejects:
+			c.t.Errorf("%s: spec accepts a request the server must reject", name)
+		}
+	}
+
+	// The real exchange.
+	resp, err := c.http.Do(c.newRequest(r))
+	if err != nil {
+		c.t.Fatalf("%s: %v", name, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		c.t.Fatalf("%s: read body: %v", name, err)
+	}
+	c.last = resp.StatusCode
+	if resp.StatusCode != r.status && (r.orStatus == 0 || resp.StatusCode != r.orStatus) {
+		c.t.Fatalf("%s: status %d, want %d; body %s", name, resp.StatusCode, r.status, body)
+	}
+	var decoded map[string]any
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(body, &decoded); err != nil {
+			c.t.Fatalf("%s: response is not a JSON object: %v: %s", name, err, body)
+		}
+	}
+
+	if routeErr != nil {
+		// No operation in the spec (404/405 from the router): the body
+		// must still be the error envelope.
+		var re *routers.RouteError
+		if !errors.As(routeErr, &re) {
+			c.t.Fatalf("%s: find route: %v", name, routeErr)
+		}
+		if r.status != http.StatusNotFound && r.status != http.StatusMethodNotAllowed {
+			c.t.Fatalf("%s: no operation in the spec: %v", name, routeErr)
+		}
+		c.checkErrorEnvelope(name, resp.Header, decoded)
+		return decoded
+	}
+
+	if route.Operation.Responses.Status(resp.StatusCode) == nil {
+		c.t.Errorf("%s: status %d is not documented (only the default response matches)", name, resp.StatusCode)
+	}
+	rin := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: input,
+		Status:                 resp.StatusCode,
+		Header:                 resp.Header,
+		Body:                   io.NopCloser(bytes.NewReader(body)),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), rin); err != nil {
+		c.t.Errorf("%s: response %d does not match the spec: %v\nbody: %s", name, resp.StatusCode, err, body)
+	}
+	if decoded != nil {
+		if mt := responseSchema(route.Operation, resp.StatusCode); mt != nil {
+			for _, f := range undeclared(mt, decoded, "$") {
+				c.t.Errorf("%s: response field %s is not in the spec", name, f)
+			}
+		}
+	}
+	return decoded
+}
+
+func (c *specClient) checkErrorEnvelope(name string, h http.Header, body map[string]any) {
+	c.t.Helper()
+	if h.Get(hdrIndex) == "" {
+		c.t.Errorf("%s: no %s header", name, hdrIndex)
+	}
+	if body == nil {
+		c.t.Errorf("%s: no JSON error body", name)
+		return
+	}
+	if err := c.doc.Components.Schemas["Error"].Value.VisitJSON(body); err != nil {
+		c.t.Errorf("%s: error body does not match the Error schema: %v", name, err)
+	}
+}
+
+// responseSchema is the JSON schema the operation declares for status.
+func responseSchema(op *openapi3.Operation, status int) *openapi3.Schema {
+	rr := op.Responses.Status(status)
+	if rr == nil {
+		rr = op.Responses.Default()
+	}
+	if rr == nil || rr.Value == nil {
+		return nil
+	}
+	mt := rr.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil {
+		return nil
+	}
+	return mt.Schema.Value
+}
+
+// undeclared lists the object fields in v that schema s does not declare,
+// so the spec cannot silently fall behind the server.
+func undeclared(s *openapi3.Schema, v any, at string) []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	switch v := v.(type) {
+	case map[string]any:
+		props := map[string]*openapi3.Schema{}
+		var extra *openapi3.Schema
+		collectShape(s, props, &extra)
+		if len(props) == 0 && extra == nil {
+			return nil // free-form object
+		}
+		for k, val := range v {
+			switch {
+			case props[k] != nil:
+				out = append(out, undeclared(props[k], val, at+"."+k)...)
+			case extra != nil:
+				out = append(out, undeclared(extra, val, at+"."+k)...)
+			default:
+				out = append(out, at+"."+k)
+			}
+		}
+	case []any:
+		if s.Items != nil {
+			for i, e := range v {
+				out = append(out, undeclared(s.Items.Value, e, fmt.Sprintf("%s[%d]", at, i))...)
+			}
+		}
+	}
+	return out
+}
+
+func collectShape(s *openapi3.Schema, props map[string]*openapi3.Schema, extra **openapi3.Schema) {
+	for name, p := range s.Properties {
+		props[name] = p.Value
+	}
+	if ap := s.AdditionalProperties.Schema; ap != nil && ap.Value != nil {
+		*extra = ap.Value
+	}
+	for _, sub := range s.AllOf {
+		collectShape(sub.Value, props, extra)
+	}
+}
+
+// str reads a string field of a decoded JSON object.
+func str(t *testing.T, m map[string]any, key string) string {
+	t.Helper()
+	s, ok := m[key].(string)
+	if !ok || s == "" {
+		t.Fatalf("field %q missing in %v", key, m)
+	}
+	return s
+}
+
+func items(t *testing.T, m map[string]any) []any {
+	t.Helper()
+	l, ok := m["items"].([]any)
+	if !ok {
+		t.Fatalf("no items in %v", m)
+	}
+	return l
+}
+
+// TestOpenAPILiveResponses runs a real origin and checks that what it
+// answers, errors included, is what the spec says.
+func TestOpenAPILiveResponses(t *testing.T) {
+	doc := loadOpenAPISpec(t)
+	doc.Servers = nil // match paths on any host
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := Defaults()
+	cfg.NodeID = "o1"
+	cfg.DataDir = t.TempDir()
+	cfg.Bootstrap = true
+	cfg.API.Addr = "127.0.0.1:0"
+	cfg.Raft.Addr = "127.0.0.1:0"
+	cfg.AdminToken = strings.Repeat("a", 40)
+	// A slow refill behind a bucket larger than this test needs, so the
+	// last step can run a key dry and see 429.
+	cfg.API.RateLimit = 1
+	cfg.API.RateBurst = 150
+	o, err := Open(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close(false)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, hasKey := o.Registry().State().ActiveSigningKey()
+		if o.Registry().IsLeader() && hasKey {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("origin did not become leader with a signing key in time")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The admin key is written by the same housekeeping; wait for it too.
+	for {
+		if _, ok := o.Registry().State().APIKey(adminKeyID); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("admin key not created in time")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	c := &specClient{t: t, base: "http://" + o.APIAddr(), doc: doc, router: router, http: &http.Client{Timeout: 30 * time.Second}}
+	admin := cfg.AdminToken
+
+	// Public routes.
+	c.do(req{method: "GET", path: "/healthz", status: 200})
+	c.do(req{method: "GET", path: "/readyz", status: 200})
+	c.do(req{method: "GET", path: "/v1/openapi.yaml", status: 200})
+	c.do(req{method: "GET", path: "/metrics", status: 200})
+	jwks := c.do(req{method: "GET", path: "/v1/cluster/keys", status: 200})
+	if n := len(jwks["keys"].([]any)); n != 1 {
+		t.Errorf("JWKS has %d keys, want 1", n)
+	}
+
+	// Tenants.
+	c.do(req{method: "GET", path: "/v1/tenants", status: 401, specRejects: true})
+	c.do(req{method: "GET", path: "/v1/tenants", token: "key_nope", status: 401})
+	ten := c.do(req{method: "POST", path: "/v1/tenants", token: admin, status: 201,
+		body: `{"name":"acme","quota":{"max_sessions":10},"labels":{"tier":"gold"}}`})
+	tenantID := str(t, ten, "id")
+	spare := c.do(req{method: "POST", path: "/v1/tenants", token: admin, status: 201, body: `{"name":"spare"}`})
+	spareID := str(t, spare, "id")
+	page := c.do(req{method: "GET", path: "/v1/tenants?limit=1", token: admin, status: 200})
+	cursor := str(t, page, "next_cursor")
+	page = c.do(req{method: "GET", path: "/v1/tenants?consistency=consistent&cursor=" + cursor, token: admin, status: 200})
+	if n := len(items(t, page)); n != 1 {
+		t.Errorf("second page has %d tenants, want 1", n)
+	}
+	c.do(req{method: "GET", path: "/v1/tenants/" + tenantID + "?consistency=lease", token: admin, status: 200})
+	c.do(req{method: "PATCH", path: "/v1/tenants/" + tenantID, token: admin, status: 200,
+		body: `{"labels":{"tier":"silver"},"quota":{"max_sessions":5,"max_gpus":2}}`})
+
+	// Keys, then act as the tenant.
+	key := c.do(req{method: "POST", path: "/v1/tenants/" + tenantID + "/keys", token: admin, status: 201, body: `{"name":"ci"}`})
+	keyID, tenantTok := str(t, key, "id"), str(t, key, "token")
+	c.do(req{method: "POST", path: "/v1/tenants/" + tenantID + "/keys", token: tenantTok, status: 201,
+		body: `{"name":"short-lived","expires_at":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}`})
+	c.do(req{method: "GET", path: "/v1/tenants/" + tenantID + "/keys", token: tenantTok, status: 200})
+	if n := len(items(t, c.do(req{method: "GET", path: "/v1/tenants", token: tenantTok, status: 200}))); n != 1 {
+		t.Errorf("tenant key sees %d tenants, want 1", n)
+	}
+	c.do(req{method: "GET", path: "/v1/tenants/" + spareID, token: tenantTok, status: 404})
+	c.do(req{method: "POST", path: "/v1/tenants", token: tenantTok, status: 403, body: `{"name":"nope"}`})
+	c.do(req{method: "GET", path: "/v1/nodes", token: tenantTok, status: 403})
+
+	// Apps.
+	appBody := `{"name":"desktop","runtime":"process","command":["/usr/bin/desktop","--fps","60"],"env":{"MODE":"demo"},"egress_mbps":20}`
+	app := c.do(req{method: "POST", path: "/v1/apps", token: tenantTok, status: 201, body: appBody})
+	appID := str(t, app, "id")
+	c.do(req{method: "POST", path: "/v1/apps", token: tenantTok, status: 409, body: appBody})
+	c.do(req{method: "POST", path: "/v1/apps", token: admin, status: 400, body: `{"name":"x","command":["true"]}`})
+	c.do(req{method: "POST", path: "/v1/apps", token: tenantTok, status: 400, body: `{"name":"x"}`})
+	c.do(req{method: "GET", path: "/v1/apps", token: tenantTok, status: 200})
+	c.do(req{method: "GET", path: "/v1/apps?tenant_id=" + tenantID + "&limit=10", token: admin, status: 200})
+	c.do(req{method: "GET", path: "/v1/apps/" + appID, token: tenantTok, status: 200})
+
+	// Sessions.
+	ses := c.do(req{method: "POST", path: "/v1/sessions", token: tenantTok, status: 201,
+		body: `{"app_id":"` + appID + `","region":"eu-west","lat":48.85,"lon":2.35,"labels":{"user":"u1"},"egress_mbps":15}`})
+	sesID := str(t, ses, "id")
+	c.do(req{method: "POST", path: "/v1/sessions", token: tenantTok, status: 400, body: `{"app_id":"` + appID + `","lat":1}`})
+	c.do(req{method: "GET", path: "/v1/sessions?index=1&wait=5s&app_id=" + appID, token: tenantTok, status: 200})
+	c.do(req{method: "GET", path: "/v1/sessions?consistency=lease&state=terminated&limit=5", token: admin, status: 200})
+	c.do(req{method: "GET", path: "/v1/sessions/" + sesID, token: tenantTok, status: 200})
+	done := c.do(req{method: "DELETE", path: "/v1/sessions/" + sesID + "?reason=done", token: tenantTok, status: 200})
+	if done["state"] != "terminated" || done["reason"] != "done" {
+		t.Errorf("terminated session: state %v reason %v", done["state"], done["reason"])
+	}
+	c.do(req{method: "DELETE", path: "/v1/sessions/" + sesID, token: tenantTok, status: 409})
+	c.do(req{method: "GET", path: "/v1/sessions/ses_" + strings.Repeat("0", 26), token: tenantTok, status: 404})
+	c.do(req{method: "GET", path: "/v1/sessions/not-an-id", token: tenantTok, status: 400, specRejects: true})
+	c.do(req{method: "DELETE", path: "/v1/apps/" + appID, token: tenantTok, status: 204})
+	c.do(req{method: "GET", path: "/v1/apps/" + appID, token: tenantTok, status: 404})
+
+	// Revoke the tenant key: it stops working.
+	c.do(req{method: "DELETE", path: "/v1/tenants/" + tenantID + "/keys/" + keyID, token: admin, status: 204})
+	c.do(req{method: "GET", path: "/v1/apps", token: tenantTok, status: 401})
+
+	// Nodes and cluster.
+	nodes := c.do(req{method: "GET", path: "/v1/nodes?role=origin&index=1", token: admin, status: 200})
+	if n := len(items(t, nodes)); n != 1 {
+		t.Errorf("%d origins listed, want 1", n)
+	}
+	c.do(req{method: "GET", path: "/v1/nodes/o1?consistency=consistent", token: admin, status: 200})
+	c.do(req{method: "GET", path: "/v1/nodes/nope", token: admin, status: 404})
+	c.do(req{method: "GET", path: "/v1/nodes/-bad", token: admin, status: 400, specRejects: true})
+	c.do(req{method: "GET", path: "/v1/cluster", token: admin, status: 200})
+	c.do(req{method: "GET", path: "/v1/cluster", token: tenantTok, status: 401})
+	c.do(req{method: "POST", path: "/v1/cluster/keys/rotate", token: admin, status: 200})
+	if jwks := c.do(req{method: "GET", path: "/v1/cluster/keys", status: 200}); len(jwks["keys"].([]any)) != 2 {
+		t.Errorf("JWKS after rotation: %v", jwks)
+	}
+	c.do(req{method: "POST", path: "/v1/cluster/join", token: admin, status: 400, specRejects: true,
+		body: `{"id":"-bad","raft_addr":"127.0.0.1:1","api_addr":"127.0.0.1:2"}`})
+	c.do(req{method: "DELETE", path: "/v1/cluster/peers/nope", token: admin, status: 404})
+
+	// Malformed requests.
+	c.do(req{method: "POST", path: "/v1/tenants", token: admin, status: 400, specRejects: true, body: `{`})
+	c.do(req{method: "POST", path: "/v1/tenants", token: admin, status: 400, specRejects: true, body: `{"name":"x","bogus":1}`})
+	c.do(req{method: "POST", path: "/v1/tenants", token: admin, status: 400, specRejects: true, body: `{"name":""}`})
+	c.do(req{method: "POST", path: "/v1/tenants", token: admin, status: 415, specRejects: true, body: `name=x`, contentType: "text/plain"})
+	big := `{"name":"big","labels":{"k":"` + strings.Repeat("x", 70<<10) + `"}}`
+	c.do(req{method: "POST", path: "/v1/tenants", token: admin, status: 413, specRejects: true, body: big})
+	c.do(req{method: "GET", path: "/v1/tenants?consistency=bogus", token: admin, status: 400, specRejects: true})
+	c.do(req{method: "GET", path: "/v1/tenants?limit=0", token: admin, status: 400, specRejects: true})
+	c.do(req{method: "GET", path: "/v1/tenants/ten_bad", token: admin, status: 400, specRejects: true})
+	c.do(req{method: "GET", path: "/v1/nope", token: admin, status: 404})
+	c.do(req{method: "PUT", path: "/v1/tenants", token: admin, status: 405, body: `{}`})
+
+	c.do(req{method: "DELETE", path: "/v1/tenants/" + spareID, token: admin, status: 204})
+	c.do(req{method: "DELETE", path: "/v1/tenants/" + spareID, token: admin, status: 404})
+
+	// Run the admin key out of tokens: 429 with Retry-After.
+	for i := 0; c.last != http.StatusTooManyRequests; i++ {
+		if i > 200 {
+			t.Fatal("no 429 after 200 requests")
+		}
+		c.do(req{method: "GET", path: "/v1/tenants?limit=1", token: admin, status: 200, orStatus: 429})
+	}
+}
