@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/transport/media"
@@ -124,41 +125,122 @@ func kindOf(name string) media.TrackKind {
 }
 
 // feed copies a MoQ subscription into t, keeping upstream group and object
-// IDs, until the subscription or ctx ends. A group is only started at its
-// object 0 (the keyframe): objects of a group joined mid-way, and stray
-// objects of an older group arriving late on another stream, are dropped.
+// IDs, until the subscription or ctx ends.
+//
+// Objects arrive in arrival order across streams, so the tail of group N
+// can land after the head of group N+1. The media track has one open
+// group, so feed holds back objects of newer groups until group N's
+// END_OF_GROUP marker (moq emits one when a stream with the End of Group
+// header bit finishes; Strata relays always set it). A publisher that
+// never sends markers trips the safety valve once (maxPending objects or
+// maxPendingWait) and is then fed without waiting.
+//
+// A group is only started at its object 0 (the keyframe): a group joined
+// mid-way, and stragglers of groups already closed, are dropped.
 func feed(ctx context.Context, t *media.Track, sub *moq.Subscription) error {
-	var cur uint64
-	open := false
+	f := &feeder{t: t, markers: true}
 	for {
 		o, err := sub.ReadObject(ctx)
 		if err != nil {
 			return err
 		}
-		if o.Status != wire.StatusNormal {
-			if o.Status == wire.StatusEndOfGroup && open && o.GroupID == cur {
-				t.EndGroup()
-			}
-			continue
-		}
-		if !open || o.GroupID != cur {
-			if o.ID != 0 || (open && o.GroupID < cur) {
-				continue
-			}
-			if err := t.StartGroup(o.GroupID); err != nil {
-				continue
-			}
-			cur, open = o.GroupID, true
-		}
-		mo := media.Object{ID: o.ID, Keyframe: o.ID == 0, Payload: o.Payload}
-		if len(o.Extensions) > 0 {
-			mo.Extensions, _ = wire.AppendExtensions(nil, o.Extensions)
-			mo.CaptureMicros = captureMicros(o.Extensions)
-		}
-		if err := t.AppendObject(mo); err != nil && errors.Is(err, media.ErrTrackClosed) {
+		if err := f.push(o); err != nil {
 			return err
 		}
 	}
+}
+
+// maxPending and maxPendingWait bound how long objects are held back
+// waiting for a group end marker before the feeder stops expecting them.
+const (
+	maxPending     = 512
+	maxPendingWait = 250 * time.Millisecond
+)
+
+type feeder struct {
+	t       *media.Track
+	cur     uint64
+	open    bool // cur has been started
+	ended   bool // cur is complete
+	markers bool // the publisher is expected to send end markers
+	pending []wire.Object
+	// pendingSince is when the oldest pending object arrived.
+	pendingSince time.Time
+}
+
+func (f *feeder) push(o wire.Object) error {
+	if o.Status == wire.StatusEndOfGroup {
+		if f.open && o.GroupID == f.cur && !f.ended {
+			f.t.EndGroup()
+			f.ended = true
+			return f.flush()
+		}
+		return nil
+	}
+	if o.Status != wire.StatusNormal {
+		return nil
+	}
+	switch {
+	case f.open && o.GroupID == f.cur:
+		return f.append(o)
+	case f.open && o.GroupID < f.cur:
+		return nil // straggler of a closed group
+	case f.open && !f.ended && f.markers:
+		if len(f.pending) == 0 {
+			f.pendingSince = time.Now()
+		}
+		f.pending = append(f.pending, o)
+		if len(f.pending) > maxPending || time.Since(f.pendingSince) > maxPendingWait {
+			f.markers = false
+			return f.flush()
+		}
+		return nil
+	}
+	return f.start(o)
+}
+
+// flush replays held-back objects after the current group ended.
+func (f *feeder) flush() error {
+	p := f.pending
+	f.pending = nil
+	for _, o := range p {
+		if f.open && o.GroupID == f.cur {
+			if err := f.append(o); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := f.start(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *feeder) start(o wire.Object) error {
+	if o.ID != 0 || (f.open && o.GroupID <= f.cur) {
+		return nil
+	}
+	if err := f.t.StartGroup(o.GroupID); err != nil {
+		if errors.Is(err, media.ErrTrackClosed) {
+			return err
+		}
+		return nil
+	}
+	f.cur, f.open, f.ended = o.GroupID, true, false
+	return f.append(o)
+}
+
+func (f *feeder) append(o wire.Object) error {
+	mo := media.Object{ID: o.ID, Keyframe: o.ID == 0, Payload: o.Payload}
+	if len(o.Extensions) > 0 {
+		mo.Extensions, _ = wire.AppendExtensions(nil, o.Extensions)
+		mo.CaptureMicros = captureMicros(o.Extensions)
+	}
+	if err := f.t.AppendObject(mo); err != nil && errors.Is(err, media.ErrTrackClosed) {
+		return err
+	}
+	return nil
 }
 
 // LOC property types used to find the capture time: a timestamp without a

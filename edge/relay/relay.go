@@ -180,6 +180,10 @@ func (r *Relay) handleSession(s *moq.Session) {
 func (r *Relay) logSessionEnd(s *moq.Session) {
 	var se *moq.SessionError
 	if err := s.Err(); errors.As(err, &se) && se.Code != wire.CodeNoError && r.ctx.Err() == nil {
-		r.log.Warn("moq session closed", "code", uint64(se.Code), "remote", se.Remote, "reason", se.Reason)
+		if se.Remote {
+			r.log.Debug("moq session closed by peer", "code", uint64(se.Code), "reason", se.Reason)
+			return
+		}
+		r.log.Warn("moq session closed", "code", uint64(se.Code), "reason", se.Reason)
 	}
 }

@@ -26,6 +26,9 @@ func (s *Session) acceptUniLoop() {
 }
 
 // readDataStream routes one data stream's objects to its subscription.
+// A stream whose header sets End of Group and that ends cleanly after a
+// normal object is followed by a synthetic END_OF_GROUP object, exactly
+// what the header bit means, so readers see group completion in-band.
 // Protocol errors close the session; an unknown alias or a subscriber
 // that went away only abandons the stream.
 func (s *Session) readDataStream(st ReceiveStream) {
@@ -47,9 +50,19 @@ func (s *Session) readDataStream(st ReceiveStream) {
 		return
 	}
 	sr := wire.NewSubgroupReader(r, *h.Subgroup, s.cfg.Limits)
+	var last wire.Object // the stream's latest object, for the end marker
+	read := false
 	for {
 		o, err := sr.ReadObject()
 		if err == io.EOF {
+			if h.Subgroup.EndOfGroup && read && last.Status == wire.StatusNormal {
+				// The header promised the stream's last object ends the
+				// group: tell the reader, which cannot otherwise know a
+				// group is complete when objects of the next one, on
+				// another stream, overtake its tail.
+				sub.deliver(s.ctx, wire.Object{GroupID: last.GroupID, SubgroupID: last.SubgroupID,
+					ID: last.ID + 1, PublisherPriority: last.PublisherPriority, Status: wire.StatusEndOfGroup})
+			}
 			sub.streamFinished()
 			return
 		}
@@ -57,6 +70,7 @@ func (s *Session) readDataStream(st ReceiveStream) {
 			s.dataError(st, err)
 			return
 		}
+		last, read = o, true
 		if !sub.deliver(s.ctx, o) {
 			st.CancelRead(wire.StreamErrCancelled)
 			return

@@ -1,0 +1,262 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/strata-edge/strata/internal/token"
+	"github.com/strata-edge/strata/transport/media"
+	"github.com/strata-edge/strata/transport/moq"
+	"github.com/strata-edge/strata/transport/moq/wire"
+)
+
+// chain builds publisher -> edge A -> edge B, with A ingesting "video"
+// eagerly and B relaying from A.
+func chain(t *testing.T, ctx context.Context, e *env, bopts Options) (a, b *edge, p *testPublisher) {
+	a = e.newEdge(Options{IngestTracks: []string{"video"}, NodeID: "a"})
+	bopts.Locator, bopts.NodeID = e.locator(a.addr), "b"
+	b = e.newEdge(bopts)
+	p = e.publish(ctx, a.addr, false)
+	select {
+	case <-p.accepted: // A subscribed to the publisher's track
+	case <-ctx.Done():
+		t.Fatal("edge A never subscribed to the publisher")
+	}
+	return a, b, p
+}
+
+// TestRelayChainDeliversEverything: fast subscribers on edge B, over raw
+// QUIC and WebTransport, receive every object of every group in order,
+// and a stalled subscriber skips groups without delaying them.
+func TestRelayChainDeliversEverything(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e := newEnv(t)
+	_, b, p := chain(t, ctx, e, Options{Track: media.TrackOptions{MaxGroups: 2}})
+
+	const viewers, groups, objects, size = 4, 16, 8, 128 << 10
+	var fast []*viewer
+	for i := range viewers {
+		s := e.dial(ctx, b.addr, i%2 == 1, moq.Config{})
+		fast = append(fast, e.watch(ctx, s, nil))
+	}
+	gate := make(chan struct{})
+	slow := e.watch(ctx, e.dial(ctx, b.addr, false, moq.Config{}), gate)
+
+	for g := range groups {
+		p.appendGroup(t, g, objects, size)
+		// Pace by the fast viewers only: the stalled one must not matter.
+		waitFor(t, "fast viewers to get a group", 20*time.Second, func() bool {
+			for _, v := range fast {
+				if !v.complete(uint64(g), objects) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	p.track.EndGroup()
+	for i, v := range fast {
+		if err := v.check(0, groups-1, objects); err != nil {
+			t.Fatalf("viewer %d: %v", i, err)
+		}
+	}
+	close(gate)
+	waitFor(t, "stalled viewer to catch up to the last group", 20*time.Second, func() bool {
+		return slow.complete(groups-1, objects)
+	})
+	slow.mu.Lock()
+	got := len(slow.groups)
+	slow.mu.Unlock()
+	if got >= groups {
+		t.Fatalf("stalled viewer got all %d groups; expected skips", got)
+	}
+	if err := slow.check(groups-1, groups-1, objects); err != nil {
+		t.Fatalf("stalled viewer's last group: %v", err)
+	}
+	if d := value(b.m.dropped); d < 1 {
+		t.Fatalf("dropped groups metric %v", d)
+	}
+	if n := value(b.m.latency); n == 0 {
+		t.Fatal("no added-latency samples")
+	}
+	if v := value(b.m.egress); v < float64(viewers*groups*objects*size) {
+		t.Fatalf("egress bytes %v too small", v)
+	}
+}
+
+// TestLateJoinerStartsAtKeyframe: a viewer joining mid-group starts at
+// object 0 of the newest group.
+func TestLateJoinerStartsAtKeyframe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e := newEnv(t)
+	a, _, p := chain(t, ctx, e, Options{})
+	held := func(n uint64) func() bool {
+		return func() bool {
+			b, ok := a.hub.Broadcast(e.ns())
+			if !ok {
+				return false
+			}
+			vt, ok := b.Track("video")
+			return ok && vt.Stats().Objects >= n
+		}
+	}
+	// Paced like live media: each group reaches edge A before the next
+	// starts (a burst at subscription start may reorder first groups).
+	p.appendGroup(t, 0, 5, 100)
+	waitFor(t, "edge A to hold group 0", 10*time.Second, held(5))
+	p.appendGroup(t, 1, 5, 100)
+	waitFor(t, "edge A to hold group 1", 10*time.Second, held(10))
+	p.appendGroup(t, 2, 3, 100) // open group: keyframe + 2 deltas
+	waitFor(t, "edge A to hold group 2", 10*time.Second, held(13))
+	v := e.watch(ctx, e.dial(ctx, a.addr, true, moq.Config{}), nil)
+	waitFor(t, "late joiner to get group 2", 10*time.Second, func() bool { return v.complete(2, 3) })
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if *v.first != (wire.Location{Group: 2, Object: 0}) {
+		t.Fatalf("first object %+v, want group 2 object 0", *v.first)
+	}
+}
+
+// TestOneUpstreamPerTrack: 100 viewers on edge B share one connection and
+// one subscription to edge A; after they leave the upstream lingers and
+// closes.
+func TestOneUpstreamPerTrack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e := newEnv(t)
+	a, b, p := chain(t, ctx, e, Options{Linger: 200 * time.Millisecond})
+	const conns, perConn = 20, 5
+	var vs []*viewer
+	for i := range conns {
+		s := e.dial(ctx, b.addr, i%4 == 0, moq.Config{})
+		for range perConn {
+			vs = append(vs, e.watch(ctx, s, nil))
+		}
+	}
+	waitFor(t, "B to count every viewer", 10*time.Second, func() bool { return value(b.m.subscribers) == conns*perConn })
+	if got := value(b.m.upstreams); got != 1 {
+		t.Fatalf("B upstream subscriptions %v, want 1", got)
+	}
+	if got := value(a.m.subscribers); got != 1 {
+		t.Fatalf("A subscribers %v, want 1 (edge B)", got)
+	}
+	if got := b.RemoteConnections(); got != 1 {
+		t.Fatalf("B remote connections %d, want 1", got)
+	}
+	p.appendGroup(t, 0, 4, 1000)
+	waitFor(t, "all viewers to get group 0", 20*time.Second, func() bool {
+		for _, v := range vs {
+			if !v.complete(0, 4) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, v := range vs {
+		_ = v.sub.Close()
+	}
+	waitFor(t, "idle upstream to close", 10*time.Second, func() bool {
+		return value(b.m.upstreams) == 0 && b.RemoteConnections() == 0
+	})
+	waitFor(t, "A to drop B's subscription", 10*time.Second, func() bool { return value(a.m.subscribers) == 0 })
+}
+
+// TestAuthRefused: bad tokens get the spec's error codes.
+func TestAuthRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e := newEnv(t)
+	a, _, _ := chain(t, ctx, e, Options{})
+	other := newEnv(t)
+	expired := func(c *token.Claims) {
+		c.IssuedAt, c.ExpiresAt = time.Now().Add(-time.Hour), time.Now().Add(-10*time.Minute)
+	}
+	cases := []struct {
+		name string
+		tok  []byte
+		code uint64
+	}{
+		{"no token", nil, wire.SubscribeErrUnauthorized},
+		{"wrong key", other.token(token.RoleViewer), wire.SubscribeErrUnauthorized},
+		{"expired", e.token(token.RoleViewer, expired), wire.SubscribeErrExpiredAuthToken},
+		{"garbage", []byte("not-a-token"), wire.SubscribeErrMalformedAuthToken},
+		{"other session", e.token(token.RoleViewer, func(c *token.Claims) { c.Session = "s2" }), wire.SubscribeErrUnauthorized},
+		{"publisher token", e.token(token.RolePublisher), wire.SubscribeErrUnauthorized},
+		{"other node", e.token(token.RoleViewer, func(c *token.Claims) { c.Node = "zz" }), wire.SubscribeErrUnauthorized},
+	}
+	s := e.dial(ctx, a.addr, false, moq.Config{})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.subscribe(ctx, s, tc.tok)
+			var re *moq.RequestError
+			if !errors.As(err, &re) || re.Code != tc.code {
+				t.Fatalf("got %v, want code 0x%x", err, tc.code)
+			}
+		})
+	}
+	// A viewer token cannot publish.
+	tp, _ := moq.TokenParam(e.token(token.RoleViewer))
+	_, err := s.PublishNamespace(ctx, e.ns().Tuple(), wire.Parameters{tp})
+	var re *moq.RequestError
+	if !errors.As(err, &re) || re.Code != wire.NamespaceErrUnauthorized {
+		t.Fatalf("publish with viewer token: %v", err)
+	}
+	// An expired token in CLIENT_SETUP closes the session.
+	bad := e.dial(ctx, a.addr, false, moq.Config{AuthToken: e.token(token.RoleViewer, expired)})
+	waitFor(t, "expired setup token to close the session", 10*time.Second, func() bool { return bad.Err() != nil })
+	var se *moq.SessionError
+	if err := bad.Err(); !errors.As(err, &se) || se.Code != wire.CodeExpiredAuthToken {
+		t.Fatalf("setup with expired token: %v", err)
+	}
+}
+
+// TestMalformedClosesOnlyThatSession: garbage on one control stream ends
+// that session with PROTOCOL_VIOLATION; a viewer on the same edge keeps
+// receiving.
+func TestMalformedClosesOnlyThatSession(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e := newEnv(t)
+	a, _, p := chain(t, ctx, e, Options{})
+	v := e.watch(ctx, e.dial(ctx, a.addr, false, moq.Config{}), nil)
+
+	tc := e.cliTLS.Clone()
+	tc.NextProtos = []string{wire.ALPNDraft14}
+	conn, err := quic.DialAddr(ctx, a.addr, tc, &quic.Config{EnableDatagrams: true, EnableStreamResetPartialDelivery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseWithError(0, "")
+	st, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, _ := wire.CodecFor(wire.Draft14)
+	msg, err := codec.AppendMessage(nil, &wire.ClientSetup{Versions: []wire.Version{wire.Draft14},
+		Params: wire.Parameters{wire.IntPair(wire.SetupParamMaxRequestID, 10)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An unknown control message type follows the setup.
+	msg = append(msg, 0x3f, 0x00, 0x01, 0xff)
+	if _, err := st.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-conn.Context().Done():
+	case <-ctx.Done():
+		t.Fatal("malformed session not closed")
+	}
+	var ae *quic.ApplicationError
+	if err := context.Cause(conn.Context()); !errors.As(err, &ae) || ae.ErrorCode != quic.ApplicationErrorCode(wire.CodeProtocolViolation) {
+		t.Fatalf("closed with %v, want PROTOCOL_VIOLATION", err)
+	}
+	p.appendGroup(t, 0, 3, 100)
+	waitFor(t, "other viewer still served", 10*time.Second, func() bool { return v.complete(0, 3) })
+}
