@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -214,8 +215,18 @@ func (o *Origin) forward(ctx *fasthttp.RequestCtx) {
 		timeout += min(w, maxWait)
 	}
 	if err := o.peers.client(addr).DoTimeout(req, &ctx.Response, timeout); err != nil {
-		o.writeError(ctx, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: fmt.Sprintf("leader at %s unreachable: %v", addr, err), RetryAfter: 1})
+		msg := fmt.Sprintf("leader at %s unreachable: %v", addr, err)
+		if isDialError(err) {
+			msg = fmt.Sprintf("leader at %s refused the connection; the request was not delivered", addr)
+		}
+		o.writeError(ctx, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: msg, RetryAfter: 1})
 	}
+}
+
+// isDialError reports whether err happened before the request was sent.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" || errors.Is(err, fasthttp.ErrDialTimeout) || strings.Contains(err.Error(), "error when dialing")
 }
 
 // leaderAPI returns the leader's API address from the registry's node

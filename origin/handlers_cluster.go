@@ -76,6 +76,9 @@ func (o *Origin) listNodes(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	role := string(c.ctx.QueryArgs().Peek("role"))
+	if role != "" && role != "origin" && role != "edge" {
+		return 0, nil, badRequest("role: want origin or edge")
+	}
 	var out []nodeView
 	for _, n := range o.reg.State().Nodes() {
 		if n.ID > cursor && (role == "" || n.Role.String() == role) {

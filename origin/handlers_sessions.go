@@ -74,6 +74,9 @@ func (o *Origin) createSession(c *call) (int, any, error) {
 	if b.EgressMbps != nil {
 		s.EgressMbps = *b.EgressMbps
 	}
+	if err := o.reg.State().CheckQuota(tenant, &s); err != nil {
+		return 0, nil, err
+	}
 	v, err := o.reg.Apply(c.ctx, &registry.CreateSession{Session: s})
 	if err != nil {
 		return 0, nil, err

@@ -419,6 +419,9 @@ func (r *Registry) RemoveServer(id string) error {
 
 // TransferLeadership hands leadership to the most up-to-date follower.
 func (r *Registry) TransferLeadership() error {
+	if r.voters() < 2 {
+		return fmt.Errorf("%w: no other voter to hand leadership to", ErrConflict)
+	}
 	return raftErr(r.raft.LeadershipTransfer().Error())
 }
 

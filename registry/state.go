@@ -397,3 +397,16 @@ func sortedValues[V any](m map[string]*V, id func(*V) string) []*V {
 	sort.Slice(out, func(i, j int) bool { return id(out[i]) < id(out[j]) })
 	return out
 }
+
+// CheckQuota reports whether the tenant may add ses now. The FSM checks
+// again when the session is created; this early check lets the API refuse
+// without writing to the log.
+func (s *State) CheckQuota(tenantID string, ses *Session) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.data.tenants[tenantID]
+	if !ok {
+		return ErrNotFound
+	}
+	return checkQuota(t, s.tenantUse[tenantID], ses)
+}

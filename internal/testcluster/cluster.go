@@ -89,6 +89,7 @@ func Start(opts Options) (*Cluster, error) {
 		cfg.Raft.Addr = ports[1]
 		cfg.Raft.LogStore = opts.LogStore
 		cfg.API.RateLimit = opts.RateLimit
+		cfg.API.RateBurst = int(opts.RateLimit)
 		if i == 0 {
 			cfg.Bootstrap = true
 		} else {
@@ -109,6 +110,10 @@ func Start(opts Options) (*Cluster, error) {
 		}
 	}
 	if err := c.WaitMembers(opts.Origins, 20*time.Second); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := c.WaitHousekeeping(10 * time.Second); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -194,6 +199,26 @@ func (c *Cluster) WaitLeader(d time.Duration) (int, error) {
 			return -1, errors.New("testcluster: no leader elected in time")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// WaitHousekeeping waits until the leader has installed the admin key and
+// a token signing key, so tests start from a quiet registry.
+func (c *Cluster) WaitHousekeeping(d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		if i := c.Leader(); i >= 0 {
+			st := c.Nodes[i].Origin().Registry().State()
+			_, admin := st.APIKey("admin")
+			_, signing := st.ActiveSigningKey()
+			if admin && signing {
+				return c.WaitApplied(st.Index(), d)
+			}
+		}
+		if time.Now().After(deadline) {
+			return errors.New("testcluster: leader housekeeping not done in time")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
