@@ -131,6 +131,10 @@ func TestSubscribeAndReceive(t *testing.T) {
 			if err := <-pubErr; err != nil {
 				t.Fatalf("publish: %v", err)
 			}
+			// The End of Group header bit surfaces as a marker object.
+			if o, err := sub.ReadObject(ctx); err != nil || o.Status != wire.StatusEndOfGroup || o.GroupID != 5 || o.ID != 3 {
+				t.Fatalf("end of group: %+v %v", o, err)
+			}
 			_, err = sub.ReadObject(ctx)
 			var re *RequestError
 			if !errors.Is(err, ErrSubscriptionDone) || !errors.As(err, &re) || re.Code != wire.PublishDoneTrackEnded {
