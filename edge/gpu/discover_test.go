@@ -58,7 +58,9 @@ func TestDiscover(t *testing.T) {
 				return nil, errors.New("exit status 9")
 			}},
 		{name: "garbage output", spec: "auto", wantErr: ErrParseCSV,
-			run: func(context.Context, string, ...string) ([]byte, error) { return []byte("NVIDIA-SMI has failed\n"), nil }},
+			run: func(context.Context, string, ...string) ([]byte, error) {
+				return []byte("NVIDIA-SMI has failed\n"), nil
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

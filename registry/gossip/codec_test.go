@@ -109,7 +109,10 @@ func TestLoadMsgRoundTrip(t *testing.T) {
 	}
 }
 
-func (l Load) marshalFor(testing.TB) []byte { m := loadMsg{node: "n", seq: 1, load: l}; return m.marshal() }
+func (l Load) marshalFor(testing.TB) []byte {
+	m := loadMsg{node: "n", seq: 1, load: l}
+	return m.marshal()
+}
 
 func FuzzLoadUnmarshal(f *testing.F) {
 	c := coordinate.NewCoordinate(coordinate.DefaultConfig())
