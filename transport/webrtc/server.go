@@ -110,7 +110,8 @@ func (s *Server) buildAPI() error {
 	return nil
 }
 
-// Metrics-friendly counts, for load reporting.
+// Counts returns the live WHIP and WHEP sessions, for the edge's load
+// reports (gossip) and admission decisions.
 func (s *Server) Counts() (publishers, viewers int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
