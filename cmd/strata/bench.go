@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/strata-edge/strata/bench"
+)
+
+func init() {
+	commands["bench"] = command{"capacity benchmarks (registry, placement, fanout)", runBench}
+}
+
+// benchSuites maps a suite name to its runner. Each prints progress on
+// stderr and its result on stdout.
+var benchSuites = map[string]func(ctx context.Context, args []string, p *bench.Progress) (any, error){
+	"registry":  benchRegistry,
+	"placement": benchPlacement,
+}
+
+func runBench(args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(os.Stderr, "Usage: strata bench <registry|placement|fanout> [flags] [--json]")
+		if len(args) == 0 {
+			return usagef("missing suite")
+		}
+		return nil
+	}
+	suite, ok := benchSuites[args[0]]
+	if !ok {
+		return usagef("unknown bench suite %q", args[0])
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := suite(ctx, args[1:], &bench.Progress{W: os.Stderr})
+	if err != nil {
+		return err
+	}
+	return printResult(os.Stdout, res, jsonOut)
+}
+
+// jsonOut is set by each suite's --json flag.
+var jsonOut bool
+
+func printResult(w io.Writer, res any, asJSON bool) error {
+	enc := json.NewEncoder(w)
+	if !asJSON {
+		enc.SetIndent("", "  ")
+	}
+	return enc.Encode(res)
+}
+
+func benchRegistry(ctx context.Context, args []string, p *bench.Progress) (any, error) {
+	fs := flag.NewFlagSet("bench registry", flag.ContinueOnError)
+	var o bench.RegistryOptions
+	fs.IntVar(&o.Origins, "origins", 3, "origins in the local cluster")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "throughput phase length (the fixed-load phase takes half)")
+	fs.IntVar(&o.Clients, "clients", 256, "concurrent writers in the throughput phase")
+	fs.IntVar(&o.Rate, "rate", 1000, "offered writes/s in the latency phase")
+	fs.StringVar(&o.LogStore, "log-store", "wal", "Raft log store: wal or boltdb")
+	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return nil, usagef("%v", err)
+	}
+	o.Progress = p
+	return bench.Registry(ctx, o)
+}
+
+func benchPlacement(ctx context.Context, args []string, p *bench.Progress) (any, error) {
+	fs := flag.NewFlagSet("bench placement", flag.ContinueOnError)
+	nodes := fs.Int("nodes", 10000, "extra fleet size to measure besides 1k and 10k")
+	d := fs.Duration("duration", 2*time.Second, "measurement time per fleet size")
+	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return nil, usagef("%v", err)
+	}
+	p.Step("measuring the placement engine on 1k and 10k nodes, %s each", *d)
+	return bench.PlacementEngine(ctx, *nodes, *d)
+}
