@@ -27,23 +27,38 @@ func (d delegate) NodeMeta(limit int) []byte {
 func (d delegate) NotifyMsg(b []byte) {
 	d.p.m.userMsgsRecv.Inc()
 	d.p.m.userBytesRecv.Add(float64(len(b)))
-	if len(b) == 0 || b[0] != msgLoad {
+	if len(b) == 0 {
 		d.p.m.badMessages.Inc()
-		return
-	}
-	var msg loadMsg
-	if err := msg.unmarshal(b); err != nil {
-		d.p.m.badMessages.Inc()
-		d.p.log.Debug("dropping gossip message", "err", err)
 		return
 	}
 	raw := append([]byte(nil), b...)
-	if d.p.applyLoad(&msg, raw, time.Now()) {
-		// Re-broadcast newer loads: memberlist only retransmits a message
-		// from its origin a few times, which alone would not reach 50 nodes
-		// quickly. The queue keeps one entry per node, so only the newest
-		// load of each node is forwarded.
-		d.p.queueLoad(msg.node, raw)
+	switch b[0] {
+	case msgLoad:
+		var msg loadMsg
+		if err := msg.unmarshal(b); err != nil {
+			d.p.m.badMessages.Inc()
+			d.p.log.Debug("dropping gossip message", "err", err)
+			return
+		}
+		if d.p.applyLoad(&msg, raw, time.Now()) {
+			// Re-broadcast newer loads: memberlist only retransmits a message
+			// from its origin a few times, which alone would not reach 50
+			// nodes quickly. The queue keeps one entry per node, so only the
+			// newest load of each node is forwarded.
+			d.p.queueLoad(msg.node, raw)
+		}
+	case msgLeave:
+		var msg leaveMsg
+		if err := msg.unmarshal(b); err != nil {
+			d.p.m.badMessages.Inc()
+			d.p.log.Debug("dropping gossip message", "err", err)
+			return
+		}
+		if d.p.applyLeave(&msg, raw, time.Now()) {
+			d.p.queue.QueueBroadcast(&noticeBroadcast{name: "leave/" + msg.node, msg: raw})
+		}
+	default:
+		d.p.m.badMessages.Inc()
 	}
 }
 
@@ -63,8 +78,10 @@ func (d delegate) MergeRemoteState(buf []byte, join bool) { d.p.mergeState(buf) 
 func (d delegate) NotifyJoin(n *memberlist.Node)   { d.p.onNode(n, EventJoin) }
 func (d delegate) NotifyUpdate(n *memberlist.Node) { d.p.onNode(n, EventUpdate) }
 
-// NotifyLeave cannot use n.State (memberlist v0.5.4 never fills it in), so
-// a leave is graceful when the node's last metadata carried Leaving.
+// NotifyLeave cannot use n.State (memberlist v0.5.4 never fills it in: the
+// state lives in its private nodeState), so a leave is graceful when the
+// node's last metadata carried Leaving or its leave notice arrived
+// (leave.go); a notice arriving later turns the failure into a leave.
 func (d delegate) NotifyLeave(n *memberlist.Node) { d.p.onNode(n, EventFailed) }
 
 func (d delegate) AckPayload() []byte { return marshalCoord(d.p.coords.GetCoordinate()) }

@@ -14,4 +14,7 @@ var (
 	ErrNoCoordinate  = errors.New("gossip: no network coordinate for node")
 	ErrUnknownMember = errors.New("gossip: unknown member")
 	ErrShutdown      = errors.New("gossip: pool is shut down")
+	// ErrLeaveUnconfirmed: the leave notice was not sent often enough before
+	// the deadline; peers may see a failure until it reaches them.
+	ErrLeaveUnconfirmed = errors.New("gossip: leave notice not confirmed")
 )

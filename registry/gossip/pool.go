@@ -29,6 +29,7 @@ type Pool struct {
 	metaMu    sync.Mutex // serialises UpdateMeta and Leave; guards meta, leaving
 	meta      Meta
 	leaving   bool
+	left      atomic.Bool // set by Leave: stop broadcasting loads, whose newer sequence would cancel the leave notice
 
 	mu      sync.Mutex // guards the fields below; see the package doc for lock order
 	members map[string]*entry
@@ -49,6 +50,13 @@ type Pool struct {
 type entry struct {
 	Member
 	raw []byte
+
+	// leaveSeq and leaveRaw are the member's leave notice (leave.go), if
+	// one arrived; leaveFloor is the highest sequence of an earlier life,
+	// below which a late notice must not touch the current one.
+	leaveSeq   uint64
+	leaveRaw   []byte
+	leaveFloor uint64
 }
 
 // New validates cfg, binds the gossip sockets and starts the load loop. It
@@ -184,19 +192,37 @@ func (p *Pool) UpdateMeta(meta Meta) error {
 // Leave announces a graceful departure and waits up to timeout for it to
 // spread; others then see this node as left, not failed. Call Shutdown
 // afterwards.
+//
+// The intent goes out twice before memberlist's own leave message: as the
+// Leaving metadata flag and as a leave notice in the load queue (leave.go),
+// which survives memberlist replacing the metadata update and corrects a
+// peer that declared this node dead before hearing of the leave. Half the
+// timeout goes to spreading the intent, the rest to memberlist's leave.
 func (p *Pool) Leave(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout / 2)
+	p.left.Store(true)
+	notice := p.queueLeaveNotice()
 	p.metaMu.Lock()
 	p.leaving = true
 	b, err := p.meta.MarshalBinaryLeaving()
 	if err == nil {
 		p.metaBytes.Store(&b)
-		err = p.ml.UpdateNode(timeout / 2)
+		err = p.ml.UpdateNode(time.Until(deadline))
 	}
 	p.metaMu.Unlock()
-	if err != nil {
-		p.log.Warn("leave intent not confirmed; peers may report a failure", "err", err)
+	if err == nil {
+		t := time.NewTimer(max(time.Until(deadline), 0))
+		select {
+		case <-notice:
+		case <-t.C:
+			err = ErrLeaveUnconfirmed
+		}
+		t.Stop()
 	}
-	if err := p.ml.Leave(timeout); err != nil {
+	if err != nil {
+		p.log.Warn("leave intent not confirmed; peers may report a failure until the notice reaches them", "err", err)
+	}
+	if err := p.ml.Leave(max(time.Until(deadline)+timeout/2, timeout/4)); err != nil {
 		return fmt.Errorf("gossip: leave: %w", err)
 	}
 	return nil

@@ -32,6 +32,10 @@ func (p *Pool) loop() {
 }
 
 func (p *Pool) tick(now time.Time) {
+	if p.left.Load() {
+		p.pollStates(now)
+		return
+	}
 	p.mu.Lock()
 	first := p.members[p.id] == nil || p.members[p.id].LoadSeq == 0
 	p.seq++
@@ -117,6 +121,12 @@ func (p *Pool) applyLoad(msg *loadMsg, raw []byte, now time.Time) bool {
 	if msg.coord != nil {
 		e.Coord = msg.coord
 	}
+	if e.leaveRaw != nil && msg.seq > e.leaveSeq {
+		// A node stops broadcasting loads once it leaves, so this is a
+		// new life and the old notice no longer applies.
+		e.leaveFloor = max(e.leaveFloor, e.leaveSeq)
+		e.leaveSeq, e.leaveRaw = 0, nil
+	}
 	return true
 }
 
@@ -139,6 +149,9 @@ func (p *Pool) localState() []byte {
 		if e.raw != nil && (e.State == StateAlive || e.State == StateSuspect) &&
 			now.Sub(e.LoadAt) <= LoadStaleAfter {
 			raws = append(raws, e.raw)
+		}
+		if e.leaveRaw != nil { // until the member is pruned, so every peer learns it
+			raws = append(raws, e.leaveRaw)
 		}
 	}
 	p.mu.Unlock()
@@ -177,6 +190,14 @@ func (p *Pool) decodeState(buf []byte, now time.Time) error {
 		if d.err != nil {
 			return ErrBadMessage
 		}
+		if len(raw) > 0 && raw[0] == msgLeave {
+			var msg leaveMsg
+			if err := msg.unmarshal(raw); err != nil {
+				return err
+			}
+			p.applyLeave(&msg, append([]byte(nil), raw...), now)
+			continue
+		}
 		var msg loadMsg
 		if err := msg.unmarshal(raw); err != nil {
 			return err
@@ -206,12 +227,18 @@ func (p *Pool) onNode(n *memberlist.Node, typ EventType) {
 	e.Meta, e.Addr = meta, n.Address()
 	switch typ {
 	case EventJoin:
+		if prev == StateDead || prev == StateLeft {
+			// Back from the dead: a late notice of the earlier life must
+			// not mark this one as leaving.
+			e.leaveFloor = max(e.leaveFloor, e.leaveSeq, e.LoadSeq)
+			e.leaveSeq, e.leaveRaw = 0, nil
+		}
 		e.State = StateAlive
 	case EventLeave:
 		e.State = StateLeft
 	case EventFailed:
 		e.State = StateDead
-		if meta.Leaving {
+		if meta.Leaving || e.leaveRaw != nil {
 			e.State, typ = StateLeft, EventLeave
 		}
 	}
