@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/strata-edge/strata/edge"
+	"github.com/strata-edge/strata/internal/config"
+	"github.com/strata-edge/strata/internal/logging"
+)
+
+func init() {
+	commands["edge"] = command{"run an edge node (gossip member, GPU sessions, media fan-out)", runEdge}
+}
+
+// edgeFlags binds the edge's flags onto cfg.
+func edgeFlags(cfg *edge.Config) *flag.FlagSet {
+	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+	fs.String("config", "", "YAML configuration `file`")
+	fs.StringVar(&cfg.NodeID, "id", cfg.NodeID, "stable node ID (node_id)")
+	fs.Var((*config.StringList)(&cfg.Join), "join", "origin API `address`es, comma-separated or repeated (join)")
+	fs.StringVar(&cfg.Token, "token", cfg.Token, "node join token from POST /v1/cluster/join-tokens (token)")
+	fs.StringVar(&cfg.Region, "region", cfg.Region, "region this edge runs in (region)")
+	fs.StringVar(&cfg.Zone, "zone", cfg.Zone, "zone within the region (zone)")
+	fs.Float64Var(&cfg.Lat, "lat", cfg.Lat, "latitude in degrees (lat)")
+	fs.Float64Var(&cfg.Lon, "lon", cfg.Lon, "longitude in degrees (lon)")
+	fs.Int64Var(&cfg.NICMbps, "nic-mbps", cfg.NICMbps, "egress capacity in Mbit/s; 0 reads the link speed (nic_mbps)")
+	fs.StringVar(&cfg.NICIface, "nic-iface", cfg.NICIface, "interface whose speed to read; default: the default route's (nic_iface)")
+	fs.StringVar(&cfg.GPUs, "gpus", cfg.GPUs, "GPU discovery: auto, none or fake:SPEC e.g. fake:4xH200:141GB (gpus)")
+	fs.StringVar(&cfg.Gossip.Addr, "gossip-addr", cfg.Gossip.Addr, "gossip bind host:port (gossip.addr)")
+	fs.StringVar(&cfg.Gossip.Advertise, "gossip-advertise", cfg.Gossip.Advertise, "gossip host:port others dial (gossip.advertise)")
+	fs.Var((*config.StringList)(&cfg.Gossip.Keys), "gossip-key", "base64 gossip key from `strata keygen`; the first encrypts (gossip.keys)")
+	fs.Var((*config.StringList)(&cfg.Gossip.Seeds), "gossip-seed", "gossip `address` to join; default: the origins' gossip addresses (gossip.seeds)")
+	fs.StringVar(&cfg.Gossip.Profile, "gossip-profile", cfg.Gossip.Profile, "gossip timing: lan, wan or local (gossip.profile)")
+	fs.StringVar(&cfg.Advertise.API, "api-advertise", cfg.Advertise.API, "edge API host:port others use (advertise.api)")
+	fs.StringVar(&cfg.Advertise.QUIC, "quic-advertise", cfg.Advertise.QUIC, "MoQ QUIC/WebTransport host:port (advertise.quic)")
+	fs.StringVar(&cfg.Advertise.WebRTC, "webrtc-advertise", cfg.Advertise.WebRTC, "WebRTC UDP host:port (advertise.webrtc)")
+	fs.StringVar(&cfg.Advertise.WHIP, "whip-advertise", cfg.Advertise.WHIP, "WHIP/WHEP HTTP host:port (advertise.whip)")
+	fs.DurationVar(&cfg.DrainGrace, "drain-grace", cfg.DrainGrace, "how long a draining edge waits for sessions to move (drain_grace)")
+	fs.StringVar(&cfg.Log.Level, "log-level", cfg.Log.Level, "debug, info, warn or error (log.level)")
+	fs.StringVar(&cfg.Log.Format, "log-format", cfg.Log.Format, "text or json (log.format)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: strata edge [flags]\n\nRuns an edge node. Settings come from defaults, then --config FILE,\nthen STRATA_* environment variables (e.g. STRATA_GOSSIP_KEYS), then flags.\nSIGTERM drains (a second signal cuts the grace short).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func runEdge(args []string) error {
+	cfg := edge.Defaults()
+	fs := edgeFlags(&cfg)
+	if err := config.Resolve(&cfg, func() { cfg = edge.Defaults() }, fs, args, os.Environ()); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	log, err := logging.New(os.Stderr, cfg.Log.Format, cfg.Log.Level)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e, err := edge.New(ctx, cfg, edge.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	stop()
+	// A second signal ends the grace period early.
+	again, stopAgain := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopAgain()
+	log.Info("signal received; draining", "grace", cfg.DrainGrace)
+	return e.Drain(again)
+}

@@ -1,0 +1,169 @@
+package edge
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/strata-edge/strata/registry/gossip"
+)
+
+// Config configures an edge node. A zero value means the default; yaml tags
+// are the config file keys, STRATA_<KEY> the environment variables.
+type Config struct {
+	NodeID string   `yaml:"node_id"`
+	Join   []string `yaml:"join"`  // origin API addresses, host:port
+	Token  string   `yaml:"token"` // node join token (ScopeNode API key)
+
+	Region string            `yaml:"region"`
+	Zone   string            `yaml:"zone"`
+	Lat    float64           `yaml:"lat"`
+	Lon    float64           `yaml:"lon"`
+	Labels map[string]string `yaml:"labels"`
+
+	// GPUs is the discovery spec: auto, none or fake:SPEC (see edge/gpu).
+	GPUs string `yaml:"gpus"`
+	// NICMbps is the egress capacity to advertise; 0 reads the link speed
+	// of NICIface (or the default-route interface) from sysfs.
+	NICMbps  int64  `yaml:"nic_mbps"`
+	NICIface string `yaml:"nic_iface"`
+
+	Advertise AdvertiseConfig `yaml:"advertise"`
+	Gossip    GossipConfig    `yaml:"gossip"`
+
+	// LoadInterval is how often live load is sampled and published.
+	LoadInterval time.Duration `yaml:"load_interval"`
+	// DrainGrace is how long a draining edge waits for its sessions to
+	// move before it leaves.
+	DrainGrace time.Duration `yaml:"drain_grace"`
+	// AssignmentWait is the blocking-query wait for session assignments.
+	AssignmentWait time.Duration `yaml:"assignment_wait"`
+	// LeaveTimeout bounds the graceful gossip leave.
+	LeaveTimeout time.Duration `yaml:"leave_timeout"`
+
+	Log LogConfig `yaml:"log"`
+}
+
+// AdvertiseConfig are the endpoints this edge serves, as others reach them.
+type AdvertiseConfig struct {
+	API    string `yaml:"api"`
+	QUIC   string `yaml:"quic"`
+	WebRTC string `yaml:"webrtc"`
+	WHIP   string `yaml:"whip"`
+}
+
+// GossipConfig is the edge's gossip membership.
+type GossipConfig struct {
+	Addr      string   `yaml:"addr"`      // bind host:port
+	Advertise string   `yaml:"advertise"` // host:port others dial; default from addr
+	Keys      []string `yaml:"keys"`      // base64 keys; the first encrypts
+	Seeds     []string `yaml:"seeds"`     // default: the origins' gossip addresses
+	Profile   string   `yaml:"profile"`   // lan, wan or local
+}
+
+// LogConfig selects log output.
+type LogConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Defaults is the configuration before file, environment and flags.
+func Defaults() Config {
+	return Config{
+		GPUs:           "auto",
+		Gossip:         GossipConfig{Addr: "0.0.0.0:7946", Profile: string(gossip.ProfileLAN)},
+		LoadInterval:   time.Second,
+		DrainGrace:     30 * time.Second,
+		AssignmentWait: 30 * time.Second,
+		LeaveTimeout:   5 * time.Second,
+		Log:            LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+func (c *Config) setDefaults() {
+	d := Defaults()
+	if c.GPUs == "" {
+		c.GPUs = d.GPUs
+	}
+	if c.Gossip.Addr == "" {
+		c.Gossip.Addr = d.Gossip.Addr
+	}
+	if c.Gossip.Profile == "" {
+		c.Gossip.Profile = d.Gossip.Profile
+	}
+	if c.LoadInterval <= 0 {
+		c.LoadInterval = d.LoadInterval
+	}
+	if c.DrainGrace < 0 {
+		c.DrainGrace = 0
+	}
+	if c.AssignmentWait <= 0 {
+		c.AssignmentWait = d.AssignmentWait
+	}
+	if c.LeaveTimeout <= 0 {
+		c.LeaveTimeout = d.LeaveTimeout
+	}
+}
+
+// Validate reports the first invalid setting, naming its key.
+func (c *Config) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalid, key, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.NodeID == "":
+		return bad("node_id", "required")
+	case len(c.NodeID) > 64:
+		return bad("node_id", "at most 64 characters")
+	case len(c.Join) == 0:
+		return bad("join", "at least one origin API address is required")
+	case c.Token == "":
+		return bad("token", "a node join token is required")
+	case c.Region == "":
+		return bad("region", "required")
+	case c.Lat < -90 || c.Lat > 90:
+		return bad("lat", "%v is out of range", c.Lat)
+	case c.Lon < -180 || c.Lon > 180:
+		return bad("lon", "%v is out of range", c.Lon)
+	case c.NICMbps < 0:
+		return bad("nic_mbps", "must not be negative")
+	case c.GPUs != "auto" && c.GPUs != "none" && !strings.HasPrefix(c.GPUs, "fake:"):
+		return bad("gpus", "%q: want auto, none or fake:SPEC", c.GPUs)
+	case len(c.Gossip.Keys) == 0:
+		return bad("gossip.keys", "a gossip key is required (generate one with `strata keygen`)")
+	}
+	for i, a := range c.Join {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return bad(fmt.Sprintf("join[%d]", i), "%q is not host:port", a)
+		}
+	}
+	if _, _, err := splitHostPort(c.Gossip.Addr); err != nil {
+		return bad("gossip.addr", "%v", err)
+	}
+	if c.Gossip.Advertise != "" {
+		if _, _, err := splitHostPort(c.Gossip.Advertise); err != nil {
+			return bad("gossip.advertise", "%v", err)
+		}
+	}
+	switch gossip.Profile(c.Gossip.Profile) {
+	case gossip.ProfileLAN, gossip.ProfileWAN, gossip.ProfileLocal:
+	default:
+		return bad("gossip.profile", "%q: want lan, wan or local", c.Gossip.Profile)
+	}
+	return nil
+}
+
+// splitHostPort parses host:port with a numeric port.
+func splitHostPort(s string) (string, int, error) {
+	host, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port in %q", s)
+	}
+	return host, port, nil
+}

@@ -1,0 +1,287 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/strata-edge/strata/edge/gpu"
+	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/registry/gossip"
+)
+
+// Options are the edge's injected collaborators; zero values mean the
+// production ones.
+type Options struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: gossip metrics are not registered
+	// Reconciler runs the sessions placed here; nil logs them only.
+	Reconciler Reconciler
+	// Load reports media load (egress, viewers, sessions); nil reports zero
+	// until the media plane is wired in.
+	Load LoadSource
+	// GPUSource replaces discovery by Config.GPUs (tests, custom probes).
+	GPUSource gpu.Source
+	// NICProbe reads the link speed when Config.NICMbps is 0.
+	NICProbe gpu.NICProbe
+	// CPUStatFile replaces /proc/stat.
+	CPUStatFile string
+}
+
+// discoverTimeout bounds GPU discovery at start.
+const discoverTimeout = 30 * time.Second
+
+// Edge is a running edge node. Lock order: lifeMu before metaMu.
+type Edge struct {
+	cfg     Config
+	log     *slog.Logger
+	api     originAPI
+	pool    *gossip.Pool
+	sampler *gpu.Sampler
+	rec     Reconciler
+	loadSrc LoadSource
+	cpu     cpuMeter
+	reg     Registration
+
+	metaMu sync.Mutex
+	meta   gossip.Meta
+
+	lifeMu sync.Mutex // guards closed; held across Drain's meta update so it never races Shutdown
+	closed bool
+
+	// Two stages so Close stops in order: the control plane (assignments,
+	// registration, seeding) first, then load publishing and sampling.
+	ctrlCtx    context.Context
+	ctrlCancel context.CancelFunc
+	ctrlWG     sync.WaitGroup
+	dataCtx    context.Context
+	dataCancel context.CancelFunc
+	dataWG     sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New discovers GPUs and NIC capacity, starts the gossip pool and the
+// edge's goroutines, and returns at once: joining the pool, registering
+// and following assignments continue in the background with retries, so
+// an edge can start before its origins are reachable. ctx bounds only the
+// discovery at start.
+func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "edge", "node", cfg.NodeID)
+
+	src := opts.GPUSource
+	if src == nil {
+		src = (&gpu.Discoverer{Logger: log}).Source(cfg.GPUs)
+	}
+	dctx, cancel := context.WithTimeout(ctx, discoverTimeout)
+	gpus, err := src(dctx)
+	cancel()
+	switch {
+	case errors.Is(err, gpu.ErrNoNvidiaSMI):
+		log.Warn("no nvidia-smi; running without GPUs", "err", err)
+		gpus = nil
+	case err != nil:
+		return nil, fmt.Errorf("gpus: %w", err)
+	}
+	nic, err := opts.NICProbe.NICCapacity(cfg.NICMbps, cfg.NICIface)
+	if err != nil {
+		return nil, fmt.Errorf("%w: nic_mbps: %w", ErrNoNIC, err)
+	}
+
+	meta := gossip.Meta{
+		ID: cfg.NodeID, Role: gossip.RoleEdge, Region: cfg.Region, Zone: cfg.Zone,
+		Lat: cfg.Lat, Lon: cfg.Lon,
+		Addrs: gossip.Addrs{API: cfg.Advertise.API, QUIC: cfg.Advertise.QUIC,
+			WebRTC: cfg.Advertise.WebRTC, WHIP: cfg.Advertise.WHIP},
+		NICMbps: uint64(nic.Mbps), GPUCount: uint32(len(gpus)), GPUDigest: gpu.Digest(gpus),
+	}
+	gcfg, err := poolConfig(cfg, meta, log, opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := gossip.New(gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("gossip: %w", err)
+	}
+
+	e := &Edge{
+		cfg: cfg, log: log, api: client.New(cfg.Token, cfg.Join...), pool: pool,
+		sampler: gpu.NewSampler(src, cfg.LoadInterval, log, nil),
+		rec:     opts.Reconciler, loadSrc: opts.Load, cpu: cpuMeter{file: opts.CPUStatFile}, meta: meta,
+	}
+	if e.rec == nil {
+		e.rec = LogReconciler{Log: log}
+	}
+	e.reg = Registration{
+		ID: cfg.NodeID, Region: cfg.Region, Zone: cfg.Zone, Lat: cfg.Lat, Lon: cfg.Lon,
+		Addrs: addrMap(cfg.Advertise, pool.Addr()), GPUs: registeredGPUs(gpus),
+		NICMbps: nic.Mbps, Labels: cfg.Labels,
+	}
+	log.Info("edge starting", "gpus", len(gpus), "nic_mbps", nic.Mbps, "nic_iface", nic.Iface,
+		"gossip", pool.Addr(), "origins", cfg.Join)
+
+	e.ctrlCtx, e.ctrlCancel = context.WithCancel(context.Background())
+	e.dataCtx, e.dataCancel = context.WithCancel(context.Background())
+	e.dataWG.Go(func() { _ = e.sampler.Run(e.dataCtx) })
+	e.dataWG.Go(func() { e.publishLoad(e.dataCtx) })
+	e.ctrlWG.Go(func() { e.joinPool(e.ctrlCtx) })
+	e.ctrlWG.Go(func() { e.registerLoop(e.ctrlCtx) })
+	e.ctrlWG.Go(func() { e.follow(e.ctrlCtx) })
+	return e, nil
+}
+
+func poolConfig(cfg Config, meta gossip.Meta, log *slog.Logger, reg prometheus.Registerer) (gossip.Config, error) {
+	host, port, _ := splitHostPort(cfg.Gossip.Addr) // validated
+	g := gossip.Config{
+		Meta: meta, BindAddr: host, BindPort: port, Keys: cfg.Gossip.Keys, Seeds: cfg.Gossip.Seeds,
+		Profile: gossip.Profile(cfg.Gossip.Profile), LoadInterval: cfg.LoadInterval,
+		Logger: log, Registerer: reg,
+	}
+	if cfg.Gossip.Advertise != "" {
+		g.AdvertiseAddr, g.AdvertisePort, _ = splitHostPort(cfg.Gossip.Advertise)
+	}
+	return g, nil
+}
+
+func addrMap(a AdvertiseConfig, gossipAddr string) map[string]string {
+	m := map[string]string{"gossip": gossipAddr}
+	for k, v := range map[string]string{"api": a.API, "quic": a.QUIC, "webrtc": a.WebRTC, "whip": a.WHIP} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// ID is the node id.
+func (e *Edge) ID() string { return e.cfg.NodeID }
+
+// Pool is the edge's gossip membership (read-only use: Members, Member).
+func (e *Edge) Pool() *gossip.Pool { return e.pool }
+
+// Meta is the metadata this edge currently gossips.
+func (e *Edge) Meta() gossip.Meta {
+	e.metaMu.Lock()
+	defer e.metaMu.Unlock()
+	return e.meta
+}
+
+// Registration is the description the edge registers with the origins.
+func (e *Edge) Registration() Registration { return e.reg }
+
+// joinPool joins the gossip pool through the configured seeds or, without
+// any, through the origins' gossip addresses, retrying until it succeeds.
+func (e *Edge) joinPool(ctx context.Context) {
+	bo := newBackoff(200*time.Millisecond, 10*time.Second)
+	for ctx.Err() == nil {
+		seeds := e.cfg.Gossip.Seeds
+		var err error
+		if len(seeds) == 0 {
+			seeds, err = originSeeds(ctx, e.api)
+		}
+		if err == nil {
+			var n int
+			if n, err = e.pool.Join(seeds); err == nil {
+				e.log.Info("joined gossip pool", "seeds", seeds, "answered", n)
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		e.log.Warn("gossip join failed; retrying", "err", err, "retry_in", bo.peek())
+		bo.wait(ctx)
+	}
+}
+
+// registerLoop posts the registration until an origin accepts it. A 404
+// (an origin that does not serve the route yet) and unreachable origins
+// are retried with backoff like any other failure.
+func (e *Edge) registerLoop(ctx context.Context) {
+	bo := newBackoff(200*time.Millisecond, 30*time.Second)
+	for ctx.Err() == nil {
+		err := register(ctx, e.api, e.reg)
+		if err == nil {
+			e.log.Info("registered with the registry", "gpus", len(e.reg.GPUs), "nic_mbps", e.reg.NICMbps)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		var apiErr *client.Error
+		if errors.As(err, &apiErr) && apiErr.Status == 404 {
+			e.log.Info("origin does not accept registrations yet; retrying", "retry_in", bo.peek())
+		} else {
+			e.log.Warn("registration failed; retrying", "err", err, "retry_in", bo.peek())
+		}
+		bo.wait(ctx)
+	}
+}
+
+// Drain marks this edge draining in gossip so placement stops choosing
+// it, waits DrainGrace for its sessions to move (or until ctx ends, e.g. a
+// second signal), then leaves the pool gracefully and closes the edge.
+func (e *Edge) Drain(ctx context.Context) error {
+	e.lifeMu.Lock()
+	if e.closed {
+		e.lifeMu.Unlock()
+		return ErrClosed
+	}
+	e.metaMu.Lock()
+	e.meta.Draining = true
+	meta := e.meta
+	e.metaMu.Unlock()
+	err := e.pool.UpdateMeta(meta)
+	e.lifeMu.Unlock()
+	if err != nil {
+		// Peers still learn of the drain from the registry or the leave.
+		e.log.Warn("draining flag not confirmed by gossip", "err", err)
+	}
+	e.log.Info("draining", "grace", e.cfg.DrainGrace)
+	t := time.NewTimer(e.cfg.DrainGrace)
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		e.log.Info("drain grace cut short")
+	case <-e.ctrlCtx.Done(): // closed meanwhile
+	}
+	t.Stop()
+	return e.Close()
+}
+
+// Close stops the edge in order: assignments, registration and seeding;
+// then load publishing and GPU sampling; then a graceful gossip leave and
+// the pool's shutdown. Safe to call more than once.
+func (e *Edge) Close() error {
+	e.closeOnce.Do(func() {
+		e.lifeMu.Lock()
+		e.closed = true
+		e.lifeMu.Unlock()
+		e.ctrlCancel()
+		e.ctrlWG.Wait()
+		e.dataCancel()
+		e.dataWG.Wait()
+		if err := e.pool.Leave(e.cfg.LeaveTimeout); err != nil {
+			e.log.Warn("graceful leave incomplete", "err", err)
+		}
+		if err := e.pool.Shutdown(); err != nil {
+			e.closeErr = err
+		}
+		e.log.Info("edge stopped")
+	})
+	return e.closeErr
+}
