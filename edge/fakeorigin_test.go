@@ -1,0 +1,149 @@
+package edge
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/strata-edge/strata/registry/client"
+)
+
+// fakeOrigin serves the few routes an edge calls, minimally, and records
+// what it was asked. Sessions are served as a blocking query: a request
+// with index at or past the current one waits for a change or its wait.
+type fakeOrigin struct {
+	t     *testing.T
+	token string
+	srv   *httptest.Server
+
+	mu          sync.Mutex
+	changed     chan struct{} // closed and replaced on every change
+	index       uint64
+	sessions    []client.Session
+	seeds       []string
+	registers   []Registration
+	register404 int  // answer this many registrations with 404 first
+	fail503     bool // answer the next sessions reply with 503
+	served503   int
+	badAuth     int
+}
+
+func newFakeOrigin(t *testing.T, token string) *fakeOrigin {
+	f := &fakeOrigin{t: t, token: token, changed: make(chan struct{}), index: 1}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/nodes/register", f.register)
+	mux.HandleFunc("GET /v1/nodes", f.nodes)
+	mux.HandleFunc("GET /v1/sessions", f.listSessions)
+	f.srv = httptest.NewServer(f.auth(mux))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeOrigin) addr() string { return f.srv.Listener.Addr().String() }
+
+func (f *fakeOrigin) auth(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+f.token {
+			f.mu.Lock()
+			f.badAuth++
+			f.mu.Unlock()
+			apiError(w, http.StatusUnauthorized, "unauthorized")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func apiError(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": code}})
+}
+
+func (f *fakeOrigin) register(w http.ResponseWriter, r *http.Request) {
+	var reg Registration
+	if err := json.NewDecoder(r.Body).Decode(&reg); err != nil {
+		apiError(w, http.StatusBadRequest, "bad_json")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.registers = append(f.registers, reg)
+	if len(f.registers) <= f.register404 {
+		apiError(w, http.StatusNotFound, "not_found")
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(`{}`))
+}
+
+func (f *fakeOrigin) nodes(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("role") != "origin" {
+		apiError(w, http.StatusBadRequest, "want_role_origin")
+		return
+	}
+	f.mu.Lock()
+	var items []originNode
+	for i, s := range f.seeds {
+		items = append(items, originNode{ID: "origin-" + strconv.Itoa(i), Addrs: map[string]string{"gossip": s, "api": f.addr()}})
+	}
+	f.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(client.List[originNode]{Items: items})
+}
+
+func (f *fakeOrigin) listSessions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("node_id") == "" {
+		apiError(w, http.StatusForbidden, "forbidden")
+		return
+	}
+	index, _ := strconv.ParseUint(q.Get("index"), 10, 64)
+	wait, _ := time.ParseDuration(q.Get("wait"))
+	f.mu.Lock()
+	if index >= f.index {
+		ch := f.changed
+		f.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-r.Context().Done():
+		}
+		t.Stop()
+		f.mu.Lock()
+	}
+	defer f.mu.Unlock()
+	if f.fail503 {
+		f.fail503 = false
+		f.served503++
+		apiError(w, http.StatusServiceUnavailable, "no_leader")
+		return
+	}
+	w.Header().Set("X-Strata-Index", strconv.FormatUint(f.index, 10))
+	_ = json.NewEncoder(w).Encode(client.List[client.Session]{Items: f.sessions})
+}
+
+// setSessions publishes a new assignment set at the next index; with
+// fail503 the reply to the waiting query is a 503 instead.
+func (f *fakeOrigin) setSessions(fail503 bool, ids ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.index++
+	f.sessions = nil
+	for _, id := range ids {
+		f.sessions = append(f.sessions, client.Session{ID: id, State: "placed", ModifyIndex: f.index})
+	}
+	f.fail503 = fail503
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+func (f *fakeOrigin) snapshot() (regs []Registration, served503, badAuth int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Registration(nil), f.registers...), f.served503, f.badAuth
+}

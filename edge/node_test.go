@@ -1,0 +1,288 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/strata-edge/strata/edge/gpu"
+	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/registry/gossip"
+)
+
+// recReconciler records every desired set it is handed, as session ids.
+type recReconciler struct {
+	mu   sync.Mutex
+	sets [][]string
+}
+
+func (r *recReconciler) Reconcile(_ context.Context, sessions []client.Session) error {
+	ids := []string{}
+	for _, s := range sessions {
+		ids = append(ids, s.ID)
+	}
+	r.mu.Lock()
+	r.sets = append(r.sets, ids)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *recReconciler) seen() [][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.sets)
+}
+
+// waitFor polls cond until it returns "" or the deadline passes.
+func waitFor(t *testing.T, timeout time.Duration, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	why := cond()
+	for why != "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", timeout, why)
+		}
+		time.Sleep(10 * time.Millisecond)
+		why = cond()
+	}
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// originPool is a gossip member standing in for an origin.
+func originPool(t *testing.T, key string) *gossip.Pool {
+	p, err := gossip.New(gossip.Config{
+		Meta:     gossip.Meta{ID: "origin-1", Role: gossip.RoleOrigin, Region: "eu-west", Addrs: gossip.Addrs{API: "127.0.0.1:1"}},
+		BindAddr: "127.0.0.1", Keys: []string{key}, Profile: gossip.ProfileLocal,
+		LoadInterval: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown() })
+	return p
+}
+
+func testConfig(origin, key string) Config {
+	return Config{
+		NodeID: "edge-1", Join: []string{origin}, Token: "node-token",
+		Region: "eu-west", Zone: "b", Lat: 48.8566, Lon: 2.3522,
+		GPUs: "fake:2xH200:141GB", NICMbps: 25000,
+		Advertise: AdvertiseConfig{API: "127.0.0.1:9443", QUIC: "127.0.0.1:4433"},
+		Gossip:    GossipConfig{Addr: "127.0.0.1:0", Keys: []string{key}, Profile: "local"},
+		Labels:    map[string]string{"tier": "gold"},
+
+		LoadInterval: 100 * time.Millisecond, DrainGrace: 500 * time.Millisecond,
+		AssignmentWait: 2 * time.Second, LeaveTimeout: 2 * time.Second,
+	}
+}
+
+func TestEdgeLifecycle(t *testing.T) {
+	key, err := gossip.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := originPool(t, key)
+	fo := newFakeOrigin(t, "node-token")
+	fo.seeds = []string{op.Addr()}
+	fo.register404 = 1 // the route is not deployed yet on the first try
+
+	rec := &recReconciler{}
+	media := MediaLoad{EgressBps: 123_000_000, Viewers: 7, Sessions: 2}
+	e, err := New(t.Context(), testConfig(fo.addr(), key), Options{
+		Logger: testLogger(t), Reconciler: rec, Load: func() MediaLoad { return media },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	wantGPUs, _ := gpu.ParseFakeSpec("2xH200:141GB")
+
+	t.Run("registers after a 404", func(t *testing.T) {
+		waitFor(t, 10*time.Second, func() string {
+			if regs, _, _ := fo.snapshot(); len(regs) < 2 {
+				return fmt.Sprintf("%d registration attempts", len(regs))
+			}
+			return ""
+		})
+		regs, _, bad := fo.snapshot()
+		r := regs[len(regs)-1]
+		if bad != 0 || r.ID != "edge-1" || r.Region != "eu-west" || r.Zone != "b" || r.NICMbps != 25000 ||
+			r.Labels["tier"] != "gold" || r.Addrs["api"] != "127.0.0.1:9443" || r.Addrs["gossip"] != e.Pool().Addr() {
+			t.Fatalf("registration %+v (bad auth %d)", r, bad)
+		}
+		if len(r.GPUs) != 2 || r.GPUs[1].Index != 1 || r.GPUs[1].Model != "H200" || r.GPUs[1].MemoryMB != 141*1024 {
+			t.Fatalf("gpus %+v", r.GPUs)
+		}
+	})
+
+	t.Run("joins gossip with its meta", func(t *testing.T) {
+		waitFor(t, 10*time.Second, func() string {
+			m, ok := op.Member("edge-1")
+			if !ok || m.State != gossip.StateAlive {
+				return fmt.Sprintf("edge not alive in origin pool: %v %v", ok, m.State)
+			}
+			return ""
+		})
+		m, _ := op.Member("edge-1")
+		want := gossip.Meta{ID: "edge-1", Role: gossip.RoleEdge, Region: "eu-west", Zone: "b", Lat: 48.8566, Lon: 2.3522,
+			Addrs:   gossip.Addrs{API: "127.0.0.1:9443", QUIC: "127.0.0.1:4433"},
+			NICMbps: 25000, GPUCount: 2, GPUDigest: gpu.Digest(wantGPUs)}
+		if m.Meta != want {
+			t.Fatalf("meta\n got %+v\nwant %+v", m.Meta, want)
+		}
+	})
+
+	t.Run("load is fresh", func(t *testing.T) {
+		waitFor(t, 10*time.Second, func() string {
+			m, _ := op.Member("edge-1")
+			l := m.Load
+			if l.EgressBps != media.EgressBps || l.Viewers != 7 || l.Sessions != 2 {
+				return fmt.Sprintf("load %+v", l)
+			}
+			if l.GPUUtilPct != 0 || l.GPUMemUsedMB != 0 { // fake GPUs report idle
+				return fmt.Sprintf("gpu load %+v", l)
+			}
+			if m.Stale() || m.LoadAge() > 2*time.Second {
+				return fmt.Sprintf("stale load, age %v", m.LoadAge())
+			}
+			return ""
+		})
+		m, _ := op.Member("edge-1")
+		seq := m.LoadSeq
+		waitFor(t, 5*time.Second, func() string {
+			if m, _ := op.Member("edge-1"); m.LoadSeq <= seq {
+				return "load sequence did not advance"
+			}
+			return ""
+		})
+	})
+
+	t.Run("follows assignments in order through a 503", func(t *testing.T) {
+		until := func(n int) {
+			waitFor(t, 10*time.Second, func() string {
+				if got := rec.seen(); len(got) < n {
+					return fmt.Sprintf("reconciler saw %v", got)
+				}
+				return ""
+			})
+		}
+		until(1) // the initial, empty set
+		fo.setSessions(false, "ses_a")
+		until(2)
+		fo.setSessions(true, "ses_a", "ses_b") // the waiting query gets a 503
+		until(3)
+		want := [][]string{{}, {"ses_a"}, {"ses_a", "ses_b"}}
+		if got := rec.seen(); !slices.EqualFunc(got, want, slices.Equal[[]string]) {
+			t.Fatalf("reconciler saw %v, want %v", got, want)
+		}
+		if _, served, _ := fo.snapshot(); served != 1 {
+			t.Fatalf("served %d 503s, want 1", served)
+		}
+	})
+
+	t.Run("drain then leave", func(t *testing.T) {
+		done := make(chan error, 1)
+		go func() { done <- e.Drain(context.Background()) }()
+		sawDraining := false
+		deadline := time.After(15 * time.Second)
+	events:
+		for {
+			select {
+			case ev := <-op.Events():
+				if ev.Member.Meta.ID != "edge-1" {
+					continue
+				}
+				switch ev.Type {
+				case gossip.EventUpdate:
+					sawDraining = sawDraining || ev.Member.Meta.Draining
+				case gossip.EventLeave:
+					break events
+				case gossip.EventFailed:
+					t.Fatal("drained edge reported as failed")
+				}
+			case <-deadline:
+				t.Fatal("no leave event")
+			}
+		}
+		if !sawDraining {
+			t.Fatal("left without gossiping draining first")
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("Drain: %v", err)
+		}
+		if m, _ := op.Member("edge-1"); m.State != gossip.StateLeft || !m.Meta.Draining {
+			t.Fatalf("after drain: %v draining=%v", m.State, m.Meta.Draining)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		if err := e.Drain(context.Background()); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Drain after close: %v", err)
+		}
+	})
+}
+
+func TestConfigValidateNamesKey(t *testing.T) {
+	key, _ := gossip.GenerateKey()
+	base := testConfig("127.0.0.1:7070", key)
+	tests := []struct {
+		key    string
+		mutate func(*Config)
+	}{
+		{"node_id", func(c *Config) { c.NodeID = "" }},
+		{"join", func(c *Config) { c.Join = nil }},
+		{"join[0]", func(c *Config) { c.Join = []string{"nohost"} }},
+		{"token", func(c *Config) { c.Token = "" }},
+		{"region", func(c *Config) { c.Region = "" }},
+		{"lat", func(c *Config) { c.Lat = 91 }},
+		{"lon", func(c *Config) { c.Lon = -181 }},
+		{"nic_mbps", func(c *Config) { c.NICMbps = -1 }},
+		{"gpus", func(c *Config) { c.GPUs = "lots" }},
+		{"gossip.keys", func(c *Config) { c.Gossip.Keys = nil }},
+		{"gossip.addr", func(c *Config) { c.Gossip.Addr = "x" }},
+		{"gossip.profile", func(c *Config) { c.Gossip.Profile = "moon" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			c := base
+			tt.mutate(&c)
+			c.setDefaults()
+			err := c.Validate()
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.key+":") {
+				t.Fatalf("err = %v, want one naming %s", err, tt.key)
+			}
+		})
+	}
+	c := base
+	c.setDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+}
+
+func TestNewFailsWithoutNIC(t *testing.T) {
+	key, _ := gossip.GenerateKey()
+	cfg := testConfig("127.0.0.1:7070", key)
+	cfg.NICMbps = 0
+	_, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.DiscardHandler),
+		NICProbe: gpu.NICProbe{RouteFile: t.TempDir() + "/none", SysNetDir: t.TempDir()}})
+	if !errors.Is(err, ErrNoNIC) {
+		t.Fatalf("err = %v, want ErrNoNIC", err)
+	}
+}
