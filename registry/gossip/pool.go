@@ -207,7 +207,8 @@ func (p *Pool) Leave(timeout time.Duration) error {
 	b, err := p.meta.MarshalBinaryLeaving()
 	if err == nil {
 		p.metaBytes.Store(&b)
-		err = p.ml.UpdateNode(time.Until(deadline))
+		// Never 0: memberlist reads a zero timeout as "wait forever".
+		err = p.ml.UpdateNode(max(time.Until(deadline), time.Millisecond))
 	}
 	p.metaMu.Unlock()
 	if err == nil {
