@@ -53,15 +53,34 @@ func waitFor(t *testing.T, timeout time.Duration, cond func() string) {
 	}
 }
 
+// testLogger collects logs in a buffer shown when the test fails. It does
+// not write to t.Log directly: memberlist may still log from a connection
+// goroutine just after Shutdown, and t.Log after the test ends is a race.
 func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	buf := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(buf.String())
+		}
+	})
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type tWriter struct{ t *testing.T }
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
 
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // originPool is a gossip member standing in for an origin.
