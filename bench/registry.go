@@ -105,7 +105,9 @@ func Registry(ctx context.Context, o RegistryOptions) (RegistryResult, error) {
 	if err != nil {
 		return res, err
 	}
-	spec := client.SessionSpec{TenantID: ten.ID, AppID: app.ID}
+	// Async: this measures registry writes, not placement (see the
+	// placement bench for committed placements).
+	spec := client.SessionSpec{TenantID: ten.ID, AppID: app.ID, Async: true}
 
 	p.Step("throughput: %d clients for %s", o.Clients, o.Duration)
 	n, errs := writeFlat(ctx, lc, spec, o.Clients, o.Duration)

@@ -22,10 +22,11 @@ import (
 type access uint8
 
 const (
-	public   access = iota // no credentials
-	anyKey                 // any valid API key (tenant-scoped results)
-	adminKey               // admin keys only
-	nodeKey                // admin or node keys
+	public    access = iota // no credentials
+	anyKey                  // any valid API key (tenant-scoped results)
+	adminKey                // admin keys only
+	nodeKey                 // admin or node keys
+	anyOrNode               // any key, node keys included
 )
 
 // kind says where a route runs.
@@ -82,17 +83,22 @@ func (o *Origin) routes() []route {
 		{"DELETE", "/v1/apps/{id}", anyKey, write, o.deleteApp},
 
 		{"POST", "/v1/sessions", anyKey, write, o.createSession},
-		{"GET", "/v1/sessions", anyKey, read, o.listSessions},
+		{"GET", "/v1/sessions", anyOrNode, read, o.listSessions},
 		{"GET", "/v1/sessions/{id}", anyKey, read, o.getSession},
 		{"DELETE", "/v1/sessions/{id}", anyKey, write, o.terminateSession},
+		{"POST", "/v1/sessions/{id}/viewers", anyKey, read, o.addViewer},
+		{"GET", "/v1/placement/explain", anyKey, read, o.explainPlacement},
 
 		{"GET", "/v1/nodes", nodeKey, read, o.listNodes},
 		{"GET", "/v1/nodes/{id}", nodeKey, read, o.getNode},
+		{"POST", "/v1/nodes/register", nodeKey, write, o.registerNode},
+		{"POST", "/v1/nodes/{id}/drain", adminKey, write, o.drainNode},
 
 		{"GET", "/v1/cluster", adminKey, local, o.clusterStatus},
 		{"POST", "/v1/cluster/join", adminKey, write, o.joinCluster},
 		{"DELETE", "/v1/cluster/peers/{id}", adminKey, write, o.removePeer},
 		{"POST", "/v1/cluster/transfer-leadership", adminKey, write, o.transferLeadership},
+		{"POST", "/v1/cluster/join-tokens", adminKey, write, o.createJoinToken},
 		{"GET", "/v1/cluster/keys", public, read, o.jwks},
 		{"POST", "/v1/cluster/keys/rotate", adminKey, write, o.rotateSigningKey},
 	}

@@ -22,10 +22,11 @@ type Config struct {
 	Nonvoter bool `yaml:"nonvoter"`
 	// AdminToken authenticates the admin API. If empty, the bootstrap node
 	// generates one and writes it to <data_dir>/admin-token (mode 0600).
-	AdminToken string     `yaml:"admin_token"`
-	API        APIConfig  `yaml:"api"`
-	Raft       RaftConfig `yaml:"raft"`
-	Log        LogConfig  `yaml:"log"`
+	AdminToken string       `yaml:"admin_token"`
+	API        APIConfig    `yaml:"api"`
+	Gossip     GossipConfig `yaml:"gossip"`
+	Raft       RaftConfig   `yaml:"raft"`
+	Log        LogConfig    `yaml:"log"`
 }
 
 // APIConfig configures the REST listener.
@@ -38,6 +39,21 @@ type APIConfig struct {
 	// RateBurst is the bucket size.
 	RateLimit float64 `yaml:"rate_limit"`
 	RateBurst int     `yaml:"rate_burst"`
+}
+
+// GossipConfig configures this origin's membership in the gossip pool that
+// edges join.
+type GossipConfig struct {
+	Addr      string `yaml:"addr"`
+	Advertise string `yaml:"advertise"`
+	// Keys are base64 AES keys (`strata keygen`); the first encrypts, all
+	// decrypt, which is how keys rotate. If empty, a bootstrap origin
+	// generates one into <data_dir>/gossip-key.
+	Keys    []string `yaml:"keys"`
+	Profile string   `yaml:"profile"`
+	// Seeds are gossip addresses to join besides the origins the registry
+	// knows.
+	Seeds []string `yaml:"seeds"`
 }
 
 // RaftConfig configures the Raft member.
@@ -71,8 +87,9 @@ func Defaults() Config {
 			RateLimit:    2000,
 			RateBurst:    4000,
 		},
-		Raft: RaftConfig{Addr: "127.0.0.1:7071", LogStore: "wal", Profile: "lan"},
-		Log:  LogConfig{Level: "info", Format: "text"},
+		Raft:   RaftConfig{Addr: "127.0.0.1:7071", LogStore: "wal", Profile: "lan"},
+		Gossip: GossipConfig{Addr: "127.0.0.1:7072", Profile: "lan"},
+		Log:    LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -90,6 +107,8 @@ func (c *Config) Validate() error {
 		return bad("api.addr", "required")
 	case c.Raft.Addr == "":
 		return bad("raft.addr", "required")
+	case c.Gossip.Addr == "":
+		return bad("gossip.addr", "required")
 	case c.Bootstrap && len(c.Join) > 0:
 		return bad("join", "cannot be combined with bootstrap")
 	case c.API.MaxBodyBytes < 0:
@@ -108,6 +127,11 @@ func (c *Config) Validate() error {
 	case "", "lan", "wan":
 	default:
 		return bad("raft.profile", "want lan or wan")
+	}
+	switch c.Gossip.Profile {
+	case "", "lan", "wan", "local":
+	default:
+		return bad("gossip.profile", "want lan, wan or local")
 	}
 	switch c.Log.Format {
 	case "", "text", "json":

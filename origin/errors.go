@@ -39,6 +39,7 @@ const (
 	codeQuotaExceeded    = "quota_exceeded"
 	codeRateLimited      = "rate_limited"
 	codeNoLeader         = "no_leader"
+	codeUnknownOutcome   = "unknown_outcome"
 	codeNoCapacity       = "no_capacity"
 	codeTimeout          = "timeout"
 	codeInternal         = "internal"
@@ -78,6 +79,8 @@ func toAPIError(err error) *apiError {
 		return errf(http.StatusBadRequest, codeInvalidArgument, "%s", msg)
 	case errors.Is(err, registry.ErrNoCapacity), errors.Is(err, registry.ErrStaleDecision):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: codeNoCapacity, Message: msg, RetryAfter: 5}
+	case errors.Is(err, registry.ErrLeadershipLost):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: codeUnknownOutcome, Message: msg, RetryAfter: 1}
 	case errors.Is(err, registry.ErrNotLeader), errors.Is(err, registry.ErrNoLeader), errors.Is(err, registry.ErrShutdown):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: msg, RetryAfter: 1}
 	case errors.Is(err, registry.ErrTimeout):

@@ -43,6 +43,9 @@ func (o *Origin) openapi(c *call) (int, any, error) {
 type nodeView struct {
 	*registry.Node
 	Reserved reservedView `json:"reserved"`
+	// Live is the gossiped load as this origin sees it; absent for nodes
+	// not in the pool.
+	Live *liveView `json:"live,omitempty"`
 }
 
 type reservedView struct {
@@ -59,7 +62,7 @@ type gpuMemoryView struct {
 
 func (o *Origin) viewNode(n *registry.Node) nodeView {
 	u := o.reg.State().NodeUsage(n.ID)
-	v := nodeView{Node: n, Reserved: reservedView{Sessions: u.Sessions, EgressMbps: u.EgressMbps}}
+	v := nodeView{Node: n, Reserved: reservedView{Sessions: u.Sessions, EgressMbps: u.EgressMbps}, Live: o.live(n.ID)}
 	for idx, mb := range u.GPUMemoryMB {
 		v.Reserved.GPUMemoryMB = append(v.Reserved.GPUMemoryMB, gpuMemoryView{Index: idx, MemoryMB: mb, Sessions: u.GPUSessions[idx]})
 	}
@@ -134,7 +137,7 @@ func (o *Origin) joinCluster(c *call) (int, any, error) {
 	}
 	v, err := o.reg.Apply(c.ctx, &registry.UpsertNode{Node: registry.Node{
 		ID: b.ID, Role: registry.RoleOrigin, Region: b.Region, State: registry.NodeAlive,
-		Addrs: map[string]string{"api": b.APIAddr, "raft": b.RaftAddr},
+		Addrs: map[string]string{"api": b.APIAddr, "raft": b.RaftAddr, "gossip": b.GossipAddr},
 	}})
 	if err != nil {
 		return 0, nil, err

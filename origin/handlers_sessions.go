@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -19,6 +20,12 @@ type sessionBody struct {
 	GPUModel    string            `json:"gpu_model,omitempty"`
 	GPUMemoryMB *int64            `json:"gpu_memory_mb,omitempty"`
 	EgressMbps  *int64            `json:"egress_mbps,omitempty"`
+	// FailFast makes the call fail with 503 instead of leaving the session
+	// pending when no edge has capacity now.
+	FailFast bool `json:"fail_fast,omitempty"`
+	// Async returns at once with the session pending instead of waiting
+	// for the placer's next round; watch it with a blocking query.
+	Async bool `json:"async,omitempty"`
 }
 
 func (o *Origin) createSession(c *call) (int, any, error) {
@@ -81,7 +88,15 @@ func (o *Origin) createSession(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, v, nil
+	if b.Async && !b.FailFast {
+		o.kickPlacement()
+		return http.StatusCreated, v, nil
+	}
+	placed, err := o.placeNow(c, v.(*registry.Session), b.FailFast)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, placed, nil
 }
 
 func (o *Origin) listSessions(c *call) (int, any, error) {
@@ -98,7 +113,12 @@ func (o *Origin) listSessions(c *call) (int, any, error) {
 		NodeID: string(q.Peek("node_id")), Region: string(q.Peek("region")),
 		After: cursor, Limit: limit + 1,
 	}
-	if c.who.scope != registry.ScopeAdmin {
+	switch c.who.scope {
+	case registry.ScopeNode:
+		if f.NodeID == "" {
+			return 0, nil, errf(http.StatusForbidden, codeForbidden, "node keys must list sessions with node_id")
+		}
+	case registry.ScopeTenant:
 		f.TenantID = c.who.tenantID
 	}
 	if s := q.Peek("state"); len(s) > 0 {
@@ -148,5 +168,10 @@ func (o *Origin) terminateSession(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	o.kickPlacement()
 	return http.StatusOK, v, nil
+}
+
+func contextWithTimeout(c *call, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.ctx, d)
 }

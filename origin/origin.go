@@ -25,6 +25,7 @@ import (
 	"github.com/strata-edge/strata/internal/ids"
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/registry"
+	"github.com/strata-edge/strata/registry/gossip"
 )
 
 // Options are the non-config dependencies of an origin, for tests and
@@ -45,11 +46,19 @@ type Origin struct {
 	limiter *limiter
 	peers   *peerClients
 	server  *fasthttp.Server
-	ln      net.Listener
-	apiAddr string
+	pool    *gossip.Pool
+	placer  *placer
+	// gossipAddr is this origin's gossip address, recorded in the registry
+	// so edges and other origins can find the pool.
+	gossipAddr string
+	ln         net.Listener
+	apiAddr    string
 	// adminToken is known on this node if configured or generated here.
 	adminToken string
 
+	// opened is closed when Open has finished wiring the node; leader work
+	// started by Raft during Open waits for it.
+	opened chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -67,7 +76,7 @@ func Open(cfg Config, opts Options) (*Origin, error) {
 		log = logging.Discard()
 	}
 	log = log.With("node", cfg.NodeID)
-	o := &Origin{cfg: cfg, log: log.With("component", "origin"), prom: newPromRegistry(), peers: newPeerClients()}
+	o := &Origin{cfg: cfg, log: log.With("component", "origin"), prom: newPromRegistry(), peers: newPeerClients(), opened: make(chan struct{})}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	o.limiter = newLimiter(cfg.API.RateLimit, cfg.API.RateBurst)
 	m, err := newAPIMetrics(o.prom)
@@ -75,6 +84,9 @@ func Open(cfg Config, opts Options) (*Origin, error) {
 		return nil, err
 	}
 	o.metrics = m
+	if o.placer, err = newPlacer(o); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
@@ -104,6 +116,11 @@ func Open(cfg Config, opts Options) (*Origin, error) {
 		ln.Close()
 		return nil, err
 	}
+	if err := o.openGossip(); err != nil {
+		ln.Close()
+		o.reg.Close(false)
+		return nil, err
+	}
 	o.server = &fasthttp.Server{
 		Handler:            o.newRouter().Handler,
 		Name:               "strata",
@@ -131,6 +148,9 @@ func Open(cfg Config, opts Options) (*Origin, error) {
 		o.wg.Add(1)
 		go o.joinLoop()
 	}
+	o.wg.Add(1)
+	go o.gossipJoinLoop()
+	close(o.opened)
 	o.log.Info("origin started", "api", o.apiAddr, "raft", o.reg.RaftAddr(), "bootstrap", cfg.Bootstrap)
 	return o, nil
 }
@@ -153,6 +173,10 @@ func (o *Origin) Close(graceful bool) error {
 	var err error
 	o.once.Do(func() {
 		o.cancel()
+		if graceful {
+			_ = o.pool.Leave(time.Second)
+		}
+		_ = o.pool.Shutdown()
 		err = o.reg.Close(graceful)
 		if serr := o.server.Shutdown(); serr != nil && err == nil {
 			err = serr
@@ -190,6 +214,11 @@ func (o *Origin) loadAdminToken() error {
 // onLeader runs on each new leader: it records this origin in the node
 // table and makes sure the admin key and a token signing key exist.
 func (o *Origin) onLeader(ctx context.Context) {
+	select {
+	case <-o.opened:
+	case <-ctx.Done():
+		return
+	}
 	st := o.reg.State()
 	now := time.Now().UTC()
 	steps := []func() error{
@@ -212,6 +241,12 @@ func (o *Origin) onLeader(ctx context.Context) {
 			return err
 		},
 	}
+	defer func() {
+		if ctx.Err() == nil {
+			go o.placer.run(ctx)
+			o.reconcileNodes(ctx)
+		}
+	}()
 	for _, step := range steps {
 		for attempt := 0; ; attempt++ {
 			err := step()
@@ -232,12 +267,12 @@ func (o *Origin) onLeader(ctx context.Context) {
 }
 
 func (o *Origin) registerSelf(ctx context.Context) error {
-	if n, ok := o.reg.State().Node(o.cfg.NodeID); ok && n.Addrs["api"] == o.apiAddr && n.Addrs["raft"] == o.reg.RaftAddr() && n.State == registry.NodeAlive {
+	if n, ok := o.reg.State().Node(o.cfg.NodeID); ok && n.Addrs["api"] == o.apiAddr && n.Addrs["raft"] == o.reg.RaftAddr() && n.Addrs["gossip"] == o.gossipAddr && n.State == registry.NodeAlive {
 		return nil
 	}
 	_, err := o.reg.Apply(ctx, &registry.UpsertNode{Node: registry.Node{
 		ID: o.cfg.NodeID, Role: registry.RoleOrigin, Region: o.cfg.Region,
-		Addrs: map[string]string{"api": o.apiAddr, "raft": o.reg.RaftAddr()},
+		Addrs: map[string]string{"api": o.apiAddr, "raft": o.reg.RaftAddr(), "gossip": o.gossipAddr},
 		State: registry.NodeAlive, Meta: registry.Meta{UpdatedAt: time.Now().UTC()},
 	}})
 	return err
@@ -263,14 +298,16 @@ type joinRequest struct {
 	ID       string `json:"id"`
 	RaftAddr string `json:"raft_addr"`
 	APIAddr  string `json:"api_addr"`
-	Region   string `json:"region,omitempty"`
-	Nonvoter bool   `json:"nonvoter,omitempty"`
+	// GossipAddr lets edges and other origins find this origin's pool.
+	GossipAddr string `json:"gossip_addr,omitempty"`
+	Region     string `json:"region,omitempty"`
+	Nonvoter   bool   `json:"nonvoter,omitempty"`
 }
 
 // joinLoop asks the configured origins to add this node until one does.
 func (o *Origin) joinLoop() {
 	defer o.wg.Done()
-	body, _ := json.Marshal(joinRequest{ID: o.cfg.NodeID, RaftAddr: o.reg.RaftAddr(), APIAddr: o.apiAddr, Region: o.cfg.Region, Nonvoter: o.cfg.Nonvoter})
+	body, _ := json.Marshal(joinRequest{ID: o.cfg.NodeID, RaftAddr: o.reg.RaftAddr(), APIAddr: o.apiAddr, GossipAddr: o.gossipAddr, Region: o.cfg.Region, Nonvoter: o.cfg.Nonvoter})
 	backoff := 100 * time.Millisecond
 	for {
 		for _, addr := range o.cfg.Join {

@@ -38,6 +38,7 @@ const (
 	cmdRemoveNode
 	cmdAddSigningKey
 	cmdRetireSigningKey
+	cmdNotePending
 )
 
 // commandVersion is written with every command; decoders branch on it when
@@ -60,6 +61,7 @@ var commandTable = map[cmdType]func() Command{
 	cmdRemoveNode:       func() Command { return &RemoveNode{} },
 	cmdAddSigningKey:    func() Command { return &AddSigningKey{} },
 	cmdRetireSigningKey: func() Command { return &RetireSigningKey{} },
+	cmdNotePending:      func() Command { return &NotePending{} },
 }
 
 // EncodeCommand returns the log entry bytes for c.

@@ -27,6 +27,7 @@ func (c *UpsertNode) apply(s *State, idx uint64) (any, error) {
 	}
 	n.ModifyIndex = idx
 	s.data.nodes[n.ID] = &n
+	s.capIndex = idx
 	return &n, nil
 }
 
@@ -66,6 +67,7 @@ func (c *SetNodeState) apply(s *State, idx uint64) (any, error) {
 	n.State, n.Draining, n.Reason = c.State, c.Draining, c.Reason
 	n.ModifyIndex, n.UpdatedAt = idx, c.At
 	s.data.nodes[n.ID] = &n
+	s.capIndex = idx
 	return &n, nil
 }
 
@@ -76,11 +78,12 @@ type RemoveNode struct{ ID string }
 func (*RemoveNode) commandType() cmdType         { return cmdRemoveNode }
 func (c *RemoveNode) encode(e *encoder)          { e.string(c.ID) }
 func (c *RemoveNode) decode(d *decoder, _ uint8) { c.ID = d.string() }
-func (c *RemoveNode) apply(s *State, _ uint64) (any, error) {
+func (c *RemoveNode) apply(s *State, idx uint64) (any, error) {
 	if _, ok := s.data.nodes[c.ID]; !ok {
 		return nil, fmt.Errorf("node %q: %w", c.ID, ErrNotFound)
 	}
 	delete(s.data.nodes, c.ID)
+	s.capIndex = idx
 	return nil, nil
 }
 

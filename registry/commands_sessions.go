@@ -105,6 +105,7 @@ func (c *SetSessionState) apply(s *State, idx uint64) (any, error) {
 
 // touchNode records that the node's reservations changed at idx.
 func (s *State) touchNode(id string, idx uint64) {
+	s.capIndex = idx
 	if n, ok := s.data.nodes[id]; ok {
 		c := *n
 		c.ResIndex = idx
@@ -209,4 +210,40 @@ func findGPU(n *Node, index int64) *GPU {
 		}
 	}
 	return nil
+}
+
+// NotePending records why sessions are still waiting for placement. One
+// entry covers every session that failed for the same reason in a round,
+// so a backlog costs one log write per round, not one per session.
+// Sessions no longer pending are skipped.
+type NotePending struct {
+	Reason string
+	IDs    []string
+	At     time.Time
+}
+
+func (*NotePending) commandType() cmdType { return cmdNotePending }
+func (c *NotePending) encode(e *encoder) {
+	e.string(c.Reason)
+	e.strings(c.IDs)
+	e.time(c.At)
+}
+func (c *NotePending) decode(d *decoder, _ uint8) {
+	c.Reason = d.string()
+	c.IDs = d.strings()
+	c.At = d.time()
+}
+func (c *NotePending) apply(s *State, idx uint64) (any, error) {
+	n := 0
+	for _, id := range c.IDs {
+		old, ok := s.data.sessions[id]
+		if !ok || old.State != StatePending || old.Reason == c.Reason {
+			continue
+		}
+		ses := *old
+		ses.Reason, ses.ModifyIndex, ses.UpdatedAt = c.Reason, idx, c.At
+		s.putSession(old, &ses)
+		n++
+	}
+	return n, nil
 }

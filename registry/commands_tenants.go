@@ -91,6 +91,9 @@ func (c *DeleteTenant) apply(s *State, _ uint64) (any, error) {
 	for id, ses := range s.data.sessions {
 		if ses.TenantID == c.ID {
 			delete(s.data.sessions, id)
+			if ses.State == StatePending {
+				s.pending.Delete(ses)
+			}
 		}
 	}
 	delete(s.data.tenants, c.ID)

@@ -13,9 +13,12 @@ var (
 	ErrNoCapacity        = errors.New("no capacity")
 	ErrStaleDecision     = errors.New("stale placement decision")
 	ErrNotLeader         = errors.New("not the leader")
-	ErrNoLeader          = errors.New("no leader")
-	ErrCorrupt           = errors.New("corrupt data")
-	ErrUnknownCommand    = errors.New("unknown command")
-	ErrTimeout           = errors.New("timed out")
-	ErrShutdown          = errors.New("registry is shut down")
+	// ErrLeadershipLost means the command was proposed but leadership
+	// changed before it committed: it may or may not take effect.
+	ErrLeadershipLost = errors.New("leadership lost while committing; the change may or may not have been applied")
+	ErrNoLeader       = errors.New("no leader")
+	ErrCorrupt        = errors.New("corrupt data")
+	ErrUnknownCommand = errors.New("unknown command")
+	ErrTimeout        = errors.New("timed out")
+	ErrShutdown       = errors.New("registry is shut down")
 )

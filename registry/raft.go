@@ -185,7 +185,10 @@ func (r *Registry) open() error {
 	if rc.LeaderLeaseTimeout > rc.HeartbeatTimeout {
 		rc.LeaderLeaseTimeout = rc.HeartbeatTimeout
 	}
-	rc.BatchApplyCh = true
+	// BatchApplyCh stays off: with it, futures still buffered when Raft
+	// shuts down are never answered and their callers hang. The leader
+	// loop group-commits concurrent applies without it.
+	rc.BatchApplyCh = false
 	rc.MaxAppendEntries = 1024
 	rc.SnapshotThreshold = pickU(cfg.SnapshotThreshold, 16384)
 	rc.SnapshotInterval = pick(cfg.SnapshotInterval, 60*time.Second)
@@ -355,7 +358,9 @@ func (r *Registry) Apply(ctx context.Context, c Command) (any, error) {
 
 func raftErr(err error) error {
 	switch {
-	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+	case errors.Is(err, raft.ErrLeadershipLost):
+		return ErrLeadershipLost
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		return fmt.Errorf("%w: %v", ErrNotLeader, err)
 	case errors.Is(err, raft.ErrEnqueueTimeout):
 		return fmt.Errorf("%w: %v", ErrTimeout, err)

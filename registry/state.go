@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 	"sync"
+
+	"github.com/google/btree"
 )
 
 // State is the registry's replicated data: the FSM applies commands to it
@@ -19,6 +21,13 @@ type State struct {
 	// Derived from data; rebuilt on restore, kept up to date by commands.
 	nodeUse   map[string]*NodeUsage
 	tenantUse map[string]*TenantUsage
+	// pending orders sessions waiting for placement by the index that made
+	// them pending, so the placer reads only what changed since its last
+	// round instead of scanning every session.
+	pending *btree.BTreeG[*Session]
+	// capIndex is the Raft index of the last change that can free or add
+	// capacity (node changes, released reservations).
+	capIndex uint64
 }
 
 // tables are the stored objects by ID.
@@ -92,8 +101,13 @@ func (s *State) reset(t tables, index uint64) {
 	s.index = index
 	s.nodeUse = map[string]*NodeUsage{}
 	s.tenantUse = map[string]*TenantUsage{}
+	s.pending = btree.NewG(32, pendingLess)
+	s.capIndex = index
 	for _, ses := range t.sessions {
 		s.account(ses, 1)
+		if ses.State == StatePending {
+			s.pending.ReplaceOrInsert(ses)
+		}
 	}
 }
 
@@ -133,6 +147,12 @@ func (s *State) account(ses *Session, sign int64) {
 func (s *State) putSession(prev, next *Session) {
 	if prev != nil {
 		s.account(prev, -1)
+		if prev.State == StatePending {
+			s.pending.Delete(prev)
+		}
+	}
+	if next != nil && next.State == StatePending {
+		s.pending.ReplaceOrInsert(next)
 	}
 	if next != nil {
 		s.account(next, 1)
@@ -296,6 +316,41 @@ func (s *State) Sessions(f SessionFilter) ([]*Session, bool) {
 		return out[:f.Limit], true
 	}
 	return out, false
+}
+
+// CapacityIndex is the Raft index of the last change that could free or
+// add capacity.
+func (s *State) CapacityIndex() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.capIndex
+}
+
+// pendingLess orders pending sessions by the index of their last change.
+func pendingLess(a, b *Session) bool {
+	if a.ModifyIndex != b.ModifyIndex {
+		return a.ModifyIndex < b.ModifyIndex
+	}
+	return a.ID < b.ID
+}
+
+// PendingSessions returns the sessions waiting for placement that changed
+// after index since (all of them when since is 0), oldest first, with the
+// number pending in all and the capacity index: the Raft index of the last
+// change that could make room. A session that found no capacity need not
+// be tried again until the capacity index moves past the round that
+// judged it.
+func (s *State) PendingSessions(since uint64) (out []*Session, total int, capIndex uint64) {
+	s.mu.RLock()
+	capIndex = s.capIndex
+	s.pending.AscendGreaterOrEqual(&Session{Meta: Meta{ModifyIndex: since + 1}}, func(ses *Session) bool {
+		out = append(out, ses)
+		return true
+	})
+	total = s.pending.Len()
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, total, capIndex
 }
 
 // Node returns a node by ID.

@@ -33,7 +33,7 @@ func edgeFlags(cfg *edge.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.GPUs, "gpus", cfg.GPUs, "GPU discovery: auto, none or fake:SPEC e.g. fake:4xH200:141GB (gpus)")
 	fs.StringVar(&cfg.Gossip.Addr, "gossip-addr", cfg.Gossip.Addr, "gossip bind host:port (gossip.addr)")
 	fs.StringVar(&cfg.Gossip.Advertise, "gossip-advertise", cfg.Gossip.Advertise, "gossip host:port others dial (gossip.advertise)")
-	fs.Var((*config.StringList)(&cfg.Gossip.Keys), "gossip-key", "base64 gossip key from `strata keygen`; the first encrypts (gossip.keys)")
+	fs.Var((*config.StringList)(&cfg.Gossip.Keys), "gossip-key", "base64 gossip `key` made by strata keygen; repeatable, the first encrypts (gossip.keys)")
 	fs.Var((*config.StringList)(&cfg.Gossip.Seeds), "gossip-seed", "gossip `address` to join; default: the origins' gossip addresses (gossip.seeds)")
 	fs.StringVar(&cfg.Gossip.Profile, "gossip-profile", cfg.Gossip.Profile, "gossip timing: lan, wan or local (gossip.profile)")
 	fs.StringVar(&cfg.Advertise.API, "api-advertise", cfg.Advertise.API, "edge API host:port others use (advertise.api)")

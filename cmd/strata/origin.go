@@ -35,6 +35,11 @@ func originFlags(cfg *origin.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Raft.Advertise, "raft-advertise", cfg.Raft.Advertise, "Raft address peers dial (raft.advertise)")
 	fs.StringVar(&cfg.Raft.LogStore, "raft-log-store", cfg.Raft.LogStore, "Raft log store: wal or boltdb (raft.log_store)")
 	fs.StringVar(&cfg.Raft.Profile, "raft-profile", cfg.Raft.Profile, "Raft timeouts: lan (fast failover) or wan (raft.profile)")
+	fs.StringVar(&cfg.Gossip.Addr, "gossip-addr", cfg.Gossip.Addr, "gossip listen address, UDP and TCP (gossip.addr)")
+	fs.StringVar(&cfg.Gossip.Advertise, "gossip-advertise", cfg.Gossip.Advertise, "gossip address peers dial (gossip.advertise)")
+	fs.Var((*config.StringList)(&cfg.Gossip.Keys), "gossip-key", "base64 gossip encryption `key` (strata keygen); repeat to rotate, first encrypts (gossip.keys)")
+	fs.Var((*config.StringList)(&cfg.Gossip.Seeds), "gossip-seed", "gossip `address` to join besides known origins; repeatable (gossip.seeds)")
+	fs.StringVar(&cfg.Gossip.Profile, "gossip-profile", cfg.Gossip.Profile, "gossip timers: lan, wan or local (gossip.profile)")
 	fs.StringVar(&cfg.Log.Level, "log-level", cfg.Log.Level, "debug, info, warn or error (log.level)")
 	fs.StringVar(&cfg.Log.Format, "log-format", cfg.Log.Format, "text or json (log.format)")
 	fs.Usage = func() {

@@ -21,6 +21,7 @@ import (
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/origin"
 	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/registry/gossip"
 )
 
 // Options shape a cluster.
@@ -33,6 +34,8 @@ type Options struct {
 	LogStore string
 	// RateLimit per API key; 0 disables it (the default for tests).
 	RateLimit float64
+	// GossipProfile is lan, wan or local (default local: fast timers).
+	GossipProfile string
 	Logger    *slog.Logger
 }
 
@@ -40,6 +43,8 @@ type Options struct {
 type Cluster struct {
 	Nodes      []*Node
 	AdminToken string
+	// GossipKey is the pool's encryption key, for edges joining in tests.
+	GossipKey string
 	opts       Options
 }
 
@@ -75,9 +80,16 @@ func Start(opts Options) (*Cluster, error) {
 	if opts.Logger == nil {
 		opts.Logger = logging.Discard()
 	}
-	c := &Cluster{AdminToken: "strata-test-admin-token-0123456789abcdef", opts: opts}
+	if opts.GossipProfile == "" {
+		opts.GossipProfile = "local"
+	}
+	key, err := gossip.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{AdminToken: "strata-test-admin-token-0123456789abcdef", GossipKey: key, opts: opts}
 	for i := 0; i < opts.Origins; i++ {
-		ports, err := freePorts(2)
+		ports, err := freePorts(3)
 		if err != nil {
 			return nil, err
 		}
@@ -87,6 +99,9 @@ func Start(opts Options) (*Cluster, error) {
 		cfg.AdminToken = c.AdminToken
 		cfg.API.Addr = ports[0]
 		cfg.Raft.Addr = ports[1]
+		cfg.Gossip.Addr = ports[2]
+		cfg.Gossip.Keys = []string{key}
+		cfg.Gossip.Profile = opts.GossipProfile
 		cfg.Raft.LogStore = opts.LogStore
 		cfg.API.RateLimit = opts.RateLimit
 		cfg.API.RateBurst = int(opts.RateLimit)

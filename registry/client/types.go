@@ -75,6 +75,8 @@ type SessionSpec struct {
 	Labels     map[string]string `json:"labels,omitempty"`
 	GPUs       *int64            `json:"gpus,omitempty"`
 	EgressMbps *int64            `json:"egress_mbps,omitempty"`
+	FailFast   bool              `json:"fail_fast,omitempty"`
+	Async      bool              `json:"async,omitempty"`
 }
 
 // Session is a session as the API shows it (states as names).

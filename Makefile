@@ -1,0 +1,42 @@
+# Strata — build, run and test.
+GO      ?= go
+BIN     := bin/strata
+PKGS    := ./...
+FUZZTIME ?= 30s
+
+.PHONY: build run test lint bench fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/strata
+
+# The whole cluster in one process, with a demo session.
+run: build
+	./$(BIN) dev
+
+# Unit and integration tests (real sockets, in-process clusters), with the
+# race detector. Long soaks and heavy benchmarks are under `make bench`.
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+# Go benchmarks, then the capacity benches with their JSON reports.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 1s $(PKGS)
+	./$(BIN) bench registry --origins 3 --duration 10s --json
+	./$(BIN) bench placement --nodes 10000 --json
+
+# Run every fuzz target for FUZZTIME each.
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -parallel 1 $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin

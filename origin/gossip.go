@@ -1,0 +1,249 @@
+package origin
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/strata-edge/strata/registry"
+	"github.com/strata-edge/strata/registry/gossip"
+)
+
+// openGossip starts this origin's gossip member. Origins carry no load;
+// they are members so they see every edge's liveness and live load.
+func (o *Origin) openGossip() error {
+	keys := o.cfg.Gossip.Keys
+	if len(keys) == 0 {
+		k, err := o.loadOrMakeGossipKey()
+		if err != nil {
+			return err
+		}
+		keys = []string{k}
+	}
+	host, port, err := splitHostPort(o.cfg.Gossip.Addr)
+	if err != nil {
+		return fmt.Errorf("gossip.addr: %w", err)
+	}
+	cfg := gossip.Config{
+		Meta:     gossip.Meta{ID: o.cfg.NodeID, Role: gossip.RoleOrigin, Region: o.cfg.Region, Addrs: gossip.Addrs{API: o.apiAddr}},
+		BindAddr: host, BindPort: port,
+		Keys: keys, Profile: gossip.Profile(o.cfg.Gossip.Profile),
+		Logger: o.log.With("component", "gossip"), Registerer: o.prom,
+	}
+	if a := o.cfg.Gossip.Advertise; a != "" {
+		if cfg.AdvertiseAddr, cfg.AdvertisePort, err = splitHostPort(a); err != nil {
+			return fmt.Errorf("gossip.advertise: %w", err)
+		}
+	}
+	pool, err := gossip.New(cfg)
+	if err != nil {
+		return err
+	}
+	o.pool = pool
+	o.gossipAddr = pool.Addr()
+	return nil
+}
+
+// loadOrMakeGossipKey reads <data_dir>/gossip-key, or on a bootstrap node
+// generates it. Other nodes must be given the same key.
+func (o *Origin) loadOrMakeGossipKey() (string, error) {
+	path := filepath.Join(o.cfg.DataDir, "gossip-key")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !o.cfg.Bootstrap {
+		return "", fmt.Errorf("%w: gossip.keys: required on a joining origin (copy the bootstrap node's gossip-key, or run `strata keygen`)", registry.ErrInvalid)
+	}
+	k, err := gossip.GenerateKey()
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write gossip key: %w", err)
+	}
+	o.log.Info("generated gossip key", "file", path)
+	return k, nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, err
+	}
+	return h, port, nil
+}
+
+// gossipJoinLoop keeps this origin joined to the pool: it dials the
+// configured seeds and every origin the registry knows that it does not
+// yet see alive.
+func (o *Origin) gossipJoinLoop() {
+	defer o.wg.Done()
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		seen := map[string]bool{}
+		for _, m := range o.pool.Members() {
+			seen[m.Meta.ID] = m.State == gossip.StateAlive
+		}
+		var seeds []string
+		for _, s := range o.cfg.Gossip.Seeds {
+			seeds = append(seeds, s)
+		}
+		for _, n := range o.reg.State().Nodes() {
+			if n.Role == registry.RoleOrigin && n.ID != o.cfg.NodeID && !seen[n.ID] && n.Addrs["gossip"] != "" {
+				seeds = append(seeds, n.Addrs["gossip"])
+			}
+		}
+		if len(seeds) > 0 {
+			if _, err := o.pool.Join(seeds); err != nil {
+				o.log.Debug("gossip join", "seeds", seeds, "err", err)
+			}
+		}
+		select {
+		case <-o.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// gossipState maps a gossip liveness to the registry's node state.
+func gossipState(s gossip.State) registry.NodeState {
+	switch s {
+	case gossip.StateSuspect:
+		return registry.NodeSuspect
+	case gossip.StateDead:
+		return registry.NodeDead
+	case gossip.StateLeft:
+		return registry.NodeLeft
+	}
+	return registry.NodeAlive
+}
+
+// absentGrace is how long a leader waits before declaring a registered
+// node that it never saw in gossip dead (it may still be joining).
+const absentGrace = 10 * time.Second
+
+// reconcileNodes runs on the leader: it writes gossip's view of each
+// node's liveness and drain flag into the registry, and hands the sessions
+// of nodes that died or left to onNodeLost. Level-triggered: it compares
+// whole states each round, so missed events cost nothing.
+func (o *Origin) reconcileNodes(ctx context.Context) {
+	since := time.Now()
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		o.reconcileOnce(ctx, time.Since(since) > absentGrace)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-o.pool.Events():
+		}
+	}
+}
+
+func (o *Origin) reconcileOnce(ctx context.Context, judgeAbsent bool) {
+	members := map[string]gossip.Member{}
+	for _, m := range o.pool.Members() {
+		members[m.Meta.ID] = m
+	}
+	now := time.Now().UTC()
+	for _, n := range o.reg.State().Nodes() {
+		m, ok := members[n.ID]
+		want, reason := n.State, n.Reason
+		draining := n.Draining
+		switch {
+		case ok:
+			want = gossipState(m.State)
+			draining = draining || m.Meta.Draining
+			reason = "gossip: " + m.State.String()
+		case n.Role == registry.RoleEdge && judgeAbsent && n.State == registry.NodeAlive:
+			want, reason = registry.NodeDead, "not seen in gossip"
+		}
+		if want == n.State && draining == n.Draining {
+			if (want == registry.NodeDead || want == registry.NodeLeft) && o.holdsSessions(n.ID) {
+				o.onNodeLost(ctx, n.ID, want)
+			}
+			continue
+		}
+		if _, err := o.reg.Apply(ctx, &registry.SetNodeState{ID: n.ID, State: want, Draining: draining, Reason: reason, At: now}); err != nil {
+			o.log.Warn("record node state", "node", n.ID, "state", want, "err", err)
+			continue
+		}
+		o.log.Info("node state", "node", n.ID, "role", n.Role, "state", want, "draining", draining)
+		if want == registry.NodeDead || want == registry.NodeLeft {
+			o.onNodeLost(ctx, n.ID, want)
+		}
+	}
+}
+
+func (o *Origin) holdsSessions(nodeID string) bool {
+	l, _ := o.reg.State().Sessions(registry.SessionFilter{NodeID: nodeID, Limit: 1})
+	for _, s := range l {
+		if s.State == registry.StatePlaced || s.State == registry.StateStarting || s.State == registry.StateRunning {
+			return true
+		}
+	}
+	return false
+}
+
+// onNodeLost releases the sessions of a dead or departed node: back to
+// pending (to be placed again) unless the app says never restart, in which
+// case they fail. The placement loop picks pending sessions up.
+func (o *Origin) onNodeLost(ctx context.Context, nodeID string, state registry.NodeState) {
+	sessions, _ := o.reg.State().Sessions(registry.SessionFilter{NodeID: nodeID})
+	now := time.Now().UTC()
+	for _, s := range sessions {
+		if s.State != registry.StatePlaced && s.State != registry.StateStarting && s.State != registry.StateRunning {
+			continue
+		}
+		next, reason := registry.StatePending, fmt.Sprintf("node %s %s; waiting to be placed again", nodeID, state)
+		if a, ok := o.reg.State().App(s.AppID); ok && a.RestartPolicy == "never" {
+			next, reason = registry.StateFailed, fmt.Sprintf("node %s %s", nodeID, state)
+		}
+		if _, err := o.reg.Apply(ctx, &registry.SetSessionState{ID: s.ID, State: next, ExpectState: s.State, Reason: reason, At: now}); err != nil {
+			o.log.Warn("release session of lost node", "session", s.ID, "node", nodeID, "err", err)
+			continue
+		}
+		o.log.Info("session released from lost node", "session", s.ID, "node", nodeID, "now", next)
+	}
+	o.kickPlacement()
+}
+
+// liveView is a node's gossiped live load as this origin sees it.
+type liveView struct {
+	Gossip       string  `json:"gossip_state"`
+	EgressBps    uint64  `json:"egress_bps"`
+	Viewers      uint32  `json:"viewers"`
+	Sessions     uint32  `json:"sessions"`
+	GPUUtilPct   int     `json:"gpu_util_pct"`
+	GPUMemUsedMB uint64  `json:"gpu_mem_used_mb"`
+	CPUPct       int     `json:"cpu_pct"`
+	AgeMs        float64 `json:"age_ms"`
+	Stale        bool    `json:"stale"`
+}
+
+func (o *Origin) live(id string) *liveView {
+	m, ok := o.pool.Member(id)
+	if !ok {
+		return nil
+	}
+	v := &liveView{Gossip: m.State.String(), EgressBps: m.Load.EgressBps, Viewers: m.Load.Viewers, Sessions: m.Load.Sessions,
+		GPUUtilPct: m.Load.GPUUtilPct, GPUMemUsedMB: m.Load.GPUMemUsedMB, CPUPct: m.Load.CPUPct, Stale: m.Stale()}
+	if !m.LoadAt.IsZero() {
+		v.AgeMs = float64(m.LoadAge().Microseconds()) / 1000
+	} else {
+		v.AgeMs = -1
+	}
+	return v
+}

@@ -1,0 +1,173 @@
+package origin
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/strata-edge/strata/internal/ids"
+	"github.com/strata-edge/strata/internal/token"
+	"github.com/strata-edge/strata/placement"
+	"github.com/strata-edge/strata/registry"
+)
+
+// viewerTokenTTL bounds how long a playback URL works.
+const viewerTokenTTL = 15 * time.Minute
+
+type viewerBody struct {
+	Lat    *float64 `json:"lat,omitempty"`
+	Lon    *float64 `json:"lon,omitempty"`
+	Region string   `json:"region,omitempty"`
+	// Controller asks for the role that may send input to the session.
+	Controller bool `json:"controller,omitempty"`
+}
+
+// viewerAnswer tells a viewer where to play a session from.
+type viewerAnswer struct {
+	Edge      string    `json:"edge"`
+	Upstream  string    `json:"upstream,omitempty"`
+	Relaying  bool      `json:"relaying"`
+	MoQURL    string    `json:"moq_url,omitempty"`
+	WHEPURL   string    `json:"whep_url,omitempty"`
+	PlayerURL string    `json:"player_url,omitempty"`
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Role      string    `json:"role"`
+}
+
+// addViewer routes a viewer to the closest edge that can carry the
+// session's bitrate (preferring edges already relaying it) and signs a
+// short-lived viewer token the edge verifies offline.
+func (o *Origin) addViewer(c *call) (int, any, error) {
+	s, err := o.sessionFor(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	var b viewerBody
+	if len(c.ctx.Request.Body()) > 0 {
+		if err := decode(c, &b); err != nil {
+			return 0, nil, err
+		}
+	}
+	if (b.Lat == nil) != (b.Lon == nil) {
+		return 0, nil, badRequest("lat, lon: give both or neither")
+	}
+	if s.Reservation == nil {
+		return 0, nil, &apiError{Status: http.StatusConflict, Code: codeInvalidState, Message: "session " + s.ID + " is " + s.State.String() + " and has no edge yet", RetryAfter: 1}
+	}
+	req := placement.ViewerRequest{SessionID: s.ID, IngestNodeID: s.Reservation.NodeID, BitrateMbps: max(s.EgressMbps, 1)}
+	req.Viewer.Region = b.Region
+	if b.Lat != nil {
+		req.Viewer.Location = placement.Location{Lat: *b.Lat, Lon: *b.Lon, Known: true}
+	}
+	snap := o.snapshot()
+	d, err := placement.RouteViewer(snap, req)
+	if err != nil {
+		if errors.Is(err, placement.ErrNoCapacity) {
+			return 0, nil, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoCapacity, Message: err.Error(), RetryAfter: 5}
+		}
+		return 0, nil, err
+	}
+	key, ok := o.reg.State().ActiveSigningKey()
+	if !ok {
+		return 0, nil, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: "no token signing key yet", RetryAfter: 1}
+	}
+	role := token.RoleViewer
+	if b.Controller {
+		role = token.RoleController
+	}
+	now := time.Now().UTC()
+	exp := now.Add(viewerTokenTTL)
+	tok, err := token.Sign(key.Private, key.ID, token.Claims{
+		Issuer: "strata", Tenant: s.TenantID, Session: s.ID, Role: role, Node: d.EdgeID,
+		IssuedAt: now, NotBefore: now.Add(-time.Minute), ExpiresAt: exp,
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	ans := viewerAnswer{Edge: d.EdgeID, Upstream: d.UpstreamID, Relaying: d.Relaying, Token: tok, ExpiresAt: exp, Role: string(role)}
+	if n, ok := o.reg.State().Node(d.EdgeID); ok {
+		if a := n.Addrs["quic"]; a != "" {
+			ans.MoQURL = "https://" + a + "/moq"
+		}
+		if a := n.Addrs["http"]; a != "" {
+			ans.WHEPURL = "https://" + a + "/whep/" + s.TenantID + "/" + s.ID
+			ans.PlayerURL = "https://" + a + "/embed/" + s.ID + "?token=" + tok
+		}
+	}
+	return http.StatusOK, ans, nil
+}
+
+// explainPlacement is a dry run: where would a session of this shape go,
+// and why were the other nodes rejected.
+func (o *Origin) explainPlacement(c *call) (int, any, error) {
+	q := c.ctx.QueryArgs()
+	req := placement.Request{Tenant: c.who.tenantID, Explain: true, GPUModel: string(q.Peek("gpu_model")), Requester: placement.Requester{Region: string(q.Peek("region"))}}
+	if req.Tenant == "" {
+		req.Tenant = "admin"
+	}
+	if app := string(q.Peek("app_id")); app != "" {
+		a, ok := o.reg.State().App(app)
+		if !ids.Valid("app", app) || !ok || !c.who.canSee(a.TenantID) {
+			return 0, nil, notFound("app", app)
+		}
+		req.GPUs, req.GPUModel, req.GPUMemoryMB, req.EgressMbps = int(a.GPUs), a.GPUModel, a.GPUMemoryMB, a.EgressMbps
+	}
+	ints := map[string]*int64{"gpu_memory_mb": &req.GPUMemoryMB, "egress_mbps": &req.EgressMbps}
+	for name, dst := range ints {
+		if v := q.Peek(name); len(v) > 0 {
+			n, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil || n < 0 {
+				return 0, nil, badRequest("%s: must be a non-negative integer", name)
+			}
+			*dst = n
+		}
+	}
+	if v := q.Peek("gpus"); len(v) > 0 {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 0 || n > 64 {
+			return 0, nil, badRequest("gpus: must be an integer from 0 to 64")
+		}
+		req.GPUs = n
+	}
+	lat, lon := q.Peek("lat"), q.Peek("lon")
+	if (len(lat) == 0) != (len(lon) == 0) {
+		return 0, nil, badRequest("lat, lon: give both or neither")
+	}
+	if len(lat) > 0 {
+		la, err1 := strconv.ParseFloat(string(lat), 64)
+		lo, err2 := strconv.ParseFloat(string(lon), 64)
+		if err1 != nil || err2 != nil || la < -90 || la > 90 || lo < -180 || lo > 180 {
+			return 0, nil, badRequest("lat, lon: must be degrees in range")
+		}
+		req.Requester.Location = placement.Location{Lat: la, Lon: lo, Known: true}
+	}
+	d, err := placement.Place(o.snapshot(), req)
+	var nc *placement.NoCapacityError
+	switch {
+	case errors.As(err, &nc):
+		return http.StatusOK, map[string]any{"placed": false, "reason": err.Error(), "explanation": nc.Explanation}, nil
+	case err != nil:
+		return 0, nil, badRequest("%v", err)
+	}
+	return http.StatusOK, map[string]any{"placed": true, "decision": d}, nil
+}
+
+// placeNow waits for the placer's next round so a create answers with the
+// session placed when capacity exists. With failFast, a session that found
+// no capacity is ended and the call fails with 503.
+func (o *Origin) placeNow(c *call, s *registry.Session, failFast bool) (*registry.Session, error) {
+	ctx, cancel := contextWithTimeout(c, 5*time.Second)
+	defer cancel()
+	o.placer.waitRound(ctx)
+	cur, ok := o.reg.State().Session(s.ID)
+	if !ok {
+		return s, nil
+	}
+	if failFast && cur.State == registry.StatePending {
+		_, _ = o.reg.Apply(c.ctx, &registry.SetSessionState{ID: s.ID, State: registry.StateTerminated, ExpectState: registry.StatePending, Reason: "no capacity (fail_fast)", At: time.Now().UTC()})
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoCapacity, Message: "no edge has capacity for this session now: " + cur.Reason, RetryAfter: 5}
+	}
+	return cur, nil
+}
