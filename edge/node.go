@@ -77,11 +77,11 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
+	base := opts.Logger
+	if base == nil {
+		base = slog.Default()
 	}
-	log = log.With("component", "edge", "node", cfg.NodeID)
+	log := base.With("component", "edge", "node", cfg.NodeID)
 
 	src := opts.GPUSource
 	if src == nil {
@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 			WebRTC: cfg.Advertise.WebRTC, WHIP: cfg.Advertise.WHIP},
 		NICMbps: uint64(nic.Mbps), GPUCount: uint32(len(gpus)), GPUDigest: gpu.Digest(gpus),
 	}
-	gcfg, err := poolConfig(cfg, meta, log, opts.Registerer)
+	gcfg, err := poolConfig(cfg, meta, base, opts.Registerer) // gossip adds its own component
 	if err != nil {
 		return nil, err
 	}

@@ -74,6 +74,6 @@ func runEdge(args []string) error {
 	// A second signal ends the grace period early.
 	again, stopAgain := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopAgain()
-	log.Info("signal received; draining", "grace", cfg.DrainGrace)
+	log.Info("signal received; draining", "component", "cmd", "grace", cfg.DrainGrace)
 	return e.Drain(again)
 }

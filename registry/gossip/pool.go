@@ -211,7 +211,9 @@ func (p *Pool) Leave(timeout time.Duration) error {
 		err = p.ml.UpdateNode(max(time.Until(deadline), time.Millisecond))
 	}
 	p.metaMu.Unlock()
-	if err == nil {
+	// Alone, nothing will ever carry the notice (memberlist skips its own
+	// wait the same way), so do not wait for it.
+	if err == nil && p.numAlive.Load() > 1 {
 		t := time.NewTimer(max(time.Until(deadline), 0))
 		select {
 		case <-notice:
