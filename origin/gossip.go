@@ -33,7 +33,7 @@ func (o *Origin) openGossip() error {
 		Meta:     gossip.Meta{ID: o.cfg.NodeID, Role: gossip.RoleOrigin, Region: o.cfg.Region, Addrs: gossip.Addrs{API: o.apiAddr}},
 		BindAddr: host, BindPort: port,
 		Keys: keys, Profile: gossip.Profile(o.cfg.Gossip.Profile),
-		Logger: o.log.With("component", "gossip"), Registerer: o.prom,
+		Logger: o.baseLog, Registerer: o.prom,
 	}
 	if a := o.cfg.Gossip.Advertise; a != "" {
 		if cfg.AdvertiseAddr, cfg.AdvertisePort, err = splitHostPort(a); err != nil {
@@ -141,13 +141,17 @@ func (o *Origin) reconcileNodes(ctx context.Context) {
 	since := time.Now()
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
+	events := o.pool.Events()
 	for {
 		o.reconcileOnce(ctx, time.Since(since) > absentGrace)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-o.pool.Events():
+		case _, ok := <-events:
+			if !ok {
+				return // the pool is shutting down
+			}
 		}
 	}
 }
@@ -159,6 +163,9 @@ func (o *Origin) reconcileOnce(ctx context.Context, judgeAbsent bool) {
 	}
 	now := time.Now().UTC()
 	for _, n := range o.reg.State().Nodes() {
+		if n.ID == o.cfg.NodeID || ctx.Err() != nil {
+			continue // the leader is alive by definition while it leads
+		}
 		m, ok := members[n.ID]
 		want, reason := n.State, n.Reason
 		draining := n.Draining

@@ -40,6 +40,7 @@ type Options struct {
 type Origin struct {
 	cfg     Config
 	log     *slog.Logger
+	baseLog *slog.Logger // without the component field, for sub-components
 	reg     *registry.Registry
 	prom    *prometheus.Registry
 	metrics *apiMetrics
@@ -76,7 +77,7 @@ func Open(cfg Config, opts Options) (*Origin, error) {
 		log = logging.Discard()
 	}
 	log = log.With("node", cfg.NodeID)
-	o := &Origin{cfg: cfg, log: log.With("component", "origin"), prom: newPromRegistry(), peers: newPeerClients(), opened: make(chan struct{})}
+	o := &Origin{cfg: cfg, log: log.With("component", "origin"), baseLog: log, prom: newPromRegistry(), peers: newPeerClients(), opened: make(chan struct{})}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	o.limiter = newLimiter(cfg.API.RateLimit, cfg.API.RateBurst)
 	m, err := newAPIMetrics(o.prom)
@@ -173,11 +174,13 @@ func (o *Origin) Close(graceful bool) error {
 	var err error
 	o.once.Do(func() {
 		o.cancel()
+		// Raft first: a leader hands off leadership, and its leader-only
+		// loops (placement, node reconciliation) stop before gossip does.
+		err = o.reg.Close(graceful)
 		if graceful {
 			_ = o.pool.Leave(time.Second)
 		}
 		_ = o.pool.Shutdown()
-		err = o.reg.Close(graceful)
 		if serr := o.server.Shutdown(); serr != nil && err == nil {
 			err = serr
 		}

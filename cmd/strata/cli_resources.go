@@ -171,17 +171,43 @@ func resources() []resource {
 				}
 			}},
 			"terminate": {args: "ID", help: "end a session and release its capacity", flags: byID("DELETE", "/v1/sessions/"), columns: sessionCols},
+			"viewer": {args: "ID", help: "route a viewer to an edge and get playback URLs with a token", flags: func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
+				region := fs.String("region", "", "viewer region")
+				controller := fs.Bool("controller", false, "ask for the role that may send input")
+				return func(args []string) (string, string, any, error) {
+					if err := nargs(args, 1, "ID"); err != nil {
+						return "", "", nil, err
+					}
+					return "POST", "/v1/sessions/" + esc(args[0]) + "/viewers", map[string]any{"region": *region, "controller": *controller}, nil
+				}
+			}},
 		}},
 		{name: "nodes", summary: "list origins and edges", verbs: map[string]verb{
 			"list": {help: "list nodes", flags: paged("/v1/nodes", "role"), columns: nodeCols},
 			"get":  {args: "ID", help: "show a node", flags: byID("GET", "/v1/nodes/"), columns: nodeCols},
+			"drain": {args: "ID", help: "stop sending new sessions and viewers to a node", columns: nodeCols, flags: func(*flag.FlagSet) func([]string) (string, string, any, error) {
+				return func(args []string) (string, string, any, error) {
+					if err := nargs(args, 1, "ID"); err != nil {
+						return "", "", nil, err
+					}
+					return "POST", "/v1/nodes/" + esc(args[0]) + "/drain", nil, nil
+				}
+			}},
 		}},
 		{name: "cluster", summary: "Raft cluster status and membership (admin)", verbs: map[string]verb{
 			"status":      {help: "leader, term, indexes and peers", flags: noFlags("GET", "/v1/cluster")},
 			"remove":      {args: "ID", help: "remove an origin from the Raft group", flags: byID("DELETE", "/v1/cluster/peers/")},
 			"transfer":    {help: "hand leadership to another voter", flags: noFlags("POST", "/v1/cluster/transfer-leadership")},
 			"rotate-keys": {help: "install a new token signing key", flags: noFlags("POST", "/v1/cluster/keys/rotate")},
-			"keys":        {help: "public token keys (JWKS)", flags: noFlags("GET", "/v1/cluster/keys")},
+			"join-token": {args: "NAME", help: "create a node token for edges; shown once", columns: keyCols, flags: func(*flag.FlagSet) func([]string) (string, string, any, error) {
+				return func(args []string) (string, string, any, error) {
+					if err := nargs(args, 1, "NAME"); err != nil {
+						return "", "", nil, err
+					}
+					return "POST", "/v1/cluster/join-tokens", map[string]string{"name": args[0]}, nil
+				}
+			}},
+			"keys": {help: "public token keys (JWKS)", flags: noFlags("GET", "/v1/cluster/keys")},
 		}},
 	}
 }

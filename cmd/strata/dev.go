@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/strata-edge/strata/edge"
+	"github.com/strata-edge/strata/internal/logging"
+	"github.com/strata-edge/strata/origin"
+	"github.com/strata-edge/strata/registry"
+	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/registry/gossip"
+)
+
+func init() {
+	commands["dev"] = command{"run a whole cluster in one process with a demo session", runDev}
+}
+
+// devEdges are the demo edges: two regions, fake GPUs.
+var devEdges = []struct {
+	id, region string
+	lat, lon   float64
+	gpus       string
+}{
+	{"edge-eu-1", "eu-west", 50.11, 8.68, "fake:2xL4:24GB"},
+	{"edge-us-1", "us-east", 39.04, -77.49, "fake:2xL4:24GB"},
+}
+
+func runDev(args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	dir := fs.String("data-dir", ".strata-dev", "state directory (wiped at start)")
+	api := fs.String("api-addr", "127.0.0.1:7070", "origin API address")
+	level := fs.String("log-level", "warn", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: strata dev [flags]\n\nRuns one origin (single-voter Raft), two edges in two regions and a demo\ntenant, app and session, all in this process on loopback.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := logging.New(os.Stderr, "text", *level)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if err := os.RemoveAll(*dir); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	key, err := gossip.GenerateKey()
+	if err != nil {
+		return err
+	}
+	ports, err := loopbackPorts(2 + len(devEdges))
+	if err != nil {
+		return err
+	}
+	cfg := origin.Defaults()
+	cfg.NodeID, cfg.DataDir, cfg.Bootstrap = "origin-1", filepath.Join(*dir, "origin-1"), true
+	cfg.API.Addr, cfg.Raft.Addr, cfg.Gossip.Addr = *api, ports[0], ports[1]
+	cfg.Gossip.Keys, cfg.Gossip.Profile = []string{key}, "local"
+	o, err := origin.Open(cfg, origin.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer o.Close(true)
+	admin := client.New(o.AdminToken(), o.APIAddr())
+	if err := waitReady(ctx, o); err != nil {
+		return err
+	}
+
+	var nodeTok client.CreatedKey
+	if err := admin.Do(ctx, "POST", "/v1/cluster/join-tokens", map[string]string{"name": "dev edges"}, &nodeTok); err != nil {
+		return fmt.Errorf("node token: %w", err)
+	}
+	for i, e := range devEdges {
+		ecfg := edge.Defaults()
+		ecfg.NodeID, ecfg.Region, ecfg.Lat, ecfg.Lon, ecfg.GPUs = e.id, e.region, e.lat, e.lon, e.gpus
+		ecfg.Join, ecfg.Token, ecfg.NICMbps = []string{o.APIAddr()}, nodeTok.Token, 10000
+		ecfg.Gossip.Addr, ecfg.Gossip.Keys, ecfg.Gossip.Profile = ports[2+i], []string{key}, "local"
+		ecfg.DrainGrace = 0
+		ed, err := edge.New(ctx, ecfg, edge.Options{Logger: log})
+		if err != nil {
+			return fmt.Errorf("edge %s: %w", e.id, err)
+		}
+		defer ed.Close()
+	}
+	if err := waitEdges(ctx, admin, len(devEdges)); err != nil {
+		return err
+	}
+
+	ten, err := admin.CreateTenant(ctx, "demo", registry.Quota{MaxSessions: 10})
+	if err != nil {
+		return err
+	}
+	tkey, err := admin.CreateKey(ctx, ten.ID, "demo backend")
+	if err != nil {
+		return err
+	}
+	tenant := admin.WithToken(tkey.Token)
+	app, err := tenant.CreateApp(ctx, client.AppSpec{Name: "demo-game", Command: []string{"strata", "testsrc"}, GPUs: 1, GPUMemoryMB: 8192, EgressMbps: 8})
+	if err != nil {
+		return err
+	}
+	lat, lon := 48.85, 2.35 // a player in Paris
+	ses, err := tenant.CreateSession(ctx, client.SessionSpec{AppID: app.ID, Lat: &lat, Lon: &lon})
+	if err != nil {
+		return err
+	}
+	var view struct {
+		Edge    string `json:"edge"`
+		MoQURL  string `json:"moq_url"`
+		WHEPURL string `json:"whep_url"`
+		Token   string `json:"token"`
+	}
+	viewErr := tenant.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/viewers", map[string]any{"lat": lat, "lon": lon}, &view)
+
+	fmt.Printf(`
+Strata dev cluster is up.
+
+  origin API     http://%[1]s   (metrics: http://%[1]s/metrics)
+  edges          %[2]s (eu-west), %[3]s (us-east)
+  admin token    %[4]s
+  tenant key     %[5]s
+  demo session   %[6]s  state=%[7]s  edge=%[8]s
+`, o.APIAddr(), devEdges[0].id, devEdges[1].id, o.AdminToken(), tkey.Token, ses.ID, ses.State, reservationNode(ses))
+	if viewErr == nil {
+		fmt.Printf("  viewer         edge=%s token=%s…\n", view.Edge, view.Token[:min(24, len(view.Token))])
+		if view.MoQURL != "" {
+			fmt.Printf("  player         %s\n", view.MoQURL)
+		}
+	} else {
+		fmt.Printf("  viewer         %v\n", viewErr)
+	}
+	fmt.Printf(`
+Try the CLI:
+  export STRATA_ADDR=%s STRATA_TOKEN=%s
+  strata nodes list
+  strata sessions list
+  strata cluster status
+
+Media (player, test source) is not wired into edges yet; see README "Status".
+Ctrl-C stops everything.
+`, o.APIAddr(), o.AdminToken())
+	<-ctx.Done()
+	fmt.Println("\nshutting down")
+	return nil
+}
+
+func reservationNode(s *client.Session) string {
+	if s.Reservation == nil {
+		return "-"
+	}
+	return s.Reservation.NodeID
+}
+
+func waitReady(ctx context.Context, o *origin.Origin) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, ok := o.Registry().State().ActiveSigningKey(); ok && o.Registry().IsLeader() {
+			if _, ok := o.Registry().State().APIKey("admin"); ok {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return errors.New("origin did not become ready")
+}
+
+func waitEdges(ctx context.Context, admin *client.Client, n int) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var l client.List[struct {
+			State string `json:"state"`
+		}]
+		if err := admin.Do(ctx, "GET", "/v1/nodes?role=edge", nil, &l); err == nil {
+			alive := 0
+			for _, it := range l.Items {
+				if it.State == "alive" {
+					alive++
+				}
+			}
+			if alive == n {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return errors.New("edges did not register in time")
+}
+
+// loopbackPorts reserves n free loopback addresses.
+func loopbackPorts(n int) ([]string, error) {
+	var out []string
+	var lns []net.Listener
+	defer func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, l)
+		out = append(out, l.Addr().String())
+	}
+	return out, nil
+}
