@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/strata-edge/strata/bench"
@@ -22,11 +24,12 @@ func init() {
 var benchSuites = map[string]func(ctx context.Context, args []string, p *bench.Progress) (any, error){
 	"registry":  benchRegistry,
 	"placement": benchPlacement,
+	"fanout":    benchFanout,
 }
 
 func runBench(args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(os.Stderr, "Usage: strata bench <registry|placement|fanout> [flags] [--json]")
+		fmt.Fprintln(os.Stderr, "Usage: strata bench <registry|placement|gossip|fanout> [flags] [--json]\nRun 'strata bench SUITE -h' for a suite's flags.")
 		if len(args) == 0 {
 			return usagef("missing suite")
 		}
@@ -82,4 +85,45 @@ func benchPlacement(ctx context.Context, args []string, p *bench.Progress) (any,
 	}
 	p.Step("measuring the placement engine on 1k and 10k nodes, %s each", *d)
 	return bench.PlacementEngine(ctx, *nodes, *d)
+}
+
+func benchFanout(ctx context.Context, args []string, p *bench.Progress) (any, error) {
+	fs := flag.NewFlagSet("bench fanout", flag.ContinueOnError)
+	transport := fs.String("transport", "moq", "moq (raw QUIC, subscribers in a separate process) or webrtc (WHEP)")
+	subs := fs.Int("subscribers", 100, "subscribers")
+	bitrate := fs.String("bitrate", "2.5M", "stream bitrate in bit/s (suffix k or M)")
+	d := fs.Duration("duration", 20*time.Second, "measured window")
+	baseline := fs.Bool("baseline", false, "moq: also measure a plain UDP sender per core")
+	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return nil, usagef("%v", err)
+	}
+	bps, err := parseBitrate(*bitrate)
+	if err != nil {
+		return nil, usagef("--bitrate: %v", err)
+	}
+	p.Step("%s fan-out: %d subscribers of a %s bit/s stream for %s", *transport, *subs, *bitrate, *d)
+	switch *transport {
+	case "moq":
+		return bench.FanoutMoQ(ctx, bench.FanoutOptions{Subscribers: *subs, BitrateBps: bps, Duration: *d, Baseline: *baseline})
+	case "webrtc":
+		return bench.FanoutWebRTC(ctx, bench.FanoutWebRTCOptions{Subscribers: *subs, BitrateBps: bps, Duration: *d})
+	}
+	return nil, usagef("--transport %q: want moq or webrtc", *transport)
+}
+
+// parseBitrate reads "2.5M", "800k" or a plain number of bit/s.
+func parseBitrate(s string) (int64, error) {
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1e6, strings.TrimSuffix(s, "M")
+	case strings.HasSuffix(s, "k"):
+		mult, s = 1e3, strings.TrimSuffix(s, "k")
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("%q is not a bitrate", s)
+	}
+	return int64(v * mult), nil
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+
+	"github.com/strata-edge/strata/bench"
 )
 
 // command is one subcommand.
@@ -39,6 +41,15 @@ func (e *usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
 func main() {
+	// The MoQ fan-out bench re-executes this binary as its subscriber
+	// process; in that role it does nothing else.
+	if child, err := bench.RunFanoutChildIfRequested(); child {
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "strata: fan-out subscriber process: %v\n", err)
+			os.Exit(exitFailure)
+		}
+		os.Exit(exitOK)
+	}
 	os.Exit(run(os.Args[1:]))
 }
 
