@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/strata-edge/strata/internal/logging"
+	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/origin"
 	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -36,7 +37,7 @@ type Options struct {
 	RateLimit float64
 	// GossipProfile is lan, wan or local (default local: fast timers).
 	GossipProfile string
-	Logger    *slog.Logger
+	Logger        *slog.Logger
 }
 
 // Cluster is a running in-process cluster.
@@ -45,7 +46,8 @@ type Cluster struct {
 	AdminToken string
 	// GossipKey is the pool's encryption key, for edges joining in tests.
 	GossipKey string
-	opts       Options
+	opts      Options
+	edges     edgeFleet
 }
 
 // Node is one origin of the cluster.
@@ -89,7 +91,7 @@ func Start(opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{AdminToken: "strata-test-admin-token-0123456789abcdef", GossipKey: key, opts: opts}
 	for i := 0; i < opts.Origins; i++ {
-		ports, err := freePorts(3)
+		ports, err := netutil.FreeLoopbackAddrs(3)
 		if err != nil {
 			return nil, err
 		}
@@ -268,31 +270,12 @@ func (c *Cluster) WaitApplied(idx uint64, d time.Duration) error {
 	return nil
 }
 
-// Close stops every node.
+// Close stops every edge started through the cluster, then every node.
 func (c *Cluster) Close() {
+	c.closeEdges()
 	for _, n := range c.Nodes {
 		_ = n.stop(false)
 	}
-}
-
-// freePorts reserves n loopback ports and releases them for the caller.
-func freePorts(n int) ([]string, error) {
-	var out []string
-	var lns []net.Listener
-	defer func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}()
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		lns = append(lns, l)
-		out = append(out, l.Addr().String())
-	}
-	return out, nil
 }
 
 // partition wraps a node's Raft stream layer so tests can cut it off.
