@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/strata-edge/strata/edge"
 	"github.com/strata-edge/strata/internal/logging"
+	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/origin"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/client"
@@ -60,7 +60,7 @@ func runDev(args []string) error {
 	if err != nil {
 		return err
 	}
-	ports, err := loopbackPorts(2 + len(devEdges))
+	ports, err := netutil.FreeLoopbackAddrs(2 + len(devEdges))
 	if err != nil {
 		return err
 	}
@@ -204,24 +204,4 @@ func waitEdges(ctx context.Context, admin *client.Client, n int) error {
 		}
 	}
 	return errors.New("edges did not register in time")
-}
-
-// loopbackPorts reserves n free loopback addresses.
-func loopbackPorts(n int) ([]string, error) {
-	var out []string
-	var lns []net.Listener
-	defer func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}()
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		lns = append(lns, l)
-		out = append(out, l.Addr().String())
-	}
-	return out, nil
 }

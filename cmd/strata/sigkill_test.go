@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/client"
 )
@@ -190,16 +190,11 @@ func withoutFlag(args []string, flag string) []string {
 
 func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	var out []string
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, l.Addr().String())
-		defer l.Close()
+	addrs, err := netutil.FreeLoopbackAddrs(n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return addrs
 }
 
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {

@@ -1,0 +1,28 @@
+// Package netutil holds small network helpers shared by the dev cluster,
+// the test cluster and tests.
+package netutil
+
+import "net"
+
+// FreeLoopbackAddrs reserves n free TCP ports on 127.0.0.1 and releases
+// them, returning "127.0.0.1:port" addresses for the caller to bind. Ports
+// are picked by the kernel, so another process could take one in between;
+// tests and the dev cluster accept that small window.
+func FreeLoopbackAddrs(n int) ([]string, error) {
+	out := make([]string, 0, n)
+	lns := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, l)
+		out = append(out, l.Addr().String())
+	}
+	return out, nil
+}
