@@ -43,7 +43,7 @@ func edgeIDs(n int) []string {
 	return ids
 }
 
-// edgeState polls the leader's GET /v1/nodes until edge id satisfies ok.
+// waitEdge polls the leader's GET /v1/nodes until edge id satisfies ok.
 func waitEdge(t *testing.T, c *testcluster.Cluster, id string, d time.Duration, ok func(testcluster.NodeStatus) error) {
 	t.Helper()
 	eventually(t, d, func() error {
@@ -106,7 +106,7 @@ func TestGossipEdgesLifecycle(t *testing.T) {
 
 	tests := []struct {
 		name, id, want string
-		stop       func(id string) error
+		stop           func(id string) error
 	}{
 		{"hard stop is dead", ids[0], "dead", c.KillEdge},
 		{"drain is left", ids[1], "left", func(id string) error { return c.DrainEdge(context.Background(), id) }},
