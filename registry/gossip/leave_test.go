@@ -9,9 +9,9 @@ import (
 // for: memberlist declared the node dead first, the notice came after.
 func TestLateLeaveNoticeTurnsDeadIntoLeft(t *testing.T) {
 	n := newNode(t, "obs", []string{testKey(t)}, nil)
-	now := time.Now()
+	now := time.Now() // StateSince too: a dead member with a zero one is pruned at the next tick
 	n.mu.Lock()
-	n.members["gone"] = &entry{Member: Member{Meta: testMeta("gone"), State: StateDead, LoadSeq: 10}}
+	n.members["gone"] = &entry{Member: Member{Meta: testMeta("gone"), State: StateDead, StateSince: now, LoadSeq: 10}}
 	n.mu.Unlock()
 
 	stale := leaveMsg{node: "gone", seq: 9} // older than the last load: another life
@@ -33,7 +33,7 @@ func TestLateLeaveNoticeTurnsDeadIntoLeft(t *testing.T) {
 	// The notice survives in push/pull so a peer that missed it learns it.
 	other := newNode(t, "other", []string{testKey(t)}, nil)
 	other.mu.Lock()
-	other.members["gone"] = &entry{Member: Member{Meta: testMeta("gone"), State: StateDead, LoadSeq: 10}}
+	other.members["gone"] = &entry{Member: Member{Meta: testMeta("gone"), State: StateDead, StateSince: now, LoadSeq: 10}}
 	other.mu.Unlock()
 	other.mergeState(n.localState())
 	if s := stateOf(other.Pool, "gone"); s != StateLeft {
