@@ -25,6 +25,7 @@ var benchSuites = map[string]func(ctx context.Context, args []string, p *bench.P
 	"registry":  benchRegistry,
 	"placement": benchPlacement,
 	"fanout":    benchFanout,
+	"gossip":    benchGossip,
 }
 
 func runBench(args []string) error {
@@ -75,16 +76,58 @@ func benchRegistry(ctx context.Context, args []string, p *bench.Progress) (any, 
 	return bench.Registry(ctx, o)
 }
 
+// placementReport is `strata bench placement`'s JSON: the engine's
+// fields, then the committed placements' (absent with --skip-committed).
+type placementReport struct {
+	bench.PlacementEngineResult
+	*bench.PlacementCommittedResult
+}
+
 func benchPlacement(ctx context.Context, args []string, p *bench.Progress) (any, error) {
 	fs := flag.NewFlagSet("bench placement", flag.ContinueOnError)
 	nodes := fs.Int("nodes", 10000, "extra fleet size to measure besides 1k and 10k")
 	d := fs.Duration("duration", 2*time.Second, "measurement time per fleet size")
+	skip := fs.Bool("skip-committed", false, "measure only the engine, not placements committed through a local cluster")
+	var o bench.PlacementCommittedOptions
+	fs.IntVar(&o.Origins, "origins", 3, "origins in the local cluster (committed placements)")
+	fs.IntVar(&o.Edges, "edges", 20, "in-process edges (committed placements)")
+	fs.IntVar(&o.Sessions, "sessions", 5000, "sessions to place (committed placements)")
+	fs.IntVar(&o.Clients, "clients", 64, "concurrent creators (committed placements)")
 	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return nil, usagef("%v", err)
 	}
 	p.Step("measuring the placement engine on 1k and 10k nodes, %s each", *d)
-	return bench.PlacementEngine(ctx, *nodes, *d)
+	eng, err := bench.PlacementEngine(ctx, *nodes, *d)
+	if err != nil {
+		return nil, err
+	}
+	rep := placementReport{PlacementEngineResult: eng}
+	if *skip {
+		return rep, nil
+	}
+	o.Progress = p
+	com, err := bench.PlacementCommitted(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	rep.PlacementCommittedResult = &com
+	return rep, nil
+}
+
+func benchGossip(ctx context.Context, args []string, p *bench.Progress) (any, error) {
+	fs := flag.NewFlagSet("bench gossip", flag.ContinueOnError)
+	var o bench.GossipOptions
+	fs.IntVar(&o.Nodes, "nodes", 50, "in-process edges")
+	fs.IntVar(&o.Kills, "kills", 0, "edges hard-stopped to time failure detection (default nodes/5)")
+	fs.IntVar(&o.LoadRounds, "load-rounds", 3, "load changes timed per edge")
+	fs.StringVar(&o.Profile, "profile", "lan", "gossip profile: lan, wan or local")
+	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return nil, usagef("%v", err)
+	}
+	o.Progress = p
+	return bench.Gossip(ctx, o)
 }
 
 func benchFanout(ctx context.Context, args []string, p *bench.Progress) (any, error) {
