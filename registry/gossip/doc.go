@@ -8,7 +8,10 @@
 //     seconds; push/pull anti-entropy carries the whole fresh table so a
 //     joining node sees every load at once (load.go, delegate.go);
 //   - Vivaldi network coordinates exchanged in ping acks, so placement can
-//     estimate the RTT between any two members (coord.go).
+//     estimate the RTT between any two members (coord.go);
+//   - leave notices, relayed and carried in push/pull, so a graceful leave
+//     is never mistaken for a failure even when memberlist's own leave
+//     message outruns the Leaving metadata or is lost (leave.go).
 //
 // The registry consumes Events and Members; this package knows nothing of
 // the registry.
