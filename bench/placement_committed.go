@@ -38,14 +38,16 @@ type PlacementCommittedOptions struct {
 // created through the API, placed by the leader, its reservation
 // committed through Raft (fsync on), and the create answered.
 type PlacementCommittedResult struct {
-	PerSec  float64 `json:"committed_placements_per_sec"`
-	P50Ms   float64 `json:"committed_p50_ms"`
-	P99Ms   float64 `json:"committed_p99_ms"`
-	Placed  int64   `json:"committed_placed"`
-	Errors  int64   `json:"committed_errors"`
-	Edges   int     `json:"committed_edges"`
-	Clients int     `json:"committed_clients"`
-	Origins int     `json:"committed_origins"`
+	PerSec float64 `json:"committed_placements_per_sec"`
+	P50Ms  float64 `json:"committed_p50_ms"`
+	P99Ms  float64 `json:"committed_p99_ms"`
+	Placed int64   `json:"committed_placed"`
+	Errors int64   `json:"committed_errors"`
+	// FirstError says why the first unplaced create was not placed.
+	FirstError string `json:"committed_first_error,omitempty"`
+	Edges      int    `json:"committed_edges"`
+	Clients    int    `json:"committed_clients"`
+	Origins    int    `json:"committed_origins"`
 }
 
 // PlacementCommitted runs a local origin cluster with in-process edges
@@ -121,6 +123,7 @@ func PlacementCommitted(ctx context.Context, o PlacementCommittedOptions) (Place
 
 	p.Step("placing %d sessions with %d clients through %s (leader)", o.Sessions, o.Clients, c.Nodes[leader].ID)
 	var next, placed, errs atomic.Int64
+	var firstErr atomic.Pointer[string]
 	lats := make([][]time.Duration, o.Clients)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -132,6 +135,11 @@ func PlacementCommitted(ctx context.Context, o PlacementCommittedOptions) (Place
 				d := time.Since(t0)
 				if err != nil || s.State != "placed" {
 					errs.Add(1)
+					msg := fmt.Sprintf("session %s: %s", s.State, s.Reason)
+					if err != nil {
+						msg = err.Error()
+					}
+					firstErr.CompareAndSwap(nil, &msg)
 					continue
 				}
 				placed.Add(1)
@@ -147,6 +155,9 @@ func PlacementCommitted(ctx context.Context, o PlacementCommittedOptions) (Place
 	all := slices.Concat(lats...)
 	slices.Sort(all)
 	res.Placed, res.Errors = placed.Load(), errs.Load()
+	if m := firstErr.Load(); m != nil {
+		res.FirstError = *m
+	}
 	res.PerSec = float64(res.Placed) / elapsed.Seconds()
 	res.P50Ms, res.P99Ms = percentileMs(all, 0.50), percentileMs(all, 0.99)
 	p.Step("committed placements: %.0f/s, p50 %.1f ms, p99 %.1f ms (%d placed, %d not)", res.PerSec, res.P50Ms, res.P99Ms, res.Placed, res.Errors)
