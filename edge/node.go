@@ -265,23 +265,35 @@ func (e *Edge) Drain(ctx context.Context) error {
 
 // Close stops the edge in order: assignments, registration and seeding;
 // then load publishing and GPU sampling; then a graceful gossip leave and
-// the pool's shutdown. Safe to call more than once.
-func (e *Edge) Close() error {
+// the pool's shutdown. Safe to call more than once, and after Kill.
+func (e *Edge) Close() error { return e.stop(true) }
+
+// Kill stops the edge like a crash as far as peers can tell: no gossip
+// leave, so the pool detects a failure (and the registry re-places its
+// sessions). Its goroutines still end in order. For tests and chaos runs.
+func (e *Edge) Kill() error { return e.stop(false) }
+
+func (e *Edge) stop(leave bool) error {
 	e.closeOnce.Do(func() {
 		e.lifeMu.Lock()
 		e.closed = true
 		e.lifeMu.Unlock()
+		if !leave {
+			// Silence gossip first, so peers see the failure while the
+			// rest winds down.
+			e.closeErr = e.pool.Shutdown()
+		}
 		e.ctrlCancel()
 		e.ctrlWG.Wait()
 		e.dataCancel()
 		e.dataWG.Wait()
-		if err := e.pool.Leave(e.cfg.LeaveTimeout); err != nil {
-			e.log.Warn("graceful leave incomplete", "err", err)
+		if leave {
+			if err := e.pool.Leave(e.cfg.LeaveTimeout); err != nil {
+				e.log.Warn("graceful leave incomplete", "err", err)
+			}
+			e.closeErr = e.pool.Shutdown()
 		}
-		if err := e.pool.Shutdown(); err != nil {
-			e.closeErr = err
-		}
-		e.log.Info("edge stopped")
+		e.log.Info("edge stopped", "graceful", leave)
 	})
 	return e.closeErr
 }

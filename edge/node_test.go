@@ -305,3 +305,37 @@ func TestNewFailsWithoutNIC(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNoNIC", err)
 	}
 }
+
+func TestKillIsAFailure(t *testing.T) {
+	key, err := gossip.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := originPool(t, key)
+	fo := newFakeOrigin(t, "node-token")
+	cfg := testConfig(fo.addr(), key)
+	cfg.Gossip.Seeds = []string{op.Addr()} // configured seeds: no origin lookup
+	e, err := New(t.Context(), cfg, Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	waitFor(t, 10*time.Second, func() string {
+		if m, _ := op.Member("edge-1"); m.State != gossip.StateAlive {
+			return "edge not alive: " + m.State.String()
+		}
+		return ""
+	})
+	if err := e.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, func() string {
+		if m, _ := op.Member("edge-1"); m.State != gossip.StateDead {
+			return "killed edge is " + m.State.String()
+		}
+		return ""
+	})
+	if err := e.Close(); err != nil { // after Kill: a no-op, no panic
+		t.Fatal(err)
+	}
+}

@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -51,5 +52,18 @@ func TestLeaveMsgRoundTrip(t *testing.T) {
 		if err := got.unmarshal(bad); err == nil {
 			t.Fatalf("accepted %q", bad)
 		}
+	}
+}
+
+func TestLeaveAfterShutdown(t *testing.T) {
+	n := newNode(t, "gone", []string{testKey(t)}, nil)
+	if err := n.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Leave(time.Second); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("Leave after Shutdown: %v", err)
+	}
+	if err := n.UpdateMeta(testMeta("gone")); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("UpdateMeta after Shutdown: %v", err)
 	}
 }

@@ -26,7 +26,7 @@ type Pool struct {
 
 	metaBytes atomic.Pointer[[]byte]
 	numAlive  atomic.Int32
-	metaMu    sync.Mutex // serialises UpdateMeta and Leave; guards meta, leaving
+	metaMu    sync.Mutex // serialises UpdateMeta, Leave and the start of Shutdown; guards meta, leaving
 	meta      Meta
 	leaving   bool
 	left      atomic.Bool // set by Leave: stop broadcasting loads, whose newer sequence would cancel the leave notice
@@ -43,6 +43,7 @@ type Pool struct {
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	shutdown sync.Once
+	down     atomic.Bool // Shutdown began: memberlist panics on a Leave after it
 }
 
 // entry is a Member plus the last load message as received, kept so
@@ -176,6 +177,9 @@ func (p *Pool) UpdateMeta(meta Meta) error {
 	}
 	p.metaMu.Lock()
 	defer p.metaMu.Unlock()
+	if p.down.Load() {
+		return ErrShutdown
+	}
 	meta.Leaving = p.leaving
 	b, err := meta.MarshalBinary()
 	if err != nil {
@@ -198,11 +202,18 @@ func (p *Pool) UpdateMeta(meta Meta) error {
 // which survives memberlist replacing the metadata update and corrects a
 // peer that declared this node dead before hearing of the leave. Half the
 // timeout goes to spreading the intent, the rest to memberlist's leave.
+// After Shutdown it returns ErrShutdown.
 func (p *Pool) Leave(timeout time.Duration) error {
+	// metaMu is held throughout so Shutdown waits for a Leave in progress
+	// (memberlist panics on a leave after its shutdown).
+	p.metaMu.Lock()
+	defer p.metaMu.Unlock()
+	if p.down.Load() {
+		return ErrShutdown
+	}
 	deadline := time.Now().Add(timeout / 2)
 	p.left.Store(true)
 	notice := p.queueLeaveNotice()
-	p.metaMu.Lock()
 	p.leaving = true
 	b, err := p.meta.MarshalBinaryLeaving()
 	if err == nil {
@@ -210,7 +221,6 @@ func (p *Pool) Leave(timeout time.Duration) error {
 		// Never 0: memberlist reads a zero timeout as "wait forever".
 		err = p.ml.UpdateNode(max(time.Until(deadline), time.Millisecond))
 	}
-	p.metaMu.Unlock()
 	// Alone, nothing will ever carry the notice (memberlist skips its own
 	// wait the same way), so do not wait for it.
 	if err == nil && p.numAlive.Load() > 1 {
@@ -237,6 +247,9 @@ func (p *Pool) Leave(timeout time.Duration) error {
 func (p *Pool) Shutdown() error {
 	var err error
 	p.shutdown.Do(func() {
+		p.metaMu.Lock() // waits out an UpdateMeta or Leave in progress
+		p.down.Store(true)
+		p.metaMu.Unlock()
 		close(p.stop)
 		p.wg.Wait()
 		if e := p.ml.Shutdown(); e != nil {
