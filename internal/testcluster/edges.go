@@ -221,26 +221,18 @@ func (c *Cluster) takeEdge(id string) (*edge.Edge, error) {
 }
 
 // KillEdge stops an edge at once, without a gossip leave, so the pool
-// detects a failure: it shuts the edge's gossip member down. The package
-// edge has no hard stop of its own (Close always leaves gracefully), and
-// memberlist panics with "leave after shutdown" when Close later tries
-// to leave; so the rest of the edge (assignment follower, load publisher)
-// is closed in the background with that panic recovered. Close waits
-// for that cleanup.
+// detects a failure (edge.Kill). Its gossip member is shut down before
+// KillEdge returns, so peers' failure detection starts then; the rest of
+// the edge (assignment follower, load publisher) winds down in the
+// background, and Close waits for it.
 func (c *Cluster) KillEdge(id string) error {
 	e, err := c.takeEdge(id)
 	if err != nil {
 		return err
 	}
-	shutErr := e.Pool().Shutdown()
-	c.edges.cleanup.Go(func() { closeKilled(e) })
+	shutErr := e.Pool().Shutdown() // idempotent; Kill shuts it down again
+	c.edges.cleanup.Go(func() { _ = e.Kill() })
 	return shutErr
-}
-
-// closeKilled closes an edge whose pool is already shut down.
-func closeKilled(e *edge.Edge) {
-	defer func() { _ = recover() }() // memberlist: "leave after shutdown"
-	_ = e.Close()
 }
 
 // DrainEdge drains an edge gracefully (edge.Drain: draining flag, grace,
