@@ -110,10 +110,13 @@ func Registry(ctx context.Context, o RegistryOptions) (RegistryResult, error) {
 	spec := client.SessionSpec{TenantID: ten.ID, AppID: app.ID, Async: true}
 
 	p.Step("throughput: %d clients for %s", o.Clients, o.Duration)
-	n, errs := writeFlat(ctx, lc, spec, o.Clients, o.Duration)
+	n, errs, firstErr := writeFlat(ctx, lc, spec, o.Clients, o.Duration)
 	res.WritesPerSec = float64(n) / o.Duration.Seconds()
 	res.WriteErrors = errs
 	p.Step("throughput: %.0f writes/s (%d errors)", res.WritesPerSec, errs)
+	if firstErr != nil {
+		p.Step("first write error: %v", firstErr)
+	}
 
 	p.Step("latency: %d writes/s offered for %s", o.Rate, o.Duration/2)
 	lat, err := writeAtRate(ctx, lc, spec, o.Rate, o.Duration/2)
@@ -179,8 +182,9 @@ func othersClient(c *testcluster.Cluster, except int) *client.Client {
 
 // writeFlat runs clients in closed loops for d and counts acknowledged
 // writes.
-func writeFlat(ctx context.Context, cl *client.Client, spec client.SessionSpec, clients int, d time.Duration) (int64, int64) {
+func writeFlat(ctx context.Context, cl *client.Client, spec client.SessionSpec, clients int, d time.Duration) (int64, int64, error) {
 	var ok, failed atomic.Int64
+	var first atomic.Pointer[error]
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for i := 0; i < clients; i++ {
@@ -190,6 +194,7 @@ func writeFlat(ctx context.Context, cl *client.Client, spec client.SessionSpec, 
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				if _, err := cl.CreateSession(ctx, spec); err != nil {
 					failed.Add(1)
+					first.CompareAndSwap(nil, &err)
 					continue
 				}
 				ok.Add(1)
@@ -197,7 +202,11 @@ func writeFlat(ctx context.Context, cl *client.Client, spec client.SessionSpec, 
 		}()
 	}
 	wg.Wait()
-	return ok.Load(), failed.Load()
+	var err error
+	if p := first.Load(); p != nil {
+		err = *p
+	}
+	return ok.Load(), failed.Load(), err
 }
 
 // writeAtRate issues writes on a fixed schedule (open loop) and returns

@@ -60,8 +60,11 @@ type Config struct {
 
 // Profile timeouts. LAN aims at sub-second unplanned failover: followers
 // notice a silent leader after 1–2 heartbeat timeouts and elect at once.
+// 300 ms rather than lower because a leader steps down when it has not
+// heard from a quorum within the lease: on a busy host, shorter leases
+// made leaders flap under load.
 var profiles = map[string]struct{ heartbeat, election, lease, commit time.Duration }{
-	"lan": {heartbeat: 200 * time.Millisecond, election: 200 * time.Millisecond, lease: 150 * time.Millisecond, commit: 5 * time.Millisecond},
+	"lan": {heartbeat: 300 * time.Millisecond, election: 300 * time.Millisecond, lease: 300 * time.Millisecond, commit: 5 * time.Millisecond},
 	"wan": {heartbeat: 1000 * time.Millisecond, election: 1000 * time.Millisecond, lease: 500 * time.Millisecond, commit: 20 * time.Millisecond},
 }
 

@@ -85,10 +85,6 @@ func (c *Client) DoIndex(ctx context.Context, method, path string, body, out any
 			return 0, err
 		}
 	}
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
 	if len(c.addrs) == 0 {
 		return 0, ErrUnreachable
 	}
@@ -96,8 +92,57 @@ func (c *Client) DoIndex(ctx context.Context, method, path string, body, out any
 	var lastErr error
 	for i := range c.addrs {
 		addr := c.addrs[(start+i)%len(c.addrs)]
-		req.Reset()
-		resp.Reset()
+		ans, err := c.send(ctx, addr, method, path, payload)
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			lastErr = err
+			c.next.Store(uint32((start + i + 1) % len(c.addrs)))
+			continue
+		}
+		if ans.status >= 400 {
+			var e struct {
+				Error Error `json:"error"`
+			}
+			if err := json.Unmarshal(ans.body, &e); err != nil || e.Error.Code == "" {
+				e.Error = Error{Code: "http_error", Message: string(bytes.TrimSpace(ans.body))}
+			}
+			e.Error.Status = ans.status
+			e.Error.RetryAfter = ans.retryAfter
+			return ans.index, &e.Error
+		}
+		if out != nil && ans.status != 204 {
+			if err := json.Unmarshal(ans.body, out); err != nil {
+				return ans.index, fmt.Errorf("decode %s %s answer: %w", method, path, err)
+			}
+		}
+		return ans.index, nil
+	}
+	return 0, fmt.Errorf("%w: %v", ErrUnreachable, lastErr)
+}
+
+// answer is what send read from one origin.
+type answer struct {
+	status, retryAfter int
+	index              uint64
+	body               []byte
+}
+
+// send makes one HTTP exchange. fasthttp cannot cancel a request in
+// flight, so when ctx can be cancelled the exchange runs in its own
+// goroutine (which owns the pooled request and response) and send returns
+// as soon as ctx ends: a long-poll never holds up its caller's shutdown.
+func (c *Client) send(ctx context.Context, addr, method, path string, payload []byte) (answer, error) {
+	timeout := c.Timeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	exchange := func() (answer, error) {
+		req := fasthttp.AcquireRequest()
+		resp := fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
 		req.SetRequestURI("http://" + addr + path)
 		req.Header.SetMethod(method)
 		if c.token != "" {
@@ -107,38 +152,32 @@ func (c *Client) DoIndex(ctx context.Context, method, path string, body, out any
 			req.Header.SetContentType("application/json")
 			req.SetBody(payload)
 		}
-		timeout := c.Timeout
-		if dl, ok := ctx.Deadline(); ok {
-			timeout = time.Until(dl)
-		}
 		if err := c.http.DoTimeout(req, resp, timeout); err != nil {
-			lastErr = err
-			c.next.Store(uint32((start + i + 1) % len(c.addrs)))
-			if ctx.Err() != nil {
-				return 0, ctx.Err()
-			}
-			continue
+			return answer{}, err
 		}
-		idx, _ := strconv.ParseUint(string(resp.Header.Peek("X-Strata-Index")), 10, 64)
-		if sc := resp.StatusCode(); sc >= 400 {
-			var e struct {
-				Error Error `json:"error"`
-			}
-			if err := json.Unmarshal(resp.Body(), &e); err != nil || e.Error.Code == "" {
-				e.Error = Error{Code: "http_error", Message: string(bytes.TrimSpace(resp.Body()))}
-			}
-			e.Error.Status = sc
-			e.Error.RetryAfter, _ = strconv.Atoi(string(resp.Header.Peek("Retry-After")))
-			return idx, &e.Error
-		}
-		if out != nil && resp.StatusCode() != 204 {
-			if err := json.Unmarshal(resp.Body(), out); err != nil {
-				return idx, fmt.Errorf("decode %s %s answer: %w", method, path, err)
-			}
-		}
-		return idx, nil
+		a := answer{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...)}
+		a.index, _ = strconv.ParseUint(string(resp.Header.Peek("X-Strata-Index")), 10, 64)
+		a.retryAfter, _ = strconv.Atoi(string(resp.Header.Peek("Retry-After")))
+		return a, nil
 	}
-	return 0, fmt.Errorf("%w: %v", ErrUnreachable, lastErr)
+	if ctx.Done() == nil {
+		return exchange()
+	}
+	type result struct {
+		a   answer
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		a, err := exchange()
+		ch <- result{a, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.a, r.err
+	case <-ctx.Done():
+		return answer{}, ctx.Err()
+	}
 }
 
 // Raw sends a request with a raw body and returns status and body, for
