@@ -84,7 +84,7 @@ func (o *Origin) routes() []route {
 
 		{"POST", "/v1/sessions", anyKey, write, o.createSession},
 		{"GET", "/v1/sessions", anyOrNode, read, o.listSessions},
-		{"GET", "/v1/sessions/{id}", anyKey, read, o.getSession},
+		{"GET", "/v1/sessions/{id}", anyOrNode, read, o.getSession},
 		{"DELETE", "/v1/sessions/{id}", anyKey, write, o.terminateSession},
 		{"POST", "/v1/sessions/{id}/viewers", anyKey, read, o.addViewer},
 		{"GET", "/v1/placement/explain", anyKey, read, o.explainPlacement},

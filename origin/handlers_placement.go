@@ -91,7 +91,7 @@ func (o *Origin) addViewer(c *call) (int, any, error) {
 		if a := n.Addrs["quic"]; a != "" {
 			ans.MoQURL = "https://" + a + "/moq"
 		}
-		if a := n.Addrs["http"]; a != "" {
+		if a := n.Addrs["whip"]; a != "" {
 			ans.WHEPURL = "https://" + a + "/whep/" + s.TenantID + "/" + s.ID
 			ans.PlayerURL = "https://" + a + "/embed/" + s.ID + "?token=" + tok
 		}
