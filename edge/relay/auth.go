@@ -11,7 +11,7 @@ import (
 )
 
 func (r *Relay) verify(tok []byte) (token.Claims, error) {
-	c, err := r.opts.Keys.Verify(string(tok), r.opts.Now())
+	c, err := r.opts.Verify(string(tok), r.opts.Now())
 	if err != nil {
 		return token.Claims{}, err
 	}

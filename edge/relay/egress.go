@@ -49,7 +49,11 @@ func (r *Relay) serveSubscription(ctx context.Context, s *moq.Session, in *moq.I
 		return
 	}
 	r.m.subscribers.Inc()
-	defer r.m.subscribers.Dec()
+	r.m.subs.Add(1)
+	defer func() {
+		r.m.subscribers.Dec()
+		r.m.subs.Add(-1)
+	}()
 
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -110,6 +114,7 @@ func (r *Relay) sendGroup(ctx context.Context, pub *moq.Publication, gr *media.G
 			return err
 		}
 		r.m.egress.Add(float64(st.Written() - before))
+		r.m.egressBytes.Add(uint64(st.Written() - before))
 		if o.CaptureMicros > 0 {
 			r.m.latency.Observe(time.Since(time.UnixMicro(o.CaptureMicros)).Seconds())
 		}

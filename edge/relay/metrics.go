@@ -1,8 +1,25 @@
 package relay
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Stats are the relay's live counters, for the edge's load reports.
+type Stats struct {
+	// EgressBytes is the total object bytes written to subscribers.
+	EgressBytes uint64
+	// Subscribers is the number of track subscriptions being served.
+	Subscribers int64
+	// Publishers is the number of namespaces ingested here.
+	Publishers int
+}
 
 type metrics struct {
+	egressBytes atomic.Uint64 // mirrors egress, readable without prometheus
+	subs        atomic.Int64  // mirrors subscribers
+
 	subscribers prometheus.Gauge
 	egress      prometheus.Counter
 	dropped     prometheus.Counter

@@ -21,8 +21,12 @@ type Locator func(ctx context.Context, ns media.Namespace) (addr string, err err
 
 // Options configures a Relay. Zero values mean the defaults.
 type Options struct {
-	// Keys verifies viewer, publisher and relay tokens. Required.
+	// Keys verifies viewer, publisher and relay tokens. Required unless
+	// Verify is set.
 	Keys *token.KeySet
+	// Verify, if set, replaces Keys.Verify: the edge uses it to verify
+	// against a key set it refreshes from the origins.
+	Verify func(tok string, now time.Time) (token.Claims, error)
 	// NodeID is this edge's ID; tokens bound to another node are refused.
 	NodeID string
 	// Hub is the node's track hub. If nil the relay makes its own (the
@@ -78,6 +82,9 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Verify == nil {
+		o.Verify = o.Keys.Verify
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -87,8 +94,8 @@ func (o Options) withDefaults() Options {
 // Validate names the first unusable field.
 func (o Options) Validate() error {
 	switch {
-	case o.Keys == nil:
-		return fmt.Errorf("%w: Keys is required", ErrBadOptions)
+	case o.Keys == nil && o.Verify == nil:
+		return fmt.Errorf("%w: Keys or Verify is required", ErrBadOptions)
 	case o.Locator != nil && o.UpstreamTLS == nil:
 		return fmt.Errorf("%w: UpstreamTLS is required with a Locator", ErrBadOptions)
 	}

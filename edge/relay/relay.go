@@ -63,6 +63,14 @@ func New(opts Options) (*Relay, error) {
 	return r, nil
 }
 
+// Stats reports the relay's live counters.
+func (r *Relay) Stats() Stats {
+	r.mu.Lock()
+	pubs := len(r.publishers)
+	r.mu.Unlock()
+	return Stats{EgressBytes: r.m.egressBytes.Load(), Subscribers: r.m.subs.Load(), Publishers: pubs}
+}
+
 // Hub is the track hub the relay serves and feeds.
 func (r *Relay) Hub() *media.Hub { return r.hub }
 

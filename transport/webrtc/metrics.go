@@ -1,10 +1,15 @@
 package webrtc
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // metrics are registered on the Registerer the edge passes, never the
 // global one, so several servers (tests, benches) can coexist.
 type metrics struct {
+	egressBytes atomic.Uint64 // mirrors egress for EgressBytes
 	peers     *prometheus.GaugeVec
 	egress    prometheus.Counter
 	nacks     prometheus.Counter

@@ -118,6 +118,10 @@ func (s *Server) Counts() (publishers, viewers int) {
 	return len(s.whip), len(s.whep)
 }
 
+// EgressBytes is the total RTP bytes handed to viewers, for the edge's
+// egress rate.
+func (s *Server) EgressBytes() uint64 { return s.m.egressBytes.Load() }
+
 // spawn runs fn on a goroutine that Close waits for.
 // After Close has begun it does nothing: Close frees everything itself.
 func (s *Server) spawn(fn func()) {

@@ -142,6 +142,7 @@ func (w *whepSession) write(ctx context.Context, local *webrtc.TrackLocalStaticR
 			return local.WriteRTP(&pkt)
 		})
 		w.s.m.egress.Add(float64(bytes))
+		w.s.m.egressBytes.Add(uint64(bytes))
 		w.s.m.latency.Observe(time.Since(time.UnixMicro(o.CaptureMicros)).Seconds())
 	}
 }
