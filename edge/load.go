@@ -19,18 +19,36 @@ type MediaLoad struct {
 // the load goroutine once per LoadInterval and must not block.
 type LoadSource func() MediaLoad
 
-// publishLoad samples media, GPU and CPU load every LoadInterval and sets
-// it as the load the next gossip broadcast carries, until ctx ends.
+// mediaPoll is how often the media counters are read between full
+// samples: a viewer joining or a session starting reaches the pool within
+// this plus one gossip hop, while CPU and GPU are sampled every
+// LoadInterval.
+const mediaPoll = 200 * time.Millisecond
+
+// publishLoad samples media, GPU and CPU load every LoadInterval, and the
+// media counters every mediaPoll, and sets the result as the load gossip
+// carries (the pool broadcasts material changes at once), until ctx ends.
 func (e *Edge) publishLoad(ctx context.Context) {
-	t := time.NewTicker(e.cfg.LoadInterval)
-	defer t.Stop()
+	full := time.NewTicker(e.cfg.LoadInterval)
+	defer full.Stop()
+	poll := time.NewTicker(min(mediaPoll, e.cfg.LoadInterval))
+	defer poll.Stop()
+	cur := e.currentLoad()
+	e.pool.SetLoad(cur)
 	for {
-		e.pool.SetLoad(e.currentLoad())
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-full.C:
+			cur = e.currentLoad()
+		case <-poll.C:
+			if e.loadSrc == nil {
+				continue
+			}
+			m := e.loadSrc()
+			cur.EgressBps, cur.Viewers, cur.Sessions = m.EgressBps, m.Viewers, m.Sessions
 		}
+		e.pool.SetLoad(cur)
 	}
 }
 

@@ -40,7 +40,10 @@ type Pool struct {
 	events   chan Event
 	evClosed bool
 
-	stop     chan struct{}
+	stop chan struct{}
+	// changed asks the loop to broadcast a changed load now rather than
+	// at the next tick, so a change reaches peers in one gossip hop.
+	changed  chan struct{}
 	wg       sync.WaitGroup
 	shutdown sync.Once
 	down     atomic.Bool // Shutdown began: memberlist panics on a Leave after it
@@ -79,6 +82,7 @@ func New(cfg Config) (*Pool, error) {
 		seq:     uint64(time.Now().UnixMilli()), // grows across restarts, so a restarted node's loads win
 		events:  make(chan Event, cfg.EventBuffer),
 		stop:    make(chan struct{}),
+		changed: make(chan struct{}, 1),
 	}
 	p.metaBytes.Store(&metaBytes)
 	p.meta = cfg.Meta
@@ -164,9 +168,17 @@ func (p *Pool) Events() <-chan Event { return p.events }
 
 // SetLoad sets the load the next broadcast carries.
 func (p *Pool) SetLoad(l Load) {
+	l = clampLoad(l)
 	p.mu.Lock()
-	p.load = clampLoad(l)
+	changed := materialChange(p.load, l)
+	p.load = l
 	p.mu.Unlock()
+	if changed {
+		select {
+		case p.changed <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // UpdateMeta replaces this node's metadata (e.g. Draining) and gossips it.
@@ -357,4 +369,15 @@ func (e *entry) snapshot() Member {
 		m.Coord = m.Coord.Clone()
 	}
 	return m
+}
+
+// materialChange reports whether a load differs enough to broadcast before
+// the next tick: viewers or sessions changed, or egress moved by more than
+// a tenth. CPU and GPU noise waits for the tick.
+func materialChange(old, cur Load) bool {
+	if old.Viewers != cur.Viewers || old.Sessions != cur.Sessions {
+		return true
+	}
+	d := int64(cur.EgressBps) - int64(old.EgressBps)
+	return d*10 > int64(old.EgressBps) || -d*10 > int64(old.EgressBps)
 }

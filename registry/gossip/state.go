@@ -21,15 +21,30 @@ const maxStateEntries = 4096
 func (p *Pool) loop() {
 	t := time.NewTicker(p.cfg.LoadInterval)
 	defer t.Stop()
+	last := time.Time{}
 	for {
-		p.tick(time.Now())
+		last = time.Now()
+		p.tick(last)
 		select {
 		case <-p.stop:
 			return
 		case <-t.C:
+		case <-p.changed:
+			// A changed load goes out at once, but at most every
+			// minChangeGap so a jittery source cannot flood the pool.
+			if wait := minChangeGap - time.Since(last); wait > 0 {
+				select {
+				case <-p.stop:
+					return
+				case <-time.After(wait):
+				}
+			}
 		}
 	}
 }
+
+// minChangeGap bounds how often load changes are broadcast between ticks.
+const minChangeGap = 100 * time.Millisecond
 
 func (p *Pool) tick(now time.Time) {
 	if p.left.Load() {
