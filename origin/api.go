@@ -87,12 +87,14 @@ func (o *Origin) routes() []route {
 		{"GET", "/v1/sessions/{id}", anyOrNode, read, o.getSession},
 		{"DELETE", "/v1/sessions/{id}", anyKey, write, o.terminateSession},
 		{"POST", "/v1/sessions/{id}/viewers", anyKey, read, o.addViewer},
+		{"POST", "/v1/sessions/{id}/publishers", anyOrNode, read, o.addPublisher},
 		{"GET", "/v1/placement/explain", anyKey, read, o.explainPlacement},
 
 		{"GET", "/v1/nodes", nodeKey, read, o.listNodes},
 		{"GET", "/v1/nodes/{id}", nodeKey, read, o.getNode},
 		{"POST", "/v1/nodes/register", nodeKey, write, o.registerNode},
 		{"POST", "/v1/nodes/{id}/drain", adminKey, write, o.drainNode},
+		{"POST", "/v1/nodes/{id}/relay-token", nodeKey, read, o.relayToken},
 
 		{"GET", "/v1/cluster", adminKey, local, o.clusterStatus},
 		{"POST", "/v1/cluster/join", adminKey, write, o.joinCluster},
