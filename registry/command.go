@@ -39,6 +39,7 @@ const (
 	cmdAddSigningKey
 	cmdRetireSigningKey
 	cmdNotePending
+	cmdCreatePlacedSession
 )
 
 // commandVersion is written with every command; decoders branch on it when
@@ -46,22 +47,23 @@ const (
 const commandVersion = 1
 
 var commandTable = map[cmdType]func() Command{
-	cmdCreateTenant:     func() Command { return &CreateTenant{} },
-	cmdUpdateTenant:     func() Command { return &UpdateTenant{} },
-	cmdDeleteTenant:     func() Command { return &DeleteTenant{} },
-	cmdCreateKey:        func() Command { return &CreateKey{} },
-	cmdDeleteKey:        func() Command { return &DeleteKey{} },
-	cmdCreateApp:        func() Command { return &CreateApp{} },
-	cmdDeleteApp:        func() Command { return &DeleteApp{} },
-	cmdCreateSession:    func() Command { return &CreateSession{} },
-	cmdSetSessionState:  func() Command { return &SetSessionState{} },
-	cmdPlaceSession:     func() Command { return &PlaceSession{} },
-	cmdUpsertNode:       func() Command { return &UpsertNode{} },
-	cmdSetNodeState:     func() Command { return &SetNodeState{} },
-	cmdRemoveNode:       func() Command { return &RemoveNode{} },
-	cmdAddSigningKey:    func() Command { return &AddSigningKey{} },
-	cmdRetireSigningKey: func() Command { return &RetireSigningKey{} },
-	cmdNotePending:      func() Command { return &NotePending{} },
+	cmdCreateTenant:        func() Command { return &CreateTenant{} },
+	cmdUpdateTenant:        func() Command { return &UpdateTenant{} },
+	cmdDeleteTenant:        func() Command { return &DeleteTenant{} },
+	cmdCreateKey:           func() Command { return &CreateKey{} },
+	cmdDeleteKey:           func() Command { return &DeleteKey{} },
+	cmdCreateApp:           func() Command { return &CreateApp{} },
+	cmdDeleteApp:           func() Command { return &DeleteApp{} },
+	cmdCreateSession:       func() Command { return &CreateSession{} },
+	cmdSetSessionState:     func() Command { return &SetSessionState{} },
+	cmdPlaceSession:        func() Command { return &PlaceSession{} },
+	cmdUpsertNode:          func() Command { return &UpsertNode{} },
+	cmdSetNodeState:        func() Command { return &SetNodeState{} },
+	cmdRemoveNode:          func() Command { return &RemoveNode{} },
+	cmdAddSigningKey:       func() Command { return &AddSigningKey{} },
+	cmdRetireSigningKey:    func() Command { return &RetireSigningKey{} },
+	cmdNotePending:         func() Command { return &NotePending{} },
+	cmdCreatePlacedSession: func() Command { return &CreatePlacedSession{} },
 }
 
 // EncodeCommand returns the log entry bytes for c.

@@ -247,3 +247,45 @@ func (c *NotePending) apply(s *State, idx uint64) (any, error) {
 	}
 	return n, nil
 }
+
+// CreatePlacedSession creates a session and places it in one log entry, so
+// a synchronous create costs one Raft write instead of two (CreateSession
+// then PlaceSession). The FSM checks quota exactly as CreateSession does
+// and capacity exactly as PlaceSession does. When the reservation no
+// longer fits (the leader decided on a view that went stale), the session
+// is still created, pending and without a reservation, for the placer to
+// handle: a stale decision never overbooks and never loses the create.
+// The result is the stored session; callers tell the outcomes apart by its
+// State.
+type CreatePlacedSession struct {
+	Session     Session
+	Reservation Reservation
+}
+
+func (*CreatePlacedSession) commandType() cmdType { return cmdCreatePlacedSession }
+func (c *CreatePlacedSession) encode(e *encoder) {
+	c.Session.encode(e)
+	c.Reservation.encode(e)
+}
+func (c *CreatePlacedSession) decode(d *decoder, _ uint8) {
+	c.Session.decode(d)
+	c.Reservation.decode(d)
+}
+func (c *CreatePlacedSession) apply(s *State, idx uint64) (any, error) {
+	v, err := (&CreateSession{Session: c.Session}).apply(s, idx)
+	if err != nil {
+		return nil, err
+	}
+	ses := v.(*Session)
+	n, ok := s.data.nodes[c.Reservation.NodeID]
+	if !ok || fits(n, s.nodeUse[n.ID], &c.Reservation) != nil {
+		return ses, nil
+	}
+	placed := *ses
+	r := c.Reservation
+	placed.State, placed.Reservation = StatePlaced, &r
+	placed.Placements++
+	s.putSession(ses, &placed)
+	s.touchNode(n.ID, idx)
+	return &placed, nil
+}

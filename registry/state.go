@@ -353,6 +353,15 @@ func (s *State) PendingSessions(since uint64) (out []*Session, total int, capInd
 	return out, total, capIndex
 }
 
+// PendingCount is the number of sessions waiting for placement. The
+// leader places a synchronous create inline only when it is zero, so new
+// sessions never overtake older pending ones.
+func (s *State) PendingCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.pending.Len()
+}
+
 // Node returns a node by ID.
 func (s *State) Node(id string) (*Node, bool) {
 	s.mu.RLock()

@@ -1,0 +1,97 @@
+package registry
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// applyAt encodes, decodes and applies c at idx the way the FSM does, so
+// every command exercised here also round-trips through its wire form.
+func applyAt(t *testing.T, s *State, idx uint64, c Command) (any, error) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := applyEntry(s, EncodeCommand(c), idx)
+	s.index = idx
+	return r.Value, r.Err
+}
+
+func TestCreatePlacedSession(t *testing.T) {
+	now := time.Unix(1700000000, 0).UTC()
+	s := NewState()
+	setup := []Command{
+		&CreateTenant{Tenant: Tenant{ID: "t1", Name: "one", Quota: Quota{MaxSessions: 3}, Meta: Meta{CreatedAt: now}}},
+		&CreateApp{App: App{ID: "app1", TenantID: "t1", Name: "a", GPUs: 1, GPUMemoryMB: 600, EgressMbps: 10, Meta: Meta{CreatedAt: now}}},
+		&UpsertNode{Node: Node{ID: "e1", Role: RoleEdge, NICMbps: 100, GPUs: []GPU{{Index: 0, Model: "H100", MemoryMB: 1000}}, Meta: Meta{CreatedAt: now}}},
+	}
+	for i, c := range setup {
+		if _, err := applyAt(t, s, uint64(i+1), c); err != nil {
+			t.Fatalf("setup %T: %v", c, err)
+		}
+	}
+	res := Reservation{NodeID: "e1", EgressMbps: 10, GPUs: []GPUSlice{{Index: 0, MemoryMB: 600}}}
+	mk := func(id string) *CreatePlacedSession {
+		return &CreatePlacedSession{
+			Session:     Session{ID: id, TenantID: "t1", AppID: "app1", GPUs: 1, GPUMemoryMB: 600, EgressMbps: 10, Meta: Meta{CreatedAt: now}},
+			Reservation: res,
+		}
+	}
+
+	// Round trip of the wire form.
+	c := mk("ses1")
+	back, err := DecodeCommand(EncodeCommand(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, Command(c)) {
+		t.Fatalf("round trip: got %+v, want %+v", back, c)
+	}
+
+	// Fits: created and placed in one entry.
+	v, err := applyAt(t, s, 10, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ses := v.(*Session)
+	if ses.State != StatePlaced || ses.Reservation == nil || ses.Reservation.NodeID != "e1" || ses.Placements != 1 || ses.CreateIndex != 10 {
+		t.Fatalf("placed session = %+v", ses)
+	}
+	if u := s.NodeUsage("e1"); u.GPUMemoryMB[0] != 600 || u.EgressMbps != 10 || u.Sessions != 1 {
+		t.Fatalf("node usage = %+v", u)
+	}
+	if n, _ := s.Node("e1"); n.ResIndex != 10 || s.CapacityIndex() != 10 {
+		t.Fatalf("node res index %d, capacity index %d; want 10", n.ResIndex, s.CapacityIndex())
+	}
+	if s.PendingCount() != 0 {
+		t.Fatalf("pending = %d", s.PendingCount())
+	}
+
+	// No longer fits (600+600 > 1000 MB): created pending, nothing reserved.
+	v, err = applyAt(t, s, 11, mk("ses2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ses = v.(*Session)
+	if ses.State != StatePending || ses.Reservation != nil {
+		t.Fatalf("refused session = %+v", ses)
+	}
+	if u := s.NodeUsage("e1"); u.GPUMemoryMB[0] != 600 || u.Sessions != 1 {
+		t.Fatalf("node usage after refusal = %+v", u)
+	}
+	if s.PendingCount() != 1 || s.TenantUsage("t1").Sessions != 2 {
+		t.Fatalf("pending %d, tenant usage %+v", s.PendingCount(), s.TenantUsage("t1"))
+	}
+
+	// Duplicate IDs and quota are checked as CreateSession does.
+	if _, err := applyAt(t, s, 12, mk("ses1")); !errors.Is(err, ErrAlreadyExists) {
+		t.Fatalf("duplicate: err = %v", err)
+	}
+	if _, err := applyAt(t, s, 13, mk("ses3")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := applyAt(t, s, 14, mk("ses4")); !errors.Is(err, ErrQuotaExceeded) {
+		t.Fatalf("over quota: err = %v", err)
+	}
+}
