@@ -32,6 +32,10 @@ type Config struct {
 
 	Advertise AdvertiseConfig `yaml:"advertise"`
 	Gossip    GossipConfig    `yaml:"gossip"`
+	// Media turns on the media plane (MoQ relay, WHIP/WHEP); off when its
+	// addresses are empty. Empty advertise.quic, .whip and .webrtc follow
+	// the bound media addresses.
+	Media MediaConfig `yaml:"media"`
 
 	// LoadInterval is how often live load is sampled and published.
 	LoadInterval time.Duration `yaml:"load_interval"`
@@ -152,7 +156,7 @@ func (c *Config) Validate() error {
 	default:
 		return bad("gossip.profile", "%q: want lan, wan or local", c.Gossip.Profile)
 	}
-	return nil
+	return c.Media.validate(bad)
 }
 
 // splitHostPort parses host:port with a numeric port.

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,7 @@ type Edge struct {
 	loadSrc LoadSource
 	cpu     cpuMeter
 	reg     Registration
+	media   *mediaServer // nil without Config.Media
 
 	metaMu sync.Mutex
 	meta   gossip.Meta
@@ -102,6 +104,27 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 		return nil, fmt.Errorf("%w: nic_mbps: %w", ErrNoNIC, err)
 	}
 
+	api := client.New(cfg.Token, cfg.Join...)
+	var ms *mediaServer
+	if cfg.Media.Enabled() {
+		if ms, err = startMedia(cfg.Media, cfg.NodeID, api, base.With("node", cfg.NodeID), opts.Registerer); err != nil {
+			return nil, err
+		}
+		a := ms.addrs()
+		cfg.Advertise.QUIC = cmp.Or(cfg.Advertise.QUIC, a.QUIC)
+		cfg.Advertise.WHIP = cmp.Or(cfg.Advertise.WHIP, a.WHIP)
+		cfg.Advertise.WebRTC = cmp.Or(cfg.Advertise.WebRTC, a.WebRTC)
+		if opts.Load == nil {
+			opts.Load = ms.load
+		}
+	}
+	fail := func(err error) (*Edge, error) {
+		if ms != nil {
+			ms.close()
+		}
+		return nil, err
+	}
+
 	meta := gossip.Meta{
 		ID: cfg.NodeID, Role: gossip.RoleEdge, Region: cfg.Region, Zone: cfg.Zone,
 		Lat: cfg.Lat, Lon: cfg.Lon,
@@ -111,15 +134,15 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 	}
 	gcfg, err := poolConfig(cfg, meta, base, opts.Registerer) // gossip adds its own component
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	pool, err := gossip.New(gcfg)
 	if err != nil {
-		return nil, fmt.Errorf("gossip: %w", err)
+		return fail(fmt.Errorf("gossip: %w", err))
 	}
 
 	e := &Edge{
-		cfg: cfg, log: log, api: client.New(cfg.Token, cfg.Join...), pool: pool,
+		cfg: cfg, log: log, api: api, pool: pool, media: ms,
 		sampler: gpu.NewSampler(src, cfg.LoadInterval, log, nil),
 		rec:     opts.Reconciler, loadSrc: opts.Load, cpu: cpuMeter{file: opts.CPUStatFile}, meta: meta,
 	}
@@ -178,6 +201,16 @@ func (e *Edge) Meta() gossip.Meta {
 	e.metaMu.Lock()
 	defer e.metaMu.Unlock()
 	return e.meta
+}
+
+// MediaCertSHA256 is the SHA-256 of the edge's self-signed media
+// certificate, for WebTransport's serverCertificateHashes; ok is false
+// when media is off or certificate files are configured.
+func (e *Edge) MediaCertSHA256() (sum [32]byte, ok bool) {
+	if e.media == nil {
+		return sum, false
+	}
+	return e.media.CertSHA256()
 }
 
 // Registration is the description the edge registers with the origins.
@@ -285,6 +318,11 @@ func (e *Edge) stop(leave bool) error {
 		}
 		e.ctrlCancel()
 		e.ctrlWG.Wait()
+		if e.media != nil {
+			// Viewers and publishers go before the load reports stop, so
+			// the last report can show them leaving.
+			e.media.close()
+		}
 		e.dataCancel()
 		e.dataWG.Wait()
 		if leave {
