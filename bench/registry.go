@@ -109,6 +109,14 @@ func Registry(ctx context.Context, o RegistryOptions) (RegistryResult, error) {
 	// placement bench for committed placements).
 	spec := client.SessionSpec{TenantID: ten.ID, AppID: app.ID, Async: true}
 
+	p.Step("latency: %d writes/s offered for %s", o.Rate, o.Duration/2)
+	lat, err := writeAtRate(ctx, lc, spec, o.Rate, o.Duration/2)
+	if err != nil {
+		return res, err
+	}
+	res.P50Ms, res.P99Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.99)
+	p.Step("latency: p50 %.2f ms, p99 %.2f ms", res.P50Ms, res.P99Ms)
+
 	p.Step("throughput: %d clients for %s", o.Clients, o.Duration)
 	n, errs, firstErr := writeFlat(ctx, lc, spec, o.Clients, o.Duration)
 	res.WritesPerSec = float64(n) / o.Duration.Seconds()
@@ -117,14 +125,6 @@ func Registry(ctx context.Context, o RegistryOptions) (RegistryResult, error) {
 	if firstErr != nil {
 		p.Step("first write error: %v", firstErr)
 	}
-
-	p.Step("latency: %d writes/s offered for %s", o.Rate, o.Duration/2)
-	lat, err := writeAtRate(ctx, lc, spec, o.Rate, o.Duration/2)
-	if err != nil {
-		return res, err
-	}
-	res.P50Ms, res.P99Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.99)
-	p.Step("latency: p50 %.2f ms, p99 %.2f ms", res.P50Ms, res.P99Ms)
 
 	p.Step("unplanned failover: hard-stopping leader %s", c.Nodes[leader].ID)
 	others := othersClient(c, leader)

@@ -212,7 +212,13 @@ func (r *Registry) open() error {
 			}
 		}
 	}
-	ra, err := raft.NewRaft(rc, f, logs, stable, snaps, r.transport)
+	// Followers are fed from memory: without the cache the leader reads
+	// every entry back from the WAL (a pread each) to replicate it.
+	cached, err := raft.NewLogCache(8192, logs)
+	if err != nil {
+		return fmt.Errorf("raft log cache: %w", err)
+	}
+	ra, err := raft.NewRaft(rc, f, cached, stable, snaps, r.transport)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
