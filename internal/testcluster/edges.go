@@ -37,6 +37,8 @@ type EdgeSpec struct {
 	Labels  map[string]string
 	// Advertise are the media endpoints gossiped in the metadata.
 	Advertise edge.AdvertiseConfig
+	// Media turns on the edge's media plane (use 127.0.0.1:0 addresses).
+	Media edge.MediaConfig
 	// GossipKeys default to the cluster's key; set them to test a wrong key.
 	GossipKeys []string
 	// GossipProfile defaults to the cluster's profile.
@@ -115,7 +117,7 @@ func (c *Cluster) EdgeConfig(ctx context.Context, spec EdgeSpec) (edge.Config, e
 			Addr: "127.0.0.1:0", Keys: spec.GossipKeys, Profile: spec.GossipProfile,
 		},
 		LoadInterval: spec.LoadInterval, DrainGrace: spec.DrainGrace, LeaveTimeout: spec.LeaveTimeout,
-		AssignmentWait: spec.AssignmentWait,
+		AssignmentWait: spec.AssignmentWait, Media: spec.Media,
 	}
 	for _, n := range c.Nodes {
 		cfg.Join = append(cfg.Join, n.APIAddr())
