@@ -88,6 +88,9 @@ func runDev(args []string) error {
 		ecfg.Join, ecfg.Token, ecfg.NICMbps = []string{o.APIAddr()}, nodeTok.Token, 10000
 		ecfg.Gossip.Addr, ecfg.Gossip.Keys, ecfg.Gossip.Profile = ports[2+i], []string{key}, "local"
 		ecfg.DrainGrace = 0
+		// Media on loopback ports the kernel picks; the edge advertises
+		// what it bound, with a self-signed certificate.
+		ecfg.Media = edge.MediaConfig{QUICAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", WebRTCAddr: "127.0.0.1:0"}
 		ed, err := edge.New(ctx, ecfg, edge.Options{Logger: log})
 		if err != nil {
 			return fmt.Errorf("edge %s: %w", e.id, err)
@@ -123,6 +126,12 @@ func runDev(args []string) error {
 		Token   string `json:"token"`
 	}
 	viewErr := tenant.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/viewers", map[string]any{"lat": lat, "lon": lon}, &view)
+	var pub struct {
+		Edge    string `json:"edge"`
+		MoQURL  string `json:"moq_url"`
+		WHIPURL string `json:"whip_url"`
+	}
+	pubErr := tenant.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pub)
 
 	fmt.Printf(`
 Strata dev cluster is up.
@@ -136,10 +145,16 @@ Strata dev cluster is up.
 	if viewErr == nil {
 		fmt.Printf("  viewer         edge=%s token=%s…\n", view.Edge, view.Token[:min(24, len(view.Token))])
 		if view.MoQURL != "" {
-			fmt.Printf("  player         %s\n", view.MoQURL)
+			fmt.Printf("  moq (view)     %s\n", view.MoQURL)
+		}
+		if view.WHEPURL != "" {
+			fmt.Printf("  whep (view)    %s\n", view.WHEPURL)
 		}
 	} else {
 		fmt.Printf("  viewer         %v\n", viewErr)
+	}
+	if pubErr == nil {
+		fmt.Printf("  publish to     %s (MoQ)  %s (WHIP)  edge=%s\n", pub.MoQURL, pub.WHIPURL, pub.Edge)
 	}
 	fmt.Printf(`
 Try the CLI:
@@ -148,7 +163,8 @@ Try the CLI:
   strata sessions list
   strata cluster status
 
-Media (player, test source) is not wired into edges yet; see README "Status".
+Edges serve MoQ (raw QUIC and WebTransport) and WHIP/WHEP with self-signed
+certificates; tokens come from POST /v1/sessions/{id}/viewers and /publishers.
 Ctrl-C stops everything.
 `, o.APIAddr(), o.AdminToken())
 	<-ctx.Done()
