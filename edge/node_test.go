@@ -276,6 +276,12 @@ func TestConfigValidateNamesKey(t *testing.T) {
 		{"gossip.keys", func(c *Config) { c.Gossip.Keys = nil }},
 		{"gossip.addr", func(c *Config) { c.Gossip.Addr = "x" }},
 		{"gossip.profile", func(c *Config) { c.Gossip.Profile = "moon" }},
+		{"media.quic_addr", func(c *Config) { c.Media.QUICAddr = "4443" }},
+		{"media.http_addr", func(c *Config) { c.Media.HTTPAddr = "127.0.0.1:x" }},
+		{"media.http_addr", func(c *Config) { c.Media.HTTPAddr = "127.0.0.1:8443" }},
+		{"media.webrtc_addr", func(c *Config) { c.Media.WebRTCAddr = "127.0.0.1:9000" }},
+		{"media.tls_cert", func(c *Config) { c.Media.QUICAddr, c.Media.TLSKey = "127.0.0.1:0", "key.pem" }},
+		{"media.keys_refresh", func(c *Config) { c.Media.QUICAddr, c.Media.KeysRefresh = "127.0.0.1:0", -1 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
