@@ -3,6 +3,7 @@ package origin
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/strata-edge/strata/internal/ids"
@@ -84,6 +85,23 @@ func (o *Origin) createSession(c *call) (int, any, error) {
 	if err := o.reg.State().CheckQuota(tenant, &s); err != nil {
 		return 0, nil, err
 	}
+	if !b.Async || b.FailFast {
+		// Placed at once in one log entry when there is room; otherwise
+		// (or when the FSM found the decision stale) the placer's path.
+		placed, err := o.placer.createPlaced(c.ctx, s)
+		if err != nil {
+			return 0, nil, err
+		}
+		if placed != nil && placed.State == registry.StatePlaced {
+			return http.StatusCreated, placed, nil
+		}
+		if placed != nil {
+			if placed, err = o.placeNow(c, placed, b.FailFast); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusCreated, placed, nil
+		}
+	}
 	v, err := o.reg.Apply(c.ctx, &registry.CreateSession{Session: s})
 	if err != nil {
 		return 0, nil, err
@@ -100,7 +118,11 @@ func (o *Origin) createSession(c *call) (int, any, error) {
 }
 
 func (o *Origin) listSessions(c *call) (int, any, error) {
-	if err := o.block(c); err != nil {
+	block := o.block
+	if node := string(c.ctx.QueryArgs().Peek("node_id")); node != "" {
+		block = func(c *call) error { return o.blockNode(c, node) }
+	}
+	if err := block(c); err != nil {
 		return 0, nil, err
 	}
 	limit, cursor, err := page(c)
@@ -130,6 +152,32 @@ func (o *Origin) listSessions(c *call) (int, any, error) {
 	}
 	items, _ := o.reg.State().Sessions(f)
 	return http.StatusOK, pageOf(items, func(s *registry.Session) string { return s.ID }, limit), nil
+}
+
+// blockNode is block for a list of one node's sessions: it waits for a
+// change to a session reserved on that node, not for any registry write.
+// Each edge follows its assignments with such a query; waking all of them
+// on every write made each placement cost a full list per edge.
+func (o *Origin) blockNode(c *call, node string) error {
+	args := c.ctx.QueryArgs()
+	raw := args.Peek("index")
+	if len(raw) == 0 {
+		return nil
+	}
+	idx, err := strconv.ParseUint(string(raw), 10, 64)
+	if err != nil {
+		return badRequest("index: must be a non-negative integer")
+	}
+	wait := 30 * time.Second
+	if v := args.Peek("wait"); len(v) > 0 {
+		if wait, err = time.ParseDuration(string(v)); err != nil || wait < 0 {
+			return badRequest("wait: must be a duration such as 30s")
+		}
+	}
+	ctx, cancel := context.WithTimeout(o.ctx, min(wait, maxWait))
+	defer cancel()
+	o.reg.State().WaitNodeSessions(ctx, node, idx)
+	return nil
 }
 
 func (o *Origin) sessionFor(c *call) (*registry.Session, error) {

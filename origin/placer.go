@@ -35,6 +35,8 @@ type placer struct {
 	// without room are not tried again until capacity changes.
 	seen, seenCap uint64
 
+	inline inlineState
+
 	decisions *prometheus.CounterVec
 	latency   prometheus.Histogram
 	pending   prometheus.Gauge
@@ -257,12 +259,146 @@ func toReservation(d placement.Decision) registry.Reservation {
 	return r
 }
 
+// inlineState is the leader's fast path for synchronous creates: one
+// cached snapshot, decided on under mu, so a create is placed at once and
+// committed with a single CreatePlacedSession entry instead of waiting for
+// a placer round and then two log writes. Concurrent creates each take mu
+// only for the decision (microseconds) and commit in parallel, so their
+// entries batch in Raft. The snapshot carries every decision made on it,
+// committed or not; it is rebuilt from the registry at most every
+// inlineRefresh once capacity changed, overlaying decisions still in
+// flight so a rebuild never forgets them. A stale view costs nothing
+// worse than a refusal: the FSM re-checks capacity and creates the session
+// pending, and the placer takes over.
+type inlineState struct {
+	mu       sync.Mutex
+	snap     *placement.Snapshot // nil: rebuild before the next decision
+	capIdx   uint64              // registry capacity index snap was built at
+	built    time.Time
+	inflight map[string]placement.Decision // by session ID, until its commit returns
+}
+
+// inlineRefresh bounds how long the inline snapshot may miss capacity
+// changes made outside it (sessions ending, nodes joining or failing).
+// inlineMaxAge bounds how old the gossip load and coordinates it scores
+// with may get.
+const (
+	inlineRefresh = 50 * time.Millisecond
+	inlineMaxAge  = time.Second
+)
+
+// createPlaced creates s placed on an edge in one log entry when this
+// origin leads, no older session waits for capacity (so a new create never
+// overtakes them), and the cached view has room. It returns nil, nil when
+// it did not try; the caller then creates the session pending and waits
+// for the placer. A returned session may be pending when the FSM found the
+// decision stale.
+func (p *placer) createPlaced(ctx context.Context, s registry.Session) (*registry.Session, error) {
+	st := p.o.reg.State()
+	if !p.o.reg.IsLeader() || st.PendingCount() > 0 {
+		return nil, nil
+	}
+	in := &p.inline
+	in.mu.Lock()
+	if err := p.refreshInline(st); err != nil {
+		in.mu.Unlock()
+		p.o.log.Error("placement snapshot", "err", err)
+		return nil, nil
+	}
+	start := time.Now()
+	d, err := placement.Place(in.snap, requestFor(&s))
+	p.latency.Observe(time.Since(start).Seconds())
+	if err == nil {
+		err = in.snap.Apply(d)
+	}
+	if err != nil {
+		// No room (or a view to rebuild): the placer's path records the
+		// reason, honours fail_fast and keeps the order.
+		in.snap = nil
+		in.mu.Unlock()
+		return nil, nil
+	}
+	in.inflight[s.ID] = d
+	in.mu.Unlock()
+
+	v, err := p.o.reg.Apply(ctx, &registry.CreatePlacedSession{Session: s, Reservation: toReservation(d)})
+	in.mu.Lock()
+	delete(in.inflight, s.ID)
+	if err != nil {
+		in.snap = nil // the decision never landed: drop it from the view
+	}
+	in.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	ses := v.(*registry.Session)
+	if ses.State == registry.StatePlaced {
+		p.decisions.WithLabelValues("placed").Inc()
+	} else {
+		p.decisions.WithLabelValues("stale").Inc()
+		in.mu.Lock()
+		in.snap = nil
+		in.mu.Unlock()
+	}
+	return ses, nil
+}
+
+// refreshInline rebuilds the inline snapshot when it is missing, or when
+// capacity changed and it is older than inlineRefresh. Caller holds
+// p.inline.mu.
+func (p *placer) refreshInline(st *registry.State) error {
+	in := &p.inline
+	capIdx := st.CapacityIndex()
+	age := time.Since(in.built)
+	if in.snap != nil && age < inlineMaxAge && (capIdx == in.capIdx || age < inlineRefresh) {
+		return nil
+	}
+	if in.inflight == nil {
+		in.inflight = map[string]placement.Decision{}
+	}
+	// Decisions whose entry the view has not applied yet are not in its
+	// reservations: add them, judged in the same view so none is counted
+	// twice or missed.
+	var pending []placement.Decision
+	snap := p.o.buildSnapshot(func(v *registry.View) {
+		for id, d := range in.inflight {
+			if _, ok := v.Session(id); !ok {
+				pending = append(pending, d)
+			}
+		}
+	})
+	if err := snap.Prepare(); err != nil {
+		in.snap = nil
+		return err
+	}
+	for _, d := range pending {
+		for i := range snap.Nodes {
+			if snap.Nodes[i].ID == d.NodeID {
+				d.Revision = snap.Nodes[i].Revision
+				// A refusal here means the node can no longer take it;
+				// the FSM will refuse the entry the same way.
+				_ = snap.Apply(d)
+				break
+			}
+		}
+	}
+	in.snap, in.capIdx, in.built = snap, capIdx, time.Now()
+	return nil
+}
+
 // snapshot builds the placement engine's view of the edges: capacity and
 // reservations from the registry, live load and coordinates from gossip.
 // Quotas are enforced when sessions are created, so none are set here.
-func (o *Origin) snapshot() *placement.Snapshot {
+func (o *Origin) snapshot() *placement.Snapshot { return o.buildSnapshot(nil) }
+
+// buildSnapshot is snapshot, also calling inView (when set) inside the
+// registry view the reservations were read from.
+func (o *Origin) buildSnapshot(inView func(v *registry.View)) *placement.Snapshot {
 	snap := &placement.Snapshot{}
 	o.reg.State().View(func(v *registry.View) {
+		if inView != nil {
+			inView(v)
+		}
 		v.Nodes(func(n *registry.Node, use *registry.NodeUsage) {
 			if n.Role != registry.RoleEdge {
 				return

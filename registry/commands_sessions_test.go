@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"testing"
@@ -82,6 +83,20 @@ func TestCreatePlacedSession(t *testing.T) {
 	}
 	if s.PendingCount() != 1 || s.TenantUsage("t1").Sessions != 2 {
 		t.Fatalf("pending %d, tenant usage %+v", s.PendingCount(), s.TenantUsage("t1"))
+	}
+
+	// The per-node index holds only the placed session; a refused create
+	// does not count as a change to the node's sessions.
+	if got, _ := s.Sessions(SessionFilter{NodeID: "e1"}); len(got) != 1 || got[0].ID != "ses1" {
+		t.Fatalf("sessions on e1 = %v", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if idx := s.WaitNodeSessions(ctx, "e1", 9); idx != 11 {
+		t.Fatalf("wait after 9 = %d, want at once with 11", idx)
+	}
+	if s.WaitNodeSessions(ctx, "e1", 10); ctx.Err() == nil {
+		t.Fatal("wait after 10 returned before its deadline: no change to e1 since")
 	}
 
 	// Duplicate IDs and quota are checked as CreateSession does.

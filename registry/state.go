@@ -28,6 +28,13 @@ type State struct {
 	// capIndex is the Raft index of the last change that can free or add
 	// capacity (node changes, released reservations).
 	capIndex uint64
+	// byNode holds the sessions with a reservation on each node, and
+	// nodeSesIndex the Raft index of the last change to any of them: an
+	// edge following its assignments reads and waits on its own sessions
+	// only, instead of scanning every session under the lock and waking
+	// on every write.
+	byNode       map[string]map[string]*Session
+	nodeSesIndex map[string]uint64
 }
 
 // tables are the stored objects by ID.
@@ -103,8 +110,11 @@ func (s *State) reset(t tables, index uint64) {
 	s.tenantUse = map[string]*TenantUsage{}
 	s.pending = btree.NewG(32, pendingLess)
 	s.capIndex = index
+	s.byNode = map[string]map[string]*Session{}
+	s.nodeSesIndex = map[string]uint64{}
 	for _, ses := range t.sessions {
 		s.account(ses, 1)
+		s.indexByNode(nil, ses, index)
 		if ses.State == StatePending {
 			s.pending.ReplaceOrInsert(ses)
 		}
@@ -145,6 +155,11 @@ func (s *State) account(ses *Session, sign int64) {
 // putSession stores next in place of prev (either may be nil), keeping
 // usage consistent.
 func (s *State) putSession(prev, next *Session) {
+	idx := s.index + 1 // the entry being applied
+	if next != nil {
+		idx = next.ModifyIndex
+	}
+	s.indexByNode(prev, next, idx)
 	if prev != nil {
 		s.account(prev, -1)
 		if prev.State == StatePending {
@@ -159,6 +174,50 @@ func (s *State) putSession(prev, next *Session) {
 		s.data.sessions[next.ID] = next
 	} else if prev != nil {
 		delete(s.data.sessions, prev.ID)
+	}
+}
+
+// indexByNode moves a session between the per-node sets as its
+// reservation changes, and records idx as the change index of every node
+// it was or is on.
+func (s *State) indexByNode(prev, next *Session, idx uint64) {
+	if prev != nil && prev.Reservation != nil {
+		id := prev.Reservation.NodeID
+		delete(s.byNode[id], prev.ID)
+		if len(s.byNode[id]) == 0 {
+			delete(s.byNode, id)
+		}
+		s.nodeSesIndex[id] = max(s.nodeSesIndex[id], idx)
+	}
+	if next != nil && next.Reservation != nil {
+		id := next.Reservation.NodeID
+		m := s.byNode[id]
+		if m == nil {
+			m = map[string]*Session{}
+			s.byNode[id] = m
+		}
+		m[next.ID] = next
+		s.nodeSesIndex[id] = max(s.nodeSesIndex[id], idx)
+	}
+}
+
+// WaitNodeSessions blocks until a session reserved on node (or one that
+// just left it) changed after index after, or ctx ends, and returns the
+// last applied index either way. It is WaitIndex for the per-node
+// session lists edges follow: writes elsewhere do not wake them.
+func (s *State) WaitNodeSessions(ctx context.Context, node string, after uint64) uint64 {
+	for {
+		s.mu.RLock()
+		idx, nidx, ch := s.index, s.nodeSesIndex[node], s.changed
+		s.mu.RUnlock()
+		if nidx > after || after == 0 {
+			return idx
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return idx
+		}
 	}
 }
 
@@ -304,8 +363,12 @@ func (f *SessionFilter) match(s *Session) bool {
 // beyond the limit.
 func (s *State) Sessions(f SessionFilter) ([]*Session, bool) {
 	s.mu.RLock()
+	all := s.data.sessions
+	if f.NodeID != "" {
+		all = s.byNode[f.NodeID] // a node filter matches only these
+	}
 	var out []*Session
-	for _, ses := range s.data.sessions {
+	for _, ses := range all {
 		if f.match(ses) {
 			out = append(out, ses)
 		}
