@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -427,7 +428,7 @@ func (m *mediaServer) locate(ctx context.Context, ns media.Namespace) (string, e
 	ctx, cancel := context.WithTimeout(ctx, mediaCallTimeout)
 	defer cancel()
 	var s client.Session
-	if _, err := m.api.DoIndex(ctx, "GET", "/v1/sessions/"+ns.Session, nil, &s); err != nil {
+	if _, err := m.api.DoIndex(ctx, "GET", "/v1/sessions/"+url.PathEscape(ns.Session), nil, &s); err != nil {
 		var apiErr *client.Error
 		if errors.As(err, &apiErr) && (apiErr.Status == http.StatusNotFound || apiErr.Status == http.StatusBadRequest) {
 			return "", fmt.Errorf("%w: session %s: %w", media.ErrNotFound, ns.Session, err)
@@ -441,7 +442,7 @@ func (m *mediaServer) locate(ctx context.Context, ns media.Namespace) (string, e
 		return "", fmt.Errorf("%w: %s is ingested here but not published", media.ErrNotFound, ns)
 	}
 	var n originNode
-	if _, err := m.api.DoIndex(ctx, "GET", "/v1/nodes/"+s.Reservation.NodeID, nil, &n); err != nil {
+	if _, err := m.api.DoIndex(ctx, "GET", "/v1/nodes/"+url.PathEscape(s.Reservation.NodeID), nil, &n); err != nil {
 		return "", fmt.Errorf("locate %s: node %s: %w", ns, s.Reservation.NodeID, err)
 	}
 	addr := n.Addrs["quic"]
@@ -468,7 +469,7 @@ func (m *mediaServer) relayToken() ([]byte, error) {
 		Token     string    `json:"token"`
 		ExpiresAt time.Time `json:"expires_at"`
 	}
-	if _, err := m.api.DoIndex(ctx, "POST", "/v1/nodes/"+m.nodeID+"/relay-token", nil, &ans); err != nil {
+	if _, err := m.api.DoIndex(ctx, "POST", "/v1/nodes/"+url.PathEscape(m.nodeID)+"/relay-token", nil, &ans); err != nil {
 		return nil, fmt.Errorf("relay token: %w", err)
 	}
 	m.relayTok, m.relayExp = []byte(ans.Token), ans.ExpiresAt
