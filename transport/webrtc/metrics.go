@@ -10,14 +10,14 @@ import (
 // global one, so several servers (tests, benches) can coexist.
 type metrics struct {
 	egressBytes atomic.Uint64 // mirrors egress for EgressBytes
-	peers     *prometheus.GaugeVec
-	egress    prometheus.Counter
-	nacks     prometheus.Counter
-	plis      prometheus.Counter
-	latency   prometheus.Histogram
-	peerWHIP  prometheus.Gauge
-	peerWHEP  prometheus.Gauge
-	collected []prometheus.Collector
+	peers       *prometheus.GaugeVec
+	egress      prometheus.Counter
+	nacks       prometheus.Counter
+	plis        prometheus.Counter
+	latency     prometheus.Histogram
+	peerWHIP    prometheus.Gauge
+	peerWHEP    prometheus.Gauge
+	collected   []prometheus.Collector
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
