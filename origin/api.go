@@ -79,7 +79,7 @@ func (o *Origin) routes() []route {
 
 		{"POST", "/v1/apps", anyKey, write, o.createApp},
 		{"GET", "/v1/apps", anyKey, read, o.listApps},
-		{"GET", "/v1/apps/{id}", anyKey, read, o.getApp},
+		{"GET", "/v1/apps/{id}", anyOrNode, read, o.getApp},
 		{"DELETE", "/v1/apps/{id}", anyKey, write, o.deleteApp},
 
 		{"POST", "/v1/sessions", anyKey, write, o.createSession},
@@ -88,6 +88,7 @@ func (o *Origin) routes() []route {
 		{"DELETE", "/v1/sessions/{id}", anyKey, write, o.terminateSession},
 		{"POST", "/v1/sessions/{id}/viewers", anyKey, read, o.addViewer},
 		{"POST", "/v1/sessions/{id}/publishers", anyOrNode, read, o.addPublisher},
+		{"POST", "/v1/sessions/{id}/state", nodeKey, write, o.setSessionState},
 		{"GET", "/v1/placement/explain", anyKey, read, o.explainPlacement},
 
 		{"GET", "/v1/nodes", nodeKey, read, o.listNodes},

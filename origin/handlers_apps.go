@@ -159,7 +159,9 @@ func (o *Origin) appFor(c *call) (*registry.App, error) {
 		return nil, err
 	}
 	a, ok := o.reg.State().App(id)
-	if !ok || !c.who.canSee(a.TenantID) {
+	// Node keys read any app: an edge needs the command and environment
+	// of whatever session is placed on it. Only GET admits node keys.
+	if !ok || !c.who.canSee(a.TenantID) && c.who.scope != registry.ScopeNode {
 		return nil, notFound("app", id)
 	}
 	return a, nil
