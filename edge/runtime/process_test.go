@@ -1,0 +1,250 @@
+//go:build unix
+
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func newDriver(t *testing.T, dir string) *Process {
+	t.Helper()
+	d, err := NewProcess(ProcessOptions{StateDir: dir, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+func sh(script string, args ...string) []string {
+	return append([]string{"/bin/sh", "-c", script, "sh"}, args...)
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// stopOnCleanup makes sure no test leaves a process behind.
+func stopOnCleanup(t *testing.T, in Instance) {
+	t.Cleanup(func() { _ = in.Stop(context.Background(), 0) })
+}
+
+// waitLogs waits until the instance's output contains s.
+func waitLogs(ctx context.Context, t *testing.T, in Instance, s string) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !bytes.Contains(in.Logs(), []byte(s)) {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("output never contained %q; got %q", s, in.Logs())
+		case <-in.Done():
+			if !bytes.Contains(in.Logs(), []byte(s)) {
+				t.Fatalf("exited (%v) before printing %q; got %q", in.Err(), s, in.Logs())
+			}
+		case <-tick.C:
+		}
+	}
+}
+
+func TestProcessEnvExact(t *testing.T) {
+	if _, err := os.Stat("/proc/self/environ"); err != nil {
+		t.Skip("needs /proc")
+	}
+	ctx := testCtx(t)
+	d := newDriver(t, t.TempDir())
+	out := filepath.Join(t.TempDir(), "env")
+	spec := Spec{
+		SessionID: "ses_a", TenantID: "ten_a", AppID: "app_a",
+		// The shell's own initial environment is exactly what it was given.
+		Command:    sh(`tr '\0' '\n' < /proc/$$/environ > "$1"`, out),
+		Env:        map[string]string{"APP_MODE": "demo", EnvSessionID: "spoofed"},
+		PublishURL: "https://edge:4433/moq", PublishToken: "tok", InputURL: "https://edge:4433/input",
+		GPUs: []GPU{{Index: 1, UUID: "GPU-b"}, {Index: 3, UUID: "GPU-d"}},
+	}
+	in, err := d.Start(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, in)
+	if err := in.Wait(ctx); err != nil {
+		t.Fatalf("exit: %v; logs %q", err, in.Logs())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSpace(string(b)), "\n")
+	want := []string{
+		"APP_MODE=demo", "CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES=1,3", "NVIDIA_VISIBLE_DEVICES=1,3",
+		"STRATA_INPUT_URL=https://edge:4433/input", "STRATA_PUBLISH_TOKEN=tok",
+		"STRATA_PUBLISH_URL=https://edge:4433/moq", "STRATA_SESSION_ID=ses_a",
+	}
+	if p, ok := os.LookupEnv("PATH"); ok {
+		want = append(want, "PATH="+p)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("environment:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestProcessNoGPUsEmptyDevices(t *testing.T) {
+	env := Spec{SessionID: "ses_a"}.SessionEnv()
+	for _, k := range []string{EnvCUDADevices, EnvNVDevices} {
+		if v, ok := env[k]; !ok || v != "" {
+			t.Errorf("%s = %q, %v; want set and empty", k, v, ok)
+		}
+	}
+}
+
+func TestProcessLogsAndExitStatus(t *testing.T) {
+	ctx := testCtx(t)
+	d := newDriver(t, t.TempDir())
+	in, err := d.Start(ctx, Spec{SessionID: "ses_b", Command: sh(`echo hello-out; echo hello-err >&2; printf partial; exit 3`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, in)
+	err = in.Wait(ctx)
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Code != 3 || !errors.Is(err, ErrExited) {
+		t.Fatalf("exit = %v; want status 3", err)
+	}
+	logs := string(in.Logs())
+	for _, s := range []string{"hello-out", "hello-err", "partial"} {
+		if !strings.Contains(logs, s) {
+			t.Errorf("logs %q lack %q", logs, s)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(d.opts.StateDir, "instances")); len(ents) != 0 {
+		t.Errorf("pid files left after exit: %v", ents)
+	}
+}
+
+func TestProcessLogsBounded(t *testing.T) {
+	ctx := testCtx(t)
+	d, err := NewProcess(ProcessOptions{StateDir: t.TempDir(), LogBytes: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	in, err := d.Start(ctx, Spec{SessionID: "ses_c", Command: sh(`i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logs := in.Logs()
+	if len(logs) > 100 || !bytes.HasSuffix(logs, []byte("line-199\n")) {
+		t.Fatalf("logs (%d bytes) = %q; want the newest ≤100 bytes", len(logs), logs)
+	}
+}
+
+func TestProcessStopGraceful(t *testing.T) {
+	ctx := testCtx(t)
+	d := newDriver(t, t.TempDir())
+	in, err := d.Start(ctx, Spec{SessionID: "ses_d", Command: sh(`echo ready; exec sleep 600`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, in)
+	waitLogs(ctx, t, in, "ready")
+	if err := in.Stop(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var ee *ExitError
+	if !errors.As(in.Err(), &ee) || ee.Signal != "terminated" {
+		t.Fatalf("exit = %v; want SIGTERM", in.Err())
+	}
+}
+
+func TestProcessStopEscalatesToKill(t *testing.T) {
+	ctx := testCtx(t)
+	d := newDriver(t, t.TempDir())
+	// An ignored signal stays ignored across exec, so sleep ignores TERM.
+	in, err := d.Start(ctx, Spec{SessionID: "ses_e", Command: sh(`trap '' TERM; echo ready; exec sleep 600`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, in)
+	waitLogs(ctx, t, in, "ready")
+	if err := in.Stop(ctx, 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	var ee *ExitError
+	if !errors.As(in.Err(), &ee) || ee.Signal != "killed" {
+		t.Fatalf("exit = %v; want SIGKILL", in.Err())
+	}
+}
+
+func TestProcessAdoptOrphansAfterRestart(t *testing.T) {
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	before := newDriver(t, dir)
+	var started []Instance
+	for _, id := range []string{"ses_kept", "ses_gone"} {
+		in, err := before.Start(ctx, Spec{SessionID: id, Command: sh(`echo ready; exec sleep 600`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopOnCleanup(t, in)
+		waitLogs(ctx, t, in, "ready")
+		started = append(started, in)
+	}
+	// The edge restarts: a new driver over the same state dir knows
+	// nothing but the PID files.
+	after := newDriver(t, dir)
+	adopted, err := after.Adopt(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySession := map[string]Instance{}
+	for _, in := range adopted {
+		bySession[in.SessionID()] = in
+	}
+	if len(adopted) != 2 || bySession["ses_kept"] == nil || bySession["ses_gone"] == nil {
+		t.Fatalf("adopted %d instances: %v", len(adopted), bySession)
+	}
+	// ses_gone is no longer assigned: the orphan is stopped.
+	if err := bySession["ses_gone"].Stop(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := started[1].Wait(ctx); err == nil {
+		t.Fatal("orphan exited cleanly; want a signal")
+	}
+	select {
+	case <-started[0].Done():
+		t.Fatal("the kept instance was stopped too")
+	default:
+	}
+	if _, err := os.Stat(filepath.Join(dir, "instances", started[1].ID()+".json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("orphan's pid file: %v; want removed", err)
+	}
+	// A second restart adopts only the survivor.
+	again, err := newDriver(t, dir).Adopt(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != 1 || again[0].SessionID() != "ses_kept" {
+		t.Fatalf("second adoption: %d instances", len(again))
+	}
+	if err := again[0].Stop(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := started[0].Wait(ctx); err == nil {
+		t.Fatal("kept instance exited cleanly; want a signal")
+	}
+}

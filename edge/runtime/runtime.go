@@ -1,0 +1,118 @@
+// Package runtime runs session instances on an edge. A Driver turns a
+// Spec (what to run, and the session's publish endpoint, token and GPUs)
+// into an Instance; the edge's reconciler starts and stops instances to
+// match the sessions placed on it.
+//
+// The process driver (the default) runs an app's command as a local
+// process group. Container drivers (docker, kubernetes) fit the same
+// interface: Start maps the Spec's environment and GPUs onto the
+// container, Adopt lists the containers labelled by an earlier edge
+// process, and Instance.Stop maps onto the runtime's graceful stop.
+package runtime
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// GPU is one GPU reserved for a session.
+type GPU struct {
+	Index int
+	UUID  string
+}
+
+// Spec is everything a driver needs to start one session's instance.
+type Spec struct {
+	SessionID string
+	TenantID  string
+	AppID     string
+	// Command and Image are the app's; a driver uses the one it runs.
+	Command []string
+	Image   string
+	// Env is the app's environment; the session variables below override
+	// it, so an app cannot impersonate another session.
+	Env map[string]string
+	// PublishURL and PublishToken say where and how to publish media.
+	PublishURL   string
+	PublishToken string
+	// InputURL is where the controlling user's input comes from.
+	InputURL string
+	// GPUs are exactly the GPUs reserved for the session.
+	GPUs []GPU
+}
+
+// Environment variables every instance receives.
+const (
+	EnvSessionID    = "STRATA_SESSION_ID"
+	EnvPublishURL   = "STRATA_PUBLISH_URL"
+	EnvPublishToken = "STRATA_PUBLISH_TOKEN"
+	EnvInputURL     = "STRATA_INPUT_URL"
+	EnvCUDADevices  = "CUDA_VISIBLE_DEVICES"
+	EnvNVDevices    = "NVIDIA_VISIBLE_DEVICES"
+	// EnvCUDAOrder makes CUDA number devices in PCI bus order, as
+	// nvidia-smi (and so the edge's GPU discovery) does; CUDA's default,
+	// fastest first, would make the indices name other GPUs on a mixed box.
+	EnvCUDAOrder = "CUDA_DEVICE_ORDER"
+)
+
+// SessionEnv is the environment of a session's instance: the app's
+// variables, then the session's, which win. GPU lists are the reserved
+// indices, comma-separated, and empty (not unset) when none are reserved,
+// so the instance sees no GPU instead of every GPU.
+func (s Spec) SessionEnv() map[string]string {
+	env := make(map[string]string, len(s.Env)+7)
+	for k, v := range s.Env {
+		env[k] = v
+	}
+	idx := make([]string, len(s.GPUs))
+	for i, g := range s.GPUs {
+		idx[i] = strconv.Itoa(g.Index)
+	}
+	devs := strings.Join(idx, ",")
+	env[EnvSessionID] = s.SessionID
+	env[EnvPublishURL] = s.PublishURL
+	env[EnvPublishToken] = s.PublishToken
+	env[EnvInputURL] = s.InputURL
+	env[EnvCUDADevices] = devs
+	env[EnvNVDevices] = devs
+	env[EnvCUDAOrder] = "PCI_BUS_ID"
+	return env
+}
+
+// Driver starts instances of one kind (process, docker, kubernetes).
+type Driver interface {
+	// Name is the runtime name apps use ("process").
+	Name() string
+	// Start launches an instance; ctx bounds the start only, never the
+	// instance's life.
+	Start(ctx context.Context, spec Spec) (Instance, error)
+	// Adopt returns the instances an earlier life of this edge left
+	// running (after a restart or crash), so the caller can keep the ones
+	// still assigned and stop the orphans. Their logs before adoption are
+	// lost and their exit status is unknown.
+	Adopt(ctx context.Context) ([]Instance, error)
+	// Close releases the driver's watchers; it does not stop instances.
+	Close() error
+}
+
+// Instance is one running session instance.
+type Instance interface {
+	// ID is unique per start of a session.
+	ID() string
+	SessionID() string
+	// Done is closed when the instance has exited.
+	Done() <-chan struct{}
+	// Err is why the instance exited: nil for a clean exit (status 0),
+	// an *ExitError otherwise. Valid once Done is closed.
+	Err() error
+	// Wait waits for the exit or ctx, and returns Err.
+	Wait(ctx context.Context) error
+	// Stop asks the instance to exit, forces it after grace, and waits
+	// for the exit or ctx. Stopping an exited instance is a no-op.
+	Stop(ctx context.Context, grace time.Duration) error
+	// Logs returns the newest captured output (stdout and stderr
+	// interleaved), bounded.
+	Logs() []byte
+}
