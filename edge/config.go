@@ -36,6 +36,8 @@ type Config struct {
 	// addresses are empty. Empty advertise.quic, .whip and .webrtc follow
 	// the bound media addresses.
 	Media MediaConfig `yaml:"media"`
+	// Runtime runs the sessions placed here; off without runtime.state_dir.
+	Runtime RuntimeConfig `yaml:"runtime"`
 
 	// LoadInterval is how often live load is sampled and published.
 	LoadInterval time.Duration `yaml:"load_interval"`
@@ -155,6 +157,9 @@ func (c *Config) Validate() error {
 	case gossip.ProfileLAN, gossip.ProfileWAN, gossip.ProfileLocal:
 	default:
 		return bad("gossip.profile", "%q: want lan, wan or local", c.Gossip.Profile)
+	}
+	if c.Runtime.StopGrace < 0 {
+		return bad("runtime.stop_grace", "must not be negative")
 	}
 	return c.Media.validate(bad)
 }

@@ -12,8 +12,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-edge/strata/edge/gpu"
+	"github.com/strata-edge/strata/edge/runtime"
 	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/registry/gossip"
+	"github.com/strata-edge/strata/transport/media"
 )
 
 // Options are the edge's injected collaborators; zero values mean the
@@ -45,6 +47,7 @@ type Edge struct {
 	pool    *gossip.Pool
 	sampler *gpu.Sampler
 	rec     Reconciler
+	runner  *Runner // the session runtime when the edge made it; closed with the edge
 	loadSrc LoadSource
 	cpu     cpuMeter
 	reg     Registration
@@ -145,6 +148,19 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 		cfg: cfg, log: log, api: api, pool: pool, media: ms,
 		sampler: gpu.NewSampler(src, cfg.LoadInterval, log, nil),
 		rec:     opts.Reconciler, loadSrc: opts.Load, cpu: cpuMeter{file: opts.CPUStatFile}, meta: meta,
+	}
+	if e.rec == nil && cfg.Runtime.Enabled() {
+		drv, err := runtime.NewProcess(runtime.ProcessOptions{StateDir: cfg.Runtime.StateDir, Logger: base.With("node", cfg.NodeID)})
+		if err != nil {
+			_ = pool.Shutdown()
+			return fail(fmt.Errorf("runtime: %w", err))
+		}
+		var hub *media.Hub
+		if ms != nil {
+			hub = ms.relay.Hub()
+		}
+		e.runner = NewRunner(cfg.NodeID, api, drv, hub, cfg.Runtime.StopGrace, base)
+		e.rec = e.runner
 	}
 	if e.rec == nil {
 		e.rec = LogReconciler{Log: log}
@@ -318,6 +334,13 @@ func (e *Edge) stop(leave bool) error {
 		}
 		e.ctrlCancel()
 		e.ctrlWG.Wait()
+		if e.runner != nil {
+			// The runner owns the instances; it stops them before the
+			// media plane they publish to goes away.
+			if err := e.runner.Close(); err != nil {
+				e.log.Warn("closing the session runtime", "err", err)
+			}
+		}
 		if e.media != nil {
 			// Viewers and publishers go before the load reports stop, so
 			// the last report can show them leaving.

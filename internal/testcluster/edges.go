@@ -39,6 +39,8 @@ type EdgeSpec struct {
 	Advertise edge.AdvertiseConfig
 	// Media turns on the edge's media plane (use 127.0.0.1:0 addresses).
 	Media edge.MediaConfig
+	// Runtime turns on the session runtime (set StateDir to a temp dir).
+	Runtime edge.RuntimeConfig
 	// GossipKeys default to the cluster's key; set them to test a wrong key.
 	GossipKeys []string
 	// GossipProfile defaults to the cluster's profile.
@@ -117,7 +119,7 @@ func (c *Cluster) EdgeConfig(ctx context.Context, spec EdgeSpec) (edge.Config, e
 			Addr: "127.0.0.1:0", Keys: spec.GossipKeys, Profile: spec.GossipProfile,
 		},
 		LoadInterval: spec.LoadInterval, DrainGrace: spec.DrainGrace, LeaveTimeout: spec.LeaveTimeout,
-		AssignmentWait: spec.AssignmentWait, Media: spec.Media,
+		AssignmentWait: spec.AssignmentWait, Media: spec.Media, Runtime: spec.Runtime,
 	}
 	for _, n := range c.Nodes {
 		cfg.Join = append(cfg.Join, n.APIAddr())

@@ -1,0 +1,395 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/strata-edge/strata/edge/runtime"
+	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/transport/media"
+)
+
+// RuntimeConfig turns on the session runtime: with StateDir set, the edge
+// runs the sessions placed on it with the process driver; without it the
+// edge only logs its assignments. Opt-in because an edge that runs
+// commands from the registry must be deliberately set up for it (a state
+// dir that survives restarts, an account fit to run tenants' apps).
+type RuntimeConfig struct {
+	// StateDir keeps a PID file per instance; after a restart the edge
+	// adopts the instances listed there and stops the orphans.
+	StateDir string `yaml:"state_dir"`
+	// StopGrace is how long a stopping instance has between SIGTERM and
+	// SIGKILL (default 10 s).
+	StopGrace time.Duration `yaml:"stop_grace"`
+}
+
+// Enabled reports whether the edge runs sessions.
+func (c RuntimeConfig) Enabled() bool { return c.StateDir != "" }
+
+// defaultStopGrace is RuntimeConfig.StopGrace's default.
+const defaultStopGrace = 10 * time.Second
+
+// Runner is the Reconciler that runs sessions through a runtime driver.
+// Desired: the sessions assigned here in placed, starting or running.
+// Actual: the driver's instances. It starts what is missing, stops what
+// is no longer assigned, reports starting before a start, failed when an
+// instance exits on its own, and running when the session's video track
+// in this edge's hub receives its first group (a keyframe).
+//
+// Restarting a failed session is the control plane's job (the app's
+// restart_policy), not the edge's: a session that failed here is not
+// started again while its stale assignment lingers.
+//
+// Goroutines: one per instance (exit and first-keyframe watch) and one
+// per stop in progress, all ended by Close.
+type Runner struct {
+	node  string
+	api   originAPI
+	drv   runtime.Driver
+	hub   *media.Hub // nil: no media plane, sessions never report running
+	grace time.Duration
+	log   *slog.Logger
+
+	ctx    context.Context // the runner's life; ended by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	adopted bool
+	closed  bool
+	inst    map[string]*managed // by session ID
+	failed  map[string]bool     // sessions that failed here; not restarted
+}
+
+// managed is one instance the runner owns.
+type managed struct {
+	in       runtime.Instance
+	tenant   string
+	stopping bool
+}
+
+var _ Reconciler = (*Runner)(nil)
+
+// NewRunner returns a Runner for node that reads apps and publisher
+// tokens through api and reports session states back.
+func NewRunner(node string, api originAPI, drv runtime.Driver, hub *media.Hub, grace time.Duration, log *slog.Logger) *Runner {
+	if log == nil {
+		log = slog.Default()
+	}
+	if grace <= 0 {
+		grace = defaultStopGrace
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Runner{
+		node: node, api: api, drv: drv, hub: hub, grace: grace,
+		log: log.With("component", "runtime", "node", node),
+		ctx: ctx, cancel: cancel, inst: map[string]*managed{}, failed: map[string]bool{},
+	}
+}
+
+// wants reports whether a session in this state should have an instance.
+func wants(state string) bool {
+	return state == "placed" || state == "starting" || state == "running"
+}
+
+// Reconcile implements Reconciler.
+func (r *Runner) Reconcile(ctx context.Context, sessions []client.Session) error {
+	if err := r.adopt(ctx); err != nil {
+		return err
+	}
+	desired := map[string]client.Session{}
+	for _, s := range sessions {
+		if wants(s.State) && s.Reservation != nil && s.Reservation.NodeID == r.node {
+			desired[s.ID] = s
+		}
+	}
+	r.mu.Lock()
+	for id, m := range r.inst {
+		if _, ok := desired[id]; !ok && !m.stopping {
+			r.stopLocked(id, m, "no longer assigned")
+		}
+	}
+	for id := range r.failed {
+		if _, ok := desired[id]; !ok {
+			delete(r.failed, id) // its assignment is gone; a new placement may run it again
+		}
+	}
+	var start []client.Session
+	for id, s := range desired {
+		if _, ok := r.inst[id]; !ok && !r.failed[id] {
+			start = append(start, s)
+		}
+	}
+	r.mu.Unlock()
+
+	var errs []error
+	for _, s := range start {
+		if err := r.start(ctx, s); err != nil {
+			errs = append(errs, fmt.Errorf("session %s: %w", s.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// adopt takes over, once, the instances an earlier edge process left; the
+// first Reconcile then stops those no longer assigned.
+func (r *Runner) adopt(ctx context.Context) error {
+	r.mu.Lock()
+	done := r.adopted
+	r.mu.Unlock()
+	if done {
+		return nil
+	}
+	ins, err := r.drv.Adopt(ctx)
+	if err != nil {
+		return fmt.Errorf("adopt instances: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.adopted = true
+	for _, in := range ins {
+		if _, dup := r.inst[in.SessionID()]; dup {
+			m := &managed{in: in}
+			r.stopLocked(in.SessionID(), m, "duplicate instance")
+			continue
+		}
+		m := &managed{in: in}
+		r.inst[in.SessionID()] = m
+		r.watch(in.SessionID(), m)
+	}
+	return nil
+}
+
+// appSpec is the part of an app the runtime needs.
+type appSpec struct {
+	Runtime string            `json:"runtime"`
+	Command []string          `json:"command"`
+	Image   string            `json:"image"`
+	Env     map[string]string `json:"env"`
+}
+
+// publisher is the answer of POST /v1/sessions/{id}/publishers.
+type publisher struct {
+	Token   string `json:"token"`
+	MoQURL  string `json:"moq_url"`
+	WHIPURL string `json:"whip_url"`
+}
+
+// start prepares and starts one session's instance. Errors that a retry
+// may cure (origins unreachable) are returned; a session that cannot run
+// (wrong runtime, no command, exec failure) is reported failed instead.
+func (r *Runner) start(ctx context.Context, s client.Session) error {
+	var app appSpec
+	if _, err := r.api.DoIndex(ctx, "GET", "/v1/apps/"+url.PathEscape(s.AppID), nil, &app); err != nil {
+		return fmt.Errorf("read app %s: %w", s.AppID, err)
+	}
+	if app.Runtime != "" && app.Runtime != r.drv.Name() {
+		r.mu.Lock()
+		r.failLocked(s.ID, fmt.Sprintf("runtime %q is not available on edge %s", app.Runtime, r.node))
+		r.mu.Unlock()
+		return nil
+	}
+	var pub publisher
+	if _, err := r.api.DoIndex(ctx, "POST", "/v1/sessions/"+url.PathEscape(s.ID)+"/publishers", nil, &pub); err != nil {
+		return fmt.Errorf("publisher token: %w", err)
+	}
+	if s.State == "placed" {
+		if err := r.report(ctx, s.ID, "starting", ""); err != nil {
+			return err
+		}
+	}
+	spec := runtime.Spec{
+		SessionID: s.ID, TenantID: s.TenantID, AppID: s.AppID,
+		Command: app.Command, Image: app.Image, Env: app.Env,
+		PublishURL: pub.MoQURL, PublishToken: pub.Token,
+		// Input travels on the session's own MoQ broadcast (its input
+		// track), so the input endpoint is the MoQ endpoint.
+		InputURL: pub.MoQURL,
+	}
+	if spec.PublishURL == "" {
+		spec.PublishURL = pub.WHIPURL
+	}
+	for _, g := range s.Reservation.GPUs {
+		spec.GPUs = append(spec.GPUs, runtime.GPU{Index: int(g.Index), UUID: g.UUID})
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return ErrClosed
+	}
+	// Holding mu across Start keeps Close from missing a new instance.
+	in, err := r.drv.Start(ctx, spec)
+	if err != nil {
+		r.log.Warn("instance failed to start", "session", s.ID, "err", err)
+		r.failLocked(s.ID, err.Error())
+		r.mu.Unlock()
+		return nil
+	}
+	m := &managed{in: in, tenant: s.TenantID}
+	r.inst[s.ID] = m
+	r.watch(s.ID, m)
+	r.mu.Unlock()
+	return nil
+}
+
+// watch starts the instance's goroutine: it reports running at the first
+// keyframe and failed on an exit the runner did not ask for. r.mu held.
+func (r *Runner) watch(session string, m *managed) {
+	r.wg.Go(func() {
+		ctx, cancel := context.WithCancel(r.ctx)
+		var kf sync.WaitGroup
+		defer func() { cancel(); kf.Wait() }()
+		if r.hub != nil && m.tenant != "" {
+			kf.Go(func() {
+				if r.firstKeyframe(ctx, media.Namespace{Tenant: m.tenant, Session: session}) {
+					r.reportRetry(ctx, session, "running", "")
+				}
+			})
+		}
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-m.in.Done():
+		}
+		reason := "instance exited with status 0"
+		if err := m.in.Err(); err != nil {
+			reason = err.Error()
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.inst[session] == m {
+			delete(r.inst, session)
+		}
+		if !m.stopping {
+			r.log.Warn("instance exited unexpectedly", "session", session, "reason", reason)
+			r.failLocked(session, reason)
+		}
+	})
+}
+
+// firstKeyframe waits until the broadcast ns has a video track with a
+// group; groups start at keyframes. It reports whether one came before
+// ctx ended.
+func (r *Runner) firstKeyframe(ctx context.Context, ns media.Namespace) bool {
+	w := r.hub.Watch()
+	defer w.Close()
+	for {
+		ev, err := w.Next(ctx)
+		if err != nil {
+			return false
+		}
+		if ev.Kind != media.TrackAdded || ev.Namespace != ns || ev.Remote {
+			continue
+		}
+		b, ok := r.hub.Broadcast(ns)
+		if !ok {
+			continue
+		}
+		t, ok := b.Track(ev.Track)
+		if !ok || t.Info().Kind != media.KindVideo {
+			continue
+		}
+		sub := t.Subscribe()
+		_, err = sub.NextGroup(ctx)
+		sub.Close()
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		// The track ended without a group; wait for the next one.
+	}
+}
+
+// failLocked marks a session failed here and reports it in the
+// background. r.mu held.
+func (r *Runner) failLocked(session, reason string) {
+	r.failed[session] = true
+	if r.closed {
+		return
+	}
+	r.wg.Go(func() { r.reportRetry(r.ctx, session, "failed", truncateReason(reason)) })
+}
+
+// stopLocked stops an instance in the background. r.mu held.
+func (r *Runner) stopLocked(session string, m *managed, why string) {
+	m.stopping = true
+	r.log.Info("stopping instance", "session", session, "instance", m.in.ID(), "why", why)
+	in := m.in
+	r.wg.Go(func() {
+		// Stop runs to the end even during Close: grace, then SIGKILL.
+		if err := in.Stop(context.Background(), r.grace); err != nil {
+			r.log.Warn("stop failed", "session", session, "err", err)
+		}
+		r.mu.Lock()
+		if r.inst[session] == m {
+			delete(r.inst, session)
+		}
+		r.mu.Unlock()
+	})
+}
+
+// report sets a session's state at the origins.
+func (r *Runner) report(ctx context.Context, session, state, reason string) error {
+	body := map[string]string{"node_id": r.node, "state": state}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	if _, err := r.api.DoIndex(ctx, "POST", "/v1/sessions/"+url.PathEscape(session)+"/state", body, nil); err != nil {
+		return fmt.Errorf("report %s: %w", state, err)
+	}
+	r.log.Info("session state reported", "session", session, "state", state, "reason", reason)
+	return nil
+}
+
+// reportRetry reports until the origins answer; a 4xx answer (the
+// session moved on, e.g. was terminated) is final.
+func (r *Runner) reportRetry(ctx context.Context, session, state, reason string) {
+	bo := newBackoff(100*time.Millisecond, 5*time.Second)
+	for ctx.Err() == nil {
+		err := r.report(ctx, session, state, reason)
+		var apiErr *client.Error
+		if err == nil || errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != 429 {
+			if err != nil {
+				r.log.Info("state report refused", "session", session, "state", state, "err", err)
+			}
+			return
+		}
+		r.log.Warn("state report failed; retrying", "session", session, "state", state, "err", err)
+		bo.wait(ctx)
+	}
+}
+
+// Close stops every instance (grace, then SIGKILL) and ends the runner's
+// goroutines. An edge that crashes instead leaves its instances running;
+// the next edge process adopts them from the PID files.
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	for id, m := range r.inst {
+		if !m.stopping {
+			r.stopLocked(id, m, "edge closing")
+		}
+	}
+	r.mu.Unlock()
+	r.cancel()
+	r.wg.Wait()
+	return r.drv.Close()
+}
+
+func truncateReason(s string) string {
+	if len(s) > 256 {
+		return s[:256]
+	}
+	return s
+}

@@ -1,0 +1,134 @@
+package origin_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-edge/strata/edge"
+	"github.com/strata-edge/strata/internal/testcluster"
+	"github.com/strata-edge/strata/registry"
+	"github.com/strata-edge/strata/registry/client"
+)
+
+// instanceScript records, from inside the instance, its session and GPUs,
+// and on SIGTERM that it was stopped. sleep runs in the background so the
+// shell can take the signal while it waits.
+const instanceScript = `out="$1/$STRATA_SESSION_ID"
+trap 'echo stopped > "$out.stopped"; exit 0' TERM
+printf '%s %s\n' "$STRATA_SESSION_ID" "$CUDA_VISIBLE_DEVICES" > "$out.tmp" && mv "$out.tmp" "$out"
+sleep 600 & wait $!`
+
+func TestRuntimeClusterDisjointGPUs(t *testing.T) {
+	c := startCluster(t, 1)
+	if _, err := c.StartEdge(testcluster.EdgeSpec{
+		ID: "edge-rt", GPUs: "fake:2xL4:24GB",
+		Runtime: edge.RuntimeConfig{StateDir: t.TempDir(), StopGrace: 5 * time.Second},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitEdges([]string{"edge-rt"}, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	admin := c.Client()
+	ten, err := admin.CreateTenant(ctx, "runtime", registry.Quota{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	app, err := admin.CreateApp(ctx, client.AppSpec{
+		TenantID: ten.ID, Name: "probe", Command: []string{"/bin/sh", "-c", instanceScript, "sh", out},
+		GPUs: 1, GPUModel: "L4",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ses []*client.Session
+	for range 2 {
+		s, err := admin.CreateSession(ctx, client.SessionSpec{TenantID: ten.ID, AppID: app.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ses = append(ses, s)
+	}
+
+	// Both instances run and say which GPU they see; both sessions start.
+	seen := map[string]string{} // session → CUDA_VISIBLE_DEVICES
+	eventually(t, 30*time.Second, func() error {
+		for _, s := range ses {
+			b, err := os.ReadFile(filepath.Join(out, s.ID))
+			if err != nil {
+				return err
+			}
+			f := strings.Fields(string(b))
+			if len(f) != 2 || f[0] != s.ID {
+				return fmt.Errorf("instance of %s wrote %q", s.ID, b)
+			}
+			seen[s.ID] = f[1]
+			got, err := admin.GetSession(ctx, s.ID, "")
+			if err != nil {
+				return err
+			}
+			if got.State != "starting" {
+				return fmt.Errorf("session %s is %s", s.ID, got.State)
+			}
+		}
+		return nil
+	})
+	if seen[ses[0].ID] == seen[ses[1].ID] || seen[ses[0].ID] == "" {
+		t.Fatalf("instances share GPUs: %v", seen)
+	}
+	for _, s := range ses {
+		if s.Reservation == nil || len(s.Reservation.GPUs) != 1 {
+			t.Fatalf("session %s reservation %+v", s.ID, s.Reservation)
+		}
+		if want := fmt.Sprint(s.Reservation.GPUs[0].Index); seen[s.ID] != want {
+			t.Errorf("session %s sees GPU %q; reserved %s", s.ID, seen[s.ID], want)
+		}
+	}
+
+	// Only the reserving edge may report; only edge states are accepted.
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{
+		{`{"node_id":"edge-other","state":"running"}`, 403},
+		{`{"node_id":"edge-rt","state":"hibernated"}`, 400},
+	} {
+		var ans map[string]any
+		err := admin.Do(ctx, "POST", "/v1/sessions/"+ses[0].ID+"/state", rawJSON(tc.body), &ans)
+		var apiErr *client.Error
+		if !errors.As(err, &apiErr) || apiErr.Status != tc.status {
+			t.Errorf("%s: err = %v; want status %d", tc.body, err, tc.status)
+		}
+	}
+
+	// Terminating one stops its instance and leaves the other running.
+	if _, err := admin.TerminateSession(ctx, ses[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() error {
+		_, err := os.Stat(filepath.Join(out, ses[0].ID+".stopped"))
+		return err
+	})
+	if _, err := os.Stat(filepath.Join(out, ses[1].ID+".stopped")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the other instance was stopped too: %v", err)
+	}
+	// A report for the terminated session is an invalid transition.
+	err = admin.Do(ctx, "POST", "/v1/sessions/"+ses[0].ID+"/state", rawJSON(`{"node_id":"edge-rt","state":"running"}`), nil)
+	if !client.IsCode(err, "invalid_state_transition") {
+		t.Fatalf("report after terminate: %v; want invalid_state_transition", err)
+	}
+}
+
+// rawJSON is a request body sent as is.
+type rawJSON string
+
+func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
