@@ -177,8 +177,22 @@ func (o *Origin) blockNode(c *call, node string) error {
 	ctx, cancel := context.WithTimeout(o.ctx, min(wait, maxWait))
 	defer cancel()
 	o.reg.State().WaitNodeSessions(ctx, node, idx)
+	if idx > 0 {
+		// Let the burst that woke us finish: under a placement load an
+		// edge's sessions change every few milliseconds, and answering
+		// each change with the whole list cost more CPU than placing.
+		select {
+		case <-ctx.Done():
+		case <-time.After(nodeListCoalesce):
+		}
+	}
 	return nil
 }
+
+// nodeListCoalesce is how long a node's blocking session list waits after
+// the first change before answering, so one answer carries a burst of
+// changes. Small next to starting a session on an edge.
+const nodeListCoalesce = 20 * time.Millisecond
 
 func (o *Origin) sessionFor(c *call) (*registry.Session, error) {
 	id, err := idParam(c, "id", "ses")

@@ -412,7 +412,15 @@ func (s *State) PendingSessions(since uint64) (out []*Session, total int, capInd
 	})
 	total = s.pending.Len()
 	s.mu.RUnlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	// Oldest first by commit order: IDs carry the creating handler's clock,
+	// which concurrent creates (and ones that tried an inline placement
+	// first) commit out of.
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].CreateIndex != out[j].CreateIndex {
+			return out[i].CreateIndex < out[j].CreateIndex
+		}
+		return out[i].ID < out[j].ID
+	})
 	return out, total, capIndex
 }
 
