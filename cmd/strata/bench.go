@@ -95,8 +95,8 @@ func benchPlacement(ctx context.Context, args []string, p *bench.Progress) (any,
 	fs.IntVar(&o.Sessions, "sessions", 5000, "sessions to place (committed placements)")
 	fs.IntVar(&o.Clients, "clients", 64, "concurrent creators (committed placements)")
 	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
-	// Hidden from the usage text's intent: a CPU profile of the committed
-	// part, for finding where a create's time goes.
+	// A CPU profile of the committed part only (the whole cluster runs in
+	// this process), for finding where a create's time goes.
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the committed placements to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, usagef("%v", err)
