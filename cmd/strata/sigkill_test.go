@@ -74,7 +74,7 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	admin := client.New(token, addrs...)
 	admin.Timeout = 3 * time.Second
 	ctx := context.Background()
-	waitUntil(t, 30*time.Second, "three voters", func() bool {
+	waitUntil(t, 90*time.Second, "three voters", func() bool {
 		st, err := client.New(token, procs[0].api).ClusterStatus(ctx)
 		return err == nil && len(st.Peers) == 3 && st.LeaderID != ""
 	})
@@ -105,7 +105,7 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 		}(w)
 	}
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
-	waitUntil(t, 20*time.Second, "writes before the kill", func() bool { return count() >= 300 })
+	waitUntil(t, 60*time.Second, "writes before the kill", func() bool { return count() >= 300 })
 	st, err := admin.ClusterStatus(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	victim.cmd.Wait()
 	before := count()
-	waitUntil(t, 20*time.Second, "writes after the kill", func() bool { return count() >= before+300 })
+	waitUntil(t, 60*time.Second, "writes after the kill", func() bool { return count() >= before+300 })
 	close(stop)
 	wg.Wait()
 	t.Logf("%d writes acknowledged; leader %s killed with SIGKILL after %d", count(), victim.id, before)
@@ -172,7 +172,7 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	// (stale) state ends up holding every acknowledged write.
 	victim.args = withoutFlag(victim.args, "--bootstrap")
 	start(victim)
-	waitUntil(t, 30*time.Second, "restarted node to hold every acknowledged write", func() bool {
+	waitUntil(t, 90*time.Second, "restarted node to hold every acknowledged write", func() bool {
 		lost, err := missing(client.New(token, victim.api), "stale")
 		return err == nil && len(lost) == 0
 	})
