@@ -207,8 +207,18 @@ func TestAuthRefused(t *testing.T) {
 	if !errors.As(err, &re) || re.Code != wire.NamespaceErrUnauthorized {
 		t.Fatalf("publish with viewer token: %v", err)
 	}
-	// An expired token in CLIENT_SETUP closes the session.
-	bad := e.dial(ctx, a.addr, false, moq.Config{AuthToken: e.token(token.RoleViewer, expired)})
+	// An expired token in CLIENT_SETUP closes the session with
+	// EXPIRED_AUTH_TOKEN: during the handshake (the dial fails) or right
+	// after it, depending on which side gets there first.
+	bad, err := moq.DialQUIC(ctx, a.addr, e.cliTLS, nil, moq.Config{AuthToken: e.token(token.RoleViewer, expired)})
+	if err != nil {
+		var ae *quic.ApplicationError
+		if !errors.As(err, &ae) || uint64(ae.ErrorCode) != uint64(wire.CodeExpiredAuthToken) {
+			t.Fatalf("setup with expired token: dial: %v", err)
+		}
+		return
+	}
+	defer bad.Close()
 	waitFor(t, "expired setup token to close the session", 10*time.Second, func() bool { return bad.Err() != nil })
 	var se *moq.SessionError
 	if err := bad.Err(); !errors.As(err, &se) || se.Code != wire.CodeExpiredAuthToken {
