@@ -14,13 +14,15 @@ type Profile string
 //
 // LAN is tuned so a failed node is declared dead in under 5 s in a 50-node
 // pool. memberlist's suspicion timeout is
-// SuspicionMult * log10(N) * ProbeInterval = 3 * 1.7 * 0.5 s ≈ 2.55 s at
+// SuspicionMult * log10(N) * ProbeInterval = 3 * 1.7 * 0.4 s ≈ 2 s at
 // N=50, reached once SuspicionMult-2 = 1 other node confirms; with ~49
 // probers the dead node is probed about every ProbeInterval, so detection
-// is ≈ 0.5 s (first failed probe) + 0.5 s (confirmation) + 2.55 s + a few
-// 100 ms gossip rounds ≈ 3.5–4 s. SuspicionMaxTimeoutMult 3 caps the
-// unconfirmed case at ≈ 7.7 s. ProbeTimeout 250 ms is ample for a LAN RTT
-// but short enough that indirect probes finish within the interval.
+// is ≈ 0.4 s (first failed probe) + 0.4 s (confirmation) + 2 s + a few
+// 100 ms gossip rounds ≈ 3 s (measured p50 2.8–3.3 s, p99 4.4–4.8 s with
+// `strata bench gossip --nodes 50`; at 500 ms probes p99 reached 5.2–6 s on
+// the same host). SuspicionMaxTimeoutMult 3 caps the unconfirmed case at
+// ≈ 6 s. ProbeTimeout 200 ms is ample for a LAN RTT but short enough that
+// indirect probes finish within the interval.
 // GossipInterval 100 ms × GossipNodes 3 spreads a broadcast to 50 nodes in
 // ≈ 4–5 rounds (< 1 s), which the load freshness target relies on.
 //
@@ -40,8 +42,8 @@ func (p Profile) memberlist() (*memberlist.Config, error) {
 	switch p {
 	case ProfileLAN, "":
 		c = memberlist.DefaultLANConfig()
-		c.ProbeInterval = 500 * time.Millisecond
-		c.ProbeTimeout = 250 * time.Millisecond
+		c.ProbeInterval = 400 * time.Millisecond
+		c.ProbeTimeout = 200 * time.Millisecond
 		c.SuspicionMult = 3
 		c.SuspicionMaxTimeoutMult = 3
 		c.GossipInterval = 100 * time.Millisecond
