@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/registry/gossip"
+	"github.com/strata-edge/strata/transport/media"
 )
 
 func init() {
@@ -128,10 +131,24 @@ func runDev(args []string) error {
 	viewErr := tenant.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/viewers", map[string]any{"lat": lat, "lon": lon}, &view)
 	var pub struct {
 		Edge    string `json:"edge"`
+		Token   string `json:"token"`
 		MoQURL  string `json:"moq_url"`
 		WHIPURL string `json:"whip_url"`
 	}
 	pubErr := tenant.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pub)
+	// The demo session's stream: the test source publishes the looped
+	// clip to the session's ingest edge, as a session instance would.
+	var srcWG sync.WaitGroup
+	defer srcWG.Wait()
+	if u, err := url.Parse(pub.MoQURL); pubErr == nil && err == nil && u.Host != "" {
+		opts := testsrcOptions{addr: u.Host, token: pub.Token, insecure: true,
+			namespace: media.Namespace{Tenant: ten.ID, Session: ses.ID}}
+		srcWG.Go(func() {
+			if err := publishTestsrc(ctx, opts, log.With("component", "testsrc")); err != nil && ctx.Err() == nil {
+				log.Error("demo test source stopped", "err", err)
+			}
+		})
+	}
 
 	fmt.Printf(`
 Strata dev cluster is up.
@@ -155,6 +172,7 @@ Strata dev cluster is up.
 	}
 	if pubErr == nil {
 		fmt.Printf("  publish to     %s (MoQ)  %s (WHIP)  edge=%s\n", pub.MoQURL, pub.WHIPURL, pub.Edge)
+		fmt.Printf("  demo stream    the test source is publishing its looped H.264 + Opus clip there\n")
 	}
 	fmt.Printf(`
 Try the CLI:
