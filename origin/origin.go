@@ -245,10 +245,13 @@ func (o *Origin) onLeader(ctx context.Context) {
 		},
 	}
 	defer func() {
-		if ctx.Err() == nil {
-			go o.placer.run(ctx)
-			o.reconcileNodes(ctx)
+		if ctx.Err() != nil {
+			return
 		}
+		var wg sync.WaitGroup
+		wg.Go(func() { o.placer.run(ctx) })
+		o.reconcileNodes(ctx)
+		wg.Wait()
 	}()
 	for _, step := range steps {
 		for attempt := 0; ; attempt++ {

@@ -355,8 +355,19 @@ func (r *Registry) Apply(ctx context.Context, c Command) (any, error) {
 		timeout = time.Until(dl)
 	}
 	f := r.raft.Apply(EncodeCommand(c), timeout)
-	if err := f.Error(); err != nil {
-		return nil, raftErr(err)
+	// Raft answers a future when the entry is applied or leadership is
+	// lost, but not always when it shuts down with the entry in flight:
+	// waiting on the future alone could then block a caller (and the
+	// shutdown waiting for that caller) forever.
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return nil, raftErr(err)
+		}
+	case <-r.stop:
+		return nil, ErrLeadershipLost
 	}
 	res, ok := f.Response().(ApplyResult)
 	if !ok {
