@@ -10,7 +10,6 @@ import (
 
 	"github.com/strata-edge/strata/edge"
 	"github.com/strata-edge/strata/internal/config"
-	"github.com/strata-edge/strata/internal/logging"
 )
 
 func init() {
@@ -49,8 +48,7 @@ func edgeFlags(cfg *edge.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Runtime.StateDir, "runtime-state-dir", cfg.Runtime.StateDir, "`dir` for instance PID files; set, the edge runs the sessions placed on it (runtime.state_dir)")
 	fs.DurationVar(&cfg.Runtime.StopGrace, "runtime-stop-grace", cfg.Runtime.StopGrace, "time between SIGTERM and SIGKILL when stopping an instance; 0: 10s (runtime.stop_grace)")
 	fs.DurationVar(&cfg.DrainGrace, "drain-grace", cfg.DrainGrace, "how long a draining edge waits for sessions to move (drain_grace)")
-	fs.StringVar(&cfg.Log.Level, "log-level", cfg.Log.Level, "debug, info, warn or error (log.level)")
-	fs.StringVar(&cfg.Log.Format, "log-format", cfg.Log.Format, "text or json (log.format)")
+	bindLogFlags(fs, &cfg.Log.Level, &cfg.Log.Format)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: strata edge [flags]\n\nRuns an edge node. Settings come from defaults, then --config FILE,\nthen STRATA_* environment variables (e.g. STRATA_GOSSIP_KEYS), then flags.\nSIGTERM drains (a second signal cuts the grace short).\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -61,15 +59,9 @@ func edgeFlags(cfg *edge.Config) *flag.FlagSet {
 func runEdge(args []string) error {
 	cfg := edge.Defaults()
 	fs := edgeFlags(&cfg)
-	if err := config.Resolve(&cfg, func() { cfg = edge.Defaults() }, fs, args, os.Environ()); err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
-		return usagef("%v", err)
-	}
-	log, err := logging.New(os.Stderr, cfg.Log.Format, cfg.Log.Level)
+	log, err := loadRole(&cfg, func() { cfg = edge.Defaults() }, fs, args, cfg.Validate, &cfg.Log.Level, &cfg.Log.Format)
 	if err != nil {
-		return usagef("%v", err)
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

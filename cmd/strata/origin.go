@@ -9,7 +9,6 @@ import (
 	"syscall"
 
 	"github.com/strata-edge/strata/internal/config"
-	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/origin"
 )
 
@@ -40,8 +39,7 @@ func originFlags(cfg *origin.Config) *flag.FlagSet {
 	fs.Var((*config.StringList)(&cfg.Gossip.Keys), "gossip-key", "base64 gossip encryption `key` (strata keygen); repeat to rotate, first encrypts (gossip.keys)")
 	fs.Var((*config.StringList)(&cfg.Gossip.Seeds), "gossip-seed", "gossip `address` to join besides known origins; repeatable (gossip.seeds)")
 	fs.StringVar(&cfg.Gossip.Profile, "gossip-profile", cfg.Gossip.Profile, "gossip timers: lan, wan or local (gossip.profile)")
-	fs.StringVar(&cfg.Log.Level, "log-level", cfg.Log.Level, "debug, info, warn or error (log.level)")
-	fs.StringVar(&cfg.Log.Format, "log-format", cfg.Log.Format, "text or json (log.format)")
+	bindLogFlags(fs, &cfg.Log.Level, &cfg.Log.Format)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: strata origin [flags]\n\nRuns an origin node. Settings come from defaults, then --config FILE,\nthen STRATA_* environment variables (e.g. STRATA_RAFT_PROFILE), then flags.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -52,15 +50,9 @@ func originFlags(cfg *origin.Config) *flag.FlagSet {
 func runOrigin(args []string) error {
 	cfg := origin.Defaults()
 	fs := originFlags(&cfg)
-	if err := config.Resolve(&cfg, func() { cfg = origin.Defaults() }, fs, args, os.Environ()); err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
-		return usagef("%v", err)
-	}
-	log, err := logging.New(os.Stderr, cfg.Log.Format, cfg.Log.Level)
+	log, err := loadRole(&cfg, func() { cfg = origin.Defaults() }, fs, args, cfg.Validate, &cfg.Log.Level, &cfg.Log.Format)
 	if err != nil {
-		return usagef("%v", err)
+		return err
 	}
 	o, err := origin.Open(cfg, origin.Options{Logger: log})
 	if err != nil {
