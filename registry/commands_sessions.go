@@ -92,6 +92,11 @@ func (c *SetSessionState) apply(s *State, idx uint64) (any, error) {
 	if !CanTransition(old.State, c.State) {
 		return nil, fmt.Errorf("session %q: %s → %s: %w", c.ID, old.State, c.State, ErrInvalidTransition)
 	}
+	if c.State.holdsReservation() && old.Reservation == nil {
+		// Only PlaceSession gives a session capacity: a hibernated or
+		// pending session is woken through pending and the placer.
+		return nil, fmt.Errorf("session %q: %s → %s needs a placement: %w", c.ID, old.State, c.State, ErrInvalidTransition)
+	}
 	ses := *old
 	ses.State, ses.Reason = c.State, c.Reason
 	ses.ModifyIndex, ses.UpdatedAt, ses.StateChangedAt = idx, c.At, c.At

@@ -112,3 +112,52 @@ func TestNotePendingOnlyTouchesPending(t *testing.T) {
 		t.Fatalf("pending index: %d %v", total, pending)
 	}
 }
+
+// TestHibernateAndWake: hibernating a running session frees its
+// reservation but not the tenant's quota; waking goes through pending (the
+// placer), and a state that holds capacity cannot be set without a
+// placement.
+func TestHibernateAndWake(t *testing.T) {
+	s := fixture(t)
+	res := Reservation{NodeID: "e1", EgressMbps: 10, GPUs: []GPUSlice{{Index: 0, MemoryMB: 60}}}
+	errs := applyAll(t, s,
+		&CreateSession{Session: Session{ID: "s1", TenantID: "t1", AppID: "a1", GPUs: 1, EgressMbps: 10}},
+		&PlaceSession{ID: "s1", Reservation: res},
+		&SetSessionState{ID: "s1", State: StateRunning},
+		&SetSessionState{ID: "s1", State: StateHibernated, Reason: "idle"},
+	)
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ses, _ := s.Session("s1")
+	if ses.State != StateHibernated || ses.Reservation != nil {
+		t.Fatalf("hibernated session: %s %+v", ses.State, ses.Reservation)
+	}
+	if u := s.NodeUsage("e1"); u.Sessions != 0 || u.GPUMemoryMB[0] != 0 {
+		t.Fatalf("node usage after hibernate: %+v", u)
+	}
+	if u := s.TenantUsage("t1"); u.Sessions != 1 {
+		t.Fatalf("tenant usage after hibernate: %+v", u)
+	}
+	for _, bad := range []SessionState{StatePlaced, StateStarting, StateRunning} {
+		if errs := applyAll(t, s, &SetSessionState{ID: "s1", State: bad}); !errors.Is(errs[0], ErrInvalidTransition) {
+			t.Errorf("hibernated → %s without a placement: %v", bad, errs[0])
+		}
+	}
+	errs = applyAll(t, s,
+		&SetSessionState{ID: "s1", State: StatePending, ExpectState: StateHibernated, Reason: "woken"},
+		&PlaceSession{ID: "s1", Reservation: res},
+	)
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("wake then place: %v", errs)
+	}
+	if ses, _ := s.Session("s1"); ses.State != StatePlaced || ses.Placements != 2 {
+		t.Fatalf("woken session: %s, %d placements", ses.State, ses.Placements)
+	}
+	// Hibernating is only for running sessions.
+	if errs := applyAll(t, s, &SetSessionState{ID: "s1", State: StateHibernated}); !errors.Is(errs[0], ErrInvalidTransition) {
+		t.Fatalf("placed → hibernated: %v", errs[0])
+	}
+}
