@@ -44,6 +44,9 @@ type childReport struct {
 // (cmd/strata's bench command, or a test binary's TestMain) calls it
 // first and exits when it returns true.
 func RunFanoutChildIfRequested() (bool, error) {
+	if child, err := runWebRTCChildIfRequested(); child {
+		return true, err
+	}
 	raw, ok := os.LookupEnv(fanoutChildEnv)
 	if !ok {
 		return false, nil

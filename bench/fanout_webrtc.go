@@ -1,16 +1,22 @@
 package bench
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -24,12 +30,19 @@ import (
 // here because this file is the WebRTC fan-out bench's whole footprint.
 var ErrWebRTCFanoutConfig = errors.New("bench: invalid webrtc fan-out config")
 
+// webrtcChildEnv turns a process into FanoutWebRTC's viewer process; its
+// value is the JSON webrtcChildConfig. RunFanoutChildIfRequested checks it.
+const webrtcChildEnv = "STRATA_BENCH_WEBRTC_FANOUT_CHILD"
+
 // FanoutWebRTCOptions sizes a WHEP fan-out run.
 type FanoutWebRTCOptions struct {
 	Subscribers int           // WHEP viewers
 	BitrateBps  int64         // video bitrate appended to the hub
 	Duration    time.Duration // measured window, after every viewer has media
 	FPS         int           // frames per second; 60 if zero
+	// CPUProfile, if set, names a file for the relay's CPU profile over
+	// the measured window.
+	CPUProfile string
 }
 
 // WebRTCFanoutResult is one WHEP fan-out measurement. The JSON names match
@@ -37,22 +50,46 @@ type FanoutWebRTCOptions struct {
 type WebRTCFanoutResult struct {
 	Subscribers int     `json:"subscribers"`
 	EgressGbps  float64 `json:"egress_gbps"`
-	// RelayCPUCores is the whole process's CPU time over the window. The
-	// viewers are real pion peers in the same process, so this includes
-	// their receive path (SRTP decrypt, interceptors) and overstates the
-	// relay's share; GbpsPerRelayCore is therefore a lower bound.
-	RelayCPUCores      float64 `json:"relay_cpu_cores"`
-	GbpsPerRelayCore   float64 `json:"gbps_per_relay_core"`
-	AddedLatencyP50Ms  float64 `json:"added_latency_p50_ms"`
-	AddedLatencyP99Ms  float64 `json:"added_latency_p99_ms"`
-	DroppedObjects     uint64  `json:"dropped_objects"`
-	CPUIncludesViewers bool    `json:"cpu_includes_viewers"`
+	// RelayCPUCores is the relay process's CPU time over the window; the
+	// viewers run in a separate process, so it is the relay's cost (plus
+	// the small synthetic publisher).
+	RelayCPUCores     float64 `json:"relay_cpu_cores"`
+	GbpsPerRelayCore  float64 `json:"gbps_per_relay_core"`
+	AddedLatencyP50Ms float64 `json:"added_latency_p50_ms"`
+	AddedLatencyP99Ms float64 `json:"added_latency_p99_ms"`
+	DroppedObjects    uint64  `json:"dropped_objects"`
+	// ViewersPerRelayCore is Subscribers over RelayCPUCores: how many
+	// viewers of this bitrate one core serves.
+	ViewersPerRelayCore float64 `json:"viewers_per_relay_core"`
 }
 
-// FanoutWebRTC appends a synthetic H.264 stream into a hub and serves it to
-// opts.Subscribers WHEP viewers over loopback through one Server (one UDP
-// port). Latency is from the hub append to a viewer reading the frame's
-// last RTP packet.
+// webrtcChildConfig is what FanoutWebRTC hands its viewer process.
+type webrtcChildConfig struct {
+	URL         string        `json:"url"`
+	Subscribers int           `json:"subscribers"`
+	Timeout     time.Duration `json:"timeout"`
+}
+
+// webrtcChildReport is the viewer process's report for the window.
+type webrtcChildReport struct {
+	Bytes   uint64  `json:"bytes"`
+	Frames  uint64  `json:"frames"`
+	Dropped uint64  `json:"dropped"`
+	P50Ms   float64 `json:"p50_ms"`
+	P99Ms   float64 `json:"p99_ms"`
+}
+
+// FanoutWebRTC appends a synthetic H.264 stream into a hub and serves it
+// over WHEP (HTTP on loopback, one UDP port for every peer) to
+// opts.Subscribers pion viewers in a separate process: this executable
+// re-run with STRATA_BENCH_WEBRTC_FANOUT_CHILD set, whose main (or
+// TestMain) calls RunFanoutChildIfRequested first. The viewers signal on
+// stdout when every one has media, the window is opened and closed over
+// their stdin, and they report bytes, frames and latency on stdout.
+//
+// Latency is from the hub append (its wall clock is in the frame) to the
+// viewer reading the frame's last RTP packet: feed, per-viewer write,
+// SRTP, the loopback hop and the viewer's pion receive path.
 func FanoutWebRTC(ctx context.Context, opts FanoutWebRTCOptions) (WebRTCFanoutResult, error) {
 	if opts.FPS == 0 {
 		opts.FPS = 60
@@ -72,6 +109,15 @@ func FanoutWebRTC(ctx context.Context, opts FanoutWebRTCOptions) (WebRTCFanoutRe
 		return WebRTCFanoutResult{}, err
 	}
 	defer srv.Close()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return WebRTCFanoutResult{}, fmt.Errorf("bench: listen: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	var hsWG sync.WaitGroup
+	hsWG.Go(func() { _ = hs.Serve(ln) })
+	defer hsWG.Wait()
+	defer hs.Close()
 
 	ns := media.Namespace{Tenant: "bench", Session: "fanout"}
 	b, err := hub.Publish(ns)
@@ -84,93 +130,87 @@ func FanoutWebRTC(ctx context.Context, opts FanoutWebRTCOptions) (WebRTCFanoutRe
 	}
 	src := &fanoutSource{track: track, fps: opts.FPS, frameBytes: int(opts.BitrateBps / 8 / int64(opts.FPS))}
 	srcCtx, stopSrc := context.WithCancel(ctx)
-	defer stopSrc()
 	var srcWG sync.WaitGroup
-	srcWG.Add(1)
-	go func() {
-		defer srcWG.Done()
-		src.run(srcCtx)
-	}()
+	srcWG.Go(func() { src.run(srcCtx) })
 	defer srcWG.Wait()
 	defer stopSrc()
 
-	api := benchViewerAPI()
-	viewers := make([]*fanoutViewer, 0, opts.Subscribers)
-	defer func() {
-		for _, v := range viewers {
-			v.close()
-		}
-	}()
-	for range opts.Subscribers {
-		v, err := newFanoutViewer(ctx, api, srv, ns, src)
-		if err != nil {
-			return WebRTCFanoutResult{}, err
-		}
-		viewers = append(viewers, v)
+	cfg := webrtcChildConfig{URL: "http://" + ln.Addr().String() + "/whep/" + ns.Tenant + "/" + ns.Session,
+		Subscribers: opts.Subscribers, Timeout: opts.Duration + 3*time.Minute}
+	child, err := startWebRTCChild(ctx, cfg)
+	if err != nil {
+		return WebRTCFanoutResult{}, err
 	}
-	// Warm up: every viewer has media before the window opens.
-	deadline := time.Now().Add(30 * time.Second)
-	for _, v := range viewers {
-		for v.frames.Load() == 0 {
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return WebRTCFanoutResult{}, fmt.Errorf("bench: viewers did not start within 30s")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+	defer child.stop()
+
+	if err := child.expect("ready", 2*time.Minute); err != nil {
+		return WebRTCFanoutResult{}, err
 	}
-	for _, v := range viewers {
-		v.reset()
+	if err := child.send("start"); err != nil {
+		return WebRTCFanoutResult{}, err
 	}
-	cpu0 := cpuTime()
-	start := time.Now()
+	stopProf, err := cpuProfile(opts.CPUProfile)
+	if err != nil {
+		return WebRTCFanoutResult{}, err
+	}
+	cpu0, start := processCPU(), time.Now()
 	select {
 	case <-time.After(opts.Duration):
 	case <-ctx.Done():
+		stopProf()
 		return WebRTCFanoutResult{}, ctx.Err()
 	}
-	elapsed := time.Since(start)
-	cpu := cpuTime() - cpu0
-
-	var bytes uint64
-	var dropped uint64
-	var lat []time.Duration
-	for _, v := range viewers {
-		bytes += v.bytes.Load()
-		d, l := v.snapshot()
-		dropped += d
-		lat = append(lat, l...)
+	if err := child.send("stop"); err != nil {
+		stopProf()
+		return WebRTCFanoutResult{}, err
 	}
-	slices.Sort(lat)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
+	stopProf()
+	rep, err := child.report(time.Minute)
+	if err != nil {
+		return WebRTCFanoutResult{}, err
+	}
 	res := WebRTCFanoutResult{
-		Subscribers:        opts.Subscribers,
-		EgressGbps:         float64(bytes*8) / elapsed.Seconds() / 1e9,
-		RelayCPUCores:      cpu.Seconds() / elapsed.Seconds(),
-		DroppedObjects:     dropped,
-		CPUIncludesViewers: true,
+		Subscribers:       opts.Subscribers,
+		EgressGbps:        float64(rep.Bytes*8) / elapsed.Seconds() / 1e9,
+		RelayCPUCores:     cpu.Seconds() / elapsed.Seconds(),
+		DroppedObjects:    rep.Dropped,
+		AddedLatencyP50Ms: rep.P50Ms,
+		AddedLatencyP99Ms: rep.P99Ms,
 	}
 	if res.RelayCPUCores > 0 {
 		res.GbpsPerRelayCore = res.EgressGbps / res.RelayCPUCores
-	}
-	if len(lat) > 0 {
-		res.AddedLatencyP50Ms = float64(lat[len(lat)/2]) / 1e6
-		res.AddedLatencyP99Ms = float64(lat[len(lat)*99/100]) / 1e6
+		res.ViewersPerRelayCore = float64(opts.Subscribers) / res.RelayCPUCores
 	}
 	return res, nil
 }
 
-// fanoutSource appends frames at a fixed rate and remembers when each was
-// appended, for latency.
+// cpuProfile starts a CPU profile into path ("" for none) and returns
+// its stop.
+func cpuProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+}
+
+// fanoutSource appends frames at a fixed rate, each carrying its number
+// and append time.
 type fanoutSource struct {
 	track      *media.Track
 	fps        int
 	frameBytes int
-
-	mu       sync.Mutex
-	appended map[int]time.Time
 }
 
 func (s *fanoutSource) run(ctx context.Context) {
-	s.appended = make(map[int]time.Time)
 	tick := time.NewTicker(time.Second / time.Duration(s.fps))
 	defer tick.Stop()
 	filler := make([]byte, max(s.frameBytes, 64))
@@ -184,31 +224,19 @@ func (s *fanoutSource) run(ctx context.Context) {
 		case <-tick.C:
 		}
 		key := n%(2*s.fps) == 0
-		frame := benchFrame(n, key, filler)
 		now := time.Now()
-		s.mu.Lock()
-		s.appended[n] = now
-		delete(s.appended, n-10*s.fps)
-		s.mu.Unlock()
 		_ = s.track.Append(media.Object{
 			Keyframe: key, Timestamp: time.Duration(n+1) * time.Second / time.Duration(s.fps),
-			CaptureMicros: now.UnixMicro(), Payload: frame,
+			CaptureMicros: now.UnixMicro(), Payload: benchFrame(n, now.UnixMicro(), key, filler),
 		})
 	}
 }
 
-func (s *fanoutSource) appendedAt(n int) (time.Time, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.appended[n]
-	return t, ok
-}
-
-// benchFrame is an Annex B access unit whose slice starts with "#n#" in
-// ASCII, which viewers read from the first FU-A fragment without
-// reassembling.
-func benchFrame(n int, key bool, filler []byte) []byte {
-	out := make([]byte, 0, len(filler)+32)
+// benchFrame is an Annex B access unit whose slice starts with
+// "#n.micros#" in ASCII (frame number and append time), which viewers
+// read from the first FU-A fragment without reassembling.
+func benchFrame(n int, micros int64, key bool, filler []byte) []byte {
+	out := make([]byte, 0, len(filler)+48)
 	if key {
 		out = append(out, 0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0xda, 0x01, 0x40, 0x16, 0xe8, 0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80, 0, 0, 0, 1, 0x65)
 	} else {
@@ -216,8 +244,215 @@ func benchFrame(n int, key bool, filler []byte) []byte {
 	}
 	out = append(out, '#')
 	out = strconv.AppendInt(out, int64(n), 10)
+	out = append(out, '.')
+	out = strconv.AppendInt(out, micros, 10)
 	out = append(out, '#')
 	return append(out, filler...)
+}
+
+// parseBenchStamp reads benchFrame's "#n.micros#".
+func parseBenchStamp(p []byte) (n int, micros int64, ok bool) {
+	if len(p) < 5 || p[0] != '#' {
+		return 0, 0, false
+	}
+	end := slices.Index(p[1:min(len(p), 48)], '#')
+	if end < 0 {
+		return 0, 0, false
+	}
+	num, at, found := strings.Cut(string(p[1:1+end]), ".")
+	if !found {
+		return 0, 0, false
+	}
+	nn, err1 := strconv.Atoi(num)
+	mm, err2 := strconv.ParseInt(at, 10, 64)
+	return nn, mm, err1 == nil && err2 == nil
+}
+
+// webrtcChild is the running viewer process and its pipes.
+type webrtcChild struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string
+	done  chan struct{}
+}
+
+func startWebRTCChild(ctx context.Context, cfg webrtcChildConfig) (*webrtcChild, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), webrtcChildEnv+"="+string(raw))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &webrtcChild{cmd: cmd, stdin: stdin, lines: make(chan string, 4), done: make(chan struct{})}
+	go func() { // ends when the child's stdout closes
+		defer close(c.done)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+		close(c.lines)
+	}()
+	return c, nil
+}
+
+func (c *webrtcChild) line(d time.Duration) (string, error) {
+	select {
+	case l, ok := <-c.lines:
+		if !ok {
+			return "", errors.New("bench: viewer process exited")
+		}
+		return l, nil
+	case <-time.After(d):
+		return "", fmt.Errorf("bench: viewer process silent for %s", d)
+	}
+}
+
+func (c *webrtcChild) expect(want string, d time.Duration) error {
+	l, err := c.line(d)
+	if err != nil {
+		return err
+	}
+	if l != want {
+		return fmt.Errorf("bench: viewer process said %q, want %q", l, want)
+	}
+	return nil
+}
+
+func (c *webrtcChild) send(cmd string) error {
+	_, err := io.WriteString(c.stdin, cmd+"\n")
+	return err
+}
+
+func (c *webrtcChild) report(d time.Duration) (webrtcChildReport, error) {
+	var rep webrtcChildReport
+	l, err := c.line(d)
+	if err != nil {
+		return rep, err
+	}
+	if err := json.Unmarshal([]byte(l), &rep); err != nil {
+		return rep, fmt.Errorf("bench: viewer report %q: %w", l, err)
+	}
+	return rep, nil
+}
+
+// stop closes stdin (the child's cue to leave) and waits; a child that
+// does not leave in time is killed.
+func (c *webrtcChild) stop() {
+	_ = c.stdin.Close()
+	select {
+	case <-c.done:
+	case <-time.After(20 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+	_ = c.cmd.Wait()
+}
+
+// runWebRTCChildIfRequested is the viewer process when the environment
+// asks for it.
+func runWebRTCChildIfRequested() (bool, error) {
+	raw, ok := os.LookupEnv(webrtcChildEnv)
+	if !ok {
+		return false, nil
+	}
+	var cfg webrtcChildConfig
+	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+		return true, fmt.Errorf("%w: child config: %v", ErrWebRTCFanoutConfig, err)
+	}
+	return true, runWebRTCChild(cfg, os.Stdin, os.Stdout)
+}
+
+func runWebRTCChild(cfg webrtcChildConfig, in io.Reader, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+	defer cancel()
+	api := benchViewerAPI()
+	hc := &http.Client{Timeout: 30 * time.Second}
+	defer hc.CloseIdleConnections()
+	viewers := make([]*fanoutViewer, cfg.Subscribers)
+	defer func() {
+		for _, v := range viewers {
+			if v != nil {
+				v.close()
+			}
+		}
+	}()
+	// A few POSTs at a time: each answer waits for ICE gathering.
+	var (
+		wg       sync.WaitGroup
+		errMu    sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, 8)
+	)
+	for i := range viewers {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			v, err := newFanoutViewer(ctx, api, hc, cfg.URL)
+			errMu.Lock()
+			defer errMu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			viewers[i] = v
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	for _, v := range viewers {
+		for v.frames.Load() == 0 {
+			if ctx.Err() != nil {
+				return errors.New("bench: viewers got no media")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if _, err := io.WriteString(out, "ready\n"); err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		switch sc.Text() {
+		case "start":
+			for _, v := range viewers {
+				v.reset()
+			}
+		case "stop":
+			var rep webrtcChildReport
+			var lat []float64
+			for _, v := range viewers {
+				d, got, l := v.snapshot()
+				rep.Bytes += v.bytes.Load()
+				rep.Dropped += d
+				rep.Frames += got
+				lat = append(lat, l...)
+			}
+			slices.Sort(lat)
+			rep.P50Ms, rep.P99Ms = percentile(lat, 0.50), percentile(lat, 0.99)
+			if err := json.NewEncoder(out).Encode(rep); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func benchViewerAPI() *webrtc.API {
@@ -233,28 +468,28 @@ func benchViewerAPI() *webrtc.API {
 
 // fanoutViewer is one WHEP viewer counting frames, bytes and latency.
 type fanoutViewer struct {
-	pc  *webrtc.PeerConnection
-	src *fanoutSource
-	wg  sync.WaitGroup
+	pc *webrtc.PeerConnection
+	wg sync.WaitGroup
 
 	frames atomic.Uint64
 	bytes  atomic.Uint64
 
 	mu      sync.Mutex
 	closed  bool
-	cur     int // frame being received, -1 if unknown
+	cur     int   // frame being received, -1 if unknown
+	curAt   int64 // its append time, unix microseconds
 	first   int
 	last    int
 	got     uint64
-	latency []time.Duration
+	latency []float64 // milliseconds
 }
 
-func newFanoutViewer(ctx context.Context, api *webrtc.API, srv *strtc.Server, ns media.Namespace, src *fanoutSource) (*fanoutViewer, error) {
+func newFanoutViewer(ctx context.Context, api *webrtc.API, hc *http.Client, url string) (*fanoutViewer, error) {
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
 	}
-	v := &fanoutViewer{pc: pc, src: src, cur: -1, first: -1}
+	v := &fanoutViewer{pc: pc, cur: -1, first: -1}
 	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		_ = pc.Close()
 		return nil, err
@@ -265,11 +500,7 @@ func newFanoutViewer(ctx context.Context, api *webrtc.API, srv *strtc.Server, ns
 		if v.closed {
 			return
 		}
-		v.wg.Add(1)
-		go func() {
-			defer v.wg.Done()
-			v.read(tr)
-		}()
+		v.wg.Go(func() { v.read(tr) })
 	})
 	offer, err := pc.CreateOffer(nil)
 	if err == nil {
@@ -282,15 +513,24 @@ func newFanoutViewer(ctx context.Context, api *webrtc.API, srv *strtc.Server, ns
 		v.close()
 		return nil, err
 	}
-	resp := srv.Serve(ctx, &strtc.Request{
-		Method: http.MethodPost, Path: "/whep/" + ns.Tenant + "/" + ns.Session,
-		Header: http.Header{"Content-Type": {strtc.ContentTypeSDP}}, Body: []byte(pc.LocalDescription().SDP),
-	})
-	if resp.Status != http.StatusCreated {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(pc.LocalDescription().SDP))
+	if err != nil {
 		v.close()
-		return nil, fmt.Errorf("bench: WHEP POST: %d %s", resp.Status, resp.Body)
+		return nil, err
 	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(resp.Body)}); err != nil {
+	req.Header.Set("Content-Type", strtc.ContentTypeSDP)
+	resp, err := hc.Do(req)
+	if err != nil {
+		v.close()
+		return nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	_ = resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		v.close()
+		return nil, fmt.Errorf("bench: WHEP POST: %d %s (%v)", resp.StatusCode, body, err)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
 		v.close()
 		return nil, err
 	}
@@ -319,9 +559,9 @@ func (v *fanoutViewer) read(tr *webrtc.TrackRemote) {
 		marker := buf[1]&0x80 != 0
 		p := buf[hdrLen:n]
 		if p[0]&0x1f == 28 && p[1]&0x80 != 0 { // FU-A start
-			if num, ok := parseBenchNumber(p[2:]); ok {
+			if num, at, ok := parseBenchStamp(p[2:]); ok {
 				v.mu.Lock()
-				v.cur = num
+				v.cur, v.curAt = num, at
 				v.mu.Unlock()
 			}
 		}
@@ -329,9 +569,7 @@ func (v *fanoutViewer) read(tr *webrtc.TrackRemote) {
 			v.frames.Add(1)
 			v.mu.Lock()
 			if v.cur >= 0 {
-				if at, ok := v.src.appendedAt(v.cur); ok {
-					v.latency = append(v.latency, now.Sub(at))
-				}
+				v.latency = append(v.latency, float64(now.UnixMicro()-v.curAt)/1000)
 				if v.first < 0 {
 					v.first = v.cur
 				}
@@ -344,23 +582,6 @@ func (v *fanoutViewer) read(tr *webrtc.TrackRemote) {
 	}
 }
 
-func parseBenchNumber(p []byte) (int, bool) {
-	if len(p) < 3 || p[0] != '#' {
-		return 0, false
-	}
-	n := 0
-	for _, c := range p[1:] {
-		if c == '#' {
-			return n, true
-		}
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return 0, false
-}
-
 // reset starts the measured window.
 func (v *fanoutViewer) reset() {
 	v.bytes.Store(0)
@@ -369,17 +590,17 @@ func (v *fanoutViewer) reset() {
 	v.mu.Unlock()
 }
 
-// snapshot returns frames missed inside the window and the latencies.
-func (v *fanoutViewer) snapshot() (uint64, []time.Duration) {
+// snapshot returns frames missed and received inside the window, and the
+// latencies.
+func (v *fanoutViewer) snapshot() (dropped, got uint64, lat []float64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	var dropped uint64
 	if v.first >= 0 {
 		if want := uint64(v.last - v.first + 1); want > v.got {
 			dropped = want - v.got
 		}
 	}
-	return dropped, slices.Clone(v.latency)
+	return dropped, v.got, slices.Clone(v.latency)
 }
 
 func (v *fanoutViewer) close() {
@@ -388,13 +609,4 @@ func (v *fanoutViewer) close() {
 	v.mu.Unlock()
 	_ = v.pc.Close()
 	v.wg.Wait()
-}
-
-// cpuTime is the process's user plus system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
