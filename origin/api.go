@@ -89,6 +89,9 @@ func (o *Origin) routes() []route {
 		{"POST", "/v1/sessions/{id}/viewers", anyKey, read, o.addViewer},
 		{"POST", "/v1/sessions/{id}/publishers", anyOrNode, read, o.addPublisher},
 		{"POST", "/v1/sessions/{id}/state", nodeKey, write, o.setSessionState},
+		{"POST", "/v1/sessions/{id}/hibernate", anyKey, write, o.hibernateSession},
+		{"POST", "/v1/sessions/{id}/wake", anyKey, write, o.wakeSession},
+		{"POST", "/v1/sessions/{id}/idle", nodeKey, write, o.sessionIdle},
 		{"GET", "/v1/placement/explain", anyKey, read, o.explainPlacement},
 
 		{"GET", "/v1/nodes", nodeKey, read, o.listNodes},

@@ -15,6 +15,10 @@ type stateBody struct {
 	NodeID string `json:"node_id,omitempty"`
 	State  string `json:"state"`
 	Reason string `json:"reason,omitempty"`
+	// ExitCode is the instance's exit status when state is failed and
+	// the edge knows it; 0 is a clean exit (restart_policy on-failure
+	// then ends the session instead of restarting it).
+	ExitCode *int `json:"exit_code,omitempty"`
 }
 
 // edgeReportable are the states an edge may report: the ones its runtime
@@ -25,7 +29,8 @@ var edgeReportable = []string{
 }
 
 // setSessionState records what the session's edge observed of its
-// instance: starting, running or failed. Only the edge holding the
+// instance: starting, running or failed (an exit, which the app's restart
+// policy turns into failed, terminated or pending). Only the edge holding the
 // session's reservation may report, so a stale edge (one that lost the
 // session to a re-placement) cannot move it; the FSM validates the
 // transition.
@@ -38,25 +43,9 @@ func (o *Origin) setSessionState(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	st, _ := registry.ParseSessionState(b.State)
-	if c.who.scope == registry.ScopeNode && b.NodeID == "" {
-		return 0, nil, badRequest("node_id: required with a node key")
-	}
-	if b.NodeID != "" && !nodeIDPattern.MatchString(b.NodeID) {
-		return 0, nil, badRequest("node_id: %q is not a valid node id", truncate(b.NodeID, 80))
-	}
-	id, err := idParam(c, "id", "ses")
+	s, err := o.reportedSession(c, b.NodeID)
 	if err != nil {
 		return 0, nil, err
-	}
-	s, ok := o.reg.State().Session(id)
-	if !ok {
-		return 0, nil, notFound("session", id)
-	}
-	if s.Reservation == nil {
-		return 0, nil, errf(http.StatusConflict, codeInvalidState, "session %s is %s and holds no reservation", s.ID, s.State)
-	}
-	if b.NodeID != "" && s.Reservation.NodeID != b.NodeID {
-		return 0, nil, errf(http.StatusForbidden, codeForbidden, "session %s is not reserved on node %s", s.ID, b.NodeID)
 	}
 	if s.State == st {
 		return http.StatusOK, s, nil // a repeated report is not an error
@@ -66,11 +55,21 @@ func (o *Origin) setSessionState(c *call) (int, any, error) {
 	// view. It does not close a full re-placement back to the same state
 	// between check and apply (ABA); that needs the node id in the
 	// command, a registry change left for later.
+	reason := truncate(b.Reason, 256)
+	if st == registry.StateFailed {
+		// The instance ended on its own: the app's restart policy says
+		// whether the session fails, ends or is placed again.
+		st, reason = o.afterExit(s, b.ExitCode, reason)
+	}
 	v, err := o.reg.Apply(c.ctx, &registry.SetSessionState{
-		ID: s.ID, State: st, ExpectState: s.State, Reason: truncate(b.Reason, 256), At: time.Now().UTC(),
+		ID: s.ID, State: st, ExpectState: s.State, Reason: reason, At: time.Now().UTC(),
 	})
 	if err != nil {
 		return 0, nil, err
+	}
+	if st == registry.StatePending {
+		o.log.Info("restarting session", "session", s.ID, "reason", reason)
+		o.kickPlacement()
 	}
 	return http.StatusOK, v, nil
 }

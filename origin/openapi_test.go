@@ -429,6 +429,13 @@ func TestOpenAPILiveResponses(t *testing.T) {
 	c.do(req{method: "GET", path: "/v1/sessions?index=1&wait=5s&app_id=" + appID, token: tenantTok, status: 200})
 	c.do(req{method: "GET", path: "/v1/sessions?consistency=lease&state=terminated&limit=5", token: admin, status: 200})
 	c.do(req{method: "GET", path: "/v1/sessions/" + sesID, token: tenantTok, status: 200})
+	// Hibernate and wake refuse a session in the wrong state; an idle
+	// report needs a reservation.
+	c.do(req{method: "POST", path: "/v1/sessions/" + sesID + "/hibernate", token: tenantTok, status: 409})
+	c.do(req{method: "POST", path: "/v1/sessions/" + sesID + "/wake", token: tenantTok, status: 409})
+	c.do(req{method: "POST", path: "/v1/sessions/" + sesID + "/idle", token: admin, status: 409, body: `{"idle_seconds":60}`})
+	c.do(req{method: "POST", path: "/v1/sessions/" + sesID + "/idle", token: admin, status: 400, body: `{"idle_seconds":-1}`, specRejects: true})
+	c.do(req{method: "POST", path: "/v1/sessions/" + sesID + "/hibernate", token: admin, status: 409})
 	done := c.do(req{method: "DELETE", path: "/v1/sessions/" + sesID + "?reason=done", token: tenantTok, status: 200})
 	if done["state"] != "terminated" || done["reason"] != "done" {
 		t.Errorf("terminated session: state %v reason %v", done["state"], done["reason"])

@@ -29,6 +29,19 @@ func byID(method, prefix string) func(fs *flag.FlagSet) func([]string) (string, 
 	}
 }
 
+// byIDSuffix builds a verb taking one ID argument between prefix and
+// suffix.
+func byIDSuffix(method, prefix, suffix string) func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
+	return func(*flag.FlagSet) func([]string) (string, string, any, error) {
+		return func(args []string) (string, string, any, error) {
+			if err := nargs(args, 1, "ID"); err != nil {
+				return "", "", nil, err
+			}
+			return method, prefix + esc(args[0]) + suffix, nil, nil
+		}
+	}
+}
+
 // paged adds --limit, --cursor and --consistency to a list verb.
 func paged(path string, extra ...string) func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
 	return func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
@@ -120,13 +133,18 @@ func resources() []resource {
 				gpuMem := fs.Int64("gpu-memory-mb", 0, "GPU memory per GPU in MB (0 = whole GPU)")
 				egress := fs.Int64("egress-mbps", 0, "expected egress per session in Mbit/s")
 				restart := fs.String("restart", "", "never, on-failure or always")
+				idle := fs.String("idle", "", "what to do without viewers: none, hibernate or terminate")
+				idleMin := fs.Int64("idle-minutes", 0, "minutes without viewers before --idle applies")
 				return func(args []string) (string, string, any, error) {
 					if err := nargs(args, 1, "NAME"); err != nil {
 						return "", "", nil, err
 					}
 					body := map[string]any{"name": args[0], "runtime": *runtime, "gpus": *gpus,
 						"gpu_memory_mb": *gpuMem, "egress_mbps": *egress}
-					for k, v := range map[string]string{"tenant_id": *tenant, "image": *image, "restart_policy": *restart} {
+					if *idleMin > 0 {
+						body["idle_minutes"] = *idleMin
+					}
+					for k, v := range map[string]string{"tenant_id": *tenant, "image": *image, "restart_policy": *restart, "idle_policy": *idle} {
 						if v != "" {
 							body[k] = v
 						}
@@ -171,6 +189,8 @@ func resources() []resource {
 				}
 			}},
 			"terminate": {args: "ID", help: "end a session and release its capacity", flags: byID("DELETE", "/v1/sessions/"), columns: sessionCols},
+			"hibernate": {args: "ID", help: "stop a running session's instance and free its edge capacity", flags: byIDSuffix("POST", "/v1/sessions/", "/hibernate"), columns: sessionCols},
+			"wake":      {args: "ID", help: "place a hibernated session again", flags: byIDSuffix("POST", "/v1/sessions/", "/wake"), columns: sessionCols},
 			"viewer": {args: "ID", help: "route a viewer to an edge and get playback URLs with a token", flags: func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
 				region := fs.String("region", "", "viewer region")
 				controller := fs.Bool("controller", false, "ask for the role that may send input")

@@ -1,0 +1,166 @@
+package origin
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/strata-edge/strata/registry"
+)
+
+// Hibernation, waking, idleness and restarts: the control plane's side of
+// a session's life after placement.
+
+// hibernateSession stops a running session's instance and frees its edge
+// capacity (GPUs, NIC). The session keeps its share of the tenant's quota
+// and can be woken. With the process runtime, hibernating stops the
+// process; an app that wants to resume where it left off saves its own
+// state on SIGTERM.
+func (o *Origin) hibernateSession(c *call) (int, any, error) {
+	s, err := o.sessionFor(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	reason := string(c.ctx.QueryArgs().Peek("reason"))
+	if reason == "" {
+		reason = "hibernated by API"
+	}
+	v, err := o.reg.Apply(c.ctx, &registry.SetSessionState{
+		ID: s.ID, TenantID: s.TenantID, State: registry.StateHibernated, Reason: truncate(reason, 256), At: time.Now().UTC(),
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	o.kickPlacement() // capacity was freed
+	return http.StatusOK, v, nil
+}
+
+// wakeSession places a hibernated session again: it goes back to pending
+// and the call waits for the placer's next round, so it answers placed
+// when an edge has room and pending (with the reason) when none has.
+func (o *Origin) wakeSession(c *call) (int, any, error) {
+	s, err := o.sessionFor(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	if s.State != registry.StateHibernated {
+		return 0, nil, errf(http.StatusConflict, codeInvalidState, "session %s is %s; only a hibernated session can be woken", s.ID, s.State)
+	}
+	v, err := o.reg.Apply(c.ctx, &registry.SetSessionState{
+		ID: s.ID, TenantID: s.TenantID, State: registry.StatePending, ExpectState: registry.StateHibernated,
+		Reason: "woken; waiting to be placed", At: time.Now().UTC(),
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	placed, err := o.placeNow(c, v.(*registry.Session), false)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, placed, nil
+}
+
+// idleBody is the body of POST /v1/sessions/{id}/idle.
+type idleBody struct {
+	NodeID      string `json:"node_id,omitempty"`
+	IdleSeconds int64  `json:"idle_seconds"`
+}
+
+// sessionIdle applies the app's idle policy to a running session whose
+// edge saw no viewer for the app's idle time: hibernate or terminate.
+// Viewer counts live on the ingest edge (every viewer, local or relayed
+// through another edge, is a subscriber there), so the edge measures the
+// idle time and the control plane decides what it means. Only the edge
+// holding the reservation may report.
+func (o *Origin) sessionIdle(c *call) (int, any, error) {
+	var b idleBody
+	if err := decode(c, &b); err != nil {
+		return 0, nil, err
+	}
+	if err := checkNonNegative("idle_seconds", b.IdleSeconds); err != nil {
+		return 0, nil, err
+	}
+	s, err := o.reportedSession(c, b.NodeID)
+	if err != nil {
+		return 0, nil, err
+	}
+	if s.State != registry.StateRunning {
+		return 0, nil, errf(http.StatusConflict, codeInvalidState, "session %s is %s; only a running session can be idle", s.ID, s.State)
+	}
+	policy := "none"
+	if a, ok := o.reg.State().App(s.AppID); ok {
+		policy = a.IdlePolicy
+	}
+	next := registry.StateHibernated
+	switch policy {
+	case "hibernate":
+	case "terminate":
+		next = registry.StateTerminated
+	default:
+		return 0, nil, errf(http.StatusConflict, codeConflict, "the app of session %s has no idle policy", s.ID)
+	}
+	v, err := o.reg.Apply(c.ctx, &registry.SetSessionState{
+		ID: s.ID, State: next, ExpectState: registry.StateRunning, At: time.Now().UTC(),
+		Reason: fmt.Sprintf("idle: no viewers for %s", time.Duration(b.IdleSeconds)*time.Second),
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	o.log.Info("idle session", "session", s.ID, "now", next, "idle_seconds", b.IdleSeconds)
+	o.kickPlacement()
+	return http.StatusOK, v, nil
+}
+
+// reportedSession is the session an edge reports on: it must exist, hold a
+// reservation, and (when a node id is given, as node keys must) be
+// reserved on that node.
+func (o *Origin) reportedSession(c *call, nodeID string) (*registry.Session, error) {
+	if c.who.scope == registry.ScopeNode && nodeID == "" {
+		return nil, badRequest("node_id: required with a node key")
+	}
+	if nodeID != "" && !nodeIDPattern.MatchString(nodeID) {
+		return nil, badRequest("node_id: %q is not a valid node id", truncate(nodeID, 80))
+	}
+	id, err := idParam(c, "id", "ses")
+	if err != nil {
+		return nil, err
+	}
+	s, ok := o.reg.State().Session(id)
+	if !ok {
+		return nil, notFound("session", id)
+	}
+	if s.Reservation == nil {
+		return nil, errf(http.StatusConflict, codeInvalidState, "session %s is %s and holds no reservation", s.ID, s.State)
+	}
+	if nodeID != "" && s.Reservation.NodeID != nodeID {
+		return nil, errf(http.StatusForbidden, codeForbidden, "session %s is not reserved on node %s", s.ID, nodeID)
+	}
+	return s, nil
+}
+
+// maxPlacements bounds restarts after instance failures: a session whose
+// instance keeps failing is placed at most this many times in all, then
+// fails for good instead of looping.
+const maxPlacements = 10
+
+// afterExit decides, per the app's restart policy, what becomes of a
+// session whose instance ended on its own: never → failed; on-failure →
+// terminated after a clean exit (code 0), placed again otherwise; always
+// → placed again. Placing again goes through pending, so the placer may
+// pick another edge.
+func (o *Origin) afterExit(s *registry.Session, exitCode *int, reason string) (registry.SessionState, string) {
+	policy := "on-failure"
+	if a, ok := o.reg.State().App(s.AppID); ok && a.RestartPolicy != "" {
+		policy = a.RestartPolicy
+	}
+	clean := exitCode != nil && *exitCode == 0
+	switch {
+	case policy == "never":
+		return registry.StateFailed, reason
+	case policy == "on-failure" && clean:
+		return registry.StateTerminated, "instance exited with status 0"
+	case s.Placements >= maxPlacements:
+		return registry.StateFailed, fmt.Sprintf("%s; not restarted after %d placements", reason, s.Placements)
+	}
+	return registry.StatePending, truncate("restarting (restart_policy "+policy+") after: "+reason, 256)
+}
