@@ -26,6 +26,9 @@ type RuntimeConfig struct {
 	// StopGrace is how long a stopping instance has between SIGTERM and
 	// SIGKILL (default 10 s).
 	StopGrace time.Duration `yaml:"stop_grace"`
+	// IdleMinute is the length of the minute an app's idle_minutes
+	// counts (default 1m). Only tests shorten it.
+	IdleMinute time.Duration `yaml:"idle_minute"`
 }
 
 // Enabled reports whether the edge runs sessions.
@@ -33,6 +36,9 @@ func (c RuntimeConfig) Enabled() bool { return c.StateDir != "" }
 
 // defaultStopGrace is RuntimeConfig.StopGrace's default.
 const defaultStopGrace = 10 * time.Second
+
+// idleCheckEvery bounds how often a running session's viewers are counted.
+const idleCheckEvery = time.Second
 
 // Runner is the Reconciler that runs sessions through a runtime driver.
 // Desired: the sessions assigned here in placed, starting or running.
@@ -53,7 +59,9 @@ type Runner struct {
 	drv   runtime.Driver
 	hub   *media.Hub // nil: no media plane, sessions never report running
 	grace time.Duration
-	log   *slog.Logger
+	// idleMinute is what one of an app's idle_minutes lasts.
+	idleMinute time.Duration
+	log        *slog.Logger
 
 	ctx    context.Context // the runner's life; ended by Close
 	cancel context.CancelFunc
@@ -68,9 +76,12 @@ type Runner struct {
 
 // managed is one instance the runner owns.
 type managed struct {
-	in       runtime.Instance
-	tenant   string
-	stopping bool
+	in     runtime.Instance
+	tenant string
+	// idleAfter, when set, is how long the session may run without a
+	// viewer before the edge reports it idle (the app's idle policy).
+	idleAfter time.Duration
+	stopping  bool
 }
 
 var _ Reconciler = (*Runner)(nil)
@@ -86,9 +97,19 @@ func NewRunner(node string, api originAPI, drv runtime.Driver, hub *media.Hub, g
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runner{
-		node: node, api: api, drv: drv, hub: hub, grace: grace,
+		node: node, api: api, drv: drv, hub: hub, grace: grace, idleMinute: time.Minute,
 		log: log.With("component", "runtime", "node", node),
 		ctx: ctx, cancel: cancel, inst: map[string]*managed{}, failed: map[string]bool{},
+	}
+}
+
+// SetIdleMinute shortens the minute of apps' idle_minutes (tests); call
+// it before the first Reconcile. Zero or less keeps one minute.
+func (r *Runner) SetIdleMinute(d time.Duration) {
+	if d > 0 {
+		r.mu.Lock()
+		r.idleMinute = d
+		r.mu.Unlock()
 	}
 }
 
@@ -167,10 +188,12 @@ func (r *Runner) adopt(ctx context.Context) error {
 
 // appSpec is the part of an app the runtime needs.
 type appSpec struct {
-	Runtime string            `json:"runtime"`
-	Command []string          `json:"command"`
-	Image   string            `json:"image"`
-	Env     map[string]string `json:"env"`
+	Runtime     string            `json:"runtime"`
+	Command     []string          `json:"command"`
+	Image       string            `json:"image"`
+	Env         map[string]string `json:"env"`
+	IdlePolicy  string            `json:"idle_policy"`
+	IdleMinutes int64             `json:"idle_minutes"`
 }
 
 // publisher is the answer of POST /v1/sessions/{id}/publishers.
@@ -190,7 +213,7 @@ func (r *Runner) start(ctx context.Context, s client.Session) error {
 	}
 	if app.Runtime != "" && app.Runtime != r.drv.Name() {
 		r.mu.Lock()
-		r.failLocked(s.ID, fmt.Sprintf("runtime %q is not available on edge %s", app.Runtime, r.node))
+		r.failLocked(s.ID, fmt.Sprintf("runtime %q is not available on edge %s", app.Runtime, r.node), nil)
 		r.mu.Unlock()
 		return nil
 	}
@@ -199,7 +222,7 @@ func (r *Runner) start(ctx context.Context, s client.Session) error {
 		return fmt.Errorf("publisher token: %w", err)
 	}
 	if s.State == "placed" {
-		if err := r.report(ctx, s.ID, "starting", ""); err != nil {
+		if err := r.report(ctx, s.ID, "starting", "", nil); err != nil {
 			return err
 		}
 	}
@@ -226,11 +249,14 @@ func (r *Runner) start(ctx context.Context, s client.Session) error {
 	in, err := r.drv.Start(ctx, spec)
 	if err != nil {
 		r.log.Warn("instance failed to start", "session", s.ID, "err", err)
-		r.failLocked(s.ID, err.Error())
+		r.failLocked(s.ID, err.Error(), nil)
 		r.mu.Unlock()
 		return nil
 	}
 	m := &managed{in: in, tenant: s.TenantID}
+	if (app.IdlePolicy == "hibernate" || app.IdlePolicy == "terminate") && app.IdleMinutes > 0 {
+		m.idleAfter = time.Duration(app.IdleMinutes) * r.idleMinute
+	}
 	r.inst[s.ID] = m
 	r.watch(s.ID, m)
 	r.mu.Unlock()
@@ -246,8 +272,12 @@ func (r *Runner) watch(session string, m *managed) {
 		defer func() { cancel(); kf.Wait() }()
 		if r.hub != nil && m.tenant != "" {
 			kf.Go(func() {
-				if r.firstKeyframe(ctx, media.Namespace{Tenant: m.tenant, Session: session}) {
-					r.reportRetry(ctx, session, "running", "")
+				ns := media.Namespace{Tenant: m.tenant, Session: session}
+				if r.firstKeyframe(ctx, ns) {
+					r.reportRetry(ctx, session, "running", "", nil)
+					if m.idleAfter > 0 {
+						r.watchIdle(ctx, session, ns, m.idleAfter)
+					}
 				}
 			})
 		}
@@ -256,9 +286,15 @@ func (r *Runner) watch(session string, m *managed) {
 			return
 		case <-m.in.Done():
 		}
-		reason := "instance exited with status 0"
+		reason, code := "instance exited with status 0", new(int)
 		if err := m.in.Err(); err != nil {
 			reason = err.Error()
+			var ee *runtime.ExitError
+			if errors.As(err, &ee) && !ee.Unknown && ee.Code >= 0 {
+				*code = ee.Code
+			} else {
+				code = nil // killed by a signal, or unknown
+			}
 		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -267,9 +303,50 @@ func (r *Runner) watch(session string, m *managed) {
 		}
 		if !m.stopping {
 			r.log.Warn("instance exited unexpectedly", "session", session, "reason", reason)
-			r.failLocked(session, reason)
+			r.failLocked(session, reason, code)
 		}
 	})
+}
+
+// watchIdle reports the session idle once its broadcast has had no
+// subscriber for after, then returns; the origin applies the app's idle
+// policy (hibernate or terminate), which unassigns the session. Every
+// viewer of the session counts here, also those of other edges: they
+// relay from this one, the ingest edge.
+func (r *Runner) watchIdle(ctx context.Context, session string, ns media.Namespace, after time.Duration) {
+	t := time.NewTicker(min(max(after/10, 10*time.Millisecond), idleCheckEvery))
+	defer t.Stop()
+	since := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if r.viewers(ns) > 0 {
+				since = now
+				continue
+			}
+			if idle := now.Sub(since); idle >= after {
+				r.log.Info("session idle", "session", session, "idle", idle)
+				body := map[string]any{"node_id": r.node, "idle_seconds": int64(idle / time.Second)}
+				r.postRetry(ctx, session, "/idle", body)
+				return
+			}
+		}
+	}
+}
+
+// viewers counts the subscribers of the broadcast's busiest track.
+func (r *Runner) viewers(ns media.Namespace) int64 {
+	b, ok := r.hub.Broadcast(ns)
+	if !ok {
+		return 0
+	}
+	var n int64
+	for _, t := range b.Tracks() {
+		n = max(n, t.Stats().Subscribers)
+	}
+	return n
 }
 
 // firstKeyframe waits until the broadcast ns has a video track with a
@@ -309,12 +386,12 @@ func (r *Runner) firstKeyframe(ctx context.Context, ns media.Namespace) bool {
 
 // failLocked marks a session failed here and reports it in the
 // background. r.mu held.
-func (r *Runner) failLocked(session, reason string) {
+func (r *Runner) failLocked(session, reason string, code *int) {
 	r.failed[session] = true
 	if r.closed {
 		return
 	}
-	r.wg.Go(func() { r.reportRetry(r.ctx, session, "failed", truncateReason(reason)) })
+	r.wg.Go(func() { r.reportRetry(r.ctx, session, "failed", truncateReason(reason), code) })
 }
 
 // stopLocked stops an instance in the background. r.mu held.
@@ -335,33 +412,54 @@ func (r *Runner) stopLocked(session string, m *managed, why string) {
 	})
 }
 
-// report sets a session's state at the origins.
-func (r *Runner) report(ctx context.Context, session, state, reason string) error {
-	body := map[string]string{"node_id": r.node, "state": state}
-	if reason != "" {
-		body["reason"] = reason
-	}
-	if _, err := r.api.DoIndex(ctx, "POST", "/v1/sessions/"+url.PathEscape(session)+"/state", body, nil); err != nil {
+// report sets a session's state at the origins; code is the exit status
+// of a failed instance, when known.
+func (r *Runner) report(ctx context.Context, session, state, reason string, code *int) error {
+	if err := r.post(ctx, session, "/state", stateReport(r.node, state, reason, code)); err != nil {
 		return fmt.Errorf("report %s: %w", state, err)
 	}
 	r.log.Info("session state reported", "session", session, "state", state, "reason", reason)
 	return nil
 }
 
+func stateReport(node, state, reason string, code *int) map[string]any {
+	body := map[string]any{"node_id": node, "state": state}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	if code != nil {
+		body["exit_code"] = *code
+	}
+	return body
+}
+
+func (r *Runner) post(ctx context.Context, session, suffix string, body any) error {
+	_, err := r.api.DoIndex(ctx, "POST", "/v1/sessions/"+url.PathEscape(session)+suffix, body, nil)
+	return err
+}
+
 // reportRetry reports until the origins answer; a 4xx answer (the
 // session moved on, e.g. was terminated) is final.
-func (r *Runner) reportRetry(ctx context.Context, session, state, reason string) {
+func (r *Runner) reportRetry(ctx context.Context, session, state, reason string, code *int) {
+	r.postRetry(ctx, session, "/state", stateReport(r.node, state, reason, code))
+}
+
+// postRetry posts a report about a session until the origins answer; a
+// 4xx answer (the session moved on, e.g. was terminated) is final.
+func (r *Runner) postRetry(ctx context.Context, session, suffix string, body any) {
 	bo := newBackoff(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
-		err := r.report(ctx, session, state, reason)
+		err := r.post(ctx, session, suffix, body)
 		var apiErr *client.Error
 		if err == nil || errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != 429 {
 			if err != nil {
-				r.log.Info("state report refused", "session", session, "state", state, "err", err)
+				r.log.Info("session report refused", "session", session, "report", suffix, "err", err)
+			} else {
+				r.log.Info("session reported", "session", session, "report", suffix, "body", body)
 			}
 			return
 		}
-		r.log.Warn("state report failed; retrying", "session", session, "state", state, "err", err)
+		r.log.Warn("session report failed; retrying", "session", session, "report", suffix, "err", err)
 		bo.wait(ctx)
 	}
 }

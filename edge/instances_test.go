@@ -36,10 +36,11 @@ func (a *runtimeAPI) DoIndex(ctx context.Context, method, path string, body, out
 	case method == "POST" && strings.HasSuffix(path, "/publishers"):
 		v = publisher{Token: "tok", MoQURL: "https://edge:4433/moq"}
 	case method == "POST" && strings.HasSuffix(path, "/state"):
-		m := body.(map[string]string)
+		m := body.(map[string]any)
+		str := func(k string) string { s, _ := m[k].(string); return s }
 		id := strings.TrimSuffix(strings.TrimPrefix(path, "/v1/sessions/"), "/state")
 		select {
-		case a.reports <- report{id, m["state"], m["reason"]}:
+		case a.reports <- report{id, str("state"), str("reason")}:
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}

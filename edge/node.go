@@ -160,6 +160,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 			hub = ms.relay.Hub()
 		}
 		e.runner = NewRunner(cfg.NodeID, api, drv, hub, cfg.Runtime.StopGrace, base)
+		e.runner.SetIdleMinute(cfg.Runtime.IdleMinute)
 		e.rec = e.runner
 	}
 	if e.rec == nil {
