@@ -68,7 +68,13 @@ type Rejection struct {
 // looked at, how many each filter rejected, optionally which ones, and how
 // the winner scored.
 type Explanation struct {
+	// Considered is how many nodes went through the filters; Skipped how
+	// many were never examined because the geo index showed them to be
+	// farther than the winner's RTT bucket (they could not have won).
+	// Skipped is 0 when nothing was placed and with Request.Explain, so
+	// the counts cover every node whenever someone needs to know why.
 	Considered int          `json:"considered"`
+	Skipped    int          `json:"skipped,omitempty"`
 	Feasible   int          `json:"feasible"`
 	Rejected   FilterCounts `json:"rejected"`
 	// Rejections is filled only when Request.Explain is set, in node order.
@@ -97,6 +103,10 @@ func (e *Explanation) Summary() string {
 	b.WriteString(strconv.Itoa(e.Considered))
 	b.WriteString(", feasible ")
 	b.WriteString(strconv.Itoa(e.Feasible))
+	if e.Skipped > 0 {
+		b.WriteString(", skipped ")
+		b.WriteString(strconv.Itoa(e.Skipped))
+	}
 	for f := FilterNotAlive; f < NumFilters; f++ {
 		if c := e.Rejected[f]; c > 0 {
 			b.WriteString(", ")

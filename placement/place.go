@@ -16,6 +16,22 @@ import (
 // *NoCapacityError (errors.Is ErrNoCapacity) when nothing fits. The returned
 // Decision carries the Explanation in every case except invalid input.
 func Place(snap *Snapshot, req Request) (Decision, error) {
+	return place(snap, req, scanAuto)
+}
+
+// scanMode selects how place visits the nodes; tests force either path.
+type scanMode uint8
+
+const (
+	scanAuto    scanMode = iota // the index on large fleets, else every node
+	scanFull                    // every node, in index order
+	scanIndexed                 // through the geo index whenever possible
+)
+
+// place is Place with the scan mode chosen by the caller. The geo index is
+// used only for a requester with a location and without Explain (whose
+// rejection list names every node, in node order).
+func place(snap *Snapshot, req Request, mode scanMode) (Decision, error) {
 	if snap == nil {
 		return Decision{}, fmt.Errorf("%w: nil snapshot", ErrInvalidSnapshot)
 	}
@@ -40,7 +56,24 @@ func Place(snap *Snapshot, req Request) (Decision, error) {
 
 	q := newQuery(p, &req)
 	o := newOrigin(p, &req.Requester)
-	pk := q.scan(snap, p, &o, &ex, req.Explain)
+	st := scanState{pk: newPicker(&o), pruneDot: -3, sameDot: -3}
+	if (mode == scanIndexed || mode == scanAuto && len(p.nodes) >= indexMinNodes) && !req.Explain && o.hasLoc && p.index != nil {
+		q.scanIndexed(snap, p, &o, &st)
+		examined := st.feasible
+		for _, c := range st.rejected {
+			examined += c
+		}
+		ex.Considered, ex.Skipped = examined, len(p.nodes)-examined
+	} else {
+		var rej *Explanation
+		if req.Explain {
+			rej = &ex
+		}
+		q.scanNodes(snap, p, &o, rej, &st, nil, 0, len(p.nodes), 0)
+	}
+	copy(ex.Rejected[:], st.rejected[:NumFilters])
+	ex.Feasible = st.feasible
+	pk := st.pk
 	if pk.best < 0 {
 		return Decision{Explanation: ex}, &NoCapacityError{Explanation: ex}
 	}
@@ -70,14 +103,28 @@ func Place(snap *Snapshot, req Request) (Decision, error) {
 	}, nil
 }
 
-// scan runs every node through the filters, counting rejections in ex, and
-// returns the picker holding the best feasible node. It is the hot loop:
-// request fields are copied into locals, the common GPU cases and the
-// geographic bucket test are written inline, and only rare paths (label,
-// region and anti-affinity constraints, mixed-model or multi-GPU shared
-// requests, non-geographic RTT) call out.
-func (q *query) scan(snap *Snapshot, p *prepared, o *origin, ex *Explanation, explain bool) picker {
-	pk := newPicker(o)
+// scanState is what a decision's scan carries from one list of nodes to
+// the next: the best candidate, its bucket's dot-product thresholds and
+// the filter counts.
+type scanState struct {
+	pk                picker
+	pruneDot, sameDot float64
+	rejected          [16]int
+	feasible          int
+}
+
+// scanNodes runs nodes through the filters, counting rejections in st and
+// keeping the best feasible node in st.pk. The nodes are list[lo:hi], or
+// the indices lo..hi-1 when list is nil; with skipDim set, nodes with a
+// Vivaldi coordinate of that size are passed over (the indexed scan visits
+// them separately). Rejections are appended to ex when it is not nil.
+//
+// It is the hot loop: request fields are copied into locals, the common
+// GPU cases and the geographic bucket test are written inline, and only
+// rare paths (label, region and anti-affinity constraints, mixed-model or
+// multi-GPU shared requests, non-geographic RTT) call out.
+func (q *query) scanNodes(snap *Snapshot, p *prepared, o *origin, ex *Explanation, st *scanState, list []int32, lo, hi int, skipDim uint8) {
+	pk := st.pk
 	var (
 		egress      = q.egress
 		k           = q.gpu.k
@@ -89,13 +136,20 @@ func (q *query) scan(snap *Snapshot, p *prepared, o *origin, ex *Explanation, ex
 		odim        = o.dim
 		// Geographic nodes with dot <= pruneDot are in a worse bucket than
 		// the best, those with pruneDot < dot <= sameDot in the same one.
-		pruneDot, sameDot = -3.0, -3.0
+		pruneDot, sameDot = st.pruneDot, st.sameDot
+		rejected          = st.rejected // local counters: no stores through st per node
+		feasible          = st.feasible
 	)
-	var rejected [16]int // local counters: no stores through ex per node
-	feasible := 0
 	nodes := p.nodes
-	for i := range nodes {
+	for j := lo; j < hi; j++ {
+		i := j
+		if list != nil {
+			i = int(list[j])
+		}
 		np := &nodes[i]
+		if skipDim != 0 && np.dim == skipDim {
+			continue
+		}
 		// Every filter's verdict is computed without branching and set as
 		// bit f in bad; the lowest set bit is the first failing filter.
 		// Nodes are in random order, so branches on them would mispredict.
@@ -136,7 +190,7 @@ func (q *query) scan(snap *Snapshot, p *prepared, o *origin, ex *Explanation, ex
 		}
 		if f != filterPass {
 			rejected[f&15]++ // f < NumFilters <= 16; the mask drops the bounds check
-			if explain {
+			if ex != nil {
 				ex.Rejections = append(ex.Rejections, Rejection{NodeID: snap.Nodes[i].ID, Filter: f})
 			}
 			continue
@@ -168,9 +222,7 @@ func (q *query) scan(snap *Snapshot, p *prepared, o *origin, ex *Explanation, ex
 			pruneDot, sameDot = bucketDots(pk.bucket)
 		}
 	}
-	copy(ex.Rejected[:], rejected[:NumFilters])
-	ex.Feasible = feasible
-	return pk
+	st.pk, st.pruneDot, st.sameDot, st.rejected, st.feasible = pk, pruneDot, sameDot, rejected, feasible
 }
 
 // bucketDots returns the dot-product thresholds for a best geographic

@@ -31,7 +31,20 @@ func checkDecision(t *testing.T, s *Snapshot, req Request, d Decision, err error
 		return
 	}
 	want[filterPass] = 0
-	if d.Explanation.Rejected != want || d.Explanation.Feasible != feasible {
+	if ex := d.Explanation; ex.Skipped > 0 {
+		// The geo index never examined some nodes; what it counted must
+		// still add up and stay within the reference counts.
+		sum := ex.Feasible + ex.Skipped
+		for f, c := range ex.Rejected {
+			sum += c
+			if c > want[f] {
+				t.Fatalf("explanation %v exceeds reference %v", ex.Rejected, want)
+			}
+		}
+		if sum != len(s.Nodes) || ex.Feasible > feasible || err != nil {
+			t.Fatalf("skipped %d: counts %v feasible %d add to %d of %d nodes, err %v", ex.Skipped, ex.Rejected, ex.Feasible, sum, len(s.Nodes), err)
+		}
+	} else if d.Explanation.Rejected != want || d.Explanation.Feasible != feasible {
 		t.Fatalf("explanation %v feasible %d, reference %v feasible %d", d.Explanation.Rejected, d.Explanation.Feasible, want, feasible)
 	}
 	if feasible == 0 {

@@ -17,7 +17,6 @@ type query struct {
 	labels     []labelID // required labels, interned; the hot loop compares ints
 	noLabels   bool      // a required pair exists on no node at all
 	avoid      []int32   // sorted node indices
-	ai         int       // cursor into avoid; nodes are visited in index order
 	egress     int64
 	gpu        gpuQuery
 	policy     Policy
@@ -48,18 +47,16 @@ func newQuery(p *prepared, r *Request) query {
 	return q
 }
 
-// avoided reports whether node i is in the anti-affinity set. It must be
-// called with non-decreasing i.
+// avoided reports whether node i is in the anti-affinity set. Nodes are
+// visited in any order (the indexed scan goes cell by cell), so it
+// searches rather than walking a cursor.
 func (q *query) avoided(i int32) bool {
-	for q.ai < len(q.avoid) && q.avoid[q.ai] < i {
-		q.ai++
-	}
-	return q.ai < len(q.avoid) && q.avoid[q.ai] == i
+	_, found := slices.BinarySearch(q.avoid, i)
+	return found
 }
 
 // constraint applies the region, label and anti-affinity filters, which
-// only constrained requests pay for. Called in ascending i (anti-affinity
-// cursor).
+// only constrained requests pay for.
 func (q *query) constraint(p *prepared, i int, np *nodePrep) Filter {
 	switch {
 	case q.hasRegions && !slices.Contains(q.regions, np.region):

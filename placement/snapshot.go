@@ -143,6 +143,7 @@ type prepared struct {
 	regions  map[string]int32
 	models   map[string]int32
 	relayers map[string][]int32
+	index    *geoIndex
 }
 
 // Prepare validates the snapshot and precomputes the flat arrays Place and
@@ -223,6 +224,7 @@ func (s *Snapshot) Prepare() error {
 	if n > 0 {
 		p.base = &s.Nodes[0]
 	}
+	p.index = buildIndex(s, p)
 	s.p = p
 	return nil
 }
