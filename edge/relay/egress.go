@@ -12,6 +12,23 @@ import (
 	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
+// frameObject is the hub's TrackOptions.Frame: every object is encoded
+// once, as the relay's subgroup streams carry it, and its payload and
+// extensions then alias that encoding, so holding both costs nothing.
+func frameObject(o *media.Object) {
+	if o.Framed != nil {
+		return
+	}
+	framed, extOff, payloadOff := moq.FrameObject(o.Extensions, o.Payload)
+	o.Framed = framed
+	if len(o.Extensions) > 0 {
+		o.Extensions = framed[extOff : extOff+len(o.Extensions) : extOff+len(o.Extensions)]
+	}
+	if len(o.Payload) > 0 {
+		o.Payload = framed[payloadOff:]
+	}
+}
+
 // serveSubscription answers one SUBSCRIBE from the hub and sends the
 // track until the subscriber leaves, the track ends or the session does.
 func (r *Relay) serveSubscription(ctx context.Context, s *moq.Session, in *moq.IncomingSubscription) {
@@ -85,7 +102,9 @@ func (r *Relay) serveSubscription(ctx context.Context, s *moq.Session, in *moq.I
 }
 
 // sendGroup writes one group on its own subgroup stream. A group evicted
-// under a slow subscriber is reset so the next NextGroup jumps ahead.
+// under a slow subscriber is reset so the next NextGroup jumps ahead. Each
+// object goes out in one stream write of its shared framing (frameObject),
+// so header and payload leave in the same full-size packets.
 func (r *Relay) sendGroup(ctx context.Context, pub *moq.Publication, gr *media.GroupReader, prio uint8) error {
 	st, err := pub.OpenSubgroup(ctx, wire.SubgroupHeader{
 		GroupID: gr.GroupID(), IDMode: wire.SubgroupIDZero, PublisherPriority: prio,
@@ -109,7 +128,7 @@ func (r *Relay) sendGroup(ctx context.Context, pub *moq.Publication, gr *media.G
 			return err
 		}
 		before := st.Written()
-		if err := st.WriteRaw(o.ID, o.Extensions, o.Payload); err != nil {
+		if err := st.WriteFramed(o.ID, o.Framed, o.Extensions, o.Payload); err != nil {
 			st.Cancel(wire.StreamErrCancelled)
 			return err
 		}

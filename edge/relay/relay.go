@@ -55,7 +55,7 @@ func New(opts Options) (*Relay, error) {
 	}
 	r.hub = opts.Hub
 	if r.hub == nil {
-		r.hub = media.NewHub(media.HubOptions{Upstream: r.Upstream})
+		r.hub = media.NewHub(media.HubOptions{Upstream: r.Upstream, Frame: frameObject})
 		r.ownHub = true
 	}
 	r.opts.MoQ.Logger = opts.Logger

@@ -44,6 +44,9 @@ func (b *Broadcast) Done() <-chan struct{} { return b.done }
 
 // CreateTrack adds an empty track and announces it to hub watchers.
 func (b *Broadcast) CreateTrack(info TrackInfo, opts TrackOptions) (*Track, error) {
+	if opts.Frame == nil && b.hub != nil {
+		opts.Frame = b.hub.frame
+	}
 	t, err := NewTrack(info, opts)
 	if err != nil {
 		return nil, err

@@ -22,11 +22,15 @@ type Upstream func(ctx context.Context, b *Broadcast, track string) error
 type HubOptions struct {
 	// Upstream, if set, is asked for tracks Subscribe cannot find locally.
 	Upstream Upstream
+	// Frame is the default TrackOptions.Frame of tracks created in the hub:
+	// a node's senders frame each object once for all its subscribers.
+	Frame func(o *Object)
 }
 
 // Hub is a node's index of broadcasts by namespace.
 type Hub struct {
 	upstream Upstream
+	frame    func(o *Object)
 
 	mu         sync.Mutex
 	broadcasts map[Namespace]*Broadcast
@@ -52,6 +56,7 @@ type fetch struct {
 func NewHub(opts HubOptions) *Hub {
 	return &Hub{
 		upstream:   opts.Upstream,
+		frame:      opts.Frame,
 		broadcasts: make(map[Namespace]*Broadcast),
 		fetches:    make(map[fetchKey]*fetch),
 		watchers:   make(map[*Watcher]struct{}),

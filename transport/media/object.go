@@ -25,13 +25,23 @@ type Object struct {
 	// Extensions are the serialized object properties (MoQ extension headers,
 	// LOC public properties) carried alongside the payload, or nil.
 	Extensions []byte
+
+	// Framed, if set, is the whole object already encoded for a sender
+	// (TrackOptions.Frame), header then payload in one shared buffer, so
+	// every subscriber's sender writes it with one call and no copy.
+	// Payload and Extensions may alias into it.
+	Framed []byte
 }
 
 // objectOverhead approximates the per-object bookkeeping cost so that byte
 // budgets also bound tracks of many tiny objects.
 const objectOverhead = 96
 
-// size is what an object counts against a track's byte budget.
+// size is what an object counts against a track's byte budget. A framed
+// object's payload and extensions normally alias its Framed buffer.
 func (o *Object) size() int64 {
+	if len(o.Framed) > 0 {
+		return int64(len(o.Framed)) + objectOverhead
+	}
 	return int64(len(o.Payload)+len(o.Extensions)) + objectOverhead
 }

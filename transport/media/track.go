@@ -66,6 +66,9 @@ func (t *Track) Closed() bool { return t.closed.Load() }
 // gets the next object ID in the open group. A delta frame with no open group
 // is refused with ErrNoKeyframe. The GroupID and ID fields of o are ignored.
 func (t *Track) Append(o Object) error {
+	if t.opts.Frame != nil {
+		t.opts.Frame(&o)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed.Load() {
@@ -112,6 +115,9 @@ func (t *Track) StartGroup(id uint64) error {
 // AppendObject adds o to the group opened by StartGroup, keeping o.ID, which
 // must increase within the group (gaps are allowed, as in MoQ).
 func (t *Track) AppendObject(o Object) error {
+	if t.opts.Frame != nil {
+		t.opts.Frame(&o)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed.Load() {

@@ -66,6 +66,12 @@ type TrackOptions struct {
 	// restarts must not reuse group IDs (MSF), so ingest sets this from the
 	// wall clock in milliseconds; zero starts at zero.
 	FirstGroupID uint64
+	// Frame, if set, is called once per object by Append and AppendObject,
+	// before the object is stored and outside the track's lock, to set
+	// shared per-object encodings such as Object.Framed. It must not depend
+	// on GroupID or ID, which are assigned afterwards. Broadcast.CreateTrack
+	// fills it from HubOptions.Frame when nil.
+	Frame func(o *Object)
 }
 
 // Default retention: enough for a few GOPs of a high-bitrate game stream,

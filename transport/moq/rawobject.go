@@ -52,3 +52,46 @@ func (g *SubgroupStream) WriteRaw(id uint64, ext, payload []byte) error {
 
 // Written reports the bytes WriteRaw has written, headers included.
 func (g *SubgroupStream) Written() int64 { return g.written }
+
+// FrameObject encodes a normal-status object as it appears on a subgroup
+// stream whose header has the Extensions bit, with an Object ID delta of
+// zero: the form of every object after the stream's first when IDs are
+// consecutive, and of a first object with ID 0. The result is one buffer a
+// relay shares between all subscribers (WriteFramed); payloadOff and
+// extOff locate the payload and extension block inside it. The payload is
+// copied once, here.
+func FrameObject(ext, payload []byte) (framed []byte, extOff, payloadOff int) {
+	n := 1 + wire.VarintLen(uint64(len(ext))) + len(ext) + wire.VarintLen(uint64(len(payload))) + len(payload)
+	if len(payload) == 0 {
+		n++
+	}
+	b := make([]byte, 0, n)
+	b = append(b, 0) // Object ID delta
+	b, _ = wire.AppendVarint(b, uint64(len(ext)))
+	extOff = len(b)
+	b = append(b, ext...)
+	b, _ = wire.AppendVarint(b, uint64(len(payload)))
+	payloadOff = len(b)
+	if len(payload) == 0 {
+		b, _ = wire.AppendVarint(b, uint64(wire.StatusNormal))
+		payloadOff = len(b)
+	}
+	b = append(b, payload...)
+	return b, extOff, payloadOff
+}
+
+// WriteFramed writes object id from framed, a FrameObject encoding, with a
+// single stream write when the encoding's zero delta is right for id here
+// and the stream carries extensions; otherwise it falls back to WriteRaw
+// with ext and payload. One write per object lets the QUIC stack pack the
+// header into the first full-size packet instead of a packet of its own.
+func (g *SubgroupStream) WriteFramed(id uint64, framed, ext, payload []byte) error {
+	zeroDelta := (!g.rawStarted && id == 0) || (g.rawStarted && id == g.rawPrev+1)
+	if len(framed) == 0 || !zeroDelta || !g.w.Header.Extensions {
+		return g.WriteRaw(id, ext, payload)
+	}
+	g.rawPrev, g.rawStarted = id, true
+	n, err := g.st.Write(framed)
+	g.written += int64(n)
+	return err
+}
