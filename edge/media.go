@@ -199,6 +199,7 @@ func startMedia(cfg MediaConfig, nodeID string, api originAPI, log *slog.Logger,
 		mux := http.NewServeMux()
 		mux.Handle("/whip/", m.rtc)
 		mux.Handle("/whep/", m.rtc)
+		m.mountPlayer(mux)
 		m.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelDebug)}
 		m.wg.Go(func() {
