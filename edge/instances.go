@@ -37,6 +37,10 @@ func (c RuntimeConfig) Enabled() bool { return c.StateDir != "" }
 // defaultStopGrace is RuntimeConfig.StopGrace's default.
 const defaultStopGrace = 10 * time.Second
 
+// errRestarting means an assigned session's instance is still stopping;
+// Reconcile fails with it so the follower retries and starts it afresh.
+var errRestarting = errors.New("edge: instance of an earlier placement still stopping")
+
 // idleCheckEvery bounds how often a running session's viewers are counted.
 const idleCheckEvery = time.Second
 
@@ -49,7 +53,8 @@ const idleCheckEvery = time.Second
 //
 // Restarting a failed session is the control plane's job (the app's
 // restart_policy), not the edge's: a session that failed here is not
-// started again while its stale assignment lingers.
+// started again while its stale assignment lingers, only when the
+// control plane places it anew (placed, at a later index).
 //
 // Goroutines: one per instance (exit and first-keyframe watch) and one
 // per stop in progress, all ended by Close.
@@ -71,13 +76,20 @@ type Runner struct {
 	adopted bool
 	closed  bool
 	inst    map[string]*managed // by session ID
-	failed  map[string]bool     // sessions that failed here; not restarted
+	// failed holds the sessions that failed here, with the index of the
+	// assignment that failed: not started again until the control plane
+	// places them anew (restart_policy), i.e. until they come back placed
+	// at a later index.
+	failed map[string]uint64
 }
 
 // managed is one instance the runner owns.
 type managed struct {
 	in     runtime.Instance
 	tenant string
+	// index is the ModifyIndex of the assignment it was started for (0
+	// when adopted).
+	index uint64
 	// idleAfter, when set, is how long the session may run without a
 	// viewer before the edge reports it idle (the app's idle policy).
 	idleAfter time.Duration
@@ -99,7 +111,7 @@ func NewRunner(node string, api originAPI, drv runtime.Driver, hub *media.Hub, g
 	return &Runner{
 		node: node, api: api, drv: drv, hub: hub, grace: grace, idleMinute: time.Minute,
 		log: log.With("component", "runtime", "node", node),
-		ctx: ctx, cancel: cancel, inst: map[string]*managed{}, failed: map[string]bool{},
+		ctx: ctx, cancel: cancel, inst: map[string]*managed{}, failed: map[string]uint64{},
 	}
 }
 
@@ -130,9 +142,22 @@ func (r *Runner) Reconcile(ctx context.Context, sessions []client.Session) error
 		}
 	}
 	r.mu.Lock()
+	var errs []error
 	for id, m := range r.inst {
-		if _, ok := desired[id]; !ok && !m.stopping {
+		s, ok := desired[id]
+		switch {
+		case !ok && !m.stopping:
 			r.stopLocked(id, m, "no longer assigned")
+		case ok && !m.stopping && m.index != 0 && s.State == "placed" && s.ModifyIndex > m.index:
+			// Placed anew (woken, or restarted by the control plane)
+			// while the instance of an earlier placement still runs:
+			// this edge missed the release in between. Start afresh.
+			r.stopLocked(id, m, "placed anew")
+			fallthrough
+		case ok && m.stopping:
+			// Started again once the stop is through: the error makes
+			// the follower hand the same set again after a backoff.
+			errs = append(errs, fmt.Errorf("session %s: %w", id, errRestarting))
 		}
 	}
 	for id := range r.failed {
@@ -142,13 +167,13 @@ func (r *Runner) Reconcile(ctx context.Context, sessions []client.Session) error
 	}
 	var start []client.Session
 	for id, s := range desired {
-		if _, ok := r.inst[id]; !ok && !r.failed[id] {
+		at, failed := r.failed[id]
+		if _, ok := r.inst[id]; !ok && (!failed || s.State == "placed" && s.ModifyIndex > at) {
 			start = append(start, s)
 		}
 	}
 	r.mu.Unlock()
 
-	var errs []error
 	for _, s := range start {
 		if err := r.start(ctx, s); err != nil {
 			errs = append(errs, fmt.Errorf("session %s: %w", s.ID, err))
@@ -213,7 +238,7 @@ func (r *Runner) start(ctx context.Context, s client.Session) error {
 	}
 	if app.Runtime != "" && app.Runtime != r.drv.Name() {
 		r.mu.Lock()
-		r.failLocked(s.ID, fmt.Sprintf("runtime %q is not available on edge %s", app.Runtime, r.node), nil)
+		r.failLocked(s.ID, s.ModifyIndex, fmt.Sprintf("runtime %q is not available on edge %s", app.Runtime, r.node), nil)
 		r.mu.Unlock()
 		return nil
 	}
@@ -249,11 +274,11 @@ func (r *Runner) start(ctx context.Context, s client.Session) error {
 	in, err := r.drv.Start(ctx, spec)
 	if err != nil {
 		r.log.Warn("instance failed to start", "session", s.ID, "err", err)
-		r.failLocked(s.ID, err.Error(), nil)
+		r.failLocked(s.ID, s.ModifyIndex, err.Error(), nil)
 		r.mu.Unlock()
 		return nil
 	}
-	m := &managed{in: in, tenant: s.TenantID}
+	m := &managed{in: in, tenant: s.TenantID, index: s.ModifyIndex}
 	if (app.IdlePolicy == "hibernate" || app.IdlePolicy == "terminate") && app.IdleMinutes > 0 {
 		m.idleAfter = time.Duration(app.IdleMinutes) * r.idleMinute
 	}
@@ -303,7 +328,7 @@ func (r *Runner) watch(session string, m *managed) {
 		}
 		if !m.stopping {
 			r.log.Warn("instance exited unexpectedly", "session", session, "reason", reason)
-			r.failLocked(session, reason, code)
+			r.failLocked(session, m.index, reason, code)
 		}
 	})
 }
@@ -386,8 +411,8 @@ func (r *Runner) firstKeyframe(ctx context.Context, ns media.Namespace) bool {
 
 // failLocked marks a session failed here and reports it in the
 // background. r.mu held.
-func (r *Runner) failLocked(session, reason string, code *int) {
-	r.failed[session] = true
+func (r *Runner) failLocked(session string, index uint64, reason string, code *int) {
+	r.failed[session] = index
 	if r.closed {
 		return
 	}

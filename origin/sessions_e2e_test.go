@@ -1,0 +1,390 @@
+package origin_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/strata-edge/strata/edge"
+	"github.com/strata-edge/strata/internal/testcluster"
+	"github.com/strata-edge/strata/registry"
+	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/transport/media"
+	"github.com/strata-edge/strata/transport/moq"
+	"github.com/strata-edge/strata/transport/moq/wire"
+)
+
+// Sessions end to end on loopback: real edges with the media plane and
+// the process runtime, whose instances are this test binary publishing
+// the test clip (TestMain), and viewers that play over MoQ the way a
+// player does.
+
+// frame is one video object a viewer received.
+type frame struct {
+	at       time.Time
+	group    uint64
+	id       uint64
+	edge     string
+	keyframe bool // the first object of a group
+}
+
+// viewerStall is how long a viewer waits for an object before it routes
+// again (a player's stall timeout).
+const viewerStall = 3 * time.Second
+
+// watchSession plays a session's video: it routes a viewer through POST
+// /v1/sessions/{id}/viewers, subscribes on the edge it was given and
+// forwards every object; when the subscription ends or stalls (the edge
+// died, the session moved or hibernated) it routes again. It runs until
+// ctx ends; stop waits for that.
+func watchSession(ctx context.Context, cl *client.Client, tenant, session string) (frames <-chan frame, stop func()) {
+	out := make(chan frame, 8192)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		ns := media.Namespace{Tenant: tenant, Session: session}
+		for ctx.Err() == nil {
+			_ = playOnce(ctx, cl, ns, out)
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+	return out, wg.Wait
+}
+
+func playOnce(ctx context.Context, cl *client.Client, ns media.Namespace, out chan<- frame) error {
+	var v mediaAnswer
+	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ns.Session+"/viewers", map[string]any{}, &v); err != nil {
+		return err
+	}
+	addr := strings.TrimSuffix(strings.TrimPrefix(v.MoQURL, "https://"), moq.WebTransportPath)
+	dctx, cancel := context.WithTimeout(ctx, viewerStall)
+	s, err := moq.DialQUIC(dctx, addr, insecureTLS, nil, moq.Config{})
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stall := time.AfterFunc(viewerStall, cancel)
+	defer stall.Stop()
+	sub, err := subscribeVideo(rctx, s, ns, v.Token)
+	if err != nil {
+		return err
+	}
+	for {
+		o, err := sub.ReadObject(rctx)
+		if err != nil {
+			return err
+		}
+		stall.Reset(viewerStall)
+		if o.Status != wire.StatusNormal {
+			continue
+		}
+		select {
+		case out <- frame{at: time.Now(), group: o.GroupID, id: o.ID, edge: v.Edge, keyframe: o.ID == 0}:
+		default: // the test stopped reading; never block the player
+		}
+	}
+}
+
+// nextKeyframe returns the first keyframe received at or after since
+// (from edge notEdge excluded when set).
+func nextKeyframe(t *testing.T, frames <-chan frame, since time.Time, notEdge string, d time.Duration) frame {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case f := <-frames:
+			if f.keyframe && !f.at.Before(since) && (notEdge == "" || f.edge != notEdge) {
+				return f
+			}
+		case <-deadline:
+			t.Fatalf("no keyframe at the viewer within %s", d)
+		}
+	}
+}
+
+// mediaEdge is an edge spec with the media plane and the runtime on.
+func mediaEdge(t *testing.T, id string, lat, lon float64) testcluster.EdgeSpec {
+	s := testcluster.EdgeSpec{ID: id, Region: "eu", Lat: lat, Lon: lon,
+		Runtime: edge.RuntimeConfig{StateDir: t.TempDir(), StopGrace: 2 * time.Second, IdleMinute: 300 * time.Millisecond}}
+	s.Media.QUICAddr, s.Media.HTTPAddr, s.Media.WebRTCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	return s
+}
+
+// waitSession polls a session until ok accepts it.
+func waitSession(ctx context.Context, t *testing.T, cl *client.Client, id string, d time.Duration, ok func(s *client.Session) error) *client.Session {
+	t.Helper()
+	var got *client.Session
+	eventually(t, d, func() error {
+		s, err := cl.GetSession(ctx, id, "")
+		if err != nil {
+			return err
+		}
+		got = s
+		return ok(s)
+	})
+	return got
+}
+
+func inState(want string) func(s *client.Session) error {
+	return func(s *client.Session) error {
+		if s.State != want {
+			return fmt.Errorf("session %s is %s (%s), want %s", s.ID, s.State, s.Reason, want)
+		}
+		return nil
+	}
+}
+
+// wantCode checks that err is an API error with the given status and code.
+func wantCode(t *testing.T, what string, err error, status int, code string) {
+	t.Helper()
+	var ae *client.Error
+	if !errors.As(err, &ae) || ae.Status != status || ae.Code != code {
+		t.Errorf("%s: err = %v; want %d %s", what, err, status, code)
+	}
+}
+
+func TestSessionsEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	c := startCluster(t, 1)
+	specs := []testcluster.EdgeSpec{mediaEdge(t, "edge-a", 48.8, 2.3), mediaEdge(t, "edge-b", 50.1, 8.7)}
+	if _, err := c.StartEdges(2, func(i int) testcluster.EdgeSpec { return specs[i] }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitEdges([]string{"edge-a", "edge-b"}, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	admin := c.Client()
+	ten, err := admin.CreateTenant(ctx, "e2e", registry.Quota{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := admin.CreateKey(ctx, ten.ID, "backend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := admin.WithToken(key.Token)
+	cmd, env, err := testcluster.InstanceApp(ten.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mkApp := func(name, restart, idle string, gpus int64) *registry.App {
+		t.Helper()
+		spec := client.AppSpec{Name: name, Command: cmd, Env: env, GPUs: gpus, GPUModel: "", EgressMbps: 5, RestartPolicy: restart}
+		if idle != "" {
+			spec.IdlePolicy, spec.IdleMinutes = idle, 1
+		}
+		a, err := cl.CreateApp(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	game := mkApp("game", "", "", 1)
+	lat, lon := 48.85, 2.35
+
+	// POST /v1/sessions → the first keyframe at a MoQ viewer.
+	start := time.Now()
+	ses, err := cl.CreateSession(ctx, client.SessionSpec{AppID: game.ID, Lat: &lat, Lon: &lon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, stopWatching := context.WithCancel(ctx)
+	frames, waitViewer := watchSession(wctx, cl, ten.ID, ses.ID)
+	defer func() { stopWatching(); waitViewer() }()
+	first := nextKeyframe(t, frames, start, "", 30*time.Second)
+	t.Logf("create → first keyframe at the viewer: %v (edge %s)", first.at.Sub(start).Round(time.Millisecond), first.edge)
+	ses = waitSession(ctx, t, cl, ses.ID, 10*time.Second, inState("running"))
+	home := ses.Reservation.NodeID
+
+	// Invalid transitions are refused with a JSON error code.
+	err = cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/wake", nil, nil)
+	wantCode(t, "wake a running session", err, 409, "invalid_state_transition")
+
+	// Hibernate frees the edge; wake places the session again and the
+	// viewer gets frames again.
+	var hib client.Session
+	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/hibernate", nil, &hib); err != nil {
+		t.Fatal(err)
+	}
+	if hib.State != "hibernated" || hib.Reservation != nil {
+		t.Fatalf("hibernated session: %s, reservation %+v", hib.State, hib.Reservation)
+	}
+	err = cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/hibernate", nil, nil)
+	wantCode(t, "hibernate a hibernated session", err, 409, "invalid_state_transition")
+	eventually(t, 20*time.Second, func() error {
+		st, err := testcluster.EdgeStatuses(ctx, admin)
+		if err != nil {
+			return err
+		}
+		if n := st[home].Reserved.Sessions; n != 0 {
+			return fmt.Errorf("%s still holds %d sessions", home, n)
+		}
+		return nil
+	})
+	woken := time.Now()
+	var wk client.Session
+	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/wake", nil, &wk); err != nil {
+		t.Fatal(err)
+	}
+	if wk.Reservation == nil {
+		t.Fatalf("woken session is %s (%s), want placed", wk.State, wk.Reason)
+	}
+	f := nextKeyframe(t, frames, woken, "", 30*time.Second)
+	t.Logf("wake → first keyframe at the viewer: %v", f.at.Sub(woken).Round(time.Millisecond))
+	ses = waitSession(ctx, t, cl, ses.ID, 10*time.Second, inState("running"))
+	home = ses.Reservation.NodeID
+
+	// A second session whose app never restarts, on the same edge.
+	never := mkApp("never", "never", "", 0)
+	nses, err := cl.CreateSession(ctx, client.SessionSpec{AppID: never.ID, Lat: &lat, Lon: &lon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nses.Reservation == nil || nses.Reservation.NodeID != home {
+		t.Fatalf("never-restart session placed on %+v, want %s", nses.Reservation, home)
+	}
+
+	// Killing the edge re-places the session; the re-routed viewer gets
+	// frames from the other edge. The never-restart session fails.
+	killed := time.Now()
+	if err := c.KillEdge(home); err != nil {
+		t.Fatal(err)
+	}
+	f = nextKeyframe(t, frames, killed, home, 60*time.Second)
+	t.Logf("edge kill → first keyframe at the re-routed viewer: %v (edge %s)", f.at.Sub(killed).Round(time.Millisecond), f.edge)
+	ses = waitSession(ctx, t, cl, ses.ID, 20*time.Second, inState("running"))
+	if ses.Reservation.NodeID == home {
+		t.Fatalf("session still on the dead edge %s", home)
+	}
+	waitSession(ctx, t, cl, nses.ID, 20*time.Second, func(s *client.Session) error {
+		if s.State != "failed" || !strings.Contains(s.Reason, home) {
+			return fmt.Errorf("never-restart session is %s (%s); want failed naming %s", s.State, s.Reason, home)
+		}
+		return nil
+	})
+	stopWatching()
+	waitViewer()
+
+	t.Run("restart policy on instance exit", func(t *testing.T) {
+		for _, tc := range []struct {
+			restart, script, state, reason string
+		}{
+			{"never", "exit 3", "failed", "status 3"},
+			{"on-failure", "exit 0", "terminated", "status 0"},
+			{"always", "exit 0", "failed", "not restarted after 10 placements"},
+		} {
+			a, err := cl.CreateApp(ctx, client.AppSpec{Name: "exit-" + tc.restart, Command: []string{"/bin/sh", "-c", tc.script}, RestartPolicy: tc.restart})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := cl.CreateSession(ctx, client.SessionSpec{AppID: a.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitSession(ctx, t, cl, s.ID, 60*time.Second, func(s *client.Session) error {
+				if s.State != tc.state || !strings.Contains(s.Reason, tc.reason) {
+					return fmt.Errorf("%s: %s (%s); want %s with %q", tc.restart, s.State, s.Reason, tc.state, tc.reason)
+				}
+				return nil
+			})
+		}
+	})
+
+	t.Run("idle policy", func(t *testing.T) {
+		// idle_minutes 1 at the edges' test minute of 300 ms.
+		hib := mkApp("idle-hibernate", "", "hibernate", 0)
+		s, err := cl.CreateSession(ctx, client.SessionSpec{AppID: hib.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Watched, it stays running past its idle time.
+		vctx, stopV := context.WithCancel(ctx)
+		fr, waitV := watchSession(vctx, cl, ten.ID, s.ID)
+		nextKeyframe(t, fr, time.Time{}, "", 30*time.Second)
+		waitSession(ctx, t, cl, s.ID, 10*time.Second, inState("running"))
+		watched := time.Now()
+		for time.Since(watched) < 1500*time.Millisecond {
+			<-fr
+		}
+		if got, err := cl.GetSession(ctx, s.ID, ""); err != nil || got.State != "running" {
+			t.Fatalf("watched session: %v %+v", err, got)
+		}
+		stopV()
+		waitV()
+		// Unwatched, it hibernates.
+		waitSession(ctx, t, cl, s.ID, 20*time.Second, func(s *client.Session) error {
+			if s.State != "hibernated" || !strings.HasPrefix(s.Reason, "idle") {
+				return fmt.Errorf("unwatched session is %s (%s); want hibernated for idleness", s.State, s.Reason)
+			}
+			return nil
+		})
+
+		term := mkApp("idle-terminate", "", "terminate", 0)
+		s, err = cl.CreateSession(ctx, client.SessionSpec{AppID: term.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitSession(ctx, t, cl, s.ID, 30*time.Second, func(s *client.Session) error {
+			if s.State != "terminated" || !strings.HasPrefix(s.Reason, "idle") {
+				return fmt.Errorf("session is %s (%s); want terminated for idleness", s.State, s.Reason)
+			}
+			return nil
+		})
+	})
+
+	t.Run("quota", func(t *testing.T) {
+		for _, tc := range []struct {
+			name  string
+			quota registry.Quota
+			gpus  int64
+		}{
+			{"sessions", registry.Quota{MaxSessions: 1}, 0},
+			{"gpus", registry.Quota{MaxGPUs: 1}, 1},
+			{"egress", registry.Quota{MaxEgressMbps: 5}, 0},
+		} {
+			qt, err := admin.CreateTenant(ctx, "quota-"+tc.name, tc.quota)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := admin.CreateApp(ctx, client.AppSpec{TenantID: qt.ID, Name: "q", Command: []string{"sleep", "60"}, GPUs: tc.gpus, EgressMbps: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := admin.CreateSession(ctx, client.SessionSpec{TenantID: qt.ID, AppID: a.ID}); err != nil {
+				t.Fatalf("%s: first session: %v", tc.name, err)
+			}
+			before, err := testcluster.EdgeStatuses(ctx, admin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = admin.CreateSession(ctx, client.SessionSpec{TenantID: qt.ID, AppID: a.ID})
+			wantCode(t, tc.name+" quota", err, 403, "quota_exceeded")
+			var l client.List[client.Session]
+			if err := admin.Do(ctx, "GET", "/v1/sessions?tenant_id="+qt.ID, nil, &l); err != nil {
+				t.Fatal(err)
+			}
+			if len(l.Items) != 1 {
+				t.Errorf("%s: tenant holds %d sessions after a refused create, want 1", tc.name, len(l.Items))
+			}
+			after, err := testcluster.EdgeStatuses(ctx, admin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id, n := range after {
+				if n.Reserved.Sessions > before[id].Reserved.Sessions {
+					t.Errorf("%s: %s reserved %d sessions after a refused create, had %d", tc.name, id, n.Reserved.Sessions, before[id].Reserved.Sessions)
+				}
+			}
+		}
+	})
+}
