@@ -179,7 +179,7 @@ func TestSessionsEndToEnd(t *testing.T) {
 	}
 	mkApp := func(name, restart, idle string, gpus int64) *registry.App {
 		t.Helper()
-		spec := client.AppSpec{Name: name, Command: cmd, Env: env, GPUs: gpus, GPUModel: "", EgressMbps: 5, RestartPolicy: restart}
+		spec := client.AppSpec{Name: name, Command: cmd, Env: env, GPUs: gpus, EgressMbps: 5, RestartPolicy: restart}
 		if idle != "" {
 			spec.IdlePolicy, spec.IdleMinutes = idle, 1
 		}
@@ -387,4 +387,88 @@ func TestSessionsEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+// maxGapAfterLeaderLoss is the longest pause a viewer may see while the
+// origin leader dies: the media plane does not depend on the control
+// plane, so anything near this is a bug (frames come every ~33 ms).
+const maxGapAfterLeaderLoss = time.Second
+
+func TestSessionsLeaderLossNoMediaGap(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c := startCluster(t, 3)
+	if _, err := c.StartEdge(mediaEdge(t, "edge-a", 48.8, 2.3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitEdges([]string{"edge-a"}, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	admin := c.Client()
+	ten, err := admin.CreateTenant(ctx, "gap", registry.Quota{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, env, err := testcluster.InstanceApp(ten.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := admin.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "game", Command: cmd, Env: env, GPUs: 1, EgressMbps: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ses, err := admin.CreateSession(ctx, client.SessionSpec{TenantID: ten.ID, AppID: app.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, stop := context.WithCancel(ctx)
+	frames, wait := watchSession(wctx, admin, ten.ID, ses.ID)
+	defer func() { stop(); wait() }()
+	nextKeyframe(t, frames, time.Time{}, "", 30*time.Second)
+	waitSession(ctx, t, admin, ses.ID, 10*time.Second, inState("running"))
+
+	// Measure gaps from a second before the kill until two seconds after
+	// a new leader was elected.
+	last := time.Now()
+	var maxGap time.Duration
+	var received int
+	read := func(until time.Time) {
+		for time.Now().Before(until) {
+			select {
+			case f := <-frames:
+				maxGap = max(maxGap, f.at.Sub(last))
+				last = f.at
+				received++
+			case <-time.After(time.Until(until)):
+			}
+		}
+		// A stall still running at the end counts too.
+		maxGap = max(maxGap, time.Since(last))
+	}
+	read(time.Now().Add(time.Second))
+	old := c.Leader()
+	if old < 0 {
+		t.Fatal("no leader")
+	}
+	if err := c.Kill(old); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	var elected time.Time
+	for elected.IsZero() {
+		read(time.Now().Add(50 * time.Millisecond))
+		if l := c.Leader(); l >= 0 && l != old {
+			elected = time.Now()
+		}
+		if time.Since(killed) > 30*time.Second {
+			t.Fatal("no new leader in 30s")
+		}
+	}
+	read(elected.Add(2 * time.Second))
+	t.Logf("leader %d killed; new leader after %v; %d frames, max gap %v", old, elected.Sub(killed).Round(time.Millisecond), received, maxGap.Round(time.Millisecond))
+	if maxGap > maxGapAfterLeaderLoss {
+		t.Fatalf("viewer saw a %v gap across the leader loss; want ≤ %v", maxGap, maxGapAfterLeaderLoss)
+	}
+	// The control plane still works: the session is intact.
+	waitSession(ctx, t, admin, ses.ID, 10*time.Second, inState("running"))
 }
