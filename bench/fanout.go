@@ -14,8 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -43,9 +41,21 @@ type FanoutOptions struct {
 	// Baseline also measures a plain UDP sender on loopback in the same
 	// run, for the per-core ratio.
 	Baseline bool
-	// FPS and GOP shape the track; zero means 60 and 60 (one-second
-	// groups).
+	// FPS and GOP shape the track; zero means 60 frames/s and one-second
+	// groups.
 	FPS, GOP int
+	// Hops is how many relays sit between the publisher's relay and the
+	// subscribers' (0 or 1). With 1, the result also reports what the hop
+	// adds, measured against a subscriber on the first relay.
+	Hops int
+	// Profile names pprof files to write for the relay process.
+	Profile FanoutProfile
+}
+
+// FanoutProfile names the pprof outputs of a fan-out run; empty means none.
+type FanoutProfile struct {
+	CPU   string // CPU profile over the measured window
+	Alloc string // allocation profile, written after the window
 }
 
 // FanoutResult is one MoQ fan-out measurement.
@@ -58,6 +68,13 @@ type FanoutResult struct {
 	AddedLatencyP99Ms      float64 `json:"added_latency_p99_ms"`
 	DroppedObjects         int64   `json:"dropped_objects"`
 	UDPBaselineGbpsPerCore float64 `json:"udp_baseline_gbps_per_core,omitempty"`
+	// With Hops: how many, and the capture-to-ingest latency of objects
+	// arriving in the subscribers' relay from the publisher's, which is
+	// what the hop adds (a publisher appending straight into the
+	// subscribers' relay would show zero).
+	Hops            int     `json:"hops,omitempty"`
+	HopLatencyP50Ms float64 `json:"hop_latency_p50_ms,omitempty"`
+	HopLatencyP99Ms float64 `json:"hop_latency_p99_ms,omitempty"`
 }
 
 // fanoutChildEnv names the environment variable that turns a process
@@ -80,11 +97,14 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 	if opts.Subscribers <= 0 || opts.BitrateBps <= 0 || opts.Duration <= 0 {
 		return FanoutResult{}, fmt.Errorf("%w: subscribers, bitrate and duration must be positive", ErrFanoutConfig)
 	}
+	if opts.Hops < 0 || opts.Hops > 1 {
+		return FanoutResult{}, fmt.Errorf("%w: hops must be 0 or 1", ErrFanoutConfig)
+	}
 	if opts.FPS <= 0 {
 		opts.FPS = 60
 	}
 	if opts.GOP <= 0 {
-		opts.GOP = 60
+		opts.GOP = opts.FPS
 	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -98,23 +118,18 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 	if err != nil {
 		return FanoutResult{}, err
 	}
-	reg := prometheus.NewRegistry()
-	r, err := relay.New(relay.Options{Keys: keys, Registerer: reg,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		return FanoutResult{}, err
-	}
-	defer r.Close()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return FanoutResult{}, err
-	}
-	defer pc.Close()
-	if err := r.Listen(pc, srvTLS, nil); err != nil {
-		return FanoutResult{}, err
-	}
 	ns := media.Namespace{Tenant: "bench", Session: "fanout"}
-	b, err := r.Hub().Publish(ns)
+	sign := func(role token.Role) (string, error) {
+		now := time.Now()
+		return token.Sign(priv, "bench", token.Claims{Issuer: "bench", Tenant: ns.Tenant, Session: ns.Session,
+			Role: role, IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	}
+	origin, err := startBenchRelay(relay.Options{Keys: keys}, srvTLS)
+	if err != nil {
+		return FanoutResult{}, err
+	}
+	defer origin.close()
+	b, err := origin.r.Hub().Publish(ns)
 	if err != nil {
 		return FanoutResult{}, err
 	}
@@ -122,14 +137,42 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 	if err != nil {
 		return FanoutResult{}, err
 	}
-	now := time.Now()
-	tok, err := token.Sign(priv, "bench", token.Claims{Issuer: "bench", Tenant: ns.Tenant, Session: ns.Session,
-		Role: token.RoleViewer, IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	// edge is the relay the subscribers use: the publisher's own, or one
+	// hop away from it.
+	edge := origin
+	var hop *hopProbe
+	if opts.Hops == 1 {
+		relayTok, err := sign(token.RoleRelay)
+		if err != nil {
+			return FanoutResult{}, err
+		}
+		pool := x509.NewCertPool()
+		cert, err := x509.ParseCertificate(certDER)
+		if err != nil {
+			return FanoutResult{}, err
+		}
+		pool.AddCert(cert)
+		originAddr := origin.pc.LocalAddr().String()
+		edge, err = startBenchRelay(relay.Options{Keys: keys,
+			Locator:     func(context.Context, media.Namespace) (string, error) { return originAddr, nil },
+			RelayToken:  func() ([]byte, error) { return []byte(relayTok), nil },
+			UpstreamTLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}, srvTLS)
+		if err != nil {
+			return FanoutResult{}, err
+		}
+		defer edge.close()
+		if hop, err = startHopProbe(ctx, edge.r.Hub(), ns, "video"); err != nil {
+			return FanoutResult{}, err
+		}
+		defer hop.stop()
+	}
+	reg := edge.reg
+	tok, err := sign(token.RoleViewer)
 	if err != nil {
 		return FanoutResult{}, err
 	}
 
-	cfg := childConfig{Addr: pc.LocalAddr().String(), Subscribers: opts.Subscribers,
+	cfg := childConfig{Addr: edge.pc.LocalAddr().String(), Subscribers: opts.Subscribers,
 		CertDER: base64.StdEncoding.EncodeToString(certDER), Token: tok,
 		Namespace: ns.Tuple(), Track: "video", Timeout: opts.Duration + time.Minute}
 	child, out, err := startChild(ctx, cfg)
@@ -152,12 +195,22 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 
 	// The window opens at a group boundary, so every subscriber is owed
 	// every object published in it.
-	egress0, cpu0, t0 := metricValue(reg, "strata_edge_moq_egress_bytes_total"), processCPU(), time.Now()
-	published, err := publishFanout(ctx, track, opts)
+	stopProfile, err := opts.Profile.start()
 	if err != nil {
 		return FanoutResult{}, err
 	}
+	egress0, cpu0, t0 := metricValue(reg, "strata_edge_moq_egress_bytes_total"), processCPU(), time.Now()
+	hop.measure(true)
+	published, err := publishFanout(ctx, track, opts)
+	hop.measure(false)
+	if err != nil {
+		stopProfile()
+		return FanoutResult{}, err
+	}
 	elapsed, cpu := time.Since(t0), processCPU()-cpu0
+	if err := stopProfile(); err != nil {
+		return FanoutResult{}, err
+	}
 	egress := metricValue(reg, "strata_edge_moq_egress_bytes_total") - egress0
 	b.Close() // ends the track: subscribers get PUBLISH_DONE and report
 
@@ -175,6 +228,10 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 	}
 	if res.RelayCPUCores > 0 {
 		res.GbpsPerRelayCore = res.EgressGbps / res.RelayCPUCores
+	}
+	if hop != nil {
+		lat := hop.stop()
+		res.Hops, res.HopLatencyP50Ms, res.HopLatencyP99Ms = 1, percentile(lat, 0.50), percentile(lat, 0.99)
 	}
 	if opts.Baseline {
 		res.UDPBaselineGbpsPerCore, err = udpBaseline(ctx, min(opts.Duration, 3*time.Second))

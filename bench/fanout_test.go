@@ -35,22 +35,27 @@ func TestFanoutMoQ(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("STRATA_MOQ_FANOUT_SECONDS")); err == nil && v > 0 {
 		secs = v
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs)*time.Second+2*time.Minute)
-	defer cancel()
-	res, err := FanoutMoQ(ctx, FanoutOptions{Subscribers: subs, BitrateBps: 8_000_000,
-		Duration: time.Duration(secs) * time.Second, Baseline: os.Getenv("STRATA_MOQ_FANOUT_BASELINE") != ""})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := json.Marshal(res)
-	t.Logf("%s", out)
-	if res.EgressGbps <= 0 || res.Subscribers != subs {
-		t.Fatalf("implausible result %s", out)
+	for _, hops := range []int{0, 1} {
+		t.Run("hops="+strconv.Itoa(hops), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs)*time.Second+2*time.Minute)
+			defer cancel()
+			res, err := FanoutMoQ(ctx, FanoutOptions{Subscribers: subs, BitrateBps: 8_000_000, Hops: hops,
+				Duration: time.Duration(secs) * time.Second, Baseline: os.Getenv("STRATA_MOQ_FANOUT_BASELINE") != ""})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _ := json.Marshal(res)
+			t.Logf("%s", out)
+			if res.EgressGbps <= 0 || res.Subscribers != subs || res.Hops != hops || (hops == 1) != (res.HopLatencyP50Ms > 0) {
+				t.Fatalf("implausible result %s", out)
+			}
+		})
 	}
 }
 
 func TestFanoutMoQConfig(t *testing.T) {
-	for _, o := range []FanoutOptions{{}, {Subscribers: 1}, {Subscribers: 1, BitrateBps: 1}} {
+	for _, o := range []FanoutOptions{{}, {Subscribers: 1}, {Subscribers: 1, BitrateBps: 1},
+		{Subscribers: 1, BitrateBps: 1, Duration: time.Second, Hops: 2}} {
 		if _, err := FanoutMoQ(context.Background(), o); err == nil {
 			t.Fatalf("accepted %+v", o)
 		}

@@ -152,6 +152,11 @@ func benchFanout(ctx context.Context, args []string, p *bench.Progress) (any, er
 	bitrate := fs.String("bitrate", "2.5M", "stream bitrate in bit/s (suffix k or M)")
 	d := fs.Duration("duration", 20*time.Second, "measured window")
 	baseline := fs.Bool("baseline", false, "moq: also measure a plain UDP sender per core")
+	fps := fs.Int("fps", 60, "moq: frames (objects) per second; groups are one second long")
+	hops := fs.Int("hops", 0, "moq: relays between the publisher's relay and the subscribers' (0 or 1)")
+	var prof bench.FanoutProfile
+	fs.StringVar(&prof.CPU, "cpuprofile", "", "write a CPU profile of the relay process over the measured window")
+	fs.StringVar(&prof.Alloc, "memprofile", "", "moq: write an allocation profile of the relay process after the window")
 	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return nil, usagef("%v", err)
@@ -163,9 +168,10 @@ func benchFanout(ctx context.Context, args []string, p *bench.Progress) (any, er
 	p.Step("%s fan-out: %d subscribers of a %s bit/s stream for %s", *transport, *subs, *bitrate, *d)
 	switch *transport {
 	case "moq":
-		return bench.FanoutMoQ(ctx, bench.FanoutOptions{Subscribers: *subs, BitrateBps: bps, Duration: *d, Baseline: *baseline})
+		return bench.FanoutMoQ(ctx, bench.FanoutOptions{Subscribers: *subs, BitrateBps: bps, Duration: *d,
+			Baseline: *baseline, FPS: *fps, Hops: *hops, Profile: prof})
 	case "webrtc":
-		return bench.FanoutWebRTC(ctx, bench.FanoutWebRTCOptions{Subscribers: *subs, BitrateBps: bps, Duration: *d})
+		return bench.FanoutWebRTC(ctx, bench.FanoutWebRTCOptions{Subscribers: *subs, BitrateBps: bps, Duration: *d, CPUProfile: prof.CPU})
 	}
 	return nil, usagef("--transport %q: want moq or webrtc", *transport)
 }

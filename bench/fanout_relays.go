@@ -1,0 +1,107 @@
+package bench
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/strata-edge/strata/edge/relay"
+	"github.com/strata-edge/strata/transport/media"
+)
+
+// benchRelay is one in-process relay of a fan-out run with its own
+// metrics registry and loopback UDP socket.
+type benchRelay struct {
+	r   *relay.Relay
+	pc  net.PacketConn
+	reg *prometheus.Registry
+}
+
+func startBenchRelay(opts relay.Options, srvTLS *tls.Config) (*benchRelay, error) {
+	reg := prometheus.NewRegistry()
+	opts.Registerer = reg
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, err := relay.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		_ = r.Close()
+		return nil, err
+	}
+	if err := r.Listen(pc, srvTLS, nil); err != nil {
+		_ = r.Close()
+		_ = pc.Close()
+		return nil, err
+	}
+	return &benchRelay{r: r, pc: pc, reg: reg}, nil
+}
+
+func (b *benchRelay) close() {
+	_ = b.r.Close()
+	_ = b.pc.Close()
+}
+
+// hopProbe reads a track in the hub of the relay one hop from the
+// publisher and records, while measuring, how long after capture each
+// object reached that hub: the latency the hop adds.
+type hopProbe struct {
+	on     atomic.Bool
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+	lat    []float64 // ms, sorted once stopped; owned by run until done
+}
+
+// startHopProbe subscribes through hub, which pulls the track upstream,
+// and returns once the upstream subscription exists.
+func startHopProbe(ctx context.Context, hub *media.Hub, ns media.Namespace, track string) (*hopProbe, error) {
+	sub, err := hub.Subscribe(ctx, ns, track)
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	p := &hopProbe{cancel: cancel, done: make(chan struct{})}
+	go p.run(pctx, sub) // owned by p: stop ends it
+	return p, nil
+}
+
+func (p *hopProbe) run(ctx context.Context, sub *media.Subscription) {
+	defer close(p.done)
+	defer sub.Close()
+	for {
+		o, err := sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		if p.on.Load() && o.CaptureMicros > 0 {
+			p.lat = append(p.lat, float64(time.Now().UnixMicro()-o.CaptureMicros)/1000)
+		}
+	}
+}
+
+// measure starts or stops recording; a nil probe ignores it.
+func (p *hopProbe) measure(on bool) {
+	if p != nil {
+		p.on.Store(on)
+	}
+}
+
+// stop ends the probe and returns its sorted latencies in ms.
+func (p *hopProbe) stop() []float64 {
+	p.once.Do(func() {
+		p.cancel()
+		<-p.done
+		slices.Sort(p.lat)
+	})
+	return p.lat
+}
