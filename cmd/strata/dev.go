@@ -5,11 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
 
@@ -20,7 +18,6 @@ import (
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/registry/gossip"
-	"github.com/strata-edge/strata/transport/media"
 )
 
 func init() {
@@ -94,6 +91,8 @@ func runDev(args []string) error {
 		// Media on loopback ports the kernel picks; the edge advertises
 		// what it bound, with a self-signed certificate.
 		ecfg.Media = edge.MediaConfig{QUICAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", WebRTCAddr: "127.0.0.1:0"}
+		// The process runtime runs the sessions placed on the edge.
+		ecfg.Runtime = edge.RuntimeConfig{StateDir: filepath.Join(*dir, e.id, "runtime"), StopGrace: 2 * time.Second}
 		ed, err := edge.New(ctx, ecfg, edge.Options{Logger: log})
 		if err != nil {
 			return fmt.Errorf("edge %s: %w", e.id, err)
@@ -113,7 +112,14 @@ func runDev(args []string) error {
 		return err
 	}
 	tenant := admin.WithToken(tkey.Token)
-	app, err := tenant.CreateApp(ctx, client.AppSpec{Name: "demo-game", Command: []string{"strata", "testsrc"}, GPUs: 1, GPUMemoryMB: 8192, EgressMbps: 8})
+	// The demo app is this binary's test source: the edge's process
+	// runtime starts it with the session's publish URL, token and GPUs.
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("own executable: %w", err)
+	}
+	app, err := tenant.CreateApp(ctx, client.AppSpec{Name: "demo-game", Command: []string{exe, "testsrc", "--log-level", "warn"},
+		GPUs: 1, GPUMemoryMB: 8192, EgressMbps: 8, IdlePolicy: "none", RestartPolicy: "always"})
 	if err != nil {
 		return err
 	}
@@ -136,18 +142,12 @@ func runDev(args []string) error {
 		WHIPURL string `json:"whip_url"`
 	}
 	pubErr := tenant.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pub)
-	// The demo session's stream: the test source publishes the looped
-	// clip to the session's ingest edge, as a session instance would.
-	var srcWG sync.WaitGroup
-	defer srcWG.Wait()
-	if u, err := url.Parse(pub.MoQURL); pubErr == nil && err == nil && u.Host != "" {
-		opts := testsrcOptions{addr: u.Host, token: pub.Token, insecure: true,
-			namespace: media.Namespace{Tenant: ten.ID, Session: ses.ID}}
-		srcWG.Go(func() {
-			if err := publishTestsrc(ctx, opts, log.With("component", "testsrc")); err != nil && ctx.Err() == nil {
-				log.Error("demo test source stopped", "err", err)
-			}
-		})
+	// The demo session's stream comes from its instance, which the
+	// edge's runtime started: `strata testsrc` with the session env.
+	if s, err := waitRunning(ctx, tenant, ses.ID); err == nil {
+		ses = s
+	} else {
+		log.Warn("demo session not running yet", "err", err)
 	}
 
 	fmt.Printf(`
@@ -172,7 +172,7 @@ Strata dev cluster is up.
 	}
 	if pubErr == nil {
 		fmt.Printf("  publish to     %s (MoQ)  %s (WHIP)  edge=%s\n", pub.MoQURL, pub.WHIPURL, pub.Edge)
-		fmt.Printf("  demo stream    the test source is publishing its looped H.264 + Opus clip there\n")
+		fmt.Printf("  demo stream    its instance (%s testsrc, run by the edge's process runtime) publishes a looped H.264 + Opus clip there\n", exe)
 	}
 	fmt.Printf(`
 Try the CLI:
@@ -188,6 +188,28 @@ Ctrl-C stops everything.
 	<-ctx.Done()
 	fmt.Println("\nshutting down")
 	return nil
+}
+
+// waitRunning waits until the session's edge reports its first keyframe.
+func waitRunning(ctx context.Context, cl *client.Client, id string) (*client.Session, error) {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, err := cl.GetSession(ctx, id, "")
+		if err == nil && (s.State == "running" || s.State == "failed" || s.State == "terminated") {
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("session %s is %s", id, s.State)
+			}
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func reservationNode(s *client.Session) string {
