@@ -79,6 +79,9 @@ func (r *Relay) ingestTrack(ctx context.Context, b *media.Broadcast, name string
 	if p == nil || p.b != b {
 		return fmt.Errorf("%w: %s", ErrNoPublisher, b.Namespace())
 	}
+	if name == inputTrack {
+		return r.createInputTrack(b, name)
+	}
 	sub, err := p.s.Subscribe(ctx, wire.Subscribe{
 		Namespace: b.Namespace().Tuple(), TrackName: name, Forward: true,
 		GroupOrder: wire.GroupOrderAscending, Filter: wire.Filter{Type: wire.FilterLargestObject},

@@ -24,6 +24,7 @@ import (
 // as soon as a publisher announces, like a media edge does.
 type loopEdge struct {
 	addr   string
+	relay  *relay.Relay
 	cliTLS *tls.Config
 	sign   func(role token.Role) []byte
 }
@@ -67,7 +68,7 @@ func startEdge(t *testing.T, ns media.Namespace) *loopEdge {
 		}
 		return []byte(tok)
 	}
-	return &loopEdge{addr: pc.LocalAddr().String(), cliTLS: &tls.Config{RootCAs: cert.Pool(), ServerName: "127.0.0.1"}, sign: sign}
+	return &loopEdge{addr: pc.LocalAddr().String(), relay: r, cliTLS: &tls.Config{RootCAs: cert.Pool(), ServerName: "127.0.0.1"}, sign: sign}
 }
 
 // subscribe opens a viewer subscription to one track of ns.

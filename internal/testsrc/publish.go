@@ -28,13 +28,20 @@ type PublishConfig struct {
 	Namespace media.Namespace
 	// Logger is nil for slog.Default().
 	Logger *slog.Logger
+	// NoInput leaves the session's input track alone; by default the
+	// publisher reads it and counts the viewers' input events (Input).
+	NoInput bool
 }
 
 // Publisher serves a Source's tracks over one MoQ session.
 type Publisher struct {
-	src  *Source
-	sess *moq.Session
-	log  *slog.Logger
+	src     *Source
+	sess    *moq.Session
+	log     *slog.Logger
+	ns      media.Namespace
+	params  wire.Parameters
+	noInput bool
+	input   inputCounter
 
 	subscriptions atomic.Int64
 	inputRefused  atomic.Int64
@@ -70,14 +77,15 @@ func Dial(ctx context.Context, src *Source, cfg PublishConfig) (*Publisher, erro
 		_ = sess.Close()
 		return nil, fmt.Errorf("testsrc: announce %s: %w", cfg.Namespace, err)
 	}
-	return &Publisher{src: src, sess: sess, log: cfg.Logger}, nil
+	return &Publisher{src: src, sess: sess, log: cfg.Logger, ns: cfg.Namespace, params: params, noInput: cfg.NoInput}, nil
 }
 
 // Subscriptions counts the subscriptions the publisher has accepted.
 func (p *Publisher) Subscriptions() int64 { return p.subscriptions.Load() }
 
-// InputRefused counts subscriptions to the input track, which the test
-// source does not carry (viewer input is not wired to publishers yet).
+// InputRefused counts subscriptions to the input track the edge asked of
+// the source, which carries none: input flows from viewers to the source
+// (see Input), never from it.
 func (p *Publisher) InputRefused() int64 { return p.inputRefused.Load() }
 
 // Serve answers the edge's subscriptions until ctx ends or the session
@@ -88,6 +96,9 @@ func (p *Publisher) Serve(ctx context.Context) error {
 	defer stop()
 	defer p.wg.Wait()
 	defer func() { _ = p.sess.Close() }()
+	if !p.noInput {
+		p.wg.Go(func() { p.readInput(ctx) })
+	}
 	for {
 		in, err := p.sess.AcceptSubscription(ctx)
 		if err != nil {
@@ -101,7 +112,7 @@ func (p *Publisher) Serve(ctx context.Context) error {
 		if !ok {
 			if name == msf.SessionInputTrack {
 				p.inputRefused.Add(1)
-				p.log.Warn("input events are not supported by testsrc yet; refusing input subscription")
+				p.log.Warn("edge asked the source for the input track; refusing (input flows the other way)")
 			}
 			_ = in.Reject(wire.SubscribeErrTrackDoesNotExist, "no such track")
 			continue
