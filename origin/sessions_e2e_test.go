@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,9 +12,6 @@ import (
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/client"
-	"github.com/strata-edge/strata/transport/media"
-	"github.com/strata-edge/strata/transport/moq"
-	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
 // Sessions end to end on loopback: real edges with the media plane and
@@ -24,74 +20,12 @@ import (
 // player does.
 
 // frame is one video object a viewer received.
-type frame struct {
-	at       time.Time
-	group    uint64
-	id       uint64
-	edge     string
-	keyframe bool // the first object of a group
-}
+type frame = testcluster.Frame
 
-// viewerStall is how long a viewer waits for an object before it routes
-// again (a player's stall timeout).
-const viewerStall = 3 * time.Second
-
-// watchSession plays a session's video: it routes a viewer through POST
-// /v1/sessions/{id}/viewers, subscribes on the edge it was given and
-// forwards every object; when the subscription ends or stalls (the edge
-// died, the session moved or hibernated) it routes again. It runs until
-// ctx ends; stop waits for that.
-func watchSession(ctx context.Context, cl *client.Client, tenant, session string) (frames <-chan frame, stop func()) {
-	out := make(chan frame, 8192)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		ns := media.Namespace{Tenant: tenant, Session: session}
-		for ctx.Err() == nil {
-			_ = playOnce(ctx, cl, ns, out)
-			select {
-			case <-ctx.Done():
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	})
-	return out, wg.Wait
-}
-
-func playOnce(ctx context.Context, cl *client.Client, ns media.Namespace, out chan<- frame) error {
-	var v mediaAnswer
-	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ns.Session+"/viewers", map[string]any{}, &v); err != nil {
-		return err
-	}
-	addr := strings.TrimSuffix(strings.TrimPrefix(v.MoQURL, "https://"), moq.WebTransportPath)
-	dctx, cancel := context.WithTimeout(ctx, viewerStall)
-	s, err := moq.DialQUIC(dctx, addr, insecureTLS, nil, moq.Config{})
-	cancel()
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stall := time.AfterFunc(viewerStall, cancel)
-	defer stall.Stop()
-	sub, err := subscribeVideo(rctx, s, ns, v.Token)
-	if err != nil {
-		return err
-	}
-	for {
-		o, err := sub.ReadObject(rctx)
-		if err != nil {
-			return err
-		}
-		stall.Reset(viewerStall)
-		if o.Status != wire.StatusNormal {
-			continue
-		}
-		select {
-		case out <- frame{at: time.Now(), group: o.GroupID, id: o.ID, edge: v.Edge, keyframe: o.ID == 0}:
-		default: // the test stopped reading; never block the player
-		}
-	}
+// watchSession plays a session's video as a player does, routing again
+// when the session moves.
+func watchSession(ctx context.Context, cl *client.Client, tenant, session string) (<-chan frame, func()) {
+	return testcluster.WatchSession(ctx, cl, tenant, session)
 }
 
 // nextKeyframe returns the first keyframe received at or after since
@@ -102,7 +36,7 @@ func nextKeyframe(t *testing.T, frames <-chan frame, since time.Time, notEdge st
 	for {
 		select {
 		case f := <-frames:
-			if f.keyframe && !f.at.Before(since) && (notEdge == "" || f.edge != notEdge) {
+			if f.Keyframe && !f.At.Before(since) && (notEdge == "" || f.Edge != notEdge) {
 				return f
 			}
 		case <-deadline:
@@ -202,7 +136,7 @@ func TestSessionsEndToEnd(t *testing.T) {
 	frames, waitViewer := watchSession(wctx, cl, ten.ID, ses.ID)
 	defer func() { stopWatching(); waitViewer() }()
 	first := nextKeyframe(t, frames, start, "", 30*time.Second)
-	t.Logf("create → first keyframe at the viewer: %v (edge %s)", first.at.Sub(start).Round(time.Millisecond), first.edge)
+	t.Logf("create → first keyframe at the viewer: %v (edge %s)", first.At.Sub(start).Round(time.Millisecond), first.Edge)
 	ses = waitSession(ctx, t, cl, ses.ID, 10*time.Second, inState("running"))
 	home := ses.Reservation.NodeID
 
@@ -240,7 +174,7 @@ func TestSessionsEndToEnd(t *testing.T) {
 		t.Fatalf("woken session is %s (%s), want placed", wk.State, wk.Reason)
 	}
 	f := nextKeyframe(t, frames, woken, "", 30*time.Second)
-	t.Logf("wake → first keyframe at the viewer: %v", f.at.Sub(woken).Round(time.Millisecond))
+	t.Logf("wake → first keyframe at the viewer: %v", f.At.Sub(woken).Round(time.Millisecond))
 	ses = waitSession(ctx, t, cl, ses.ID, 10*time.Second, inState("running"))
 	home = ses.Reservation.NodeID
 
@@ -261,7 +195,7 @@ func TestSessionsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	f = nextKeyframe(t, frames, killed, home, 60*time.Second)
-	t.Logf("edge kill → first keyframe at the re-routed viewer: %v (edge %s)", f.at.Sub(killed).Round(time.Millisecond), f.edge)
+	t.Logf("edge kill → first keyframe at the re-routed viewer: %v (edge %s)", f.At.Sub(killed).Round(time.Millisecond), f.Edge)
 	ses = waitSession(ctx, t, cl, ses.ID, 20*time.Second, inState("running"))
 	if ses.Reservation.NodeID == home {
 		t.Fatalf("session still on the dead edge %s", home)
@@ -436,8 +370,8 @@ func TestSessionsLeaderLossNoMediaGap(t *testing.T) {
 		for time.Now().Before(until) {
 			select {
 			case f := <-frames:
-				maxGap = max(maxGap, f.at.Sub(last))
-				last = f.at
+				maxGap = max(maxGap, f.At.Sub(last))
+				last = f.At
 				received++
 			case <-time.After(time.Until(until)):
 			}
