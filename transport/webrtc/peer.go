@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -45,6 +47,10 @@ type peer struct {
 	etag     string
 	stopping bool
 
+	// holder batches writes to the peer's current UDP address; nil
+	// until connected, or when the path is not batchable.
+	holder atomic.Pointer[heldAddr]
+
 	once      sync.Once
 	cleanup   func()        // kind-specific release, run once after goroutines end
 	connected chan struct{} // closed once DTLS is up and tracks are bound
@@ -54,8 +60,16 @@ func newPeer(s *Server, kind string, ns media.Namespace, pc *webrtc.PeerConnecti
 	ctx, cancel := context.WithCancel(s.ctx)
 	p := &peer{s: s, id: randomID(), kind: kind, ns: ns, pc: pc, ctx: ctx, cancel: cancel, etag: newETag(), connected: make(chan struct{})}
 	var connOnce sync.Once
+	if s.batch != nil {
+		pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(p.setPath)
+	}
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		if st == webrtc.PeerConnectionStateConnected {
+			if s.batch != nil && p.holder.Load() == nil {
+				if pair, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair(); err == nil {
+					p.setPath(pair)
+				}
+			}
 			connOnce.Do(func() { close(p.connected) })
 		}
 		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
@@ -67,6 +81,21 @@ func newPeer(s *Server, kind string, ns media.Namespace, pc *webrtc.PeerConnecti
 }
 
 func (p *peer) base() *peer { return p }
+
+// setPath points the write batching at the selected pair's remote UDP
+// address (ICE may switch pairs, e.g. on restart).
+func (p *peer) setPath(pair *webrtc.ICECandidatePair) {
+	if pair == nil || pair.Remote == nil || pair.Remote.Protocol != webrtc.ICEProtocolUDP {
+		p.holder.Store(nil)
+		return
+	}
+	ip, err := netip.ParseAddr(pair.Remote.Address)
+	if err != nil {
+		p.holder.Store(nil)
+		return
+	}
+	p.holder.Store(p.s.batch.holder(netip.AddrPortFrom(ip, pair.Remote.Port)))
+}
 
 // goroutine runs fn as a goroutine the peer owns, unless it is stopping.
 func (p *peer) goroutine(fn func(ctx context.Context)) bool {

@@ -3,6 +3,7 @@ package webrtc
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
 
 	"github.com/pion/ice/v4"
@@ -19,6 +20,7 @@ type Server struct {
 	api    *webrtc.API
 	m      *metrics
 	udpMux ice.UDPMux
+	batch  *batchConn // nil if the UDP socket is not a *net.UDPConn
 	tcpMux ice.TCPMux
 
 	ctx    context.Context
@@ -90,7 +92,12 @@ func (s *Server) buildAPI() error {
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelDisabled
 	se.LoggerFactory = lf
-	s.udpMux = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), s.cfg.UDPConn)
+	var udp net.PacketConn = s.cfg.UDPConn
+	if c, ok := udp.(*net.UDPConn); ok {
+		s.batch = newBatchConn(c)
+		udp = s.batch
+	}
+	s.udpMux = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), udp)
 	se.SetICEUDPMux(s.udpMux)
 	nets := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	if s.cfg.TCPListener != nil {
