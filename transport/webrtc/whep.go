@@ -44,22 +44,29 @@ func (s *Server) view(ctx context.Context, ns media.Namespace, role Role, offer 
 	}
 	s.mu.Unlock()
 
+	// A broadcast may lack a track (audio-only, or a relayed publisher
+	// that never sent audio, which upstream answers with a refusal rather
+	// than not-found): serve what exists.
 	var feeds []*feed
+	var missing error
 	for _, name := range []string{msf.SessionVideoTrack, msf.SessionAudioTrack} {
 		f, err := s.acquireFeed(ctx, ns, name)
-		if errors.Is(err, media.ErrNotFound) {
-			continue
-		}
 		if err != nil {
-			for _, f := range feeds {
-				s.releaseFeed(f)
+			if !errors.Is(err, media.ErrNotFound) {
+				s.cfg.Logger.Debug("whep track unavailable", "ns", ns, "track", name, "err", err)
 			}
-			return answer{}, fmt.Errorf("webrtc: subscribing %s/%s: %w", ns, name, err)
+			if missing == nil {
+				missing = err
+			}
+			continue
 		}
 		feeds = append(feeds, f)
 	}
 	if len(feeds) == 0 {
-		return answer{}, ErrNotLive
+		if errors.Is(missing, ErrClosed) {
+			return answer{}, ErrClosed
+		}
+		return answer{}, fmt.Errorf("%w: %w", ErrNotLive, missing)
 	}
 	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -132,6 +139,10 @@ func (w *whepSession) write(ctx context.Context, local *webrtc.TrackLocalStaticR
 			return
 		}
 		bytes := 0
+		h := w.holder.Load()
+		if h != nil {
+			h.hold()
+		}
 		_ = forEachPacket(o.Payload, func(p []byte, last bool) error {
 			pkt.SequenceNumber = seq
 			pkt.Timestamp = uint32(o.Timestamp)
@@ -141,6 +152,9 @@ func (w *whepSession) write(ctx context.Context, local *webrtc.TrackLocalStaticR
 			bytes += 12 + len(p)
 			return local.WriteRTP(&pkt)
 		})
+		if h != nil {
+			h.release()
+		}
 		w.s.m.egress.Add(float64(bytes))
 		w.s.m.egressBytes.Add(uint64(bytes))
 		w.s.m.latency.Observe(time.Since(time.UnixMicro(o.CaptureMicros)).Seconds())

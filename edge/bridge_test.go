@@ -1,0 +1,501 @@
+package edge_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+	pmedia "github.com/pion/webrtc/v4/pkg/media"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/strata-edge/strata/internal/testcluster"
+	"github.com/strata-edge/strata/registry"
+	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/transport/media"
+	"github.com/strata-edge/strata/transport/moq"
+	"github.com/strata-edge/strata/transport/moq/wire"
+	"github.com/strata-edge/strata/transport/msf"
+)
+
+// bridgeAnswer is what this test reads of the publisher and viewer
+// answers.
+type bridgeAnswer struct {
+	Edge    string `json:"edge"`
+	Token   string `json:"token"`
+	MoQURL  string `json:"moq_url"`
+	WHIPURL string `json:"whip_url"`
+	WHEPURL string `json:"whep_url"`
+}
+
+// TestWebRTCBridgeAcrossEdges proves the WebRTC bridge through MoQ
+// relaying: sessions are ingested on edge A and watched on edge B. A WHIP
+// publisher on A is received by a MoQ subscriber on B, and a MoQ
+// publisher on A is played by a WHEP viewer on B. Both see whole H.264
+// access units in order, starting with a keyframe.
+func TestWebRTCBridgeAcrossEdges(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := testcluster.Start(testcluster.Options{Origins: 1, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	spec := func(id, region string, lat, lon float64) testcluster.EdgeSpec {
+		s := testcluster.EdgeSpec{ID: id, Region: region, Lat: lat, Lon: lon, GPUs: "fake:2xL4:24GB"}
+		s.Media.QUICAddr, s.Media.HTTPAddr, s.Media.WebRTCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+		return s
+	}
+	specs := []testcluster.EdgeSpec{spec("edge-a", "eu", 48.8, 2.3), spec("edge-b", "us", 40.7, -74)}
+	if _, err := c.StartEdges(2, func(i int) testcluster.EdgeSpec { return specs[i] }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitEdges([]string{"edge-a", "edge-b"}, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cl := c.Client()
+	ten, err := cl.CreateTenant(ctx, "bridge", registry.Quota{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := cl.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "game", Command: []string{"true"},
+		GPUs: 1, GPUModel: "L4", GPUMemoryMB: 2400, EgressMbps: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 10 * time.Second}
+	defer hc.CloseIdleConnections()
+
+	t.Run("WHIP on A to MoQ on B", func(t *testing.T) {
+		ns, pub, view := bridgeSession(ctx, t, cl, ten.ID, app.ID)
+		p := startWHIP(ctx, t, hc, pub)
+		defer p.stop()
+		s := dialBridgeMoQ(ctx, t, view.MoQURL)
+		var sub *moq.Subscription
+		// The relay on B finds the track once A's hub has it.
+		waitUntil(t, 20*time.Second, func() error {
+			var err error
+			sub, err = subscribeBridge(ctx, s, ns, view.Token)
+			return err
+		})
+		var frames []int
+		for len(frames) < 10 {
+			o, err := sub.ReadObject(ctx)
+			if err != nil {
+				t.Fatalf("moq read on edge-b after %d frames: %v", len(frames), err)
+			}
+			if o.Status != wire.StatusNormal {
+				continue
+			}
+			n, ok := bridgeFrameNumber(o.Payload)
+			if !ok {
+				t.Fatalf("object %d/%d is not a test access unit: % x", o.GroupID, o.ID, o.Payload[:min(len(o.Payload), 16)])
+			}
+			if len(frames) == 0 && !msf.H264IsKeyframe(o.Payload) {
+				continue // joined before the first keyframe reached B
+			}
+			if len(frames) > 0 && n <= frames[len(frames)-1] {
+				t.Fatalf("frame %d after %d", n, frames[len(frames)-1])
+			}
+			frames = append(frames, n)
+		}
+	})
+
+	t.Run("MoQ on A to WHEP on B", func(t *testing.T) {
+		ns, pub, view := bridgeSession(ctx, t, cl, ten.ID, app.ID)
+		s := dialBridgeMoQ(ctx, t, pub.MoQURL)
+		tr, err := media.NewTrack(media.TrackInfo{Name: msf.SessionVideoTrack, Kind: media.KindVideo}, media.TrackOptions{MaxGroups: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp, err := moq.TokenParam([]byte(pub.Token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PublishNamespace(ctx, ns.Tuple(), wire.Parameters{tp}); err != nil {
+			t.Fatalf("publish namespace on edge-a: %v", err)
+		}
+		var wg sync.WaitGroup
+		defer func() {
+			tr.Close()
+			_ = s.Close()
+			wg.Wait()
+		}()
+		wg.Go(func() { serveMoQTrack(s, tr, &wg) })
+		pubCtx, stopPub := context.WithCancel(ctx)
+		wg.Go(func() {
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for n := 0; pubCtx.Err() == nil; n++ {
+				_ = tr.Append(media.Object{Keyframe: n%10 == 0, Timestamp: time.Duration(n) * 20 * time.Millisecond,
+					CaptureMicros: time.Now().UnixMicro(), Payload: bridgeFrame(n, n%10 == 0)})
+				select {
+				case <-tick.C:
+				case <-pubCtx.Done():
+				}
+			}
+		})
+		defer stopPub()
+
+		v := startWHEP(ctx, t, hc, view)
+		defer v.stop()
+		waitUntil(t, 30*time.Second, func() error {
+			if n := v.count(); n < 10 {
+				return fmt.Errorf("whep viewer on edge-b has %d frames", n)
+			}
+			return nil
+		})
+		if err := v.check(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// bridgeSession creates a session placed on edge A and returns its
+// namespace, the publisher answer (A) and a viewer answer routed to B.
+func bridgeSession(ctx context.Context, t *testing.T, cl *client.Client, tenant, app string) (media.Namespace, bridgeAnswer, bridgeAnswer) {
+	t.Helper()
+	lat, lon := 48.8, 2.3
+	ses, err := cl.CreateSession(ctx, client.SessionSpec{TenantID: tenant, AppID: app, Region: "eu", Lat: &lat, Lon: &lon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, func() error {
+		s, err := cl.GetSession(ctx, ses.ID, "")
+		if err != nil {
+			return err
+		}
+		if s.Reservation == nil {
+			return fmt.Errorf("session %s is %s", s.ID, s.State)
+		}
+		if s.Reservation.NodeID != "edge-a" {
+			t.Fatalf("session placed on %s, want edge-a", s.Reservation.NodeID)
+		}
+		return nil
+	})
+	var pub, view bridgeAnswer
+	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pub); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/viewers", map[string]any{"region": "us", "lat": 40.7, "lon": -74}, &view); err != nil {
+		t.Fatal(err)
+	}
+	if pub.Edge != "edge-a" || view.Edge != "edge-b" || pub.WHIPURL == "" || view.WHEPURL == "" || view.MoQURL == "" || pub.MoQURL == "" {
+		t.Fatalf("publisher %+v, viewer %+v: want WHIP and MoQ on edge-a, WHEP and MoQ on edge-b", pub, view)
+	}
+	return media.Namespace{Tenant: tenant, Session: ses.ID}, pub, view
+}
+
+func waitUntil(t *testing.T, d time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not met in %s: %v", d, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// bridgeFrame is an H.264 access unit in Annex B (SPS, PPS and IDR for
+// keyframes) whose slice carries "#n#" and filler enough to fragment.
+func bridgeFrame(n int, key bool) []byte {
+	var b bytes.Buffer
+	if key {
+		b.Write([]byte{0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0xda, 0x01, 0x40, 0x16, 0xe8})
+		b.Write([]byte{0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80})
+		b.Write([]byte{0, 0, 0, 1, 0x65})
+	} else {
+		b.Write([]byte{0, 0, 0, 1, 0x41})
+	}
+	fmt.Fprintf(&b, "#%d#", n)
+	for b.Len() < 3000 {
+		b.WriteByte(0xab)
+	}
+	return b.Bytes()
+}
+
+// bridgeFrameNumber reads bridgeFrame's number from an access unit.
+func bridgeFrameNumber(au []byte) (int, bool) {
+	for _, nal := range msf.SplitAnnexB(au) {
+		if t := nal[0] & 0x1f; t != 1 && t != 5 {
+			continue
+		}
+		s, ok := strings.CutPrefix(string(nal[1:min(len(nal), 24)]), "#")
+		if !ok {
+			return 0, false
+		}
+		num, _, ok := strings.Cut(s, "#")
+		n, err := strconv.Atoi(num)
+		return n, ok && err == nil
+	}
+	return 0, false
+}
+
+func dialBridgeMoQ(ctx context.Context, t *testing.T, moqURL string) *moq.Session {
+	t.Helper()
+	addr, ok := strings.CutPrefix(moqURL, "https://")
+	addr, ok2 := strings.CutSuffix(addr, moq.WebTransportPath)
+	if !ok || !ok2 {
+		t.Fatalf("moq_url %q is not https://host:port/moq", moqURL)
+	}
+	s, err := moq.DialQUIC(ctx, addr, &tls.Config{InsecureSkipVerify: true}, nil, moq.Config{})
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func subscribeBridge(ctx context.Context, s *moq.Session, ns media.Namespace, tok string) (*moq.Subscription, error) {
+	tp, err := moq.TokenParam([]byte(tok))
+	if err != nil {
+		return nil, err
+	}
+	return s.Subscribe(ctx, wire.Subscribe{Namespace: ns.Tuple(), TrackName: msf.SessionVideoTrack, Forward: true,
+		GroupOrder: wire.GroupOrderAscending, Filter: wire.Filter{Type: wire.FilterLargestObject},
+		Params: wire.Parameters{tp}})
+}
+
+// serveMoQTrack answers subscriptions to the video track from tr; other
+// tracks do not exist.
+func serveMoQTrack(s *moq.Session, tr *media.Track, wg *sync.WaitGroup) {
+	for {
+		in, err := s.AcceptSubscription(s.Context())
+		if err != nil {
+			return
+		}
+		if in.Request.TrackName != msf.SessionVideoTrack {
+			_ = in.Reject(wire.SubscribeErrTrackDoesNotExist, "no such track")
+			continue
+		}
+		pub, err := in.Accept(wire.GroupOrderAscending, nil)
+		if err != nil {
+			return
+		}
+		sub := tr.Subscribe()
+		wg.Go(func() {
+			defer sub.Close()
+			for {
+				gr, err := sub.NextGroup(s.Context())
+				if err != nil {
+					return
+				}
+				st, err := pub.OpenSubgroup(s.Context(), wire.SubgroupHeader{GroupID: gr.GroupID(), EndOfGroup: true})
+				if err != nil {
+					return
+				}
+				for {
+					o, err := gr.NextObject(s.Context())
+					if err != nil {
+						break
+					}
+					if err := st.WriteRaw(o.ID, o.Extensions, o.Payload); err != nil {
+						return
+					}
+				}
+				_ = st.Close()
+			}
+		})
+	}
+}
+
+// bridgeAPI is a pion API for loopback test peers.
+func bridgeAPI(t *testing.T) *webrtc.API {
+	t.Helper()
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
+}
+
+// negotiateHTTP POSTs pc's full offer with the bearer token and applies
+// the answer.
+func negotiateHTTP(ctx context.Context, t *testing.T, hc *http.Client, pc *webrtc.PeerConnection, url, tok string) {
+	t.Helper()
+	o, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(o); err != nil {
+		t.Fatal(err)
+	}
+	<-g
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(pc.LocalDescription().SDP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, body)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// whipClient sends test access units at 50 frames per second.
+type whipClient struct {
+	pc     *webrtc.PeerConnection
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func startWHIP(ctx context.Context, t *testing.T, hc *http.Client, pub bridgeAnswer) *whipClient {
+	t.Helper()
+	pc, err := bridgeAPI(t).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.AddTransceiverFromTrack(video, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		t.Fatal(err)
+	}
+	w := &whipClient{pc: pc}
+	negotiateHTTP(ctx, t, hc, pc, pub.WHIPURL, pub.Token)
+	runCtx, cancel := context.WithCancel(ctx)
+	w.cancel = cancel
+	w.wg.Go(func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for n := 0; ; n++ {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-tick.C:
+			}
+			_ = video.WriteSample(pmedia.Sample{Data: bridgeFrame(n, n%10 == 0), Duration: 20 * time.Millisecond})
+		}
+	})
+	return w
+}
+
+func (w *whipClient) stop() {
+	w.cancel()
+	w.wg.Wait()
+	_ = w.pc.Close()
+}
+
+// whepClient records the frame numbers of the access units it decodes.
+type whepClient struct {
+	pc *webrtc.PeerConnection
+	wg sync.WaitGroup
+
+	mu     sync.Mutex
+	frames []int
+	first  bool // the first access unit was a keyframe
+	err    error
+	closed bool
+}
+
+func startWHEP(ctx context.Context, t *testing.T, hc *http.Client, view bridgeAnswer) *whepClient {
+	t.Helper()
+	pc, err := bridgeAPI(t).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &whepClient{pc: pc}
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if v.closed || tr.Kind() != webrtc.RTPCodecTypeVideo {
+			return
+		}
+		v.wg.Go(func() { v.read(tr) })
+	})
+	negotiateHTTP(ctx, t, hc, pc, view.WHEPURL, view.Token)
+	return v
+}
+
+func (v *whepClient) read(tr *webrtc.TrackRemote) {
+	sb := samplebuilder.New(256, &codecs.H264Packet{}, 90000)
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		sb.Push(pkt)
+		for s := sb.Pop(); s != nil; s = sb.Pop() {
+			v.frame(s.Data)
+		}
+	}
+}
+
+func (v *whepClient) frame(au []byte) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	n, ok := bridgeFrameNumber(au)
+	switch {
+	case !ok:
+		v.err = errors.New("undecodable access unit")
+	case len(v.frames) == 0:
+		v.first = msf.H264IsKeyframe(au)
+	case n <= v.frames[len(v.frames)-1]:
+		v.err = fmt.Errorf("frame %d after %d", n, v.frames[len(v.frames)-1])
+	}
+	v.frames = append(v.frames, n)
+}
+
+func (v *whepClient) count() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.frames)
+}
+
+func (v *whepClient) check() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.err != nil {
+		return fmt.Errorf("whep viewer: %w (frames %v)", v.err, v.frames)
+	}
+	if !v.first {
+		return fmt.Errorf("whep viewer: first access unit is not a keyframe (frames %v)", v.frames)
+	}
+	return nil
+}
+
+func (v *whepClient) stop() {
+	v.mu.Lock()
+	v.closed = true
+	v.mu.Unlock()
+	_ = v.pc.Close()
+	v.wg.Wait()
+}
