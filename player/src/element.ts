@@ -30,6 +30,8 @@ export interface PlayerStats {
   glassToGlassP99Ms: number | null;
   inputSent: number;
   audio: boolean;
+  /** Why MoQ was given up for WHEP, when it was. */
+  fallbackReason: string | null;
 }
 
 interface Claims {
@@ -109,6 +111,7 @@ export class StrataPlayer extends HTMLElement {
   private timer = 0;
   private t0 = 0;
   private firstFrameMs: number | null = null;
+  private fallbackReason: string | null = null;
   private lastBytes = 0;
   private lastFrames = 0;
   private lastTick = 0;
@@ -188,6 +191,7 @@ export class StrataPlayer extends HTMLElement {
       glassToGlassP99Ms: null,
       inputSent: 0,
       audio: false,
+      fallbackReason: null,
     };
   }
 
@@ -213,6 +217,7 @@ export class StrataPlayer extends HTMLElement {
     if (run !== this.run) return;
     this.teardown();
     this.setState("error", reason);
+    this._stats = { ...this._stats, state: "error", fallbackReason: this.fallbackReason };
     this.dispatchEvent(new CustomEvent("error", { detail: { reason, kind } }));
   }
 
@@ -222,6 +227,7 @@ export class StrataPlayer extends HTMLElement {
     const run = ++this.run;
     this.t0 = performance.now();
     this.firstFrameMs = null;
+    this.fallbackReason = null;
     this._stats = this.emptyStats();
     this.setState("connecting");
     const session = this.getAttribute("session") ?? "";
@@ -247,6 +253,7 @@ export class StrataPlayer extends HTMLElement {
         this.teardown();
         if (e instanceof MoqError && (e.kind === "auth" || e.kind === "not-found")) return this.fail(run, e.message, e.kind);
         if (want === "moq") return this.fail(run, `edge unreachable (${moqErr.message})`, "closed");
+        this.fallbackReason = moqErr.message;
         console.warn("strata: MoQ failed, falling back to WHEP:", moqErr.message);
       }
     }
@@ -397,6 +404,7 @@ export class StrataPlayer extends HTMLElement {
     st.transport = this._transport;
     st.firstFrameMs = this.firstFrameMs;
     st.inputSent = this.input?.sent ?? 0;
+    st.fallbackReason = this.fallbackReason;
     if (this.vp) {
       const vp = this.vp;
       const bytes = vp.bytes + (this.ap?.bytes ?? 0);

@@ -130,8 +130,12 @@ export class MoqSession {
         }),
       ]);
     } catch (e) {
+      // The edge may be closing the session with a reason (a refused
+      // token) that arrives just after the failed read: wait for it briefly.
+      if (!s.closedErr) await Promise.race([s.closed, new Promise((res) => setTimeout(res, 500))]);
+      const err = s.closedErr ?? e;
       s.close();
-      throw s.closedErr ?? e;
+      throw err;
     } finally {
       clearTimeout(timer);
     }

@@ -15,6 +15,8 @@ export const LOC_FRAME_MARKING = 0x09;
 const SKIP_LATENESS_MS = 400;
 /** Frames waiting for their playout time; more means we are behind. */
 const MAX_QUEUED = 24;
+/** Jitter assumed until enough samples arrived (ms). */
+const DEFAULT_JITTER_MS = 20;
 /** How long without a new frame counts as a stall (buffering). */
 export const STALL_MS = 600;
 
@@ -36,14 +38,25 @@ function isKey(o: MoqObject): boolean {
   return o.id === 0;
 }
 
+interface Queued {
+  frame: VideoFrame;
+  due: number; // wall-clock µs to show it at
+  capture: number; // µs
+  group: number;
+}
+
 export class VideoPipe {
+  /** Group of each chunk in the decoder, by timestamp. */
+  private groupOf = new Map<number, number>();
   private dec: VideoDecoder;
   private ctx: CanvasRenderingContext2D;
-  private queue: Array<{ frame: VideoFrame; due: number; capture: number }> = [];
+  private queue: Queued[] = [];
   private waitKey = true;
   private group = -1;
   private streams = new Map<number, GroupStream>();
   private delays = new Window(180); // arrival - capture, µs
+  private minDelay = Infinity; // µs, over everything received
+  private joinGroup = -1; // the group playback joined, often mid-way
   private raf = 0;
   private timer = 0;
   private closed = false;
@@ -87,7 +100,14 @@ export class VideoPipe {
     }
     this.bytes += o.payload.length;
     const cap = captureMicros(o);
-    if (cap > 0) this.delays.push(wallMicros(o.arrival) - cap);
+    if (this.joinGroup < 0) this.joinGroup = o.group;
+    if (cap > 0) {
+      const d = wallMicros(o.arrival) - cap;
+      this.minDelay = Math.min(this.minDelay, d);
+      // The joined group arrives as a burst of old objects: it says
+      // nothing about jitter.
+      if (o.group !== this.joinGroup) this.delays.push(d);
+    }
     if (o.group < this.group) return; // straggler of a group we left
     const key = isKey(o);
     if (o.group > this.group) {
@@ -102,6 +122,8 @@ export class VideoPipe {
       this.waitKey = false;
     }
     if (this.dec.state !== "configured") return;
+    this.groupOf.set(cap, o.group);
+    if (this.groupOf.size > 256) this.groupOf.delete(this.groupOf.keys().next().value as number);
     this.dec.decode(new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp: cap, data: o.payload }));
   }
 
@@ -147,11 +169,12 @@ export class VideoPipe {
     const cap = f.timestamp;
     // Jitter buffer: the minimum arrival delay is the path (and clock
     // offset); the spread above it is jitter, absorbed up to the target.
-    const base = this.delays.min();
-    const jitter = this.delays.quantile(0.95) - base;
-    this.playoutMs = Math.min(this.targetMs, jitter / 1000 + 5);
+    const base = this.delays.length >= 10 ? this.delays.min() : this.minDelay;
+    const jitter = this.delays.length >= 10 ? (this.delays.quantile(0.95) - base) / 1000 : DEFAULT_JITTER_MS;
+    this.playoutMs = Math.min(this.targetMs, jitter + 5);
     const due = cap > 0 ? cap + base + this.playoutMs * 1000 : wallMicros();
-    this.queue.push({ frame: f, due, capture: cap });
+    this.queue.push({ frame: f, due, capture: cap, group: this.groupOf.get(cap) ?? -1 });
+    this.groupOf.delete(cap);
     if (this.queue.length > MAX_QUEUED * 2) {
       const old = this.queue.shift();
       old?.frame.close();
@@ -173,7 +196,7 @@ export class VideoPipe {
 
   private render(): void {
     const now = wallMicros();
-    let pick: { frame: VideoFrame; due: number; capture: number } | undefined;
+    let pick: Queued | undefined;
     while (this.queue.length && this.queue[0].due <= now) {
       if (pick) {
         pick.frame.close();
@@ -191,7 +214,9 @@ export class VideoPipe {
     f.close();
     this.rendered++;
     this.lastRender = performance.now();
-    if (pick.capture > 0) this.g2g.push((wallMicros() - pick.capture) / 1000);
+    // Frames of the group joined mid-way are shown catching up; the
+    // first-frame time covers them, glass-to-glass the steady state.
+    if (pick.capture > 0 && pick.group !== this.joinGroup) this.g2g.push((wallMicros() - pick.capture) / 1000);
     if (this.rendered === 1) this.hooks.firstFrame();
   }
 

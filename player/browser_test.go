@@ -1,0 +1,141 @@
+package player_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/strata-edge/strata/player/playertest"
+)
+
+// browser starts headless Chromium, or skips the test when none is
+// installed; with CI=true a missing browser fails instead.
+func browser(t *testing.T) *playertest.Browser {
+	t.Helper()
+	path, err := playertest.FindChromium()
+	if errors.Is(err, playertest.ErrNoBrowser) {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	b, err := playertest.StartBrowser(path, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// artifactDir is where screenshots go: $STRATA_ARTIFACTS, else the
+// test's artifact directory (go test -artifacts keeps it).
+func artifactDir(t *testing.T) string {
+	if d := os.Getenv("STRATA_ARTIFACTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.ArtifactDir()
+}
+
+// TestBrowserPlayer drives the player in one headless Chromium against
+// an in-process cluster with the test source publishing: MoQ over
+// WebTransport, the WHEP fallback, input back to the source, and a bad
+// token.
+func TestBrowserPlayer(t *testing.T) {
+	b := browser(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	rig, err := playertest.StartRig(ctx, playertest.RigOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rig.Close()
+	viewer, err := rig.Viewer(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("moq", func(t *testing.T) {
+		tab, err := b.NewTab(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tab.Close()
+		if err := tab.Open(rig.EmbedURL(viewer.Token)); err != nil {
+			t.Fatal(err)
+		}
+		first, err := tab.WaitStats(15*time.Second, func(s *playertest.Stats) bool { return s.FirstFrameMs != nil || s.State == "error" })
+		if err != nil || first.State == "error" {
+			t.Fatalf("no first frame: %v %+v", err, first)
+		}
+		start := time.Now()
+		s, err := tab.WaitStats(10*time.Second, func(s *playertest.Stats) bool { return s.FramesDecoded >= 60 && s.GlassToGlassP50Ms != nil })
+		if err != nil {
+			t.Fatalf("decoding: %v %+v", err, s)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("60 frames took %s after the first, want under 5 s", took)
+		}
+		if s.Transport == nil || *s.Transport != "moq" || s.State != "playing" {
+			t.Fatalf("transport %v state %s", s.Transport, s.State)
+		}
+		t.Logf("moq: first frame %.0f ms, glass-to-glass p50 %.0f ms p99 %.0f ms, %d frames decoded, %d rendered, %d dropped",
+			*s.FirstFrameMs, *s.GlassToGlassP50Ms, deref(s.GlassToGlassP99Ms), s.FramesDecoded, s.FramesRendered, s.FramesDropped)
+		png, err := tab.Screenshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(artifactDir(t), "player-moq.png")
+		if err := os.WriteFile(out, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", out)
+	})
+
+	t.Run("bad-token", func(t *testing.T) {
+		tab, err := b.NewTab(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tab.Close()
+		// A well-formed token with a broken signature: the edge refuses it.
+		bad := viewer.Token[:len(viewer.Token)-4] + "AAAA"
+		if bad == viewer.Token {
+			bad = viewer.Token[:len(viewer.Token)-4] + "BBBB"
+		}
+		if err := tab.Open(rig.EmbedURL(bad)); err != nil {
+			t.Fatal(err)
+		}
+		s, err := tab.WaitStats(15*time.Second, func(s *playertest.Stats) bool { return s.State == "error" })
+		if err != nil {
+			t.Fatalf("no error state: %v %+v", err, s)
+		}
+		if s.FramesDecoded != 0 || !contains(s.Reason, "bad token") {
+			t.Fatalf("error state %+v", s)
+		}
+		t.Logf("bad token: %q (fallback: %v)", s.Reason, derefS(s.FallbackReason))
+	})
+}
+
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+}
+
+func deref(p *float64) float64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+func derefS(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

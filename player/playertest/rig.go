@@ -1,0 +1,229 @@
+// Package playertest runs the player against a real Strata cluster in one
+// process, in headless Chromium: an origin, a media edge, a session fed by
+// the test source, and an HTTP front for the edge's player pages. The
+// browser tests and `strata bench player` share it.
+package playertest
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/strata-edge/strata/edge"
+	"github.com/strata-edge/strata/internal/logging"
+	"github.com/strata-edge/strata/internal/testcluster"
+	"github.com/strata-edge/strata/internal/testsrc"
+	"github.com/strata-edge/strata/registry"
+	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/transport/media"
+)
+
+// ErrSetup means the cluster, session or source could not be set up.
+var ErrSetup = errors.New("playertest: setup failed")
+
+// RigOptions shape a Rig.
+type RigOptions struct {
+	// Dir holds the cluster's data (required).
+	Dir string
+	// Logger is nil for a discarding logger.
+	Logger *slog.Logger
+}
+
+// Rig is a running cluster with a live session.
+type Rig struct {
+	Cluster   *testcluster.Cluster
+	Edge      *edge.Edge
+	Namespace media.Namespace
+	Source    *testsrc.Source
+	Publisher *testsrc.Publisher
+	// Front is the plain-HTTP address (on loopback, a secure context)
+	// that forwards /player.js, /embed/ and /whep/ to the edge's HTTPS
+	// server, so the browser needs no certificate exception: WebTransport
+	// pins the edge's certificate by hash, as in production dev setups.
+	Front string
+
+	tenant   *client.Client
+	edgeHTTP string
+	srv      *http.Server
+	ln       net.Listener
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// Viewer is a viewer grant from POST /v1/sessions/{id}/viewers.
+type Viewer struct {
+	Edge      string `json:"edge"`
+	MoQURL    string `json:"moq_url"`
+	WHEPURL   string `json:"whep_url"`
+	PlayerURL string `json:"player_url"`
+	Token     string `json:"token"`
+	Role      string `json:"role"`
+}
+
+// StartRig starts a one-origin cluster, one edge with its media plane, a
+// tenant, app and session placed on the edge, and the test source
+// publishing into the session.
+func StartRig(ctx context.Context, opts RigOptions) (_ *Rig, err error) {
+	if opts.Logger == nil {
+		opts.Logger = logging.Discard()
+	}
+	c, err := testcluster.Start(testcluster.Options{Origins: 1, Dir: opts.Dir, Logger: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("%w: cluster: %w", ErrSetup, err)
+	}
+	r := &Rig{Cluster: c}
+	defer func() {
+		if err != nil {
+			r.Close()
+		}
+	}()
+	r.Edge, err = c.StartEdge(testcluster.EdgeSpec{ID: "edge-1", Lat: 48.85, Lon: 2.35,
+		Media: edge.MediaConfig{QUICAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", WebRTCAddr: "127.0.0.1:0"}})
+	if err != nil {
+		return nil, fmt.Errorf("%w: edge: %w", ErrSetup, err)
+	}
+	if err := c.WaitEdges([]string{"edge-1"}, 20*time.Second); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	admin := c.Client()
+	ten, err := admin.CreateTenant(ctx, "player", registry.Quota{MaxSessions: 10})
+	if err != nil {
+		return nil, fmt.Errorf("%w: tenant: %w", ErrSetup, err)
+	}
+	key, err := admin.CreateKey(ctx, ten.ID, "player test")
+	if err != nil {
+		return nil, fmt.Errorf("%w: key: %w", ErrSetup, err)
+	}
+	r.tenant = admin.WithToken(key.Token)
+	app, err := r.tenant.CreateApp(ctx, client.AppSpec{Name: "player-test", Command: []string{"strata", "testsrc"}, GPUs: 1, EgressMbps: 8})
+	if err != nil {
+		return nil, fmt.Errorf("%w: app: %w", ErrSetup, err)
+	}
+	lat, lon := 48.85, 2.35
+	ses, err := r.tenant.CreateSession(ctx, client.SessionSpec{AppID: app.ID, Lat: &lat, Lon: &lon})
+	if err != nil {
+		return nil, fmt.Errorf("%w: session: %w", ErrSetup, err)
+	}
+	r.Namespace = media.Namespace{Tenant: ten.ID, Session: ses.ID}
+	var pub struct {
+		Token  string `json:"token"`
+		MoQURL string `json:"moq_url"`
+	}
+	if err := r.tenant.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pub); err != nil {
+		return nil, fmt.Errorf("%w: publisher token: %w", ErrSetup, err)
+	}
+	if err := r.startSource(ctx, pub.MoQURL, pub.Token, opts.Logger); err != nil {
+		return nil, err
+	}
+	v, err := r.Viewer(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(v.WHEPURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("%w: viewer grant has no WHEP URL: %q", ErrSetup, v.WHEPURL)
+	}
+	r.edgeHTTP = u.Host
+	if err := r.startFront(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// startSource runs the test source and its publisher until Close.
+func (r *Rig) startSource(ctx context.Context, moqURL, tok string, log *slog.Logger) error {
+	u, err := url.Parse(moqURL)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%w: publisher grant has no MoQ URL: %q", ErrSetup, moqURL)
+	}
+	clip, err := testsrc.LoadClip()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	if r.Source, err = testsrc.NewSource(clip, testsrc.SourceOptions{}); err != nil {
+		return fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	r.stop = stop
+	r.wg.Go(func() { _ = r.Source.Run(runCtx) })
+	r.Publisher, err = testsrc.Dial(ctx, r.Source, testsrc.PublishConfig{Addr: u.Host, TLS: r.pinnedTLS(),
+		Token: []byte(tok), Namespace: r.Namespace, Logger: log.With("component", "testsrc")})
+	if err != nil {
+		return fmt.Errorf("%w: publish: %w", ErrSetup, err)
+	}
+	r.wg.Go(func() { _ = r.Publisher.Serve(runCtx) })
+	return nil
+}
+
+// pinnedTLS trusts exactly the edge's self-signed media certificate.
+func (r *Rig) pinnedTLS() *tls.Config {
+	want, _ := r.Edge.MediaCertSHA256()
+	return &tls.Config{
+		InsecureSkipVerify: true, // replaced by the pin below
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 || sha256.Sum256(raw[0]) != want {
+				return errors.New("playertest: edge certificate does not match its pinned hash")
+			}
+			return nil
+		},
+	}
+}
+
+// startFront serves the plain-HTTP front on loopback.
+func (r *Rig) startFront() error {
+	target := &url.URL{Scheme: "https", Host: r.edgeHTTP}
+	p := httputil.NewSingleHostReverseProxy(target)
+	p.Transport = &http.Transport{TLSClientConfig: r.pinnedTLS(), ForceAttemptHTTP2: false}
+	p.ErrorLog = slog.NewLogLogger(logging.Discard().Handler(), slog.LevelDebug)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("%w: front: %w", ErrSetup, err)
+	}
+	r.ln = ln
+	r.Front = ln.Addr().String()
+	r.srv = &http.Server{Handler: p, ReadHeaderTimeout: 5 * time.Second}
+	r.wg.Go(func() { _ = r.srv.Serve(ln) })
+	return nil
+}
+
+// Viewer asks the origin for a viewer grant (controller: the role that
+// may send input).
+func (r *Rig) Viewer(ctx context.Context, controller bool) (Viewer, error) {
+	var v Viewer
+	body := map[string]any{"lat": 48.85, "lon": 2.35, "controller": controller}
+	if err := r.tenant.Do(ctx, "POST", "/v1/sessions/"+r.Namespace.Session+"/viewers", body, &v); err != nil {
+		return v, fmt.Errorf("%w: viewer grant: %w", ErrSetup, err)
+	}
+	return v, nil
+}
+
+// EmbedURL is the embed page for token, through the front.
+func (r *Rig) EmbedURL(token string) string {
+	return "http://" + r.Front + "/embed/" + url.PathEscape(r.Namespace.Session) + "?token=" + url.QueryEscape(token)
+}
+
+// Close stops the front, the source and the cluster.
+func (r *Rig) Close() {
+	if r.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = r.srv.Shutdown(ctx)
+		cancel()
+	}
+	if r.stop != nil {
+		r.stop()
+	}
+	r.wg.Wait()
+	if r.Cluster != nil {
+		r.Cluster.Close()
+	}
+}
