@@ -361,7 +361,9 @@ func (r *Runner) watchIdle(ctx context.Context, session string, ns media.Namespa
 	}
 }
 
-// viewers counts the subscribers of the broadcast's busiest track.
+// viewers counts the subscribers of the broadcast's busiest media track.
+// Other tracks do not count: the instance itself subscribes to its input
+// track, and players read the catalog once.
 func (r *Runner) viewers(ns media.Namespace) int64 {
 	b, ok := r.hub.Broadcast(ns)
 	if !ok {
@@ -369,7 +371,9 @@ func (r *Runner) viewers(ns media.Namespace) int64 {
 	}
 	var n int64
 	for _, t := range b.Tracks() {
-		n = max(n, t.Stats().Subscribers)
+		if k := t.Info().Kind; k == media.KindVideo || k == media.KindAudio {
+			n = max(n, t.Stats().Subscribers)
+		}
 	}
 	return n
 }
