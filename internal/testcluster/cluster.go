@@ -37,6 +37,9 @@ type Options struct {
 	RateLimit float64
 	// GossipProfile is lan, wan or local (default local: fast timers).
 	GossipProfile string
+	// RaftProfile is lan (default) or wan: wan's longer leader lease keeps
+	// a leader through the scheduling stalls of very bursty tests.
+	RaftProfile string
 	Logger        *slog.Logger
 }
 
@@ -105,6 +108,9 @@ func Start(opts Options) (*Cluster, error) {
 		cfg.Gossip.Keys = []string{key}
 		cfg.Gossip.Profile = opts.GossipProfile
 		cfg.Raft.LogStore = opts.LogStore
+		if opts.RaftProfile != "" {
+			cfg.Raft.Profile = opts.RaftProfile
+		}
 		cfg.API.RateLimit = opts.RateLimit
 		cfg.API.RateBurst = int(opts.RateLimit)
 		if i == 0 {
