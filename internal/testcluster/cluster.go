@@ -40,7 +40,7 @@ type Options struct {
 	// RaftProfile is lan (default) or wan: wan's longer leader lease keeps
 	// a leader through the scheduling stalls of very bursty tests.
 	RaftProfile string
-	Logger        *slog.Logger
+	Logger      *slog.Logger
 }
 
 // Cluster is a running in-process cluster.
