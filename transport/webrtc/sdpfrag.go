@@ -2,6 +2,7 @@ package webrtc
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pion/sdp/v3"
@@ -133,4 +134,55 @@ done:
 	}
 	b.WriteString("a=end-of-candidates\r\n")
 	return b.String()
+}
+
+// offerAccepts reports whether an offer can receive a track of codec c:
+// some active media section of the track's kind lists the codec. offered
+// is the codec names of those sections (nil when the offer has no
+// section of that kind at all, i.e. the viewer does not want the kind).
+func offerAccepts(d *sdp.SessionDescription, c *codec) (ok bool, offered []string) {
+	kind := "audio"
+	if c.video {
+		kind = "video"
+	}
+	_, name, _ := strings.Cut(c.mime, "/")
+	for _, m := range d.MediaDescriptions {
+		if m.MediaName.Media != kind || m.MediaName.Port.Value == 0 {
+			continue
+		}
+		if _, sendonly := m.Attribute("sendonly"); sendonly {
+			continue
+		}
+		if _, inactive := m.Attribute("inactive"); inactive {
+			continue
+		}
+		if offered == nil {
+			offered = []string{}
+		}
+		for _, a := range m.Attributes {
+			if a.Key != "rtpmap" {
+				continue
+			}
+			_, enc, _ := strings.Cut(a.Value, " ")
+			enc, _, _ = strings.Cut(enc, "/")
+			if strings.EqualFold(enc, name) {
+				return true, nil
+			}
+			if !slices.ContainsFunc(offered, func(o string) bool { return strings.EqualFold(o, enc) }) && len(offered) < 16 {
+				offered = append(offered, enc)
+			}
+		}
+	}
+	return false, offered
+}
+
+// offersData reports whether an offer has a data channel section (a
+// controller may connect for input alone).
+func offersData(d *sdp.SessionDescription) bool {
+	for _, m := range d.MediaDescriptions {
+		if m.MediaName.Media == "application" && m.MediaName.Port.Value != 0 {
+			return true
+		}
+	}
+	return false
 }

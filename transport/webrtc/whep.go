@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -30,7 +31,8 @@ type whepSession struct {
 }
 
 func (s *Server) view(ctx context.Context, ns media.Namespace, role Role, offer string) (answer, error) {
-	if _, err := parseOffer(offer, false); err != nil {
+	desc, err := parseOffer(offer, false)
+	if err != nil {
 		return answer{}, err
 	}
 	s.mu.Lock()
@@ -67,6 +69,32 @@ func (s *Server) view(ctx context.Context, ns media.Namespace, role Role, offer 
 			return answer{}, ErrClosed
 		}
 		return answer{}, fmt.Errorf("%w: %w", ErrNotLive, missing)
+	}
+	// Codecs are passed through, never transcoded: a viewer that cannot
+	// decode a track's codec is told so instead of getting a silent,
+	// black stream; a kind it did not ask for is simply not sent.
+	var wanted []*feed
+	var refused []string
+	for _, f := range feeds {
+		switch ok, offered := offerAccepts(desc, f.c); {
+		case ok:
+			wanted = append(wanted, f)
+		case offered != nil:
+			refused = append(refused, fmt.Sprintf("%s (the offer has %s)", f.c.mime, strings.Join(offered, ", ")))
+			s.releaseFeed(f)
+		default:
+			s.releaseFeed(f)
+		}
+	}
+	feeds = wanted
+	if len(refused) > 0 || len(feeds) == 0 && !offersData(desc) {
+		for _, f := range feeds {
+			s.releaseFeed(f)
+		}
+		if len(refused) == 0 {
+			return answer{}, fmt.Errorf("%w: the offer receives none of the session's tracks", ErrUnsupportedCodec)
+		}
+		return answer{}, fmt.Errorf("%w: the offer cannot receive %s", ErrUnsupportedCodec, strings.Join(refused, "; "))
 	}
 	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
