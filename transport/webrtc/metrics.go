@@ -13,6 +13,7 @@ type metrics struct {
 	peers       *prometheus.GaugeVec
 	egress      prometheus.Counter
 	nacks       prometheus.Counter
+	resent      prometheus.Counter
 	plis        prometheus.Counter
 	latency     prometheus.Histogram
 	peerWHIP    prometheus.Gauge
@@ -31,6 +32,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		nacks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "strata_webrtc_nacks_total", Help: "NACK packets received from viewers.",
 		}),
+		resent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "strata_webrtc_retransmitted_packets_total", Help: "RTP packets sent again to viewers that NACKed them.",
+		}),
 		plis: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "strata_webrtc_plis_forwarded_total", Help: "Keyframe requests forwarded to publishers.",
 		}),
@@ -42,7 +46,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	m.peerWHIP = m.peers.WithLabelValues("whip")
 	m.peerWHEP = m.peers.WithLabelValues("whep")
-	m.collected = []prometheus.Collector{m.peers, m.egress, m.nacks, m.plis, m.latency}
+	m.collected = []prometheus.Collector{m.peers, m.egress, m.nacks, m.resent, m.plis, m.latency}
 	if reg == nil {
 		return m, nil
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 	"github.com/strata-edge/strata/transport/media"
@@ -76,12 +77,18 @@ func (s *Server) buildAPI() error {
 		}
 	}
 	reg := &interceptor.Registry{}
-	// NACK generator (ingest) and responder with its packet cache (egress),
-	// sender/receiver reports, and transport-wide congestion control
-	// feedback (ingest) plus sequence numbers (egress).
-	if err := webrtc.ConfigureNack(me, reg); err != nil {
+	// NACK generator (ingest), sender/receiver reports, and
+	// transport-wide congestion control feedback (ingest). Egress NACKs
+	// are answered by each viewer from its history of the shared feed
+	// payloads (nackHistory), not by pion's responder, which copies every
+	// packet of every viewer into its own cache.
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
 		return fmt.Errorf("webrtc: nack: %w", err)
 	}
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	reg.Add(gen)
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return fmt.Errorf("webrtc: rtcp reports: %w", err)
 	}

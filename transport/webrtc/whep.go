@@ -120,8 +120,9 @@ func (s *Server) view(ctx context.Context, ns media.Namespace, role Role, offer 
 			w.close()
 			return answer{}, fmt.Errorf("webrtc: add track: %w", err)
 		}
-		w.goroutine(func(context.Context) { w.readRTCP(sender, f) })
-		w.goroutine(func(ctx context.Context) { w.write(ctx, local, f) })
+		hist := &nackHistory{}
+		w.goroutine(func(context.Context) { w.readRTCP(sender, local, f, hist) })
+		w.goroutine(func(ctx context.Context) { w.write(ctx, local, f, hist) })
 	}
 	pc.OnDataChannel(w.onDataChannel)
 	sdp, err := w.negotiate(offer)
@@ -144,7 +145,7 @@ func (s *Server) view(ctx context.Context, ns media.Namespace, role Role, offer 
 // write sends the feed to this viewer once the connection is up, so the
 // first packet it gets starts a keyframe. Only the sequence number is
 // ours; payloads and timestamps are the feed's, shared by every viewer.
-func (w *whepSession) write(ctx context.Context, local *webrtc.TrackLocalStaticRTP, f *feed) {
+func (w *whepSession) write(ctx context.Context, local *webrtc.TrackLocalStaticRTP, f *feed, hist *nackHistory) {
 	select {
 	case <-w.connected:
 	case <-ctx.Done():
@@ -176,6 +177,9 @@ func (w *whepSession) write(ctx context.Context, local *webrtc.TrackLocalStaticR
 			pkt.Timestamp = uint32(o.Timestamp)
 			pkt.Marker = video && last
 			pkt.Payload = p
+			if video {
+				hist.add(sentPacket{payload: p, ts: pkt.Timestamp, seq: seq, marker: pkt.Marker})
+			}
 			seq++
 			bytes += 12 + len(p)
 			return local.WriteRTP(&pkt)
@@ -189,22 +193,25 @@ func (w *whepSession) write(ctx context.Context, local *webrtc.TrackLocalStaticR
 	}
 }
 
-// readRTCP drives the sender's interceptors (the NACK responder answers
-// from its packet cache there) and forwards keyframe requests upstream.
-func (w *whepSession) readRTCP(sender *webrtc.RTPSender, f *feed) {
+// readRTCP drives the sender's interceptors (reports), answers NACKs from
+// the viewer's history and forwards keyframe requests upstream.
+func (w *whepSession) readRTCP(sender *webrtc.RTPSender, local *webrtc.TrackLocalStaticRTP, f *feed, hist *nackHistory) {
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
 			return
 		}
 		for _, p := range pkts {
-			switch p.(type) {
+			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				if f.c.video {
 					f.requestKeyframe()
 				}
 			case *rtcp.TransportLayerNack:
 				w.s.m.nacks.Inc()
+				if n := hist.resend(p, local.WriteRTP); n > 0 {
+					w.s.m.resent.Add(float64(n))
+				}
 			}
 		}
 	}
