@@ -97,6 +97,97 @@ func TestBrowserPlayer(t *testing.T) {
 		t.Logf("screenshot: %s", out)
 	})
 
+	t.Run("whep-fallback", func(t *testing.T) {
+		tab, err := b.NewTab(true) // a browser without WebTransport
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tab.Close()
+		if err := tab.Open(rig.EmbedURL(viewer.Token)); err != nil {
+			t.Fatal(err)
+		}
+		s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool {
+			return s.State == "error" || (s.FirstFrameMs != nil && s.FramesDecoded >= 30)
+		})
+		if err != nil || s.State == "error" {
+			t.Fatalf("WHEP playback: %v %+v", err, s)
+		}
+		if s.Transport == nil || *s.Transport != "whep" {
+			t.Fatalf("transport %v", s.Transport)
+		}
+		t.Logf("whep: first frame %.0f ms, %d frames decoded", *s.FirstFrameMs, s.FramesDecoded)
+	})
+
+	t.Run("input", func(t *testing.T) {
+		for _, transport := range []string{"moq", "whep"} {
+			t.Run(transport, func(t *testing.T) {
+				ctl, err := rig.Viewer(ctx, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tab, err := b.NewTab(transport == "whep")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tab.Close()
+				before := rig.Publisher.Input()
+				if err := tab.Open(rig.EmbedURL(ctl.Token)); err != nil {
+					t.Fatal(err)
+				}
+				if s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "playing" || s.State == "error" }); err != nil || s.State != "playing" {
+					t.Fatalf("not playing: %v %+v", err, s)
+				}
+				// Press and click until the source has seen both; the input
+				// channel may still be opening for the first ones.
+				deadline := time.Now().Add(15 * time.Second)
+				for {
+					if err := tab.Click(400, 300); err != nil {
+						t.Fatal(err)
+					}
+					if err := tab.Key("w"); err != nil {
+						t.Fatal(err)
+					}
+					in := rig.Publisher.Input()
+					if in.Keys-before.Keys >= 2 && in.Pointer-before.Pointer >= 2 {
+						t.Logf("%s input: %d events at the source (%d keys, %d pointer), last %+v after %s",
+							transport, in.Events-before.Events, in.Keys-before.Keys, in.Pointer-before.Pointer, in.Last, in.LastDelay)
+						break
+					}
+					if time.Now().After(deadline) {
+						s, _ := tab.PlayerStats()
+						t.Fatalf("input did not reach the source: %+v (player %+v, input channel %s)", in, s, derefS(s.InputChannel))
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			})
+		}
+	})
+
+	t.Run("viewer-sends-no-input", func(t *testing.T) {
+		tab, err := b.NewTab(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tab.Close()
+		if err := tab.Open(rig.EmbedURL(viewer.Token)); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "playing" || s.State == "error" }); err != nil || s.State != "playing" {
+			t.Fatalf("not playing: %v %+v", err, s)
+		}
+		for range 3 {
+			if err := tab.Click(400, 300); err != nil {
+				t.Fatal(err)
+			}
+			if err := tab.Key("w"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s, _ := tab.PlayerStats(); s == nil || s.InputSent != 0 {
+			t.Fatalf("a viewer without the controller role sent input: %+v", s)
+		}
+	})
+
 	t.Run("bad-token", func(t *testing.T) {
 		tab, err := b.NewTab(false)
 		if err != nil {

@@ -119,6 +119,7 @@ type Stats struct {
 	GlassToGlassP99Ms *float64 `json:"glassToGlassP99Ms"`
 	InputSent         int      `json:"inputSent"`
 	FallbackReason    *string  `json:"fallbackReason"`
+	InputChannel      *string  `json:"inputChannel"`
 	Audio             bool     `json:"audio"`
 	// Reason is the element's error reason (data-reason), if any.
 	Reason string `json:"reason"`
@@ -178,4 +179,14 @@ func (t *Tab) Open(u string) error { return chromedp.Do(t.Ctx, chromedp.Navigate
 // Screenshot captures the whole page as PNG.
 func (t *Tab) Screenshot() ([]byte, error) {
 	return chromedp.Run(t.Ctx, chromedp.FullScreenshot(100))
+}
+
+// Click clicks the left mouse button at x, y (CSS pixels).
+func (t *Tab) Click(x, y float64) error {
+	return chromedp.Do(t.Ctx, chromedp.MouseClickXY(x, y))
+}
+
+// Key types keys into the focused element.
+func (t *Tab) Key(keys string) error {
+	return chromedp.Do(t.Ctx, chromedp.KeyEvent(keys))
 }

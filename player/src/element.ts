@@ -30,6 +30,8 @@ export interface PlayerStats {
   glassToGlassP99Ms: number | null;
   inputSent: number;
   audio: boolean;
+  /** The input path's state for controllers: connecting, open, closed or failed: why. */
+  inputChannel: string | null;
   /** Why MoQ was given up for WHEP, when it was. */
   fallbackReason: string | null;
 }
@@ -112,6 +114,7 @@ export class StrataPlayer extends HTMLElement {
   private t0 = 0;
   private firstFrameMs: number | null = null;
   private fallbackReason: string | null = null;
+  private inputErr: string | null = null;
   private lastBytes = 0;
   private lastFrames = 0;
   private lastTick = 0;
@@ -192,6 +195,7 @@ export class StrataPlayer extends HTMLElement {
       inputSent: 0,
       audio: false,
       fallbackReason: null,
+      inputChannel: null,
     };
   }
 
@@ -228,6 +232,7 @@ export class StrataPlayer extends HTMLElement {
     this.t0 = performance.now();
     this.firstFrameMs = null;
     this.fallbackReason = null;
+    this.inputErr = null;
     this._stats = this.emptyStats();
     this.setState("connecting");
     const session = this.getAttribute("session") ?? "";
@@ -372,7 +377,10 @@ export class StrataPlayer extends HTMLElement {
         send = channelSender(s.input as RTCDataChannel);
         for (const m of backlog.splice(0)) send(m);
       })
-      .catch((e) => console.warn("strata: input channel failed:", e));
+      .catch((e) => {
+        this.inputErr = `failed: ${e.message ?? e}`;
+        console.warn("strata: input channel failed:", e);
+      });
   }
 
   private async playWHEP(run: number, token: string, url: string, controller: boolean): Promise<void> {
@@ -405,6 +413,7 @@ export class StrataPlayer extends HTMLElement {
     st.firstFrameMs = this.firstFrameMs;
     st.inputSent = this.input?.sent ?? 0;
     st.fallbackReason = this.fallbackReason;
+    st.inputChannel = this.inputErr ?? this.inputPC?.input?.readyState ?? this.wh?.input?.readyState ?? null;
     if (this.vp) {
       const vp = this.vp;
       const bytes = vp.bytes + (this.ap?.bytes ?? 0);
