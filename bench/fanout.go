@@ -60,13 +60,19 @@ type FanoutProfile struct {
 
 // FanoutResult is one MoQ fan-out measurement.
 type FanoutResult struct {
-	Subscribers            int     `json:"subscribers"`
-	EgressGbps             float64 `json:"egress_gbps"`
-	RelayCPUCores          float64 `json:"relay_cpu_cores"`
-	GbpsPerRelayCore       float64 `json:"gbps_per_relay_core"`
-	AddedLatencyP50Ms      float64 `json:"added_latency_p50_ms"`
-	AddedLatencyP99Ms      float64 `json:"added_latency_p99_ms"`
-	DroppedObjects         int64   `json:"dropped_objects"`
+	Subscribers       int     `json:"subscribers"`
+	EgressGbps        float64 `json:"egress_gbps"`
+	RelayCPUCores     float64 `json:"relay_cpu_cores"`
+	GbpsPerRelayCore  float64 `json:"gbps_per_relay_core"`
+	AddedLatencyP50Ms float64 `json:"added_latency_p50_ms"`
+	AddedLatencyP99Ms float64 `json:"added_latency_p99_ms"`
+	DroppedObjects    int64   `json:"dropped_objects"`
+	// RelaySendLatency is the subscribers' relay's own share: capture to
+	// the object's stream write (its added-latency histogram over the
+	// window, interpolated within buckets), without the subscriber
+	// process, which on a small machine can be the bottleneck.
+	RelaySendLatencyP50Ms  float64 `json:"relay_send_latency_p50_ms"`
+	RelaySendLatencyP99Ms  float64 `json:"relay_send_latency_p99_ms"`
 	UDPBaselineGbpsPerCore float64 `json:"udp_baseline_gbps_per_core,omitempty"`
 	// With Hops: how many, and the capture-to-ingest latency of objects
 	// arriving in the subscribers' relay from the publisher's, which is
@@ -199,6 +205,8 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 	if err != nil {
 		return FanoutResult{}, err
 	}
+	const latencyMetric = "strata_edge_moq_added_latency_seconds"
+	lat0 := histogramOf(reg, latencyMetric)
 	egress0, cpu0, t0 := metricValue(reg, "strata_edge_moq_egress_bytes_total"), processCPU(), time.Now()
 	hop.measure(true)
 	published, err := publishFanout(ctx, track, opts)
@@ -212,6 +220,7 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 		return FanoutResult{}, err
 	}
 	egress := metricValue(reg, "strata_edge_moq_egress_bytes_total") - egress0
+	lat := histogramOf(reg, latencyMetric)
 	b.Close() // ends the track: subscribers get PUBLISH_DONE and report
 
 	var rep childReport
@@ -225,6 +234,9 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 		AddedLatencyP50Ms: rep.P50Ms,
 		AddedLatencyP99Ms: rep.P99Ms,
 		DroppedObjects:    max(0, int64(published)*int64(opts.Subscribers)-rep.Objects),
+
+		RelaySendLatencyP50Ms: 1000 * lat.quantileSince(lat0, 0.50),
+		RelaySendLatencyP99Ms: 1000 * lat.quantileSince(lat0, 0.99),
 	}
 	if res.RelayCPUCores > 0 {
 		res.GbpsPerRelayCore = res.EgressGbps / res.RelayCPUCores

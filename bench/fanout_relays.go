@@ -105,3 +105,58 @@ func (p *hopProbe) stop() []float64 {
 	})
 	return p.lat
 }
+
+// histogram is a snapshot of a Prometheus histogram's cumulative buckets.
+type histogram struct {
+	upper  []float64 // bucket upper bounds, ascending, +Inf excluded
+	counts []uint64  // cumulative counts per bound
+	total  uint64
+}
+
+// histogramOf reads the named histogram from reg; empty if absent.
+func histogramOf(reg *prometheus.Registry, name string) histogram {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return histogram{}
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name || len(mf.Metric) == 0 || mf.Metric[0].Histogram == nil {
+			continue
+		}
+		h := mf.Metric[0].Histogram
+		var s histogram
+		for _, b := range h.Bucket {
+			s.upper = append(s.upper, b.GetUpperBound())
+			s.counts = append(s.counts, b.GetCumulativeCount())
+		}
+		s.total = h.GetSampleCount()
+		return s
+	}
+	return histogram{}
+}
+
+// quantileSince estimates quantile q of the observations made between
+// before and h, interpolating linearly inside the bucket that holds it;
+// beyond the last bound it returns that bound.
+func (h histogram) quantileSince(before histogram, q float64) float64 {
+	total := h.total - before.total
+	if total == 0 || len(h.upper) == 0 {
+		return 0
+	}
+	rank := q * float64(total)
+	var prevCount, prevUpper float64
+	for i, up := range h.upper {
+		c := float64(h.counts[i])
+		if i < len(before.counts) {
+			c -= float64(before.counts[i])
+		}
+		if c >= rank {
+			if c == prevCount {
+				return up
+			}
+			return prevUpper + (up-prevUpper)*(rank-prevCount)/(c-prevCount)
+		}
+		prevCount, prevUpper = c, up
+	}
+	return h.upper[len(h.upper)-1]
+}
