@@ -3,6 +3,7 @@ package origin
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -62,6 +63,14 @@ func (o *Origin) addViewer(c *call) (int, any, error) {
 		req.Viewer.Location = placement.Location{Lat: *b.Lat, Lon: *b.Lon, Known: true}
 	}
 	snap := o.snapshot()
+	now := time.Now().UTC()
+	if relays := o.placer.relays.edges(s.ID, now); len(relays) > 0 {
+		for i := range snap.Nodes {
+			if slices.Contains(relays, snap.Nodes[i].ID) {
+				snap.Nodes[i].Relaying = append(snap.Nodes[i].Relaying, s.ID)
+			}
+		}
+	}
 	d, err := placement.RouteViewer(snap, req)
 	if err != nil {
 		if errors.Is(err, placement.ErrNoCapacity) {
@@ -77,7 +86,6 @@ func (o *Origin) addViewer(c *call) (int, any, error) {
 	if b.Controller {
 		role = token.RoleController
 	}
-	now := time.Now().UTC()
 	exp := now.Add(viewerTokenTTL)
 	tok, err := token.Sign(key.Private, key.ID, token.Claims{
 		Issuer: "strata", Tenant: s.TenantID, Session: s.ID, Role: role, Node: d.EdgeID,
@@ -85,6 +93,9 @@ func (o *Origin) addViewer(c *call) (int, any, error) {
 	})
 	if err != nil {
 		return 0, nil, err
+	}
+	if d.EdgeID != req.IngestNodeID {
+		o.placer.relays.note(s.ID, d.EdgeID, exp, now)
 	}
 	ans := viewerAnswer{Edge: d.EdgeID, Upstream: d.UpstreamID, Relaying: d.Relaying, Token: tok, ExpiresAt: exp, Role: string(role)}
 	if n, ok := o.reg.State().Node(d.EdgeID); ok {

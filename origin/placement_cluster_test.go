@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -521,6 +522,42 @@ func TestPlacementClusterCapacity(t *testing.T) {
 		}
 	})
 
+	t.Run("metrics", func(t *testing.T) {
+		pending := census(f.waitSettled(t, pcCapacity))["pending"]
+		exact := map[string]float64{
+			`strata_placement_pending_sessions`:                              float64(pending),
+			`strata_placement_region_reserved_gpu_memory_mb{region="local"}`: pcCapacity * pcSessionMB,
+			`strata_placement_region_reserved_egress_mbps{region="local"}`:   pcCapacity * pcEgressMbps,
+			`strata_placement_region_capacity_egress_mbps{region="local"}`:   pcEdges * pcEdgeNICMbps,
+		}
+		positive := []string{
+			`strata_placement_decisions_total{outcome="placed"}`,
+			`strata_placement_decision_seconds_count`,
+			`strata_placement_capacity_gpu_memory_mb{node="` + edgeIDs(1)[0] + `",region="local"}`,
+		}
+		eventually(t, pcPollDeadline, func() error {
+			l := c.Leader()
+			if l < 0 {
+				return errors.New("no leader")
+			}
+			status, body, err := c.NodeClient(l).Raw("GET", "/metrics", "", nil)
+			if err != nil || status != 200 {
+				return fmt.Errorf("GET /metrics: %d %v", status, err)
+			}
+			for series, want := range exact {
+				if got, ok := metricValue(string(body), series); !ok || got != want {
+					return fmt.Errorf("%s = %v (present %t), want %v", series, got, ok, want)
+				}
+			}
+			for _, series := range positive {
+				if got, ok := metricValue(string(body), series); !ok || got <= 0 {
+					return fmt.Errorf("%s = %v (present %t), want > 0", series, got, ok)
+				}
+			}
+			return nil
+		})
+	})
+
 	t.Run("viewers and explain", func(t *testing.T) {
 		var placed string
 		for _, s := range ss {
@@ -554,6 +591,18 @@ func TestPlacementClusterCapacity(t *testing.T) {
 			t.Fatalf("explain on a full fleet: placed %v, reason %q, explanation %s", ex.Placed, ex.Reason, ex.Explanation)
 		}
 	})
+}
+
+// metricValue returns the value of one series (name with its labels, as
+// the exposition format prints them) in a /metrics body.
+func metricValue(body, series string) (float64, bool) {
+	for line := range strings.Lines(body) {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }
 
 // TestPlacementClusterDeadEdge: the sessions of an edge that dies go back

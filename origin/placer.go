@@ -36,6 +36,9 @@ type placer struct {
 	seen, seenCap uint64
 
 	inline inlineState
+	// relays remembers where this origin sent viewers (any origin routes
+	// viewers, not only the leader).
+	relays relayMemo
 
 	decisions *prometheus.CounterVec
 	latency   prometheus.Histogram
@@ -457,6 +460,13 @@ var (
 	descResEgress = prometheus.NewDesc("strata_placement_reserved_egress_mbps", "Egress reserved by placed sessions on an edge.", []string{"node", "region"}, nil)
 	descCapGPU    = prometheus.NewDesc("strata_placement_capacity_gpu_memory_mb", "GPU memory of an edge.", []string{"node", "region"}, nil)
 	descResGPU    = prometheus.NewDesc("strata_placement_reserved_gpu_memory_mb", "GPU memory reserved by placed sessions on an edge.", []string{"node", "region"}, nil)
+
+	// Region totals over alive, non-draining edges: what placement can
+	// still use there, unlike a sum of the per-edge series.
+	descRegionCapEgress = prometheus.NewDesc("strata_placement_region_capacity_egress_mbps", "NIC egress capacity of a region's placeable (alive, not draining) edges.", []string{"region"}, nil)
+	descRegionResEgress = prometheus.NewDesc("strata_placement_region_reserved_egress_mbps", "Egress reserved on a region's placeable edges.", []string{"region"}, nil)
+	descRegionCapGPU    = prometheus.NewDesc("strata_placement_region_capacity_gpu_memory_mb", "GPU memory of a region's placeable edges.", []string{"region"}, nil)
+	descRegionResGPU    = prometheus.NewDesc("strata_placement_region_reserved_gpu_memory_mb", "GPU memory reserved on a region's placeable edges.", []string{"region"}, nil)
 )
 
 func (c *capacityCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -464,12 +474,18 @@ func (c *capacityCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descResEgress
 	ch <- descCapGPU
 	ch <- descResGPU
+	ch <- descRegionCapEgress
+	ch <- descRegionResEgress
+	ch <- descRegionCapGPU
+	ch <- descRegionResGPU
 }
 
 func (c *capacityCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.o.reg == nil {
 		return
 	}
+	type totals struct{ capEgress, resEgress, capGPU, resGPU int64 }
+	regions := map[string]*totals{}
 	c.o.reg.State().View(func(v *registry.View) {
 		v.Nodes(func(n *registry.Node, use *registry.NodeUsage) {
 			if n.Role != registry.RoleEdge {
@@ -489,6 +505,24 @@ func (c *capacityCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descResEgress, prometheus.GaugeValue, float64(resEgress), n.ID, n.Region)
 			ch <- prometheus.MustNewConstMetric(descCapGPU, prometheus.GaugeValue, float64(capGPU), n.ID, n.Region)
 			ch <- prometheus.MustNewConstMetric(descResGPU, prometheus.GaugeValue, float64(resGPU), n.ID, n.Region)
+			if n.State != registry.NodeAlive || n.Draining {
+				return
+			}
+			r := regions[n.Region]
+			if r == nil {
+				r = &totals{}
+				regions[n.Region] = r
+			}
+			r.capEgress += n.NICMbps
+			r.resEgress += resEgress
+			r.capGPU += capGPU
+			r.resGPU += resGPU
 		})
 	})
+	for region, r := range regions {
+		ch <- prometheus.MustNewConstMetric(descRegionCapEgress, prometheus.GaugeValue, float64(r.capEgress), region)
+		ch <- prometheus.MustNewConstMetric(descRegionResEgress, prometheus.GaugeValue, float64(r.resEgress), region)
+		ch <- prometheus.MustNewConstMetric(descRegionCapGPU, prometheus.GaugeValue, float64(r.capGPU), region)
+		ch <- prometheus.MustNewConstMetric(descRegionResGPU, prometheus.GaugeValue, float64(r.resGPU), region)
+	}
 }

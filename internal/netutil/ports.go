@@ -16,12 +16,23 @@ func FreeLoopbackAddrs(n int) ([]string, error) {
 			l.Close()
 		}
 	}()
-	for i := 0; i < n; i++ {
+	for tries := 0; len(out) < n; tries++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
 		lns = append(lns, l)
+		// Gossip binds UDP on the same port number, and QUIC sockets of
+		// other processes take UDP ports from the same ephemeral range:
+		// skip a port whose UDP twin is taken (keeping the TCP one
+		// reserved until return, so it is not offered again).
+		if tries < 64 {
+			u, err := net.ListenPacket("udp", l.Addr().String())
+			if err != nil {
+				continue
+			}
+			u.Close()
+		}
 		out = append(out, l.Addr().String())
 	}
 	return out, nil
