@@ -39,12 +39,17 @@ const viewerRetry = 50 * time.Millisecond
 // dropped, never blocked on, when the reader falls behind. It runs until
 // ctx ends; stop waits for that.
 func WatchSession(ctx context.Context, cl *client.Client, tenant, session string) (frames <-chan Frame, stop func()) {
+	return WatchSessionStall(ctx, cl, tenant, session, ViewerStall)
+}
+
+// WatchSessionStall is WatchSession with another stall timeout.
+func WatchSessionStall(ctx context.Context, cl *client.Client, tenant, session string, stall time.Duration) (frames <-chan Frame, stop func()) {
 	out := make(chan Frame, 8192)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		ns := media.Namespace{Tenant: tenant, Session: session}
 		for ctx.Err() == nil {
-			_ = playOnce(ctx, cl, ns, out)
+			_ = playOnce(ctx, cl, ns, out, stall)
 			select {
 			case <-ctx.Done():
 			case <-time.After(viewerRetry):
@@ -62,13 +67,13 @@ type viewerAnswer struct {
 	MoQURL string `json:"moq_url"`
 }
 
-func playOnce(ctx context.Context, cl *client.Client, ns media.Namespace, out chan<- Frame) error {
+func playOnce(ctx context.Context, cl *client.Client, ns media.Namespace, out chan<- Frame, stallAfter time.Duration) error {
 	var v viewerAnswer
 	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ns.Session+"/viewers", map[string]any{}, &v); err != nil {
 		return err
 	}
 	addr := strings.TrimSuffix(strings.TrimPrefix(v.MoQURL, "https://"), moq.WebTransportPath)
-	dctx, cancel := context.WithTimeout(ctx, ViewerStall)
+	dctx, cancel := context.WithTimeout(ctx, stallAfter)
 	s, err := moq.DialQUIC(dctx, addr, &tls.Config{InsecureSkipVerify: true}, nil, moq.Config{}) //nolint:gosec // loopback test edges
 	cancel()
 	if err != nil {
@@ -77,7 +82,7 @@ func playOnce(ctx context.Context, cl *client.Client, ns media.Namespace, out ch
 	defer s.Close()
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stall := time.AfterFunc(ViewerStall, cancel)
+	stall := time.AfterFunc(stallAfter, cancel)
 	defer stall.Stop()
 	tp, err := moq.TokenParam([]byte(v.Token))
 	if err != nil {
@@ -94,7 +99,7 @@ func playOnce(ctx context.Context, cl *client.Client, ns media.Namespace, out ch
 		if err != nil {
 			return err
 		}
-		stall.Reset(ViewerStall)
+		stall.Reset(stallAfter)
 		if o.Status != wire.StatusNormal {
 			continue
 		}
