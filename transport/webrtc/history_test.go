@@ -1,22 +1,47 @@
 package webrtc
 
 import (
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
-func TestNACKHistory(t *testing.T) {
-	var h nackHistory
-	start := uint16(65000) // the window crosses the wrap
+// filledHistory has 600 packets sent at now, their sequence numbers
+// crossing the wrap; it returns the last one's.
+func filledHistory(start uint16, now time.Time) (*nackHistory, uint16) {
+	h := &nackHistory{}
 	for i := range 600 {
 		seq := start + uint16(i)
-		h.add(sentPacket{payload: []byte{byte(i)}, ts: uint32(i), seq: seq, marker: i%5 == 4})
+		h.add(sentPacket{payload: []byte{byte(i)}, at: now.UnixNano(), ts: uint32(i), seq: seq, marker: i%5 == 4})
 	}
-	last := start + 599
+	return h, start + 599
+}
+
+func resendSeqs(t *testing.T, h *nackHistory, start uint16, now time.Time, seqs []uint16) []uint16 {
+	t.Helper()
+	var got []uint16
+	n := h.resend(&rtcp.TransportLayerNack{Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)}, now, func(p *rtp.Packet) error {
+		if want := uint32(p.SequenceNumber - start); p.Payload[0] != byte(want) || p.Timestamp != want {
+			t.Errorf("seq %d: payload %d ts %d, want %d", p.SequenceNumber, p.Payload[0], p.Timestamp, want)
+		}
+		got = append(got, p.SequenceNumber)
+		return nil
+	})
+	if n != len(got) {
+		t.Errorf("resend returned %d for %d writes", n, len(got))
+	}
+	return got
+}
+
+func TestNACKHistory(t *testing.T) {
+	const start = uint16(65000) // the window crosses the wrap
+	now := time.Now()
+	_, last := filledHistory(start, now)
 	tests := []struct {
 		name string
 		seqs []uint16
@@ -29,33 +54,47 @@ func TestNACKHistory(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var got []uint16
-			n := h.resend(&rtcp.TransportLayerNack{Nacks: rtcp.NackPairsFromSequenceNumbers(tc.seqs)}, func(p *rtp.Packet) error {
-				if want := uint32(p.SequenceNumber - start); p.Payload[0] != byte(want) || p.Timestamp != want {
-					t.Errorf("seq %d: payload %d ts %d, want %d", p.SequenceNumber, p.Payload[0], p.Timestamp, want)
-				}
-				got = append(got, p.SequenceNumber)
-				return nil
-			})
-			if n != len(tc.want) || len(got) != len(tc.want) {
-				t.Fatalf("resent %v (n=%d), want %v", got, n, tc.want)
-			}
-			for i := range got {
-				if got[i] != tc.want[i] {
-					t.Fatalf("resent %v, want %v", got, tc.want)
-				}
+			h, _ := filledHistory(start, now)
+			if got := resendSeqs(t, h, start, now, tc.seqs); !slices.Equal(got, tc.want) {
+				t.Fatalf("resent %v, want %v", got, tc.want)
 			}
 		})
 	}
-	// One NACK cannot ask for more than maxResendPerNACK packets.
-	all := make([]uint16, 0, historySize)
-	for i := range historySize {
-		all = append(all, last-uint16(historySize-1-i))
-	}
-	n := h.resend(&rtcp.TransportLayerNack{Nacks: rtcp.NackPairsFromSequenceNumbers(all)}, func(*rtp.Packet) error { return nil })
-	if n != maxResendPerNACK {
-		t.Errorf("resent %d for a huge NACK, want %d", n, maxResendPerNACK)
-	}
+
+	t.Run("limits", func(t *testing.T) {
+		h, _ := filledHistory(start, now)
+		all := make([]uint16, 0, historySize)
+		for i := range historySize {
+			all = append(all, last-uint16(historySize-1-i))
+		}
+		if got := resendSeqs(t, h, start, now, all); len(got) != maxResendPerNACK {
+			t.Errorf("resent %d for a huge NACK, want %d", len(got), maxResendPerNACK)
+		}
+		h, _ = filledHistory(start, now)
+		for i := range maxResends {
+			if got := resendSeqs(t, h, start, now, []uint16{last}); len(got) != 1 {
+				t.Fatalf("resend %d of a packet: %v", i+1, got)
+			}
+		}
+		if got := resendSeqs(t, h, start, now, []uint16{last}); got != nil {
+			t.Errorf("packet resent more than %d times", maxResends)
+		}
+		if got := resendSeqs(t, h, start, now.Add(maxResendAge+time.Millisecond), []uint16{last - 1}); got != nil {
+			t.Errorf("stale packet resent")
+		}
+		// Credit: a quarter of what was sent.
+		h = &nackHistory{}
+		for i := range 40 {
+			h.add(sentPacket{payload: []byte{byte(i)}, at: now.UnixNano(), ts: uint32(i), seq: start + uint16(i)})
+		}
+		seqs := make([]uint16, 40)
+		for i := range seqs {
+			seqs[i] = start + uint16(i)
+		}
+		if got := resendSeqs(t, h, start, now, seqs); len(got) != 40/resendCost {
+			t.Errorf("resent %d of 40 sent, want %d", len(got), 40/resendCost)
+		}
+	})
 }
 
 // TestNACKAnswered: a viewer's NACK for a packet it had is answered with

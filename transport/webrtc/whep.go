@@ -168,6 +168,7 @@ func (w *whepSession) write(ctx context.Context, local *webrtc.TrackLocalStaticR
 			return
 		}
 		bytes := 0
+		now := time.Now().UnixNano()
 		h := w.holder.Load()
 		if h != nil {
 			h.hold()
@@ -178,7 +179,7 @@ func (w *whepSession) write(ctx context.Context, local *webrtc.TrackLocalStaticR
 			pkt.Marker = video && last
 			pkt.Payload = p
 			if video {
-				hist.add(sentPacket{payload: p, ts: pkt.Timestamp, seq: seq, marker: pkt.Marker})
+				hist.add(sentPacket{payload: p, at: now, ts: pkt.Timestamp, seq: seq, marker: pkt.Marker})
 			}
 			seq++
 			bytes += 12 + len(p)
@@ -209,7 +210,16 @@ func (w *whepSession) readRTCP(sender *webrtc.RTPSender, local *webrtc.TrackLoca
 				}
 			case *rtcp.TransportLayerNack:
 				w.s.m.nacks.Inc()
-				if n := hist.resend(p, local.WriteRTP); n > 0 {
+				// Retransmissions leave together, like a frame.
+				h := w.holder.Load()
+				if h != nil {
+					h.hold()
+				}
+				n := hist.resend(p, time.Now(), local.WriteRTP)
+				if h != nil {
+					h.release()
+				}
+				if n > 0 {
 					w.s.m.resent.Add(float64(n))
 				}
 			}
