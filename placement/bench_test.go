@@ -50,3 +50,16 @@ func BenchmarkRouteViewer10k(b *testing.B) {
 		_, _ = RouteViewer(s, reqs[i%len(reqs)])
 	}
 }
+
+// BenchmarkPrepare10k is the per-snapshot cost the leader pays before
+// deciding (flat arrays and the geo index).
+func BenchmarkPrepare10k(b *testing.B) {
+	s := genSnapshot(rand.New(rand.NewPCG(9, 10)), 10000)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.p = nil
+		if err := s.Prepare(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

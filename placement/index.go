@@ -100,29 +100,30 @@ func buildIndex(s *Snapshot, p *prepared) *geoIndex {
 			break
 		}
 	}
-	// Members sorted by (cell key, node index): a deterministic layout.
-	order := make([]int32, len(located))
-	for k := range order {
-		order[k] = int32(k)
+	// Cells in key order, members in node order within a cell (a counting
+	// sort): a deterministic layout without sorting the nodes.
+	cellKeys := make([]int32, 0, len(counts))
+	for k := range counts {
+		cellKeys = append(cellKeys, k)
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if keys[a] != keys[b] {
-			return int(keys[a]) - int(keys[b])
-		}
-		return int(located[a]) - int(located[b])
-	})
+	slices.Sort(cellKeys)
+	next := make(map[int32]int32, len(cellKeys)) // key → next free slot
+	off := int32(0)
+	for _, k := range cellKeys {
+		next[k] = off
+		off += counts[k]
+	}
 	ix.members = make([]int32, len(located))
-	for k, o := range order {
-		ix.members[k] = located[o]
+	for k, i := range located {
+		ix.members[next[keys[k]]] = i
+		next[keys[k]]++
 	}
-	ix.cells = make([]geoCell, 0, len(counts))
-	for start := 0; start < len(order); {
-		end := start + 1
-		for end < len(order) && keys[order[end]] == keys[order[start]] {
-			end++
-		}
-		ix.cells = append(ix.cells, newCell(p, ix.members[start:end], int32(start)))
-		start = end
+	ix.cells = make([]geoCell, 0, len(cellKeys))
+	off = 0
+	for _, k := range cellKeys {
+		n := counts[k]
+		ix.cells = append(ix.cells, newCell(p, ix.members[off:off+n], off))
+		off += n
 	}
 	return ix
 }
