@@ -135,3 +135,45 @@ func TestIndexSkipsFarCells(t *testing.T) {
 		}
 	}
 }
+
+// TestPropertyIndexedViewerMatchesFullScan holds RouteViewer's indexed
+// scan to the full scan's decision, relay bonus included.
+func TestPropertyIndexedViewerMatchesFullScan(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	skipped := 0
+	for c := range 150 {
+		s := genSnapshot(r, 1+r.IntN(400))
+		loc := scatter(r, s, c%3)
+		for range 30 {
+			g := genRequest(r, s)
+			if loc != nil && g.Requester.Location.Known {
+				g.Requester.Location = loc()
+			}
+			req := ViewerRequest{
+				SessionID:    "s" + string(rune('0'+r.IntN(6))),
+				IngestNodeID: s.Nodes[r.IntN(len(s.Nodes))].ID,
+				BitrateMbps:  int64(r.IntN(9000)),
+				Viewer:       g.Requester,
+				Regions:      g.Regions,
+			}
+			full, errFull := routeViewer(s, req, scanFull)
+			idx, errIdx := routeViewer(s, req, scanIndexed)
+			if (errFull == nil) != (errIdx == nil) || errFull != nil && errFull.Error() != errIdx.Error() {
+				t.Fatalf("case %d: errors differ: full %v, indexed %v", c, errFull, errIdx)
+			}
+			fe, ie := full.Explanation, idx.Explanation
+			if ie.Considered+ie.Skipped != len(s.Nodes) || ie.Skipped == 0 && (ie.Rejected != fe.Rejected || ie.Feasible != fe.Feasible) ||
+				ie.Skipped > 0 && errIdx != nil {
+				t.Fatalf("case %d: indexed counts %+v, full %+v", c, ie, fe)
+			}
+			skipped += ie.Skipped
+			idx.Explanation = fe
+			if !reflect.DeepEqual(full, idx) {
+				t.Fatalf("case %d: decisions differ:\nfull    %+v\nindexed %+v", c, full, idx)
+			}
+		}
+	}
+	if skipped == 0 {
+		t.Fatal("the index pruned nothing: the property is vacuous")
+	}
+}

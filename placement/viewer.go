@@ -54,6 +54,13 @@ type ViewerDecision struct {
 // ErrInvalidSnapshot, ErrUnknownNode for an ingest node not in the snapshot,
 // and *NoCapacityError when no edge qualifies.
 func RouteViewer(snap *Snapshot, req ViewerRequest) (ViewerDecision, error) {
+	return routeViewer(snap, req, scanAuto)
+}
+
+// routeViewer is RouteViewer with the scan mode chosen by the caller; as
+// for Place, the geo index is used for a viewer with a location on a large
+// fleet and gives the same decision as the full scan.
+func routeViewer(snap *Snapshot, req ViewerRequest, mode scanMode) (ViewerDecision, error) {
 	if snap == nil {
 		return ViewerDecision{}, fmt.Errorf("%w: nil snapshot", ErrInvalidSnapshot)
 	}
@@ -81,41 +88,22 @@ func RouteViewer(snap *Snapshot, req ViewerRequest) (ViewerDecision, error) {
 		}
 	}
 	relayers := p.relayers[req.SessionID] // ascending node indices
-	ri := 0
 	ex := Explanation{Considered: len(p.nodes)}
 	o := newOrigin(p, &req.Viewer)
-	pk := newPicker(&o)
-	for i := range p.nodes {
-		np := &p.nodes[i]
-		f := filterPass
-		switch {
-		case np.flags&flagAlive == 0:
-			f = FilterNotAlive
-		case np.flags&flagEligible == 0:
-			f = FilterDraining
-		case q.hasRegions && !slices.Contains(q.regions, np.region):
-			f = FilterRegion
-		case int64(np.egressFree) < q.egress:
-			f = FilterNICHeadroom
+	vs := viewerScan{p: p, q: &q, o: &o, pk: newPicker(&o), ex: &ex, ingest: ingest, relayers: relayers}
+	if (mode == scanIndexed || mode == scanAuto && len(p.nodes) >= indexMinNodes) && o.hasLoc && p.index != nil {
+		vs.indexed()
+		examined := ex.Feasible
+		for _, c := range ex.Rejected {
+			examined += c
 		}
-		if f != filterPass {
-			ex.Rejected[f]++
-			continue
+		ex.Considered, ex.Skipped = examined, len(p.nodes)-examined
+	} else {
+		for i := range p.nodes {
+			vs.node(i)
 		}
-		ex.Feasible++
-		bonus := 0
-		for ri < len(relayers) && relayers[ri] < int32(i) {
-			ri++
-		}
-		if int32(i) == ingest || ri < len(relayers) && relayers[ri] == int32(i) {
-			bonus = relayBonusBuckets
-		}
-		bucket, ok := pk.bucketFor(p, i, bonus)
-		if !ok {
-			continue
-		}
-		pk.consider(i, p.cold[i].rank, bucket, fraction(int64(np.egressFree)-q.egress, int64(np.nicMbps)))
 	}
+	pk := vs.pk
 	if pk.best < 0 {
 		return ViewerDecision{Explanation: ex}, &NoCapacityError{Explanation: ex}
 	}
@@ -135,4 +123,117 @@ func RouteViewer(snap *Snapshot, req ViewerRequest) (ViewerDecision, error) {
 	d.Score = sc
 	d.Explanation.Winner = sc
 	return d, nil
+}
+
+// viewerScan is one RouteViewer decision in progress.
+type viewerScan struct {
+	p        *prepared
+	q        *query
+	o        *origin
+	pk       picker
+	ex       *Explanation
+	ingest   int32
+	relayers []int32 // ascending
+	seen     []uint64
+}
+
+// node filters node i and offers it to the picker, with the relay bonus
+// when it is the ingest edge or relays the session.
+func (v *viewerScan) node(i int) {
+	p, np := v.p, &v.p.nodes[i]
+	f := filterPass
+	switch {
+	case np.flags&flagAlive == 0:
+		f = FilterNotAlive
+	case np.flags&flagEligible == 0:
+		f = FilterDraining
+	case v.q.hasRegions && !slices.Contains(v.q.regions, np.region):
+		f = FilterRegion
+	case int64(np.egressFree) < v.q.egress:
+		f = FilterNICHeadroom
+	}
+	if f != filterPass {
+		v.ex.Rejected[f]++
+		return
+	}
+	v.ex.Feasible++
+	bonus := 0
+	if int32(i) == v.ingest {
+		bonus = relayBonusBuckets
+	} else if _, ok := slices.BinarySearch(v.relayers, int32(i)); ok {
+		bonus = relayBonusBuckets
+	}
+	bucket, ok := v.pk.bucketFor(p, i, bonus)
+	if !ok {
+		return
+	}
+	v.pk.consider(i, p.cold[i].rank, bucket, fraction(int64(np.egressFree)-v.q.egress, int64(np.nicMbps)))
+}
+
+// visit runs node(i) once per decision: the indexed scan reaches some
+// nodes both through a list and through their cell.
+func (v *viewerScan) visit(i int32) {
+	w, bit := i>>6, uint64(1)<<(i&63)
+	if v.seen[w]&bit != 0 {
+		return
+	}
+	v.seen[w] |= bit
+	v.node(int(i))
+}
+
+// indexed scans the nodes whose bucket is not plain geography (no
+// location, Vivaldi, relay bonus) first, then the cells nearest the viewer,
+// then every cell whose bound still beats the best bucket; bonus nodes
+// sort before geography, so a cell is skipped only when all its nodes are
+// in a worse bucket.
+func (v *viewerScan) indexed() {
+	ix := v.p.index
+	v.seen = make([]uint64, len(v.p.nodes)/64+1)
+	v.visit(v.ingest)
+	for _, i := range v.relayers {
+		v.visit(i)
+	}
+	for _, i := range ix.unlocated {
+		v.visit(i)
+	}
+	if v.o.dim != 0 {
+		for _, i := range ix.byDim[v.o.dim] {
+			v.visit(i)
+		}
+	}
+	prune := func() float64 {
+		if v.pk.best < 0 {
+			return -3
+		}
+		d, _ := bucketDots(v.pk.bucket)
+		return d
+	}
+	bounds := make([]float64, len(ix.cells))
+	for c := range ix.cells {
+		bounds[c] = ix.cells[c].maxDot(v.o.x, v.o.y, v.o.z)
+	}
+	scanCell := func(c int) {
+		cell := &ix.cells[c]
+		for _, i := range ix.members[cell.off : cell.off+cell.n] {
+			v.visit(i)
+		}
+		bounds[c] = cellVisited
+	}
+	for k := 0; k < 16 && (k < 4 || v.pk.best < 0); k++ {
+		best, top := -1, prune()
+		for c, b := range bounds {
+			if b > top {
+				best, top = c, b
+			}
+		}
+		if best < 0 {
+			break
+		}
+		scanCell(best)
+	}
+	for c, b := range bounds {
+		if b != cellVisited && b > prune() {
+			scanCell(c)
+		}
+	}
 }
