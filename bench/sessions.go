@@ -214,6 +214,9 @@ func (b *sessionsBench) starts(n, conc int, p *Progress) ([]time.Duration, int) 
 				mu.Lock()
 				if err != nil {
 					errs++
+					if errs <= 3 {
+						p.Step("start error: %v", err)
+					}
 				} else {
 					out = append(out, d)
 				}
@@ -235,11 +238,11 @@ func (b *sessionsBench) startOne() (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(b.ctx, sessionTimeout)
 	defer cancel()
 	t0 := time.Now()
-	s, err := b.admin.CreateSession(ctx, client.SessionSpec{TenantID: b.tenant, AppID: b.app})
+	s, err := b.create(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer func() { _, _ = b.admin.TerminateSession(context.WithoutCancel(ctx), s.ID) }()
+	defer b.terminate(s.ID)
 	frames, stop := testcluster.WatchSessionStall(ctx, b.admin, b.tenant, s.ID, b.stall)
 	defer func() { cancel(); stop() }()
 	select {
@@ -247,6 +250,36 @@ func (b *sessionsBench) startOne() (time.Duration, error) {
 		return f.At.Sub(t0), nil
 	case <-ctx.Done():
 		return 0, fmt.Errorf("session %s: no frame within %s", s.ID, sessionTimeout)
+	}
+}
+
+// create creates a session as a tenant's backend does, retrying while
+// the origins answer "retry" (a leader election under load): the wait
+// counts in the start time.
+func (b *sessionsBench) create(ctx context.Context) (*client.Session, error) {
+	for {
+		s, err := b.admin.CreateSession(ctx, client.SessionSpec{TenantID: b.tenant, AppID: b.app})
+		if err == nil || !testcluster.IsRetryable(err) {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// terminate ends a timed session, retrying through a leader election.
+func (b *sessionsBench) terminate(id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), sessionTimeout)
+	defer cancel()
+	for {
+		_, err := b.admin.TerminateSession(ctx, id)
+		if err == nil || !testcluster.IsRetryable(err) || ctx.Err() != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -270,7 +303,7 @@ func (b *sessionsBench) replace(c *testcluster.Cluster, n, maxKills int, p *Prog
 	}()
 	var ws []watched
 	for range n {
-		s, err := b.admin.CreateSession(ctx, client.SessionSpec{TenantID: b.tenant, AppID: b.app})
+		s, err := b.create(ctx)
 		if err != nil {
 			return nil, nil, 0, 0, err
 		}
@@ -304,6 +337,7 @@ func (b *sessionsBench) replace(c *testcluster.Cluster, n, maxKills int, p *Prog
 		kills++
 		var mu sync.Mutex
 		var wg sync.WaitGroup
+		affected := 0
 		wg.Go(func() {
 			// The control plane's view: running again elsewhere.
 			left := map[string]bool{}
@@ -333,6 +367,7 @@ func (b *sessionsBench) replace(c *testcluster.Cluster, n, maxKills int, p *Prog
 			if !slices.Contains(byEdge[victim], w.id) {
 				continue
 			}
+			affected++
 			wg.Go(func() {
 				f, err := waitFrame(ctx, w.frames, killedAt, victim)
 				mu.Lock()
@@ -345,7 +380,7 @@ func (b *sessionsBench) replace(c *testcluster.Cluster, n, maxKills int, p *Prog
 			})
 		}
 		wg.Wait()
-		p.Step("replace: killed %s with %d sessions; %d re-placed and playing so far (%d errors)", victim, len(byEdge[victim]), len(out), errs)
+		p.Step("replace: killed %s with %d watched sessions; %d re-placed and playing so far (%d errors)", victim, affected, len(out), errs)
 	}
 	return out, running, errs, kills, nil
 }
