@@ -132,6 +132,7 @@ func runDev(args []string) error {
 		Edge    string `json:"edge"`
 		MoQURL  string `json:"moq_url"`
 		WHEPURL string `json:"whep_url"`
+		Player  string `json:"player_url"`
 		Token   string `json:"token"`
 	}
 	viewErr := tenant.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/viewers", map[string]any{"lat": lat, "lon": lon}, &view)
@@ -166,6 +167,11 @@ Strata dev cluster is up.
 		}
 		if view.WHEPURL != "" {
 			fmt.Printf("  whep (view)    %s\n", view.WHEPURL)
+		}
+		if view.Player != "" {
+			// The page is on the edge's self-signed HTTPS: accept it once in
+			// the browser; WebTransport then pins the certificate by hash.
+			fmt.Printf("  player         %s\n", view.Player)
 		}
 	} else {
 		fmt.Printf("  viewer         %v\n", viewErr)

@@ -200,7 +200,9 @@ func publishTestsrc(ctx context.Context, o testsrcOptions, log *slog.Logger) err
 	log.Info("publishing", "namespace", o.namespace.String(), "edge", o.addr, "codec", clip.Codec,
 		"video_frames", len(clip.Video), "audio_packets", len(clip.Audio), "insecure", o.insecure)
 	if o.inputURL != "" {
-		log.Warn("input events are not supported by testsrc yet; not reading them", "input_url", o.inputURL)
+		// Input travels on the session's own broadcast at its ingest edge,
+		// so the publish connection reads it; the URL names that endpoint.
+		log.Info("reading viewer input over the publish connection", "input_url", o.inputURL)
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -225,7 +227,7 @@ func publishTestsrc(ctx context.Context, o testsrcOptions, log *slog.Logger) err
 			case <-t.C:
 				log.Info(fmt.Sprintf("published %d frames", src.VideoFrames()+src.AudioFrames()),
 					"video", src.VideoFrames(), "audio", src.AudioFrames(),
-					"subscriptions", pub.Subscriptions(), "input_refused", pub.InputRefused())
+					"subscriptions", pub.Subscriptions(), "input_events", pub.Input().Events)
 			}
 		}
 	})
