@@ -31,6 +31,10 @@ type PlacementEngineResult struct {
 	// PlacedFraction10k is the share of 10k decisions that found a node,
 	// to show the snapshot is neither empty nor full.
 	PlacedFraction10k float64 `json:"engine_placed_fraction_10k"`
+	// ExaminedFraction10k is the mean share of the 10k fleet a decision
+	// ran through the filters; the rest the geo index showed to be
+	// farther than the winner (placement.Explanation.Skipped).
+	ExaminedFraction10k float64 `json:"engine_examined_fraction_10k"`
 	// Nodes, DecisionsPerSec and P99Micros describe the extra fleet size
 	// asked for with nodes, when it is neither 1,000 nor 10,000.
 	Nodes           int     `json:"engine_nodes,omitempty"`
@@ -68,6 +72,7 @@ func PlacementEngine(ctx context.Context, nodes int, duration time.Duration) (Pl
 	}
 	res.DecisionsPerSec10k, res.P50Micros10k, res.P99Micros10k = m.perSec, m.p50us, m.p99us
 	res.PlacedFraction10k, res.ViewerRoutesPerSec10k = m.placed, m.viewerPerSec
+	res.ExaminedFraction10k = m.examined
 	if nodes > 0 && nodes != 1000 && nodes != 10000 {
 		m, err = measurePlacement(ctx, nodes, duration)
 		if err != nil {
@@ -80,7 +85,7 @@ func PlacementEngine(ctx context.Context, nodes int, duration time.Duration) (Pl
 
 // placementMeasure is one fleet size's figures.
 type placementMeasure struct {
-	perSec, p50us, p99us, placed, viewerPerSec float64
+	perSec, p50us, p99us, placed, viewerPerSec, examined float64
 }
 
 // measurePlacement times every Place call for duration; the rate is calls
@@ -99,7 +104,7 @@ func measurePlacement(ctx context.Context, n int, duration time.Duration) (place
 		reqs[i] = placementRequest(r, snap)
 	}
 	lat := make([]time.Duration, 0, 1<<16)
-	placed := 0
+	placed, examined := 0, 0
 	var busy time.Duration
 	start := time.Now()
 	for i := 0; ; i++ {
@@ -112,8 +117,9 @@ func measurePlacement(ctx context.Context, n int, duration time.Duration) (place
 			}
 		}
 		t0 := time.Now()
-		_, err := placement.Place(snap, reqs[i%len(reqs)])
+		dec, err := placement.Place(snap, reqs[i%len(reqs)])
 		d := time.Since(t0)
+		examined += dec.Explanation.Considered
 		busy += d
 		lat = append(lat, d)
 		if err == nil {
@@ -127,6 +133,7 @@ func measurePlacement(ctx context.Context, n int, duration time.Duration) (place
 	m.p50us = float64(lat[len(lat)/2]) / float64(time.Microsecond)
 	m.p99us = float64(lat[len(lat)*99/100]) / float64(time.Microsecond)
 	m.placed = float64(placed) / float64(len(lat))
+	m.examined = float64(examined) / float64(len(lat)) / float64(n)
 
 	vreqs := make([]placement.ViewerRequest, 1024)
 	for i := range vreqs {
