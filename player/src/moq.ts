@@ -116,7 +116,7 @@ export class MoqSession {
   static async connect(url: string, opts: ConnectOptions): Promise<MoqSession> {
     const wtOpts: WebTransportOptions = {};
     if (opts.certHash && opts.certHash.length === 32) {
-      wtOpts.serverCertificateHashes = [{ algorithm: "sha-256", value: opts.certHash }];
+      wtOpts.serverCertificateHashes = [{ algorithm: "sha-256", value: opts.certHash as BufferSource }];
     }
     const wt = new WebTransport(url, wtOpts);
     const s = new MoqSession(wt, opts.token);
@@ -298,7 +298,7 @@ export class MoqSession {
         }
         const len = await r.varint();
         let status = STATUS_NORMAL;
-        let payload = new Uint8Array(0);
+        let payload: Uint8Array = new Uint8Array(0);
         if (len === 0) status = await r.varint();
         else if (len > MAX_OBJECT) throw new ProtocolError("object too large");
         else payload = await r.bytes(len);

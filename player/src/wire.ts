@@ -129,7 +129,7 @@ function decodeVarint(b: Uint8Array, off: number, len: number): number {
 /** Reads fields from a byte stream (a WebTransport stream). */
 export class StreamReader {
   private r: ReadableStreamDefaultReader<Uint8Array>;
-  private buf = new Uint8Array(0);
+  private buf: Uint8Array = new Uint8Array(0);
   private off = 0;
   private end = 0;
 
