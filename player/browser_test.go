@@ -3,6 +3,7 @@ package player_test
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -188,6 +189,28 @@ func TestBrowserPlayer(t *testing.T) {
 		}
 	})
 
+	t.Run("unreachable", func(t *testing.T) {
+		tab, err := b.NewTab(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tab.Close()
+		if err := tab.Open(rig.EmbedURL(viewer.Token)); err != nil {
+			t.Fatal(err)
+		}
+		// Point the element at ports nothing listens on and play again.
+		dead := freeUDPAddr(t)
+		if err := tab.Eval(`(() => { const p = document.querySelector("strata-player");
+			p.setAttribute("src", "https://` + dead + `/moq"); p.setAttribute("whep", "http://` + dead + `/whep/x/y"); p.play(); })()`); err != nil {
+			t.Fatal(err)
+		}
+		s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "error" })
+		if err != nil || !contains(s.Reason, "edge unreachable") {
+			t.Fatalf("no unreachable error: %v %+v", err, s)
+		}
+		t.Logf("unreachable: %q", s.Reason)
+	})
+
 	t.Run("bad-token", func(t *testing.T) {
 		tab, err := b.NewTab(false)
 		if err != nil {
@@ -211,6 +234,18 @@ func TestBrowserPlayer(t *testing.T) {
 		}
 		t.Logf("bad token: %q (fallback: %v)", s.Reason, derefS(s.FallbackReason))
 	})
+}
+
+// freeUDPAddr is a loopback address nothing listens on (TCP or UDP).
+func freeUDPAddr(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	_ = pc.Close()
+	return addr
 }
 
 func contains(s, sub string) bool {

@@ -190,3 +190,8 @@ func (t *Tab) Click(x, y float64) error {
 func (t *Tab) Key(keys string) error {
 	return chromedp.Do(t.Ctx, chromedp.KeyEvent(keys))
 }
+
+// Eval runs a JavaScript expression in the page, ignoring its value.
+func (t *Tab) Eval(js string) error {
+	return chromedp.Do(t.Ctx, chromedp.Evaluate[chromedp.Void](js))
+}

@@ -267,7 +267,9 @@ export class StrataPlayer extends HTMLElement {
       await this.playWHEP(run, token, whepURL, controller);
     } catch (e) {
       const we = e as WhepError;
-      this.fail(run, moqErr && we.kind === "closed" ? `edge unreachable (${moqErr.message}; ${we.message})` : we.message, we.kind ?? "closed");
+      const kind = we instanceof WhepError ? we.kind : "closed";
+      const why = [moqErr?.message, we.message].filter(Boolean).join("; ");
+      this.fail(run, kind === "closed" ? `edge unreachable (${why})` : we.message, kind);
     }
   }
 

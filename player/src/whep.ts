@@ -64,7 +64,7 @@ export async function whep(url: string, token: string, opts: { media: boolean; i
   } catch (e) {
     pc.close();
     if (e instanceof WhepError) throw e;
-    throw new WhepError(`edge unreachable (WHEP: ${e})`, "closed");
+    throw new WhepError(`WHEP: ${e}`, "closed");
   }
   sess.close = () => {
     pc.close();
