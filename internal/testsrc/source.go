@@ -122,16 +122,19 @@ func (s *Source) Run(ctx context.Context) error {
 		} else if ctx.Err() != nil {
 			return nil
 		}
+		// Each frame is stamped with its own slot, not the time the loop
+		// got to it: a late wake-up emits several frames whose capture
+		// times must still increase.
 		now := s.now()
 		for !vAt.After(now) {
-			if err := s.appendVideo(int(vn%int64(len(s.clip.Video))), now.UnixMicro()); err != nil {
+			if err := s.appendVideo(int(vn%int64(len(s.clip.Video))), vAt.UnixMicro()); err != nil {
 				return err
 			}
 			vn++
 			vAt = start.Add(time.Duration(vn) * videoPeriod)
 		}
 		for !aAt.After(now) {
-			if err := s.appendAudio(int(an%int64(len(s.clip.Audio))), an, now.UnixMicro()); err != nil {
+			if err := s.appendAudio(int(an%int64(len(s.clip.Audio))), an, aAt.UnixMicro()); err != nil {
 				return err
 			}
 			an++
