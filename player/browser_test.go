@@ -98,6 +98,36 @@ func TestBrowserPlayer(t *testing.T) {
 		t.Logf("screenshot: %s", out)
 	})
 
+	t.Run("stall-skips-ahead", func(t *testing.T) {
+		tab, err := b.NewTab(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tab.Close()
+		if err := tab.Open(rig.EmbedURL(viewer.Token)); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "playing" || s.State == "error" }); err != nil || s.State != "playing" {
+			t.Fatalf("not playing: %v %+v", err, s)
+		}
+		// Freeze the page for 2.5 s: media piles up behind it, and the
+		// player must drop it and resume at the newest group.
+		if err := tab.Eval(`(() => { const t = Date.now(); while (Date.now() - t < 2500) {} })()`); err != nil {
+			t.Fatal(err)
+		}
+		s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool {
+			return s.Skips >= 1 && s.State == "playing"
+		})
+		if err != nil {
+			t.Fatalf("no skip after a stall: %v %+v", err, s)
+		}
+		rendered := s.FramesRendered
+		if s, err = tab.WaitStats(10*time.Second, func(s *playertest.Stats) bool { return s.FramesRendered >= rendered+30 }); err != nil {
+			t.Fatalf("not playing after the skip: %v %+v", err, s)
+		}
+		t.Logf("stall: %d skips, %d frames dropped, playing on", s.Skips, s.FramesDropped)
+	})
+
 	t.Run("whep-fallback", func(t *testing.T) {
 		tab, err := b.NewTab(true) // a browser without WebTransport
 		if err != nil {
