@@ -168,7 +168,7 @@ func TestBrowserPlayer(t *testing.T) {
 				if s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "playing" || s.State == "error" }); err != nil || s.State != "playing" {
 					t.Fatalf("not playing: %v %+v", err, s)
 				}
-				// Press and click until the source has seen both; the input
+				// Press, click and tap until the source has seen each; the input
 				// channel may still be opening for the first ones.
 				deadline := time.Now().Add(15 * time.Second)
 				for {
@@ -178,10 +178,13 @@ func TestBrowserPlayer(t *testing.T) {
 					if err := tab.Key("w"); err != nil {
 						t.Fatal(err)
 					}
+					if err := tab.Tap(500, 350); err != nil {
+						t.Fatal(err)
+					}
 					in := rig.Publisher.Input()
-					if in.Keys-before.Keys >= 2 && in.Pointer-before.Pointer >= 2 {
-						t.Logf("%s input: %d events at the source (%d keys, %d pointer), last %+v after %s",
-							transport, in.Events-before.Events, in.Keys-before.Keys, in.Pointer-before.Pointer, in.Last, in.LastDelay)
+					if in.Keys-before.Keys >= 2 && in.Pointer-before.Pointer >= 2 && in.Touch-before.Touch >= 2 {
+						t.Logf("%s input: %d events at the source (%d keys, %d pointer, %d touch), last %+v after %s",
+							transport, in.Events-before.Events, in.Keys-before.Keys, in.Pointer-before.Pointer, in.Touch-before.Touch, in.Last, in.LastDelay)
 						break
 					}
 					if time.Now().After(deadline) {

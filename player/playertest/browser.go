@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -194,4 +195,16 @@ func (t *Tab) Key(keys string) error {
 // Eval runs a JavaScript expression in the page, ignoring its value.
 func (t *Tab) Eval(js string) error {
 	return chromedp.Do(t.Ctx, chromedp.Evaluate[chromedp.Void](js))
+}
+
+// Tap touches the page at x, y and lifts the finger.
+func (t *Tab) Tap(x, y float64) error {
+	_, err := chromedp.Call(t.Ctx, input.DispatchTouchEvent, input.DispatchTouchEventParams{
+		Type: input.DispatchTouchEventTypeTouchStart, TouchPoints: []*input.TouchPoint{{X: x, Y: y}}})
+	if err != nil {
+		return err
+	}
+	_, err = chromedp.Call(t.Ctx, input.DispatchTouchEvent, input.DispatchTouchEventParams{
+		Type: input.DispatchTouchEventTypeTouchEnd, TouchPoints: []*input.TouchPoint{}})
+	return err
 }
