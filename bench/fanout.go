@@ -99,6 +99,10 @@ const fanoutChildEnv = "STRATA_BENCH_MOQ_FANOUT_CHILD"
 // Added latency is capture (the LOC wall-clock timestamp set when the
 // object enters the hub) to receipt in the subscriber process: relay
 // fan-out, the loopback hop and the viewer's QUIC stack.
+//
+// With opts.Hops == 1 the publisher's relay has one subscriber, a second
+// in-process relay that pulls the track over MoQ as an edge does, and the
+// viewers subscribe to that second relay; relay_cpu_cores then covers both.
 func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 	if opts.Subscribers <= 0 || opts.BitrateBps <= 0 || opts.Duration <= 0 {
 		return FanoutResult{}, fmt.Errorf("%w: subscribers, bitrate and duration must be positive", ErrFanoutConfig)
