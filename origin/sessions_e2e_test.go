@@ -276,6 +276,38 @@ func TestSessionsEndToEnd(t *testing.T) {
 		})
 	})
 
+	t.Run("wake without capacity", func(t *testing.T) {
+		// Only one edge, one GPU left: the running session holds it.
+		blocker, err := cl.CreateSession(ctx, client.SessionSpec{AppID: game.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if blocker.State != "pending" {
+			t.Fatalf("blocker is %s; want pending (no GPU free)", blocker.State)
+		}
+		if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/hibernate", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		// The freed GPU goes to the waiting session; the woken one waits.
+		waitSession(ctx, t, cl, blocker.ID, 20*time.Second, func(s *client.Session) error {
+			if s.Reservation == nil {
+				return fmt.Errorf("blocker is %s (%s)", s.State, s.Reason)
+			}
+			return nil
+		})
+		var wk client.Session
+		if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/wake", nil, &wk); err != nil {
+			t.Fatal(err)
+		}
+		if wk.State != "pending" || wk.Reason == "" {
+			t.Fatalf("woken without capacity: %s (%q); want pending with a reason", wk.State, wk.Reason)
+		}
+		if _, err := cl.TerminateSession(ctx, blocker.ID); err != nil {
+			t.Fatal(err)
+		}
+		waitSession(ctx, t, cl, ses.ID, 30*time.Second, inState("running"))
+	})
+
 	t.Run("quota", func(t *testing.T) {
 		for _, tc := range []struct {
 			name  string
