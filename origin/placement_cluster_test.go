@@ -32,6 +32,10 @@ const (
 	pcEgressMbps   = 10
 	pcEdgeNICMbps  = 10000
 	pcPollDeadline = 30 * time.Second
+	// pcCreateDeadline bounds one create's retries. Generous: on a loaded
+	// 2-core machine under -race the cluster may go without a leader for
+	// many seconds after the kill; the test normally takes 5–15 s.
+	pcCreateDeadline = 60 * time.Second
 	// pcLat is where every session's user is; each create's longitude is
 	// pcLon0 + i·pcLonStep, which fingerprints it, so a create whose
 	// outcome is unknown can be looked up in the session list. The spread
@@ -66,15 +70,20 @@ func startPlacementFixture(t *testing.T, origins, edges int, gpus string) *place
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	// Each attempt uses a new name: one whose outcome was unknown may have
+	// landed, and a duplicate name would be refused.
 	var ten *client.Tenant
+	attempt := 0
 	retryAPI(t, func() (err error) {
-		ten, err = c.Client().CreateTenant(ctx, "placement", registry.Quota{})
+		attempt++
+		ten, err = c.Client().CreateTenant(ctx, fmt.Sprintf("placement-%d", attempt), registry.Quota{})
 		return err
 	})
 	var app *registry.App
 	retryAPI(t, func() (err error) {
+		attempt++
 		app, err = c.Client().CreateApp(ctx, client.AppSpec{
-			TenantID: ten.ID, Name: "game", Command: []string{"true"},
+			TenantID: ten.ID, Name: fmt.Sprintf("game-%d", attempt), Command: []string{"true"},
 			GPUs: 1, GPUModel: "L4", GPUMemoryMB: pcSessionMB, EgressMbps: pcEgressMbps,
 		})
 		return err
@@ -269,11 +278,11 @@ func (f *placementFixture) createAll(t *testing.T, n int) createResult {
 	create := func(i int, cl *client.Client) (uncertain bool) {
 		lat, lon := pcLat, pcLon0+float64(i)*pcLonStep
 		spec := client.SessionSpec{TenantID: f.tenant, AppID: f.app, Lat: &lat, Lon: &lon}
-		deadline := time.Now().Add(pcPollDeadline)
+		deadline := time.Now().Add(pcCreateDeadline)
 		for attempt := 0; ; attempt++ {
 			_, err := cl.CreateSession(ctx, spec)
 			if attempt == 0 && answered.Add(1) == int64(n/2) {
-				l, err := c.WaitLeader(10 * time.Second)
+				l, err := c.WaitLeader(pcPollDeadline)
 				if err == nil {
 					err = c.Kill(l)
 				}
@@ -285,16 +294,19 @@ func (f *placementFixture) createAll(t *testing.T, n int) createResult {
 			}
 			var apiErr *client.Error
 			isAPI := errors.As(err, &apiErr)
+			retry := time.Now().Before(deadline)
 			switch {
 			case err == nil:
 				return false
-			case time.Now().After(deadline):
-			case isAPI && apiErr.Status == 429:
+			case isAPI && apiErr.Status == 429 && retry:
 				limited.Add(1)
 				backoff(i, attempt, apiErr.RetryAfter)
 				continue
 			case isAPI && apiErr.Status < 500:
 			case notDelivered(err):
+				if !retry {
+					break
+				}
 				refused.Add(1)
 				cl = clients[(i+attempt+1)%len(clients)] // the addressed origin may be dead
 				ra := 0
