@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -41,6 +42,14 @@ func (a *runtimeAPI) DoIndex(ctx context.Context, method, path string, body, out
 		id := strings.TrimSuffix(strings.TrimPrefix(path, "/v1/sessions/"), "/state")
 		select {
 		case a.reports <- report{id, str("state"), str("reason")}:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		return 1, nil
+	case method == "POST" && strings.HasSuffix(path, "/idle"):
+		id := strings.TrimSuffix(strings.TrimPrefix(path, "/v1/sessions/"), "/idle")
+		select {
+		case a.reports <- report{id, "idle", ""}:
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}
@@ -140,5 +149,99 @@ func TestRunnerFailedRunningAndStop(t *testing.T) {
 	case got := <-api.reports:
 		t.Fatalf("unexpected report %+v after a requested stop", got)
 	default:
+	}
+}
+
+// TestRunnerIdleAndPlacedAnew: a running session without a viewer of its
+// media is reported idle after the app's idle time (a watched one is
+// not), and a session placed anew while the instance of an earlier
+// placement still runs gets a fresh instance.
+func TestRunnerIdleAndPlacedAnew(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	api := &runtimeAPI{reports: make(chan report, 16), apps: map[string]appSpec{
+		"app_idle": {Runtime: "process", Command: []string{"/bin/sh", "-c", "sleep 600 & wait $!"}, IdlePolicy: "hibernate", IdleMinutes: 2},
+	}}
+	drv, err := runtime.NewProcess(runtime.ProcessOptions{StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := media.NewHub(media.HubOptions{})
+	defer hub.Close()
+	r := NewRunner("edge-a", api, drv, hub, time.Second, nil)
+	r.SetIdleMinute(100 * time.Millisecond)
+	defer r.Close()
+
+	s := placed("ses_idle", "app_idle", 0)
+	s.ModifyIndex = 3
+	if err := r.Reconcile(ctx, []client.Session{s}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextReport(ctx, t, api); got != (report{"ses_idle", "starting", ""}) {
+		t.Fatalf("report %+v; want starting", got)
+	}
+	b, err := hub.Publish(media.Namespace{Tenant: "ten_a", Session: "ses_idle"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	video, err := b.CreateTrack(media.TrackInfo{Name: "video", Kind: media.KindVideo}, media.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A viewer of the video track from the start; the input track's
+	// subscriber (the instance itself) never counts.
+	viewer := video.Subscribe()
+	input, err := b.CreateTrack(media.TrackInfo{Name: "input", Kind: media.KindInput}, media.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer input.Subscribe().Close()
+	if err := video.Append(media.Object{Keyframe: true, Payload: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextReport(ctx, t, api); got != (report{"ses_idle", "running", ""}) {
+		t.Fatalf("report %+v; want running", got)
+	}
+	// Watched for three idle times: no idle report.
+	select {
+	case got := <-api.reports:
+		t.Fatalf("report %+v while watched", got)
+	case <-time.After(600 * time.Millisecond):
+	}
+	viewer.Close()
+	if got := nextReport(ctx, t, api); got != (report{"ses_idle", "idle", ""}) {
+		t.Fatalf("report %+v; want idle", got)
+	}
+
+	// Placed anew at a later index: the old instance stops, a new one
+	// starts once it is gone.
+	r.mu.Lock()
+	old := r.inst["ses_idle"].in
+	r.mu.Unlock()
+	s.ModifyIndex = 9
+	if err := r.Reconcile(ctx, []client.Session{s}); !errors.Is(err, errRestarting) {
+		t.Fatalf("reconcile: %v; want errRestarting", err)
+	}
+	if err := old.Wait(ctx); err == nil || ctx.Err() != nil {
+		t.Fatalf("old instance exit %v; want stopped by a signal", err)
+	}
+	for {
+		err := r.Reconcile(ctx, []client.Session{s})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errRestarting) || ctx.Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := nextReport(ctx, t, api); got != (report{"ses_idle", "starting", ""}) {
+		t.Fatalf("report %+v; want starting again", got)
+	}
+	r.mu.Lock()
+	fresh := r.inst["ses_idle"].in
+	r.mu.Unlock()
+	if fresh.ID() == old.ID() {
+		t.Fatal("no fresh instance")
 	}
 }
