@@ -22,20 +22,21 @@
 //	// commit PlaceSession{..., d.Reservation, expectedRevision: d.Revision};
 //	// the FSM re-checks exactly what Snapshot.Apply checks.
 //
-// Performance: on fleets of indexMinNodes nodes or more, a requester with a
-// location is decided through a geo index built by Snapshot.Prepare: nodes
-// are grouped into cells bounded by spherical caps, the cells nearest the
-// requester are scanned first, and a cell whose cap lies wholly beyond the
-// best RTT bucket found is skipped, since none of its nodes can win. The
-// decision is exactly the full scan's (a property test holds them equal);
-// only Explanation's counts then cover the examined nodes. A full scan
-// (Explain, no requester location, small fleets) costs about 10 ns per
-// node on one core. Everything derived from the nodes (unit vectors for
-// great-circle distance, interned regions, labels and GPU models, ID order
-// for tie-breaks, free capacity) is precomputed once into flat arrays with
-// a 64-byte record per node; the hot loop touches only those, classifies
-// nodes without data-dependent branches, ranks geographic distance by
-// comparing dot products against a precomputed table (no trigonometry per
-// node), allocates nothing per node, and builds the list of rejected nodes
-// only when Request.Explain is set.
+// Performance: on fleets of indexMinNodes nodes or more, a requester (or
+// viewer) with a location is decided through a geo index built by
+// Snapshot.Prepare: nodes are grouped into cells bounded by spherical caps,
+// the cells nearest the requester are scanned first, and a cell whose cap
+// lies wholly beyond the best RTT bucket found is skipped, since none of
+// its nodes can win. The decision is exactly the full scan's (a property
+// test holds them equal); only Explanation's counts then cover the
+// examined nodes. A full scan (Explain, no requester location, small
+// fleets) costs about 10 ns per node on one core. Everything derived from
+// the nodes (unit vectors for great-circle distance, interned regions,
+// labels and GPU models, ID order for tie-breaks, free capacity) is
+// precomputed once into flat arrays with a 64-byte record per node; the
+// hot loop touches only those, classifies nodes without data-dependent
+// branches, ranks geographic distance by comparing dot products against a
+// precomputed table (no trigonometry per node), allocates nothing per
+// node, and builds the list of rejected nodes only when Request.Explain is
+// set.
 package placement
