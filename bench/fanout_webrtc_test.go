@@ -10,7 +10,8 @@ import (
 )
 
 // TestFanoutWebRTC runs a small WHEP fan-out. Scale it with
-// STRATA_WEBRTC_FANOUT_SUBS and STRATA_WEBRTC_FANOUT_SECONDS.
+// STRATA_WEBRTC_FANOUT_SUBS and STRATA_WEBRTC_FANOUT_SECONDS;
+// STRATA_WEBRTC_FANOUT_CPUPROFILE names a relay CPU profile of the window.
 func TestFanoutWebRTC(t *testing.T) {
 	subs, secs := 5, 2
 	if v, err := strconv.Atoi(os.Getenv("STRATA_WEBRTC_FANOUT_SUBS")); err == nil && v > 0 {
@@ -21,7 +22,8 @@ func TestFanoutWebRTC(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs)*time.Second+60*time.Second)
 	defer cancel()
-	res, err := FanoutWebRTC(ctx, FanoutWebRTCOptions{Subscribers: subs, BitrateBps: 2_500_000, Duration: time.Duration(secs) * time.Second})
+	res, err := FanoutWebRTC(ctx, FanoutWebRTCOptions{Subscribers: subs, BitrateBps: 2_500_000, Duration: time.Duration(secs) * time.Second,
+		CPUProfile: os.Getenv("STRATA_WEBRTC_FANOUT_CPUPROFILE")})
 	if err != nil {
 		t.Fatal(err)
 	}
