@@ -110,9 +110,9 @@ func TestBrowserPlayer(t *testing.T) {
 		if s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "playing" || s.State == "error" }); err != nil || s.State != "playing" {
 			t.Fatalf("not playing: %v %+v", err, s)
 		}
-		// Freeze the page for 2.5 s: media piles up behind it, and the
+		// Freeze the page for 1.5 s: media piles up behind it, and the
 		// player must drop it and resume at the newest group.
-		if err := tab.Eval(`(() => { const t = Date.now(); while (Date.now() - t < 2500) {} })()`); err != nil {
+		if err := tab.Eval(`(() => { const t = Date.now(); while (Date.now() - t < 1500) {} })()`); err != nil {
 			t.Fatal(err)
 		}
 		s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool {

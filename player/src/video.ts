@@ -69,6 +69,8 @@ export class VideoPipe {
   bytes = 0;
   lastRender = 0;
   g2g = new Window(600); // ms
+  /** How late the latest object arrived, beyond the playout delay (ms). */
+  lateMs = 0;
   /** Current playout delay above the minimum seen delay (ms). */
   playoutMs = 0;
 
@@ -90,7 +92,7 @@ export class VideoPipe {
   /** A new subgroup stream: each carries one group. */
   stream(s: GroupStream): void {
     this.streams.set(s.group, s);
-    if (this.behind()) this.skipTo(s.group);
+    if (s.group > this.group && this.behind()) this.skipTo(s.group);
   }
 
   object(o: MoqObject): void {
@@ -107,6 +109,15 @@ export class VideoPipe {
       // The joined group arrives as a burst of old objects: it says
       // nothing about jitter.
       if (o.group !== this.joinGroup) this.delays.push(d);
+    }
+    if (cap > 0 && this.delays.length >= 10) {
+      // How far behind the live edge this object arrived: a stalled
+      // network or page makes everything queued behind it late.
+      this.lateMs = (wallMicros(o.arrival) - cap - this.delays.min()) / 1000 - this.playoutMs;
+    }
+    if (this.behind()) {
+      const newest = Math.max(...this.streams.keys());
+      if (newest > this.group && newest > o.group) this.skipTo(newest);
     }
     if (o.group < this.group) return; // straggler of a group we left
     const key = isKey(o);
@@ -137,8 +148,9 @@ export class VideoPipe {
     }
   }
 
-  /** Playback is late: frames pile up or the oldest is long overdue. */
+  /** Playback is late: media arrives late, frames pile up, or the oldest is long overdue. */
   private behind(): boolean {
+    if (this.lateMs > SKIP_LATENESS_MS) return true;
     if (this.queue.length > MAX_QUEUED || this.dec.decodeQueueSize > MAX_QUEUED) return true;
     const head = this.queue[0];
     return head !== undefined && wallMicros() - head.due > SKIP_LATENESS_MS * 1000;
@@ -147,6 +159,7 @@ export class VideoPipe {
   /** Drops everything queued and resumes at group g's keyframe. */
   private skipTo(g: number): void {
     this.skips++;
+    this.lateMs = 0;
     for (const q of this.queue) q.frame.close();
     this.dropped += this.queue.length;
     this.queue = [];
