@@ -170,7 +170,13 @@ func (s *Snapshot) Prepare() error {
 		total += len(s.Nodes[i].GPUs)
 	}
 	p.gpus = make([]gpuPrep, total)
-	order := make([]int32, n)
+	// IDs sorted with their node index alongside: the comparisons read
+	// the strings in place instead of chasing Nodes for every one.
+	type idAt struct {
+		id string
+		i  int32
+	}
+	order := make([]idAt, n)
 	off := int32(0)
 	for i := range s.Nodes {
 		nd := &s.Nodes[i]
@@ -188,7 +194,7 @@ func (s *Snapshot) Prepare() error {
 			}
 		}
 		p.byID[nd.ID] = int32(i)
-		order[i] = int32(i)
+		order[i] = idAt{nd.ID, int32(i)}
 		if len(nd.GPUs) > math.MaxInt16 {
 			return fmt.Errorf("%w: node %q has %d GPUs", ErrInvalidSnapshot, nd.ID, len(nd.GPUs))
 		}
@@ -217,9 +223,9 @@ func (s *Snapshot) Prepare() error {
 		}
 		p.refresh(s, i)
 	}
-	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(s.Nodes[a].ID, s.Nodes[b].ID) })
-	for r, i := range order {
-		p.cold[i].rank = int32(r)
+	slices.SortFunc(order, func(a, b idAt) int { return strings.Compare(a.id, b.id) })
+	for r, o := range order {
+		p.cold[o.i].rank = int32(r)
 	}
 	if n > 0 {
 		p.base = &s.Nodes[0]
