@@ -267,6 +267,27 @@ func TestBrowserPlayer(t *testing.T) {
 		}
 		t.Logf("bad token: %q (fallback: %v)", s.Reason, derefS(s.FallbackReason))
 	})
+
+	// Last: it ends the session's broadcast.
+	t.Run("session-ended", func(t *testing.T) {
+		tab, err := b.NewTab(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tab.Close()
+		if err := tab.Open(rig.EmbedURL(viewer.Token)); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "playing" || s.State == "error" }); err != nil || s.State != "playing" {
+			t.Fatalf("not playing: %v %+v", err, s)
+		}
+		rig.StopSource()
+		s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "error" })
+		if err != nil || !contains(s.Reason, "session ended") {
+			t.Fatalf("no session-ended error: %v %+v", err, s)
+		}
+		t.Logf("ended: %q", s.Reason)
+	})
 }
 
 // freeUDPAddr is a loopback address nothing listens on (TCP or UDP).

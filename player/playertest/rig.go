@@ -212,6 +212,14 @@ func (r *Rig) EmbedURL(token string) string {
 	return "http://" + r.Front + "/embed/" + url.PathEscape(r.Namespace.Session) + "?token=" + url.QueryEscape(token)
 }
 
+// StopSource ends the test source and its publisher: the session's
+// broadcast ends at the edge.
+func (r *Rig) StopSource() {
+	if r.stop != nil {
+		r.stop()
+	}
+}
+
 // Close stops the front, the source and the cluster.
 func (r *Rig) Close() {
 	if r.srv != nil {
