@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	commands["bench"] = command{"capacity benchmarks (registry, placement, gossip, fanout, sessions)", runBench}
+	commands["bench"] = command{"capacity benchmarks (registry, placement, gossip, fanout, sessions, player)", runBench}
 }
 
 // benchSuites maps a suite name to its runner. Each prints progress on
@@ -31,7 +31,7 @@ var benchSuites = map[string]func(ctx context.Context, args []string, p *bench.P
 
 func runBench(args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(os.Stderr, "Usage: strata bench <registry|placement|gossip|fanout|sessions> [flags] [--json]\nRun 'strata bench SUITE -h' for a suite's flags.")
+		fmt.Fprintln(os.Stderr, "Usage: strata bench <registry|placement|gossip|fanout|sessions|player> [flags] [--json]\nRun 'strata bench SUITE -h' for a suite's flags.")
 		if len(args) == 0 {
 			return usagef("missing suite")
 		}
