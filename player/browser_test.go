@@ -96,6 +96,16 @@ func TestBrowserPlayer(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("screenshot: %s", out)
+		// The JS API: stop, then play again with listeners on the events.
+		if err := tab.Eval(`(() => { const p = document.querySelector("strata-player"); p.stop();
+			window.__ev = {stopped: p.state}; for (const e of ["playing", "stats", "error"]) p.addEventListener(e, () => window.__ev[e] = (window.__ev[e] || 0) + 1);
+			p.play(); })()`); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := tab.WaitJSON(10*time.Second, `JSON.stringify(window.__ev)`, func(m map[string]any) bool { return m["playing"] != nil && m["stats"] != nil })
+		if err != nil || ev["stopped"] != "idle" || ev["error"] != nil {
+			t.Fatalf("events after stop/play: %v %v", err, ev)
+		}
 	})
 
 	t.Run("stall-skips-ahead", func(t *testing.T) {

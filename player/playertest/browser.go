@@ -208,3 +208,27 @@ func (t *Tab) Tap(x, y float64) error {
 		Type: input.DispatchTouchEventTypeTouchEnd, TouchPoints: []*input.TouchPoint{}})
 	return err
 }
+
+// WaitJSON polls a JavaScript expression yielding a JSON object every
+// 50 ms until ok accepts it or d passes.
+func (t *Tab) WaitJSON(d time.Duration, expr string, ok func(map[string]any) bool) (map[string]any, error) {
+	deadline := time.Now().Add(d)
+	for {
+		raw, err := chromedp.Run(t.Ctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(raw), &m); err == nil && ok(m) {
+			return m, nil
+		}
+		if time.Now().After(deadline) {
+			return m, fmt.Errorf("playertest: %s not satisfied in %s: %s", expr, d, raw)
+		}
+		select {
+		case <-t.Ctx.Done():
+			return m, t.Ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
