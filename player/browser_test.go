@@ -157,6 +157,13 @@ func TestBrowserPlayer(t *testing.T) {
 			t.Fatalf("transport %v", s.Transport)
 		}
 		t.Logf("whep: first frame %.0f ms, %d frames decoded", *s.FirstFrameMs, s.FramesDecoded)
+		png, err := tab.Screenshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(artifactDir(t), "player-whep.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("input", func(t *testing.T) {
