@@ -59,6 +59,12 @@ func TestWebRTCBridgeAcrossEdges(t *testing.T) {
 		return s
 	}
 	specs := []testcluster.EdgeSpec{spec("edge-a", "eu", 48.8, 2.3), spec("edge-b", "us", 40.7, -74)}
+	// Edge B also exercises the WebRTC options: one viewer at most, ICE-TCP,
+	// a public address (loopback, so peers still connect), a STUN server.
+	specs[1].Media.WebRTCMaxViewers = 1
+	specs[1].Media.WebRTCTCPAddr = "127.0.0.1:0"
+	specs[1].Media.WebRTCPublicIPs = []string{"127.0.0.1"}
+	specs[1].Media.WebRTCICEServers = []string{"stun:stun.example.net:3478"}
 	if _, err := c.StartEdges(2, func(i int) testcluster.EdgeSpec { return specs[i] }); err != nil {
 		t.Fatal(err)
 	}
@@ -149,8 +155,27 @@ func TestWebRTCBridgeAcrossEdges(t *testing.T) {
 		})
 		defer stopPub()
 
-		v := startWHEP(ctx, t, hc, view)
+		v, h, answer := startWHEP(ctx, t, hc, view)
 		defer v.stop()
+		if link := h.Get("Link"); !strings.Contains(link, "<stun:stun.example.net:3478>") || !strings.Contains(link, `rel="ice-server"`) {
+			t.Errorf("Link = %q, want the configured STUN server", link)
+		}
+		if !strings.Contains(answer, " tcp ") || !strings.Contains(answer, "tcptype passive") {
+			t.Errorf("answer lacks an ICE-TCP candidate:\n%s", answer)
+		}
+		// Edge B takes one viewer; the next is told to come back later.
+		extra, err := bridgeAPI(t).NewPeerConnection(webrtc.Configuration{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer extra.Close()
+		if _, err := extra.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+		st, h2, _ := postOffer(ctx, t, hc, extra, view.WHEPURL, view.Token)
+		if st != http.StatusServiceUnavailable || h2.Get("Retry-After") == "" {
+			t.Errorf("second viewer on a full edge: %d, Retry-After %q; want 503 with Retry-After", st, h2.Get("Retry-After"))
+		}
 		waitUntil(t, 30*time.Second, func() error {
 			if n := v.count(); n < 10 {
 				return fmt.Errorf("whep viewer on edge-b has %d frames", n)
@@ -331,9 +356,22 @@ func bridgeAPI(t *testing.T) *webrtc.API {
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
 }
 
-// negotiateHTTP POSTs pc's full offer with the bearer token and applies
-// the answer.
-func negotiateHTTP(ctx context.Context, t *testing.T, hc *http.Client, pc *webrtc.PeerConnection, url, tok string) {
+// negotiateHTTP POSTs pc's full offer with the bearer token, applies the
+// answer and returns the response headers and the answer.
+func negotiateHTTP(ctx context.Context, t *testing.T, hc *http.Client, pc *webrtc.PeerConnection, url, tok string) (http.Header, string) {
+	t.Helper()
+	st, h, body := postOffer(ctx, t, hc, pc, url, tok)
+	if st != http.StatusCreated {
+		t.Fatalf("POST %s: %d %s", url, st, body)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body}); err != nil {
+		t.Fatal(err)
+	}
+	return h, body
+}
+
+// postOffer POSTs pc's full offer with the bearer token.
+func postOffer(ctx context.Context, t *testing.T, hc *http.Client, pc *webrtc.PeerConnection, url, tok string) (int, http.Header, string) {
 	t.Helper()
 	o, err := pc.CreateOffer(nil)
 	if err != nil {
@@ -356,12 +394,7 @@ func negotiateHTTP(ctx context.Context, t *testing.T, hc *http.Client, pc *webrt
 	}
 	body, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, body)
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
-		t.Fatal(err)
-	}
+	return resp.StatusCode, resp.Header, string(body)
 }
 
 // whipClient sends test access units at 50 frames per second.
@@ -421,7 +454,7 @@ type whepClient struct {
 	closed bool
 }
 
-func startWHEP(ctx context.Context, t *testing.T, hc *http.Client, view bridgeAnswer) *whepClient {
+func startWHEP(ctx context.Context, t *testing.T, hc *http.Client, view bridgeAnswer) (*whepClient, http.Header, string) {
 	t.Helper()
 	pc, err := bridgeAPI(t).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -441,8 +474,8 @@ func startWHEP(ctx context.Context, t *testing.T, hc *http.Client, view bridgeAn
 		}
 		v.wg.Go(func() { v.read(tr) })
 	})
-	negotiateHTTP(ctx, t, hc, pc, view.WHEPURL, view.Token)
-	return v
+	h, answer := negotiateHTTP(ctx, t, hc, pc, view.WHEPURL, view.Token)
+	return v, h, answer
 }
 
 func (v *whepClient) read(tr *webrtc.TrackRemote) {

@@ -37,6 +37,18 @@ type MediaConfig struct {
 	// WebRTCAddr is the UDP host:port every WebRTC peer connection shares;
 	// it needs HTTPAddr.
 	WebRTCAddr string `yaml:"webrtc_addr"`
+	// WebRTCTCPAddr, if set, also accepts ICE over TCP on this host:port
+	// (viewers behind UDP-blocking firewalls).
+	WebRTCTCPAddr string `yaml:"webrtc_tcp_addr"`
+	// WebRTCPublicIPs are announced in ICE candidates instead of the
+	// host's addresses, for an edge behind 1:1 NAT (cloud VMs).
+	WebRTCPublicIPs []string `yaml:"webrtc_public_ips"`
+	// WebRTCICEServers are STUN URLs announced to WHIP/WHEP clients in
+	// Link headers.
+	WebRTCICEServers []string `yaml:"webrtc_ice_servers"`
+	// WebRTCMaxViewers bounds WHEP viewers; more get 503 with
+	// Retry-After. 0 means no limit.
+	WebRTCMaxViewers int `yaml:"webrtc_max_viewers"`
 	// TLSCert and TLSKey are PEM files; empty generates a self-signed
 	// certificate valid under 14 days (local use: browsers pin it by hash
 	// for WebTransport).
@@ -71,6 +83,7 @@ const (
 func (m MediaConfig) validate(bad func(key, format string, args ...any) error) error {
 	for _, a := range []struct{ key, v string }{
 		{"media.quic_addr", m.QUICAddr}, {"media.http_addr", m.HTTPAddr}, {"media.webrtc_addr", m.WebRTCAddr},
+		{"media.webrtc_tcp_addr", m.WebRTCTCPAddr},
 	} {
 		if a.v == "" {
 			continue
@@ -90,6 +103,13 @@ func (m MediaConfig) validate(bad func(key, format string, args ...any) error) e
 		return bad("media.keys_refresh", "must not be negative")
 	case m.LocateTTL < 0:
 		return bad("media.locate_ttl", "must not be negative")
+	case m.WebRTCMaxViewers < 0:
+		return bad("media.webrtc_max_viewers", "must not be negative")
+	}
+	for _, ip := range m.WebRTCPublicIPs {
+		if net.ParseIP(ip) == nil {
+			return bad("media.webrtc_public_ips", "%q is not an IP address", ip)
+		}
 	}
 	return nil
 }
@@ -185,10 +205,24 @@ func startMedia(cfg MediaConfig, nodeID string, api originAPI, log *slog.Logger,
 			return nil, fmt.Errorf("media: webrtc_addr: %w", err)
 		}
 		m.rtcAddr = udp.LocalAddr().String()
-		m.rtc, err = webrtc.New(webrtc.Config{Hub: m.relay.Hub(), UDPConn: udp, Authorizer: m.authorizeRTC,
-			Registerer: reg, Logger: log.With("component", "edge-webrtc")})
+		rcfg := webrtc.Config{Hub: m.relay.Hub(), UDPConn: udp, Authorizer: m.authorizeRTC,
+			NAT1To1IPs: cfg.WebRTCPublicIPs, MaxViewers: cfg.WebRTCMaxViewers,
+			Registerer: reg, Logger: log.With("component", "edge-webrtc")}
+		for _, u := range cfg.WebRTCICEServers {
+			rcfg.ICEServers = append(rcfg.ICEServers, webrtc.ICEServer{URL: u})
+		}
+		if cfg.WebRTCTCPAddr != "" {
+			if rcfg.TCPListener, err = net.Listen("tcp", cfg.WebRTCTCPAddr); err != nil {
+				_ = udp.Close()
+				return nil, fmt.Errorf("media: webrtc_tcp_addr: %w", err)
+			}
+		}
+		m.rtc, err = webrtc.New(rcfg)
 		if err != nil {
 			_ = udp.Close()
+			if rcfg.TCPListener != nil {
+				_ = rcfg.TCPListener.Close()
+			}
 			return nil, fmt.Errorf("media: webrtc: %w", err)
 		}
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)
