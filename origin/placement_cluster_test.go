@@ -240,6 +240,7 @@ func retryAPI(t *testing.T, f func() error) {
 type createResult struct {
 	killed                            int // the origin killed half-way
 	limited, refused, unknown, landed int64
+	unknownBy                         map[string]int // answers of unknown outcome by error
 }
 
 // createAll fires n session creates at once, one goroutine each, spread
@@ -260,7 +261,7 @@ func (f *placementFixture) createAll(t *testing.T, n int) createResult {
 	c := f.c
 	ctx := context.Background()
 	var (
-		res      createResult
+		res      = createResult{unknownBy: map[string]int{}}
 		answered atomic.Int64
 		limited  atomic.Int64
 		refused  atomic.Int64
@@ -268,6 +269,8 @@ func (f *placementFixture) createAll(t *testing.T, n int) createResult {
 		mu       sync.Mutex
 		errs     []error
 		unknown  []int
+		// lastUnknown is each create's last answer of unknown outcome.
+		lastUnknown = map[int]error{}
 	)
 	clients := make([]*client.Client, len(c.Nodes))
 	for i := range clients {
@@ -316,6 +319,10 @@ func (f *placementFixture) createAll(t *testing.T, n int) createResult {
 				backoff(i, attempt, ra)
 				continue
 			case testcluster.IsRetryable(err) || !isAPI:
+				mu.Lock()
+				lastUnknown[i] = err
+				res.unknownBy[truncErr(err.Error())]++
+				mu.Unlock()
 				return true
 			}
 			mu.Lock()
@@ -345,7 +352,7 @@ func (f *placementFixture) createAll(t *testing.T, n int) createResult {
 	res.unknown = int64(len(unknown))
 	for round := 0; len(errs) == 0 && len(unknown) > 0; round++ {
 		if round == 10 {
-			t.Fatalf("creates %v still of unknown outcome after %d rounds", unknown, round)
+			t.Fatalf("creates %v still of unknown outcome after %d rounds, create %d last: %v", unknown, round, unknown[0], lastUnknown[unknown[0]])
 		}
 		found := f.fingerprints(t, n)
 		var missing []int
@@ -356,9 +363,12 @@ func (f *placementFixture) createAll(t *testing.T, n int) createResult {
 		}
 		res.landed += int64(len(unknown) - len(missing))
 		unknown = nil
+		// Send again through the leader: the create's own origin may be
+		// the dead one, with a dead pooled connection.
+		l := max(c.Leader(), 0)
 		for _, i := range missing {
 			wg.Go(func() {
-				if create(i, clients[i%len(clients)]) {
+				if create(i, clients[l]) {
 					mu.Lock()
 					unknown = append(unknown, i)
 					mu.Unlock()
@@ -464,8 +474,8 @@ func TestPlacementClusterCapacity(t *testing.T) {
 	spec := client.SessionSpec{TenantID: f.tenant, AppID: f.app}
 
 	cr := f.createAll(t, pcCreates)
-	t.Logf("leader %s killed after %d answers; %d creates answered 429, %d retried after a safe refusal, %d with an unknown outcome of which %d had landed",
-		c.Nodes[cr.killed].ID, pcCreates/2, cr.limited, cr.refused, cr.unknown, cr.landed)
+	t.Logf("leader %s killed after %d answers; %d creates answered 429, %d retried after a safe refusal, %d with an unknown outcome of which %d had landed; unknown outcomes by answer: %v",
+		c.Nodes[cr.killed].ID, pcCreates/2, cr.limited, cr.refused, cr.unknown, cr.landed, cr.unknownBy)
 	ss := f.waitSettled(t, pcCapacity)
 	if len(ss) != pcCreates {
 		t.Fatalf("%d sessions exist after %d creates", len(ss), pcCreates)
@@ -547,23 +557,30 @@ func TestPlacementClusterCapacity(t *testing.T) {
 			`strata_placement_decision_seconds_count`,
 			`strata_placement_capacity_gpu_memory_mb{node="` + edgeIDs(1)[0] + `",region="local"}`,
 		}
+		// Gauges come from the replicated state, on every live origin;
+		// decision counters from the leader, which decides.
 		eventually(t, pcPollDeadline, func() error {
 			l := c.Leader()
 			if l < 0 {
 				return errors.New("no leader")
 			}
-			status, body, err := c.NodeClient(l).Raw("GET", "/metrics", "", nil)
-			if err != nil || status != 200 {
-				return fmt.Errorf("GET /metrics: %d %v", status, err)
-			}
-			for series, want := range exact {
-				if got, ok := metricValue(string(body), series); !ok || got != want {
-					return fmt.Errorf("%s = %v (present %t), want %v", series, got, ok, want)
+			for i, n := range c.Nodes {
+				if n.Origin() == nil {
+					continue
 				}
-			}
-			for _, series := range positive {
-				if got, ok := metricValue(string(body), series); !ok || got <= 0 {
-					return fmt.Errorf("%s = %v (present %t), want > 0", series, got, ok)
+				status, body, err := c.NodeClient(i).Raw("GET", "/metrics", "", nil)
+				if err != nil || status != 200 {
+					return fmt.Errorf("%s: GET /metrics: %d %v", n.ID, status, err)
+				}
+				for series, want := range exact {
+					if got, ok := metricValue(string(body), series); !ok || got != want {
+						return fmt.Errorf("%s: %s = %v (present %t), want %v", n.ID, series, got, ok, want)
+					}
+				}
+				for _, series := range positive {
+					if got, ok := metricValue(string(body), series); i == l && (!ok || got <= 0) {
+						return fmt.Errorf("%s: %s = %v (present %t), want > 0", n.ID, series, got, ok)
+					}
 				}
 			}
 			return nil

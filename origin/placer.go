@@ -42,7 +42,7 @@ type placer struct {
 
 	decisions *prometheus.CounterVec
 	latency   prometheus.Histogram
-	pending   prometheus.Gauge
+	pending   prometheus.GaugeFunc
 }
 
 func newPlacer(o *Origin) (*placer, error) {
@@ -57,11 +57,18 @@ func newPlacer(o *Origin) (*placer, error) {
 			Help:    "Time the placement engine takes for one decision.",
 			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10),
 		}),
-		pending: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "strata_placement_pending_sessions",
-			Help: "Sessions waiting for capacity at the end of the last round.",
-		}),
 	}
+	// Read from the replicated state at scrape time, so every origin (not
+	// only the leader, nor a former leader's last round) reports it.
+	p.pending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "strata_placement_pending_sessions",
+		Help: "Sessions waiting for capacity.",
+	}, func() float64 {
+		if o.reg == nil {
+			return 0
+		}
+		return float64(o.reg.State().PendingCount())
+	})
 	for _, c := range []prometheus.Collector{p.decisions, p.latency, p.pending, &capacityCollector{o: o}} {
 		if err := o.prom.Register(c); err != nil {
 			return nil, err
@@ -145,7 +152,6 @@ func (p *placer) round(ctx context.Context) {
 		clear(p.reasons)
 	}
 	p.mu.Unlock()
-	p.pending.Set(float64(total))
 	if len(pending) == 0 {
 		return
 	}
