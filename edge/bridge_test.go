@@ -163,6 +163,23 @@ func TestWebRTCBridgeAcrossEdges(t *testing.T) {
 		if !strings.Contains(answer, " tcp ") || !strings.Contains(answer, "tcptype passive") {
 			t.Errorf("answer lacks an ICE-TCP candidate:\n%s", answer)
 		}
+		// A viewer with B's token at A is sent to B.
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.Replace(pub.WHIPURL, "/whip/", "/whep/", 1), strings.NewReader("v=0\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/sdp")
+		req.Header.Set("Authorization", "Bearer "+view.Token)
+		noFollow := *hc
+		noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != view.WHEPURL {
+			t.Errorf("WHEP on edge-a with edge-b's token: %d Location %q, want 307 to %s", resp.StatusCode, resp.Header.Get("Location"), view.WHEPURL)
+		}
 		// Edge B takes one viewer; the next is told to come back later.
 		extra, err := bridgeAPI(t).NewPeerConnection(webrtc.Configuration{})
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -205,7 +206,7 @@ func startMedia(cfg MediaConfig, nodeID string, api originAPI, log *slog.Logger,
 			return nil, fmt.Errorf("media: webrtc_addr: %w", err)
 		}
 		m.rtcAddr = udp.LocalAddr().String()
-		rcfg := webrtc.Config{Hub: m.relay.Hub(), UDPConn: udp, Authorizer: m.authorizeRTC,
+		rcfg := webrtc.Config{Hub: m.relay.Hub(), UDPConn: udp, Authorizer: m.authorizeRTC, Router: m.routeRTC,
 			NAT1To1IPs: cfg.WebRTCPublicIPs, MaxViewers: cfg.WebRTCMaxViewers,
 			Registerer: reg, Logger: log.With("component", "edge-webrtc")}
 		for _, u := range cfg.WebRTCICEServers {
@@ -448,6 +449,28 @@ func (m *mediaServer) authorizeRTC(_ context.Context, tok string, ns media.Names
 		return webrtc.RoleViewer, nil
 	}
 	return 0, fmt.Errorf("%w: %s token for %s/%s cannot %s %s", relay.ErrUnauthorized, c.Role, c.Tenant, c.Session, want, ns)
+}
+
+// routeRTC sends a WHEP viewer whose valid token is bound to another
+// edge (the one the origin routed it to) there with a 307; anything else
+// is left to authorization.
+func (m *mediaServer) routeRTC(ctx context.Context, ns media.Namespace, req *webrtc.Request) (string, error) {
+	tok, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	c, err := m.verify(strings.TrimSpace(tok), time.Now())
+	if err != nil || c.Node == "" || c.Node == m.nodeID || c.Tenant != ns.Tenant || c.Session != ns.Session {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, mediaCallTimeout)
+	defer cancel()
+	var n originNode
+	if _, err := m.api.DoIndex(ctx, "GET", "/v1/nodes/"+url.PathEscape(c.Node), nil, &n); err != nil {
+		return "", fmt.Errorf("route viewer to %s: %w", c.Node, err)
+	}
+	addr := n.Addrs["whip"]
+	if addr == "" {
+		return "", nil
+	}
+	return "https://" + addr + "/whep/" + url.PathEscape(ns.Tenant) + "/" + url.PathEscape(ns.Session), nil
 }
 
 // locate is the relay's Locator: the session's reservation names the

@@ -43,7 +43,8 @@ func (r Role) String() string {
 type Authorizer func(ctx context.Context, token string, ns media.Namespace, want Role) (Role, error)
 
 // Router lets the edge send a viewer elsewhere: a non-empty URL answers 307
-// with that Location (WHIP/WHEP clients re-POST there).
+// with that Location (WHEP clients re-POST there). It runs before the
+// Authorizer, so it must only redirect for a token it has verified.
 type Router func(ctx context.Context, ns media.Namespace, req *Request) (url string, err error)
 
 // KeyframeRequester asks the publisher of a track that is not ingested here

@@ -160,21 +160,26 @@ func (s *Server) authorize(ctx context.Context, req *Request, ns media.Namespace
 }
 
 func (s *Server) post(ctx context.Context, req *Request, e endpoint) *Response {
+	// Routing comes first: a viewer token bound to another edge is not
+	// valid here, but the viewer belongs there.
+	if e.kind == "whep" && s.cfg.Router != nil {
+		url, err := s.cfg.Router(ctx, e.ns, req)
+		if err != nil {
+			s.cfg.Logger.Warn("routing a viewer failed", "ns", e.ns, "err", err)
+			r := plain(http.StatusServiceUnavailable, "routing failed")
+			r.Header.Set("Retry-After", s.retryAfter())
+			return r
+		}
+		if url != "" {
+			return &Response{Status: http.StatusTemporaryRedirect, Header: http.Header{"Location": {url}}}
+		}
+	}
 	role, err := s.authorize(ctx, req, e.ns, map[string]Role{"whip": RolePublisher, "whep": RoleViewer}[e.kind])
 	if err != nil {
 		return unauthorized()
 	}
 	if !isContentType(req.Header, ContentTypeSDP) {
 		return plain(http.StatusUnsupportedMediaType, "content type must be "+ContentTypeSDP)
-	}
-	if e.kind == "whep" && s.cfg.Router != nil {
-		url, err := s.cfg.Router(ctx, e.ns, req)
-		if err != nil {
-			return plain(http.StatusServiceUnavailable, "routing failed")
-		}
-		if url != "" {
-			return &Response{Status: http.StatusTemporaryRedirect, Header: http.Header{"Location": {url}}}
-		}
 	}
 	var ans answer
 	if e.kind == "whip" {
