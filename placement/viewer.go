@@ -99,8 +99,12 @@ func routeViewer(snap *Snapshot, req ViewerRequest, mode scanMode) (ViewerDecisi
 		}
 		ex.Considered, ex.Skipped = examined, len(p.nodes)-examined
 	} else {
+		ri := 0 // cursor into relayers: nodes go in ascending order
 		for i := range p.nodes {
-			vs.node(i)
+			for ri < len(relayers) && relayers[ri] < int32(i) {
+				ri++
+			}
+			vs.node(i, int32(i) == ingest || ri < len(relayers) && relayers[ri] == int32(i))
 		}
 	}
 	pk := vs.pk
@@ -139,7 +143,7 @@ type viewerScan struct {
 
 // node filters node i and offers it to the picker, with the relay bonus
 // when it is the ingest edge or relays the session.
-func (v *viewerScan) node(i int) {
+func (v *viewerScan) node(i int, relaying bool) {
 	p, np := v.p, &v.p.nodes[i]
 	f := filterPass
 	switch {
@@ -158,9 +162,7 @@ func (v *viewerScan) node(i int) {
 	}
 	v.ex.Feasible++
 	bonus := 0
-	if int32(i) == v.ingest {
-		bonus = relayBonusBuckets
-	} else if _, ok := slices.BinarySearch(v.relayers, int32(i)); ok {
+	if relaying {
 		bonus = relayBonusBuckets
 	}
 	bucket, ok := v.pk.bucketFor(p, i, bonus)
@@ -170,15 +172,16 @@ func (v *viewerScan) node(i int) {
 	v.pk.consider(i, p.cold[i].rank, bucket, fraction(int64(np.egressFree)-v.q.egress, int64(np.nicMbps)))
 }
 
-// visit runs node(i) once per decision: the indexed scan reaches some
-// nodes both through a list and through their cell.
-func (v *viewerScan) visit(i int32) {
+// visit runs node once per decision: the indexed scan reaches some nodes
+// both through a list and through their cell. The ingest edge and the
+// relayers are visited first, so any node visited later has no bonus.
+func (v *viewerScan) visit(i int32, relaying bool) {
 	w, bit := i>>6, uint64(1)<<(i&63)
 	if v.seen[w]&bit != 0 {
 		return
 	}
 	v.seen[w] |= bit
-	v.node(int(i))
+	v.node(int(i), relaying)
 }
 
 // indexed scans the nodes whose bucket is not plain geography (no
@@ -189,16 +192,16 @@ func (v *viewerScan) visit(i int32) {
 func (v *viewerScan) indexed() {
 	ix := v.p.index
 	v.seen = make([]uint64, len(v.p.nodes)/64+1)
-	v.visit(v.ingest)
+	v.visit(v.ingest, true)
 	for _, i := range v.relayers {
-		v.visit(i)
+		v.visit(i, true)
 	}
 	for _, i := range ix.unlocated {
-		v.visit(i)
+		v.visit(i, false)
 	}
 	if v.o.dim != 0 {
 		for _, i := range ix.byDim[v.o.dim] {
-			v.visit(i)
+			v.visit(i, false)
 		}
 	}
 	prune := func() float64 {
@@ -215,7 +218,7 @@ func (v *viewerScan) indexed() {
 	scanCell := func(c int) {
 		cell := &ix.cells[c]
 		for _, i := range ix.members[cell.off : cell.off+cell.n] {
-			v.visit(i)
+			v.visit(i, false)
 		}
 		bounds[c] = cellVisited
 	}
