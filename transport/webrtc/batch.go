@@ -89,8 +89,10 @@ func (b *batchConn) send(addr netip.AddrPort, buf []byte, lens []int) {
 			size += l
 		}
 		if n > 1 {
-			if err := writeGSO(b.conn, buf[:size], lens[0], addr); err != nil {
-				// The kernel or the route refuses GSO: stop trying.
+			if err := writeGSO(b.conn, buf[:size], lens[0], addr); err != nil && gsoRefused(err) {
+				// The kernel or the device refuses GSO: stop trying, and
+				// send this run again one by one. Other errors lose the
+				// run, as they would lose single datagrams.
 				b.gso.Store(false)
 				continue
 			}

@@ -1,6 +1,7 @@
 package webrtc
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"syscall"
@@ -36,4 +37,11 @@ func writeGSO(c *net.UDPConn, buf []byte, seg int, addr netip.AddrPort) error {
 	*(*uint16)(unsafe.Pointer(&oob[syscall.CmsgLen(0)])) = uint16(seg)
 	_, _, err := c.WriteMsgUDPAddrPort(buf, oob[:n], addr)
 	return err
+}
+
+// gsoRefused tells errors meaning "no GSO here" (an old kernel, a device
+// without checksum offload) from ordinary send failures.
+func gsoRefused(err error) bool {
+	return errors.Is(err, syscall.EIO) || errors.Is(err, syscall.EINVAL) ||
+		errors.Is(err, syscall.ENOPROTOOPT) || errors.Is(err, syscall.EOPNOTSUPP)
 }
