@@ -70,6 +70,21 @@ func (h *heldAddr) release() {
 		return
 	}
 	h.b.held.CompareAndDelete(h.addr, h)
+	h.sendLocked()
+	if cap(h.buf) > keepBuffer {
+		// A keyframe's worth is not kept per viewer between frames.
+		h.buf, h.lens = nil, nil
+	}
+}
+
+// Buffering bounds per held address: sent early beyond maxBuffered, and
+// a buffer larger than keepBuffer is dropped after use.
+const (
+	maxBuffered = 64 << 10
+	keepBuffer  = 16 << 10
+)
+
+func (h *heldAddr) sendLocked() {
 	if len(h.lens) > 0 {
 		h.b.send(h.addr, h.buf, h.lens)
 		h.buf, h.lens = h.buf[:0], h.lens[:0]
@@ -131,6 +146,9 @@ func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) 
 		h := v.(*heldAddr)
 		h.mu.Lock()
 		if h.holds > 0 { // else released since the lookup
+			if len(h.buf)+len(p) > maxBuffered {
+				h.sendLocked()
+			}
 			h.buf = append(h.buf, p...)
 			h.lens = append(h.lens, len(p))
 			h.mu.Unlock()

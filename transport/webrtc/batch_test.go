@@ -86,3 +86,44 @@ func TestBatchConn(t *testing.T) {
 	}
 	t.Logf("gso %v: %d sends for %d packets", b.gso.Load(), b.sends.Load(), b.packets.Load())
 }
+
+// TestBatchConnBounded: a held frame larger than the buffer bound still
+// arrives whole and in order, and the big buffer is not kept.
+func TestBatchConnBounded(t *testing.T) {
+	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	_ = rx.SetReadBuffer(1 << 20)
+	tx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBatchConn(tx)
+	defer b.Close()
+	dst := rx.LocalAddr().(*net.UDPAddr).AddrPort()
+	const n = 120 // 144 kB, beyond maxBuffered
+	h := b.holder(dst)
+	h.hold()
+	for i := range n {
+		if _, err := b.WriteToAddrPort(bytes.Repeat([]byte{byte(i)}, 1200), dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.release()
+	if h.buf != nil {
+		t.Errorf("kept a %d-byte buffer", cap(h.buf))
+	}
+	buf := make([]byte, 2048)
+	for i := range n {
+		_ = rx.SetReadDeadline(time.Now().Add(5 * time.Second))
+		m, _, err := rx.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("datagram %d: %v", i, err)
+		}
+		if m != 1200 || buf[0] != byte(i) {
+			t.Fatalf("datagram %d: %d bytes of %d", i, m, buf[0])
+		}
+	}
+}
