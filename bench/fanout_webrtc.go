@@ -58,8 +58,9 @@ type WebRTCFanoutResult struct {
 	AddedLatencyP50Ms float64 `json:"added_latency_p50_ms"`
 	AddedLatencyP99Ms float64 `json:"added_latency_p99_ms"`
 	DroppedObjects    uint64  `json:"dropped_objects"`
-	// ViewersPerRelayCore is Subscribers over RelayCPUCores: how many
-	// viewers of this bitrate one core serves.
+	// ViewersPerRelayCore is how many viewers of this bitrate one relay
+	// core serves: the egress in whole streams (so viewers that did not
+	// get everything do not count fully) over RelayCPUCores.
 	ViewersPerRelayCore float64 `json:"viewers_per_relay_core"`
 }
 
@@ -180,7 +181,7 @@ func FanoutWebRTC(ctx context.Context, opts FanoutWebRTCOptions) (WebRTCFanoutRe
 	}
 	if res.RelayCPUCores > 0 {
 		res.GbpsPerRelayCore = res.EgressGbps / res.RelayCPUCores
-		res.ViewersPerRelayCore = float64(opts.Subscribers) / res.RelayCPUCores
+		res.ViewersPerRelayCore = res.EgressGbps * 1e9 / float64(opts.BitrateBps) / res.RelayCPUCores
 	}
 	return res, nil
 }
