@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/msf"
@@ -456,15 +457,22 @@ func runWebRTCChild(cfg webrtcChildConfig, in io.Reader, out io.Writer) error {
 	return nil
 }
 
+// benchViewerAPI is the viewers' pion: NACKs and receiver reports, as a
+// browser sends them (they are part of the relay's load), without pion's
+// default stats and congestion interceptors, which only cost the viewer
+// process CPU the relay's measurement does not need.
 func benchViewerAPI() *webrtc.API {
 	me := &webrtc.MediaEngine{}
 	_ = me.RegisterDefaultCodecs()
+	reg := &interceptor.Registry{}
+	_ = webrtc.ConfigureNack(me, reg)
+	_ = webrtc.ConfigureRTCPReports(reg)
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 }
 
 // fanoutViewer is one WHEP viewer counting frames, bytes and latency.
