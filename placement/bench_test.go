@@ -63,3 +63,29 @@ func BenchmarkPrepare10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPlaceRegionOnly10k: requests constrained to one region with no
+// requester location (how the origin asks for a session created with a
+// region only), through the region lists and through the full scan.
+func BenchmarkPlaceRegionOnly10k(b *testing.B) {
+	r := rand.New(rand.NewPCG(42, 10000))
+	s := genSnapshot(r, 10000)
+	if err := s.Prepare(); err != nil {
+		b.Fatal(err)
+	}
+	reqs := make([]Request, 1024)
+	for i := range reqs {
+		reg := genRegions[r.IntN(len(genRegions))].name
+		reqs[i] = Request{Tenant: "big", GPUs: 1, EgressMbps: int64(r.IntN(8000)), Requester: Requester{Region: reg}, Regions: []string{reg}}
+	}
+	for _, m := range []struct {
+		name string
+		mode scanMode
+	}{{"regions", scanAuto}, {"full", scanFull}} {
+		b.Run(m.name, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				_, _ = place(s, reqs[i%len(reqs)], m.mode)
+			}
+		})
+	}
+}

@@ -29,8 +29,9 @@
 // lies wholly beyond the best RTT bucket found is skipped, since none of
 // its nodes can win. The decision is exactly the full scan's (a property
 // test holds them equal); only Explanation's counts then cover the
-// examined nodes. A full scan (Explain, no requester location, small
-// fleets) costs about 10 ns per node on one core. Everything derived from
+// examined nodes. A request constrained to regions and without a location
+// scans only those regions' nodes (its counts stay exact). A full scan
+// (Explain, small fleets) costs about 10 ns per node on one core. Everything derived from
 // the nodes (unit vectors for great-circle distance, interned regions,
 // labels and GPU models, ID order for tie-breaks, free capacity) is
 // precomputed once into flat arrays with a 64-byte record per node; the

@@ -43,6 +43,14 @@ type geoIndex struct {
 	// dimensionality: for a requester with a coordinate of that size their
 	// RTT is Vivaldi's, so they are scanned in full and skipped in cells.
 	byDim map[uint8][]int32
+	// byRegion lists the nodes of each interned region in node order, and
+	// regionDown counts per region the nodes the first two filters reject
+	// (not alive; alive but draining). A request constrained to regions
+	// and without a location scans only their nodes and still counts the
+	// others exactly: they fail not_alive, draining or region, in that
+	// order. Apply and Release change neither state nor region.
+	byRegion   [][]int32
+	regionDown [][2]int32
 }
 
 // geoCell is one cell: the cap's centre (unit vector), cosine and sine of
@@ -68,10 +76,17 @@ func (c *geoCell) maxDot(x, y, z float64) float64 {
 
 // buildIndex groups the snapshot's located nodes into cells.
 func buildIndex(s *Snapshot, p *prepared) *geoIndex {
-	ix := &geoIndex{byDim: map[uint8][]int32{}}
+	ix := &geoIndex{byDim: map[uint8][]int32{}, byRegion: make([][]int32, len(p.regions)), regionDown: make([][2]int32, len(p.regions))}
 	var located []int32
 	for i := range p.nodes {
 		np := &p.nodes[i]
+		ix.byRegion[np.region] = append(ix.byRegion[np.region], int32(i))
+		switch {
+		case np.flags&flagAlive == 0:
+			ix.regionDown[np.region][0]++
+		case np.flags&flagEligible == 0:
+			ix.regionDown[np.region][1]++
+		}
 		if np.flags&flagHasLoc == 0 {
 			ix.unlocated = append(ix.unlocated, int32(i))
 			continue
@@ -192,4 +207,31 @@ func (q *query) scanIndexed(snap *Snapshot, p *prepared, o *origin, st *scanStat
 			scanCell(c)
 		}
 	}
+}
+
+// scanRegions is scan for a request constrained to regions: only their
+// nodes go through the filters; every other node is counted under the
+// first filter it fails (not_alive, draining, region) from the per-region
+// counts, so the explanation is the full scan's.
+func (q *query) scanRegions(snap *Snapshot, p *prepared, o *origin, st *scanState) {
+	ix := p.index
+	var down [2]int32
+	for _, d := range ix.regionDown {
+		down[0] += d[0]
+		down[1] += d[1]
+	}
+	in := 0
+	for k, r := range q.regions {
+		if slices.Contains(q.regions[:k], r) {
+			continue // listed twice
+		}
+		l := ix.byRegion[r]
+		q.scanNodes(snap, p, o, nil, st, l, 0, len(l), 0)
+		in += len(l)
+		down[0] -= ix.regionDown[r][0]
+		down[1] -= ix.regionDown[r][1]
+	}
+	st.rejected[FilterNotAlive] += int(down[0])
+	st.rejected[FilterDraining] += int(down[1])
+	st.rejected[FilterRegion] += len(p.nodes) - in - int(down[0]) - int(down[1])
 }

@@ -64,6 +64,8 @@ func place(snap *Snapshot, req Request, mode scanMode) (Decision, error) {
 			examined += c
 		}
 		ex.Considered, ex.Skipped = examined, len(p.nodes)-examined
+	} else if mode != scanFull && q.hasRegions && !req.Explain && p.index != nil {
+		q.scanRegions(snap, p, &o, &st)
 	} else {
 		var rej *Explanation
 		if req.Explain {
