@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,4 +171,36 @@ func clientAPIWith(t *testing.T, video ...webrtc.RTPCodecParameters) *webrtc.API
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
+}
+
+func TestOfferAccepts(t *testing.T) {
+	const head = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+	vp8, _ := codecFor(webrtc.MimeTypeVP8)
+	opus, _ := codecFor(webrtc.MimeTypeOpus)
+	tests := []struct {
+		name    string
+		body    string
+		c       *codec
+		ok      bool
+		offered []string
+	}{
+		{"listed", "m=video 9 UDP/TLS/RTP/SAVPF 96 102\r\na=rtpmap:96 vp8/90000\r\na=rtpmap:102 H264/90000\r\na=recvonly\r\n", vp8, true, nil},
+		{"not listed", "m=video 9 UDP/TLS/RTP/SAVPF 102\r\na=rtpmap:102 H264/90000\r\na=recvonly\r\n", vp8, false, []string{"H264"}},
+		{"no such kind", "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n", opus, false, nil},
+		{"rejected section", "m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n", vp8, false, nil},
+		{"bundle-only section", "m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=bundle-only\r\na=rtpmap:96 VP8/90000\r\n", vp8, true, nil},
+		{"sendonly section", "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=sendonly\r\n", vp8, false, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := parseOffer(head+tc.body, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ok, offered := offerAccepts(d, tc.c)
+			if ok != tc.ok || !slices.Equal(offered, tc.offered) || (offered == nil) != (tc.offered == nil) {
+				t.Fatalf("offerAccepts = %v %q, want %v %q", ok, offered, tc.ok, tc.offered)
+			}
+		})
+	}
 }

@@ -147,7 +147,7 @@ func offerAccepts(d *sdp.SessionDescription, c *codec) (ok bool, offered []strin
 	}
 	_, name, _ := strings.Cut(c.mime, "/")
 	for _, m := range d.MediaDescriptions {
-		if m.MediaName.Media != kind || m.MediaName.Port.Value == 0 {
+		if m.MediaName.Media != kind || rejected(m) {
 			continue
 		}
 		if _, sendonly := m.Attribute("sendonly"); sendonly {
@@ -180,9 +180,16 @@ func offerAccepts(d *sdp.SessionDescription, c *codec) (ok bool, offered []strin
 // controller may connect for input alone).
 func offersData(d *sdp.SessionDescription) bool {
 	for _, m := range d.MediaDescriptions {
-		if m.MediaName.Media == "application" && m.MediaName.Port.Value != 0 {
+		if m.MediaName.Media == "application" && !rejected(m) {
 			return true
 		}
 	}
 	return false
+}
+
+// rejected reports a media section turned off with port 0; a bundle-only
+// section also has port 0 but is live (RFC 9143).
+func rejected(m *sdp.MediaDescription) bool {
+	_, bundleOnly := m.Attribute("bundle-only")
+	return m.MediaName.Port.Value == 0 && !bundleOnly
 }
