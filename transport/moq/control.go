@@ -67,6 +67,14 @@ func (s *Session) handle(m wire.Message) error {
 	case *wire.PublishNamespaceCancel:
 		s.onPublishNamespaceCancel(m)
 		return nil
+	case *wire.Publish:
+		return s.onPublish(m)
+	case *wire.PublishOK:
+		s.onPublishAnswer(m.RequestID, m, nil)
+		return nil
+	case *wire.PublishError:
+		s.onPublishAnswer(m.RequestID, nil, m)
+		return nil
 	}
 	return s.rejectUnsupported(m)
 }

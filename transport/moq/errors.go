@@ -20,6 +20,8 @@ var (
 	// ErrNamespaceRejected: the peer answered PUBLISH_NAMESPACE with
 	// PUBLISH_NAMESPACE_ERROR.
 	ErrNamespaceRejected = errors.New("moq: namespace rejected")
+	// ErrPublishRejected: the peer answered PUBLISH with PUBLISH_ERROR.
+	ErrPublishRejected = errors.New("moq: publish rejected")
 	// ErrAlreadyAnswered: Accept or Reject was called twice.
 	ErrAlreadyAnswered = errors.New("moq: request already answered")
 )

@@ -39,6 +39,9 @@ type Config struct {
 	AuthToken []byte
 	// Logger receives session events; nil means slog.Default().
 	Logger *slog.Logger
+	// AcceptPublish makes peer PUBLISH requests wait for AcceptPublish;
+	// without it they are answered NOT_SUPPORTED.
+	AcceptPublish bool
 }
 
 // Defaults for Config's zero values.
@@ -112,6 +115,7 @@ type Session struct {
 	nsIn          []*IncomingNamespace     // accepted peer namespaces
 	nsOut         map[uint64]*Announcement // our namespaces, by request ID
 	setupTokens   [][]byte                 // from CLIENT_SETUP (server side)
+	pubTracks     *publishState            // PUBLISH requests (publishtrack.go)
 }
 
 // Version reports the negotiated version.
