@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 	"github.com/quic-go/webtransport-go"
 )
 
@@ -90,6 +91,14 @@ func (q quicConn) CloseWithError(code uint64, reason string) error {
 	return q.c.CloseWithError(quic.ApplicationErrorCode(code), reason)
 }
 
+// closeCause reports the error that ended the connection, nil while open.
+func (q quicConn) closeCause() error {
+	if q.c.Context().Err() == nil {
+		return nil
+	}
+	return context.Cause(q.c.Context())
+}
+
 type quicStream struct{ *quic.Stream }
 
 func (s quicStream) CancelRead(code uint64)  { s.Stream.CancelRead(quic.StreamErrorCode(code)) }
@@ -105,9 +114,14 @@ func (s quicRecv) CancelRead(code uint64) { s.ReceiveStream.CancelRead(quic.Stre
 
 // WebTransportConn adapts a WebTransport session. WebTransport error codes
 // are 32 bits; larger MOQT codes are clamped, which only loses detail.
-func WebTransportConn(s *webtransport.Session) Conn { return wtConn{s} }
+func WebTransportConn(s *webtransport.Session) Conn { return wtConn{s: s} }
 
-type wtConn struct{ s *webtransport.Session }
+type wtConn struct {
+	s *webtransport.Session
+	// connect is the session's CONNECT stream where the server has it;
+	// closing through it keeps the close code intact (see closeWT).
+	connect *http3.Stream
+}
 
 func (w wtConn) OpenStream(ctx context.Context) (Stream, error) {
 	s, err := w.s.OpenStreamSync(ctx)
@@ -146,7 +160,24 @@ func (w wtConn) ReceiveDatagram(ctx context.Context) ([]byte, error) { return w.
 func (w wtConn) Context() context.Context                            { return w.s.Context() }
 func (w wtConn) WebTransport() bool                                  { return true }
 func (w wtConn) CloseWithError(code uint64, reason string) error {
+	if w.connect != nil {
+		closeWT(w.s.Context(), w.connect, clamp32(code), reason)
+	}
 	return w.s.CloseWithError(webtransport.SessionErrorCode(clamp32(code)), reason)
+}
+
+// closeCause reports the session's close error once it has ended: the
+// library hands it out from OpenUniStream, which opens nothing then.
+func (w wtConn) closeCause() error {
+	if w.s.Context().Err() == nil {
+		return nil
+	}
+	st, err := w.s.OpenUniStream()
+	if err == nil {
+		st.CancelWrite(0)
+		return nil
+	}
+	return err
 }
 
 func clamp32(v uint64) uint32 {

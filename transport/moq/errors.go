@@ -32,6 +32,7 @@ type SessionError struct {
 	Code   wire.ErrorCode
 	Reason string
 	Remote bool
+	cause  error // the transport error that carried a remote close
 }
 
 func (e *SessionError) Error() string {
@@ -44,6 +45,9 @@ func (e *SessionError) Error() string {
 
 // Is makes errors.Is(err, ErrSessionClosed) true for any session end.
 func (e *SessionError) Is(target error) bool { return target == ErrSessionClosed }
+
+// Unwrap exposes the transport error a remote close arrived in.
+func (e *SessionError) Unwrap() error { return e.cause }
 
 // RequestError is a rejection by the peer: the *_ERROR code and reason.
 type RequestError struct {

@@ -168,6 +168,11 @@ func Client(ctx context.Context, conn Conn, cfg Config) (*Session, error) {
 	s := newSession(conn, cfg, true)
 	if err := s.clientSetup(ctx); err != nil {
 		s.fail(err)
+		if remote := s.remoteCloseOf(err); remote != nil {
+			// The server refused the session (a bad token, say): return
+			// its code and reason as a *SessionError.
+			return nil, fmt.Errorf("moq: setup: %w", remote)
+		}
 		return nil, err
 	}
 	s.start()
@@ -320,7 +325,7 @@ func (s *Session) start() {
 
 // fail closes the session because of err, choosing the code from it.
 func (s *Session) fail(err error) {
-	if remote := remoteClose(err); remote != nil {
+	if remote := s.remoteCloseOf(err); remote != nil {
 		s.finish(remote)
 		return
 	}
@@ -338,11 +343,29 @@ func (s *Session) fail(err error) {
 func remoteClose(err error) *SessionError {
 	var qe *quic.ApplicationError
 	if errors.As(err, &qe) && qe.Remote {
-		return &SessionError{Code: wire.ErrorCode(qe.ErrorCode), Reason: qe.ErrorMessage, Remote: true}
+		return &SessionError{Code: wire.ErrorCode(qe.ErrorCode), Reason: qe.ErrorMessage, Remote: true, cause: err}
 	}
 	var we *webtransport.SessionError
 	if errors.As(err, &we) && we.Remote {
-		return &SessionError{Code: wire.ErrorCode(we.ErrorCode), Reason: we.Message, Remote: true}
+		return &SessionError{Code: wire.ErrorCode(we.ErrorCode), Reason: we.Message, Remote: true, cause: err}
+	}
+	return nil
+}
+
+// closeCauser is implemented by transports that can report why they
+// ended, so a peer's close code survives whichever error a read saw first.
+type closeCauser interface{ closeCause() error }
+
+// remoteCloseOf finds the peer's close in err or, failing that, in the
+// transport's own record of why it ended.
+func (s *Session) remoteCloseOf(err error) *SessionError {
+	if remote := remoteClose(err); remote != nil {
+		return remote
+	}
+	if cc, ok := s.conn.(closeCauser); ok {
+		if cause := cc.closeCause(); cause != nil {
+			return remoteClose(cause)
+		}
 	}
 	return nil
 }
@@ -359,6 +382,10 @@ func (s *Session) CloseWithError(code wire.ErrorCode, reason string) error {
 func (s *Session) Close() error { return s.CloseWithError(wire.CodeNoError, "") }
 
 func (s *Session) closeWith(code wire.ErrorCode, reason string) {
+	if remote := s.remoteCloseOf(nil); remote != nil {
+		// The peer closed first and a reader has not recorded it yet.
+		s.finish(remote)
+	}
 	if s.finish(&SessionError{Code: code, Reason: reason}) {
 		if err := s.conn.CloseWithError(uint64(code), reason); err != nil {
 			s.log.Debug("close transport", "err", err)

@@ -180,10 +180,14 @@ func (l *Listener) upgrade(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
+	c := wtConn{s: wts}
+	if hs, ok := w.(http3.HTTPStreamer); ok {
+		c.connect = hs.HTTPStream()
+	}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		l.handshake(WebTransportConn(wts))
+		l.handshake(c)
 	}()
 }
 
