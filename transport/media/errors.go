@@ -17,6 +17,12 @@ var (
 	// retention and must abandon (reset) the group's stream.
 	ErrGroupDropped = errors.New("media: group dropped: subscriber fell behind retention")
 
+	// ErrFellBehind is returned by GroupReader.NextObject when a newer group
+	// started more than the subscription's MaxLag ago: the reader abandons
+	// the group (reset the stream) and NextGroup jumps to the newest one.
+	// errors.Is also matches ErrGroupDropped.
+	ErrFellBehind = fmt.Errorf("media: group abandoned: subscriber fell behind the newest group: %w", ErrGroupDropped)
+
 	// ErrNoKeyframe is returned by Track.Append for a delta frame when no group
 	// is open: a group must start at a keyframe, so the frame is useless.
 	ErrNoKeyframe = errors.New("media: no open group: first object must be a keyframe")

@@ -1,6 +1,15 @@
 package media
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
+
+// epoch anchors monoNow: monotonic nanoseconds that fit an atomic int64.
+var epoch = time.Now()
+
+// monoNow is the monotonic time since epoch; never zero.
+func monoNow() int64 { return int64(time.Since(epoch)) + 1 }
 
 // group is one group of a track. The publisher appends under Track.mu;
 // readers read without locks: items and n are published atomically, and an
@@ -19,6 +28,9 @@ type group struct {
 	n       atomic.Int64
 	done    atomic.Bool // no more objects will be added
 	evicted atomic.Bool // dropped from retention; readers must abandon it
+	// superseded is monoNow when the next group started, 0 before: how
+	// long a reader still inside this group has been behind the newest.
+	superseded atomic.Int64
 
 	// Guarded by Track.mu.
 	bytes  int64

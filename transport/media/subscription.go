@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync/atomic"
+	"time"
 )
 
 // Subscription is one subscriber's cursor over a track. NextGroup and Next
@@ -21,6 +22,7 @@ type Subscription struct {
 	cur        *GroupReader // Next's current group; points at own
 	own        GroupReader
 	closed     atomic.Bool
+	maxLag     atomic.Int64 // nanoseconds; 0: skip only on eviction
 
 	groups  atomic.Uint64
 	objects atomic.Uint64
@@ -50,6 +52,26 @@ func (t *Track) Subscribe() *Subscription {
 	}
 	t.mu.Unlock()
 	return s
+}
+
+// SetMaxLag bounds how far behind the newest group the subscriber may
+// fall before it skips: once a newer group has been going for longer than
+// d, a reader still in an older group abandons it (ErrFellBehind) and
+// NextGroup jumps to the newest group, so under overload the delay stays
+// near one group plus d instead of growing to the whole retention. A
+// subscriber that keeps up finishes each group before then and loses
+// nothing. 0 (the default) skips only groups evicted from retention; use
+// it for tracks whose every object matters (input, catalog).
+func (s *Subscription) SetMaxLag(d time.Duration) { s.maxLag.Store(int64(max(d, 0))) }
+
+// behind reports whether a reader in g has exceeded the subscription's lag.
+func (s *Subscription) behind(g *group) bool {
+	lag := s.maxLag.Load()
+	if lag == 0 {
+		return false
+	}
+	sa := g.superseded.Load()
+	return sa != 0 && monoNow()-sa > lag
 }
 
 // Track returns the subscribed track.
@@ -131,8 +153,9 @@ func (s *Subscription) tryNextGroup() (*group, error) {
 			return nil, ErrTrackEnded
 		}
 		return nil, nil
-	case want < oldest.seq:
-		// The groups in between are complete, so the objects lost are the
+	case want < oldest.seq || want < newest.seq && s.behind(t.groups[want-oldest.seq]):
+		// Evicted, or behind the lag bound: jump to the newest group. The
+		// groups in between are complete, so the objects lost are the
 		// difference of track offsets.
 		s.skipped.Add(newest.seq - want)
 		s.dropped.Add(newest.start - wantStart)
@@ -189,7 +212,10 @@ func (r *GroupReader) NextObject(ctx context.Context) (Object, error) {
 	g := r.g
 	for {
 		if g.evicted.Load() {
-			return Object{}, r.drop()
+			return Object{}, r.drop(ErrGroupDropped)
+		}
+		if r.s.behind(g) && r.idx < g.count() {
+			return Object{}, r.drop(ErrFellBehind)
 		}
 		done := g.done.Load() // before load: done implies all objects visible
 		if o, ok := g.load(r.idx); ok {
@@ -213,10 +239,10 @@ func (r *GroupReader) NextObject(ctx context.Context) (Object, error) {
 	}
 }
 
-func (r *GroupReader) drop() error {
+func (r *GroupReader) drop(err error) error {
 	if !r.dropped {
 		r.dropped = true
 		r.s.dropped.Add(uint64(r.g.count() - r.idx))
 	}
-	return ErrGroupDropped
+	return err
 }

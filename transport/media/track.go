@@ -194,6 +194,9 @@ func (t *Track) startGroupLocked(id uint64) {
 	if g := t.openLocked(); g != nil {
 		g.done.Store(true)
 	}
+	if n := len(t.groups); n > 0 {
+		t.groups[n-1].superseded.Store(monoNow())
+	}
 	g := &group{id: id, seq: t.nextSeq, start: t.total}
 	t.nextSeq++
 	t.hasGroup = true
