@@ -1,16 +1,23 @@
 package relay
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/transport/media"
+	"github.com/strata-edge/strata/transport/moq"
+	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
 // inputTrack is the track on which viewers' input flows back to the
 // session: written by the edge (the WHEP data channel of controllers),
 // read by the session's own publisher.
 const inputTrack = "input"
+
+// maxInputObject bounds one forwarded input event; real ones are tiny JSON.
+const maxInputObject = 16 << 10
 
 // subscribeRole is the role a SUBSCRIBE must hold for a track: the input
 // track is read by the session's publisher only (viewers must not see
@@ -35,4 +42,215 @@ func (r *Relay) createInputTrack(b *media.Broadcast, name string) error {
 		}
 	}
 	return err
+}
+
+// onlyInput reports whether b has no tracks left but its input track: a
+// relayed broadcast in that state has nothing left to watch.
+func onlyInput(b *media.Broadcast) bool {
+	for _, t := range b.Tracks() {
+		if t.Info().Name != inputTrack {
+			return false
+		}
+	}
+	return true
+}
+
+// startInputForward starts, once per relayed broadcast, the goroutine
+// that carries input written here (by controllers watching on this edge)
+// to the ingest edge. It is owned by the relay and ends with b.
+func (r *Relay) startInputForward(b *media.Broadcast) {
+	r.mu.Lock()
+	if r.closed || r.inputFwd[b] {
+		r.mu.Unlock()
+		return
+	}
+	r.inputFwd[b] = true
+	r.wg.Add(1)
+	r.mu.Unlock()
+	go func() {
+		defer r.wg.Done()
+		defer func() {
+			r.mu.Lock()
+			delete(r.inputFwd, b)
+			r.mu.Unlock()
+		}()
+		r.forwardInput(b)
+	}()
+}
+
+// forwardInput waits for b's input track to appear and pushes it upstream
+// until b or the relay ends.
+func (r *Relay) forwardInput(b *media.Broadcast) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
+	go func() { // owned here: ends with ctx
+		select {
+		case <-b.Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	w := r.hub.Watch()
+	defer w.Close()
+	ns := b.Namespace()
+	for {
+		e, err := w.Next(ctx)
+		if err != nil {
+			return
+		}
+		if e.Kind != media.TrackAdded || e.Namespace != ns || e.Track != inputTrack {
+			continue
+		}
+		if t, ok := b.Track(inputTrack); ok {
+			r.pushInput(ctx, b, t)
+		}
+	}
+}
+
+// pushInput sends t to the ingest edge with PUBLISH (draft-14: a
+// publisher-initiated subscription, authorized by the relay token),
+// re-publishing with backoff when the upstream is lost, until t closes
+// or ctx ends.
+func (r *Relay) pushInput(ctx context.Context, b *media.Broadcast, t *media.Track) {
+	sub := t.Subscribe()
+	defer sub.Close()
+	backoff := r.opts.RetryMin
+	for {
+		err := r.publishInput(ctx, b, sub)
+		if ctx.Err() != nil || t.Closed() {
+			return
+		}
+		r.log.Info("input upstream lost, retrying", "namespace", b.Namespace().String(), "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-t.Done():
+			return
+		case <-ctx.Done():
+			return
+		}
+		backoff = min(2*backoff, r.opts.RetryMax)
+	}
+}
+
+func (r *Relay) publishInput(ctx context.Context, b *media.Broadcast, sub *media.Subscription) error {
+	if r.opts.Locator == nil {
+		return ErrNoLocator
+	}
+	addr, err := r.opts.Locator(ctx, b.Namespace())
+	if err != nil {
+		return err
+	}
+	rm, err := r.acquire(ctx, addr)
+	if err != nil {
+		return err
+	}
+	defer r.release(rm)
+	req := wire.Publish{Namespace: b.Namespace().Tuple(), TrackName: inputTrack,
+		GroupOrder: wire.GroupOrderAscending, Forward: true}
+	tok, err := r.relayToken()
+	if err != nil {
+		return err
+	}
+	if tok != nil {
+		p, err := moq.TokenParam(tok)
+		if err != nil {
+			return err
+		}
+		req.Params = wire.Parameters{p}
+	}
+	pub, _, err := rm.s.Publish(ctx, req)
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(rm.s.Context(), cancel)
+	defer stop()
+	go func() { // owned here: ends with pctx
+		select {
+		case <-pub.Unsubscribed():
+			cancel()
+		case <-pctx.Done():
+		}
+	}()
+	prio := sub.Track().Info().Priority
+	for {
+		gr, err := sub.NextGroup(pctx)
+		if err != nil {
+			if errors.Is(err, media.ErrTrackEnded) {
+				_ = pub.Done(wire.PublishDoneTrackEnded, "input ended")
+			}
+			return err
+		}
+		if err := r.sendGroup(pctx, pub, gr, prio); err != nil {
+			return err
+		}
+	}
+}
+
+// serveInputPublish takes a relay's PUBLISH of the input track of a
+// broadcast ingested here and appends its events to the local input
+// track, which the session's publisher reads. Only relay tokens may
+// publish input: the relaying edge accepted it from controllers.
+func (r *Relay) serveInputPublish(ctx context.Context, s *moq.Session, in *moq.IncomingPublish) {
+	ns, err := media.NamespaceFromTuple(in.Request.Namespace)
+	if err != nil || in.Request.TrackName != inputTrack {
+		_ = in.Reject(wire.PublishErrUninterested, "only strata/{tenant}/{session} input is taken")
+		return
+	}
+	claims, err := r.authorize(s, in.Request.Params, token.RoleRelay, ns)
+	if err == nil && claims.Role != token.RoleRelay {
+		err = ErrUnauthorized
+	}
+	if err != nil {
+		r.log.Info("input publish refused", "namespace", ns.String(), "err", err)
+		_ = in.Reject(wire.PublishErrUnauthorized, "only relays may publish input")
+		return
+	}
+	b, ok := r.hub.Broadcast(ns)
+	if !ok || b.Remote() {
+		_ = in.Reject(wire.PublishErrUninterested, "not ingested on this edge")
+		return
+	}
+	if err := r.createInputTrack(b, inputTrack); err != nil {
+		_ = in.Reject(wire.PublishErrInternal, "no input track")
+		return
+	}
+	t, ok := b.Track(inputTrack)
+	if !ok {
+		_ = in.Reject(wire.PublishErrInternal, "no input track")
+		return
+	}
+	sub, err := in.Accept(wire.PublishOK{Forward: true, GroupOrder: wire.GroupOrderAscending,
+		Filter: wire.Filter{Type: wire.FilterLargestObject}})
+	if err != nil {
+		return
+	}
+	defer func() { _ = sub.Close() }()
+	ictx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // owned here: ends with ictx
+		select {
+		case <-t.Done():
+			cancel()
+		case <-ictx.Done():
+		}
+	}()
+	for {
+		o, err := sub.ReadObject(ictx)
+		if err != nil {
+			return
+		}
+		if o.Status != wire.StatusNormal || len(o.Payload) == 0 || len(o.Payload) > maxInputObject {
+			continue
+		}
+		mo := media.Object{Keyframe: true, Payload: o.Payload}
+		if len(o.Extensions) > 0 {
+			mo.Extensions, _ = wire.AppendExtensions(nil, o.Extensions)
+			mo.CaptureMicros = captureMicros(o.Extensions)
+		}
+		if err := t.Append(mo); errors.Is(err, media.ErrTrackClosed) {
+			return
+		}
+	}
 }

@@ -32,6 +32,7 @@ type Relay struct {
 	mu         sync.Mutex
 	publishers map[media.Namespace]*publisher
 	remotes    map[string]*remote
+	inputFwd   map[*media.Broadcast]bool // relayed broadcasts forwarding input (input.go)
 	listeners  []*moq.Listener
 	closed     bool
 }
@@ -52,6 +53,7 @@ func New(opts Options) (*Relay, error) {
 		ctx: ctx, cancel: cancel,
 		publishers: map[media.Namespace]*publisher{},
 		remotes:    map[string]*remote{},
+		inputFwd:   map[*media.Broadcast]bool{},
 	}
 	r.hub = opts.Hub
 	if r.hub == nil {
@@ -60,6 +62,7 @@ func New(opts Options) (*Relay, error) {
 	}
 	r.opts.MoQ.Logger = opts.Logger
 	r.opts.MoQ.AuthToken = nil
+	r.opts.MoQ.AcceptPublish = true // relays PUBLISH input upstream (input.go)
 	return r, nil
 }
 
@@ -151,7 +154,21 @@ func (r *Relay) handleSession(s *moq.Session) {
 		}
 	}
 	ctx := s.Context()
-	reqs.Add(2)
+	reqs.Add(3)
+	go func() {
+		defer reqs.Done()
+		for {
+			in, err := s.AcceptPublish(ctx)
+			if err != nil {
+				return
+			}
+			reqs.Add(1)
+			go func() {
+				defer reqs.Done()
+				r.serveInputPublish(ctx, s, in)
+			}()
+		}
+	}()
 	go func() {
 		defer reqs.Done()
 		for {

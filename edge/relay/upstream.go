@@ -47,6 +47,7 @@ func (r *Relay) relayTrack(ctx context.Context, b *media.Broadcast, name string)
 		r.release(rm)
 		return err
 	}
+	r.startInputForward(b)
 	r.m.upstreams.Inc()
 	r.wg.Add(1)
 	go func() {
@@ -171,7 +172,8 @@ func (r *Relay) runUpstream(b *media.Broadcast, t *media.Track, addr string, rm 
 		if cur, ok := b.Track(name); ok && cur == t {
 			b.RemoveTrack(name)
 		}
-		if b.Remote() && len(b.Tracks()) == 0 {
+		if b.Remote() && onlyInput(b) {
+			// Input written here has no one left to come from.
 			b.Close()
 		}
 	}()

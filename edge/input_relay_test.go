@@ -1,0 +1,181 @@
+package edge_test
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/strata-edge/strata/internal/testcluster"
+	"github.com/strata-edge/strata/internal/testsrc"
+	"github.com/strata-edge/strata/registry"
+	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/transport/media"
+)
+
+// TestControllerInputAcrossEdges: the test source publishes on edge A; a
+// WHEP controller watches on edge B, which relays the session from A, and
+// sends input on the data channel. B forwards it to A with MoQ PUBLISH
+// (relay token), and the source on A counts every event.
+func TestControllerInputAcrossEdges(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := testcluster.Start(testcluster.Options{Origins: 1, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	spec := func(id, region string, lat, lon float64) testcluster.EdgeSpec {
+		s := testcluster.EdgeSpec{ID: id, Region: region, Lat: lat, Lon: lon, GPUs: "fake:2xL4:24GB"}
+		s.Media.QUICAddr, s.Media.HTTPAddr, s.Media.WebRTCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+		return s
+	}
+	specs := []testcluster.EdgeSpec{spec("edge-a", "eu", 48.8, 2.3), spec("edge-b", "us", 40.7, -74)}
+	if _, err := c.StartEdges(2, func(i int) testcluster.EdgeSpec { return specs[i] }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitEdges([]string{"edge-a", "edge-b"}, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cl := c.Client()
+	ten, err := cl.CreateTenant(ctx, "input", registry.Quota{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := cl.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "game", Command: []string{"true"},
+		GPUs: 1, GPUModel: "L4", GPUMemoryMB: 2400, EgressMbps: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, pub, _ := bridgeSession(ctx, t, cl, ten.ID, app.ID)
+	var ctl bridgeAnswer
+	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ns.Session+"/viewers",
+		map[string]any{"region": "us", "lat": 40.7, "lon": -74, "controller": true}, &ctl); err != nil {
+		t.Fatal(err)
+	}
+	if ctl.Edge != "edge-b" {
+		t.Fatalf("controller routed to %s, want edge-b", ctl.Edge)
+	}
+
+	src := startTestsrc(ctx, t, pub, ns)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 10 * time.Second}
+	defer hc.CloseIdleConnections()
+	pc, err := bridgeAPI(t).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	dc, err := pc.CreateDataChannel("input", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := make(chan struct{})
+	dc.OnOpen(func() { close(open) })
+	// B relays the session once A has its video; until then WHEP is refused.
+	waitUntil(t, 20*time.Second, func() error {
+		st, _, body := postOfferOnce(ctx, t, hc, pc, ctl.WHEPURL, ctl.Token)
+		if st != http.StatusCreated {
+			return fmt.Errorf("WHEP on edge-b: %d %s", st, strings.TrimSpace(body))
+		}
+		return pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body})
+	})
+	select {
+	case <-open:
+	case <-ctx.Done():
+		t.Fatal("input data channel never opened")
+	}
+	// Send an event at a time until the source on A has counted it: the
+	// first ones may race B's PUBLISH of the input track to A.
+	events := []string{
+		`{"type":"keydown","key":"b","code":"KeyB"}`,
+		`{"type":"pointerdown","x":0.5,"y":0.5,"pointer":"mouse"}`,
+		`{"type":"keyup","key":"b","code":"KeyB"}`,
+	}
+	for i, ev := range events {
+		want := int64(i + 1)
+		waitUntil(t, 20*time.Second, func() error {
+			if got := src.Input().Events; got >= want {
+				return nil
+			}
+			if err := dc.SendText(ev); err != nil {
+				return err
+			}
+			deadline := time.Now().Add(300 * time.Millisecond)
+			for time.Now().Before(deadline) {
+				if src.Input().Events >= want {
+					return nil
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			return fmt.Errorf("source on edge-a has %+v", src.Input())
+		})
+	}
+	if st := src.Input(); st.Keys < 2 || st.Pointer < 1 || st.Last.Type == "" {
+		t.Fatalf("input stats %+v", st)
+	}
+}
+
+// startTestsrc runs the test source as the session's publisher on edge A
+// until the test ends.
+func startTestsrc(ctx context.Context, t *testing.T, pub bridgeAnswer, ns media.Namespace) *testsrc.Publisher {
+	t.Helper()
+	clip, err := testsrc.LoadClip()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := testsrc.NewSource(clip, testsrc.SourceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, ok := strings.CutPrefix(pub.MoQURL, "https://")
+	addr, ok2 := strings.CutSuffix(addr, "/moq")
+	if !ok || !ok2 {
+		t.Fatalf("moq_url %q", pub.MoQURL)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		stop()
+		wg.Wait()
+	})
+	wg.Go(func() { _ = src.Run(runCtx) })
+	p, err := testsrc.Dial(ctx, src, testsrc.PublishConfig{Addr: addr, TLS: &tls.Config{InsecureSkipVerify: true},
+		Token: []byte(pub.Token), Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() { _ = p.Serve(runCtx) })
+	return p
+}
+
+// postOfferOnce is postOffer for a peer connection that may be offered
+// again after a refusal: the local description is set only once.
+func postOfferOnce(ctx context.Context, t *testing.T, hc *http.Client, pc *webrtc.PeerConnection, url, tok string) (int, http.Header, string) {
+	t.Helper()
+	if pc.LocalDescription() == nil {
+		return postOffer(ctx, t, hc, pc, url, tok)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(pc.LocalDescription().SDP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(body)
+}
