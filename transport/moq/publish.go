@@ -18,6 +18,14 @@ type Publication struct {
 	mu      sync.Mutex
 	streams uint64 // subgroup streams opened, reported in PUBLISH_DONE
 	done    bool
+	// subPrio is the subscriber priority (SUBSCRIBE, SUBSCRIBE_UPDATE);
+	// order the subscription's group order; last the newest subgroup
+	// stream and its urgency, demoted under descending order when a
+	// newer group opens.
+	subPrio     uint8
+	order       wire.GroupOrder
+	last        SendStream
+	lastUrgency int8
 
 	unsubOnce    sync.Once
 	unsubscribed chan struct{}
@@ -63,11 +71,44 @@ func (p *Publication) OpenSubgroup(ctx context.Context, h wire.SubgroupHeader) (
 	if err != nil {
 		return nil, err
 	}
+	p.prioritize(st, h.PublisherPriority)
 	if _, err := st.Write(hdr); err != nil {
 		st.CancelWrite(wire.StreamErrInternal)
 		return nil, err
 	}
 	return &SubgroupStream{st: st, w: w}, nil
+}
+
+// prioritize sets a new subgroup stream's urgency from the subscriber and
+// publisher priorities. Under descending group order the previous group's
+// stream, if its data is still queued, drops one level so the newer group
+// goes first; under ascending order stream ID order already sends the
+// older group first.
+func (p *Publication) prioritize(st SendStream, publisherPrio uint8) {
+	p.mu.Lock()
+	u := dataUrgency(p.subPrio, publisherPrio)
+	prev, prevU := p.last, p.lastUrgency
+	p.last, p.lastUrgency = st, u
+	desc := p.order == wire.GroupOrderDescending
+	p.mu.Unlock()
+	setPriority(st, u)
+	if desc && prev != nil {
+		setPriority(prev, min(prevU+1, urgencyLowest))
+	}
+}
+
+// setSubscriberPriority applies a SUBSCRIBE_UPDATE to streams opened from
+// now on and, best effort, to the newest open one.
+func (p *Publication) setSubscriberPriority(prio uint8) {
+	p.mu.Lock()
+	p.subPrio = prio
+	last := p.last
+	p.mu.Unlock()
+	if last != nil {
+		// The publisher priority of the open stream is not kept; assume
+		// the common case (below 128).
+		setPriority(last, dataUrgency(prio, 0))
+	}
 }
 
 // WriteObject writes one object. The payload is written straight from

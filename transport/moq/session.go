@@ -212,6 +212,7 @@ func (s *Session) clientSetup(ctx context.Context) error {
 		return fmt.Errorf("open control stream: %w", err)
 	}
 	s.ctrl, s.ctrlR = st, bufio.NewReader(st)
+	setPriority(st, urgencyControl)
 	params := wire.Parameters{wire.IntPair(wire.SetupParamMaxRequestID, s.localMax)}
 	if len(s.cfg.AuthToken) > 0 {
 		p, err := TokenParam(s.cfg.AuthToken)
@@ -254,6 +255,7 @@ func (s *Session) serverSetup(ctx context.Context) error {
 		return fmt.Errorf("accept control stream: %w", err)
 	}
 	s.ctrl, s.ctrlR = st, bufio.NewReader(st)
+	setPriority(st, urgencyControl)
 	m, err := s.readSetup(ctx)
 	if err != nil {
 		return fmt.Errorf("read CLIENT_SETUP: %w", err)

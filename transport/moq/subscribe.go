@@ -290,7 +290,8 @@ func (in *IncomingSubscription) Accept(order wire.GroupOrder, largest *wire.Loca
 	s.mu.Lock()
 	alias := s.nextAlias
 	s.nextAlias++
-	pub := &Publication{s: s, requestID: in.Request.RequestID, alias: alias, unsubscribed: make(chan struct{})}
+	pub := &Publication{s: s, requestID: in.Request.RequestID, alias: alias, unsubscribed: make(chan struct{}),
+		subPrio: in.Request.SubscriberPriority, order: order}
 	s.pubs[pub.requestID] = pub
 	s.mu.Unlock()
 	ok := &wire.SubscribeOK{RequestID: pub.requestID, TrackAlias: alias, GroupOrder: order}
@@ -322,6 +323,12 @@ func (s *Session) onSubscribeUpdate(m *wire.SubscribeUpdate) error {
 	s.mu.Unlock()
 	if !existed {
 		return protocolError(wire.CodeProtocolViolation, "SUBSCRIBE_UPDATE for unknown request %d", m.SubscriptionRequestID)
+	}
+	s.mu.Lock()
+	pub := s.pubs[m.SubscriptionRequestID]
+	s.mu.Unlock()
+	if pub != nil {
+		pub.setSubscriberPriority(m.SubscriberPriority)
 	}
 	return s.acceptRequestID(m.RequestID)
 }
