@@ -176,6 +176,22 @@ func offerAccepts(d *sdp.SessionDescription, c *codec) (ok bool, offered []strin
 	return false, offered
 }
 
+// offersReceive reports whether the offer has a live section of kind
+// ("audio" or "video") that may receive media.
+func offersReceive(d *sdp.SessionDescription, kind string) bool {
+	for _, m := range d.MediaDescriptions {
+		if m.MediaName.Media != kind || rejected(m) {
+			continue
+		}
+		_, sendonly := m.Attribute("sendonly")
+		_, inactive := m.Attribute("inactive")
+		if !sendonly && !inactive {
+			return true
+		}
+	}
+	return false
+}
+
 // offersData reports whether an offer has a data channel section (a
 // controller may connect for input alone).
 func offersData(d *sdp.SessionDescription) bool {

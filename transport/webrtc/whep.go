@@ -48,10 +48,16 @@ func (s *Server) view(ctx context.Context, ns media.Namespace, role Role, offer 
 
 	// A broadcast may lack a track (audio-only, or a relayed publisher
 	// that never sent audio, which upstream answers with a refusal rather
-	// than not-found): serve what exists.
+	// than not-found): serve what exists. A kind the offer cannot receive
+	// is never subscribed: a media-less offer (the player's input channel
+	// beside MoQ playback) pulls no media at all, here or upstream.
 	var feeds []*feed
 	var missing error
-	for _, name := range []string{msf.SessionVideoTrack, msf.SessionAudioTrack} {
+	for _, k := range []struct{ kind, track string }{{"video", msf.SessionVideoTrack}, {"audio", msf.SessionAudioTrack}} {
+		if !offersReceive(desc, k.kind) {
+			continue
+		}
+		name := k.track
 		f, err := s.acquireFeed(ctx, ns, name)
 		if err != nil {
 			if !errors.Is(err, media.ErrNotFound) {
@@ -64,7 +70,7 @@ func (s *Server) view(ctx context.Context, ns media.Namespace, role Role, offer 
 		}
 		feeds = append(feeds, f)
 	}
-	if len(feeds) == 0 {
+	if len(feeds) == 0 && missing != nil {
 		if errors.Is(missing, ErrClosed) {
 			return answer{}, ErrClosed
 		}
