@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/strata-edge/strata/internal/token"
@@ -42,6 +43,27 @@ func (r *Relay) createInputTrack(b *media.Broadcast, name string) error {
 		}
 	}
 	return err
+}
+
+// inputClaims verifies the request's token (or the setup token) and
+// returns its claims if they may publish ns's input: a relay token, or a
+// controller token for that session.
+func (r *Relay) inputClaims(s *moq.Session, params wire.Parameters, ns media.Namespace) (token.Claims, error) {
+	toks := moq.Tokens(params)
+	if len(toks) == 0 {
+		toks = s.SetupTokens()
+	}
+	if len(toks) == 0 {
+		return token.Claims{}, ErrNoToken
+	}
+	c, err := r.verify(toks[0])
+	if err != nil {
+		return token.Claims{}, err
+	}
+	if c.Role != token.RoleRelay && !c.Allows(token.RoleController, ns.Tenant, ns.Session) {
+		return token.Claims{}, fmt.Errorf("%w: %s token for %s/%s cannot send input to %s", ErrUnauthorized, c.Role, c.Tenant, c.Session, ns)
+	}
+	return c, nil
 }
 
 // onlyInput reports whether b has no tracks left but its input track: a
@@ -188,27 +210,27 @@ func (r *Relay) publishInput(ctx context.Context, b *media.Broadcast, sub *media
 	}
 }
 
-// serveInputPublish takes a relay's PUBLISH of the input track of a
-// broadcast ingested here and appends its events to the local input
-// track, which the session's publisher reads. Only relay tokens may
-// publish input: the relaying edge accepted it from controllers.
+// serveInputPublish takes a PUBLISH of a broadcast's input track and
+// appends its events to the local input track, which the session's
+// publisher reads (or, on a relaying edge, which forwardInput pushes on
+// to the ingest edge). Two kinds of publisher may send input: a relay,
+// for broadcasts ingested here (it accepted the input from its own
+// controllers), and a player with the controller role, for a broadcast
+// this edge has (ingested or relayed).
 func (r *Relay) serveInputPublish(ctx context.Context, s *moq.Session, in *moq.IncomingPublish) {
 	ns, err := media.NamespaceFromTuple(in.Request.Namespace)
 	if err != nil || in.Request.TrackName != inputTrack {
 		_ = in.Reject(wire.PublishErrUninterested, "only strata/{tenant}/{session} input is taken")
 		return
 	}
-	claims, err := r.authorize(s, in.Request.Params, token.RoleRelay, ns)
-	if err == nil && claims.Role != token.RoleRelay {
-		err = ErrUnauthorized
-	}
+	claims, err := r.inputClaims(s, in.Request.Params, ns)
 	if err != nil {
 		r.log.Info("input publish refused", "namespace", ns.String(), "err", err)
-		_ = in.Reject(wire.PublishErrUnauthorized, "only relays may publish input")
+		_ = in.Reject(wire.PublishErrUnauthorized, "only controllers and relays may publish input")
 		return
 	}
 	b, ok := r.hub.Broadcast(ns)
-	if !ok || b.Remote() {
+	if !ok || (claims.Role == token.RoleRelay && b.Remote()) {
 		_ = in.Reject(wire.PublishErrUninterested, "not ingested on this edge")
 		return
 	}

@@ -12,11 +12,11 @@ import (
 	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
-// TestInputPublishAuthorization: only a relay token may PUBLISH the input
-// track of a broadcast ingested on the edge; viewers, controllers and
-// publishers are refused, as are other tracks and broadcasts not
-// ingested there. An accepted PUBLISH's objects land on the local input
-// track.
+// TestInputPublishAuthorization: a relay token, or a controller token of
+// the session, may PUBLISH the input track of a broadcast on the edge;
+// viewers, publishers and other sessions' controllers are refused, as are
+// other tracks and (for relays) broadcasts not ingested there. An
+// accepted PUBLISH's objects land on the local input track.
 func TestInputPublishAuthorization(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -37,11 +37,12 @@ func TestInputPublishAuthorization(t *testing.T) {
 		code  uint64 // 0: accepted
 	}{
 		{"viewer", e.token(token.RoleViewer), e.ns(), inputTrack, wire.PublishErrUnauthorized},
-		{"controller", e.token(token.RoleController), e.ns(), inputTrack, wire.PublishErrUnauthorized},
+		{"controller of another session", e.token(token.RoleController, func(c *token.Claims) { c.Session = "other" }), e.ns(), inputTrack, wire.PublishErrUnauthorized},
 		{"publisher", e.token(token.RolePublisher), e.ns(), inputTrack, wire.PublishErrUnauthorized},
 		{"relay, other track", e.token(token.RoleRelay), e.ns(), "video", wire.PublishErrUninterested},
 		{"relay, not ingested here", e.token(token.RoleRelay), other, inputTrack, wire.PublishErrUninterested},
 		{"relay", e.token(token.RoleRelay), e.ns(), inputTrack, 0},
+		{"controller", e.token(token.RoleController), e.ns(), inputTrack, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,17 +77,24 @@ func TestInputPublishAuthorization(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := st.WriteObject(&wire.Object{ID: 0, Payload: []byte(`{"type":"keydown"}`)}); err != nil {
+			msg := `{"type":"keydown","by":"` + tc.name + `"}`
+			if err := st.WriteObject(&wire.Object{ID: 0, Payload: []byte(msg)}); err != nil {
 				t.Fatal(err)
 			}
 			_ = st.Close()
-			gr, err := sub.NextGroup(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			o, err := gr.NextObject(ctx)
-			if err != nil || string(o.Payload) != `{"type":"keydown"}` {
-				t.Fatalf("input object %q %v", o.Payload, err)
+			// The cursor starts at the newest event already there.
+			for {
+				gr, err := sub.NextGroup(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o, err := gr.NextObject(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(o.Payload) == msg {
+					break
+				}
 			}
 		})
 	}
