@@ -29,6 +29,14 @@ func frameObject(o *media.Object) {
 	}
 }
 
+// maxViewerLag bounds how long a subscriber to a media track may stay in
+// an older group after a newer one has started before it abandons the
+// older group and jumps to the newest (media.Subscription.SetMaxLag): under
+// overload a viewer's delay stays near one group plus this, instead of
+// growing to the whole retention. A viewer that keeps up finishes each
+// group within milliseconds of the next keyframe and loses nothing.
+const maxViewerLag = 250 * time.Millisecond
+
 // serveSubscription answers one SUBSCRIBE from the hub and sends the
 // track until the subscriber leaves, the track ends or the session does.
 func (r *Relay) serveSubscription(ctx context.Context, s *moq.Session, in *moq.IncomingSubscription) {
@@ -61,6 +69,10 @@ func (r *Relay) serveSubscription(ctx context.Context, s *moq.Session, in *moq.I
 	}
 	defer sub.Close()
 	t := sub.Track()
+	if k := t.Info().Kind; k == media.KindVideo || k == media.KindAudio {
+		// Catalog and input objects all matter; media goes stale.
+		sub.SetMaxLag(maxViewerLag)
+	}
 	pub, err := in.Accept(wire.GroupOrderAscending, nil)
 	if err != nil {
 		return
@@ -102,7 +114,10 @@ func (r *Relay) serveSubscription(ctx context.Context, s *moq.Session, in *moq.I
 }
 
 // sendGroup writes one group on its own subgroup stream. A group evicted
-// under a slow subscriber is reset so the next NextGroup jumps ahead. Each
+// under a slow subscriber, or abandoned because a newer group started more
+// than maxViewerLag ago, is reset (DELIVERY_TIMEOUT for the latter: the
+// spec lets a publisher stop forwarding early) so the next NextGroup
+// jumps ahead. Each
 // object goes out in one stream write of its shared framing (frameObject),
 // so header and payload leave in the same full-size packets.
 func (r *Relay) sendGroup(ctx context.Context, pub *moq.Publication, gr *media.GroupReader, prio uint8) error {
@@ -119,6 +134,10 @@ func (r *Relay) sendGroup(ctx context.Context, pub *moq.Publication, gr *media.G
 		case err == nil:
 		case errors.Is(err, io.EOF):
 			return st.Close()
+		case errors.Is(err, media.ErrFellBehind):
+			st.Cancel(wire.StreamErrDeliveryTimeout)
+			r.m.dropped.Inc()
+			return nil
 		case errors.Is(err, media.ErrGroupDropped):
 			st.Cancel(wire.StreamErrCancelled)
 			r.m.dropped.Inc()
