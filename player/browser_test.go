@@ -202,6 +202,11 @@ func TestBrowserPlayer(t *testing.T) {
 					if in.Keys-before.Keys >= 2 && in.Pointer-before.Pointer >= 2 && in.Touch-before.Touch >= 2 {
 						t.Logf("%s input: %d events at the source (%d keys, %d pointer, %d touch), last %+v after %s",
 							transport, in.Events-before.Events, in.Keys-before.Keys, in.Pointer-before.Pointer, in.Touch-before.Touch, in.Last, in.LastDelay)
+						// Over MoQ the player publishes input on its own session,
+						// not on a side WebRTC connection.
+						if s, _ := tab.PlayerStats(); transport == "moq" && (s == nil || derefS(s.InputChannel) != "moq") {
+							t.Fatalf("moq input path: %+v", s)
+						}
 						break
 					}
 					if time.Now().After(deadline) {

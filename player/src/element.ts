@@ -4,7 +4,7 @@
 
 import { AudioPipe } from "./audio";
 import { channelSender, InputCapture, type Send } from "./input";
-import { MoqError, MoqSession, STATUS_NORMAL, type MoqObject } from "./moq";
+import { MoqError, MoqSession, STATUS_NORMAL, type MoqObject, type MoqPublication } from "./moq";
 import { wallMicros } from "./stats";
 import { STALL_MS, VideoPipe } from "./video";
 import { whep, WhepError, type WhepSession } from "./whep";
@@ -30,7 +30,7 @@ export interface PlayerStats {
   glassToGlassP99Ms: number | null;
   inputSent: number;
   audio: boolean;
-  /** The input path's state for controllers: connecting, open, closed or failed: why. */
+  /** The input path's state for controllers: moq (PUBLISH on the MoQ session), the data channel's connecting, open or closed, or failed: why. */
   inputChannel: string | null;
   /** Why MoQ was given up for WHEP, when it was. */
   fallbackReason: string | null;
@@ -109,6 +109,7 @@ export class StrataPlayer extends HTMLElement {
   private ap: AudioPipe | null = null;
   private wh: WhepSession | null = null;
   private inputPC: WhepSession | null = null;
+  private inputPub: MoqPublication | null = null;
   private input: InputCapture | null = null;
   private timer = 0;
   private t0 = 0;
@@ -294,6 +295,7 @@ export class StrataPlayer extends HTMLElement {
     this.wh = null;
     this.inputPC?.close();
     this.inputPC = null;
+    this.inputPub = null; // ends with its MoQ session
     this.video.srcObject = null;
   }
 
@@ -358,30 +360,70 @@ export class StrataPlayer extends HTMLElement {
     void moq.closed.then((e) => {
       if (run === this.run && e.message !== "closed") this.fail(run, e.kind === "auth" ? e.message : `edge unreachable (${e.message})`, e.kind);
     });
-    if (controller) this.startMoQInput(run, token, whepURL);
+    if (controller) this.startMoQInput(run, moq, ns, token, whepURL);
   }
 
   /**
-   * A MoQ viewer with the controller role sends input over a WebRTC data
-   * channel to the same edge (the WHEP endpoint without media): the edge
-   * appends it to the session's input track.
+   * A MoQ viewer with the controller role publishes the session's input
+   * track on its own MoQ session (PUBLISH; one group per event), which the
+   * edge appends to the session's input track. An edge that refuses it
+   * leaves the older path: a WebRTC data channel to the same edge (the
+   * WHEP endpoint without media).
    */
-  private startMoQInput(run: number, token: string, whepURL: string): void {
+  private startMoQInput(run: number, moq: MoqSession, ns: string[], token: string, whepURL: string): void {
     const backlog: string[] = [];
     let send: Send = (m) => {
       if (backlog.length < 256) backlog.push(m);
     };
     this.input = new InputCapture(this, () => this.canvas, (m) => send(m));
-    whep(whepURL, token, { media: false, input: true })
-      .then((s) => {
-        if (run !== this.run) return s.close();
-        this.inputPC = s;
-        send = channelSender(s.input as RTCDataChannel);
+    const enc = new TextEncoder();
+    let republishing = false;
+    const viaMoQ = (pub: MoqPublication): Send => {
+      this.inputPub = pub;
+      const out: Send = (m) => {
+        if (run !== this.run) return;
+        if (pub.send(enc.encode(m))) return;
+        // The edge ended the track (the session's input restarted): ask again.
+        if (backlog.length < 256) backlog.push(m);
+        if (republishing || moq.error) return;
+        republishing = true;
+        send = (q) => {
+          if (backlog.length < 256) backlog.push(q);
+        };
+        moq
+          .publish(ns, "input")
+          .then((p) => {
+            send = viaMoQ(p);
+            for (const q of backlog.splice(0)) send(q);
+          })
+          .catch((e) => {
+            this.inputErr = `failed: ${e.message ?? e}`;
+          })
+          .finally(() => (republishing = false));
+      };
+      return out;
+    };
+    moq
+      .publish(ns, "input")
+      .then((pub) => {
+        if (run !== this.run) return;
+        send = viaMoQ(pub);
         for (const m of backlog.splice(0)) send(m);
       })
       .catch((e) => {
-        this.inputErr = `failed: ${e.message ?? e}`;
-        console.warn("strata: input channel failed:", e);
+        if (run !== this.run) return;
+        console.debug("strata: MoQ input refused, using a data channel:", e);
+        whep(whepURL, token, { media: false, input: true })
+          .then((s) => {
+            if (run !== this.run) return s.close();
+            this.inputPC = s;
+            send = channelSender(s.input as RTCDataChannel);
+            for (const m of backlog.splice(0)) send(m);
+          })
+          .catch((e2) => {
+            this.inputErr = `failed: ${e2.message ?? e2}`;
+            console.warn("strata: input channel failed:", e2);
+          });
       });
   }
 
@@ -415,7 +457,8 @@ export class StrataPlayer extends HTMLElement {
     st.firstFrameMs = this.firstFrameMs;
     st.inputSent = this.input?.sent ?? 0;
     st.fallbackReason = this.fallbackReason;
-    st.inputChannel = this.inputErr ?? this.inputPC?.input?.readyState ?? this.wh?.input?.readyState ?? null;
+    st.inputChannel =
+      this.inputErr ?? (this.inputPub ? (this.inputPub.done ? "moq-closed" : "moq") : null) ?? this.inputPC?.input?.readyState ?? this.wh?.input?.readyState ?? null;
     if (this.vp) {
       const vp = this.vp;
       const bytes = vp.bytes + (this.ap?.bytes ?? 0);

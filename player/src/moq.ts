@@ -15,6 +15,9 @@ const T_UNSUBSCRIBE = 0x0a;
 const T_PUBLISH_DONE = 0x0b;
 const T_GOAWAY = 0x10;
 const T_MAX_REQUEST_ID = 0x15;
+const T_PUBLISH = 0x1d;
+const T_PUBLISH_OK = 0x1e;
+const T_PUBLISH_ERROR = 0x1f;
 const T_CLIENT_SETUP = 0x20;
 const T_SERVER_SETUP = 0x21;
 
@@ -29,6 +32,10 @@ export const SUB_UNAUTHORIZED = 0x1;
 export const SUB_NO_TRACK = 0x4;
 export const SUB_MALFORMED_TOKEN = 0x10;
 export const SUB_EXPIRED_TOKEN = 0x12;
+/** PUBLISH_DONE status when the publisher stops its track. */
+const DONE_TRACK_ENDED = 0x2;
+/** Subgroup stream type: subgroup id 0, no extensions. */
+const SUBGROUP_ZERO = 0x10;
 
 export const STATUS_NORMAL = 0x0;
 export const STATUS_END_OF_GROUP = 0x3;
@@ -77,6 +84,71 @@ interface Sub {
   fail: (e: Error) => void;
 }
 
+interface PendingPublish {
+  ok: () => void;
+  fail: (e: Error) => void;
+}
+
+/**
+ * A track this endpoint publishes with PUBLISH (a publisher-initiated
+ * subscription). Objects go in order on one subgroup stream, a group
+ * that lasts as long as the stream, so events such as input keep their
+ * order and pay no stream setup each; a failed stream starts a new group.
+ */
+export class MoqPublication {
+  private group: number;
+  private streams = 0;
+  private opening: Promise<WritableStreamDefaultWriter<Uint8Array>> | null = null;
+  /** Set when the track is over: closed here or unsubscribed by the edge. */
+  done = false;
+
+  constructor(
+    private readonly s: MoqSession,
+    readonly req: number,
+    readonly alias: number,
+  ) {
+    // Group IDs only need to increase; wall-clock ms keeps them unique
+    // across reconnects.
+    this.group = Date.now();
+  }
+
+  /** Queues one object; false once the track is over. */
+  send(payload: Uint8Array): boolean {
+    if (this.done || this.s.error) return false;
+    // Object IDs run 0, 1, 2... in the group: every delta is 0.
+    const obj = new Writer().varint(0).varint(payload.length).bytes(payload).finish();
+    if (!this.opening) this.opening = this.open();
+    const opening = this.opening;
+    opening
+      .then((wr) => wr.write(obj))
+      .catch((e) => {
+        if (this.opening === opening) this.opening = null;
+        console.debug("strata: publish stream failed:", e);
+      });
+    return true;
+  }
+
+  private async open(): Promise<WritableStreamDefaultWriter<Uint8Array>> {
+    this.streams++;
+    const st = await this.s.wt.createUnidirectionalStream();
+    const wr = st.getWriter();
+    void wr.write(new Writer().varint(SUBGROUP_ZERO).varint(this.alias).varint(this.group++).u8(0).finish());
+    return wr;
+  }
+
+  /** Ends the track: FIN on the stream, then PUBLISH_DONE. */
+  async close(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    try {
+      await (await this.opening)?.close();
+    } catch {
+      /* stream already gone */
+    }
+    await this.s.publishDone(this.req, this.streams);
+  }
+}
+
 function tokenParam(token: Uint8Array): Uint8Array {
   // AUTHORIZATION TOKEN by value: alias type USE_VALUE (3), token type 0.
   return new Writer().varint(3).varint(0).bytes(token).finish();
@@ -95,6 +167,9 @@ export class MoqSession {
   private nextReq = 0;
   private peerMax = 0;
   private subs = new Map<number, Sub>();
+  private pubs = new Map<number, PendingPublish>();
+  private live = new Map<number, MoqPublication>();
+  private nextAlias = 0;
   private byAlias = new Map<number, Sub>();
   private aliasWaiters = new Map<number, Array<() => void>>();
   private closedErr: MoqError | null = null;
@@ -216,6 +291,25 @@ export class MoqSession {
         sub?.cb.done?.(status, reason);
         return;
       }
+      case T_PUBLISH_OK:
+      case T_PUBLISH_ERROR: {
+        const req = r.varint();
+        const p = this.pubs.get(req);
+        if (!p) return;
+        this.pubs.delete(req);
+        if (type === T_PUBLISH_OK) return p.ok();
+        const code = r.varint();
+        p.fail(new MoqError(`publish refused: ${r.string()} (code ${code})`, code, code === SUB_UNAUTHORIZED ? "auth" : "protocol"));
+        return;
+      }
+      case T_UNSUBSCRIBE: {
+        // The edge no longer takes a track this endpoint publishes.
+        const req = r.varint();
+        const pub = this.live.get(req);
+        if (pub) pub.done = true;
+        this.live.delete(req);
+        return;
+      }
       case T_MAX_REQUEST_ID:
         this.peerMax = Math.max(this.peerMax, r.varint());
         return;
@@ -333,6 +427,44 @@ export class MoqSession {
     return alias;
   }
 
+  /**
+   * Publishes ns/track with PUBLISH and waits for PUBLISH_OK. Objects go
+   * out only after the answer, though the request says Forward.
+   */
+  async publish(ns: string[], track: string): Promise<MoqPublication> {
+    if (this.closedErr) throw this.closedErr;
+    if (this.nextReq >= this.peerMax) throw new MoqError("no request ids left", 0, "protocol");
+    const req = this.nextReq;
+    this.nextReq += 2;
+    const alias = this.nextAlias++;
+    const w = new Writer().varint(req);
+    w.varint(ns.length);
+    for (const f of ns) w.string(f);
+    w.string(track);
+    w.varint(alias);
+    w.u8(1); // group order: ascending
+    w.u8(0); // content exists: no
+    w.u8(1); // forward
+    w.varint(1).varint(P_AUTH_TOKEN).lenBytes(tokenParam(this.token));
+    const done = new Promise<void>((ok, fail) => this.pubs.set(req, { ok, fail }));
+    await this.ctrl.write(frame(T_PUBLISH, w.finish()));
+    await Promise.race([done, this.closed.then((e) => Promise.reject(e))]);
+    const pub = new MoqPublication(this, req, alias);
+    this.live.set(req, pub);
+    return pub;
+  }
+
+  /** Sends PUBLISH_DONE for a publication (no streams left open). */
+  async publishDone(req: number, streams: number): Promise<void> {
+    this.live.delete(req);
+    const w = new Writer().varint(req).varint(DONE_TRACK_ENDED).varint(streams).string("");
+    try {
+      await this.ctrl.write(frame(T_PUBLISH_DONE, w.finish()));
+    } catch {
+      /* closed */
+    }
+  }
+
   async unsubscribe(req: number): Promise<void> {
     this.subs.delete(req);
     try {
@@ -347,6 +479,8 @@ export class MoqSession {
     this.closedErr = e;
     for (const s of this.subs.values()) s.fail(e);
     this.subs.clear();
+    for (const p of this.pubs.values()) p.fail(e);
+    this.pubs.clear();
     this.closeResolve(e);
   }
 
