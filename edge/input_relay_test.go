@@ -18,12 +18,16 @@ import (
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/transport/media"
+	"github.com/strata-edge/strata/transport/moq"
+	"github.com/strata-edge/strata/transport/moq/wire"
+	"github.com/strata-edge/strata/transport/msf"
 )
 
 // TestControllerInputAcrossEdges: the test source publishes on edge A; a
 // WHEP controller watches on edge B, which relays the session from A, and
-// sends input on the data channel. B forwards it to A with MoQ PUBLISH
-// (relay token), and the source on A counts every event.
+// sends input on the data channel; then a MoQ controller on B publishes
+// input on its session as the player does. B forwards both to A with MoQ
+// PUBLISH (relay token), and the source on A counts every event.
 func TestControllerInputAcrossEdges(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -122,6 +126,43 @@ func TestControllerInputAcrossEdges(t *testing.T) {
 	}
 	if st := src.Input(); st.Keys < 2 || st.Pointer < 1 || st.Last.Type == "" {
 		t.Fatalf("input stats %+v", st)
+	}
+
+	// A MoQ controller on B (the player's path) publishes the input track
+	// on its own session; B forwards it to A the same way.
+	s := dialBridgeMoQ(ctx, t, ctl.MoQURL)
+	if _, err := subscribeBridge(ctx, s, ns, ctl.Token); err != nil {
+		t.Fatalf("moq viewer on edge-b: %v", err)
+	}
+	tp, err := moq.TokenParam([]byte(ctl.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, _, err := s.Publish(ctx, wire.Publish{Namespace: ns.Tuple(), TrackName: msf.SessionInputTrack,
+		GroupOrder: wire.GroupOrderAscending, Forward: true, Params: wire.Parameters{tp}})
+	if err != nil {
+		t.Fatalf("publish input on edge-b: %v", err)
+	}
+	st, err := mp.OpenSubgroup(ctx, wire.SubgroupHeader{GroupID: uint64(time.Now().UnixMilli()), IDMode: wire.SubgroupIDZero})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Cancel(wire.StreamErrCancelled)
+	base := src.Input().Events
+	var id uint64
+	waitUntil(t, 20*time.Second, func() error {
+		if src.Input().Events > base {
+			return nil
+		}
+		if err := st.WriteObject(&wire.Object{ID: id, Payload: []byte(`{"type":"keydown","key":"m","code":"KeyM"}`)}); err != nil {
+			return err
+		}
+		id++
+		time.Sleep(50 * time.Millisecond)
+		return fmt.Errorf("source on edge-a has %+v", src.Input())
+	})
+	if last := src.Input().Last; last.Key != "m" {
+		t.Fatalf("last event %+v, want the MoQ controller's", last)
 	}
 }
 
