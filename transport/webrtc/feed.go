@@ -58,6 +58,18 @@ func (s *Server) acquireFeed(ctx context.Context, ns media.Namespace, track stri
 	if err != nil {
 		return nil, err
 	}
+	// A MoQ-published track's codec is in the broadcast's catalog; WHIP
+	// publishers here are asked directly (trackCodecLocked).
+	s.mu.Lock()
+	local := s.publishers[ns] != nil
+	s.mu.Unlock()
+	var fromCatalog *codec
+	if !local {
+		if fromCatalog, err = s.catalogCodec(ctx, ns, track); err != nil {
+			sub.Close()
+			return nil, err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -76,7 +88,7 @@ func (s *Server) acquireFeed(ctx context.Context, ns media.Namespace, track stri
 		return nil, fmt.Errorf("webrtc: feed track: %w", err)
 	}
 	fctx, cancel := context.WithCancel(s.ctx)
-	f := &feed{s: s, key: key, c: s.trackCodecLocked(ns, track, info.Kind), out: out, cancel: cancel, done: make(chan struct{}), refs: 1}
+	f := &feed{s: s, key: key, c: s.trackCodecLocked(ns, track, info.Kind, fromCatalog), out: out, cancel: cancel, done: make(chan struct{}), refs: 1}
 	s.feeds[key] = f
 	go f.run(fctx, sub)
 	return f, nil

@@ -206,13 +206,17 @@ func (s *Server) requestKeyframe(ns media.Namespace, track string) {
 	}
 }
 
-// trackCodecLocked is the codec of a hub track: what the local publisher sent,
-// or the session defaults (H.264, Opus) for media relayed from elsewhere. The caller holds mu.
-func (s *Server) trackCodecLocked(ns media.Namespace, track string, kind media.TrackKind) *codec {
+// trackCodecLocked is the codec of a hub track: what the local WHIP
+// publisher sent, else what the broadcast's catalog says (fromCatalog,
+// may be nil), else the session defaults (H.264, Opus). The caller holds mu.
+func (s *Server) trackCodecLocked(ns media.Namespace, track string, kind media.TrackKind, fromCatalog *codec) *codec {
 	if w := s.publishers[ns]; w != nil {
 		if c := w.codecOf(track); c != nil {
 			return c
 		}
+	}
+	if fromCatalog != nil {
+		return fromCatalog
 	}
 	if kind == media.KindAudio {
 		c, _ := codecFor(webrtc.MimeTypeOpus)
