@@ -289,7 +289,7 @@ func (f *placementFixture) createAll(t *testing.T, n int) createResult {
 			if attempt == 0 && answered.Add(1) == int64(n/4) {
 				l, err := c.WaitLeader(pcPollDeadline)
 				if err == nil {
-					err = c.Kill(l)
+					err = killWithin(c, l, pcPollDeadline)
 				}
 				if err != nil {
 					t.Errorf("kill leader: %v", err)
@@ -388,6 +388,20 @@ func (f *placementFixture) createAll(t *testing.T, n int) createResult {
 		}
 	}
 	return res
+}
+
+// killWithin kills origin i, failing rather than hanging the package when
+// its shutdown does not return in d (the goroutine is then left behind;
+// the origin is already detached from the cluster, so cleanup skips it).
+func killWithin(c *testcluster.Cluster, i int, d time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- c.Kill(i) }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		return fmt.Errorf("origin %s still closing after %s", c.Nodes[i].ID, d)
+	}
 }
 
 // backoff waits before retry attempt+1 of create i: what the server's
