@@ -119,7 +119,7 @@ func TestGossipEdgesLifecycle(t *testing.T) {
 			waitEdge(t, c, tc.id, 15*time.Second, wantState(tc.want))
 		})
 	}
-	if err := c.WaitEdges(ids[2:], 5*time.Second); err != nil {
+	if err := c.WaitEdges(ids[2:], 20*time.Second); err != nil {
 		t.Fatalf("the other edges: %v", err)
 	}
 }
