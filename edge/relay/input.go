@@ -77,55 +77,59 @@ func onlyInput(b *media.Broadcast) bool {
 	return true
 }
 
-// startInputForward starts, once per relayed broadcast, the goroutine
-// that carries input written here (by controllers watching on this edge)
-// to the ingest edge. It is owned by the relay and ends with b.
-func (r *Relay) startInputForward(b *media.Broadcast) {
-	r.mu.Lock()
-	if r.closed || r.inputFwd[b] {
-		r.mu.Unlock()
-		return
-	}
-	r.inputFwd[b] = true
-	r.wg.Add(1)
-	r.mu.Unlock()
-	go func() {
-		defer r.wg.Done()
-		defer func() {
-			r.mu.Lock()
-			delete(r.inputFwd, b)
-			r.mu.Unlock()
+// startInputWatch starts, with the first relayed track, the relay's one
+// watcher of input tracks on relayed broadcasts (created by controllers
+// watching here), each of which pushInput carries to the ingest edge.
+func (r *Relay) startInputWatch() {
+	r.inputOnce.Do(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.closed {
+			return
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.watchInput()
 		}()
-		r.forwardInput(b)
-	}()
+	})
 }
 
-// forwardInput waits for b's input track to appear and pushes it upstream
-// until b or the relay ends.
-func (r *Relay) forwardInput(b *media.Broadcast) {
-	ctx, cancel := context.WithCancel(r.ctx)
-	defer cancel()
-	go func() { // owned here: ends with ctx
-		select {
-		case <-b.Done():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+// watchInput runs until the relay closes; every pushInput it starts is
+// owned by the relay too and ends with its broadcast.
+func (r *Relay) watchInput() {
 	w := r.hub.Watch()
 	defer w.Close()
-	ns := b.Namespace()
 	for {
-		e, err := w.Next(ctx)
+		e, err := w.Next(r.ctx)
 		if err != nil {
 			return
 		}
-		if e.Kind != media.TrackAdded || e.Namespace != ns || e.Track != inputTrack {
+		if e.Kind != media.TrackAdded || e.Track != inputTrack || !e.Remote {
 			continue
 		}
-		if t, ok := b.Track(inputTrack); ok {
-			r.pushInput(ctx, b, t)
+		b, ok := r.hub.Broadcast(e.Namespace)
+		if !ok || !b.Remote() {
+			continue
 		}
+		t, ok := b.Track(inputTrack)
+		if !ok {
+			continue
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			ctx, cancel := context.WithCancel(r.ctx)
+			defer cancel()
+			go func() { // owned here: ends with ctx
+				select {
+				case <-b.Done():
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			r.pushInput(ctx, b, t)
+		}()
 	}
 }
 

@@ -32,7 +32,7 @@ type Relay struct {
 	mu         sync.Mutex
 	publishers map[media.Namespace]*publisher
 	remotes    map[string]*remote
-	inputFwd   map[*media.Broadcast]bool // relayed broadcasts forwarding input (input.go)
+	inputOnce  sync.Once // starts watchInput (input.go)
 	listeners  []*moq.Listener
 	closed     bool
 }
@@ -53,7 +53,6 @@ func New(opts Options) (*Relay, error) {
 		ctx: ctx, cancel: cancel,
 		publishers: map[media.Namespace]*publisher{},
 		remotes:    map[string]*remote{},
-		inputFwd:   map[*media.Broadcast]bool{},
 	}
 	r.hub = opts.Hub
 	if r.hub == nil {

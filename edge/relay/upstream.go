@@ -47,7 +47,7 @@ func (r *Relay) relayTrack(ctx context.Context, b *media.Broadcast, name string)
 		r.release(rm)
 		return err
 	}
-	r.startInputForward(b)
+	r.startInputWatch()
 	r.m.upstreams.Inc()
 	r.wg.Add(1)
 	go func() {
