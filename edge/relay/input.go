@@ -138,11 +138,13 @@ func (r *Relay) watchInput() {
 // re-publishing with backoff when the upstream is lost, until t closes
 // or ctx ends.
 func (r *Relay) pushInput(ctx context.Context, b *media.Broadcast, t *media.Track) {
-	sub := t.Subscribe()
-	defer sub.Close()
 	backoff := r.opts.RetryMin
 	for {
+		// Each attempt reads from the newest event on: input held up by
+		// a lost upstream is stale, and replaying it would be wrong.
+		sub := t.Subscribe()
 		err := r.publishInput(ctx, b, sub)
+		sub.Close()
 		if ctx.Err() != nil || t.Closed() {
 			return
 		}
