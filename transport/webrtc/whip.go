@@ -178,6 +178,12 @@ func (w *whipSession) ingest(ctx context.Context, tr *webrtc.TrackRemote) {
 			Keyframe:      key,
 			Payload:       frame,
 		}
+		// MoQ viewers read the capture time from LOC properties.
+		props := msf.AudioProperties(capture, nil)
+		if c.video {
+			props = msf.VideoProperties(capture, key, nil)
+		}
+		o.Extensions, _ = msf.AppendProperties(nil, props, msf.KVAbsolute)
 		if err := t.Append(o); err != nil {
 			if errors.Is(err, media.ErrTrackClosed) {
 				return
