@@ -9,7 +9,9 @@
 //
 // Beyond subscribing, a session carries the namespace side of publishing
 // (PublishNamespace / AcceptNamespace: a publisher announces, the relay
-// answers and subscribes back to the tracks it wants) and authorization
+// answers and subscribes back to the tracks it wants), publisher-initiated
+// subscriptions (Publish / AcceptPublish: PUBLISH and PUBLISH_OK, which
+// edges use to send viewers' input upstream) and authorization
 // tokens by value (Config.AuthToken in CLIENT_SETUP, TokenParam on
 // requests; SetupTokens and Tokens read them on the receiving side, which
 // decides and answers with the spec's UNAUTHORIZED or token codes).
