@@ -393,6 +393,7 @@ export class StrataPlayer extends HTMLElement {
         moq
           .publish(ns, "input")
           .then((p) => {
+            if (run !== this.run) return;
             send = viaMoQ(p);
             for (const q of backlog.splice(0)) send(q);
           })

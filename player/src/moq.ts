@@ -132,7 +132,8 @@ export class MoqPublication {
     this.streams++;
     const st = await this.s.wt.createUnidirectionalStream();
     const wr = st.getWriter();
-    void wr.write(new Writer().varint(SUBGROUP_ZERO).varint(this.alias).varint(this.group++).u8(0).finish());
+    // A failed header write fails the object writes queued behind it too.
+    wr.write(new Writer().varint(SUBGROUP_ZERO).varint(this.alias).varint(this.group++).u8(0).finish()).catch(() => undefined);
     return wr;
   }
 
