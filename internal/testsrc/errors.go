@@ -11,4 +11,11 @@ var (
 	ErrTooLarge = errors.New("testsrc: media too large")
 	// ErrConfig reports an unusable publisher configuration.
 	ErrConfig = errors.New("testsrc: bad configuration")
+	// ErrWHIPUnauthorized reports a WHIP endpoint refusing the token.
+	ErrWHIPUnauthorized = errors.New("testsrc: whip: unauthorized")
+	// ErrWHIPRejected reports a WHIP endpoint refusing the offer for good.
+	ErrWHIPRejected = errors.New("testsrc: whip: offer rejected")
+	// ErrWHIPUnavailable reports an unreachable or busy WHIP endpoint, or
+	// a peer connection that failed.
+	ErrWHIPUnavailable = errors.New("testsrc: whip: unavailable")
 )

@@ -1,0 +1,279 @@
+package testsrc_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/strata-edge/strata/internal/testcluster"
+	"github.com/strata-edge/strata/internal/testsrc"
+	"github.com/strata-edge/strata/registry"
+	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/transport/media"
+	"github.com/strata-edge/strata/transport/moq"
+	"github.com/strata-edge/strata/transport/moq/wire"
+	"github.com/strata-edge/strata/transport/msf"
+)
+
+// whipEndpoints is what the test reads of a publisher or viewer answer.
+type whipEndpoints struct {
+	Token   string `json:"token"`
+	MoQURL  string `json:"moq_url"`
+	WHIPURL string `json:"whip_url"`
+}
+
+// startWHIPEdge runs one origin and one media edge and returns a placed
+// session's namespace with its publisher and viewer endpoints.
+func startWHIPEdge(ctx context.Context, t *testing.T) (media.Namespace, whipEndpoints, whipEndpoints) {
+	t.Helper()
+	c, err := testcluster.Start(testcluster.Options{Origins: 1, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	spec := testcluster.EdgeSpec{ID: "edge-w", Region: "eu", Lat: 48.8, Lon: 2.3}
+	spec.Media.QUICAddr, spec.Media.HTTPAddr, spec.Media.WebRTCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	if _, err := c.StartEdges(1, func(int) testcluster.EdgeSpec { return spec }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitEdges([]string{"edge-w"}, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cl := c.Client()
+	ten, err := cl.CreateTenant(ctx, "whip", registry.Quota{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := cl.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "probe", Command: []string{"true"},
+		GPUs: 1, GPUModel: "L4", GPUMemoryMB: 2400, EgressMbps: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lat, lon := 48.8, 2.3
+	ses, err := cl.CreateSession(ctx, client.SessionSpec{TenantID: ten.ID, AppID: app.ID, Region: "eu", Lat: &lat, Lon: &lon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		s, err := cl.GetSession(ctx, ses.ID, "")
+		if err == nil && s.Reservation != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session not placed: %+v %v", s, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var pub, view whipEndpoints
+	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pub); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/viewers", map[string]any{}, &view); err != nil {
+		t.Fatal(err)
+	}
+	if pub.WHIPURL == "" || view.MoQURL == "" {
+		t.Fatalf("publisher %+v, viewer %+v: want a WHIP URL and a MoQ URL", pub, view)
+	}
+	return media.Namespace{Tenant: ten.ID, Session: ses.ID}, pub, view
+}
+
+// withoutAUD drops access unit delimiters, which RTP does not carry.
+func withoutAUD(au []byte) [][]byte {
+	var out [][]byte
+	for _, n := range msf.SplitAnnexB(au) {
+		if n[0]&0x1f != 9 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// TestTestsrcWHIPThroughEdge: the WHIP publisher feeds a real edge; a MoQ
+// viewer there gets the clip's keyframes byte for byte (so decodable) and
+// capture times that are the source's frame slots, not the edge's
+// receive times; stopping DELETEs the WHIP session, ending the broadcast.
+func TestTestsrcWHIPThroughEdge(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ns, pub, view := startWHIPEdge(ctx, t)
+	clip, err := testsrc.LoadClip()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := testsrc.NewSource(clip, testsrc.SourceOptions{NoInput: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		stop()
+		wg.Wait()
+	}()
+	var runErr, serveErr error
+	wg.Go(func() { runErr = src.Run(runCtx) })
+	p, err := testsrc.DialWHIP(ctx, src, testsrc.WHIPConfig{URL: pub.WHIPURL, Token: []byte(pub.Token),
+		TLS: &tls.Config{InsecureSkipVerify: true}}) //nolint:gosec // loopback test edge
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() { serveErr = p.Serve(runCtx) })
+
+	addr := strings.TrimSuffix(strings.TrimPrefix(view.MoQURL, "https://"), moq.WebTransportPath)
+	viewer, err := moq.DialQUIC(ctx, addr, &tls.Config{InsecureSkipVerify: true}, nil, moq.Config{}) //nolint:gosec // loopback test edge
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = viewer.Close() }()
+	tp, err := moq.TokenParam([]byte(view.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sub *moq.Subscription
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		// The edge has the track once the first RTP frame arrived.
+		sub, err = viewer.Subscribe(ctx, wire.Subscribe{Namespace: ns.Tuple(), TrackName: msf.SessionVideoTrack, Forward: true,
+			GroupOrder: wire.GroupOrderAscending, Filter: wire.Filter{Type: wire.FilterLargestObject}, Params: wire.Parameters{tp}})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("subscribe video: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var firstTS uint64
+	keyframes, frames := 0, 0
+	for keyframes < 2 {
+		o, err := sub.ReadObject(ctx)
+		if err != nil {
+			t.Fatalf("video after %d frames: %v", frames, err)
+		}
+		if o.Status != wire.StatusNormal {
+			continue
+		}
+		recv := time.Now().UnixMicro()
+		ts := props(t, o).Timestamp
+		if ts > uint64(recv) || uint64(recv)-ts > uint64(10*time.Second/time.Microsecond) {
+			t.Fatalf("frame %d: capture time %d µs, received at %d", frames, ts, recv)
+		}
+		if firstTS == 0 {
+			firstTS = ts
+		}
+		// Source slots are 1/30 s apart: 30 × the offset is a whole second
+		// up to the microsecond rounding of each stamp.
+		if r := (ts - firstTS) * testsrc.ClipFramerate % 1_000_000; r > 2*testsrc.ClipFramerate && r < 1_000_000-2*testsrc.ClipFramerate {
+			t.Fatalf("frame %d: capture time %d is not on the source's frame grid from %d (off by %d/30 µs)", frames, ts, firstTS, r)
+		}
+		frames++
+		if !msf.H264IsKeyframe(o.Payload) {
+			continue
+		}
+		got := withoutAUD(o.Payload)
+		match := false
+		for i, au := range clip.Video {
+			if clip.Keyframe[i] && slicesEqual(got, withoutAUD(au)) {
+				match = true
+			}
+		}
+		if !match {
+			t.Fatalf("keyframe of %d bytes matches none of the clip's", len(o.Payload))
+		}
+		keyframes++
+	}
+	if v, _ := p.Packets(); v == 0 {
+		t.Fatal("publisher counts no video packets")
+	}
+	stop()
+	wg.Wait()
+	if runErr != nil || serveErr != nil {
+		t.Fatalf("source: %v, whip: %v", runErr, serveErr)
+	}
+	// DELETE closed the edge's broadcast, which ends the subscription.
+	rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer rcancel()
+	for {
+		if _, err := sub.ReadObject(rctx); err != nil {
+			if rctx.Err() != nil {
+				t.Fatal("subscription still open 15 s after the WHIP session was deleted")
+			}
+			break
+		}
+	}
+}
+
+func slicesEqual(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestTestsrcWHIPRefusals: the client's answer to each refusal: busy
+// endpoints are retried, honouring Retry-After; others fail at once.
+func TestTestsrcWHIPRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		statuses []int
+		want     error
+	}{
+		{"busy until out of attempts", []int{503, 503, 503}, testsrc.ErrWHIPUnavailable},
+		{"busy then unauthorized", []int{503, 401}, testsrc.ErrWHIPUnauthorized},
+		{"bad offer", []int{400}, testsrc.ErrWHIPRejected},
+		{"rate limited then unsupported", []int{429, 422}, testsrc.ErrWHIPRejected},
+		{"created with an unusable answer", []int{201}, testsrc.ErrWHIPRejected},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := int(calls.Add(1)) - 1
+				if r.Method != http.MethodPost || r.Header.Get("Authorization") != "Bearer tok" ||
+					r.Header.Get("Content-Type") != "application/sdp" || n >= len(tc.statuses) {
+					w.WriteHeader(http.StatusTeapot)
+					return
+				}
+				st := tc.statuses[n]
+				if st == 503 {
+					w.Header().Set("Retry-After", "0")
+				}
+				if st == 201 {
+					w.Header().Set("Location", "/whip/t/s/r1")
+				}
+				w.WriteHeader(st)
+				_, _ = w.Write([]byte("v=0\r\n"))
+			}))
+			defer srv.Close()
+			clip, err := testsrc.LoadClip()
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := testsrc.NewSource(clip, testsrc.SourceOptions{NoInput: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_, err = testsrc.DialWHIP(ctx, src, testsrc.WHIPConfig{URL: srv.URL + "/whip/t/s", Token: []byte("tok"),
+				TLS: srv.Client().Transport.(*http.Transport).TLSClientConfig, Attempts: 3, Backoff: time.Millisecond})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err %v, want %v", err, tc.want)
+			}
+			if int(calls.Load()) < len(tc.statuses) {
+				t.Fatalf("%d requests, want %d", calls.Load(), len(tc.statuses))
+			}
+		})
+	}
+}
