@@ -32,13 +32,7 @@ import (
 
 // bridgeAnswer is what this test reads of the publisher and viewer
 // answers.
-type bridgeAnswer struct {
-	Edge    string `json:"edge"`
-	Token   string `json:"token"`
-	MoQURL  string `json:"moq_url"`
-	WHIPURL string `json:"whip_url"`
-	WHEPURL string `json:"whep_url"`
-}
+type bridgeAnswer = testcluster.Answer
 
 // TestWebRTCBridgeAcrossEdges proves the WebRTC bridge through MoQ
 // relaying: sessions are ingested on edge A and watched on edge B. A WHIP
@@ -48,39 +42,14 @@ type bridgeAnswer struct {
 func TestWebRTCBridgeAcrossEdges(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := testcluster.Start(testcluster.Options{Origins: 1, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	spec := func(id, region string, lat, lon float64) testcluster.EdgeSpec {
-		s := testcluster.EdgeSpec{ID: id, Region: region, Lat: lat, Lon: lon, GPUs: "fake:2xL4:24GB"}
-		s.Media.QUICAddr, s.Media.HTTPAddr, s.Media.WebRTCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-		return s
-	}
-	specs := []testcluster.EdgeSpec{spec("edge-a", "eu", 48.8, 2.3), spec("edge-b", "us", 40.7, -74)}
 	// Edge B also exercises the WebRTC options: one viewer at most, ICE-TCP,
 	// a public address (loopback, so peers still connect), a STUN server.
-	specs[1].Media.WebRTCMaxViewers = 1
-	specs[1].Media.WebRTCTCPAddr = "127.0.0.1:0"
-	specs[1].Media.WebRTCPublicIPs = []string{"127.0.0.1"}
-	specs[1].Media.WebRTCICEServers = []string{"stun:stun.example.net:3478"}
-	if _, err := c.StartEdges(2, func(i int) testcluster.EdgeSpec { return specs[i] }); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitEdges([]string{"edge-a", "edge-b"}, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	cl := c.Client()
-	ten, err := cl.CreateTenant(ctx, "bridge", registry.Quota{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := cl.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "game", Command: []string{"true"},
-		GPUs: 1, GPUModel: "L4", GPUMemoryMB: 2400, EgressMbps: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, ten, app := startBridgeCluster(ctx, t, "bridge", func(b *testcluster.EdgeSpec) {
+		b.Media.WebRTCMaxViewers = 1
+		b.Media.WebRTCTCPAddr = "127.0.0.1:0"
+		b.Media.WebRTCPublicIPs = []string{"127.0.0.1"}
+		b.Media.WebRTCICEServers = []string{"stun:stun.example.net:3478"}
+	})
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 10 * time.Second}
 	defer hc.CloseIdleConnections()
 
@@ -139,7 +108,7 @@ func TestWebRTCBridgeAcrossEdges(t *testing.T) {
 			_ = s.Close()
 			wg.Wait()
 		}()
-		wg.Go(func() { serveMoQTrack(s, tr, &wg) })
+		wg.Go(func() { testcluster.ServeVideo(s, tr, &wg) })
 		pubCtx, stopPub := context.WithCancel(ctx)
 		wg.Go(func() {
 			tick := time.NewTicker(20 * time.Millisecond)
@@ -205,6 +174,37 @@ func TestWebRTCBridgeAcrossEdges(t *testing.T) {
 	})
 }
 
+// startBridgeCluster starts one origin and two media edges, edge-a (eu)
+// and edge-b (us, its spec changed by editB when not nil), and creates a
+// tenant of that name with an app for sessions.
+func startBridgeCluster(ctx context.Context, t *testing.T, tenant string, editB func(*testcluster.EdgeSpec)) (*client.Client, *client.Tenant, *registry.App) {
+	t.Helper()
+	c, err := testcluster.Start(testcluster.Options{Origins: 1, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	specs := []testcluster.EdgeSpec{
+		testcluster.MediaEdgeSpec("edge-a", "eu", 48.8, 2.3),
+		testcluster.MediaEdgeSpec("edge-b", "us", 40.7, -74),
+	}
+	for i := range specs {
+		specs[i].GPUs = "fake:2xL4:24GB"
+	}
+	if editB != nil {
+		editB(&specs[1])
+	}
+	if err := c.StartEdgesAlive(specs, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cl := c.Client()
+	ten, app, err := testcluster.GameApp(ctx, cl, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl, ten, app
+}
+
 // bridgeSession creates a session placed on edge A and returns its
 // namespace, the publisher answer (A) and a viewer answer routed to B.
 func bridgeSession(ctx context.Context, t *testing.T, cl *client.Client, tenant, app string) (media.Namespace, bridgeAnswer, bridgeAnswer) {
@@ -242,16 +242,8 @@ func bridgeSession(ctx context.Context, t *testing.T, cl *client.Client, tenant,
 
 func waitUntil(t *testing.T, d time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not met in %s: %v", d, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := testcluster.Until(d, f); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -290,73 +282,19 @@ func bridgeFrameNumber(au []byte) (int, bool) {
 	return 0, false
 }
 
+// dialBridgeMoQ dials an edge's moq_url for the rest of the test.
 func dialBridgeMoQ(ctx context.Context, t *testing.T, moqURL string) *moq.Session {
 	t.Helper()
-	addr, ok := strings.CutPrefix(moqURL, "https://")
-	addr, ok2 := strings.CutSuffix(addr, moq.WebTransportPath)
-	if !ok || !ok2 {
-		t.Fatalf("moq_url %q is not https://host:port/moq", moqURL)
-	}
-	s, err := moq.DialQUIC(ctx, addr, &tls.Config{InsecureSkipVerify: true}, nil, moq.Config{})
+	s, err := testcluster.DialMoQ(ctx, moqURL)
 	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
-func subscribeBridge(ctx context.Context, s *moq.Session, ns media.Namespace, tok string) (*moq.Subscription, error) {
-	tp, err := moq.TokenParam([]byte(tok))
-	if err != nil {
-		return nil, err
-	}
-	return s.Subscribe(ctx, wire.Subscribe{Namespace: ns.Tuple(), TrackName: msf.SessionVideoTrack, Forward: true,
-		GroupOrder: wire.GroupOrderAscending, Filter: wire.Filter{Type: wire.FilterLargestObject},
-		Params: wire.Parameters{tp}})
-}
-
-// serveMoQTrack answers subscriptions to the video track from tr; other
-// tracks do not exist.
-func serveMoQTrack(s *moq.Session, tr *media.Track, wg *sync.WaitGroup) {
-	for {
-		in, err := s.AcceptSubscription(s.Context())
-		if err != nil {
-			return
-		}
-		if in.Request.TrackName != msf.SessionVideoTrack {
-			_ = in.Reject(wire.SubscribeErrTrackDoesNotExist, "no such track")
-			continue
-		}
-		pub, err := in.Accept(wire.GroupOrderAscending, nil)
-		if err != nil {
-			return
-		}
-		sub := tr.Subscribe()
-		wg.Go(func() {
-			defer sub.Close()
-			for {
-				gr, err := sub.NextGroup(s.Context())
-				if err != nil {
-					return
-				}
-				st, err := pub.OpenSubgroup(s.Context(), wire.SubgroupHeader{GroupID: gr.GroupID(), EndOfGroup: true})
-				if err != nil {
-					return
-				}
-				for {
-					o, err := gr.NextObject(s.Context())
-					if err != nil {
-						break
-					}
-					if err := st.WriteRaw(o.ID, o.Extensions, o.Payload); err != nil {
-						return
-					}
-				}
-				_ = st.Close()
-			}
-		})
-	}
-}
+// subscribeBridge subscribes to the session's video track.
+var subscribeBridge = testcluster.SubscribeVideo
 
 // bridgeAPI is a pion API for loopback test peers.
 func bridgeAPI(t *testing.T) *webrtc.API {

@@ -15,8 +15,6 @@ import (
 
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/internal/testsrc"
-	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
 	"github.com/strata-edge/strata/transport/moq/wire"
@@ -31,33 +29,7 @@ import (
 func TestControllerInputAcrossEdges(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := testcluster.Start(testcluster.Options{Origins: 1, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	spec := func(id, region string, lat, lon float64) testcluster.EdgeSpec {
-		s := testcluster.EdgeSpec{ID: id, Region: region, Lat: lat, Lon: lon, GPUs: "fake:2xL4:24GB"}
-		s.Media.QUICAddr, s.Media.HTTPAddr, s.Media.WebRTCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-		return s
-	}
-	specs := []testcluster.EdgeSpec{spec("edge-a", "eu", 48.8, 2.3), spec("edge-b", "us", 40.7, -74)}
-	if _, err := c.StartEdges(2, func(i int) testcluster.EdgeSpec { return specs[i] }); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitEdges([]string{"edge-a", "edge-b"}, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	cl := c.Client()
-	ten, err := cl.CreateTenant(ctx, "input", registry.Quota{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := cl.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "game", Command: []string{"true"},
-		GPUs: 1, GPUModel: "L4", GPUMemoryMB: 2400, EgressMbps: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, ten, app := startBridgeCluster(ctx, t, "input", nil)
 	ns, pub, _ := bridgeSession(ctx, t, cl, ten.ID, app.ID)
 	var ctl bridgeAnswer
 	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ns.Session+"/viewers",
@@ -178,10 +150,9 @@ func startTestsrc(ctx context.Context, t *testing.T, pub bridgeAnswer, ns media.
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, ok := strings.CutPrefix(pub.MoQURL, "https://")
-	addr, ok2 := strings.CutSuffix(addr, "/moq")
-	if !ok || !ok2 {
-		t.Fatalf("moq_url %q", pub.MoQURL)
+	addr, err := testcluster.MoQAddr(pub.MoQURL)
+	if err != nil {
+		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup

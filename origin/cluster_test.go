@@ -31,16 +31,8 @@ func startCluster(t *testing.T, n int) *testcluster.Cluster {
 // eventually polls f until it returns nil or the deadline passes.
 func eventually(t *testing.T, d time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met in %s: %v", d, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := testcluster.Until(d, f); err != nil {
+		t.Fatalf("condition %v", err)
 	}
 }
 

@@ -13,99 +13,21 @@ import (
 
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/internal/token"
-	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
 	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
-// mediaAnswer is the part of the publisher and viewer answers this test
-// reads.
-type mediaAnswer struct {
-	Edge    string `json:"edge"`
-	Token   string `json:"token"`
-	MoQURL  string `json:"moq_url"`
-	WHIPURL string `json:"whip_url"`
-	WHEPURL string `json:"whep_url"`
-}
-
-// moqAddr is the host:port of a moq_url.
-func moqAddr(t *testing.T, u string) string {
+// dialMoQ dials an edge's moq_url for the rest of the test.
+func dialMoQ(ctx context.Context, t *testing.T, moqURL string) *moq.Session {
 	t.Helper()
-	a, ok := strings.CutPrefix(u, "https://")
-	a, ok2 := strings.CutSuffix(a, moq.WebTransportPath)
-	if !ok || !ok2 {
-		t.Fatalf("moq_url %q is not https://host:port/moq", u)
-	}
-	return a
-}
-
-// insecureTLS trusts the edges' self-signed certificates.
-var insecureTLS = &tls.Config{InsecureSkipVerify: true}
-
-func dialMoQ(ctx context.Context, t *testing.T, addr string) *moq.Session {
-	t.Helper()
-	s, err := moq.DialQUIC(ctx, addr, insecureTLS, nil, moq.Config{})
+	s, err := testcluster.DialMoQ(ctx, moqURL)
 	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
-}
-
-// servePublisher answers subscriptions to "video" from tr until the
-// session ends; other tracks do not exist.
-func servePublisher(s *moq.Session, tr *media.Track, wg *sync.WaitGroup) {
-	defer wg.Done()
-	for {
-		in, err := s.AcceptSubscription(s.Context())
-		if err != nil {
-			return
-		}
-		if in.Request.TrackName != "video" {
-			_ = in.Reject(wire.SubscribeErrTrackDoesNotExist, "no such track")
-			continue
-		}
-		pub, err := in.Accept(wire.GroupOrderAscending, nil)
-		if err != nil {
-			return
-		}
-		sub := tr.Subscribe()
-		wg.Go(func() {
-			defer sub.Close()
-			for {
-				gr, err := sub.NextGroup(s.Context())
-				if err != nil {
-					return
-				}
-				st, err := pub.OpenSubgroup(s.Context(), wire.SubgroupHeader{GroupID: gr.GroupID(), EndOfGroup: true})
-				if err != nil {
-					return
-				}
-				for {
-					o, err := gr.NextObject(s.Context())
-					if err != nil {
-						break
-					}
-					if err := st.WriteRaw(o.ID, o.Extensions, o.Payload); err != nil {
-						return
-					}
-				}
-				_ = st.Close()
-			}
-		})
-	}
-}
-
-func subscribeVideo(ctx context.Context, s *moq.Session, ns media.Namespace, tok string) (*moq.Subscription, error) {
-	tp, err := moq.TokenParam([]byte(tok))
-	if err != nil {
-		return nil, err
-	}
-	return s.Subscribe(ctx, wire.Subscribe{Namespace: ns.Tuple(), TrackName: "video", Forward: true,
-		GroupOrder: wire.GroupOrderAscending, Filter: wire.Filter{Type: wire.FilterLargestObject},
-		Params: wire.Parameters{tp}})
 }
 
 // TestMediaPublishRelayView is the media plane end to end on loopback: a
@@ -118,27 +40,14 @@ func TestMediaPublishRelayView(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	c := startCluster(t, 1)
-	mediaCfg := func() testcluster.EdgeSpec {
-		var s testcluster.EdgeSpec
-		s.Media.QUICAddr, s.Media.HTTPAddr, s.Media.WebRTCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-		return s
-	}
-	specs := []testcluster.EdgeSpec{mediaCfg(), mediaCfg()}
-	specs[0].ID, specs[0].Region, specs[0].Lat, specs[0].Lon = "edge-a", "eu", 48.8, 2.3
-	specs[1].ID, specs[1].Region, specs[1].Lat, specs[1].Lon = "edge-b", "us", 40.7, -74
-	if _, err := c.StartEdges(2, func(i int) testcluster.EdgeSpec { return specs[i] }); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitEdges([]string{"edge-a", "edge-b"}, 20*time.Second); err != nil {
+	if err := c.StartEdgesAlive([]testcluster.EdgeSpec{
+		testcluster.MediaEdgeSpec("edge-a", "eu", 48.8, 2.3),
+		testcluster.MediaEdgeSpec("edge-b", "us", 40.7, -74),
+	}, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	cl := c.Client()
-	ten, err := cl.CreateTenant(ctx, "media", registry.Quota{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := cl.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "game", Command: []string{"true"},
-		GPUs: 1, GPUModel: "L4", GPUMemoryMB: 2400, EgressMbps: 10})
+	ten, app, err := testcluster.GameApp(ctx, cl, "media")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,31 +71,29 @@ func TestMediaPublishRelayView(t *testing.T) {
 	})
 	ns := media.Namespace{Tenant: ten.ID, Session: ses.ID}
 
-	var pubAns mediaAnswer
+	var pubAns testcluster.Answer
 	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pubAns); err != nil {
 		t.Fatal(err)
 	}
 	if pubAns.Edge != "edge-a" || pubAns.MoQURL == "" || pubAns.WHIPURL == "" {
 		t.Fatalf("publisher answer %+v: want edge-a with moq and whip urls", pubAns)
 	}
-	addrA := moqAddr(t, pubAns.MoQURL)
 
 	// A publisher token bound to edge A is refused by edge B.
-	var viewAns mediaAnswer
+	var viewAns testcluster.Answer
 	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/viewers", map[string]any{"region": "us", "lat": 40.7, "lon": -74}, &viewAns); err != nil {
 		t.Fatal(err)
 	}
 	if viewAns.Edge != "edge-b" {
 		t.Fatalf("viewer routed to %s, want edge-b", viewAns.Edge)
 	}
-	addrB := moqAddr(t, viewAns.MoQURL)
 	tp, _ := moq.TokenParam([]byte(pubAns.Token))
-	if _, err := dialMoQ(ctx, t, addrB).PublishNamespace(ctx, ns.Tuple(), wire.Parameters{tp}); err == nil {
+	if _, err := dialMoQ(ctx, t, viewAns.MoQURL).PublishNamespace(ctx, ns.Tuple(), wire.Parameters{tp}); err == nil {
 		t.Fatal("edge-b accepted a publisher token bound to edge-a")
 	}
 
 	// Publish on A.
-	ps := dialMoQ(ctx, t, addrA)
+	ps := dialMoQ(ctx, t, pubAns.MoQURL)
 	tr, err := media.NewTrack(media.TrackInfo{Name: "video", Kind: media.KindVideo}, media.TrackOptions{MaxGroups: 64})
 	if err != nil {
 		t.Fatal(err)
@@ -200,11 +107,10 @@ func TestMediaPublishRelayView(t *testing.T) {
 	if _, err := ps.PublishNamespace(ctx, ns.Tuple(), wire.Parameters{tp}); err != nil {
 		t.Fatalf("publish namespace on edge-a: %v", err)
 	}
-	pubWG.Add(1)
-	go servePublisher(ps, tr, &pubWG)
+	pubWG.Go(func() { testcluster.ServeVideo(ps, tr, &pubWG) })
 
 	// Refusals on B: a tampered token, an expired one, one bound to A.
-	vs := dialMoQ(ctx, t, addrB)
+	vs := dialMoQ(ctx, t, viewAns.MoQURL)
 	key, ok := c.Nodes[0].Origin().Registry().State().ActiveSigningKey()
 	if !ok {
 		t.Fatal("no signing key")
@@ -224,7 +130,7 @@ func TestMediaPublishRelayView(t *testing.T) {
 		"other session": sign(token.Claims{Issuer: "strata", Tenant: ten.ID, Session: "ses_other", Role: token.RoleViewer, IssuedAt: now, ExpiresAt: now.Add(time.Minute)}),
 	}
 	for name, tok := range bad {
-		_, err := subscribeVideo(ctx, vs, ns, tok)
+		_, err := testcluster.SubscribeVideo(ctx, vs, ns, tok)
 		var re *moq.RequestError
 		if !errors.As(err, &re) {
 			t.Errorf("%s token: subscribe err = %v, want a refusal", name, err)
@@ -232,7 +138,7 @@ func TestMediaPublishRelayView(t *testing.T) {
 	}
 
 	// The viewer on B: objects arrive in order through the relay.
-	sub, err := subscribeVideo(ctx, vs, ns, viewAns.Token)
+	sub, err := testcluster.SubscribeVideo(ctx, vs, ns, viewAns.Token)
 	if err != nil {
 		t.Fatalf("subscribe on edge-b: %v", err)
 	}
@@ -311,7 +217,7 @@ func TestMediaPublishRelayView(t *testing.T) {
 	}
 
 	// WHEP on A without a token, or with a bad one, is refused.
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: insecureTLS}, Timeout: 5 * time.Second}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 5 * time.Second}
 	defer hc.CloseIdleConnections()
 	whep := strings.Replace(pubAns.WHIPURL, "/whip/", "/whep/", 1)
 	for name, auth := range map[string]string{"none": "", "tampered": "Bearer " + bad["tampered"], "expired": "Bearer " + bad["expired"]} {

@@ -59,16 +59,8 @@ func WatchSessionStall(ctx context.Context, cl *client.Client, tenant, session s
 	return out, wg.Wait
 }
 
-// viewerAnswer is the part of POST /v1/sessions/{id}/viewers a player
-// reads.
-type viewerAnswer struct {
-	Edge   string `json:"edge"`
-	Token  string `json:"token"`
-	MoQURL string `json:"moq_url"`
-}
-
 func playOnce(ctx context.Context, cl *client.Client, ns media.Namespace, out chan<- Frame, stallAfter time.Duration) error {
-	var v viewerAnswer
+	var v Answer
 	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ns.Session+"/viewers", map[string]any{}, &v); err != nil {
 		return err
 	}
@@ -84,13 +76,7 @@ func playOnce(ctx context.Context, cl *client.Client, ns media.Namespace, out ch
 	defer cancel()
 	stall := time.AfterFunc(stallAfter, cancel)
 	defer stall.Stop()
-	tp, err := moq.TokenParam([]byte(v.Token))
-	if err != nil {
-		return err
-	}
-	sub, err := s.Subscribe(rctx, wire.Subscribe{Namespace: ns.Tuple(), TrackName: "video", Forward: true,
-		GroupOrder: wire.GroupOrderAscending, Filter: wire.Filter{Type: wire.FilterLargestObject},
-		Params: wire.Parameters{tp}})
+	sub, err := SubscribeVideo(rctx, s, ns, v.Token)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,162 @@
+package testcluster
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/strata-edge/strata/registry"
+	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/transport/media"
+	"github.com/strata-edge/strata/transport/moq"
+	"github.com/strata-edge/strata/transport/moq/wire"
+	"github.com/strata-edge/strata/transport/msf"
+)
+
+// Media-plane helpers shared by the tests that publish and view sessions
+// through in-process edges.
+
+// Answer is the part of a publisher or viewer answer (POST
+// /v1/sessions/{id}/publishers or /viewers) that tests read.
+type Answer struct {
+	Edge    string `json:"edge"`
+	Token   string `json:"token"`
+	MoQURL  string `json:"moq_url"`
+	WHIPURL string `json:"whip_url"`
+	WHEPURL string `json:"whep_url"`
+}
+
+// MediaEdgeSpec is an edge at (lat, lon) in region with its media plane
+// (QUIC, HTTP and WebRTC) on random loopback ports.
+func MediaEdgeSpec(id, region string, lat, lon float64) EdgeSpec {
+	s := EdgeSpec{ID: id, Region: region, Lat: lat, Lon: lon}
+	s.Media.QUICAddr, s.Media.HTTPAddr, s.Media.WebRTCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	return s
+}
+
+// StartEdgesAlive starts the edges of specs concurrently and waits up to
+// d until the leader sees each of them alive.
+func (c *Cluster) StartEdgesAlive(specs []EdgeSpec, d time.Duration) error {
+	if _, err := c.StartEdges(len(specs), func(i int) EdgeSpec { return specs[i] }); err != nil {
+		return err
+	}
+	ids := make([]string, len(specs))
+	for i, s := range specs {
+		ids[i] = s.ID
+	}
+	return c.WaitEdges(ids, d)
+}
+
+// GameApp creates a tenant and an app of it whose sessions each take one
+// fake L4 (2,400 MB) and 10 Mbit/s, with a command that does nothing.
+func GameApp(ctx context.Context, cl *client.Client, tenant string) (*client.Tenant, *registry.App, error) {
+	ten, err := cl.CreateTenant(ctx, tenant, registry.Quota{})
+	if err != nil {
+		return nil, nil, err
+	}
+	app, err := cl.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "game", Command: []string{"true"},
+		GPUs: 1, GPUModel: "L4", GPUMemoryMB: 2400, EgressMbps: 10})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ten, app, nil
+}
+
+// MoQAddr is the host:port of an edge's moq_url (https://host:port/moq).
+func MoQAddr(moqURL string) (string, error) {
+	a, ok := strings.CutPrefix(moqURL, "https://")
+	a, ok2 := strings.CutSuffix(a, moq.WebTransportPath)
+	if !ok || !ok2 {
+		return "", fmt.Errorf("moq_url %q is not https://host:port/moq", moqURL)
+	}
+	return a, nil
+}
+
+// DialMoQ opens a raw QUIC MoQ session to an edge's moq_url, trusting the
+// edge's self-signed certificate.
+func DialMoQ(ctx context.Context, moqURL string) (*moq.Session, error) {
+	addr, err := MoQAddr(moqURL)
+	if err != nil {
+		return nil, err
+	}
+	s, err := moq.DialQUIC(ctx, addr, &tls.Config{InsecureSkipVerify: true}, nil, moq.Config{}) //nolint:gosec // loopback test edges
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	return s, nil
+}
+
+// SubscribeVideo subscribes to the video track of ns with tok, from the
+// latest object on.
+func SubscribeVideo(ctx context.Context, s *moq.Session, ns media.Namespace, tok string) (*moq.Subscription, error) {
+	tp, err := moq.TokenParam([]byte(tok))
+	if err != nil {
+		return nil, err
+	}
+	return s.Subscribe(ctx, wire.Subscribe{Namespace: ns.Tuple(), TrackName: msf.SessionVideoTrack, Forward: true,
+		GroupOrder: wire.GroupOrderAscending, Filter: wire.Filter{Type: wire.FilterLargestObject},
+		Params: wire.Parameters{tp}})
+}
+
+// ServeVideo answers subscriptions on s to the video track with tr's
+// groups until s ends; other tracks do not exist. Each subscription is
+// served on its own goroutine in wg, which ends with s or tr.
+func ServeVideo(s *moq.Session, tr *media.Track, wg *sync.WaitGroup) {
+	for {
+		in, err := s.AcceptSubscription(s.Context())
+		if err != nil {
+			return
+		}
+		if in.Request.TrackName != msf.SessionVideoTrack {
+			_ = in.Reject(wire.SubscribeErrTrackDoesNotExist, "no such track")
+			continue
+		}
+		pub, err := in.Accept(wire.GroupOrderAscending, nil)
+		if err != nil {
+			return
+		}
+		sub := tr.Subscribe()
+		wg.Go(func() {
+			defer sub.Close()
+			for {
+				gr, err := sub.NextGroup(s.Context())
+				if err != nil {
+					return
+				}
+				st, err := pub.OpenSubgroup(s.Context(), wire.SubgroupHeader{GroupID: gr.GroupID(), EndOfGroup: true})
+				if err != nil {
+					return
+				}
+				for {
+					o, err := gr.NextObject(s.Context())
+					if err != nil {
+						break
+					}
+					if err := st.WriteRaw(o.ID, o.Extensions, o.Payload); err != nil {
+						return
+					}
+				}
+				_ = st.Close()
+			}
+		})
+	}
+}
+
+// Until calls f every 20 ms until it returns nil, or returns its last
+// error once d has passed.
+func Until(d time.Duration, f func() error) error {
+	deadline := time.Now().Add(d)
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not met in %s: %w", d, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
