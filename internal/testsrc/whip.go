@@ -54,7 +54,7 @@ type WHIPConfig struct {
 	Token []byte
 	// TLS configures HTTPS to the edge; nil uses the system roots.
 	TLS *tls.Config
-	// Attempts bounds POSTs answered 503/409/429 (retried after
+	// Attempts bounds POSTs answered 5xx/409/429 (retried after
 	// Retry-After or a doubling backoff); 0 means 5.
 	Attempts int
 	// Backoff is the first pause between attempts without Retry-After;
@@ -87,7 +87,7 @@ type WHIPPublisher struct {
 
 // DialWHIP negotiates a WHIP session for src at cfg.URL. 401/403 and
 // 4xx answers fail at once; 503, 409 and 429 are retried, honouring
-// Retry-After, up to cfg.Attempts.
+// Retry-After, up to cfg.Attempts; so are other 5xx answers.
 func DialWHIP(ctx context.Context, src *Source, cfg WHIPConfig) (*WHIPPublisher, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -106,13 +106,24 @@ func DialWHIP(ctx context.Context, src *Source, cfg WHIPConfig) (*WHIPPublisher,
 	if err != nil {
 		return nil, err
 	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	// RFC 9725 section 4.5: max-bundle with RTP/RTCP multiplexing.
+	pc, err := api.NewPeerConnection(webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle,
+		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire})
 	if err != nil {
 		return nil, fmt.Errorf("testsrc: whip peer connection: %w", err)
 	}
 	p := &WHIPPublisher{src: src, cfg: cfg, pc: pc, failed: make(chan struct{}),
 		log: cfg.Logger.With("component", "testsrc-whip"),
 		hc:  &http.Client{Transport: &http.Transport{TLSClientConfig: cfg.TLS}, Timeout: 15 * time.Second}}
+	// A 307 from the endpoint (load balancing) is followed with the body
+	// and the token, which net/http drops across hosts by default.
+	p.hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return fmt.Errorf("%w: too many redirects", ErrWHIPRejected)
+		}
+		p.authorize(req)
+		return nil
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -201,7 +212,7 @@ func (p *WHIPPublisher) post(ctx context.Context, u *url.URL, offer string) (str
 			return "", fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 		req.Header.Set("Content-Type", "application/sdp")
-		req.Header.Set("Authorization", "Bearer "+string(p.cfg.Token))
+		p.authorize(req)
 		resp, err := p.hc.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -212,18 +223,22 @@ func (p *WHIPPublisher) post(ctx context.Context, u *url.URL, offer string) (str
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, whipMaxBody))
 		_ = resp.Body.Close()
 		msg := strings.TrimSpace(string(body[:min(len(body), 200)]))
-		switch resp.StatusCode {
-		case http.StatusCreated:
-			loc, err := u.Parse(resp.Header.Get("Location"))
+		st := resp.StatusCode
+		switch {
+		case st == http.StatusCreated:
+			// Relative to the URL that answered, after any redirect.
+			loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
 			if err != nil || resp.Header.Get("Location") == "" {
 				return "", fmt.Errorf("%w: 201 without a usable Location", ErrWHIPRejected)
 			}
 			p.resource = loc.String()
 			p.log.Info("whip session created", "resource", loc.Path)
 			return string(body), nil
-		case http.StatusUnauthorized, http.StatusForbidden:
+		case st == http.StatusUnauthorized || st == http.StatusForbidden:
 			return "", fmt.Errorf("%w: %d %s", ErrWHIPUnauthorized, resp.StatusCode, msg)
-		case http.StatusServiceUnavailable, http.StatusConflict, http.StatusTooManyRequests:
+		case st >= 500 || st == http.StatusConflict || st == http.StatusTooManyRequests:
+			// Unknown codes fall back to their class (RFC 9725 section
+			// 4.1): any server error may pass; 409 is a session not live yet.
 			if attempt >= p.cfg.Attempts {
 				return "", fmt.Errorf("%w: %d %s after %d attempts", ErrWHIPUnavailable, resp.StatusCode, msg, attempt)
 			}
@@ -373,7 +388,7 @@ func (p *WHIPPublisher) deleteResource() {
 	if err != nil {
 		return
 	}
-	req.Header.Set("Authorization", "Bearer "+string(p.cfg.Token))
+	p.authorize(req)
 	resp, err := p.hc.Do(req)
 	if err != nil {
 		p.log.Warn("whip delete failed", "err", err)
@@ -386,6 +401,14 @@ func (p *WHIPPublisher) deleteResource() {
 	}
 	p.log.Info("whip session deleted")
 	p.resource = ""
+}
+
+// authorize adds the bearer token; without one no Authorization header
+// is sent (RFC 9725 section 4.7).
+func (p *WHIPPublisher) authorize(req *http.Request) {
+	if len(p.cfg.Token) > 0 {
+		req.Header.Set("Authorization", "Bearer "+string(p.cfg.Token))
+	}
 }
 
 // isLoopbackHost reports whether host names this machine.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -235,13 +236,16 @@ func TestTestsrcWHIPRefusals(t *testing.T) {
 		{"bad offer", []int{400}, testsrc.ErrWHIPRejected},
 		{"rate limited then unsupported", []int{429, 422}, testsrc.ErrWHIPRejected},
 		{"created with an unusable answer", []int{201}, testsrc.ErrWHIPRejected},
+		{"server errors retried", []int{500, 502, 400}, testsrc.ErrWHIPRejected},
+		{"redirected with the offer and token", []int{307, 401}, testsrc.ErrWHIPUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls atomic.Int32
 			srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				n := int(calls.Add(1)) - 1
+				offer, _ := io.ReadAll(r.Body)
 				if r.Method != http.MethodPost || r.Header.Get("Authorization") != "Bearer tok" ||
-					r.Header.Get("Content-Type") != "application/sdp" || n >= len(tc.statuses) {
+					r.Header.Get("Content-Type") != "application/sdp" || !bytes.HasPrefix(offer, []byte("v=0")) || n >= len(tc.statuses) {
 					w.WriteHeader(http.StatusTeapot)
 					return
 				}
@@ -249,8 +253,11 @@ func TestTestsrcWHIPRefusals(t *testing.T) {
 				if st == 503 {
 					w.Header().Set("Retry-After", "0")
 				}
-				if st == 201 {
+				switch st {
+				case 201:
 					w.Header().Set("Location", "/whip/t/s/r1")
+				case 307:
+					w.Header().Set("Location", "/whip/t/s?moved=1")
 				}
 				w.WriteHeader(st)
 				_, _ = w.Write([]byte("v=0\r\n"))
