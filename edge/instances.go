@@ -258,6 +258,7 @@ func (r *Runner) start(ctx context.Context, s client.Session) error {
 		// Input travels on the session's own MoQ broadcast (its input
 		// track), so the input endpoint is the MoQ endpoint.
 		InputURL: pub.MoQURL,
+		WHIPURL:  pub.WHIPURL,
 	}
 	if spec.PublishURL == "" {
 		spec.PublishURL = pub.WHIPURL

@@ -70,7 +70,8 @@ func TestProcessEnvExact(t *testing.T) {
 		Command:    sh(`tr '\0' '\n' < /proc/$$/environ > "$1"`, out),
 		Env:        map[string]string{"APP_MODE": "demo", EnvSessionID: "spoofed"},
 		PublishURL: "https://edge:4433/moq", PublishToken: "tok", InputURL: "https://edge:4433/input",
-		GPUs: []GPU{{Index: 1, UUID: "GPU-b"}, {Index: 3, UUID: "GPU-d"}},
+		WHIPURL: "https://edge:8443/whip/ten_a/ses_a",
+		GPUs:    []GPU{{Index: 1, UUID: "GPU-b"}, {Index: 3, UUID: "GPU-d"}},
 	}
 	in, err := d.Start(ctx, spec)
 	if err != nil {
@@ -89,6 +90,7 @@ func TestProcessEnvExact(t *testing.T) {
 		"APP_MODE=demo", "CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES=1,3", "NVIDIA_VISIBLE_DEVICES=1,3",
 		"STRATA_INPUT_URL=https://edge:4433/input", "STRATA_PUBLISH_TOKEN=tok",
 		"STRATA_PUBLISH_URL=https://edge:4433/moq", "STRATA_SESSION_ID=ses_a",
+		"STRATA_WHIP_URL=https://edge:8443/whip/ten_a/ses_a",
 	}
 	if p, ok := os.LookupEnv("PATH"); ok {
 		want = append(want, "PATH="+p)

@@ -39,6 +39,9 @@ type Spec struct {
 	PublishToken string
 	// InputURL is where the controlling user's input comes from.
 	InputURL string
+	// WHIPURL is the same edge's WHIP endpoint for the session, for
+	// instances that publish over WebRTC instead of MoQ.
+	WHIPURL string
 	// GPUs are exactly the GPUs reserved for the session.
 	GPUs []GPU
 }
@@ -49,6 +52,7 @@ const (
 	EnvPublishURL   = "STRATA_PUBLISH_URL"
 	EnvPublishToken = "STRATA_PUBLISH_TOKEN"
 	EnvInputURL     = "STRATA_INPUT_URL"
+	EnvWHIPURL      = "STRATA_WHIP_URL"
 	EnvCUDADevices  = "CUDA_VISIBLE_DEVICES"
 	EnvNVDevices    = "NVIDIA_VISIBLE_DEVICES"
 	// EnvCUDAOrder makes CUDA number devices in PCI bus order, as
@@ -62,7 +66,7 @@ const (
 // indices, comma-separated, and empty (not unset) when none are reserved,
 // so the instance sees no GPU instead of every GPU.
 func (s Spec) SessionEnv() map[string]string {
-	env := make(map[string]string, len(s.Env)+7)
+	env := make(map[string]string, len(s.Env)+8)
 	for k, v := range s.Env {
 		env[k] = v
 	}
@@ -75,6 +79,7 @@ func (s Spec) SessionEnv() map[string]string {
 	env[EnvPublishURL] = s.PublishURL
 	env[EnvPublishToken] = s.PublishToken
 	env[EnvInputURL] = s.InputURL
+	env[EnvWHIPURL] = s.WHIPURL
 	env[EnvCUDADevices] = devs
 	env[EnvNVDevices] = devs
 	env[EnvCUDAOrder] = "PCI_BUS_ID"
