@@ -210,23 +210,13 @@ func startBridgeCluster(ctx context.Context, t *testing.T, tenant string, editB 
 func bridgeSession(ctx context.Context, t *testing.T, cl *client.Client, tenant, app string) (media.Namespace, bridgeAnswer, bridgeAnswer) {
 	t.Helper()
 	lat, lon := 48.8, 2.3
-	ses, err := cl.CreateSession(ctx, client.SessionSpec{TenantID: tenant, AppID: app, Region: "eu", Lat: &lat, Lon: &lon})
+	ses, err := testcluster.PlaceSession(ctx, cl, client.SessionSpec{TenantID: tenant, AppID: app, Region: "eu", Lat: &lat, Lon: &lon}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 10*time.Second, func() error {
-		s, err := cl.GetSession(ctx, ses.ID, "")
-		if err != nil {
-			return err
-		}
-		if s.Reservation == nil {
-			return fmt.Errorf("session %s is %s", s.ID, s.State)
-		}
-		if s.Reservation.NodeID != "edge-a" {
-			t.Fatalf("session placed on %s, want edge-a", s.Reservation.NodeID)
-		}
-		return nil
-	})
+	if ses.Reservation.NodeID != "edge-a" {
+		t.Fatalf("session placed on %s, want edge-a", ses.Reservation.NodeID)
+	}
 	var pub, view bridgeAnswer
 	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pub); err != nil {
 		t.Fatal(err)

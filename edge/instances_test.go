@@ -120,14 +120,7 @@ func TestRunnerFailedRunningAndStop(t *testing.T) {
 	}
 
 	// The first keyframe on the session's video track makes it running.
-	b, err := hub.Publish(media.Namespace{Tenant: "ten_a", Session: "ses_ok"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := b.CreateTrack(media.TrackInfo{Name: "video", Kind: media.KindVideo}, media.TrackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tr := publishVideo(t, hub, "ses_ok")
 	if err := tr.Append(media.Object{Keyframe: true, Payload: []byte{1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -180,14 +173,7 @@ func TestRunnerIdleAndPlacedAnew(t *testing.T) {
 	if got := nextReport(ctx, t, api); got != (report{"ses_idle", "starting", ""}) {
 		t.Fatalf("report %+v; want starting", got)
 	}
-	b, err := hub.Publish(media.Namespace{Tenant: "ten_a", Session: "ses_idle"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	video, err := b.CreateTrack(media.TrackInfo{Name: "video", Kind: media.KindVideo}, media.TrackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, video := publishVideo(t, hub, "ses_idle")
 	// A viewer of the video track from the start; the input track's
 	// subscriber (the instance itself) never counts.
 	viewer := video.Subscribe()
@@ -244,4 +230,19 @@ func TestRunnerIdleAndPlacedAnew(t *testing.T) {
 	if fresh.ID() == old.ID() {
 		t.Fatal("no fresh instance")
 	}
+}
+
+// publishVideo publishes session's broadcast of tenant ten_a on hub with a
+// video track, as the session's instance would.
+func publishVideo(t *testing.T, hub *media.Hub, session string) (*media.Broadcast, *media.Track) {
+	t.Helper()
+	b, err := hub.Publish(media.Namespace{Tenant: "ten_a", Session: session})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := b.CreateTrack(media.TrackInfo{Name: "video", Kind: media.KindVideo}, media.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, tr
 }

@@ -52,23 +52,13 @@ func TestMediaPublishRelayView(t *testing.T) {
 		t.Fatal(err)
 	}
 	lat, lon := 48.8, 2.3
-	ses, err := cl.CreateSession(ctx, client.SessionSpec{TenantID: ten.ID, AppID: app.ID, Region: "eu", Lat: &lat, Lon: &lon})
+	ses, err := testcluster.PlaceSession(ctx, cl, client.SessionSpec{TenantID: ten.ID, AppID: app.ID, Region: "eu", Lat: &lat, Lon: &lon}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, func() error {
-		s, err := cl.GetSession(ctx, ses.ID, "")
-		if err != nil {
-			return err
-		}
-		if s.Reservation == nil {
-			return fmt.Errorf("session %s is %s", s.ID, s.State)
-		}
-		if s.Reservation.NodeID != "edge-a" {
-			t.Fatalf("session placed on %s, want edge-a", s.Reservation.NodeID)
-		}
-		return nil
-	})
+	if ses.Reservation.NodeID != "edge-a" {
+		t.Fatalf("session placed on %s, want edge-a", ses.Reservation.NodeID)
+	}
 	ns := media.Namespace{Tenant: ten.ID, Session: ses.ID}
 
 	var pubAns testcluster.Answer

@@ -160,3 +160,22 @@ func Until(d time.Duration, f func() error) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// PlaceSession creates a session and waits up to d until it holds a
+// reservation; it returns the session as it was then.
+func PlaceSession(ctx context.Context, cl *client.Client, spec client.SessionSpec, d time.Duration) (*client.Session, error) {
+	ses, err := cl.CreateSession(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	err = Until(d, func() error {
+		if ses, err = cl.GetSession(ctx, ses.ID, ""); err != nil {
+			return err
+		}
+		if ses.Reservation == nil {
+			return fmt.Errorf("session %s is %s", ses.ID, ses.State)
+		}
+		return nil
+	})
+	return ses, err
+}
