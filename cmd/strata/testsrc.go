@@ -39,6 +39,7 @@ type testsrcOptions struct {
 	duration  time.Duration
 	inputURL  string
 	logLevel  string
+	whipURL   string // set: publish over WHIP to this endpoint instead of MoQ
 }
 
 // parseTestsrcArgs resolves flags over the session runtime's environment.
@@ -50,10 +51,11 @@ func parseTestsrcArgs(args []string, getenv func(string) string) (testsrcOptions
 	tenant := fs.String("tenant", "", "tenant `id`; default the token's tid")
 	insecure := fs.Bool("insecure", false, "skip TLS certificate verification (default true for a loopback edge)")
 	duration := fs.Duration("duration", 0, "stop after this long; 0 runs until interrupted")
-	whip := fs.Bool("whip", false, "publish over WHIP instead of MoQ (not implemented yet)")
+	whip := fs.Bool("whip", false, "publish over WHIP (RFC 9725) to --whip-url instead of MoQ; input events are then not read")
+	whipURL := fs.String("whip-url", getenv("STRATA_WHIP_URL"), "edge WHIP endpoint `url` (https://host:port/whip/{tenant}/{session}); $STRATA_WHIP_URL")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: strata testsrc [flags]\n\nPublishes a looped H.264 + Opus test clip into a session over MoQ, stamping\neach frame with its capture time so glass-to-glass latency can be measured.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: strata testsrc [flags]\n\nPublishes a looped H.264 + Opus test clip into a session over MoQ, stamping\neach frame with its capture time so glass-to-glass latency can be measured.\n\nWith --whip it publishes over WHIP instead (capture times in the RTP\nabs-capture-time extension). Input events travel on the session's MoQ\nbroadcast and are read and counted only over MoQ: a WHIP publisher does\nnot receive them.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -65,12 +67,12 @@ func parseTestsrcArgs(args []string, getenv func(string) string) (testsrcOptions
 	if fs.NArg() > 0 {
 		return testsrcOptions{}, usagef("unexpected arguments %q", fs.Args())
 	}
-	if *whip {
-		return testsrcOptions{}, usagef("--whip: publishing over WHIP is not implemented yet; use MoQ (the default)")
-	}
 	o := testsrcOptions{token: *tok, duration: *duration, inputURL: getenv("STRATA_INPUT_URL"), logLevel: *logLevel}
 	if o.duration < 0 {
 		return o, usagef("--duration must not be negative")
+	}
+	if *whip {
+		return whipOptions(o, *whipURL, fs, *insecure)
 	}
 	if *rawURL == "" {
 		return o, usagef("--url (or $STRATA_PUBLISH_URL) is required")
@@ -100,6 +102,26 @@ func parseTestsrcArgs(args []string, getenv func(string) string) (testsrcOptions
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "insecure" {
 			o.insecure = *insecure
+		}
+	})
+	return o, nil
+}
+
+// whipOptions resolves --whip: the endpoint URL names the session, so
+// only the URL and the token matter.
+func whipOptions(o testsrcOptions, raw string, fs *flag.FlagSet, insecure bool) (testsrcOptions, error) {
+	if raw == "" {
+		return o, usagef("--whip needs --whip-url (or $STRATA_WHIP_URL)")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || !strings.Contains(u.Path, "/whip/") {
+		return o, usagef("--whip-url %q: want https://host:port/whip/{tenant}/{session}", raw)
+	}
+	o.whipURL, o.inputURL = raw, ""
+	o.insecure = isLoopback(u.Hostname())
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "insecure" {
+			o.insecure = insecure
 		}
 	})
 	return o, nil
@@ -186,9 +208,12 @@ func publishTestsrc(ctx context.Context, o testsrcOptions, log *slog.Logger) err
 	if err != nil {
 		return fmt.Errorf("load clip: %w", err)
 	}
-	src, err := testsrc.NewSource(clip, testsrc.SourceOptions{})
+	src, err := testsrc.NewSource(clip, testsrc.SourceOptions{NoInput: o.whipURL != ""})
 	if err != nil {
 		return err
+	}
+	if o.whipURL != "" {
+		return publishTestsrcWHIP(ctx, o, src, log)
 	}
 	host, _, _ := net.SplitHostPort(o.addr)
 	tlsConf := &tls.Config{ServerName: host, InsecureSkipVerify: o.insecure} //nolint:gosec // opt-in for dev certificates
@@ -237,4 +262,49 @@ func publishTestsrc(ctx context.Context, o testsrcOptions, log *slog.Logger) err
 		return err
 	}
 	return nil
+}
+
+// publishTestsrcWHIP runs the source and a WHIP publisher until ctx ends;
+// the WHIP session is deleted on the way out.
+func publishTestsrcWHIP(ctx context.Context, o testsrcOptions, src *testsrc.Source, log *slog.Logger) error {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var runErr error
+	wg.Go(func() {
+		defer cancel()
+		runErr = src.Run(runCtx)
+	})
+	tlsConf := &tls.Config{InsecureSkipVerify: o.insecure} //nolint:gosec // opt-in for dev certificates
+	pub, err := testsrc.DialWHIP(runCtx, src, testsrc.WHIPConfig{URL: o.whipURL, Token: []byte(o.token), TLS: tlsConf, Logger: log})
+	if err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
+	log.Info("publishing over whip", "url", o.whipURL, "insecure", o.insecure,
+		"input", "not read over whip (input travels on the session's moq broadcast)")
+	var serveErr error
+	wg.Go(func() {
+		defer cancel()
+		serveErr = pub.Serve(runCtx)
+	})
+	wg.Go(func() {
+		t := time.NewTicker(testsrcProgressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+				v, a := pub.Packets()
+				log.Info(fmt.Sprintf("published %d frames", src.VideoFrames()+src.AudioFrames()),
+					"video", src.VideoFrames(), "audio", src.AudioFrames(), "rtp_video", v, "rtp_audio", a)
+			}
+		}
+	})
+	wg.Wait()
+	log.Info(fmt.Sprintf("published %d frames", src.VideoFrames()+src.AudioFrames()), "done", true)
+	return errors.Join(runErr, serveErr)
 }

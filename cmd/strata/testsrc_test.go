@@ -44,6 +44,12 @@ func TestTestsrcArgs(t *testing.T) {
 		t.Fatalf("--insecure=false on loopback: %+v, %v", o, err)
 	}
 
+	// --whip publishes to the WHIP URL; the MoQ URL is not needed.
+	if o, err = parseTestsrcArgs([]string{"--whip", "--whip-url", "https://127.0.0.1:8443/whip/acme/s-9"},
+		func(k string) string { return map[string]string{"STRATA_PUBLISH_TOKEN": tok}[k] }); err != nil || o.whipURL == "" || !o.insecure || o.token != tok {
+		t.Fatalf("--whip: %+v, %v", o, err)
+	}
+
 	// The session falls back to the token's sid.
 	delete(env, "STRATA_SESSION_ID")
 	if o, err = parseTestsrcArgs(nil, getenv); err != nil || o.namespace.Session != "s-9" {
@@ -55,7 +61,8 @@ func TestTestsrcArgs(t *testing.T) {
 		args []string
 		env  map[string]string
 	}{
-		{"whip", []string{"--whip"}, env},
+		{"whip without url", []string{"--whip"}, env},
+		{"whip bad url", []string{"--whip", "--whip-url", "https://h:1/moq"}, env},
 		{"no url", nil, map[string]string{"STRATA_PUBLISH_TOKEN": tok}},
 		{"bad url", []string{"--url", "ftp://x:1/moq"}, env},
 		{"no port", []string{"--url", "https://host/moq"}, env},
