@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,15 +74,11 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 	if o.Nodes < 1 || o.Kills > o.Nodes || o.Kills < 0 || o.LoadRounds < 0 {
 		return res, fmt.Errorf("%w: nodes %d, kills %d, load rounds %d", ErrGossipBenchConfig, o.Nodes, o.Kills, o.LoadRounds)
 	}
-	dir := o.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "strata-bench-gossip-")
-		if err != nil {
-			return res, err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := workDir(o.Dir, "strata-bench-gossip-")
+	if err != nil {
+		return res, err
 	}
+	defer cleanup()
 	p := o.Progress
 	p.Step("starting 1 origin (gossip profile %s)", o.Profile)
 	c, err := testcluster.Start(testcluster.Options{Origins: 1, Dir: dir, GossipProfile: o.Profile})

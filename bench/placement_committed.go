@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -72,15 +71,11 @@ func PlacementCommitted(ctx context.Context, o PlacementCommittedOptions) (Place
 	if o.Origins < 1 || o.Edges < 1 || o.Sessions < 1 || o.Clients < 1 {
 		return res, fmt.Errorf("%w: origins %d, edges %d, sessions %d, clients %d", ErrCommittedBenchConfig, o.Origins, o.Edges, o.Sessions, o.Clients)
 	}
-	dir := o.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "strata-bench-placement-")
-		if err != nil {
-			return res, err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := workDir(o.Dir, "strata-bench-placement-")
+	if err != nil {
+		return res, err
 	}
+	defer cleanup()
 	p := o.Progress
 	p.Step("starting %d origins (fsync on) and %d edges", o.Origins, o.Edges)
 	c, err := testcluster.Start(testcluster.Options{Origins: o.Origins, Dir: dir, GossipProfile: "lan"})

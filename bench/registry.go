@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -79,15 +78,11 @@ func Registry(ctx context.Context, o RegistryOptions) (RegistryResult, error) {
 	if o.Origins < 2 {
 		return res, errors.New("bench registry: --origins must be at least 2 to measure failover")
 	}
-	dir := o.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "strata-bench-registry-")
-		if err != nil {
-			return res, err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := workDir(o.Dir, "strata-bench-registry-")
+	if err != nil {
+		return res, err
 	}
+	defer cleanup()
 	p := o.Progress
 	p.Step("starting %d origins (log store %s, fsync on)", o.Origins, o.LogStore)
 	c, err := testcluster.Start(testcluster.Options{Origins: o.Origins, Dir: dir, LogStore: o.LogStore})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -119,15 +118,11 @@ func Sessions(ctx context.Context, o SessionsOptions) (SessionsResult, error) {
 	case o.Count < 1 || o.Concurrency < 1 || o.Replace < 1:
 		return res, errors.New("bench sessions: --count, --concurrency and --replace must be positive")
 	}
-	dir := o.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "strata-bench-sessions-")
-		if err != nil {
-			return res, err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := workDir(o.Dir, "strata-bench-sessions-")
+	if err != nil {
+		return res, err
 	}
+	defer cleanup()
 	p := o.Progress
 	p.Step("starting %d origin(s) and %d edges (process runtime, gossip profile %s)", o.Origins, o.Edges, o.GossipProfile)
 	c, err := testcluster.Start(testcluster.Options{Origins: o.Origins, Dir: filepath.Join(dir, "origins"), GossipProfile: o.GossipProfile})
