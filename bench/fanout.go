@@ -286,21 +286,32 @@ func publishFanout(ctx context.Context, t *media.Track, opts FanoutOptions) (int
 	return frames, nil
 }
 
-func startChild(ctx context.Context, cfg childConfig) (*exec.Cmd, *bufio.Reader, error) {
+// childCommand is this executable run as a bench child process: cfg
+// travels as JSON in the environment variable env, and the child's
+// stderr is ours. The caller sets up its pipes and starts it.
+func childCommand(ctx context.Context, env string, cfg any) (*exec.Cmd, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	raw, err := json.Marshal(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// -test.run matching nothing keeps a test binary whose TestMain forgot
 	// the hook from running the suite; a normal binary ignores the hook
 	// only if its main forgot it too.
 	cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), fanoutChildEnv+"="+string(raw))
+	cmd.Env = append(os.Environ(), env+"="+string(raw))
 	cmd.Stderr = os.Stderr
+	return cmd, nil
+}
+
+func startChild(ctx context.Context, cfg childConfig) (*exec.Cmd, *bufio.Reader, error) {
+	cmd, err := childCommand(ctx, fanoutChildEnv, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, nil, err

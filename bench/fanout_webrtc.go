@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,7 +150,7 @@ func FanoutWebRTC(ctx context.Context, opts FanoutWebRTCOptions) (WebRTCFanoutRe
 	if err := child.send("start"); err != nil {
 		return WebRTCFanoutResult{}, err
 	}
-	stopProf, err := cpuProfile(opts.CPUProfile)
+	stopProf, err := FanoutProfile{CPU: opts.CPUProfile}.start()
 	if err != nil {
 		return WebRTCFanoutResult{}, err
 	}
@@ -159,15 +158,15 @@ func FanoutWebRTC(ctx context.Context, opts FanoutWebRTCOptions) (WebRTCFanoutRe
 	select {
 	case <-time.After(opts.Duration):
 	case <-ctx.Done():
-		stopProf()
+		_ = stopProf()
 		return WebRTCFanoutResult{}, ctx.Err()
 	}
 	if err := child.send("stop"); err != nil {
-		stopProf()
+		_ = stopProf()
 		return WebRTCFanoutResult{}, err
 	}
 	elapsed, cpu := time.Since(start), processCPU()-cpu0
-	stopProf()
+	_ = stopProf()
 	rep, err := child.report(time.Minute)
 	if err != nil {
 		return WebRTCFanoutResult{}, err
@@ -185,23 +184,6 @@ func FanoutWebRTC(ctx context.Context, opts FanoutWebRTCOptions) (WebRTCFanoutRe
 		res.ViewersPerRelayCore = res.EgressGbps * 1e9 / float64(opts.BitrateBps) / res.RelayCPUCores
 	}
 	return res, nil
-}
-
-// cpuProfile starts a CPU profile into path ("" for none) and returns
-// its stop.
-func cpuProfile(path string) (func(), error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
 }
 
 // fanoutSource appends frames at a fixed rate, each carrying its number
@@ -279,17 +261,10 @@ type webrtcChild struct {
 }
 
 func startWebRTCChild(ctx context.Context, cfg webrtcChildConfig) (*webrtcChild, error) {
-	exe, err := os.Executable()
+	cmd, err := childCommand(ctx, webrtcChildEnv, cfg)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), webrtcChildEnv+"="+string(raw))
-	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
