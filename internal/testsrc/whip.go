@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
@@ -194,13 +195,19 @@ func whipAPI(loopback bool) (*webrtc.API, error) {
 			return nil, fmt.Errorf("testsrc: whip abs-capture-time: %w", err)
 		}
 	}
+	// NACK responder, RTCP reports and congestion feedback, as a browser
+	// publisher has: a lossy path then gets retransmissions.
+	reg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
+		return nil, fmt.Errorf("testsrc: whip interceptors: %w", err)
+	}
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if loopback {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)), nil
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg)), nil
 }
 
 // post sends the offer until it is answered 201 or refused for good.
@@ -265,6 +272,21 @@ func (p *WHIPPublisher) post(ctx context.Context, u *url.URL, offer string) (str
 // (then it DELETEs the WHIP resource and returns nil) or the peer
 // connection fails.
 func (p *WHIPPublisher) Serve(ctx context.Context) error {
+	// RTCP readers end when the peer connection closes, below.
+	var rtcp sync.WaitGroup
+	defer rtcp.Wait()
+	for _, tc := range p.pc.GetTransceivers() {
+		if s := tc.Sender(); s != nil {
+			rtcp.Go(func() {
+				// Reading runs the interceptors (NACKs, receiver reports).
+				for {
+					if _, _, err := s.ReadRTCP(); err != nil {
+						return
+					}
+				}
+			})
+		}
+	}
 	defer p.hc.CloseIdleConnections()
 	defer func() { _ = p.pc.Close() }()
 	defer p.deleteResource()
