@@ -53,6 +53,16 @@ func runBench(args []string) error {
 // jsonOut is set by each suite's --json flag.
 var jsonOut bool
 
+// parseBenchFlags adds the --json flag every suite has to fs and parses
+// the suite's arguments.
+func parseBenchFlags(fs *flag.FlagSet, args []string) error {
+	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return usagef("%v", err)
+	}
+	return nil
+}
+
 func printResult(w io.Writer, res any, asJSON bool) error {
 	enc := json.NewEncoder(w)
 	if !asJSON {
@@ -69,9 +79,8 @@ func benchRegistry(ctx context.Context, args []string, p *bench.Progress) (any, 
 	fs.IntVar(&o.Clients, "clients", 256, "concurrent writers in the throughput phase")
 	fs.IntVar(&o.Rate, "rate", 1000, "offered writes/s in the latency phase")
 	fs.StringVar(&o.LogStore, "log-store", "wal", "Raft log store: wal or boltdb")
-	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return nil, usagef("%v", err)
+	if err := parseBenchFlags(fs, args); err != nil {
+		return nil, err
 	}
 	o.Progress = p
 	return bench.Registry(ctx, o)
@@ -94,12 +103,11 @@ func benchPlacement(ctx context.Context, args []string, p *bench.Progress) (any,
 	fs.IntVar(&o.Edges, "edges", 20, "in-process edges (committed placements)")
 	fs.IntVar(&o.Sessions, "sessions", 5000, "sessions to place (committed placements)")
 	fs.IntVar(&o.Clients, "clients", 64, "concurrent creators (committed placements)")
-	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
 	// A CPU profile of the committed part only (the whole cluster runs in
 	// this process), for finding where a create's time goes.
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the committed placements to this file")
-	if err := fs.Parse(args); err != nil {
-		return nil, usagef("%v", err)
+	if err := parseBenchFlags(fs, args); err != nil {
+		return nil, err
 	}
 	p.Step("measuring the placement engine on 1k and 10k nodes, %s each", *d)
 	eng, err := bench.PlacementEngine(ctx, *nodes, *d)
@@ -137,9 +145,8 @@ func benchGossip(ctx context.Context, args []string, p *bench.Progress) (any, er
 	fs.IntVar(&o.Kills, "kills", 0, "edges hard-stopped to time failure detection (default nodes/5)")
 	fs.IntVar(&o.LoadRounds, "load-rounds", 3, "load changes timed per edge")
 	fs.StringVar(&o.Profile, "profile", "lan", "gossip profile: lan, wan or local")
-	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return nil, usagef("%v", err)
+	if err := parseBenchFlags(fs, args); err != nil {
+		return nil, err
 	}
 	o.Progress = p
 	return bench.Gossip(ctx, o)
@@ -157,9 +164,8 @@ func benchFanout(ctx context.Context, args []string, p *bench.Progress) (any, er
 	var prof bench.FanoutProfile
 	fs.StringVar(&prof.CPU, "cpuprofile", "", "write a CPU profile of the relay process over the measured window")
 	fs.StringVar(&prof.Alloc, "memprofile", "", "moq: write an allocation profile of the relay process after the window")
-	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return nil, usagef("%v", err)
+	if err := parseBenchFlags(fs, args); err != nil {
+		return nil, err
 	}
 	bps, err := parseBitrate(*bitrate)
 	if err != nil {

@@ -20,9 +20,8 @@ func benchPlayer(ctx context.Context, args []string, p *bench.Progress) (any, er
 	fs.IntVar(&o.Runs, "runs", 5, "page loads timed to the first frame (median reported)")
 	fs.DurationVar(&o.Window, "window", 10*time.Second, "steady MoQ playback before glass-to-glass is read")
 	fs.StringVar(&o.Chromium, "chromium", "", "browser binary (default: $STRATA_CHROMIUM, then chromium on PATH)")
-	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return nil, usagef("%v", err)
+	if err := parseBenchFlags(fs, args); err != nil {
+		return nil, err
 	}
 	o.Progress = p
 	return bench.Player(ctx, o)

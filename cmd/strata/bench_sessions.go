@@ -23,9 +23,8 @@ func benchSessions(ctx context.Context, args []string, p *bench.Progress) (any, 
 	fs.IntVar(&o.Replace, "replace", 0, "sessions watched while edges are killed (default min(count, 20))")
 	fs.DurationVar(&o.ViewerStall, "viewer-stall", 0, "how long a viewer waits for a frame before routing again (default 1s)")
 	fs.StringVar(&o.GossipProfile, "gossip-profile", "lan", "gossip profile: lan, wan or local")
-	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return nil, usagef("%v", err)
+	if err := parseBenchFlags(fs, args); err != nil {
+		return nil, err
 	}
 	exe, err := os.Executable()
 	if err != nil {
