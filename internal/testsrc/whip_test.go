@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/internal/testsrc"
-	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
@@ -24,56 +22,29 @@ import (
 	"github.com/strata-edge/strata/transport/msf"
 )
 
-// whipEndpoints is what the test reads of a publisher or viewer answer.
-type whipEndpoints struct {
-	Token   string `json:"token"`
-	MoQURL  string `json:"moq_url"`
-	WHIPURL string `json:"whip_url"`
-}
-
 // startWHIPEdge runs one origin and one media edge and returns a placed
-// session's namespace with its publisher and viewer endpoints.
-func startWHIPEdge(ctx context.Context, t *testing.T) (media.Namespace, whipEndpoints, whipEndpoints) {
+// session's namespace with its publisher and viewer answers.
+func startWHIPEdge(ctx context.Context, t *testing.T) (media.Namespace, testcluster.Answer, testcluster.Answer) {
 	t.Helper()
 	c, err := testcluster.Start(testcluster.Options{Origins: 1, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	spec := testcluster.EdgeSpec{ID: "edge-w", Region: "eu", Lat: 48.8, Lon: 2.3}
-	spec.Media.QUICAddr, spec.Media.HTTPAddr, spec.Media.WebRTCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	if _, err := c.StartEdges(1, func(int) testcluster.EdgeSpec { return spec }); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitEdges([]string{"edge-w"}, 20*time.Second); err != nil {
+	if err := c.StartEdgesAlive([]testcluster.EdgeSpec{testcluster.MediaEdgeSpec("edge-w", "eu", 48.8, 2.3)}, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	cl := c.Client()
-	ten, err := cl.CreateTenant(ctx, "whip", registry.Quota{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := cl.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "probe", Command: []string{"true"},
-		GPUs: 1, GPUModel: "L4", GPUMemoryMB: 2400, EgressMbps: 10})
+	ten, app, err := testcluster.GameApp(ctx, cl, "whip")
 	if err != nil {
 		t.Fatal(err)
 	}
 	lat, lon := 48.8, 2.3
-	ses, err := cl.CreateSession(ctx, client.SessionSpec{TenantID: ten.ID, AppID: app.ID, Region: "eu", Lat: &lat, Lon: &lon})
+	ses, err := testcluster.PlaceSession(ctx, cl, client.SessionSpec{TenantID: ten.ID, AppID: app.ID, Region: "eu", Lat: &lat, Lon: &lon}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		s, err := cl.GetSession(ctx, ses.ID, "")
-		if err == nil && s.Reservation != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("session not placed: %+v %v", s, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	var pub, view whipEndpoints
+	var pub, view testcluster.Answer
 	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pub); err != nil {
 		t.Fatal(err)
 	}
@@ -128,28 +99,18 @@ func TestTestsrcWHIPThroughEdge(t *testing.T) {
 	}
 	wg.Go(func() { serveErr = p.Serve(runCtx) })
 
-	addr := strings.TrimSuffix(strings.TrimPrefix(view.MoQURL, "https://"), moq.WebTransportPath)
-	viewer, err := moq.DialQUIC(ctx, addr, &tls.Config{InsecureSkipVerify: true}, nil, moq.Config{}) //nolint:gosec // loopback test edge
+	viewer, err := testcluster.DialMoQ(ctx, view.MoQURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = viewer.Close() }()
-	tp, err := moq.TokenParam([]byte(view.Token))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var sub *moq.Subscription
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		// The edge has the track once the first RTP frame arrived.
-		sub, err = viewer.Subscribe(ctx, wire.Subscribe{Namespace: ns.Tuple(), TrackName: msf.SessionVideoTrack, Forward: true,
-			GroupOrder: wire.GroupOrderAscending, Filter: wire.Filter{Type: wire.FilterLargestObject}, Params: wire.Parameters{tp}})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("subscribe video: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	// The edge has the track once the first RTP frame arrived.
+	if err := testcluster.Until(20*time.Second, func() error {
+		sub, err = testcluster.SubscribeVideo(ctx, viewer, ns, view.Token)
+		return err
+	}); err != nil {
+		t.Fatalf("subscribe video: %v", err)
 	}
 	var firstTS uint64
 	keyframes, frames := 0, 0
