@@ -22,6 +22,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/strata-edge/strata/internal/testcluster"
+	"github.com/strata-edge/strata/internal/testcluster/moqtest"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/transport/media"
@@ -108,7 +109,7 @@ func TestWebRTCBridgeAcrossEdges(t *testing.T) {
 			_ = s.Close()
 			wg.Wait()
 		}()
-		wg.Go(func() { testcluster.ServeVideo(s, tr, &wg) })
+		wg.Go(func() { moqtest.ServeTrack(s, tr, &wg, moqtest.ServeOptions{}) })
 		pubCtx, stopPub := context.WithCancel(ctx)
 		wg.Go(func() {
 			tick := time.NewTicker(20 * time.Millisecond)

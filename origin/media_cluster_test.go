@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/internal/testcluster"
+	"github.com/strata-edge/strata/internal/testcluster/moqtest"
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/transport/media"
@@ -97,7 +98,7 @@ func TestMediaPublishRelayView(t *testing.T) {
 	if _, err := ps.PublishNamespace(ctx, ns.Tuple(), wire.Parameters{tp}); err != nil {
 		t.Fatalf("publish namespace on edge-a: %v", err)
 	}
-	pubWG.Go(func() { testcluster.ServeVideo(ps, tr, &pubWG) })
+	pubWG.Go(func() { moqtest.ServeTrack(ps, tr, &pubWG, moqtest.ServeOptions{}) })
 
 	// Refusals on B: a tampered token, an expired one, one bound to A.
 	vs := dialMoQ(ctx, t, viewAns.MoQURL)

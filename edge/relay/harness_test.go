@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/strata-edge/strata/internal/testcluster/moqtest"
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
@@ -180,51 +181,7 @@ func (e *env) publish(ctx context.Context, addr string, wt bool) *testPublisher 
 	if _, err := s.PublishNamespace(ctx, e.ns().Tuple(), wire.Parameters{tp}); err != nil {
 		e.t.Fatalf("publish namespace: %v", err)
 	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			in, err := s.AcceptSubscription(ctx)
-			if err != nil {
-				return
-			}
-			if in.Request.TrackName != "video" {
-				_ = in.Reject(wire.SubscribeErrTrackDoesNotExist, "no")
-				continue
-			}
-			pub, err := in.Accept(wire.GroupOrderAscending, nil)
-			if err != nil {
-				return
-			}
-			sub := tr.Subscribe()
-			p.accepted <- struct{}{}
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				defer sub.Close()
-				for {
-					gr, err := sub.NextGroup(s.Context())
-					if err != nil {
-						return
-					}
-					st, err := pub.OpenSubgroup(s.Context(), wire.SubgroupHeader{GroupID: gr.GroupID(), Extensions: true, EndOfGroup: true})
-					if err != nil {
-						return
-					}
-					for {
-						o, err := gr.NextObject(s.Context())
-						if err != nil {
-							break
-						}
-						if err := st.WriteRaw(o.ID, o.Extensions, o.Payload); err != nil {
-							return
-						}
-					}
-					_ = st.Close()
-				}
-			}()
-		}
-	}()
+	p.wg.Go(func() { moqtest.ServeTrack(s, tr, &p.wg, moqtest.ServeOptions{Extensions: true, Accepted: p.accepted}) })
 	e.t.Cleanup(func() {
 		tr.Close()
 		_ = s.Close()

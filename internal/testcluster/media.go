@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/strata-edge/strata/registry"
@@ -99,50 +98,6 @@ func SubscribeVideo(ctx context.Context, s *moq.Session, ns media.Namespace, tok
 	return s.Subscribe(ctx, wire.Subscribe{Namespace: ns.Tuple(), TrackName: msf.SessionVideoTrack, Forward: true,
 		GroupOrder: wire.GroupOrderAscending, Filter: wire.Filter{Type: wire.FilterLargestObject},
 		Params: wire.Parameters{tp}})
-}
-
-// ServeVideo answers subscriptions on s to the video track with tr's
-// groups until s ends; other tracks do not exist. Each subscription is
-// served on its own goroutine in wg, which ends with s or tr.
-func ServeVideo(s *moq.Session, tr *media.Track, wg *sync.WaitGroup) {
-	for {
-		in, err := s.AcceptSubscription(s.Context())
-		if err != nil {
-			return
-		}
-		if in.Request.TrackName != msf.SessionVideoTrack {
-			_ = in.Reject(wire.SubscribeErrTrackDoesNotExist, "no such track")
-			continue
-		}
-		pub, err := in.Accept(wire.GroupOrderAscending, nil)
-		if err != nil {
-			return
-		}
-		sub := tr.Subscribe()
-		wg.Go(func() {
-			defer sub.Close()
-			for {
-				gr, err := sub.NextGroup(s.Context())
-				if err != nil {
-					return
-				}
-				st, err := pub.OpenSubgroup(s.Context(), wire.SubgroupHeader{GroupID: gr.GroupID(), EndOfGroup: true})
-				if err != nil {
-					return
-				}
-				for {
-					o, err := gr.NextObject(s.Context())
-					if err != nil {
-						break
-					}
-					if err := st.WriteRaw(o.ID, o.Extensions, o.Payload); err != nil {
-						return
-					}
-				}
-				_ = st.Close()
-			}
-		})
-	}
 }
 
 // Until calls f every 20 ms until it returns nil, or returns its last
