@@ -134,12 +134,7 @@ func TestWebRTCBridgeAcrossEdges(t *testing.T) {
 			t.Errorf("answer lacks an ICE-TCP candidate:\n%s", answer)
 		}
 		// A viewer with B's token at A is sent to B.
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.Replace(pub.WHIPURL, "/whip/", "/whep/", 1), strings.NewReader("v=0\r\n"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/sdp")
-		req.Header.Set("Authorization", "Bearer "+view.Token)
+		req := sdpRequest(ctx, t, strings.Replace(pub.WHIPURL, "/whip/", "/whep/", 1), view.Token, "v=0\r\n")
 		noFollow := *hc
 		noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		resp, err := noFollow.Do(req)
@@ -274,15 +269,7 @@ func bridgeFrameNumber(au []byte) (int, bool) {
 }
 
 // dialBridgeMoQ dials an edge's moq_url for the rest of the test.
-func dialBridgeMoQ(ctx context.Context, t *testing.T, moqURL string) *moq.Session {
-	t.Helper()
-	s, err := testcluster.DialMoQ(ctx, moqURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
+var dialBridgeMoQ = testcluster.MustDialMoQ
 
 // subscribeBridge subscribes to the session's video track.
 var subscribeBridge = testcluster.SubscribeVideo
@@ -328,19 +315,25 @@ func postOffer(ctx context.Context, t *testing.T, hc *http.Client, pc *webrtc.Pe
 		t.Fatal(err)
 	}
 	<-g
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(pc.LocalDescription().SDP))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/sdp")
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := hc.Do(req)
+	resp, err := hc.Do(sdpRequest(ctx, t, url, tok, pc.LocalDescription().SDP))
 	if err != nil {
 		t.Fatalf("POST %s: %v", url, err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	return resp.StatusCode, resp.Header, string(body)
+}
+
+// sdpRequest is a WHIP or WHEP POST of an SDP offer with a bearer token.
+func sdpRequest(ctx context.Context, t *testing.T, url, tok, sdp string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(sdp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return req
 }
 
 // whipClient sends test access units at 50 frames per second.

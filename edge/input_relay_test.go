@@ -177,13 +177,7 @@ func postOfferOnce(ctx context.Context, t *testing.T, hc *http.Client, pc *webrt
 	if pc.LocalDescription() == nil {
 		return postOffer(ctx, t, hc, pc, url, tok)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(pc.LocalDescription().SDP))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/sdp")
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := hc.Do(req)
+	resp, err := hc.Do(sdpRequest(ctx, t, url, tok, pc.LocalDescription().SDP))
 	if err != nil {
 		return 0, nil, err.Error()
 	}

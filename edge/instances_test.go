@@ -89,14 +89,7 @@ func TestRunnerFailedRunningAndStop(t *testing.T) {
 		"app_crash": {Runtime: "process", Command: []string{"/bin/sh", "-c", "echo boom >&2; exit 7"}},
 		"app_ok":    {Runtime: "process", Command: []string{"/bin/sh", "-c", "sleep 600 & wait $!"}},
 	}}
-	drv, err := runtime.NewProcess(runtime.ProcessOptions{StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub := media.NewHub(media.HubOptions{})
-	defer hub.Close()
-	r := NewRunner("edge-a", api, drv, hub, time.Second, nil)
-	defer r.Close()
+	r, hub := newProcessRunner(t, api)
 
 	crash := placed("ses_crash", "app_crash", 0)
 	if err := r.Reconcile(ctx, []client.Session{crash}); err != nil {
@@ -155,15 +148,8 @@ func TestRunnerIdleAndPlacedAnew(t *testing.T) {
 	api := &runtimeAPI{reports: make(chan report, 16), apps: map[string]appSpec{
 		"app_idle": {Runtime: "process", Command: []string{"/bin/sh", "-c", "sleep 600 & wait $!"}, IdlePolicy: "hibernate", IdleMinutes: 2},
 	}}
-	drv, err := runtime.NewProcess(runtime.ProcessOptions{StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub := media.NewHub(media.HubOptions{})
-	defer hub.Close()
-	r := NewRunner("edge-a", api, drv, hub, time.Second, nil)
+	r, hub := newProcessRunner(t, api)
 	r.SetIdleMinute(100 * time.Millisecond)
-	defer r.Close()
 
 	s := placed("ses_idle", "app_idle", 0)
 	s.ModifyIndex = 3
@@ -245,4 +231,19 @@ func publishVideo(t *testing.T, hub *media.Hub, session string) (*media.Broadcas
 		t.Fatal(err)
 	}
 	return b, tr
+}
+
+// newProcessRunner is edge-a's Runner with the process driver and a media
+// hub, both closed when the test ends.
+func newProcessRunner(t *testing.T, api *runtimeAPI) (*Runner, *media.Hub) {
+	t.Helper()
+	drv, err := runtime.NewProcess(runtime.ProcessOptions{StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := media.NewHub(media.HubOptions{})
+	t.Cleanup(hub.Close)
+	r := NewRunner("edge-a", api, drv, hub, time.Second, nil)
+	t.Cleanup(func() { _ = r.Close() })
+	return r, hub
 }

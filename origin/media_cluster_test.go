@@ -20,17 +20,6 @@ import (
 	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
-// dialMoQ dials an edge's moq_url for the rest of the test.
-func dialMoQ(ctx context.Context, t *testing.T, moqURL string) *moq.Session {
-	t.Helper()
-	s, err := testcluster.DialMoQ(ctx, moqURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 // TestMediaPublishRelayView is the media plane end to end on loopback: a
 // session placed on edge A gets a publisher token from the origin, a MoQ
 // publisher announces to A, and a viewer routed to edge B receives the
@@ -79,12 +68,12 @@ func TestMediaPublishRelayView(t *testing.T) {
 		t.Fatalf("viewer routed to %s, want edge-b", viewAns.Edge)
 	}
 	tp, _ := moq.TokenParam([]byte(pubAns.Token))
-	if _, err := dialMoQ(ctx, t, viewAns.MoQURL).PublishNamespace(ctx, ns.Tuple(), wire.Parameters{tp}); err == nil {
+	if _, err := testcluster.MustDialMoQ(ctx, t, viewAns.MoQURL).PublishNamespace(ctx, ns.Tuple(), wire.Parameters{tp}); err == nil {
 		t.Fatal("edge-b accepted a publisher token bound to edge-a")
 	}
 
 	// Publish on A.
-	ps := dialMoQ(ctx, t, pubAns.MoQURL)
+	ps := testcluster.MustDialMoQ(ctx, t, pubAns.MoQURL)
 	tr, err := media.NewTrack(media.TrackInfo{Name: "video", Kind: media.KindVideo}, media.TrackOptions{MaxGroups: 64})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +90,7 @@ func TestMediaPublishRelayView(t *testing.T) {
 	pubWG.Go(func() { moqtest.ServeTrack(ps, tr, &pubWG, moqtest.ServeOptions{}) })
 
 	// Refusals on B: a tampered token, an expired one, one bound to A.
-	vs := dialMoQ(ctx, t, viewAns.MoQURL)
+	vs := testcluster.MustDialMoQ(ctx, t, viewAns.MoQURL)
 	key, ok := c.Nodes[0].Origin().Registry().State().ActiveSigningKey()
 	if !ok {
 		t.Fatal("no signing key")

@@ -88,6 +88,26 @@ func DialMoQ(ctx context.Context, moqURL string) (*moq.Session, error) {
 	return s, nil
 }
 
+// TB is the part of testing.TB the test helpers use (this package is
+// also built into the bench, so it does not import testing).
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Cleanup(func())
+}
+
+// MustDialMoQ is DialMoQ for a test: it fails the test on error and
+// closes the session when the test ends.
+func MustDialMoQ(ctx context.Context, t TB, moqURL string) *moq.Session {
+	t.Helper()
+	s, err := DialMoQ(ctx, moqURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 // SubscribeVideo subscribes to the video track of ns with tok, from the
 // latest object on.
 func SubscribeVideo(ctx context.Context, s *moq.Session, ns media.Namespace, tok string) (*moq.Subscription, error) {
