@@ -204,8 +204,11 @@ func TestBrowserPlayer(t *testing.T) {
 							transport, in.Events-before.Events, in.Keys-before.Keys, in.Pointer-before.Pointer, in.Touch-before.Touch, in.Last, in.LastDelay)
 						// Over MoQ the player publishes input on its own session,
 						// not on a side WebRTC connection.
-						if s, _ := tab.PlayerStats(); transport == "moq" && (s == nil || derefS(s.InputChannel) != "moq") {
-							t.Fatalf("moq input path: %+v", s)
+						// Stats are a periodic snapshot: wait for one taken after the input.
+						if transport == "moq" {
+							if s, err := tab.WaitStats(10*time.Second, func(s *playertest.Stats) bool { return derefS(s.InputChannel) == "moq" }); err != nil {
+								t.Fatalf("moq input path: %v %+v", err, s)
+							}
 						}
 						break
 					}

@@ -212,8 +212,13 @@ func TestTestsrcPublishesThroughEdge(t *testing.T) {
 			lastTS = p.Timestamp
 		}
 	}
-	if src.VideoFrames() < int64(videoObjects) || pub.Subscriptions() < 3 {
-		t.Fatalf("source appended %d video frames, publisher accepted %d subscriptions", src.VideoFrames(), pub.Subscriptions())
+	// The source counts a frame after appending it, so a viewer can hold
+	// a frame the counter does not show yet: wait for the counters.
+	for deadline := time.Now().Add(5 * time.Second); src.VideoFrames() < int64(videoObjects) || pub.Subscriptions() < 3; {
+		if time.Now().After(deadline) {
+			t.Fatalf("source appended %d video frames, publisher accepted %d subscriptions", src.VideoFrames(), pub.Subscriptions())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 
 	stop()
