@@ -230,81 +230,61 @@ func publishTestsrc(ctx context.Context, o testsrcOptions, log *slog.Logger) err
 		log.Info("reading viewer input over the publish connection", "input_url", o.inputURL)
 	}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var runErr, serveErr error
-	wg.Go(func() {
-		defer cancel()
-		runErr = src.Run(runCtx)
+	err = testsrc.Run(ctx, src, func(ctx context.Context) error {
+		return serveTestsrc(ctx, log, src, pub.Serve, func() []any {
+			return []any{"subscriptions", pub.Subscriptions(), "input_events", pub.Input().Events}
+		})
 	})
-	wg.Go(func() {
-		defer cancel()
-		serveErr = pub.Serve(runCtx)
-	})
-	wg.Go(func() {
-		t := time.NewTicker(testsrcProgressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-				log.Info(fmt.Sprintf("published %d frames", src.VideoFrames()+src.AudioFrames()),
-					"video", src.VideoFrames(), "audio", src.AudioFrames(),
-					"subscriptions", pub.Subscriptions(), "input_events", pub.Input().Events)
-			}
-		}
-	})
-	wg.Wait()
 	log.Info(fmt.Sprintf("published %d frames", src.VideoFrames()+src.AudioFrames()), "done", true)
-	if err := errors.Join(runErr, serveErr); err != nil {
-		return err
-	}
-	return nil
+	return err
 }
 
 // publishTestsrcWHIP runs the source and a WHIP publisher until ctx ends;
 // the WHIP session is deleted on the way out.
 func publishTestsrcWHIP(ctx context.Context, o testsrcOptions, src *testsrc.Source, log *slog.Logger) error {
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	tlsConf := &tls.Config{InsecureSkipVerify: o.insecure} //nolint:gosec // opt-in for dev certificates
+	dialed := false
+	// The source runs while the offer is negotiated, as it does once the
+	// peer connection is up.
+	err := testsrc.Run(ctx, src, func(ctx context.Context) error {
+		pub, err := testsrc.DialWHIP(ctx, src, testsrc.WHIPConfig{URL: o.whipURL, Token: []byte(o.token), TLS: tlsConf, Logger: log})
+		if err != nil {
+			return err
+		}
+		dialed = true
+		log.Info("publishing over whip", "url", o.whipURL, "insecure", o.insecure,
+			"input", "not read over whip (input travels on the session's moq broadcast)")
+		return serveTestsrc(ctx, log, src, pub.Serve, func() []any {
+			v, a := pub.Packets()
+			return []any{"rtp_video", v, "rtp_audio", a}
+		})
+	})
+	if dialed {
+		log.Info(fmt.Sprintf("published %d frames", src.VideoFrames()+src.AudioFrames()), "done", true)
+	}
+	return err
+}
+
+// serveTestsrc runs serve (a publisher's Serve) and logs the source's
+// frame counts every testsrcProgressEvery until it returns; attrs adds
+// the publisher's own counters to each line.
+func serveTestsrc(ctx context.Context, log *slog.Logger, src *testsrc.Source, serve func(context.Context) error, attrs func() []any) error {
+	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	var runErr error
-	wg.Go(func() {
-		defer cancel()
-		runErr = src.Run(runCtx)
-	})
-	tlsConf := &tls.Config{InsecureSkipVerify: o.insecure} //nolint:gosec // opt-in for dev certificates
-	pub, err := testsrc.DialWHIP(runCtx, src, testsrc.WHIPConfig{URL: o.whipURL, Token: []byte(o.token), TLS: tlsConf, Logger: log})
-	if err != nil {
-		cancel()
-		wg.Wait()
-		return err
-	}
-	log.Info("publishing over whip", "url", o.whipURL, "insecure", o.insecure,
-		"input", "not read over whip (input travels on the session's moq broadcast)")
-	var serveErr error
-	wg.Go(func() {
-		defer cancel()
-		serveErr = pub.Serve(runCtx)
-	})
+	defer cancel()
 	wg.Go(func() {
 		t := time.NewTicker(testsrcProgressEvery)
 		defer t.Stop()
 		for {
 			select {
-			case <-runCtx.Done():
+			case <-ctx.Done():
 				return
 			case <-t.C:
-				v, a := pub.Packets()
 				log.Info(fmt.Sprintf("published %d frames", src.VideoFrames()+src.AudioFrames()),
-					"video", src.VideoFrames(), "audio", src.AudioFrames(), "rtp_video", v, "rtp_audio", a)
+					append([]any{"video", src.VideoFrames(), "audio", src.AudioFrames()}, attrs()...)...)
 			}
 		}
 	})
-	wg.Wait()
-	log.Info(fmt.Sprintf("published %d frames", src.VideoFrames()+src.AudioFrames()), "done", true)
-	return errors.Join(runErr, serveErr)
+	return serve(ctx)
 }

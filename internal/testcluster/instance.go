@@ -3,14 +3,12 @@ package testcluster
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 
 	"github.com/strata-edge/strata/internal/testsrc"
@@ -88,18 +86,5 @@ func publishInstance(ctx context.Context, getenv func(string) string, log *slog.
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var runErr, serveErr error
-	wg.Go(func() {
-		defer cancel()
-		runErr = src.Run(ctx)
-	})
-	wg.Go(func() {
-		defer cancel()
-		serveErr = pub.Serve(ctx)
-	})
-	wg.Wait()
-	return errors.Join(runErr, serveErr)
+	return testsrc.Run(ctx, src, pub.Serve)
 }
