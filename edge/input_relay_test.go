@@ -1,11 +1,13 @@
 package edge_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -99,6 +101,25 @@ func TestControllerInputAcrossEdges(t *testing.T) {
 	if st := src.Input(); st.Keys < 2 || st.Pointer < 1 || st.Last.Type == "" {
 		t.Fatalf("input stats %+v", st)
 	}
+	// A burst of numbered events, now that B's PUBLISH is up, reaches A
+	// in send order: B forwards them on one stream. A's input track
+	// records the order it got them in (fewer events than its retention,
+	// so none is skipped).
+	const burst = 6
+	for i := range burst {
+		if err := dc.SendText(fmt.Sprintf(`{"type":"keydown","key":"q%d","code":"KeyQ"}`, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, 20*time.Second, func() error {
+		if got := burstOrder(src.RecentInput()); len(got) < burst {
+			return fmt.Errorf("source on edge-a has burst events %v", got)
+		}
+		return nil
+	})
+	if got := burstOrder(src.RecentInput()); !slices.Equal(got, []string{"q0", "q1", "q2", "q3", "q4", "q5"}) {
+		t.Fatalf("burst reached edge-a in the order %v", got)
+	}
 
 	// A MoQ controller on B (the player's path) publishes the input track
 	// on its own session; B forwards it to A the same way.
@@ -136,6 +157,21 @@ func TestControllerInputAcrossEdges(t *testing.T) {
 	if last := src.Input().Last; last.Key != "m" {
 		t.Fatalf("last event %+v, want the MoQ controller's", last)
 	}
+}
+
+// burstOrder returns the keys of the burst events (q0, q1...) the source
+// received, in the order edge A appended them to its input track.
+func burstOrder(rec []testsrc.InputRecord) []string {
+	slices.SortFunc(rec, func(a, b testsrc.InputRecord) int {
+		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Object, b.Object))
+	})
+	var keys []string
+	for _, r := range rec {
+		if strings.HasPrefix(r.Event.Key, "q") {
+			keys = append(keys, r.Event.Key)
+		}
+	}
+	return keys
 }
 
 // startTestsrc runs the test source as the session's publisher on edge A

@@ -201,18 +201,85 @@ func (r *Relay) publishInput(ctx context.Context, b *media.Broadcast, sub *media
 		case <-pctx.Done():
 		}
 	}()
-	prio := sub.Track().Info().Priority
+	w := inputStream{pub: pub, prio: sub.Track().Info().Priority}
 	for {
-		gr, err := sub.NextGroup(pctx)
+		o, err := sub.Next(pctx)
 		if err != nil {
+			w.close()
 			if errors.Is(err, media.ErrTrackEnded) {
 				_ = pub.Done(wire.PublishDoneTrackEnded, "input ended")
 			}
 			return err
 		}
-		if err := r.sendGroup(pctx, pub, gr, prio); err != nil {
+		if err := w.write(pctx, o); err != nil {
 			return err
 		}
+	}
+}
+
+// inputStream sends a forwarding publication's events in order on one
+// subgroup stream, as the player does: events on streams of their own
+// could overtake each other when a packet is lost. The relay numbers
+// them itself (it re-groups events anyway: each is its own group on the
+// local track), so every event is the next object of the stream's group
+// (draft-14, "Subgroups" and "Closing Subgroup Streams"). Only a stream
+// that fails is replaced, by one in a new group: a group's objects never
+// go on a second stream.
+type inputStream struct {
+	pub    *moq.Publication
+	prio   uint8
+	st     *moq.SubgroupStream // nil until the first event, or after a failure
+	group  uint64              // the latest stream's group ID
+	opened bool                // a stream has been opened (group is set)
+	next   uint64              // the open stream's next object ID
+}
+
+// write sends o as the stream's next object, opening the stream first if
+// there is none. If the peer reset the stream, o goes once more on a new
+// one; a second failure is the publication's.
+func (w *inputStream) write(ctx context.Context, o media.Object) error {
+	for retried := false; ; retried = true {
+		if w.st == nil {
+			if err := w.open(ctx, o.GroupID); err != nil {
+				return err
+			}
+		}
+		err := w.st.WriteRaw(w.next, o.Extensions, o.Payload)
+		if err == nil {
+			w.next++
+			return nil
+		}
+		w.st.Cancel(wire.StreamErrCancelled)
+		w.st = nil
+		if retried {
+			return err
+		}
+	}
+}
+
+// open starts a stream in the group of the event it will carry first, or
+// in the group after the previous stream's if that is not greater: group
+// IDs only increase, and no two streams share one.
+func (w *inputStream) open(ctx context.Context, group uint64) error {
+	if w.opened && group <= w.group {
+		group = w.group + 1
+	}
+	st, err := w.pub.OpenSubgroup(ctx, wire.SubgroupHeader{GroupID: group, IDMode: wire.SubgroupIDZero,
+		PublisherPriority: w.prio, Extensions: true, EndOfGroup: true})
+	if err != nil {
+		return err
+	}
+	w.st, w.group, w.opened, w.next = st, group, true, 0
+	return nil
+}
+
+// close ends the open stream with FIN: every event written so far still
+// arrives (a reset could discard them), and the header's End of Group
+// holds, since the group gets no more objects.
+func (w *inputStream) close() {
+	if w.st != nil {
+		_ = w.st.Close()
+		w.st = nil
 	}
 }
 

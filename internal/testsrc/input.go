@@ -19,6 +19,9 @@ const inputRetry = 250 * time.Millisecond
 // maxInputEvent bounds one event's JSON; players send tiny objects.
 const maxInputEvent = 16 << 10
 
+// maxRecentInput bounds the log of recent events (RecentInput).
+const maxRecentInput = 64
+
 // InputEvent is the part of a com.strata.input.v1 event the source reads.
 type InputEvent struct {
 	Type    string  `json:"type"`
@@ -45,10 +48,21 @@ type InputStats struct {
 	LastDelay time.Duration
 }
 
-// inputCounter is the Publisher's InputStats under a lock.
+// InputRecord is one well-formed event the source received, with its
+// location on the edge's input track: the order the edge appended events
+// in, which arrival order may not show (each event reaches the source on
+// a stream of its own).
+type InputRecord struct {
+	Group, Object uint64
+	Event         InputEvent
+}
+
+// inputCounter is the Publisher's InputStats and recent events under a
+// lock.
 type inputCounter struct {
-	mu sync.Mutex
-	st InputStats
+	mu     sync.Mutex
+	st     InputStats
+	recent []InputRecord // oldest first, at most maxRecentInput
 }
 
 // Input reports the input events received so far.
@@ -56,6 +70,14 @@ func (p *Publisher) Input() InputStats {
 	p.input.mu.Lock()
 	defer p.input.mu.Unlock()
 	return p.input.st
+}
+
+// RecentInput returns the latest well-formed events received (up to 64),
+// in arrival order, so tests can check the order events kept on the way.
+func (p *Publisher) RecentInput() []InputRecord {
+	p.input.mu.Lock()
+	defer p.input.mu.Unlock()
+	return append([]InputRecord(nil), p.input.recent...)
 }
 
 // readInput subscribes to the session's input track on the edge (the
@@ -94,11 +116,11 @@ func (p *Publisher) readInputOnce(ctx context.Context) error {
 		if o.Status != wire.StatusNormal || len(o.Payload) == 0 {
 			continue
 		}
-		p.countInput(o.Payload)
+		p.countInput(o.GroupID, o.ID, o.Payload)
 	}
 }
 
-func (p *Publisher) countInput(payload []byte) {
+func (p *Publisher) countInput(group, id uint64, payload []byte) {
 	var ev InputEvent
 	if len(payload) > maxInputEvent || json.Unmarshal(payload, &ev) != nil || ev.Type == "" {
 		p.input.mu.Lock()
@@ -126,6 +148,10 @@ func (p *Publisher) countInput(payload []byte) {
 		}
 	}
 	st.Last, st.LastDelay = ev, delay
+	if len(p.input.recent) == maxRecentInput {
+		p.input.recent = append(p.input.recent[:0], p.input.recent[1:]...)
+	}
+	p.input.recent = append(p.input.recent, InputRecord{Group: group, Object: id, Event: ev})
 	n := st.Events
 	p.input.mu.Unlock()
 	p.log.Info("input event", "n", n, "type", ev.Type, "key", ev.Key, "x", ev.X, "y", ev.Y, "pointer", ev.Pointer, "delay", delay)

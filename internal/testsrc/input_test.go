@@ -90,4 +90,9 @@ func TestTestsrcReadsInput(t *testing.T) {
 	if st.Last.Type != "wheel" {
 		t.Fatalf("last event %+v", st.Last)
 	}
+	// The log keeps the well-formed events with their track locations.
+	rec := pub.RecentInput()
+	if n := len(rec); n < 5 || rec[n-1].Event.Type != "wheel" || rec[n-1].Group <= rec[0].Group {
+		t.Fatalf("recent input %+v", rec)
+	}
 }
