@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -97,5 +98,76 @@ func TestInputPublishAuthorization(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInputStreamReopensAfterReset: a relay forwards input events as the
+// objects of one subgroup stream; when that stream fails (reset), the
+// event goes once more on a new stream in a later group, the events after
+// it follow on that stream, and the ingest edge gets them all in order.
+func TestInputStreamReopensAfterReset(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	e := newEnv(t)
+	a := e.newEdge(Options{IngestTracks: []string{"video"}, NodeID: "a"})
+	p := e.publish(ctx, a.addr, false)
+	select {
+	case <-p.accepted:
+	case <-ctx.Done():
+		t.Fatal("edge never subscribed to the publisher")
+	}
+	s := e.dial(ctx, a.addr, false, moq.Config{})
+	tp, err := moq.TokenParam(e.token(token.RoleRelay))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _, err := s.Publish(ctx, wire.Publish{Namespace: e.ns().Tuple(), TrackName: inputTrack,
+		GroupOrder: wire.GroupOrderAscending, Forward: true, Params: wire.Parameters{tp}})
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	b, ok := a.Hub().Broadcast(e.ns())
+	if !ok {
+		t.Fatal("no broadcast")
+	}
+	in, ok := b.Track(inputTrack)
+	if !ok {
+		t.Fatal("no input track after an accepted PUBLISH")
+	}
+	sub := in.Subscribe()
+	defer sub.Close()
+	next := func() string {
+		t.Helper()
+		o, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(o.Payload)
+	}
+
+	w := inputStream{pub: pub}
+	send := func(i int) {
+		t.Helper()
+		if err := w.write(ctx, media.Object{GroupID: 100, Payload: fmt.Appendf(nil, "e%d", i)}); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+	}
+	send(0)
+	if got := next(); got != "e0" {
+		t.Fatalf("first event %q", got)
+	}
+	first := w.group
+	w.st.Cancel(wire.StreamErrCancelled) // as a reset from the peer would
+	for i := 1; i <= 3; i++ {
+		send(i)
+	}
+	w.close()
+	if w.group <= first || w.next != 3 {
+		t.Fatalf("after the reset: group %d (first %d), next object %d; want a later group holding 3 objects", w.group, first, w.next)
+	}
+	for i := 1; i <= 3; i++ {
+		if got, want := next(), fmt.Sprintf("e%d", i); got != want {
+			t.Fatalf("event %q, want %q", got, want)
+		}
 	}
 }
