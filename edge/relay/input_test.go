@@ -22,13 +22,7 @@ func TestInputPublishAuthorization(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	e := newEnv(t)
-	a := e.newEdge(Options{IngestTracks: []string{"video"}, NodeID: "a"})
-	p := e.publish(ctx, a.addr, false)
-	select {
-	case <-p.accepted:
-	case <-ctx.Done():
-		t.Fatal("edge never subscribed to the publisher")
-	}
+	a := ingestEdge(ctx, t, e)
 	other := media.Namespace{Tenant: e.tenant, Session: "elsewhere"}
 	tests := []struct {
 		name  string
@@ -47,13 +41,7 @@ func TestInputPublishAuthorization(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := e.dial(ctx, a.addr, false, moq.Config{})
-			tp, err := moq.TokenParam(tc.tok)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pub, _, err := s.Publish(ctx, wire.Publish{Namespace: tc.ns.Tuple(), TrackName: tc.track,
-				GroupOrder: wire.GroupOrderAscending, Forward: true, Params: wire.Parameters{tp}})
+			pub, err := publishInput(ctx, e, a, tc.tok, tc.ns, tc.track)
 			if tc.code != 0 {
 				var re *moq.RequestError
 				if !errors.Is(err, moq.ErrPublishRejected) || !errors.As(err, &re) || re.Code != tc.code {
@@ -64,15 +52,7 @@ func TestInputPublishAuthorization(t *testing.T) {
 			if err != nil {
 				t.Fatalf("publish: %v", err)
 			}
-			b, ok := a.Hub().Broadcast(e.ns())
-			if !ok {
-				t.Fatal("no broadcast")
-			}
-			in, ok := b.Track(inputTrack)
-			if !ok {
-				t.Fatal("no input track after an accepted PUBLISH")
-			}
-			sub := in.Subscribe()
+			sub := localInput(t, e, a).Subscribe()
 			defer sub.Close()
 			st, err := pub.OpenSubgroup(ctx, wire.SubgroupHeader{GroupID: 7, IDMode: wire.SubgroupIDZero, EndOfGroup: true})
 			if err != nil {
@@ -109,32 +89,12 @@ func TestInputStreamReopensAfterReset(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	e := newEnv(t)
-	a := e.newEdge(Options{IngestTracks: []string{"video"}, NodeID: "a"})
-	p := e.publish(ctx, a.addr, false)
-	select {
-	case <-p.accepted:
-	case <-ctx.Done():
-		t.Fatal("edge never subscribed to the publisher")
-	}
-	s := e.dial(ctx, a.addr, false, moq.Config{})
-	tp, err := moq.TokenParam(e.token(token.RoleRelay))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _, err := s.Publish(ctx, wire.Publish{Namespace: e.ns().Tuple(), TrackName: inputTrack,
-		GroupOrder: wire.GroupOrderAscending, Forward: true, Params: wire.Parameters{tp}})
+	a := ingestEdge(ctx, t, e)
+	pub, err := publishInput(ctx, e, a, e.token(token.RoleRelay), e.ns(), inputTrack)
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
-	b, ok := a.Hub().Broadcast(e.ns())
-	if !ok {
-		t.Fatal("no broadcast")
-	}
-	in, ok := b.Track(inputTrack)
-	if !ok {
-		t.Fatal("no input track after an accepted PUBLISH")
-	}
-	sub := in.Subscribe()
+	sub := localInput(t, e, a).Subscribe()
 	defer sub.Close()
 	next := func() string {
 		t.Helper()
@@ -170,4 +130,46 @@ func TestInputStreamReopensAfterReset(t *testing.T) {
 			t.Fatalf("event %q, want %q", got, want)
 		}
 	}
+}
+
+// ingestEdge starts an edge that ingests the env's broadcast from a test
+// publisher.
+func ingestEdge(ctx context.Context, t *testing.T, e *env) *edge {
+	t.Helper()
+	a := e.newEdge(Options{IngestTracks: []string{"video"}, NodeID: "a"})
+	p := e.publish(ctx, a.addr, false)
+	select {
+	case <-p.accepted:
+	case <-ctx.Done():
+		t.Fatal("edge never subscribed to the publisher")
+	}
+	return a
+}
+
+// publishInput sends PUBLISH of ns's track to edge a on a new session,
+// with tok.
+func publishInput(ctx context.Context, e *env, a *edge, tok []byte, ns media.Namespace, track string) (*moq.Publication, error) {
+	s := e.dial(ctx, a.addr, false, moq.Config{})
+	tp, err := moq.TokenParam(tok)
+	if err != nil {
+		return nil, err
+	}
+	pub, _, err := s.Publish(ctx, wire.Publish{Namespace: ns.Tuple(), TrackName: track,
+		GroupOrder: wire.GroupOrderAscending, Forward: true, Params: wire.Parameters{tp}})
+	return pub, err
+}
+
+// localInput returns the env's input track on edge a, which an accepted
+// PUBLISH has created.
+func localInput(t *testing.T, e *env, a *edge) *media.Track {
+	t.Helper()
+	b, ok := a.Hub().Broadcast(e.ns())
+	if !ok {
+		t.Fatal("no broadcast")
+	}
+	in, ok := b.Track(inputTrack)
+	if !ok {
+		t.Fatal("no input track after an accepted PUBLISH")
+	}
+	return in
 }
