@@ -35,6 +35,7 @@ type group struct {
 	// Guarded by Track.mu.
 	bytes  int64
 	lastID uint64
+	opened int64 // monoNow when the group started (AppendInput's age bound)
 }
 
 // initialGroupCap avoids regrowing for the first frames of a GOP.

@@ -197,7 +197,7 @@ func (t *Track) startGroupLocked(id uint64) {
 	if n := len(t.groups); n > 0 {
 		t.groups[n-1].superseded.Store(monoNow())
 	}
-	g := &group{id: id, seq: t.nextSeq, start: t.total}
+	g := &group{id: id, seq: t.nextSeq, start: t.total, opened: monoNow()}
 	t.nextSeq++
 	t.hasGroup = true
 	t.lastGroup = id
