@@ -220,8 +220,8 @@ func (r *Relay) publishInput(ctx context.Context, b *media.Broadcast, sub *media
 // inputStream sends a forwarding publication's events in order on one
 // subgroup stream, as the player does: events on streams of their own
 // could overtake each other when a packet is lost. The relay numbers
-// them itself (it re-groups events anyway: each is its own group on the
-// local track), so every event is the next object of the stream's group
+// them itself (the local track's groups roll by AppendInput's bounds, not
+// the stream's), so every event is the next object of the stream's group
 // (draft-14, "Subgroups" and "Closing Subgroup Streams"). Only a stream
 // that fails is replaced, by one in a new group: a group's objects never
 // go on a second stream.
@@ -339,12 +339,14 @@ func (r *Relay) serveInputPublish(ctx context.Context, s *moq.Session, in *moq.I
 		if o.Status != wire.StatusNormal || len(o.Payload) == 0 || len(o.Payload) > maxInputObject {
 			continue
 		}
-		mo := media.Object{Keyframe: true, Payload: o.Payload}
+		mo := media.Object{Payload: o.Payload}
 		if len(o.Extensions) > 0 {
 			mo.Extensions, _ = wire.AppendExtensions(nil, o.Extensions)
 			mo.CaptureMicros = captureMicros(o.Extensions)
 		}
-		if err := t.Append(mo); errors.Is(err, media.ErrTrackClosed) {
+		// AppendInput keeps the events in arrival order as consecutive
+		// objects of one group, which egress sends on one stream.
+		if err := t.AppendInput(mo); errors.Is(err, media.ErrTrackClosed) {
 			return
 		}
 	}

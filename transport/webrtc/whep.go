@@ -249,8 +249,8 @@ func (w *whepSession) onDataChannel(dc *webrtc.DataChannel) {
 }
 
 // input appends one input event to the broadcast's input track, creating
-// the track for broadcasts that did not publish one (relayed ones). Each
-// event is its own group: events are independent and must not wait.
+// the track for broadcasts that did not publish one (relayed ones).
+// AppendInput keeps events in order (one group, delivered on one stream).
 func (w *whepSession) input(data []byte) {
 	b, ok := w.s.cfg.Hub.Broadcast(w.ns)
 	if !ok {
@@ -268,5 +268,5 @@ func (w *whepSession) input(data []byte) {
 	}
 	payload := make([]byte, len(data))
 	copy(payload, data)
-	_ = t.Append(media.Object{Keyframe: true, CaptureMicros: time.Now().UnixMicro(), Payload: payload})
+	_ = t.AppendInput(media.Object{CaptureMicros: time.Now().UnixMicro(), Payload: payload})
 }
