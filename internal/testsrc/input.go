@@ -49,9 +49,7 @@ type InputStats struct {
 }
 
 // InputRecord is one well-formed event the source received, with its
-// location on the edge's input track: the order the edge appended events
-// in, which arrival order may not show (each event reaches the source on
-// a stream of its own).
+// location on the edge's input track.
 type InputRecord struct {
 	Group, Object uint64
 	Event         InputEvent
@@ -73,7 +71,8 @@ func (p *Publisher) Input() InputStats {
 }
 
 // RecentInput returns the latest well-formed events received (up to 64),
-// in arrival order, so tests can check the order events kept on the way.
+// in the order the source processed them (the edge's track order, see
+// inputOrder), so tests can check the order events kept on the way.
 func (p *Publisher) RecentInput() []InputRecord {
 	p.input.mu.Lock()
 	defer p.input.mu.Unlock()
@@ -108,15 +107,25 @@ func (p *Publisher) readInputOnce(ctx context.Context) error {
 	}
 	defer func() { _ = sub.Close() }()
 	p.log.Info("reading viewer input")
+	var ord inputOrder
 	for {
-		o, err := sub.ReadObject(ctx)
-		if err != nil {
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if ord.waiting() {
+			rctx, cancel = context.WithTimeout(ctx, inputReorderWait)
+		}
+		o, err := sub.ReadObject(rctx)
+		cancel()
+		switch {
+		case err == nil:
+			ord.add(o)
+		case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+			ord.giveUp() // the older group's end never came (a reset stream)
+		default:
 			return err
 		}
-		if o.Status != wire.StatusNormal || len(o.Payload) == 0 {
-			continue
+		for _, o := range ord.ready() {
+			p.countInput(o.GroupID, o.ID, o.Payload)
 		}
-		p.countInput(o.GroupID, o.ID, o.Payload)
 	}
 }
 
