@@ -63,13 +63,10 @@ func TestInputPublishAuthorization(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = st.Close()
-			// The cursor starts at the newest event already there.
+			// The cursor starts at the newest group, which may hold earlier
+			// events: input events share a group (AppendInput).
 			for {
-				gr, err := sub.NextGroup(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				o, err := gr.NextObject(ctx)
+				o, err := sub.Next(ctx)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -172,4 +169,69 @@ func localInput(t *testing.T, e *env, a *edge) *media.Track {
 		t.Fatal("no input track after an accepted PUBLISH")
 	}
 	return in
+}
+
+// TestInputBurstReachesPublisherInOrder: a controller's burst of events
+// lands as consecutive objects of one group of the local input track, so
+// the session's publisher, subscribed to that track, receives them in
+// send order on one stream.
+func TestInputBurstReachesPublisherInOrder(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	e := newEnv(t)
+	a := ingestEdge(ctx, t, e)
+	pub, err := publishInput(ctx, e, a, e.token(token.RoleController), e.ns(), inputTrack)
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	st, err := pub.OpenSubgroup(ctx, wire.SubgroupHeader{GroupID: 1, IDMode: wire.SubgroupIDZero})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Cancel(wire.StreamErrCancelled)
+	var id uint64
+	send := func(msg string) {
+		t.Helper()
+		if err := st.WriteObject(&wire.Object{ID: id, Payload: []byte(msg)}); err != nil {
+			t.Fatal(err)
+		}
+		id++
+	}
+	send("warm-up") // creates the local input track
+	localInput(t, e, a)
+
+	s := e.dial(ctx, a.addr, false, moq.Config{})
+	tp, err := moq.TokenParam(e.token(token.RolePublisher))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := s.Subscribe(ctx, wire.Subscribe{Namespace: e.ns().Tuple(), TrackName: inputTrack, Forward: true,
+		GroupOrder: wire.GroupOrderAscending, Filter: wire.Filter{Type: wire.FilterLargestObject}, Params: wire.Parameters{tp}})
+	if err != nil {
+		t.Fatalf("subscribe input as the publisher: %v", err)
+	}
+	defer func() { _ = sub.Close() }()
+	const burst = 32
+	for i := range burst {
+		send(fmt.Sprintf("e%d", i))
+	}
+	var got []wire.Object
+	for len(got) < burst {
+		o, err := sub.ReadObject(ctx)
+		if err != nil {
+			t.Fatalf("after %d burst events: %v", len(got), err)
+		}
+		if o.Status != wire.StatusNormal || string(o.Payload) == "warm-up" {
+			continue
+		}
+		got = append(got, o)
+	}
+	for i, o := range got {
+		if want := fmt.Sprintf("e%d", i); string(o.Payload) != want {
+			t.Fatalf("event %d is %q, want %q", i, o.Payload, want)
+		}
+		if i > 0 && (o.GroupID != got[i-1].GroupID || o.ID != got[i-1].ID+1) {
+			t.Fatalf("event %d at %d/%d after %d/%d: want the next object of one group", i, o.GroupID, o.ID, got[i-1].GroupID, got[i-1].ID)
+		}
+	}
 }
