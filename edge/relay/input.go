@@ -140,8 +140,10 @@ func (r *Relay) watchInput() {
 func (r *Relay) pushInput(ctx context.Context, b *media.Broadcast, t *media.Track) {
 	backoff := r.opts.RetryMin
 	for {
-		// Each attempt reads from the newest event on: input held up by
-		// a lost upstream is stale, and replaying it would be wrong.
+		// Each attempt reads from the newest group on: input held up by
+		// a lost upstream is stale, and replaying it would be wrong. That
+		// group's earlier events do go again, at most a second's worth
+		// (media.InputGroupAge).
 		sub := t.Subscribe()
 		err := r.publishInput(ctx, b, sub)
 		sub.Close()
