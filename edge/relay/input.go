@@ -139,13 +139,17 @@ func (r *Relay) watchInput() {
 // or ctx ends.
 func (r *Relay) pushInput(ctx context.Context, b *media.Broadcast, t *media.Track) {
 	backoff := r.opts.RetryMin
+	// sent survives the attempts: each reads from the newest group on
+	// (input held up by a lost upstream is stale), and that group's
+	// events already forwarded are skipped rather than sent twice (a
+	// replayed keydown is a wrong input). It is in t's numbering, which
+	// only grows while t lives and is never reset: a new input track is
+	// a new pushInput with a fresh mark, and a restarted ingest edge
+	// renumbering its own track does not matter here.
+	var sent inputMark
 	for {
-		// Each attempt reads from the newest group on: input held up by
-		// a lost upstream is stale, and replaying it would be wrong. That
-		// group's earlier events do go again, at most a second's worth
-		// (media.InputGroupAge).
 		sub := t.Subscribe()
-		err := r.publishInput(ctx, b, sub)
+		err := r.publishInput(ctx, b, sub, &sent)
 		sub.Close()
 		if ctx.Err() != nil || t.Closed() {
 			return
@@ -162,7 +166,24 @@ func (r *Relay) pushInput(ctx context.Context, b *media.Broadcast, t *media.Trac
 	}
 }
 
-func (r *Relay) publishInput(ctx context.Context, b *media.Broadcast, sub *media.Subscription) error {
+// inputMark is the local track position of the last event a forwarder
+// sent upstream.
+type inputMark struct {
+	group, id uint64
+	set       bool
+}
+
+// after reports whether o comes after the mark, i.e. was not sent yet.
+func (m *inputMark) after(o media.Object) bool {
+	return !m.set || o.GroupID > m.group || o.GroupID == m.group && o.ID > m.id
+}
+
+// move records o as sent.
+func (m *inputMark) move(o media.Object) { m.group, m.id, m.set = o.GroupID, o.ID, true }
+
+// publishInput forwards sub's events after sent to the ingest edge,
+// moving sent past each one written, until sub or the publication ends.
+func (r *Relay) publishInput(ctx context.Context, b *media.Broadcast, sub *media.Subscription, sent *inputMark) error {
 	if r.opts.Locator == nil {
 		return ErrNoLocator
 	}
@@ -213,9 +234,13 @@ func (r *Relay) publishInput(ctx context.Context, b *media.Broadcast, sub *media
 			}
 			return err
 		}
+		if !sent.after(o) {
+			continue // forwarded by an earlier attempt
+		}
 		if err := w.write(pctx, o); err != nil {
 			return err
 		}
+		sent.move(o)
 	}
 }
 
