@@ -58,6 +58,8 @@ type InputRecord struct {
 // inputCounter is the Publisher's InputStats and recent events under a
 // lock.
 type inputCounter struct {
+	seen inputSeen // readInput's alone, no lock
+
 	mu     sync.Mutex
 	st     InputStats
 	recent []InputRecord // oldest first, at most maxRecentInput
@@ -81,7 +83,8 @@ func (p *Publisher) RecentInput() []InputRecord {
 
 // readInput subscribes to the session's input track on the edge (the
 // publisher token grants it) and counts and logs every event, resubscribing
-// after refusals, until ctx or the session ends.
+// after refusals, until ctx or the session ends. A subscription starts at
+// the newest group; events of it processed before are skipped (inputSeen).
 func (p *Publisher) readInput(ctx context.Context) {
 	for {
 		err := p.readInputOnce(ctx)
@@ -107,6 +110,8 @@ func (p *Publisher) readInputOnce(ctx context.Context) error {
 	}
 	defer func() { _ = sub.Close() }()
 	p.log.Info("reading viewer input")
+	seen := &p.input.seen
+	seen.subscribed()
 	var ord inputOrder
 	for {
 		rctx, cancel := ctx, context.CancelFunc(func() {})
@@ -117,6 +122,9 @@ func (p *Publisher) readInputOnce(ctx context.Context) error {
 		cancel()
 		switch {
 		case err == nil:
+			if !seen.keep(o) {
+				o.Payload = nil // still places its group in order, never processed
+			}
 			ord.add(o)
 		case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
 			ord.giveUp() // the older group's end never came (a reset stream)
@@ -124,6 +132,7 @@ func (p *Publisher) readInputOnce(ctx context.Context) error {
 			return err
 		}
 		for _, o := range ord.ready() {
+			seen.processed(o.GroupID, o.ID)
 			p.countInput(o.GroupID, o.ID, o.Payload)
 		}
 	}

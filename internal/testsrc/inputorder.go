@@ -100,3 +100,63 @@ func (q *inputOrder) ready() []wire.Object {
 	q.out = nil
 	return out
 }
+
+// inputPos is an object's location on the input track.
+type inputPos struct{ group, id uint64 }
+
+// after reports whether p comes after q in track order.
+func (p inputPos) after(q inputPos) bool {
+	return p.group > q.group || p.group == q.group && p.id > q.id
+}
+
+// inputSeen remembers, across the source's subscriptions to the input
+// track, the last event it processed. A new subscription starts at the
+// newest group (readInput), whose earlier events were processed already
+// if it is the group the previous subscription ended in; processing them
+// again would replay inputs (a second keydown). So a subscription skips
+// every event at or before the last one processed before it began; what
+// arrives late within a subscription (a given-up group's tail, see
+// inputOrder) is still processed.
+//
+// Reset: a track's group IDs only grow while it lives, and a new
+// subscription starts at or after every group already processed. A new
+// subscription whose first object lies in an earlier group therefore
+// reads a new track instance whose numbering restarted (the edge
+// restarted, or the broadcast was ingested anew): the memory is dropped
+// and nothing is skipped, so old positions never block new events. A new
+// connection is a new Publisher, which starts with no memory.
+type inputSeen struct {
+	last     inputPos // the greatest position processed
+	have     bool     // last is set
+	skip     inputPos // this subscription skips positions at or before it
+	skipping bool     // skip is set
+	fresh    bool     // no object of this subscription has arrived yet
+}
+
+// subscribed starts a new subscription.
+func (s *inputSeen) subscribed() {
+	s.skip, s.skipping, s.fresh = s.last, s.have, true
+}
+
+// keep reports whether an arriving object is to be processed: all but
+// the events this subscription replays. Status objects (group ends, which
+// inputOrder waits for) are always kept.
+func (s *inputSeen) keep(o wire.Object) bool {
+	if s.fresh {
+		s.fresh = false
+		if s.skipping && o.GroupID < s.skip.group { // a restarted track
+			s.skipping, s.have = false, false
+		}
+	}
+	if o.Status != wire.StatusNormal || !s.skipping {
+		return true
+	}
+	return inputPos{o.GroupID, o.ID}.after(s.skip)
+}
+
+// processed records an event as processed.
+func (s *inputSeen) processed(group, id uint64) {
+	if p := (inputPos{group, id}); !s.have || p.after(s.last) {
+		s.last, s.have = p, true
+	}
+}
