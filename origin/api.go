@@ -2,6 +2,7 @@ package origin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,7 +41,12 @@ const (
 
 // call is one API request as the handlers see it.
 type call struct {
-	ctx  *fasthttp.RequestCtx
+	ctx *fasthttp.RequestCtx
+	// cx is the context for the call's work: the origin's lifetime, ended
+	// when the handler returns. fasthttp recycles ctx after the response and
+	// its Done is the server's, so contexts derived from it can outlive the
+	// request and read a recycled one.
+	cx   context.Context
 	who  principal
 	read registry.ReadMode
 }
@@ -143,7 +149,9 @@ func (o *Origin) wrap(rt route) fasthttp.RequestHandler {
 			o.writeError(ctx, errf(http.StatusRequestEntityTooLarge, codeTooLarge, "body is %d bytes; the limit is %d", len(ctx.Request.Body()), o.cfg.API.MaxBodyBytes))
 			return
 		}
-		c := &call{ctx: ctx}
+		cx, cancel := context.WithCancel(o.ctx)
+		defer cancel()
+		c := &call{ctx: ctx, cx: cx}
 		if rt.access != public {
 			who, err := o.authenticate(ctx)
 			if errors.Is(err, errUnknownKey) && !o.reg.IsLeader() && !o.forwarded(ctx) {

@@ -128,7 +128,7 @@ func (o *Origin) createApp(c *call) (int, any, error) {
 		GPUMemoryMB: b.GPUMemoryMB, EgressMbps: b.EgressMbps, IdlePolicy: b.IdlePolicy,
 		IdleMinutes: b.IdleMinutes, RestartPolicy: b.RestartPolicy, Meta: registry.Meta{CreatedAt: now},
 	}
-	v, err := o.reg.Apply(c.ctx, &registry.CreateApp{App: a})
+	v, err := o.reg.Apply(c.cx, &registry.CreateApp{App: a})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -180,7 +180,7 @@ func (o *Origin) deleteApp(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if _, err := o.reg.Apply(c.ctx, &registry.DeleteApp{ID: a.ID, TenantID: a.TenantID}); err != nil {
+	if _, err := o.reg.Apply(c.cx, &registry.DeleteApp{ID: a.ID, TenantID: a.TenantID}); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil

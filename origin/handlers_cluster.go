@@ -135,7 +135,7 @@ func (o *Origin) joinCluster(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	v, err := o.reg.Apply(c.ctx, &registry.UpsertNode{Node: registry.Node{
+	v, err := o.reg.Apply(c.cx, &registry.UpsertNode{Node: registry.Node{
 		ID: b.ID, Role: registry.RoleOrigin, Region: b.Region, State: registry.NodeAlive,
 		Addrs: map[string]string{"api": b.APIAddr, "raft": b.RaftAddr, "gossip": b.GossipAddr},
 	}})
@@ -164,7 +164,7 @@ func (o *Origin) removePeer(c *call) (int, any, error) {
 	if err := o.reg.RemoveServer(id); err != nil {
 		return 0, nil, err
 	}
-	if _, err := o.reg.Apply(c.ctx, &registry.RemoveNode{ID: id}); err != nil && !errors.Is(err, registry.ErrNotFound) {
+	if _, err := o.reg.Apply(c.cx, &registry.RemoveNode{ID: id}); err != nil && !errors.Is(err, registry.ErrNotFound) {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
@@ -198,7 +198,7 @@ func (o *Origin) jwks(c *call) (int, any, error) {
 }
 
 func (o *Origin) rotateSigningKey(c *call) (int, any, error) {
-	k, err := o.addSigningKey(c.ctx)
+	k, err := o.addSigningKey(c.cx)
 	if err != nil {
 		return 0, nil, err
 	}

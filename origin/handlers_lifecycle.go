@@ -25,7 +25,7 @@ func (o *Origin) hibernateSession(c *call) (int, any, error) {
 	if reason == "" {
 		reason = "hibernated by API"
 	}
-	v, err := o.reg.Apply(c.ctx, &registry.SetSessionState{
+	v, err := o.reg.Apply(c.cx, &registry.SetSessionState{
 		ID: s.ID, TenantID: s.TenantID, State: registry.StateHibernated, Reason: truncate(reason, 256), At: time.Now().UTC(),
 	})
 	if err != nil {
@@ -46,7 +46,7 @@ func (o *Origin) wakeSession(c *call) (int, any, error) {
 	if s.State != registry.StateHibernated {
 		return 0, nil, errf(http.StatusConflict, codeInvalidState, "session %s is %s; only a hibernated session can be woken", s.ID, s.State)
 	}
-	v, err := o.reg.Apply(c.ctx, &registry.SetSessionState{
+	v, err := o.reg.Apply(c.cx, &registry.SetSessionState{
 		ID: s.ID, TenantID: s.TenantID, State: registry.StatePending, ExpectState: registry.StateHibernated,
 		Reason: "woken; waiting to be placed", At: time.Now().UTC(),
 	})
@@ -99,7 +99,7 @@ func (o *Origin) sessionIdle(c *call) (int, any, error) {
 	default:
 		return 0, nil, errf(http.StatusConflict, codeConflict, "the app of session %s has no idle policy", s.ID)
 	}
-	v, err := o.reg.Apply(c.ctx, &registry.SetSessionState{
+	v, err := o.reg.Apply(c.cx, &registry.SetSessionState{
 		ID: s.ID, State: next, ExpectState: registry.StateRunning, At: time.Now().UTC(),
 		Reason: fmt.Sprintf("idle: no viewers for %s", time.Duration(b.IdleSeconds)*time.Second),
 	})

@@ -63,7 +63,7 @@ func (o *Origin) registerNode(c *call) (int, any, error) {
 	if b.Lat != nil {
 		n.Lat, n.Lon, n.HasLocation = *b.Lat, *b.Lon, true
 	}
-	v, err := o.reg.Apply(c.ctx, &registry.UpsertNode{Node: n})
+	v, err := o.reg.Apply(c.cx, &registry.UpsertNode{Node: n})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -82,7 +82,7 @@ func (o *Origin) drainNode(c *call) (int, any, error) {
 	if !ok {
 		return 0, nil, notFound("node", id)
 	}
-	v, err := o.reg.Apply(c.ctx, &registry.SetNodeState{ID: id, State: n.State, Draining: true, Reason: "drained by API", At: time.Now().UTC()})
+	v, err := o.reg.Apply(c.cx, &registry.SetNodeState{ID: id, State: n.State, Draining: true, Reason: "drained by API", At: time.Now().UTC()})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -105,7 +105,7 @@ func (o *Origin) createJoinToken(c *call) (int, any, error) {
 	}
 	secret, hash := auth.NewSecret()
 	k := registry.APIKey{ID: ids.New("key", now), Scope: registry.ScopeNode, Name: b.Name, Hash: hash, ExpiresAt: b.ExpiresAt, Meta: registry.Meta{CreatedAt: now}}
-	v, err := o.reg.Apply(c.ctx, &registry.CreateKey{Key: k})
+	v, err := o.reg.Apply(c.cx, &registry.CreateKey{Key: k})
 	if err != nil {
 		return 0, nil, err
 	}

@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -169,7 +170,7 @@ func (o *Origin) explainPlacement(c *call) (int, any, error) {
 // session placed when capacity exists. With failFast, a session that found
 // no capacity is ended and the call fails with 503.
 func (o *Origin) placeNow(c *call, s *registry.Session, failFast bool) (*registry.Session, error) {
-	ctx, cancel := contextWithTimeout(c, 5*time.Second)
+	ctx, cancel := context.WithTimeout(c.cx, 5*time.Second)
 	defer cancel()
 	o.placer.waitRound(ctx)
 	cur, ok := o.reg.State().Session(s.ID)
@@ -177,7 +178,7 @@ func (o *Origin) placeNow(c *call, s *registry.Session, failFast bool) (*registr
 		return s, nil
 	}
 	if failFast && cur.State == registry.StatePending {
-		_, _ = o.reg.Apply(c.ctx, &registry.SetSessionState{ID: s.ID, State: registry.StateTerminated, ExpectState: registry.StatePending, Reason: "no capacity (fail_fast)", At: time.Now().UTC()})
+		_, _ = o.reg.Apply(c.cx, &registry.SetSessionState{ID: s.ID, State: registry.StateTerminated, ExpectState: registry.StatePending, Reason: "no capacity (fail_fast)", At: time.Now().UTC()})
 		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoCapacity, Message: "no edge has capacity for this session now: " + cur.Reason, RetryAfter: 5}
 	}
 	return cur, nil

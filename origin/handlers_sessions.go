@@ -1,9 +1,7 @@
 package origin
 
 import (
-	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/strata-edge/strata/internal/ids"
@@ -88,7 +86,7 @@ func (o *Origin) createSession(c *call) (int, any, error) {
 	if !b.Async || b.FailFast {
 		// Placed at once in one log entry when there is room; otherwise
 		// (or when the FSM found the decision stale) the placer's path.
-		placed, err := o.placer.createPlaced(c.ctx, s)
+		placed, err := o.placer.createPlaced(c.cx, s)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -102,7 +100,7 @@ func (o *Origin) createSession(c *call) (int, any, error) {
 			return http.StatusCreated, placed, nil
 		}
 	}
-	v, err := o.reg.Apply(c.ctx, &registry.CreateSession{Session: s})
+	v, err := o.reg.Apply(c.cx, &registry.CreateSession{Session: s})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -159,22 +157,10 @@ func (o *Origin) listSessions(c *call) (int, any, error) {
 // Each edge follows its assignments with such a query; waking all of them
 // on every write made each placement cost a full list per edge.
 func (o *Origin) blockNode(c *call, node string) error {
-	args := c.ctx.QueryArgs()
-	raw := args.Peek("index")
-	if len(raw) == 0 {
-		return nil
+	ctx, idx, cancel, err := blockingQuery(c)
+	if err != nil || ctx == nil {
+		return err
 	}
-	idx, err := strconv.ParseUint(string(raw), 10, 64)
-	if err != nil {
-		return badRequest("index: must be a non-negative integer")
-	}
-	wait := 30 * time.Second
-	if v := args.Peek("wait"); len(v) > 0 {
-		if wait, err = time.ParseDuration(string(v)); err != nil || wait < 0 {
-			return badRequest("wait: must be a duration such as 30s")
-		}
-	}
-	ctx, cancel := context.WithTimeout(o.ctx, min(wait, maxWait))
 	defer cancel()
 	o.reg.State().WaitNodeSessions(ctx, node, idx)
 	if idx > 0 {
@@ -224,7 +210,7 @@ func (o *Origin) terminateSession(c *call) (int, any, error) {
 	if reason == "" {
 		reason = "terminated by API"
 	}
-	v, err := o.reg.Apply(c.ctx, &registry.SetSessionState{
+	v, err := o.reg.Apply(c.cx, &registry.SetSessionState{
 		ID: s.ID, TenantID: s.TenantID, State: registry.StateTerminated, Reason: truncate(reason, 256), At: time.Now().UTC(),
 	})
 	if err != nil {
@@ -232,8 +218,4 @@ func (o *Origin) terminateSession(c *call) (int, any, error) {
 	}
 	o.kickPlacement()
 	return http.StatusOK, v, nil
-}
-
-func contextWithTimeout(c *call, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(c.ctx, d)
 }

@@ -61,7 +61,7 @@ func (o *Origin) setSessionState(c *call) (int, any, error) {
 		// whether the session fails, ends or is placed again.
 		st, reason = o.afterExit(s, b.ExitCode, reason)
 	}
-	v, err := o.reg.Apply(c.ctx, &registry.SetSessionState{
+	v, err := o.reg.Apply(c.cx, &registry.SetSessionState{
 		ID: s.ID, State: st, ExpectState: s.State, Reason: reason, At: time.Now().UTC(),
 	})
 	if err != nil {

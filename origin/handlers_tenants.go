@@ -48,7 +48,7 @@ func (o *Origin) createTenant(c *call) (int, any, error) {
 	if b.Quota != nil {
 		t.Quota = *b.Quota
 	}
-	v, err := o.reg.Apply(c.ctx, &registry.CreateTenant{Tenant: t})
+	v, err := o.reg.Apply(c.cx, &registry.CreateTenant{Tenant: t})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -120,7 +120,7 @@ func (o *Origin) updateTenant(c *call) (int, any, error) {
 		if err := nb.validate(); err != nil {
 			return 0, nil, err
 		}
-		v, err := o.reg.Apply(c.ctx, &registry.UpdateTenant{
+		v, err := o.reg.Apply(c.cx, &registry.UpdateTenant{
 			ID: t.ID, Name: nb.Name, Quota: *nb.Quota, Labels: nb.Labels,
 			ExpectIndex: t.ModifyIndex, At: time.Now().UTC(),
 		})
@@ -139,7 +139,7 @@ func (o *Origin) deleteTenant(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if _, err := o.reg.Apply(c.ctx, &registry.DeleteTenant{ID: t.ID}); err != nil {
+	if _, err := o.reg.Apply(c.cx, &registry.DeleteTenant{ID: t.ID}); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
@@ -174,7 +174,7 @@ func (o *Origin) createKey(c *call) (int, any, error) {
 	}
 	secret, hash := auth.NewSecret()
 	k := registry.APIKey{ID: ids.New("key", now), TenantID: t.ID, Scope: registry.ScopeTenant, Name: b.Name, Hash: hash, ExpiresAt: b.ExpiresAt, Meta: registry.Meta{CreatedAt: now}}
-	v, err := o.reg.Apply(c.ctx, &registry.CreateKey{Key: k})
+	v, err := o.reg.Apply(c.cx, &registry.CreateKey{Key: k})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -209,7 +209,7 @@ func (o *Origin) deleteKey(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if _, err := o.reg.Apply(c.ctx, &registry.DeleteKey{ID: kid, TenantID: t.ID}); err != nil {
+	if _, err := o.reg.Apply(c.cx, &registry.DeleteKey{ID: kid, TenantID: t.ID}); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil

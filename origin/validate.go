@@ -88,25 +88,36 @@ func page(c *call) (limit int, cursor string, err error) {
 // (up to ?wait=, default 30 s, at most 60 s) until the registry has moved
 // past N.
 func (o *Origin) block(c *call) error {
+	ctx, idx, cancel, err := blockingQuery(c)
+	if err != nil || ctx == nil {
+		return err
+	}
+	defer cancel()
+	o.reg.State().WaitIndex(ctx, idx)
+	return nil
+}
+
+// blockingQuery reads ?index= and ?wait= of a blocking query: a nil
+// context means the call did not ask to block; otherwise the context ends
+// after the wait (default 30 s, at most maxWait) or with the call.
+func blockingQuery(c *call) (context.Context, uint64, context.CancelFunc, error) {
 	args := c.ctx.QueryArgs()
 	raw := args.Peek("index")
 	if len(raw) == 0 {
-		return nil
+		return nil, 0, nil, nil
 	}
 	idx, err := strconv.ParseUint(string(raw), 10, 64)
 	if err != nil {
-		return badRequest("index: must be a non-negative integer")
+		return nil, 0, nil, badRequest("index: must be a non-negative integer")
 	}
 	wait := 30 * time.Second
 	if v := args.Peek("wait"); len(v) > 0 {
 		if wait, err = time.ParseDuration(string(v)); err != nil || wait < 0 {
-			return badRequest("wait: must be a duration such as 30s")
+			return nil, 0, nil, badRequest("wait: must be a duration such as 30s")
 		}
 	}
-	ctx, cancel := context.WithTimeout(o.ctx, min(wait, maxWait))
-	defer cancel()
-	o.reg.State().WaitIndex(ctx, idx)
-	return nil
+	ctx, cancel := context.WithTimeout(c.cx, min(wait, maxWait))
+	return ctx, idx, cancel, nil
 }
 
 // list is the JSON shape of every list response.
