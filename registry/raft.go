@@ -355,25 +355,48 @@ func (r *Registry) Apply(ctx context.Context, c Command) (any, error) {
 		timeout = time.Until(dl)
 	}
 	f := r.raft.Apply(EncodeCommand(c), timeout)
-	// Raft answers a future when the entry is applied or leadership is
-	// lost, but not always when it shuts down with the entry in flight:
-	// waiting on the future alone could then block a caller (and the
-	// shutdown waiting for that caller) forever.
-	done := make(chan error, 1)
-	go func() { done <- f.Error() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return nil, raftErr(err)
+	if err := r.await(f); err != nil {
+		if errors.Is(err, errStopped) {
+			return nil, ErrLeadershipLost
 		}
-	case <-r.stop:
-		return nil, ErrLeadershipLost
+		return nil, raftErr(err)
 	}
 	res, ok := f.Response().(ApplyResult)
 	if !ok {
 		return nil, fmt.Errorf("%w: unexpected apply response", ErrCorrupt)
 	}
 	return res.Value, res.Err
+}
+
+// membershipErr waits for a membership or leadership change; a registry
+// closing meanwhile reports that leadership was lost.
+func (r *Registry) membershipErr(f raft.Future) error {
+	if err := r.await(f); err != nil {
+		if errors.Is(err, errStopped) {
+			return ErrLeadershipLost
+		}
+		return raftErr(err)
+	}
+	return nil
+}
+
+// errStopped reports a future abandoned because the registry is closing.
+var errStopped = errors.New("registry: closing")
+
+// await waits for a Raft future, or for the registry to close. Raft
+// answers a future when its work is done or leadership is lost, but not
+// always when it shuts down with the future still queued (seen with
+// Apply and VerifyLeader): waiting on the future alone could then block a
+// caller, and the API shutdown waiting for that caller, forever.
+func (r *Registry) await(f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-r.stop:
+		return errStopped
+	}
 }
 
 func raftErr(err error) error {
@@ -418,7 +441,10 @@ func (r *Registry) ReadBarrier(mode ReadMode) error {
 		if !r.IsLeader() {
 			return ErrNotLeader
 		}
-		if err := r.raft.VerifyLeader().Error(); err != nil {
+		if err := r.await(r.raft.VerifyLeader()); err != nil {
+			if errors.Is(err, errStopped) {
+				return ErrNotLeader
+			}
 			return raftErr(err)
 		}
 		return nil
@@ -428,18 +454,18 @@ func (r *Registry) ReadBarrier(mode ReadMode) error {
 
 // AddVoter adds (or promotes) a voting server. Leader only.
 func (r *Registry) AddVoter(id, addr string) error {
-	return raftErr(r.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 10*time.Second).Error())
+	return r.membershipErr(r.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 10*time.Second))
 }
 
 // AddNonvoter adds a server that replicates the log without voting, for
 // read scale in far regions. Leader only.
 func (r *Registry) AddNonvoter(id, addr string) error {
-	return raftErr(r.raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 10*time.Second).Error())
+	return r.membershipErr(r.raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 10*time.Second))
 }
 
 // RemoveServer removes a server from the configuration. Leader only.
 func (r *Registry) RemoveServer(id string) error {
-	return raftErr(r.raft.RemoveServer(raft.ServerID(id), 0, 10*time.Second).Error())
+	return r.membershipErr(r.raft.RemoveServer(raft.ServerID(id), 0, 10*time.Second))
 }
 
 // TransferLeadership hands leadership to the most up-to-date follower.
@@ -447,7 +473,7 @@ func (r *Registry) TransferLeadership() error {
 	if r.voters() < 2 {
 		return fmt.Errorf("%w: no other voter to hand leadership to", ErrConflict)
 	}
-	return raftErr(r.raft.LeadershipTransfer().Error())
+	return r.membershipErr(r.raft.LeadershipTransfer())
 }
 
 // Peer is one server of the Raft configuration.
