@@ -157,7 +157,7 @@ func resources() []resource {
 			}},
 			"delete": {args: "ID", help: "delete an app no live session uses", flags: byID("DELETE", "/v1/apps/")},
 		}},
-		{name: "sessions", summary: "create, list and end sessions", verbs: map[string]verb{
+		{name: "sessions", summary: "create, list, hibernate, wake and end sessions", verbs: map[string]verb{
 			"list": {help: "list sessions", flags: paged("/v1/sessions", "state", "app_id", "node_id", "region", "tenant_id"), columns: sessionCols},
 			"get":  {args: "ID", help: "show a session", flags: byID("GET", "/v1/sessions/"), columns: sessionCols},
 			"create": {help: "start a session of an app", columns: sessionCols, flags: func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
