@@ -17,8 +17,7 @@ type IncomingNamespace struct {
 	s       *Session
 	Request wire.PublishNamespace
 
-	mu       sync.Mutex
-	answered bool
+	once     answerOnce
 	doneOnce sync.Once
 	done     chan struct{}
 }
@@ -54,20 +53,10 @@ func (s *Session) onPublishNamespace(m *wire.PublishNamespace) error {
 	}
 }
 
-func (in *IncomingNamespace) answer() error {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.answered {
-		return ErrAlreadyAnswered
-	}
-	in.answered = true
-	return nil
-}
-
 // Accept answers with PUBLISH_NAMESPACE_OK. From then on a
 // PUBLISH_NAMESPACE_DONE for the namespace closes Done.
 func (in *IncomingNamespace) Accept() error {
-	if err := in.answer(); err != nil {
+	if err := in.once.answer(); err != nil {
 		return err
 	}
 	s := in.s
@@ -84,7 +73,7 @@ func (in *IncomingNamespace) Accept() error {
 
 // Reject answers with PUBLISH_NAMESPACE_ERROR; code is a NamespaceErr*.
 func (in *IncomingNamespace) Reject(code uint64, reason string) error {
-	if err := in.answer(); err != nil {
+	if err := in.once.answer(); err != nil {
 		return err
 	}
 	in.finish()

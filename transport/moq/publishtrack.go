@@ -3,7 +3,6 @@ package moq
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/strata-edge/strata/transport/moq/wire"
 )
@@ -119,10 +118,9 @@ func (s *Session) onPublishAnswer(id uint64, ok *wire.PublishOK, rej *wire.Publi
 
 // IncomingPublish is a peer's PUBLISH waiting for an answer.
 type IncomingPublish struct {
-	s        *Session
-	Request  wire.Publish
-	mu       sync.Mutex
-	answered bool
+	s       *Session
+	Request wire.Publish
+	once    answerOnce
 }
 
 // AcceptPublish returns the next PUBLISH from the peer. Only sessions
@@ -165,19 +163,9 @@ func (s *Session) onPublish(m *wire.Publish) error {
 	}
 }
 
-func (in *IncomingPublish) answer() error {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.answered {
-		return ErrAlreadyAnswered
-	}
-	in.answered = true
-	return nil
-}
-
 // Reject answers with PUBLISH_ERROR.
 func (in *IncomingPublish) Reject(code uint64, reason string) error {
-	if err := in.answer(); err != nil {
+	if err := in.once.answer(); err != nil {
 		return err
 	}
 	return in.s.write(&wire.PublishError{RequestID: in.Request.RequestID, ErrorCode: code, Reason: reason})
@@ -189,7 +177,7 @@ func (in *IncomingPublish) Reject(code uint64, reason string) error {
 // another live subscription closes the session with
 // DUPLICATE_TRACK_ALIAS, as the spec requires.
 func (in *IncomingPublish) Accept(ok wire.PublishOK) (*Subscription, error) {
-	if err := in.answer(); err != nil {
+	if err := in.once.answer(); err != nil {
 		return nil, err
 	}
 	s, m := in.s, in.Request

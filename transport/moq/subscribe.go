@@ -226,10 +226,9 @@ func (sub *Subscription) Close() error {
 
 // IncomingSubscription is a peer's SUBSCRIBE waiting for an answer.
 type IncomingSubscription struct {
-	s        *Session
-	Request  wire.Subscribe
-	mu       sync.Mutex
-	answered bool
+	s       *Session
+	Request wire.Subscribe
+	once    answerOnce
 }
 
 // AcceptSubscription returns the next SUBSCRIBE from the peer.
@@ -259,19 +258,9 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 	}
 }
 
-func (in *IncomingSubscription) answer() error {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.answered {
-		return ErrAlreadyAnswered
-	}
-	in.answered = true
-	return nil
-}
-
 // Reject answers with SUBSCRIBE_ERROR.
 func (in *IncomingSubscription) Reject(code uint64, reason string) error {
-	if err := in.answer(); err != nil {
+	if err := in.once.answer(); err != nil {
 		return err
 	}
 	return in.s.write(&wire.SubscribeError{RequestID: in.Request.RequestID, ErrorCode: code, Reason: reason})
@@ -280,7 +269,7 @@ func (in *IncomingSubscription) Reject(code uint64, reason string) error {
 // Accept answers with SUBSCRIBE_OK, assigning a Track Alias. largest is
 // the largest location published so far, nil if none.
 func (in *IncomingSubscription) Accept(order wire.GroupOrder, largest *wire.Location) (*Publication, error) {
-	if err := in.answer(); err != nil {
+	if err := in.once.answer(); err != nil {
 		return nil, err
 	}
 	if order == wire.GroupOrderPublisher {
