@@ -109,17 +109,7 @@ func TestBrowserPlayer(t *testing.T) {
 	})
 
 	t.Run("stall-skips-ahead", func(t *testing.T) {
-		tab, err := b.NewTab(false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tab.Close()
-		if err := tab.Open(rig.EmbedURL(viewer.Token)); err != nil {
-			t.Fatal(err)
-		}
-		if s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "playing" || s.State == "error" }); err != nil || s.State != "playing" {
-			t.Fatalf("not playing: %v %+v", err, s)
-		}
+		tab := openPlaying(t, b, false, rig.EmbedURL(viewer.Token))
 		// Freeze the page for 1.5 s: media piles up behind it, and the
 		// player must drop it and resume at the newest group.
 		if err := tab.Eval(`(() => { const t = Date.now(); while (Date.now() - t < 1500) {} })()`); err != nil {
@@ -173,18 +163,8 @@ func TestBrowserPlayer(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				tab, err := b.NewTab(transport == "whep")
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer tab.Close()
 				before := rig.Publisher.Input()
-				if err := tab.Open(rig.EmbedURL(ctl.Token)); err != nil {
-					t.Fatal(err)
-				}
-				if s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "playing" || s.State == "error" }); err != nil || s.State != "playing" {
-					t.Fatalf("not playing: %v %+v", err, s)
-				}
+				tab := openPlaying(t, b, transport == "whep", rig.EmbedURL(ctl.Token))
 				// Press, click and tap until the source has seen each; the input
 				// channel may still be opening for the first ones.
 				deadline := time.Now().Add(15 * time.Second)
@@ -223,17 +203,7 @@ func TestBrowserPlayer(t *testing.T) {
 	})
 
 	t.Run("viewer-sends-no-input", func(t *testing.T) {
-		tab, err := b.NewTab(false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tab.Close()
-		if err := tab.Open(rig.EmbedURL(viewer.Token)); err != nil {
-			t.Fatal(err)
-		}
-		if s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "playing" || s.State == "error" }); err != nil || s.State != "playing" {
-			t.Fatalf("not playing: %v %+v", err, s)
-		}
+		tab := openPlaying(t, b, false, rig.EmbedURL(viewer.Token))
 		for range 3 {
 			if err := tab.Click(400, 300); err != nil {
 				t.Fatal(err)
@@ -295,17 +265,7 @@ func TestBrowserPlayer(t *testing.T) {
 
 	// Last: it ends the session's broadcast.
 	t.Run("session-ended", func(t *testing.T) {
-		tab, err := b.NewTab(false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tab.Close()
-		if err := tab.Open(rig.EmbedURL(viewer.Token)); err != nil {
-			t.Fatal(err)
-		}
-		if s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "playing" || s.State == "error" }); err != nil || s.State != "playing" {
-			t.Fatalf("not playing: %v %+v", err, s)
-		}
+		tab := openPlaying(t, b, false, rig.EmbedURL(viewer.Token))
 		rig.StopSource()
 		s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "error" })
 		if err != nil || !contains(s.Reason, "session ended") {
@@ -343,4 +303,22 @@ func derefS(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// openPlaying opens url in a new tab (without WebTransport when noWT) and
+// waits until the player plays; the tab closes with the test.
+func openPlaying(t *testing.T, b *playertest.Browser, noWT bool, url string) *playertest.Tab {
+	t.Helper()
+	tab, err := b.NewTab(noWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tab.Close)
+	if err := tab.Open(url); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "playing" || s.State == "error" }); err != nil || s.State != "playing" {
+		t.Fatalf("not playing: %v %+v", err, s)
+	}
+	return tab
 }
