@@ -112,14 +112,7 @@ func TestTestsrcPublishesThroughEdge(t *testing.T) {
 	ns := media.Namespace{Tenant: "t1", Session: "s1"}
 	e := startEdge(t, ns)
 
-	clip, err := testsrc.LoadClip()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := testsrc.NewSource(clip, testsrc.SourceOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, clip := newSource(t, testsrc.SourceOptions{})
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -226,4 +219,18 @@ func TestTestsrcPublishesThroughEdge(t *testing.T) {
 	if runErr != nil || serveErr != nil {
 		t.Fatalf("source: %v, publisher: %v", runErr, serveErr)
 	}
+}
+
+// newSource loads the committed clip into a source with opts.
+func newSource(t *testing.T, opts testsrc.SourceOptions) (*testsrc.Source, *testsrc.Clip) {
+	t.Helper()
+	clip, err := testsrc.LoadClip()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := testsrc.NewSource(clip, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, clip
 }

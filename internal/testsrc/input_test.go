@@ -20,14 +20,7 @@ func TestTestsrcReadsInput(t *testing.T) {
 	defer cancel()
 	ns := media.Namespace{Tenant: "t1", Session: "s2"}
 	e := startEdge(t, ns)
-	clip, err := testsrc.LoadClip()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := testsrc.NewSource(clip, testsrc.SourceOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, _ := newSource(t, testsrc.SourceOptions{})
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {

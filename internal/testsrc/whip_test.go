@@ -76,14 +76,7 @@ func TestTestsrcWHIPThroughEdge(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	ns, pub, view := startWHIPEdge(ctx, t)
-	clip, err := testsrc.LoadClip()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := testsrc.NewSource(clip, testsrc.SourceOptions{NoInput: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, clip := newSource(t, testsrc.SourceOptions{NoInput: true})
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -224,17 +217,10 @@ func TestTestsrcWHIPRefusals(t *testing.T) {
 				_, _ = w.Write([]byte("v=0\r\n"))
 			}))
 			defer srv.Close()
-			clip, err := testsrc.LoadClip()
-			if err != nil {
-				t.Fatal(err)
-			}
-			src, err := testsrc.NewSource(clip, testsrc.SourceOptions{NoInput: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			src, _ := newSource(t, testsrc.SourceOptions{NoInput: true})
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			_, err = testsrc.DialWHIP(ctx, src, testsrc.WHIPConfig{URL: srv.URL + "/whip/t/s", Token: []byte("tok"),
+			_, err := testsrc.DialWHIP(ctx, src, testsrc.WHIPConfig{URL: srv.URL + "/whip/t/s", Token: []byte("tok"),
 				TLS: srv.Client().Transport.(*http.Transport).TLSClientConfig, Attempts: 3, Backoff: time.Millisecond})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err %v, want %v", err, tc.want)
