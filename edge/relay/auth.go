@@ -24,14 +24,7 @@ func (r *Relay) verify(tok []byte) (token.Claims, error) {
 // authorize checks the request's token (or the setup token) grants role
 // on ns and returns its claims.
 func (r *Relay) authorize(s *moq.Session, params wire.Parameters, role token.Role, ns media.Namespace) (token.Claims, error) {
-	toks := moq.Tokens(params)
-	if len(toks) == 0 {
-		toks = s.SetupTokens()
-	}
-	if len(toks) == 0 {
-		return token.Claims{}, ErrNoToken
-	}
-	c, err := r.verify(toks[0])
+	c, err := r.requestClaims(s, params)
 	if err != nil {
 		return token.Claims{}, err
 	}
@@ -64,4 +57,17 @@ func sessionCode(err error) wire.ErrorCode {
 	default:
 		return wire.CodeUnauthorized
 	}
+}
+
+// requestClaims verifies the request's authorization token, or the one
+// the session gave at setup when the request carries none.
+func (r *Relay) requestClaims(s *moq.Session, params wire.Parameters) (token.Claims, error) {
+	toks := moq.Tokens(params)
+	if len(toks) == 0 {
+		toks = s.SetupTokens()
+	}
+	if len(toks) == 0 {
+		return token.Claims{}, ErrNoToken
+	}
+	return r.verify(toks[0])
 }

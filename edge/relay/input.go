@@ -49,14 +49,7 @@ func (r *Relay) createInputTrack(b *media.Broadcast, name string) error {
 // returns its claims if they may publish ns's input: a relay token, or a
 // controller token for that session.
 func (r *Relay) inputClaims(s *moq.Session, params wire.Parameters, ns media.Namespace) (token.Claims, error) {
-	toks := moq.Tokens(params)
-	if len(toks) == 0 {
-		toks = s.SetupTokens()
-	}
-	if len(toks) == 0 {
-		return token.Claims{}, ErrNoToken
-	}
-	c, err := r.verify(toks[0])
+	c, err := r.requestClaims(s, params)
 	if err != nil {
 		return token.Claims{}, err
 	}
