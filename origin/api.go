@@ -16,6 +16,7 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/registry"
 )
 
@@ -63,10 +64,6 @@ type route struct {
 
 // hdrForwarded marks a request forwarded between origins (loop guard).
 const hdrForwarded = "X-Strata-Forwarded-By"
-
-// hdrIndex carries the registry index a response reflects, for blocking
-// queries.
-const hdrIndex = "X-Strata-Index"
 
 func (o *Origin) routes() []route {
 	return []route{
@@ -125,14 +122,14 @@ func (o *Origin) newRouter() *router.Router {
 	}
 	r.GET("/metrics", o.metricsHandler())
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
-		o.writeError(ctx, errf(http.StatusNotFound, codeNotFound, "no route for %s %s", ctx.Method(), ctx.Path()))
+		o.writeError(ctx, api.Errorf(http.StatusNotFound, api.CodeNotFound, "no route for %s %s", ctx.Method(), ctx.Path()))
 	}
 	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
-		o.writeError(ctx, errf(http.StatusMethodNotAllowed, codeMethodNotAllowed, "%s not allowed on %s", ctx.Method(), ctx.Path()))
+		o.writeError(ctx, api.Errorf(http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "%s not allowed on %s", ctx.Method(), ctx.Path()))
 	}
 	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
 		o.log.Error("handler panic", "path", string(ctx.Path()), "panic", v)
-		o.writeError(ctx, errf(http.StatusInternalServerError, codeInternal, "internal error"))
+		o.writeError(ctx, api.Errorf(http.StatusInternalServerError, api.CodeInternal, "internal error"))
 	}
 	return r
 }
@@ -146,7 +143,7 @@ func (o *Origin) wrap(rt route) fasthttp.RequestHandler {
 			o.metrics.observe(rt.path, rt.method, ctx.Response.StatusCode(), time.Since(start))
 		}()
 		if len(ctx.Request.Body()) > o.cfg.API.MaxBodyBytes {
-			o.writeError(ctx, errf(http.StatusRequestEntityTooLarge, codeTooLarge, "body is %d bytes; the limit is %d", len(ctx.Request.Body()), o.cfg.API.MaxBodyBytes))
+			o.writeError(ctx, api.Errorf(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "body is %d bytes; the limit is %d", len(ctx.Request.Body()), o.cfg.API.MaxBodyBytes))
 			return
 		}
 		cx, cancel := context.WithCancel(o.ctx)
@@ -166,11 +163,11 @@ func (o *Origin) wrap(rt route) fasthttp.RequestHandler {
 			if rt.access == adminKey && who.scope != registry.ScopeAdmin ||
 				rt.access == nodeKey && who.scope != registry.ScopeAdmin && who.scope != registry.ScopeNode ||
 				rt.access == anyKey && who.scope == registry.ScopeNode {
-				o.writeError(ctx, errf(http.StatusForbidden, codeForbidden, "this key (scope %s) may not call %s %s", who.scope, rt.method, rt.path))
+				o.writeError(ctx, api.Errorf(http.StatusForbidden, api.CodeForbidden, "this key (scope %s) may not call %s %s", who.scope, rt.method, rt.path))
 				return
 			}
 			if wait, ok := o.limiter.allow(who.keyID, start); !ok {
-				e := errf(http.StatusTooManyRequests, codeRateLimited, "rate limit of %.0f requests/s exceeded", o.cfg.API.RateLimit)
+				e := api.Errorf(http.StatusTooManyRequests, api.CodeRateLimited, "rate limit of %.0f requests/s exceeded", o.cfg.API.RateLimit)
 				e.RetryAfter = int(wait/time.Second) + 1
 				o.writeError(ctx, e)
 				return
@@ -215,12 +212,12 @@ func (o *Origin) forwarded(ctx *fasthttp.RequestCtx) bool {
 // forward relays the request to the leader and copies its answer back.
 func (o *Origin) forward(ctx *fasthttp.RequestCtx) {
 	if o.forwarded(ctx) {
-		o.writeError(ctx, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: "forwarded to an origin that is not the leader; retry", RetryAfter: 1})
+		o.writeError(ctx, unavailable(api.CodeNoLeader, 1, "forwarded to an origin that is not the leader; retry"))
 		return
 	}
 	addr := o.leaderAPI()
 	if addr == "" {
-		o.writeError(ctx, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: "no leader is known; retry", RetryAfter: 1})
+		o.writeError(ctx, unavailable(api.CodeNoLeader, 1, "no leader is known; retry"))
 		return
 	}
 	o.metrics.forwarded.Inc()
@@ -232,14 +229,14 @@ func (o *Origin) forward(ctx *fasthttp.RequestCtx) {
 	req.Header.Set(hdrForwarded, o.cfg.NodeID)
 	timeout := 15 * time.Second
 	if w, err := time.ParseDuration(string(ctx.QueryArgs().Peek("wait"))); err == nil {
-		timeout += min(w, maxWait)
+		timeout += min(w, api.MaxWait)
 	}
 	if err := o.peers.client(addr).DoTimeout(req, &ctx.Response, timeout); err != nil {
 		msg := fmt.Sprintf("leader at %s unreachable: %v", addr, err)
 		if isDialError(err) {
 			msg = fmt.Sprintf("leader at %s refused the connection; the request was not delivered", addr)
 		}
-		o.writeError(ctx, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: msg, RetryAfter: 1})
+		o.writeError(ctx, unavailable(api.CodeNoLeader, 1, msg))
 	}
 }
 
@@ -263,7 +260,7 @@ func (o *Origin) leaderAPI() string {
 }
 
 func (o *Origin) writeJSON(ctx *fasthttp.RequestCtx, status int, body any) {
-	ctx.Response.Header.Set(hdrIndex, strconv.FormatUint(o.reg.State().Index(), 10))
+	ctx.Response.Header.Set(api.HeaderIndex, strconv.FormatUint(o.reg.State().Index(), 10))
 	if status == http.StatusNoContent || body == nil {
 		ctx.SetStatusCode(status)
 		return
@@ -276,15 +273,15 @@ func (o *Origin) writeJSON(ctx *fasthttp.RequestCtx, status int, body any) {
 	}
 }
 
-func (o *Origin) writeError(ctx *fasthttp.RequestCtx, e *apiError) {
+func (o *Origin) writeError(ctx *fasthttp.RequestCtx, e *api.Error) {
 	if e.RetryAfter > 0 {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
-	if e.Status >= 500 && e.Code == codeInternal {
+	if e.Status >= 500 && e.Code == api.CodeInternal {
 		o.log.Error("internal error", "path", string(ctx.Path()), "err", e.Message)
 	}
 	ctx.Response.ResetBody()
-	o.writeJSON(ctx, e.Status, map[string]any{"error": map[string]string{"code": e.Code, "message": e.Message}})
+	o.writeJSON(ctx, e.Status, api.ErrorResponse{Error: *e})
 }
 
 // decode parses a JSON body strictly: it must be JSON, one value, with no
@@ -292,19 +289,19 @@ func (o *Origin) writeError(ctx *fasthttp.RequestCtx, e *apiError) {
 func decode(c *call, dst any) error {
 	ct := string(c.ctx.Request.Header.ContentType())
 	if ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return errf(http.StatusUnsupportedMediaType, codeUnsupportedType, "content type %q: want application/json", ct)
+		return api.Errorf(http.StatusUnsupportedMediaType, api.CodeUnsupportedType, "content type %q: want application/json", ct)
 	}
 	body := c.ctx.Request.Body()
 	if len(bytes.TrimSpace(body)) == 0 {
-		return errf(http.StatusBadRequest, codeInvalidJSON, "request body is empty; a JSON object is required")
+		return api.Errorf(http.StatusBadRequest, api.CodeInvalidJSON, "request body is empty; a JSON object is required")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return errf(http.StatusBadRequest, codeInvalidJSON, "%s", jsonErr(err))
+		return api.Errorf(http.StatusBadRequest, api.CodeInvalidJSON, "%s", jsonErr(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errf(http.StatusBadRequest, codeInvalidJSON, "unexpected data after the JSON object")
+		return api.Errorf(http.StatusBadRequest, api.CodeInvalidJSON, "unexpected data after the JSON object")
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/auth"
 	"github.com/strata-edge/strata/registry"
 )
@@ -19,7 +20,7 @@ const adminKeyID = "admin"
 
 // errUnknownKey means the bearer token names a key this origin does not
 // know (yet): a follower forwards such requests to the leader.
-var errUnknownKey = &apiError{Status: http.StatusUnauthorized, Code: codeUnauthorized, Message: "unknown API key"}
+var errUnknownKey = &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized, Message: "unknown API key"}
 
 // principal is who made a request.
 type principal struct {
@@ -38,7 +39,7 @@ func (o *Origin) authenticate(ctx *fasthttp.RequestCtx) (principal, error) {
 	h := ctx.Request.Header.Peek("Authorization")
 	token, ok := bytes.CutPrefix(h, []byte("Bearer "))
 	if !ok || len(token) == 0 {
-		return principal{}, errf(http.StatusUnauthorized, codeUnauthorized, "an Authorization: Bearer <API key> header is required")
+		return principal{}, api.Errorf(http.StatusUnauthorized, api.CodeUnauthorized, "an Authorization: Bearer <API key> header is required")
 	}
 	tok := string(token)
 	id, secret := adminKeyID, tok
@@ -56,10 +57,10 @@ func (o *Origin) authenticate(ctx *fasthttp.RequestCtx) (principal, error) {
 		return principal{}, errUnknownKey
 	}
 	if !auth.Match(secret, k.Hash) {
-		return principal{}, errf(http.StatusUnauthorized, codeUnauthorized, "invalid API key")
+		return principal{}, api.Errorf(http.StatusUnauthorized, api.CodeUnauthorized, "invalid API key")
 	}
 	if k.Expired(time.Now()) {
-		return principal{}, errf(http.StatusUnauthorized, codeUnauthorized, "API key %s expired at %s", k.ID, k.ExpiresAt.Format(time.RFC3339))
+		return principal{}, api.Errorf(http.StatusUnauthorized, api.CodeUnauthorized, "API key %s expired at %s", k.ID, k.ExpiresAt.Format(time.RFC3339))
 	}
 	return principal{keyID: k.ID, scope: k.Scope, tenantID: k.TenantID}, nil
 }

@@ -2,91 +2,59 @@ package origin
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/auth"
 	"github.com/strata-edge/strata/registry"
 )
 
-// apiError is an error with a stable code and an HTTP status. Its JSON form
-// is {"error":{"code":"...","message":"..."}}.
-type apiError struct {
-	Status  int
-	Code    string
-	Message string
-	// RetryAfter, in seconds, is sent as Retry-After when set.
-	RetryAfter int
+// API errors are *api.Error: a status and a stable code (api.Code...),
+// answered as {"error":{"code":"...","message":"..."}}.
+
+func badRequest(format string, args ...any) *api.Error {
+	return api.Errorf(http.StatusBadRequest, api.CodeInvalidArgument, format, args...)
 }
 
-func (e *apiError) Error() string { return e.Code + ": " + e.Message }
-
-// Stable error codes. Clients may switch on them; never change one.
-const (
-	codeBadRequest       = "bad_request"
-	codeInvalidJSON      = "invalid_json"
-	codeInvalidArgument  = "invalid_argument"
-	codeInvalidID        = "invalid_id"
-	codeUnauthorized     = "unauthorized"
-	codeForbidden        = "forbidden"
-	codeNotFound         = "not_found"
-	codeMethodNotAllowed = "method_not_allowed"
-	codeConflict         = "conflict"
-	codeAlreadyExists    = "already_exists"
-	codeInvalidState     = "invalid_state_transition"
-	codeTooLarge         = "request_too_large"
-	codeUnsupportedType  = "unsupported_media_type"
-	codeQuotaExceeded    = "quota_exceeded"
-	codeRateLimited      = "rate_limited"
-	codeNoLeader         = "no_leader"
-	codeUnknownOutcome   = "unknown_outcome"
-	codeNoCapacity       = "no_capacity"
-	codeTimeout          = "timeout"
-	codeInternal         = "internal"
-)
-
-func errf(status int, code, format string, args ...any) *apiError {
-	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+func notFound(kind, id string) *api.Error {
+	return api.Errorf(http.StatusNotFound, api.CodeNotFound, "%s %q not found", kind, id)
 }
 
-func badRequest(format string, args ...any) *apiError {
-	return errf(http.StatusBadRequest, codeInvalidArgument, format, args...)
-}
-
-func notFound(kind, id string) *apiError {
-	return errf(http.StatusNotFound, codeNotFound, "%s %q not found", kind, id)
+// unavailable is a 503 the caller may retry after retryAfter seconds.
+func unavailable(code api.Code, retryAfter int, msg string) *api.Error {
+	return &api.Error{Status: http.StatusServiceUnavailable, Code: code, Message: msg, RetryAfter: retryAfter}
 }
 
 // toAPIError maps registry and other errors to API errors.
-func toAPIError(err error) *apiError {
-	var ae *apiError
+func toAPIError(err error) *api.Error {
+	var ae *api.Error
 	if errors.As(err, &ae) {
 		return ae
 	}
 	msg := err.Error()
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
-		return errf(http.StatusNotFound, codeNotFound, "%s", msg)
+		return api.Errorf(http.StatusNotFound, api.CodeNotFound, "%s", msg)
 	case errors.Is(err, registry.ErrAlreadyExists):
-		return errf(http.StatusConflict, codeAlreadyExists, "%s", msg)
+		return api.Errorf(http.StatusConflict, api.CodeAlreadyExists, "%s", msg)
 	case errors.Is(err, registry.ErrInvalidTransition):
-		return errf(http.StatusConflict, codeInvalidState, "%s", msg)
+		return api.Errorf(http.StatusConflict, api.CodeInvalidState, "%s", msg)
 	case errors.Is(err, registry.ErrConflict):
-		return errf(http.StatusConflict, codeConflict, "%s", msg)
+		return api.Errorf(http.StatusConflict, api.CodeConflict, "%s", msg)
 	case errors.Is(err, registry.ErrQuotaExceeded):
-		return errf(http.StatusForbidden, codeQuotaExceeded, "%s", msg)
+		return api.Errorf(http.StatusForbidden, api.CodeQuotaExceeded, "%s", msg)
 	case errors.Is(err, registry.ErrInvalid):
-		return errf(http.StatusBadRequest, codeInvalidArgument, "%s", msg)
+		return api.Errorf(http.StatusBadRequest, api.CodeInvalidArgument, "%s", msg)
 	case errors.Is(err, registry.ErrNoCapacity), errors.Is(err, registry.ErrStaleDecision):
-		return &apiError{Status: http.StatusServiceUnavailable, Code: codeNoCapacity, Message: msg, RetryAfter: 5}
+		return unavailable(api.CodeNoCapacity, 5, msg)
 	case errors.Is(err, registry.ErrLeadershipLost):
-		return &apiError{Status: http.StatusServiceUnavailable, Code: codeUnknownOutcome, Message: msg, RetryAfter: 1}
+		return unavailable(api.CodeUnknownOutcome, 1, msg)
 	case errors.Is(err, registry.ErrNotLeader), errors.Is(err, registry.ErrNoLeader), errors.Is(err, registry.ErrShutdown):
-		return &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: msg, RetryAfter: 1}
+		return unavailable(api.CodeNoLeader, 1, msg)
 	case errors.Is(err, registry.ErrTimeout):
-		return &apiError{Status: http.StatusGatewayTimeout, Code: codeTimeout, Message: msg, RetryAfter: 1}
+		return &api.Error{Status: http.StatusGatewayTimeout, Code: api.CodeTimeout, Message: msg, RetryAfter: 1}
 	case errors.Is(err, auth.ErrMalformedToken):
-		return errf(http.StatusUnauthorized, codeUnauthorized, "%s", msg)
+		return api.Errorf(http.StatusUnauthorized, api.CodeUnauthorized, "%s", msg)
 	}
-	return errf(http.StatusInternalServerError, codeInternal, "%s", msg)
+	return api.Errorf(http.StatusInternalServerError, api.CodeInternal, "%s", msg)
 }

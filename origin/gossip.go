@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/gossip"
 )
@@ -227,25 +228,14 @@ func (o *Origin) onNodeLost(ctx context.Context, nodeID string, state registry.N
 	o.kickPlacement()
 }
 
-// liveView is a node's gossiped live load as this origin sees it.
-type liveView struct {
-	Gossip       string  `json:"gossip_state"`
-	EgressBps    uint64  `json:"egress_bps"`
-	Viewers      uint32  `json:"viewers"`
-	Sessions     uint32  `json:"sessions"`
-	GPUUtilPct   int     `json:"gpu_util_pct"`
-	GPUMemUsedMB uint64  `json:"gpu_mem_used_mb"`
-	CPUPct       int     `json:"cpu_pct"`
-	AgeMs        float64 `json:"age_ms"`
-	Stale        bool    `json:"stale"`
-}
-
-func (o *Origin) live(id string) *liveView {
+// live is a node's gossiped load as this origin sees it; nil for a node
+// not in the pool.
+func (o *Origin) live(id string) *api.LiveLoad {
 	m, ok := o.pool.Member(id)
 	if !ok {
 		return nil
 	}
-	v := &liveView{Gossip: m.State.String(), EgressBps: m.Load.EgressBps, Viewers: m.Load.Viewers, Sessions: m.Load.Sessions,
+	v := &api.LiveLoad{Gossip: m.State.String(), EgressBps: m.Load.EgressBps, Viewers: m.Load.Viewers, Sessions: m.Load.Sessions,
 		GPUUtilPct: m.Load.GPUUtilPct, GPUMemUsedMB: m.Load.GPUMemUsedMB, CPUPct: m.Load.CPUPct, Stale: m.Stale()}
 	if !m.LoadAt.IsZero() {
 		v.AgeMs = float64(m.LoadAge().Microseconds()) / 1000

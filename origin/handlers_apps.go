@@ -5,36 +5,14 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/ids"
 	"github.com/strata-edge/strata/registry"
 )
 
 func isConflict(err error) bool { return errors.Is(err, registry.ErrConflict) }
 
-type appBody struct {
-	TenantID      string            `json:"tenant_id,omitempty"`
-	Name          string            `json:"name"`
-	Runtime       string            `json:"runtime,omitempty"`
-	Command       []string          `json:"command,omitempty"`
-	Image         string            `json:"image,omitempty"`
-	Env           map[string]string `json:"env,omitempty"`
-	GPUs          int64             `json:"gpus,omitempty"`
-	GPUModel      string            `json:"gpu_model,omitempty"`
-	GPUMemoryMB   int64             `json:"gpu_memory_mb,omitempty"`
-	EgressMbps    int64             `json:"egress_mbps,omitempty"`
-	IdlePolicy    string            `json:"idle_policy,omitempty"`
-	IdleMinutes   int64             `json:"idle_minutes,omitempty"`
-	RestartPolicy string            `json:"restart_policy,omitempty"`
-}
-
-// Runtime drivers, idle and restart policies an app may name.
-var (
-	runtimes        = []string{"process", "docker", "kubernetes"}
-	idlePolicies    = []string{"none", "hibernate", "terminate"}
-	restartPolicies = []string{"never", "on-failure", "always"}
-)
-
-func oneOf(field, v string, allowed []string) error {
+func oneOf[T ~string](field string, v T, allowed []T) error {
 	for _, a := range allowed {
 		if v == a {
 			return nil
@@ -43,47 +21,43 @@ func oneOf(field, v string, allowed []string) error {
 	return badRequest("%s: %q is not one of %v", field, v, allowed)
 }
 
-func (b *appBody) validate() error {
+// validateApp checks an app creation and fills in the defaults.
+func validateApp(b *api.AppSpec) error {
 	if err := checkName("name", b.Name); err != nil {
 		return err
 	}
 	if b.Runtime == "" {
-		b.Runtime = "process"
+		b.Runtime = api.RuntimeProcess
 	}
 	if b.IdlePolicy == "" {
-		b.IdlePolicy = "none"
+		b.IdlePolicy = api.IdleNone
 	}
 	if b.RestartPolicy == "" {
-		b.RestartPolicy = "on-failure"
+		b.RestartPolicy = api.RestartOnFailure
 	}
 	if b.EgressMbps == 0 {
 		b.EgressMbps = 10
 	}
-	checks := []error{
-		oneOf("runtime", b.Runtime, runtimes),
-		oneOf("idle_policy", b.IdlePolicy, idlePolicies),
-		oneOf("restart_policy", b.RestartPolicy, restartPolicies),
-		checkNonNegative("gpus", b.GPUs),
-		checkNonNegative("gpu_memory_mb", b.GPUMemoryMB),
-		checkNonNegative("egress_mbps", b.EgressMbps),
-		checkNonNegative("idle_minutes", b.IdleMinutes),
+	if err := firstErr(
+		oneOf("runtime", b.Runtime, api.Runtimes),
+		oneOf("idle_policy", b.IdlePolicy, api.IdlePolicies),
+		oneOf("restart_policy", b.RestartPolicy, api.RestartPolicies),
+		checkRange("gpus", b.GPUs, api.MaxGPUs),
+		checkRange("gpu_memory_mb", b.GPUMemoryMB, api.MaxGPUMemoryMB),
+		checkRange("egress_mbps", b.EgressMbps, api.MaxEgressMbps),
+		checkRange("idle_minutes", b.IdleMinutes, api.MaxIdleMinutes),
 		checkLabels("env", b.Env),
-	}
-	for _, err := range checks {
-		if err != nil {
-			return err
-		}
+	); err != nil {
+		return err
 	}
 	switch {
-	case b.Runtime == "process" && len(b.Command) == 0:
+	case b.Runtime == api.RuntimeProcess && len(b.Command) == 0:
 		return badRequest("command: required for the process runtime")
-	case b.Runtime != "process" && b.Image == "":
+	case b.Runtime != api.RuntimeProcess && b.Image == "":
 		return badRequest("image: required for the %s runtime", b.Runtime)
 	case len(b.Command) > 64:
 		return badRequest("command: at most 64 arguments")
-	case b.GPUs > 64:
-		return badRequest("gpus: at most 64")
-	case b.IdlePolicy != "none" && b.IdleMinutes == 0:
+	case b.IdlePolicy != api.IdleNone && b.IdleMinutes == 0:
 		return badRequest("idle_minutes: required when idle_policy is %s", b.IdlePolicy)
 	}
 	for _, a := range b.Command {
@@ -110,11 +84,11 @@ func ownerTenant(c *call, requested string) (string, error) {
 }
 
 func (o *Origin) createApp(c *call) (int, any, error) {
-	var b appBody
+	var b api.AppSpec
 	if err := decode(c, &b); err != nil {
 		return 0, nil, err
 	}
-	if err := b.validate(); err != nil {
+	if err := validateApp(&b); err != nil {
 		return 0, nil, err
 	}
 	tenant, err := ownerTenant(c, b.TenantID)
@@ -123,16 +97,16 @@ func (o *Origin) createApp(c *call) (int, any, error) {
 	}
 	now := time.Now().UTC()
 	a := registry.App{
-		ID: ids.New("app", now), TenantID: tenant, Name: b.Name, Runtime: b.Runtime,
+		ID: ids.New("app", now), TenantID: tenant, Name: b.Name, Runtime: string(b.Runtime),
 		Command: b.Command, Image: b.Image, Env: b.Env, GPUs: b.GPUs, GPUModel: b.GPUModel,
-		GPUMemoryMB: b.GPUMemoryMB, EgressMbps: b.EgressMbps, IdlePolicy: b.IdlePolicy,
-		IdleMinutes: b.IdleMinutes, RestartPolicy: b.RestartPolicy, Meta: registry.Meta{CreatedAt: now},
+		GPUMemoryMB: b.GPUMemoryMB, EgressMbps: b.EgressMbps, IdlePolicy: string(b.IdlePolicy),
+		IdleMinutes: b.IdleMinutes, RestartPolicy: string(b.RestartPolicy), Meta: registry.Meta{CreatedAt: now},
 	}
 	v, err := o.reg.Apply(c.cx, &registry.CreateApp{App: a})
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, v, nil
+	return http.StatusCreated, toAPIApp(v.(*registry.App)), nil
 }
 
 func (o *Origin) listApps(c *call) (int, any, error) {
@@ -144,13 +118,13 @@ func (o *Origin) listApps(c *call) (int, any, error) {
 	if c.who.scope != registry.ScopeAdmin {
 		tenant = c.who.tenantID
 	}
-	var out []*registry.App
+	var out []api.App
 	for _, a := range o.reg.State().Apps(tenant) {
 		if a.ID > cursor {
-			out = append(out, a)
+			out = append(out, toAPIApp(a))
 		}
 	}
-	return http.StatusOK, pageOf(out, func(a *registry.App) string { return a.ID }, limit), nil
+	return http.StatusOK, pageOf(out, func(a api.App) string { return a.ID }, limit), nil
 }
 
 func (o *Origin) appFor(c *call) (*registry.App, error) {
@@ -172,7 +146,7 @@ func (o *Origin) getApp(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, a, nil
+	return http.StatusOK, toAPIApp(a), nil
 }
 
 func (o *Origin) deleteApp(c *call) (int, any, error) {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/registry"
 )
 
@@ -20,7 +21,7 @@ func OpenAPISpec() []byte { return openapiSpec }
 var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 func (o *Origin) healthz(*call) (int, any, error) {
-	return http.StatusOK, map[string]string{"status": "ok"}, nil
+	return http.StatusOK, api.Health{Status: "ok"}, nil
 }
 
 // readyz is ready when a leader is known and this node's registry has
@@ -28,9 +29,9 @@ func (o *Origin) healthz(*call) (int, any, error) {
 func (o *Origin) readyz(*call) (int, any, error) {
 	id, _ := o.reg.Leader()
 	if id == "" {
-		return 0, nil, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: "no leader is known", RetryAfter: 1}
+		return 0, nil, unavailable(api.CodeNoLeader, 1, "no leader is known")
 	}
-	return http.StatusOK, map[string]string{"status": "ready", "leader": id}, nil
+	return http.StatusOK, api.Ready{Status: "ready", Leader: id}, nil
 }
 
 func (o *Origin) openapi(c *call) (int, any, error) {
@@ -39,32 +40,12 @@ func (o *Origin) openapi(c *call) (int, any, error) {
 	return http.StatusOK, nil, nil
 }
 
-// nodeView is a node with the capacity reserved on it.
-type nodeView struct {
-	*registry.Node
-	Reserved reservedView `json:"reserved"`
-	// Live is the gossiped load as this origin sees it; absent for nodes
-	// not in the pool.
-	Live *liveView `json:"live,omitempty"`
-}
-
-type reservedView struct {
-	Sessions    int64           `json:"sessions"`
-	EgressMbps  int64           `json:"egress_mbps"`
-	GPUMemoryMB []gpuMemoryView `json:"gpu_memory_mb,omitempty"`
-}
-
-type gpuMemoryView struct {
-	Index    int64 `json:"index"`
-	MemoryMB int64 `json:"memory_mb"`
-	Sessions int64 `json:"sessions"`
-}
-
-func (o *Origin) viewNode(n *registry.Node) nodeView {
+// viewNode is a node with the capacity reserved on it and its live load.
+func (o *Origin) viewNode(n *registry.Node) api.NodeView {
 	u := o.reg.State().NodeUsage(n.ID)
-	v := nodeView{Node: n, Reserved: reservedView{Sessions: u.Sessions, EgressMbps: u.EgressMbps}, Live: o.live(n.ID)}
+	v := api.NodeView{Node: toAPINode(n), Reserved: api.ReservedCapacity{Sessions: u.Sessions, EgressMbps: u.EgressMbps}, Live: o.live(n.ID)}
 	for idx, mb := range u.GPUMemoryMB {
-		v.Reserved.GPUMemoryMB = append(v.Reserved.GPUMemoryMB, gpuMemoryView{Index: idx, MemoryMB: mb, Sessions: u.GPUSessions[idx]})
+		v.Reserved.GPUMemoryMB = append(v.Reserved.GPUMemoryMB, api.GPUMemoryUsage{Index: idx, MemoryMB: mb, Sessions: u.GPUSessions[idx]})
 	}
 	sort.Slice(v.Reserved.GPUMemoryMB, func(i, j int) bool { return v.Reserved.GPUMemoryMB[i].Index < v.Reserved.GPUMemoryMB[j].Index })
 	return v
@@ -79,22 +60,22 @@ func (o *Origin) listNodes(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	role := string(c.ctx.QueryArgs().Peek("role"))
-	if role != "" && role != "origin" && role != "edge" {
+	if role != "" && role != string(api.RoleOrigin) && role != string(api.RoleEdge) {
 		return 0, nil, badRequest("role: want origin or edge")
 	}
-	var out []nodeView
+	var out []api.NodeView
 	for _, n := range o.reg.State().Nodes() {
 		if n.ID > cursor && (role == "" || n.Role.String() == role) {
 			out = append(out, o.viewNode(n))
 		}
 	}
-	return http.StatusOK, pageOf(out, func(n nodeView) string { return n.ID }, limit), nil
+	return http.StatusOK, pageOf(out, func(n api.NodeView) string { return n.ID }, limit), nil
 }
 
 func (o *Origin) getNode(c *call) (int, any, error) {
 	id := pathParam(c, "id")
 	if !nodeIDPattern.MatchString(id) {
-		return 0, nil, errf(400, codeInvalidID, "node id %q is not valid (letters, digits, '.', '_', '-'; at most 64)", truncate(id, 80))
+		return 0, nil, api.Errorf(400, api.CodeInvalidID, "node id %q is not valid (letters, digits, '.', '_', '-'; at most 64)", truncate(id, 80))
 	}
 	n, ok := o.reg.State().Node(id)
 	if !ok {
@@ -108,19 +89,19 @@ func (o *Origin) clusterStatus(*call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, st, nil
+	return http.StatusOK, toAPIStatus(st), nil
 }
 
 // joinCluster adds an origin to the Raft configuration and records its
 // addresses so any origin can forward to it when it leads.
 func (o *Origin) joinCluster(c *call) (int, any, error) {
-	var b joinRequest
+	var b api.JoinRequest
 	if err := decode(c, &b); err != nil {
 		return 0, nil, err
 	}
 	switch {
 	case !nodeIDPattern.MatchString(b.ID):
-		return 0, nil, errf(400, codeInvalidID, "id %q is not a valid node id", truncate(b.ID, 80))
+		return 0, nil, api.Errorf(400, api.CodeInvalidID, "id %q is not a valid node id", truncate(b.ID, 80))
 	case b.RaftAddr == "" || len(b.RaftAddr) > 256:
 		return 0, nil, badRequest("raft_addr: required")
 	case b.APIAddr == "" || len(b.APIAddr) > 256:
@@ -142,13 +123,13 @@ func (o *Origin) joinCluster(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, v, nil
+	return http.StatusOK, toAPINode(v.(*registry.Node)), nil
 }
 
 func (o *Origin) removePeer(c *call) (int, any, error) {
 	id := pathParam(c, "id")
 	if !nodeIDPattern.MatchString(id) {
-		return 0, nil, errf(400, codeInvalidID, "id %q is not a valid node id", truncate(id, 80))
+		return 0, nil, api.Errorf(400, api.CodeInvalidID, "id %q is not a valid node id", truncate(id, 80))
 	}
 	st, err := o.reg.Status()
 	if err != nil {
@@ -175,26 +156,16 @@ func (o *Origin) transferLeadership(*call) (int, any, error) {
 		return 0, nil, err
 	}
 	id, _ := o.reg.Leader()
-	return http.StatusOK, map[string]string{"leader_id": id}, nil
-}
-
-// jwk is one public key in JWKS form (RFC 8037 OKP).
-type jwk struct {
-	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	Kid string `json:"kid"`
-	X   string `json:"x"`
-	Use string `json:"use"`
-	Alg string `json:"alg"`
+	return http.StatusOK, api.LeaderChange{LeaderID: id}, nil
 }
 
 func (o *Origin) jwks(c *call) (int, any, error) {
-	keys := []jwk{}
+	set := api.JWKS{Keys: []api.JWK{}}
 	for _, k := range o.reg.State().SigningKeys() {
-		keys = append(keys, jwk{Kty: "OKP", Crv: "Ed25519", Kid: k.ID, X: base64.RawURLEncoding.EncodeToString(k.Public), Use: "sig", Alg: "EdDSA"})
+		set.Keys = append(set.Keys, api.JWK{Kty: "OKP", Crv: "Ed25519", Kid: k.ID, X: base64.RawURLEncoding.EncodeToString(k.Public), Use: "sig", Alg: "EdDSA"})
 	}
 	c.ctx.Response.Header.Set("Cache-Control", "max-age=60")
-	return http.StatusOK, map[string]any{"keys": keys}, nil
+	return http.StatusOK, set, nil
 }
 
 func (o *Origin) rotateSigningKey(c *call) (int, any, error) {
@@ -202,5 +173,5 @@ func (o *Origin) rotateSigningKey(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]string{"kid": k.ID}, nil
+	return http.StatusOK, api.RotatedKey{Kid: k.ID}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/registry"
 )
 
@@ -32,7 +33,7 @@ func (o *Origin) hibernateSession(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	o.kickPlacement() // capacity was freed
-	return http.StatusOK, v, nil
+	return http.StatusOK, toAPISession(v.(*registry.Session)), nil
 }
 
 // wakeSession places a hibernated session again: it goes back to pending
@@ -44,7 +45,7 @@ func (o *Origin) wakeSession(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	if s.State != registry.StateHibernated {
-		return 0, nil, errf(http.StatusConflict, codeInvalidState, "session %s is %s; only a hibernated session can be woken", s.ID, s.State)
+		return 0, nil, api.Errorf(http.StatusConflict, api.CodeInvalidState, "session %s is %s; only a hibernated session can be woken", s.ID, s.State)
 	}
 	v, err := o.reg.Apply(c.cx, &registry.SetSessionState{
 		ID: s.ID, TenantID: s.TenantID, State: registry.StatePending, ExpectState: registry.StateHibernated,
@@ -57,13 +58,7 @@ func (o *Origin) wakeSession(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, placed, nil
-}
-
-// idleBody is the body of POST /v1/sessions/{id}/idle.
-type idleBody struct {
-	NodeID      string `json:"node_id,omitempty"`
-	IdleSeconds int64  `json:"idle_seconds"`
+	return http.StatusOK, toAPISession(placed), nil
 }
 
 // sessionIdle applies the app's idle policy to a running session whose
@@ -73,11 +68,11 @@ type idleBody struct {
 // idle time and the control plane decides what it means. Only the edge
 // holding the reservation may report.
 func (o *Origin) sessionIdle(c *call) (int, any, error) {
-	var b idleBody
+	var b api.SessionIdleReport
 	if err := decode(c, &b); err != nil {
 		return 0, nil, err
 	}
-	if err := checkNonNegative("idle_seconds", b.IdleSeconds); err != nil {
+	if err := checkRange("idle_seconds", b.IdleSeconds, api.MaxIdleSeconds); err != nil {
 		return 0, nil, err
 	}
 	s, err := o.reportedSession(c, b.NodeID)
@@ -85,19 +80,19 @@ func (o *Origin) sessionIdle(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	if s.State != registry.StateRunning {
-		return 0, nil, errf(http.StatusConflict, codeInvalidState, "session %s is %s; only a running session can be idle", s.ID, s.State)
+		return 0, nil, api.Errorf(http.StatusConflict, api.CodeInvalidState, "session %s is %s; only a running session can be idle", s.ID, s.State)
 	}
-	policy := "none"
+	policy := api.IdleNone
 	if a, ok := o.reg.State().App(s.AppID); ok {
-		policy = a.IdlePolicy
+		policy = api.IdlePolicy(a.IdlePolicy)
 	}
 	next := registry.StateHibernated
 	switch policy {
-	case "hibernate":
-	case "terminate":
+	case api.IdleHibernate:
+	case api.IdleTerminate:
 		next = registry.StateTerminated
 	default:
-		return 0, nil, errf(http.StatusConflict, codeConflict, "the app of session %s has no idle policy", s.ID)
+		return 0, nil, api.Errorf(http.StatusConflict, api.CodeConflict, "the app of session %s has no idle policy", s.ID)
 	}
 	v, err := o.reg.Apply(c.cx, &registry.SetSessionState{
 		ID: s.ID, State: next, ExpectState: registry.StateRunning, At: time.Now().UTC(),
@@ -108,7 +103,7 @@ func (o *Origin) sessionIdle(c *call) (int, any, error) {
 	}
 	o.log.Info("idle session", "session", s.ID, "now", next, "idle_seconds", b.IdleSeconds)
 	o.kickPlacement()
-	return http.StatusOK, v, nil
+	return http.StatusOK, toAPISession(v.(*registry.Session)), nil
 }
 
 // reportedSession is the session an edge reports on: it must exist, hold a
@@ -130,10 +125,10 @@ func (o *Origin) reportedSession(c *call, nodeID string) (*registry.Session, err
 		return nil, notFound("session", id)
 	}
 	if s.Reservation == nil {
-		return nil, errf(http.StatusConflict, codeInvalidState, "session %s is %s and holds no reservation", s.ID, s.State)
+		return nil, api.Errorf(http.StatusConflict, api.CodeInvalidState, "session %s is %s and holds no reservation", s.ID, s.State)
 	}
 	if nodeID != "" && s.Reservation.NodeID != nodeID {
-		return nil, errf(http.StatusForbidden, codeForbidden, "session %s is not reserved on node %s", s.ID, nodeID)
+		return nil, api.Errorf(http.StatusForbidden, api.CodeForbidden, "session %s is not reserved on node %s", s.ID, nodeID)
 	}
 	return s, nil
 }
@@ -149,18 +144,18 @@ const maxPlacements = 10
 // → placed again. Placing again goes through pending, so the placer may
 // pick another edge.
 func (o *Origin) afterExit(s *registry.Session, exitCode *int, reason string) (registry.SessionState, string) {
-	policy := "on-failure"
+	policy := api.RestartOnFailure
 	if a, ok := o.reg.State().App(s.AppID); ok && a.RestartPolicy != "" {
-		policy = a.RestartPolicy
+		policy = api.RestartPolicy(a.RestartPolicy)
 	}
 	clean := exitCode != nil && *exitCode == 0
 	switch {
-	case policy == "never":
+	case policy == api.RestartNever:
 		return registry.StateFailed, reason
-	case policy == "on-failure" && clean:
+	case policy == api.RestartOnFailure && clean:
 		return registry.StateTerminated, "instance exited with status 0"
 	case s.Placements >= maxPlacements:
 		return registry.StateFailed, fmt.Sprintf("%s; not restarted after %d placements", reason, s.Placements)
 	}
-	return registry.StatePending, truncate("restarting (restart_policy "+policy+") after: "+reason, 256)
+	return registry.StatePending, truncate("restarting (restart_policy "+string(policy)+") after: "+reason, 256)
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/registry"
 )
@@ -15,29 +16,19 @@ const publisherTokenTTL = time.Hour
 // relayTokenTTL bounds relay tokens; edges refresh them well before.
 const relayTokenTTL = 10 * time.Minute
 
-// publisherAnswer tells a publisher where to send a session's media.
-type publisherAnswer struct {
-	Edge      string    `json:"edge"`
-	MoQURL    string    `json:"moq_url,omitempty"`
-	WHIPURL   string    `json:"whip_url,omitempty"`
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	Role      string    `json:"role"`
-}
-
-// relayTokenAnswer is a relay-role token for edge-to-edge subscriptions.
-type relayTokenAnswer struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
 // signingKey is the active token signing key, or 503 before the first.
 func (o *Origin) signingKey() (*registry.SigningKey, error) {
 	key, ok := o.reg.State().ActiveSigningKey()
 	if !ok {
-		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: "no token signing key yet", RetryAfter: 1}
+		return nil, unavailable(api.CodeNoLeader, 1, "no token signing key yet")
 	}
 	return key, nil
+}
+
+// noEdgeYet refuses a token for a session not placed yet; the caller may
+// retry shortly.
+func noEdgeYet(s *registry.Session) *api.Error {
+	return &api.Error{Status: http.StatusConflict, Code: api.CodeInvalidState, Message: "session " + s.ID + " is " + s.State.String() + " and has no edge yet", RetryAfter: 1}
 }
 
 // addPublisher signs a publisher token for a session, bound to its
@@ -48,7 +39,7 @@ func (o *Origin) addPublisher(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	if s.Reservation == nil {
-		return 0, nil, &apiError{Status: http.StatusConflict, Code: codeInvalidState, Message: "session " + s.ID + " is " + s.State.String() + " and has no edge yet", RetryAfter: 1}
+		return 0, nil, noEdgeYet(s)
 	}
 	key, err := o.signingKey()
 	if err != nil {
@@ -64,7 +55,7 @@ func (o *Origin) addPublisher(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	ans := publisherAnswer{Edge: node, Token: tok, ExpiresAt: exp, Role: string(token.RolePublisher)}
+	ans := api.PublisherAnswer{Edge: node, Token: tok, ExpiresAt: exp, Role: api.TokenRole(token.RolePublisher)}
 	if n, ok := o.reg.State().Node(node); ok {
 		if a := n.Addrs["quic"]; a != "" {
 			ans.MoQURL = "https://" + a + "/moq"
@@ -83,7 +74,7 @@ func (o *Origin) addPublisher(c *call) (int, any, error) {
 func (o *Origin) relayToken(c *call) (int, any, error) {
 	id := pathParam(c, "id")
 	if !nodeIDPattern.MatchString(id) {
-		return 0, nil, errf(400, codeInvalidID, "node id %q is not valid", truncate(id, 80))
+		return 0, nil, api.Errorf(400, api.CodeInvalidID, "node id %q is not valid", truncate(id, 80))
 	}
 	n, ok := o.reg.State().Node(id)
 	if !ok || n.Role != registry.RoleEdge {
@@ -102,5 +93,5 @@ func (o *Origin) relayToken(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, relayTokenAnswer{Token: tok, ExpiresAt: exp}, nil
+	return http.StatusOK, api.RelayToken{Token: tok, ExpiresAt: exp}, nil
 }

@@ -2,12 +2,14 @@ package origin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/ids"
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/placement"
@@ -17,27 +19,6 @@ import (
 // viewerTokenTTL bounds how long a playback URL works.
 const viewerTokenTTL = 15 * time.Minute
 
-type viewerBody struct {
-	Lat    *float64 `json:"lat,omitempty"`
-	Lon    *float64 `json:"lon,omitempty"`
-	Region string   `json:"region,omitempty"`
-	// Controller asks for the role that may send input to the session.
-	Controller bool `json:"controller,omitempty"`
-}
-
-// viewerAnswer tells a viewer where to play a session from.
-type viewerAnswer struct {
-	Edge      string    `json:"edge"`
-	Upstream  string    `json:"upstream,omitempty"`
-	Relaying  bool      `json:"relaying"`
-	MoQURL    string    `json:"moq_url,omitempty"`
-	WHEPURL   string    `json:"whep_url,omitempty"`
-	PlayerURL string    `json:"player_url,omitempty"`
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	Role      string    `json:"role"`
-}
-
 // addViewer routes a viewer to the closest edge that can carry the
 // session's bitrate (preferring edges already relaying it) and signs a
 // short-lived viewer token the edge verifies offline.
@@ -46,7 +27,7 @@ func (o *Origin) addViewer(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var b viewerBody
+	var b api.ViewerRequest
 	if len(c.ctx.Request.Body()) > 0 {
 		if err := decode(c, &b); err != nil {
 			return 0, nil, err
@@ -55,8 +36,11 @@ func (o *Origin) addViewer(c *call) (int, any, error) {
 	if (b.Lat == nil) != (b.Lon == nil) {
 		return 0, nil, badRequest("lat, lon: give both or neither")
 	}
+	if b.Lat != nil && !validLocation(*b.Lat, *b.Lon) {
+		return 0, nil, badRequest("lat, lon: out of range")
+	}
 	if s.Reservation == nil {
-		return 0, nil, &apiError{Status: http.StatusConflict, Code: codeInvalidState, Message: "session " + s.ID + " is " + s.State.String() + " and has no edge yet", RetryAfter: 1}
+		return 0, nil, noEdgeYet(s)
 	}
 	req := placement.ViewerRequest{SessionID: s.ID, IngestNodeID: s.Reservation.NodeID, BitrateMbps: max(s.EgressMbps, 1)}
 	req.Viewer.Region = b.Region
@@ -75,13 +59,13 @@ func (o *Origin) addViewer(c *call) (int, any, error) {
 	d, err := placement.RouteViewer(snap, req)
 	if err != nil {
 		if errors.Is(err, placement.ErrNoCapacity) {
-			return 0, nil, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoCapacity, Message: err.Error(), RetryAfter: 5}
+			return 0, nil, unavailable(api.CodeNoCapacity, 5, err.Error())
 		}
 		return 0, nil, err
 	}
-	key, ok := o.reg.State().ActiveSigningKey()
-	if !ok {
-		return 0, nil, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoLeader, Message: "no token signing key yet", RetryAfter: 1}
+	key, err := o.signingKey()
+	if err != nil {
+		return 0, nil, err
 	}
 	role := token.RoleViewer
 	if b.Controller {
@@ -98,7 +82,7 @@ func (o *Origin) addViewer(c *call) (int, any, error) {
 	if d.EdgeID != req.IngestNodeID {
 		o.placer.relays.note(s.ID, d.EdgeID, exp, now)
 	}
-	ans := viewerAnswer{Edge: d.EdgeID, Upstream: d.UpstreamID, Relaying: d.Relaying, Token: tok, ExpiresAt: exp, Role: string(role)}
+	ans := api.ViewerAnswer{Edge: d.EdgeID, Upstream: d.UpstreamID, Relaying: d.Relaying, Token: tok, ExpiresAt: exp, Role: api.TokenRole(role)}
 	if n, ok := o.reg.State().Node(d.EdgeID); ok {
 		if a := n.Addrs["quic"]; a != "" {
 			ans.MoQURL = "https://" + a + "/moq"
@@ -126,20 +110,24 @@ func (o *Origin) explainPlacement(c *call) (int, any, error) {
 		}
 		req.GPUs, req.GPUModel, req.GPUMemoryMB, req.EgressMbps = int(a.GPUs), a.GPUModel, a.GPUMemoryMB, a.EgressMbps
 	}
-	ints := map[string]*int64{"gpu_memory_mb": &req.GPUMemoryMB, "egress_mbps": &req.EgressMbps}
-	for name, dst := range ints {
-		if v := q.Peek(name); len(v) > 0 {
+	ints := []struct {
+		name string
+		dst  *int64
+		max  int64
+	}{{"gpu_memory_mb", &req.GPUMemoryMB, api.MaxGPUMemoryMB}, {"egress_mbps", &req.EgressMbps, api.MaxEgressMbps}}
+	for _, f := range ints {
+		if v := q.Peek(f.name); len(v) > 0 {
 			n, err := strconv.ParseInt(string(v), 10, 64)
-			if err != nil || n < 0 {
-				return 0, nil, badRequest("%s: must be a non-negative integer", name)
+			if err != nil || n < 0 || n > f.max {
+				return 0, nil, badRequest("%s: must be an integer from 0 to %d", f.name, f.max)
 			}
-			*dst = n
+			*f.dst = n
 		}
 	}
 	if v := q.Peek("gpus"); len(v) > 0 {
 		n, err := strconv.Atoi(string(v))
-		if err != nil || n < 0 || n > 64 {
-			return 0, nil, badRequest("gpus: must be an integer from 0 to 64")
+		if err != nil || n < 0 || n > api.MaxGPUs {
+			return 0, nil, badRequest("gpus: must be an integer from 0 to %d", api.MaxGPUs)
 		}
 		req.GPUs = n
 	}
@@ -150,7 +138,7 @@ func (o *Origin) explainPlacement(c *call) (int, any, error) {
 	if len(lat) > 0 {
 		la, err1 := strconv.ParseFloat(string(lat), 64)
 		lo, err2 := strconv.ParseFloat(string(lon), 64)
-		if err1 != nil || err2 != nil || la < -90 || la > 90 || lo < -180 || lo > 180 {
+		if err1 != nil || err2 != nil || !validLocation(la, lo) {
 			return 0, nil, badRequest("lat, lon: must be degrees in range")
 		}
 		req.Requester.Location = placement.Location{Lat: la, Lon: lo, Known: true}
@@ -159,11 +147,19 @@ func (o *Origin) explainPlacement(c *call) (int, any, error) {
 	var nc *placement.NoCapacityError
 	switch {
 	case errors.As(err, &nc):
-		return http.StatusOK, map[string]any{"placed": false, "reason": err.Error(), "explanation": nc.Explanation}, nil
+		ex, merr := json.Marshal(nc.Explanation)
+		if merr != nil {
+			return 0, nil, merr
+		}
+		return http.StatusOK, api.PlacementExplanation{Placed: false, Reason: err.Error(), Explanation: ex}, nil
 	case err != nil:
 		return 0, nil, badRequest("%v", err)
 	}
-	return http.StatusOK, map[string]any{"placed": true, "decision": d}, nil
+	dec, err := json.Marshal(d)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, api.PlacementExplanation{Placed: true, Decision: dec}, nil
 }
 
 // placeNow waits for the placer's next round so a create answers with the
@@ -179,7 +175,7 @@ func (o *Origin) placeNow(c *call, s *registry.Session, failFast bool) (*registr
 	}
 	if failFast && cur.State == registry.StatePending {
 		_, _ = o.reg.Apply(c.cx, &registry.SetSessionState{ID: s.ID, State: registry.StateTerminated, ExpectState: registry.StatePending, Reason: "no capacity (fail_fast)", At: time.Now().UTC()})
-		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: codeNoCapacity, Message: "no edge has capacity for this session now: " + cur.Reason, RetryAfter: 5}
+		return nil, unavailable(api.CodeNoCapacity, 5, "no edge has capacity for this session now: "+cur.Reason)
 	}
 	return cur, nil
 }

@@ -4,36 +4,18 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/ids"
 	"github.com/strata-edge/strata/registry"
 )
 
-type sessionBody struct {
-	TenantID    string            `json:"tenant_id,omitempty"`
-	AppID       string            `json:"app_id"`
-	Region      string            `json:"region,omitempty"`
-	Lat         *float64          `json:"lat,omitempty"`
-	Lon         *float64          `json:"lon,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	GPUs        *int64            `json:"gpus,omitempty"`
-	GPUModel    string            `json:"gpu_model,omitempty"`
-	GPUMemoryMB *int64            `json:"gpu_memory_mb,omitempty"`
-	EgressMbps  *int64            `json:"egress_mbps,omitempty"`
-	// FailFast makes the call fail with 503 instead of leaving the session
-	// pending when no edge has capacity now.
-	FailFast bool `json:"fail_fast,omitempty"`
-	// Async returns at once with the session pending instead of waiting
-	// for the placer's next round; watch it with a blocking query.
-	Async bool `json:"async,omitempty"`
-}
-
 func (o *Origin) createSession(c *call) (int, any, error) {
-	var b sessionBody
+	var b api.SessionSpec
 	if err := decode(c, &b); err != nil {
 		return 0, nil, err
 	}
 	if !ids.Valid("app", b.AppID) {
-		return 0, nil, errf(400, codeInvalidID, "app_id %q is not a valid app ID", truncate(b.AppID, 80))
+		return 0, nil, api.Errorf(400, api.CodeInvalidID, "app_id %q is not a valid app ID", truncate(b.AppID, 80))
 	}
 	tenant, err := ownerTenant(c, b.TenantID)
 	if err != nil {
@@ -56,7 +38,7 @@ func (o *Origin) createSession(c *call) (int, any, error) {
 		Meta: registry.Meta{CreatedAt: now},
 	}
 	if b.Lat != nil {
-		if *b.Lat < -90 || *b.Lat > 90 || *b.Lon < -180 || *b.Lon > 180 {
+		if !validLocation(*b.Lat, *b.Lon) {
 			return 0, nil, badRequest("lat, lon: out of range")
 		}
 		s.Lat, s.Lon, s.HasLocation = *b.Lat, *b.Lon, true
@@ -64,12 +46,8 @@ func (o *Origin) createSession(c *call) (int, any, error) {
 	if b.GPUModel != "" {
 		s.GPUModel = b.GPUModel
 	}
-	for field, p := range map[string]*int64{"gpus": b.GPUs, "gpu_memory_mb": b.GPUMemoryMB, "egress_mbps": b.EgressMbps} {
-		if p != nil {
-			if err := checkNonNegative(field, *p); err != nil {
-				return 0, nil, err
-			}
-		}
+	if err := checkOverrides(b); err != nil {
+		return 0, nil, err
 	}
 	if b.GPUs != nil {
 		s.GPUs = *b.GPUs
@@ -91,13 +69,13 @@ func (o *Origin) createSession(c *call) (int, any, error) {
 			return 0, nil, err
 		}
 		if placed != nil && placed.State == registry.StatePlaced {
-			return http.StatusCreated, placed, nil
+			return http.StatusCreated, toAPISession(placed), nil
 		}
 		if placed != nil {
 			if placed, err = o.placeNow(c, placed, b.FailFast); err != nil {
 				return 0, nil, err
 			}
-			return http.StatusCreated, placed, nil
+			return http.StatusCreated, toAPISession(placed), nil
 		}
 	}
 	v, err := o.reg.Apply(c.cx, &registry.CreateSession{Session: s})
@@ -106,13 +84,34 @@ func (o *Origin) createSession(c *call) (int, any, error) {
 	}
 	if b.Async && !b.FailFast {
 		o.kickPlacement()
-		return http.StatusCreated, v, nil
+		return http.StatusCreated, toAPISession(v.(*registry.Session)), nil
 	}
 	placed, err := o.placeNow(c, v.(*registry.Session), b.FailFast)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, placed, nil
+	return http.StatusCreated, toAPISession(placed), nil
+}
+
+// checkOverrides bounds the numbers a session creation may override.
+func checkOverrides(b api.SessionSpec) error {
+	bounds := []struct {
+		field string
+		v     *int64
+		max   int64
+	}{
+		{"gpus", b.GPUs, api.MaxGPUs},
+		{"gpu_memory_mb", b.GPUMemoryMB, api.MaxGPUMemoryMB},
+		{"egress_mbps", b.EgressMbps, api.MaxEgressMbps},
+	}
+	for _, f := range bounds {
+		if f.v != nil {
+			if err := checkRange(f.field, *f.v, f.max); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (o *Origin) listSessions(c *call) (int, any, error) {
@@ -136,7 +135,7 @@ func (o *Origin) listSessions(c *call) (int, any, error) {
 	switch c.who.scope {
 	case registry.ScopeNode:
 		if f.NodeID == "" {
-			return 0, nil, errf(http.StatusForbidden, codeForbidden, "node keys must list sessions with node_id")
+			return 0, nil, api.Errorf(http.StatusForbidden, api.CodeForbidden, "node keys must list sessions with node_id")
 		}
 	case registry.ScopeTenant:
 		f.TenantID = c.who.tenantID
@@ -149,7 +148,7 @@ func (o *Origin) listSessions(c *call) (int, any, error) {
 		f.State = st
 	}
 	items, _ := o.reg.State().Sessions(f)
-	return http.StatusOK, pageOf(items, func(s *registry.Session) string { return s.ID }, limit), nil
+	return http.StatusOK, pageOf(toAPISessions(items), func(s api.Session) string { return s.ID }, limit), nil
 }
 
 // blockNode is block for a list of one node's sessions: it waits for a
@@ -197,7 +196,7 @@ func (o *Origin) getSession(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, s, nil
+	return http.StatusOK, toAPISession(s), nil
 }
 
 // terminateSession ends a session and releases what it holds.
@@ -217,5 +216,5 @@ func (o *Origin) terminateSession(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	o.kickPlacement()
-	return http.StatusOK, v, nil
+	return http.StatusOK, toAPISession(v.(*registry.Session)), nil
 }

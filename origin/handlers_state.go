@@ -4,29 +4,14 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/registry"
 )
-
-// stateBody is the body of POST /v1/sessions/{id}/state.
-type stateBody struct {
-	// NodeID names the reporting edge. Node keys are shared by every edge
-	// (they carry no node identity), so the edge says who it is and the
-	// origin checks it against the reservation; admin keys may omit it.
-	NodeID string `json:"node_id,omitempty"`
-	State  string `json:"state"`
-	Reason string `json:"reason,omitempty"`
-	// ExitCode is the instance's exit status when state is failed and
-	// the edge knows it; 0 is a clean exit (restart_policy on-failure
-	// then ends the session instead of restarting it).
-	ExitCode *int `json:"exit_code,omitempty"`
-}
 
 // edgeReportable are the states an edge may report: the ones its runtime
 // observes. Everything else (placement, hibernation, termination) belongs
 // to the control plane.
-var edgeReportable = []string{
-	registry.StateStarting.String(), registry.StateRunning.String(), registry.StateFailed.String(),
-}
+var edgeReportable = []api.SessionState{api.StateStarting, api.StateRunning, api.StateFailed}
 
 // setSessionState records what the session's edge observed of its
 // instance: starting, running or failed (an exit, which the app's restart
@@ -35,20 +20,20 @@ var edgeReportable = []string{
 // session to a re-placement) cannot move it; the FSM validates the
 // transition.
 func (o *Origin) setSessionState(c *call) (int, any, error) {
-	var b stateBody
+	var b api.SessionStateReport
 	if err := decode(c, &b); err != nil {
 		return 0, nil, err
 	}
 	if err := oneOf("state", b.State, edgeReportable); err != nil {
 		return 0, nil, err
 	}
-	st, _ := registry.ParseSessionState(b.State)
+	st, _ := registry.ParseSessionState(string(b.State))
 	s, err := o.reportedSession(c, b.NodeID)
 	if err != nil {
 		return 0, nil, err
 	}
 	if s.State == st {
-		return http.StatusOK, s, nil // a repeated report is not an error
+		return http.StatusOK, toAPISession(s), nil // a repeated report is not an error
 	}
 	// ExpectState pins the state the node check saw, so a session that
 	// changed meanwhile is refused (409) rather than moved on a stale
@@ -71,5 +56,5 @@ func (o *Origin) setSessionState(c *call) (int, any, error) {
 		o.log.Info("restarting session", "session", s.ID, "reason", reason)
 		o.kickPlacement()
 	}
-	return http.StatusOK, v, nil
+	return http.StatusOK, toAPISession(v.(*registry.Session)), nil
 }

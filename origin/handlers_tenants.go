@@ -4,55 +4,46 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/auth"
 	"github.com/strata-edge/strata/internal/ids"
 	"github.com/strata-edge/strata/registry"
 )
 
-type tenantBody struct {
-	Name   string            `json:"name"`
-	Quota  *registry.Quota   `json:"quota,omitempty"`
-	Labels map[string]string `json:"labels,omitempty"`
-}
-
-func (b *tenantBody) validate() error {
+func validateTenant(b *api.TenantCreate) error {
 	if err := checkName("name", b.Name); err != nil {
 		return err
 	}
 	if q := b.Quota; q != nil {
-		for f, v := range map[string]int64{"quota.max_sessions": q.MaxSessions, "quota.max_gpus": q.MaxGPUs, "quota.max_egress_mbps": q.MaxEgressMbps} {
-			if err := checkNonNegative(f, v); err != nil {
-				return err
-			}
+		if err := firstErr(
+			checkRange("quota.max_sessions", q.MaxSessions, api.MaxQuotaSessions),
+			checkRange("quota.max_gpus", q.MaxGPUs, api.MaxQuotaGPUs),
+			checkRange("quota.max_egress_mbps", q.MaxEgressMbps, api.MaxQuotaEgressMbps),
+		); err != nil {
+			return err
 		}
 	}
 	return checkLabels("labels", b.Labels)
 }
 
-// tenantView is a tenant with what it holds now.
-type tenantView struct {
-	*registry.Tenant
-	Usage registry.TenantUsage `json:"usage"`
-}
-
 func (o *Origin) createTenant(c *call) (int, any, error) {
-	var b tenantBody
+	var b api.TenantCreate
 	if err := decode(c, &b); err != nil {
 		return 0, nil, err
 	}
-	if err := b.validate(); err != nil {
+	if err := validateTenant(&b); err != nil {
 		return 0, nil, err
 	}
 	now := time.Now().UTC()
 	t := registry.Tenant{ID: ids.New("ten", now), Name: b.Name, Labels: b.Labels, Meta: registry.Meta{CreatedAt: now}}
 	if b.Quota != nil {
-		t.Quota = *b.Quota
+		t.Quota = fromAPIQuota(*b.Quota)
 	}
 	v, err := o.reg.Apply(c.cx, &registry.CreateTenant{Tenant: t})
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, tenantView{Tenant: v.(*registry.Tenant)}, nil
+	return http.StatusCreated, toAPITenant(v.(*registry.Tenant), registry.TenantUsage{}), nil
 }
 
 func (o *Origin) listTenants(c *call) (int, any, error) {
@@ -61,13 +52,13 @@ func (o *Origin) listTenants(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	st := o.reg.State()
-	var out []tenantView
+	var out []api.Tenant
 	for _, t := range st.Tenants() {
 		if c.who.canSee(t.ID) && t.ID > cursor {
-			out = append(out, tenantView{Tenant: t, Usage: st.TenantUsage(t.ID)})
+			out = append(out, toAPITenant(t, st.TenantUsage(t.ID)))
 		}
 	}
-	return http.StatusOK, pageOf(out, func(t tenantView) string { return t.ID }, limit), nil
+	return http.StatusOK, pageOf(out, func(t api.Tenant) string { return t.ID }, limit), nil
 }
 
 // tenantFor loads a tenant the caller may see; others' look absent.
@@ -88,17 +79,13 @@ func (o *Origin) getTenant(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, tenantView{Tenant: t, Usage: o.reg.State().TenantUsage(t.ID)}, nil
+	return http.StatusOK, toAPITenant(t, o.reg.State().TenantUsage(t.ID)), nil
 }
 
 // updateTenant applies a partial update as a compare-and-set on the
 // tenant's index, retrying if another update raced it.
 func (o *Origin) updateTenant(c *call) (int, any, error) {
-	var b struct {
-		Name   *string            `json:"name"`
-		Quota  *registry.Quota    `json:"quota"`
-		Labels *map[string]string `json:"labels"`
-	}
+	var b api.TenantUpdate
 	if err := decode(c, &b); err != nil {
 		return 0, nil, err
 	}
@@ -107,7 +94,8 @@ func (o *Origin) updateTenant(c *call) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		nb := tenantBody{Name: t.Name, Quota: &t.Quota, Labels: t.Labels}
+		q := toAPIQuota(t.Quota)
+		nb := api.TenantCreate{Name: t.Name, Quota: &q, Labels: t.Labels}
 		if b.Name != nil {
 			nb.Name = *b.Name
 		}
@@ -117,16 +105,16 @@ func (o *Origin) updateTenant(c *call) (int, any, error) {
 		if b.Labels != nil {
 			nb.Labels = *b.Labels
 		}
-		if err := nb.validate(); err != nil {
+		if err := validateTenant(&nb); err != nil {
 			return 0, nil, err
 		}
 		v, err := o.reg.Apply(c.cx, &registry.UpdateTenant{
-			ID: t.ID, Name: nb.Name, Quota: *nb.Quota, Labels: nb.Labels,
+			ID: t.ID, Name: nb.Name, Quota: fromAPIQuota(*nb.Quota), Labels: nb.Labels,
 			ExpectIndex: t.ModifyIndex, At: time.Now().UTC(),
 		})
 		if err == nil {
 			nt := v.(*registry.Tenant)
-			return http.StatusOK, tenantView{Tenant: nt, Usage: o.reg.State().TenantUsage(nt.ID)}, nil
+			return http.StatusOK, toAPITenant(nt, o.reg.State().TenantUsage(nt.ID)), nil
 		}
 		if attempt >= 5 || !isConflict(err) {
 			return 0, nil, err
@@ -145,23 +133,10 @@ func (o *Origin) deleteTenant(c *call) (int, any, error) {
 	return http.StatusNoContent, nil, nil
 }
 
-type keyBody struct {
-	Name      string    `json:"name"`
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-}
-
-// createdKey is shown once: it holds the secret token.
-type createdKey struct {
-	*registry.APIKey
-	Token string `json:"token"`
-}
-
-func (o *Origin) createKey(c *call) (int, any, error) {
-	t, err := o.tenantFor(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	var b keyBody
+// newKey decodes a key creation body and stores a key of scope for
+// tenant ("" for node keys); the answer holds its token, shown once.
+func (o *Origin) newKey(c *call, tenant string, scope registry.KeyScope) (int, any, error) {
+	var b api.KeyCreate
 	if err := decode(c, &b); err != nil {
 		return 0, nil, err
 	}
@@ -173,13 +148,21 @@ func (o *Origin) createKey(c *call) (int, any, error) {
 		return 0, nil, badRequest("expires_at: must be in the future")
 	}
 	secret, hash := auth.NewSecret()
-	k := registry.APIKey{ID: ids.New("key", now), TenantID: t.ID, Scope: registry.ScopeTenant, Name: b.Name, Hash: hash, ExpiresAt: b.ExpiresAt, Meta: registry.Meta{CreatedAt: now}}
+	k := registry.APIKey{ID: ids.New("key", now), TenantID: tenant, Scope: scope, Name: b.Name, Hash: hash, ExpiresAt: b.ExpiresAt, Meta: registry.Meta{CreatedAt: now}}
 	v, err := o.reg.Apply(c.cx, &registry.CreateKey{Key: k})
 	if err != nil {
 		return 0, nil, err
 	}
 	key := v.(*registry.APIKey)
-	return http.StatusCreated, createdKey{APIKey: key, Token: auth.Token(key.ID, secret)}, nil
+	return http.StatusCreated, api.CreatedKey{APIKey: toAPIKey(key), Token: auth.Token(key.ID, secret)}, nil
+}
+
+func (o *Origin) createKey(c *call) (int, any, error) {
+	t, err := o.tenantFor(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	return o.newKey(c, t.ID, registry.ScopeTenant)
 }
 
 func (o *Origin) listKeys(c *call) (int, any, error) {
@@ -191,13 +174,13 @@ func (o *Origin) listKeys(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var out []*registry.APIKey
+	var out []api.APIKey
 	for _, k := range o.reg.State().APIKeys(t.ID) {
 		if k.ID > cursor {
-			out = append(out, k)
+			out = append(out, toAPIKey(k))
 		}
 	}
-	return http.StatusOK, pageOf(out, func(k *registry.APIKey) string { return k.ID }, limit), nil
+	return http.StatusOK, pageOf(out, func(k api.APIKey) string { return k.ID }, limit), nil
 }
 
 func (o *Origin) deleteKey(c *call) (int, any, error) {

@@ -17,6 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/strata-edge/strata/api"
 )
 
 // loadOpenAPISpec parses and validates the embedded API description.
@@ -224,8 +226,8 @@ func (c *specClient) do(r req) map[string]any {
 
 func (c *specClient) checkErrorEnvelope(name string, h http.Header, body map[string]any) {
 	c.t.Helper()
-	if h.Get(hdrIndex) == "" {
-		c.t.Errorf("%s: no %s header", name, hdrIndex)
+	if h.Get(api.HeaderIndex) == "" {
+		c.t.Errorf("%s: no %s header", name, api.HeaderIndex)
 	}
 	if body == nil {
 		c.t.Errorf("%s: no JSON error body", name)

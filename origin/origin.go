@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/auth"
 	"github.com/strata-edge/strata/internal/ids"
 	"github.com/strata-edge/strata/internal/logging"
@@ -131,10 +132,10 @@ func Open(cfg Config, opts Options) (*Origin, error) {
 		IdleTimeout:        120 * time.Second,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-				o.writeError(ctx, errf(413, codeTooLarge, "request body exceeds %d bytes", cfg.API.MaxBodyBytes))
+				o.writeError(ctx, api.Errorf(413, api.CodeTooLarge, "request body exceeds %d bytes", cfg.API.MaxBodyBytes))
 				return
 			}
-			o.writeError(ctx, errf(400, codeBadRequest, "cannot parse request: %v", err))
+			o.writeError(ctx, api.Errorf(400, api.CodeBadRequest, "cannot parse request: %v", err))
 		},
 		Logger: slogPrintf{o.log},
 	}
@@ -299,21 +300,10 @@ func (o *Origin) addSigningKey(ctx context.Context) (*registry.SigningKey, error
 	return v.(*registry.SigningKey), nil
 }
 
-// joinRequest is the body of POST /v1/cluster/join.
-type joinRequest struct {
-	ID       string `json:"id"`
-	RaftAddr string `json:"raft_addr"`
-	APIAddr  string `json:"api_addr"`
-	// GossipAddr lets edges and other origins find this origin's pool.
-	GossipAddr string `json:"gossip_addr,omitempty"`
-	Region     string `json:"region,omitempty"`
-	Nonvoter   bool   `json:"nonvoter,omitempty"`
-}
-
 // joinLoop asks the configured origins to add this node until one does.
 func (o *Origin) joinLoop() {
 	defer o.wg.Done()
-	body, _ := json.Marshal(joinRequest{ID: o.cfg.NodeID, RaftAddr: o.reg.RaftAddr(), APIAddr: o.apiAddr, GossipAddr: o.gossipAddr, Region: o.cfg.Region, Nonvoter: o.cfg.Nonvoter})
+	body, _ := json.Marshal(api.JoinRequest{ID: o.cfg.NodeID, RaftAddr: o.reg.RaftAddr(), APIAddr: o.apiAddr, GossipAddr: o.gossipAddr, Region: o.cfg.Region, Nonvoter: o.cfg.Nonvoter})
 	backoff := 100 * time.Millisecond
 	for {
 		for _, addr := range o.cfg.Join {

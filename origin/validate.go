@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/ids"
 )
 
@@ -15,9 +16,6 @@ const (
 	maxLabels     = 32
 	maxLabelKey   = 63
 	maxLabelValue = 255
-	maxListLimit  = 1000
-	defListLimit  = 100
-	maxWait       = 60 * time.Second
 )
 
 func checkName(field, v string) error {
@@ -44,18 +42,38 @@ func checkLabels(field string, m map[string]string) error {
 	return nil
 }
 
-func checkNonNegative(field string, v int64) error {
-	if v < 0 {
+// checkRange refuses a number below 0 or above max (one of the api.Max
+// bounds), naming the field.
+func checkRange(field string, v, max int64) error {
+	switch {
+	case v < 0:
 		return badRequest("%s: must not be negative", field)
+	case v > max:
+		return badRequest("%s: at most %d", field, max)
 	}
 	return nil
+}
+
+// firstErr returns the first non-nil error of checks.
+func firstErr(checks ...error) error {
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validLocation reports whether lat and lon are degrees in range.
+func validLocation(lat, lon float64) bool {
+	return lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180
 }
 
 // idParam reads a path ID and rejects malformed ones with 400.
 func idParam(c *call, name, prefix string) (string, error) {
 	id := pathParam(c, name)
 	if !ids.Valid(prefix, id) {
-		return "", errf(400, codeInvalidID, "%s %q is not a valid ID (want %s_ followed by 26 characters)", name, truncate(id, 80), prefix)
+		return "", api.Errorf(400, api.CodeInvalidID, "%s %q is not a valid ID (want %s_ followed by 26 characters)", name, truncate(id, 80), prefix)
 	}
 	return id, nil
 }
@@ -69,11 +87,11 @@ func truncate(s string, n int) string {
 
 // page reads limit and cursor query parameters.
 func page(c *call) (limit int, cursor string, err error) {
-	limit = defListLimit
+	limit = api.DefaultListLimit
 	if v := c.ctx.QueryArgs().Peek("limit"); len(v) > 0 {
 		n, perr := strconv.Atoi(string(v))
-		if perr != nil || n < 1 || n > maxListLimit {
-			return 0, "", badRequest("limit: must be an integer from 1 to %d", maxListLimit)
+		if perr != nil || n < 1 || n > api.MaxListLimit {
+			return 0, "", badRequest("limit: must be an integer from 1 to %d", api.MaxListLimit)
 		}
 		limit = n
 	}
@@ -99,7 +117,7 @@ func (o *Origin) block(c *call) error {
 
 // blockingQuery reads ?index= and ?wait= of a blocking query: a nil
 // context means the call did not ask to block; otherwise the context ends
-// after the wait (default 30 s, at most maxWait) or with the call.
+// after the wait (default 30 s, at most api.MaxWait) or with the call.
 func blockingQuery(c *call) (context.Context, uint64, context.CancelFunc, error) {
 	args := c.ctx.QueryArgs()
 	raw := args.Peek("index")
@@ -110,27 +128,23 @@ func blockingQuery(c *call) (context.Context, uint64, context.CancelFunc, error)
 	if err != nil {
 		return nil, 0, nil, badRequest("index: must be a non-negative integer")
 	}
-	wait := 30 * time.Second
+	wait := api.DefaultWait
 	if v := args.Peek("wait"); len(v) > 0 {
 		if wait, err = time.ParseDuration(string(v)); err != nil || wait < 0 {
 			return nil, 0, nil, badRequest("wait: must be a duration such as 30s")
 		}
 	}
-	ctx, cancel := context.WithTimeout(c.cx, min(wait, maxWait))
+	ctx, cancel := context.WithTimeout(c.cx, min(wait, api.MaxWait))
 	return ctx, idx, cancel, nil
 }
 
-// list is the JSON shape of every list response.
-type list[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
-func pageOf[T any](items []T, cursor func(T) string, limit int) list[T] {
+// pageOf cuts a list answer to limit items; items holds one more when a
+// next page exists.
+func pageOf[T any](items []T, cursor func(T) string, limit int) api.List[T] {
 	if items == nil {
 		items = []T{}
 	}
-	l := list[T]{Items: items}
+	l := api.List[T]{Items: items}
 	if len(items) > limit {
 		l.Items = items[:limit]
 		l.NextCursor = cursor(items[limit-1])
