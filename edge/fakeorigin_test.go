@@ -1,7 +1,9 @@
 package edge
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -9,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/api"
 )
 
 // fakeOrigin serves the few routes an edge calls, minimally, and records
@@ -23,9 +25,9 @@ type fakeOrigin struct {
 	mu          sync.Mutex
 	changed     chan struct{} // closed and replaced on every change
 	index       uint64
-	sessions    []client.Session
+	sessions    []api.Session
 	seeds       []string
-	registers   []Registration
+	registers   []api.NodeRegistration
 	register404 int  // answer this many registrations with 404 first
 	fail503     bool // answer the next sessions reply with 503
 	served503   int
@@ -65,7 +67,7 @@ func apiError(w http.ResponseWriter, status int, code string) {
 }
 
 func (f *fakeOrigin) register(w http.ResponseWriter, r *http.Request) {
-	var reg Registration
+	var reg api.NodeRegistration
 	if err := json.NewDecoder(r.Body).Decode(&reg); err != nil {
 		apiError(w, http.StatusBadRequest, "bad_json")
 		return
@@ -87,12 +89,12 @@ func (f *fakeOrigin) nodes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	var items []originNode
+	var items []api.NodeView
 	for i, s := range f.seeds {
-		items = append(items, originNode{ID: "origin-" + strconv.Itoa(i), Addrs: map[string]string{"gossip": s, "api": f.addr()}})
+		items = append(items, api.NodeView{Node: api.Node{ID: "origin-" + strconv.Itoa(i), Addrs: map[string]string{"gossip": s, "api": f.addr()}}})
 	}
 	f.mu.Unlock()
-	_ = json.NewEncoder(w).Encode(client.List[originNode]{Items: items})
+	_ = json.NewEncoder(w).Encode(api.List[api.NodeView]{Items: items})
 }
 
 func (f *fakeOrigin) listSessions(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +126,7 @@ func (f *fakeOrigin) listSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Strata-Index", strconv.FormatUint(f.index, 10))
-	_ = json.NewEncoder(w).Encode(client.List[client.Session]{Items: f.sessions})
+	_ = json.NewEncoder(w).Encode(api.List[api.Session]{Items: f.sessions})
 }
 
 // setSessions publishes a new assignment set at the next index; with
@@ -135,15 +137,42 @@ func (f *fakeOrigin) setSessions(fail503 bool, ids ...string) {
 	f.index++
 	f.sessions = nil
 	for _, id := range ids {
-		f.sessions = append(f.sessions, client.Session{ID: id, State: "placed", ModifyIndex: f.index})
+		f.sessions = append(f.sessions, api.Session{ID: id, State: api.StatePlaced, Meta: api.Meta{ModifyIndex: f.index}})
 	}
 	f.fail503 = fail503
 	close(f.changed)
 	f.changed = make(chan struct{})
 }
 
-func (f *fakeOrigin) snapshot() (regs []Registration, served503, badAuth int) {
+func (f *fakeOrigin) snapshot() (regs []api.NodeRegistration, served503, badAuth int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]Registration(nil), f.registers...), f.served503, f.badAuth
+	return append([]api.NodeRegistration(nil), f.registers...), f.served503, f.badAuth
+}
+
+// roundTripper answers an api.Client's requests in process, for fakes
+// that script the origins call by call.
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// fakeClient is an api.Client whose requests rt answers.
+func fakeClient(rt roundTripper) *api.Client {
+	return api.New("token", "origin.invalid:1").WithTransport(rt)
+}
+
+// answer is an HTTP answer with v as its JSON body (nil: none) and the
+// registry index in X-Strata-Index; an *api.Error becomes its error body
+// and status.
+func answer(index uint64, v any) *http.Response {
+	status := http.StatusOK
+	if e, ok := v.(*api.Error); ok {
+		status, v = e.Status, api.ErrorResponse{Error: *e}
+	}
+	body := []byte{}
+	if v != nil {
+		body, _ = json.Marshal(v)
+	}
+	h := http.Header{"Content-Type": {"application/json"}, api.HeaderIndex: {strconv.FormatUint(index, 10)}}
+	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
 }

@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/url"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/api"
 )
 
 // scriptedAPI answers session queries from a script, one step per call;
@@ -25,30 +25,29 @@ type scriptedAPI struct {
 type step struct {
 	index uint64
 	ids   []string
-	err   error
+	err   *api.Error
 }
 
-func (s *scriptedAPI) DoIndex(ctx context.Context, _, path string, _, out any) (uint64, error) {
-	u, _ := url.Parse(path)
-	asked, _ := strconv.ParseUint(u.Query().Get("index"), 10, 64)
+func (s *scriptedAPI) roundTrip(r *http.Request) (*http.Response, error) {
+	asked, _ := strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
 	s.mu.Lock()
 	s.indexes = append(s.indexes, asked)
 	if len(s.steps) == 0 {
 		s.mu.Unlock()
-		<-ctx.Done()
-		return 0, ctx.Err()
+		<-r.Context().Done()
+		return nil, r.Context().Err()
 	}
 	st := s.steps[0]
 	s.steps = s.steps[1:]
 	s.mu.Unlock()
 	if st.err != nil {
-		return 0, st.err
+		return answer(0, st.err), nil
 	}
-	page := out.(*client.List[client.Session])
+	page := api.List[api.Session]{Items: []api.Session{}}
 	for _, id := range st.ids {
-		page.Items = append(page.Items, client.Session{ID: id})
+		page.Items = append(page.Items, api.Session{ID: id})
 	}
-	return st.index, nil
+	return answer(st.index, page), nil
 }
 
 // flakyReconciler fails its first call.
@@ -57,7 +56,7 @@ type flakyReconciler struct {
 	failed bool
 }
 
-func (f *flakyReconciler) Reconcile(ctx context.Context, s []client.Session) error {
+func (f *flakyReconciler) Reconcile(ctx context.Context, s []api.Session) error {
 	_ = f.recReconciler.Reconcile(ctx, s)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -69,17 +68,17 @@ func (f *flakyReconciler) Reconcile(ctx context.Context, s []client.Session) err
 }
 
 func TestFollowRetriesAndRereadsOnIndexReset(t *testing.T) {
-	api := &scriptedAPI{steps: []step{
+	script := &scriptedAPI{steps: []step{
 		{index: 5, ids: []string{"a"}},      // reconcile fails: retried at the same index
 		{index: 5, ids: []string{"a"}},      // delivered
 		{index: 5, ids: []string{"a"}},      // wait elapsed, no change: not delivered
-		{err: &client.Error{Status: 503}},   // origin unavailable: back off
+		{err: &api.Error{Status: 503}},      // origin unavailable: back off
 		{index: 7, ids: []string{"a", "b"}}, // delivered
 		{index: 3, ids: []string{"a", "b"}}, // index went backwards (restored origin): re-read from 0
 		{index: 4, ids: []string{"b"}},      // delivered
 	}}
 	rec := &flakyReconciler{}
-	e := &Edge{cfg: Config{NodeID: "edge-1", AssignmentWait: time.Second}, api: api, rec: rec,
+	e := &Edge{cfg: Config{NodeID: "edge-1", AssignmentWait: time.Second}, api: fakeClient(script.roundTrip), rec: rec,
 		log: slog.New(slog.DiscardHandler)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -96,10 +95,10 @@ func TestFollowRetriesAndRereadsOnIndexReset(t *testing.T) {
 	if got := rec.seen(); !slices.EqualFunc(got, want, slices.Equal[[]string]) {
 		t.Fatalf("reconciled %v, want %v", got, want)
 	}
-	api.mu.Lock()
-	defer api.mu.Unlock()
+	script.mu.Lock()
+	defer script.mu.Unlock()
 	wantIdx := []uint64{0, 0, 5, 5, 5, 7, 0, 4}
-	if !slices.Equal(api.indexes, wantIdx) {
-		t.Fatalf("queried with indexes %v, want %v", api.indexes, wantIdx)
+	if !slices.Equal(script.indexes, wantIdx) {
+		t.Fatalf("queried with indexes %v, want %v", script.indexes, wantIdx)
 	}
 }

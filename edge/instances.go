@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
+	"net/http"
 	"sync"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/runtime"
-	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/transport/media"
 )
 
@@ -60,7 +60,7 @@ const idleCheckEvery = time.Second
 // per stop in progress, all ended by Close.
 type Runner struct {
 	node  string
-	api   originAPI
+	api   *api.Client
 	drv   runtime.Driver
 	hub   *media.Hub // nil: no media plane, sessions never report running
 	grace time.Duration
@@ -100,7 +100,7 @@ var _ Reconciler = (*Runner)(nil)
 
 // NewRunner returns a Runner for node that reads apps and publisher
 // tokens through api and reports session states back.
-func NewRunner(node string, api originAPI, drv runtime.Driver, hub *media.Hub, grace time.Duration, log *slog.Logger) *Runner {
+func NewRunner(node string, origins *api.Client, drv runtime.Driver, hub *media.Hub, grace time.Duration, log *slog.Logger) *Runner {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -109,7 +109,7 @@ func NewRunner(node string, api originAPI, drv runtime.Driver, hub *media.Hub, g
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runner{
-		node: node, api: api, drv: drv, hub: hub, grace: grace, idleMinute: time.Minute,
+		node: node, api: origins, drv: drv, hub: hub, grace: grace, idleMinute: time.Minute,
 		log: log.With("component", "runtime", "node", node),
 		ctx: ctx, cancel: cancel, inst: map[string]*managed{}, failed: map[string]uint64{},
 	}
@@ -125,19 +125,14 @@ func (r *Runner) SetIdleMinute(d time.Duration) {
 	}
 }
 
-// wants reports whether a session in this state should have an instance.
-func wants(state string) bool {
-	return state == "placed" || state == "starting" || state == "running"
-}
-
 // Reconcile implements Reconciler.
-func (r *Runner) Reconcile(ctx context.Context, sessions []client.Session) error {
+func (r *Runner) Reconcile(ctx context.Context, sessions []api.Session) error {
 	if err := r.adopt(ctx); err != nil {
 		return err
 	}
-	desired := map[string]client.Session{}
+	desired := map[string]api.Session{}
 	for _, s := range sessions {
-		if wants(s.State) && s.Reservation != nil && s.Reservation.NodeID == r.node {
+		if s.State.Live() && s.Reservation != nil && s.Reservation.NodeID == r.node {
 			desired[s.ID] = s
 		}
 	}
@@ -148,7 +143,7 @@ func (r *Runner) Reconcile(ctx context.Context, sessions []client.Session) error
 		switch {
 		case !ok && !m.stopping:
 			r.stopLocked(id, m, "no longer assigned")
-		case ok && !m.stopping && m.index != 0 && s.State == "placed" && s.ModifyIndex > m.index:
+		case ok && !m.stopping && m.index != 0 && s.State == api.StatePlaced && s.ModifyIndex > m.index:
 			// Placed anew (woken, or restarted by the control plane)
 			// while the instance of an earlier placement still runs:
 			// this edge missed the release in between. Start afresh.
@@ -165,10 +160,10 @@ func (r *Runner) Reconcile(ctx context.Context, sessions []client.Session) error
 			delete(r.failed, id) // its assignment is gone; a new placement may run it again
 		}
 	}
-	var start []client.Session
+	var start []api.Session
 	for id, s := range desired {
 		at, failed := r.failed[id]
-		if _, ok := r.inst[id]; !ok && (!failed || s.State == "placed" && s.ModifyIndex > at) {
+		if _, ok := r.inst[id]; !ok && (!failed || s.State == api.StatePlaced && s.ModifyIndex > at) {
 			start = append(start, s)
 		}
 	}
@@ -211,43 +206,26 @@ func (r *Runner) adopt(ctx context.Context) error {
 	return nil
 }
 
-// appSpec is the part of an app the runtime needs.
-type appSpec struct {
-	Runtime     string            `json:"runtime"`
-	Command     []string          `json:"command"`
-	Image       string            `json:"image"`
-	Env         map[string]string `json:"env"`
-	IdlePolicy  string            `json:"idle_policy"`
-	IdleMinutes int64             `json:"idle_minutes"`
-}
-
-// publisher is the answer of POST /v1/sessions/{id}/publishers.
-type publisher struct {
-	Token   string `json:"token"`
-	MoQURL  string `json:"moq_url"`
-	WHIPURL string `json:"whip_url"`
-}
-
 // start prepares and starts one session's instance. Errors that a retry
 // may cure (origins unreachable) are returned; a session that cannot run
 // (wrong runtime, no command, exec failure) is reported failed instead.
-func (r *Runner) start(ctx context.Context, s client.Session) error {
-	var app appSpec
-	if _, err := r.api.DoIndex(ctx, "GET", "/v1/apps/"+url.PathEscape(s.AppID), nil, &app); err != nil {
+func (r *Runner) start(ctx context.Context, s api.Session) error {
+	app, err := r.api.Apps().Get(ctx, s.AppID, "")
+	if err != nil {
 		return fmt.Errorf("read app %s: %w", s.AppID, err)
 	}
-	if app.Runtime != "" && app.Runtime != r.drv.Name() {
+	if app.Runtime != "" && string(app.Runtime) != r.drv.Name() {
 		r.mu.Lock()
 		r.failLocked(s.ID, s.ModifyIndex, fmt.Sprintf("runtime %q is not available on edge %s", app.Runtime, r.node), nil)
 		r.mu.Unlock()
 		return nil
 	}
-	var pub publisher
-	if _, err := r.api.DoIndex(ctx, "POST", "/v1/sessions/"+url.PathEscape(s.ID)+"/publishers", nil, &pub); err != nil {
+	pub, err := r.api.Sessions().Publisher(ctx, s.ID)
+	if err != nil {
 		return fmt.Errorf("publisher token: %w", err)
 	}
-	if s.State == "placed" {
-		if err := r.report(ctx, s.ID, "starting", "", nil); err != nil {
+	if s.State == api.StatePlaced {
+		if err := r.report(ctx, s.ID, api.StateStarting, "", nil); err != nil {
 			return err
 		}
 	}
@@ -280,7 +258,7 @@ func (r *Runner) start(ctx context.Context, s client.Session) error {
 		return nil
 	}
 	m := &managed{in: in, tenant: s.TenantID, index: s.ModifyIndex}
-	if (app.IdlePolicy == "hibernate" || app.IdlePolicy == "terminate") && app.IdleMinutes > 0 {
+	if (app.IdlePolicy == api.IdleHibernate || app.IdlePolicy == api.IdleTerminate) && app.IdleMinutes > 0 {
 		m.idleAfter = time.Duration(app.IdleMinutes) * r.idleMinute
 	}
 	r.inst[s.ID] = m
@@ -300,7 +278,7 @@ func (r *Runner) watch(session string, m *managed) {
 			kf.Go(func() {
 				ns := media.Namespace{Tenant: m.tenant, Session: session}
 				if r.firstKeyframe(ctx, ns) {
-					r.reportRetry(ctx, session, "running", "", nil)
+					r.reportRetry(ctx, session, api.StateRunning, "", nil)
 					if m.idleAfter > 0 {
 						r.watchIdle(ctx, session, ns, m.idleAfter)
 					}
@@ -354,8 +332,11 @@ func (r *Runner) watchIdle(ctx context.Context, session string, ns media.Namespa
 			}
 			if idle := now.Sub(since); idle >= after {
 				r.log.Info("session idle", "session", session, "idle", idle)
-				body := map[string]any{"node_id": r.node, "idle_seconds": int64(idle / time.Second)}
-				r.postRetry(ctx, session, "/idle", body)
+				rep := api.SessionIdleReport{NodeID: r.node, IdleSeconds: int64(idle / time.Second)}
+				r.retry(ctx, session, "idle", rep, func() error {
+					_, err := r.api.Sessions().ReportIdle(ctx, session, rep)
+					return err
+				})
 				return
 			}
 		}
@@ -421,7 +402,7 @@ func (r *Runner) failLocked(session string, index uint64, reason string, code *i
 	if r.closed {
 		return
 	}
-	r.wg.Go(func() { r.reportRetry(r.ctx, session, "failed", truncateReason(reason), code) })
+	r.wg.Go(func() { r.reportRetry(r.ctx, session, api.StateFailed, truncateReason(reason), code) })
 }
 
 // stopLocked stops an instance in the background. r.mu held.
@@ -444,52 +425,40 @@ func (r *Runner) stopLocked(session string, m *managed, why string) {
 
 // report sets a session's state at the origins; code is the exit status
 // of a failed instance, when known.
-func (r *Runner) report(ctx context.Context, session, state, reason string, code *int) error {
-	if err := r.post(ctx, session, "/state", stateReport(r.node, state, reason, code)); err != nil {
+func (r *Runner) report(ctx context.Context, session string, state api.SessionState, reason string, code *int) error {
+	rep := api.SessionStateReport{NodeID: r.node, State: state, Reason: reason, ExitCode: code}
+	if _, err := r.api.Sessions().ReportState(ctx, session, rep); err != nil {
 		return fmt.Errorf("report %s: %w", state, err)
 	}
 	r.log.Info("session state reported", "session", session, "state", state, "reason", reason)
 	return nil
 }
 
-func stateReport(node, state, reason string, code *int) map[string]any {
-	body := map[string]any{"node_id": node, "state": state}
-	if reason != "" {
-		body["reason"] = reason
-	}
-	if code != nil {
-		body["exit_code"] = *code
-	}
-	return body
-}
-
-func (r *Runner) post(ctx context.Context, session, suffix string, body any) error {
-	_, err := r.api.DoIndex(ctx, "POST", "/v1/sessions/"+url.PathEscape(session)+suffix, body, nil)
-	return err
-}
-
 // reportRetry reports until the origins answer; a 4xx answer (the
 // session moved on, e.g. was terminated) is final.
-func (r *Runner) reportRetry(ctx context.Context, session, state, reason string, code *int) {
-	r.postRetry(ctx, session, "/state", stateReport(r.node, state, reason, code))
+func (r *Runner) reportRetry(ctx context.Context, session string, state api.SessionState, reason string, code *int) {
+	rep := api.SessionStateReport{NodeID: r.node, State: state, Reason: reason, ExitCode: code}
+	r.retry(ctx, session, "state", rep, func() error {
+		_, err := r.api.Sessions().ReportState(ctx, session, rep)
+		return err
+	})
 }
 
-// postRetry posts a report about a session until the origins answer; a
-// 4xx answer (the session moved on, e.g. was terminated) is final.
-func (r *Runner) postRetry(ctx context.Context, session, suffix string, body any) {
+// retry sends a report about a session until the origins answer; a 4xx
+// answer (the session moved on, e.g. was terminated) is final.
+func (r *Runner) retry(ctx context.Context, session, kind string, body any, send func() error) {
 	bo := newBackoff(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
-		err := r.post(ctx, session, suffix, body)
-		var apiErr *client.Error
-		if err == nil || errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != 429 {
+		err := send()
+		if st := api.StatusOf(err); err == nil || st >= 400 && st < 500 && st != http.StatusTooManyRequests {
 			if err != nil {
-				r.log.Info("session report refused", "session", session, "report", suffix, "err", err)
+				r.log.Info("session report refused", "session", session, "report", kind, "err", err)
 			} else {
-				r.log.Info("session reported", "session", session, "report", suffix, "body", body)
+				r.log.Info("session reported", "session", session, "report", kind, "body", body)
 			}
 			return
 		}
-		r.log.Warn("session report failed; retrying", "session", session, "report", suffix, "err", err)
+		r.log.Warn("session report failed; retrying", "session", session, "report", kind, "err", err)
 		bo.wait(ctx)
 	}
 }

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/runtime"
-	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/transport/media"
 )
 
@@ -21,47 +21,43 @@ type report struct{ session, state, reason string }
 // runtimeAPI answers the runner's calls: apps by ID, publisher tokens,
 // and state reports, which it hands to the test.
 type runtimeAPI struct {
-	apps    map[string]appSpec
+	apps    map[string]api.App
 	reports chan report
 }
 
-func (a *runtimeAPI) DoIndex(ctx context.Context, method, path string, body, out any) (uint64, error) {
-	var v any
+func (a *runtimeAPI) roundTrip(r *http.Request) (*http.Response, error) {
+	ctx, path := r.Context(), r.URL.Path
 	switch {
-	case method == "GET" && strings.HasPrefix(path, "/v1/apps/"):
+	case r.Method == "GET" && strings.HasPrefix(path, "/v1/apps/"):
 		app, ok := a.apps[strings.TrimPrefix(path, "/v1/apps/")]
 		if !ok {
-			return 0, &client.Error{Status: 404, Code: "not_found"}
+			return answer(0, &api.Error{Status: 404, Code: api.CodeNotFound}), nil
 		}
-		v = app
-	case method == "POST" && strings.HasSuffix(path, "/publishers"):
-		v = publisher{Token: "tok", MoQURL: "https://edge:4433/moq"}
-	case method == "POST" && strings.HasSuffix(path, "/state"):
-		m := body.(map[string]any)
-		str := func(k string) string { s, _ := m[k].(string); return s }
+		return answer(1, app), nil
+	case r.Method == "POST" && strings.HasSuffix(path, "/publishers"):
+		return answer(1, api.PublisherAnswer{Token: "tok", MoQURL: "https://edge:4433/moq"}), nil
+	case r.Method == "POST" && strings.HasSuffix(path, "/state"):
+		var rep api.SessionStateReport
+		if err := json.NewDecoder(r.Body).Decode(&rep); err != nil {
+			return nil, err
+		}
 		id := strings.TrimSuffix(strings.TrimPrefix(path, "/v1/sessions/"), "/state")
 		select {
-		case a.reports <- report{id, str("state"), str("reason")}:
+		case a.reports <- report{id, string(rep.State), rep.Reason}:
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return nil, ctx.Err()
 		}
-		return 1, nil
-	case method == "POST" && strings.HasSuffix(path, "/idle"):
+		return answer(1, api.Session{ID: id, State: rep.State}), nil
+	case r.Method == "POST" && strings.HasSuffix(path, "/idle"):
 		id := strings.TrimSuffix(strings.TrimPrefix(path, "/v1/sessions/"), "/idle")
 		select {
 		case a.reports <- report{id, "idle", ""}:
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return nil, ctx.Err()
 		}
-		return 1, nil
-	default:
-		return 0, fmt.Errorf("unexpected %s %s", method, path)
+		return answer(1, api.Session{ID: id}), nil
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return 0, err
-	}
-	return 1, json.Unmarshal(b, out)
+	return nil, fmt.Errorf("unexpected %s %s", r.Method, path)
 }
 
 func nextReport(ctx context.Context, t *testing.T, a *runtimeAPI) report {
@@ -75,40 +71,40 @@ func nextReport(ctx context.Context, t *testing.T, a *runtimeAPI) report {
 	}
 }
 
-func placed(id, app string, gpu int64) client.Session {
-	return client.Session{
-		ID: id, TenantID: "ten_a", AppID: app, State: "placed",
-		Reservation: &registry.Reservation{NodeID: "edge-a", GPUs: []registry.GPUSlice{{Index: gpu}}},
+func placed(id, app string, gpu int64) api.Session {
+	return api.Session{
+		ID: id, TenantID: "ten_a", AppID: app, State: api.StatePlaced,
+		Reservation: &api.Reservation{NodeID: "edge-a", GPUs: []api.GPUSlice{{Index: gpu}}},
 	}
 }
 
 func TestRunnerFailedRunningAndStop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	api := &runtimeAPI{reports: make(chan report, 16), apps: map[string]appSpec{
+	origins := &runtimeAPI{reports: make(chan report, 16), apps: map[string]api.App{
 		"app_crash": {Runtime: "process", Command: []string{"/bin/sh", "-c", "echo boom >&2; exit 7"}},
 		"app_ok":    {Runtime: "process", Command: []string{"/bin/sh", "-c", "sleep 600 & wait $!"}},
 	}}
-	r, hub := newProcessRunner(t, api)
+	r, hub := newProcessRunner(t, origins)
 
 	crash := placed("ses_crash", "app_crash", 0)
-	if err := r.Reconcile(ctx, []client.Session{crash}); err != nil {
+	if err := r.Reconcile(ctx, []api.Session{crash}); err != nil {
 		t.Fatal(err)
 	}
-	if got := nextReport(ctx, t, api); got != (report{"ses_crash", "starting", ""}) {
+	if got := nextReport(ctx, t, origins); got != (report{"ses_crash", "starting", ""}) {
 		t.Fatalf("first report %+v", got)
 	}
-	got := nextReport(ctx, t, api)
+	got := nextReport(ctx, t, origins)
 	if got.session != "ses_crash" || got.state != "failed" || !strings.Contains(got.reason, "status 7") {
 		t.Fatalf("report %+v; want failed with status 7", got)
 	}
 
 	// The stale assignment of the failed session does not restart it.
 	ok := placed("ses_ok", "app_ok", 1)
-	if err := r.Reconcile(ctx, []client.Session{crash, ok}); err != nil {
+	if err := r.Reconcile(ctx, []api.Session{crash, ok}); err != nil {
 		t.Fatal(err)
 	}
-	if got := nextReport(ctx, t, api); got != (report{"ses_ok", "starting", ""}) {
+	if got := nextReport(ctx, t, origins); got != (report{"ses_ok", "starting", ""}) {
 		t.Fatalf("report %+v; want ses_ok starting", got)
 	}
 
@@ -117,7 +113,7 @@ func TestRunnerFailedRunningAndStop(t *testing.T) {
 	if err := tr.Append(media.Object{Keyframe: true, Payload: []byte{1}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := nextReport(ctx, t, api); got != (report{"ses_ok", "running", ""}) {
+	if got := nextReport(ctx, t, origins); got != (report{"ses_ok", "running", ""}) {
 		t.Fatalf("report %+v; want ses_ok running", got)
 	}
 
@@ -132,7 +128,7 @@ func TestRunnerFailedRunningAndStop(t *testing.T) {
 		t.Fatalf("instance exit %v; want stopped by a signal", err)
 	}
 	select {
-	case got := <-api.reports:
+	case got := <-origins.reports:
 		t.Fatalf("unexpected report %+v after a requested stop", got)
 	default:
 	}
@@ -145,18 +141,18 @@ func TestRunnerFailedRunningAndStop(t *testing.T) {
 func TestRunnerIdleAndPlacedAnew(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	api := &runtimeAPI{reports: make(chan report, 16), apps: map[string]appSpec{
+	origins := &runtimeAPI{reports: make(chan report, 16), apps: map[string]api.App{
 		"app_idle": {Runtime: "process", Command: []string{"/bin/sh", "-c", "sleep 600 & wait $!"}, IdlePolicy: "hibernate", IdleMinutes: 2},
 	}}
-	r, hub := newProcessRunner(t, api)
+	r, hub := newProcessRunner(t, origins)
 	r.SetIdleMinute(100 * time.Millisecond)
 
 	s := placed("ses_idle", "app_idle", 0)
 	s.ModifyIndex = 3
-	if err := r.Reconcile(ctx, []client.Session{s}); err != nil {
+	if err := r.Reconcile(ctx, []api.Session{s}); err != nil {
 		t.Fatal(err)
 	}
-	if got := nextReport(ctx, t, api); got != (report{"ses_idle", "starting", ""}) {
+	if got := nextReport(ctx, t, origins); got != (report{"ses_idle", "starting", ""}) {
 		t.Fatalf("report %+v; want starting", got)
 	}
 	b, video := publishVideo(t, hub, "ses_idle")
@@ -171,17 +167,17 @@ func TestRunnerIdleAndPlacedAnew(t *testing.T) {
 	if err := video.Append(media.Object{Keyframe: true, Payload: []byte{1}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := nextReport(ctx, t, api); got != (report{"ses_idle", "running", ""}) {
+	if got := nextReport(ctx, t, origins); got != (report{"ses_idle", "running", ""}) {
 		t.Fatalf("report %+v; want running", got)
 	}
 	// Watched for three idle times: no idle report.
 	select {
-	case got := <-api.reports:
+	case got := <-origins.reports:
 		t.Fatalf("report %+v while watched", got)
 	case <-time.After(600 * time.Millisecond):
 	}
 	viewer.Close()
-	if got := nextReport(ctx, t, api); got != (report{"ses_idle", "idle", ""}) {
+	if got := nextReport(ctx, t, origins); got != (report{"ses_idle", "idle", ""}) {
 		t.Fatalf("report %+v; want idle", got)
 	}
 
@@ -191,14 +187,14 @@ func TestRunnerIdleAndPlacedAnew(t *testing.T) {
 	old := r.inst["ses_idle"].in
 	r.mu.Unlock()
 	s.ModifyIndex = 9
-	if err := r.Reconcile(ctx, []client.Session{s}); !errors.Is(err, errRestarting) {
+	if err := r.Reconcile(ctx, []api.Session{s}); !errors.Is(err, errRestarting) {
 		t.Fatalf("reconcile: %v; want errRestarting", err)
 	}
 	if err := old.Wait(ctx); err == nil || ctx.Err() != nil {
 		t.Fatalf("old instance exit %v; want stopped by a signal", err)
 	}
 	for {
-		err := r.Reconcile(ctx, []client.Session{s})
+		err := r.Reconcile(ctx, []api.Session{s})
 		if err == nil {
 			break
 		}
@@ -207,7 +203,7 @@ func TestRunnerIdleAndPlacedAnew(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := nextReport(ctx, t, api); got != (report{"ses_idle", "starting", ""}) {
+	if got := nextReport(ctx, t, origins); got != (report{"ses_idle", "starting", ""}) {
 		t.Fatalf("report %+v; want starting again", got)
 	}
 	r.mu.Lock()
@@ -235,7 +231,7 @@ func publishVideo(t *testing.T, hub *media.Hub, session string) (*media.Broadcas
 
 // newProcessRunner is edge-a's Runner with the process driver and a media
 // hub, both closed when the test ends.
-func newProcessRunner(t *testing.T, api *runtimeAPI) (*Runner, *media.Hub) {
+func newProcessRunner(t *testing.T, origins *runtimeAPI) (*Runner, *media.Hub) {
 	t.Helper()
 	drv, err := runtime.NewProcess(runtime.ProcessOptions{StateDir: t.TempDir()})
 	if err != nil {
@@ -243,7 +239,7 @@ func newProcessRunner(t *testing.T, api *runtimeAPI) (*Runner, *media.Hub) {
 	}
 	hub := media.NewHub(media.HubOptions{})
 	t.Cleanup(hub.Close)
-	r := NewRunner("edge-a", api, drv, hub, time.Second, nil)
+	r := NewRunner("edge-a", fakeClient(origins.roundTrip), drv, hub, time.Second, nil)
 	t.Cleanup(func() { _ = r.Close() })
 	return r, hub
 }

@@ -19,10 +19,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/relay"
 	"github.com/strata-edge/strata/internal/certs"
 	"github.com/strata-edge/strata/internal/token"
-	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/webrtc"
 )
@@ -123,7 +123,7 @@ func (m MediaConfig) validate(bad func(key, format string, args ...any) error) e
 // WebRTC server own theirs. close stops them in order.
 type mediaServer struct {
 	log    *slog.Logger
-	api    originAPI
+	api    *api.Client
 	nodeID string
 	cfg    MediaConfig
 
@@ -165,14 +165,14 @@ type mediaAddrs struct{ QUIC, WHIP, WebRTC string }
 
 // startMedia opens the media listeners and starts serving. Tokens are
 // verified with keys fetched from the origins on first use.
-func startMedia(cfg MediaConfig, nodeID string, api originAPI, log *slog.Logger, reg prometheus.Registerer) (_ *mediaServer, err error) {
+func startMedia(cfg MediaConfig, nodeID string, origins *api.Client, log *slog.Logger, reg prometheus.Registerer) (_ *mediaServer, err error) {
 	if cfg.KeysRefresh <= 0 {
 		cfg.KeysRefresh = defaultKeysRefresh
 	}
 	if cfg.LocateTTL <= 0 {
 		cfg.LocateTTL = defaultLocateTTL
 	}
-	m := &mediaServer{log: log.With("component", "edge-media"), api: api, nodeID: nodeID, cfg: cfg,
+	m := &mediaServer{log: log.With("component", "edge-media"), api: origins, nodeID: nodeID, cfg: cfg,
 		locs: map[media.Namespace]located{}}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	defer func() {
@@ -397,8 +397,12 @@ func (m *mediaServer) fetchKeys(force bool) error {
 	m.keysAt = time.Now()
 	ctx, cancel := context.WithTimeout(m.ctx, mediaCallTimeout)
 	defer cancel()
-	var doc json.RawMessage
-	if _, err := m.api.DoIndex(ctx, "GET", "/v1/cluster/keys", nil, &doc); err != nil {
+	set, err := m.api.Cluster().Keys(ctx)
+	if err != nil {
+		return fmt.Errorf("fetch token keys: %w", err)
+	}
+	doc, err := json.Marshal(set)
+	if err != nil {
 		return fmt.Errorf("fetch token keys: %w", err)
 	}
 	ks, err := token.ParseJWKS(doc)
@@ -462,8 +466,8 @@ func (m *mediaServer) routeRTC(ctx context.Context, ns media.Namespace, req *web
 	}
 	ctx, cancel := context.WithTimeout(ctx, mediaCallTimeout)
 	defer cancel()
-	var n originNode
-	if _, err := m.api.DoIndex(ctx, "GET", "/v1/nodes/"+url.PathEscape(c.Node), nil, &n); err != nil {
+	n, err := m.api.Nodes().Get(ctx, c.Node, "")
+	if err != nil {
 		return "", fmt.Errorf("route viewer to %s: %w", c.Node, err)
 	}
 	addr := n.Addrs["whip"]
@@ -485,10 +489,9 @@ func (m *mediaServer) locate(ctx context.Context, ns media.Namespace) (string, e
 	}
 	ctx, cancel := context.WithTimeout(ctx, mediaCallTimeout)
 	defer cancel()
-	var s client.Session
-	if _, err := m.api.DoIndex(ctx, "GET", "/v1/sessions/"+url.PathEscape(ns.Session), nil, &s); err != nil {
-		var apiErr *client.Error
-		if errors.As(err, &apiErr) && (apiErr.Status == http.StatusNotFound || apiErr.Status == http.StatusBadRequest) {
+	s, err := m.api.Sessions().Get(ctx, ns.Session, "")
+	if err != nil {
+		if st := api.StatusOf(err); st == http.StatusNotFound || st == http.StatusBadRequest {
 			return "", fmt.Errorf("%w: session %s: %w", media.ErrNotFound, ns.Session, err)
 		}
 		return "", fmt.Errorf("locate %s: %w", ns, err)
@@ -499,8 +502,8 @@ func (m *mediaServer) locate(ctx context.Context, ns media.Namespace) (string, e
 	if s.Reservation.NodeID == m.nodeID {
 		return "", fmt.Errorf("%w: %s is ingested here but not published", media.ErrNotFound, ns)
 	}
-	var n originNode
-	if _, err := m.api.DoIndex(ctx, "GET", "/v1/nodes/"+url.PathEscape(s.Reservation.NodeID), nil, &n); err != nil {
+	n, err := m.api.Nodes().Get(ctx, s.Reservation.NodeID, "")
+	if err != nil {
 		return "", fmt.Errorf("locate %s: node %s: %w", ns, s.Reservation.NodeID, err)
 	}
 	addr := n.Addrs["quic"]
@@ -523,11 +526,8 @@ func (m *mediaServer) relayToken() ([]byte, error) {
 	}
 	ctx, cancel := context.WithTimeout(m.ctx, mediaCallTimeout)
 	defer cancel()
-	var ans struct {
-		Token     string    `json:"token"`
-		ExpiresAt time.Time `json:"expires_at"`
-	}
-	if _, err := m.api.DoIndex(ctx, "POST", "/v1/nodes/"+url.PathEscape(m.nodeID)+"/relay-token", nil, &ans); err != nil {
+	ans, err := m.api.Nodes().RelayToken(ctx, m.nodeID)
+	if err != nil {
 		return nil, fmt.Errorf("relay token: %w", err)
 	}
 	m.relayTok, m.relayExp = []byte(ans.Token), ans.ExpiresAt

@@ -6,14 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/gpu"
 	"github.com/strata-edge/strata/edge/runtime"
-	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/registry/gossip"
 	"github.com/strata-edge/strata/transport/media"
 )
@@ -43,14 +44,14 @@ const discoverTimeout = 30 * time.Second
 type Edge struct {
 	cfg     Config
 	log     *slog.Logger
-	api     originAPI
+	api     *api.Client
 	pool    *gossip.Pool
 	sampler *gpu.Sampler
 	rec     Reconciler
 	runner  *Runner // the session runtime when the edge made it; closed with the edge
 	loadSrc LoadSource
 	cpu     cpuMeter
-	reg     Registration
+	reg     api.NodeRegistration
 	media   *mediaServer // nil without Config.Media
 
 	metaMu sync.Mutex
@@ -107,10 +108,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 		return nil, fmt.Errorf("%w: nic_mbps: %w", ErrNoNIC, err)
 	}
 
-	api := client.New(cfg.Token, cfg.Join...)
+	origins := api.New(cfg.Token, cfg.Join...)
 	var ms *mediaServer
 	if cfg.Media.Enabled() {
-		if ms, err = startMedia(cfg.Media, cfg.NodeID, api, base.With("node", cfg.NodeID), opts.Registerer); err != nil {
+		if ms, err = startMedia(cfg.Media, cfg.NodeID, origins, base.With("node", cfg.NodeID), opts.Registerer); err != nil {
 			return nil, err
 		}
 		a := ms.addrs()
@@ -145,7 +146,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 	}
 
 	e := &Edge{
-		cfg: cfg, log: log, api: api, pool: pool, media: ms,
+		cfg: cfg, log: log, api: origins, pool: pool, media: ms,
 		sampler: gpu.NewSampler(src, cfg.LoadInterval, log, nil),
 		rec:     opts.Reconciler, loadSrc: opts.Load, cpu: cpuMeter{file: opts.CPUStatFile}, meta: meta,
 	}
@@ -159,18 +160,14 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 		if ms != nil {
 			hub = ms.relay.Hub()
 		}
-		e.runner = NewRunner(cfg.NodeID, api, drv, hub, cfg.Runtime.StopGrace, base)
+		e.runner = NewRunner(cfg.NodeID, origins, drv, hub, cfg.Runtime.StopGrace, base)
 		e.runner.SetIdleMinute(cfg.Runtime.IdleMinute)
 		e.rec = e.runner
 	}
 	if e.rec == nil {
 		e.rec = LogReconciler{Log: log}
 	}
-	e.reg = Registration{
-		ID: cfg.NodeID, Region: cfg.Region, Zone: cfg.Zone, Lat: cfg.Lat, Lon: cfg.Lon,
-		Addrs: addrMap(cfg.Advertise, pool.Addr()), GPUs: registeredGPUs(gpus),
-		NICMbps: nic.Mbps, Labels: cfg.Labels,
-	}
+	e.reg = registration(cfg, addrMap(cfg.Advertise, pool.Addr()), gpus, nic.Mbps)
 	log.Info("edge starting", "gpus", len(gpus), "nic_mbps", nic.Mbps, "nic_iface", nic.Iface,
 		"gossip", pool.Addr(), "origins", cfg.Join)
 
@@ -231,7 +228,7 @@ func (e *Edge) MediaCertSHA256() (sum [32]byte, ok bool) {
 }
 
 // Registration is the description the edge registers with the origins.
-func (e *Edge) Registration() Registration { return e.reg }
+func (e *Edge) Registration() api.NodeRegistration { return e.reg }
 
 // joinPool joins the gossip pool through the configured seeds or, without
 // any, through the origins' gossip addresses, retrying until it succeeds.
@@ -272,8 +269,7 @@ func (e *Edge) registerLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		var apiErr *client.Error
-		if errors.As(err, &apiErr) && apiErr.Status == 404 {
+		if api.StatusOf(err) == http.StatusNotFound {
 			e.log.Info("origin does not accept registrations yet; retrying", "retry_in", bo.peek())
 		} else {
 			e.log.Warn("registration failed; retrying", "err", err, "retry_in", bo.peek())

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/gpu"
-	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/registry/gossip"
 )
 
@@ -22,7 +22,7 @@ type recReconciler struct {
 	sets [][]string
 }
 
-func (r *recReconciler) Reconcile(_ context.Context, sessions []client.Session) error {
+func (r *recReconciler) Reconcile(_ context.Context, sessions []api.Session) error {
 	ids := []string{}
 	for _, s := range sessions {
 		ids = append(ids, s.ID)

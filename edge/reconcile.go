@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/api"
 )
 
 // Reconciler makes the instances on this edge match the sessions the
@@ -13,7 +13,7 @@ import (
 // (level-triggered), so it must be idempotent; an error makes the edge
 // hand it the same set again after a backoff.
 type Reconciler interface {
-	Reconcile(ctx context.Context, sessions []client.Session) error
+	Reconcile(ctx context.Context, sessions []api.Session) error
 }
 
 // LogReconciler only logs what it is asked to run; it stands in until the
@@ -23,14 +23,14 @@ type LogReconciler struct{ Log *slog.Logger }
 var _ Reconciler = LogReconciler{}
 
 // Reconcile logs the desired sessions.
-func (r LogReconciler) Reconcile(_ context.Context, sessions []client.Session) error {
+func (r LogReconciler) Reconcile(_ context.Context, sessions []api.Session) error {
 	log := r.Log
 	if log == nil {
 		log = slog.Default()
 	}
 	ids := make([]string, len(sessions))
 	for i, s := range sessions {
-		ids[i] = s.ID + ":" + s.State
+		ids[i] = s.ID + ":" + string(s.State)
 	}
 	log.Info("assignments changed", "component", "edge", "sessions", ids)
 	return nil
