@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
 	"github.com/strata-edge/strata/internal/testcluster"
-	"github.com/strata-edge/strata/registry/client"
 )
 
 // ErrGossipBenchConfig reports invalid gossip bench options.
@@ -118,7 +118,7 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 			errs[i] = err
 		})
 	}
-	joined, err := waitFor(ctx, leader, ids, 60*time.Second, func(n testcluster.NodeStatus) bool {
+	joined, err := waitFor(ctx, leader, ids, 60*time.Second, func(n api.NodeView) bool {
 		return n.State == "alive" && n.Live != nil && n.Live.Gossip == "alive"
 	})
 	wg.Wait()
@@ -143,7 +143,7 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 		for i := range viewers {
 			viewers[i].Store(want)
 		}
-		seen, err := waitFor(ctx, leader, ids, 30*time.Second, func(n testcluster.NodeStatus) bool {
+		seen, err := waitFor(ctx, leader, ids, 30*time.Second, func(n api.NodeView) bool {
 			return n.Live != nil && n.Live.Viewers == want
 		})
 		if err != nil {
@@ -170,7 +170,7 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 				return res, err
 			}
 		}
-		dead, err := waitFor(ctx, leader, victims, 60*time.Second, func(n testcluster.NodeStatus) bool {
+		dead, err := waitFor(ctx, leader, victims, 60*time.Second, func(n api.NodeView) bool {
 			return n.State == "dead"
 		})
 		if err != nil {
@@ -189,7 +189,7 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 
 // waitFor polls cl's node list until ok holds for every id and returns
 // when each first did.
-func waitFor(ctx context.Context, cl *client.Client, ids []string, d time.Duration, ok func(testcluster.NodeStatus) bool) (map[string]time.Time, error) {
+func waitFor(ctx context.Context, cl *api.Client, ids []string, d time.Duration, ok func(api.NodeView) bool) (map[string]time.Time, error) {
 	deadline := time.Now().Add(d)
 	at := make(map[string]time.Time, len(ids))
 	for {

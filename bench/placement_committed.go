@@ -9,9 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/testcluster"
-	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
 )
 
 // ErrCommittedBenchConfig reports invalid committed-placement options.
@@ -101,12 +100,12 @@ func PlacementCommitted(ctx context.Context, o PlacementCommittedOptions) (Place
 		return res, errors.New("bench placement: no leader")
 	}
 	lc := c.NodeClient(leader)
-	ten, err := lc.CreateTenant(ctx, "bench", registry.Quota{})
+	ten, err := lc.Tenants().Create(ctx, api.TenantCreate{Name: "bench"})
 	if err != nil {
 		return res, err
 	}
 	// 1 GB of one GPU and 1 Mbit/s: 80 sessions per GPU, 640 per edge.
-	app, err := lc.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "bench", Command: []string{"true"},
+	app, err := lc.Apps().Create(ctx, api.AppSpec{TenantID: ten.ID, Name: "bench", Command: []string{"true"},
 		GPUs: 1, GPUMemoryMB: 1000, EgressMbps: 1})
 	if err != nil {
 		return res, err
@@ -114,7 +113,7 @@ func PlacementCommitted(ctx context.Context, o PlacementCommittedOptions) (Place
 	if need := o.Sessions; need > o.Edges*640 {
 		return res, fmt.Errorf("%w: %d sessions exceed the capacity of %d edges", ErrCommittedBenchConfig, need, o.Edges)
 	}
-	spec := client.SessionSpec{TenantID: ten.ID, AppID: app.ID}
+	spec := api.SessionSpec{TenantID: ten.ID, AppID: app.ID}
 
 	p.Step("placing %d sessions with %d clients through %s (leader)", o.Sessions, o.Clients, c.Nodes[leader].ID)
 	var next, placed, errs atomic.Int64
@@ -126,7 +125,7 @@ func PlacementCommitted(ctx context.Context, o PlacementCommittedOptions) (Place
 		wg.Go(func() {
 			for next.Add(1) <= int64(o.Sessions) && ctx.Err() == nil {
 				t0 := time.Now()
-				s, err := lc.CreateSession(ctx, spec)
+				s, err := lc.Sessions().Create(ctx, spec)
 				d := time.Since(t0)
 				if err != nil || s.State != "placed" {
 					errs.Add(1)

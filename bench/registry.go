@@ -9,9 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/testcluster"
-	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
 )
 
 // RegistryOptions configure the registry benchmark.
@@ -92,17 +91,17 @@ func Registry(ctx context.Context, o RegistryOptions) (RegistryResult, error) {
 	defer c.Close()
 	leader := c.Leader()
 	lc := c.NodeClient(leader)
-	ten, err := lc.CreateTenant(ctx, "bench", registry.Quota{})
+	ten, err := lc.Tenants().Create(ctx, api.TenantCreate{Name: "bench"})
 	if err != nil {
 		return res, err
 	}
-	app, err := lc.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "bench", Command: []string{"true"}})
+	app, err := lc.Apps().Create(ctx, api.AppSpec{TenantID: ten.ID, Name: "bench", Command: []string{"true"}})
 	if err != nil {
 		return res, err
 	}
 	// Async: this measures registry writes, not placement (see the
 	// placement bench for committed placements).
-	spec := client.SessionSpec{TenantID: ten.ID, AppID: app.ID, Async: true}
+	spec := api.SessionSpec{TenantID: ten.ID, AppID: app.ID, Async: true}
 
 	p.Step("latency: %d writes/s offered for %s", o.Rate, o.Duration/2)
 	lat, err := writeAtRate(ctx, lc, spec, o.Rate, o.Duration/2)
@@ -163,21 +162,21 @@ func Registry(ctx context.Context, o RegistryOptions) (RegistryResult, error) {
 
 // othersClient addresses every origin but one, with no client timeout
 // longer than a failover attempt needs.
-func othersClient(c *testcluster.Cluster, except int) *client.Client {
+func othersClient(c *testcluster.Cluster, except int) *api.Client {
 	var addrs []string
 	for i, n := range c.Nodes {
 		if i != except {
 			addrs = append(addrs, n.APIAddr())
 		}
 	}
-	cl := client.New(c.AdminToken, addrs...)
+	cl := api.New(c.AdminToken, addrs...)
 	cl.Timeout = 2 * time.Second
 	return cl
 }
 
 // writeFlat runs clients in closed loops for d and counts acknowledged
 // writes.
-func writeFlat(ctx context.Context, cl *client.Client, spec client.SessionSpec, clients int, d time.Duration) (int64, int64, error) {
+func writeFlat(ctx context.Context, cl *api.Client, spec api.SessionSpec, clients int, d time.Duration) (int64, int64, error) {
 	var ok, failed atomic.Int64
 	var first atomic.Pointer[error]
 	deadline := time.Now().Add(d)
@@ -187,7 +186,7 @@ func writeFlat(ctx context.Context, cl *client.Client, spec client.SessionSpec, 
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) && ctx.Err() == nil {
-				if _, err := cl.CreateSession(ctx, spec); err != nil {
+				if _, err := cl.Sessions().Create(ctx, spec); err != nil {
 					failed.Add(1)
 					first.CompareAndSwap(nil, &err)
 					continue
@@ -206,7 +205,7 @@ func writeFlat(ctx context.Context, cl *client.Client, spec client.SessionSpec, 
 
 // writeAtRate issues writes on a fixed schedule (open loop) and returns
 // each latency measured from its scheduled time.
-func writeAtRate(ctx context.Context, cl *client.Client, spec client.SessionSpec, rate int, d time.Duration) ([]time.Duration, error) {
+func writeAtRate(ctx context.Context, cl *api.Client, spec api.SessionSpec, rate int, d time.Duration) ([]time.Duration, error) {
 	total := int(float64(rate) * d.Seconds())
 	interval := time.Second / time.Duration(rate)
 	lat := make([]time.Duration, total)
@@ -221,7 +220,7 @@ func writeAtRate(ctx context.Context, cl *client.Client, spec client.SessionSpec
 		wg.Add(1)
 		go func(i int, at time.Time) {
 			defer wg.Done()
-			if _, err := cl.CreateSession(ctx, spec); err != nil {
+			if _, err := cl.Sessions().Create(ctx, spec); err != nil {
 				failed.Add(1)
 			}
 			lat[i] = time.Since(at)
@@ -235,10 +234,10 @@ func writeAtRate(ctx context.Context, cl *client.Client, spec client.SessionSpec
 }
 
 // firstAck retries a write until one is acknowledged.
-func firstAck(ctx context.Context, cl *client.Client, spec client.SessionSpec) error {
+func firstAck(ctx context.Context, cl *api.Client, spec api.SessionSpec) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, err := cl.CreateSession(ctx, spec); err == nil {
+		if _, err := cl.Sessions().Create(ctx, spec); err == nil {
 			return nil
 		}
 		time.Sleep(time.Millisecond)

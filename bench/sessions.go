@@ -10,10 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
 	"github.com/strata-edge/strata/internal/testcluster"
-	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
 )
 
 // SessionsOptions configure the sessions benchmark.
@@ -145,11 +144,11 @@ func Sessions(ctx context.Context, o SessionsOptions) (SessionsResult, error) {
 		return res, err
 	}
 	admin := c.Client()
-	ten, err := admin.CreateTenant(ctx, "bench", registry.Quota{})
+	ten, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: "bench"})
 	if err != nil {
 		return res, err
 	}
-	app, err := admin.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "testsrc", Command: o.Command,
+	app, err := admin.Apps().Create(ctx, api.AppSpec{TenantID: ten.ID, Name: "testsrc", Command: o.Command,
 		GPUs: 1, GPUMemoryMB: 1024, EgressMbps: 5})
 	if err != nil {
 		return res, err
@@ -187,7 +186,7 @@ func Sessions(ctx context.Context, o SessionsOptions) (SessionsResult, error) {
 // sessionsBench is the tenant side of the benchmark.
 type sessionsBench struct {
 	ctx         context.Context
-	admin       *client.Client
+	admin       *api.Client
 	tenant, app string
 	stall       time.Duration
 }
@@ -251,9 +250,9 @@ func (b *sessionsBench) startOne() (time.Duration, error) {
 // create creates a session as a tenant's backend does, retrying while
 // the origins answer "retry" (a leader election under load): the wait
 // counts in the start time.
-func (b *sessionsBench) create(ctx context.Context) (*client.Session, error) {
+func (b *sessionsBench) create(ctx context.Context) (*api.Session, error) {
 	for {
-		s, err := b.admin.CreateSession(ctx, client.SessionSpec{TenantID: b.tenant, AppID: b.app})
+		s, err := b.admin.Sessions().Create(ctx, api.SessionSpec{TenantID: b.tenant, AppID: b.app})
 		if err == nil || !testcluster.IsRetryable(err) {
 			return s, err
 		}
@@ -270,7 +269,7 @@ func (b *sessionsBench) terminate(id string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), sessionTimeout)
 	defer cancel()
 	for {
-		_, err := b.admin.TerminateSession(ctx, id)
+		_, err := b.admin.Sessions().Terminate(ctx, id, "")
 		if err == nil || !testcluster.IsRetryable(err) || ctx.Err() != nil {
 			return
 		}
@@ -382,27 +381,17 @@ func (b *sessionsBench) replace(c *testcluster.Cluster, n, maxKills int, p *Prog
 
 // sessionsByEdge maps each edge to the running sessions reserved there.
 func (b *sessionsBench) sessionsByEdge(ctx context.Context) (map[string][]string, error) {
-	out := map[string][]string{}
-	cursor := ""
-	for {
-		var page client.List[client.Session]
-		path := "/v1/sessions?state=running&limit=1000&tenant_id=" + b.tenant
-		if cursor != "" {
-			path += "&cursor=" + cursor
-		}
-		if err := b.admin.Do(ctx, "GET", path, nil, &page); err != nil {
-			return nil, err
-		}
-		for _, s := range page.Items {
-			if s.Reservation != nil {
-				out[s.Reservation.NodeID] = append(out[s.Reservation.NodeID], s.ID)
-			}
-		}
-		if page.NextCursor == "" || page.NextCursor == cursor {
-			return out, nil
-		}
-		cursor = page.NextCursor
+	ss, err := b.admin.Sessions().List(ctx, api.SessionFilter{State: api.StateRunning, TenantID: b.tenant, ListOptions: api.ListOptions{Limit: api.MaxListLimit}})
+	if err != nil {
+		return nil, err
 	}
+	out := map[string][]string{}
+	for _, s := range ss {
+		if s.Reservation != nil {
+			out[s.Reservation.NodeID] = append(out[s.Reservation.NodeID], s.ID)
+		}
+	}
+	return out, nil
 }
 
 // waitFrame returns the first frame received at or after since from an

@@ -21,19 +21,14 @@ import (
 	pmedia "github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/internal/testcluster/moqtest"
-	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
 	"github.com/strata-edge/strata/transport/moq/wire"
 	"github.com/strata-edge/strata/transport/msf"
 )
-
-// bridgeAnswer is what this test reads of the publisher and viewer
-// answers.
-type bridgeAnswer = testcluster.Answer
 
 // TestWebRTCBridgeAcrossEdges proves the WebRTC bridge through MoQ
 // relaying: sessions are ingested on edge A and watched on edge B. A WHIP
@@ -173,7 +168,7 @@ func TestWebRTCBridgeAcrossEdges(t *testing.T) {
 // startBridgeCluster starts one origin and two media edges, edge-a (eu)
 // and edge-b (us, its spec changed by editB when not nil), and creates a
 // tenant of that name with an app for sessions.
-func startBridgeCluster(ctx context.Context, t *testing.T, tenant string, editB func(*testcluster.EdgeSpec)) (*client.Client, *client.Tenant, *registry.App) {
+func startBridgeCluster(ctx context.Context, t *testing.T, tenant string, editB func(*testcluster.EdgeSpec)) (*api.Client, *api.Tenant, *api.App) {
 	t.Helper()
 	c, err := testcluster.Start(testcluster.Options{Origins: 1, Dir: t.TempDir()})
 	if err != nil {
@@ -203,21 +198,23 @@ func startBridgeCluster(ctx context.Context, t *testing.T, tenant string, editB 
 
 // bridgeSession creates a session placed on edge A and returns its
 // namespace, the publisher answer (A) and a viewer answer routed to B.
-func bridgeSession(ctx context.Context, t *testing.T, cl *client.Client, tenant, app string) (media.Namespace, bridgeAnswer, bridgeAnswer) {
+func bridgeSession(ctx context.Context, t *testing.T, cl *api.Client, tenant, app string) (media.Namespace, *api.PublisherAnswer, *api.ViewerAnswer) {
 	t.Helper()
 	lat, lon := 48.8, 2.3
-	ses, err := testcluster.PlaceSession(ctx, cl, client.SessionSpec{TenantID: tenant, AppID: app, Region: "eu", Lat: &lat, Lon: &lon}, 10*time.Second)
+	ses, err := testcluster.PlaceSession(ctx, cl, api.SessionSpec{TenantID: tenant, AppID: app, Region: "eu", Lat: &lat, Lon: &lon}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ses.Reservation.NodeID != "edge-a" {
 		t.Fatalf("session placed on %s, want edge-a", ses.Reservation.NodeID)
 	}
-	var pub, view bridgeAnswer
-	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pub); err != nil {
+	pub, err := cl.Sessions().Publisher(ctx, ses.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/viewers", map[string]any{"region": "us", "lat": 40.7, "lon": -74}, &view); err != nil {
+	vlat, vlon := 40.7, -74.0
+	view, err := cl.Sessions().Viewer(ctx, ses.ID, api.ViewerRequest{Region: "us", Lat: &vlat, Lon: &vlon})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if pub.Edge != "edge-a" || view.Edge != "edge-b" || pub.WHIPURL == "" || view.WHEPURL == "" || view.MoQURL == "" || pub.MoQURL == "" {
@@ -343,7 +340,7 @@ type whipClient struct {
 	wg     sync.WaitGroup
 }
 
-func startWHIP(ctx context.Context, t *testing.T, hc *http.Client, pub bridgeAnswer) *whipClient {
+func startWHIP(ctx context.Context, t *testing.T, hc *http.Client, pub *api.PublisherAnswer) *whipClient {
 	t.Helper()
 	pc, err := bridgeAPI(t).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -393,7 +390,7 @@ type whepClient struct {
 	closed bool
 }
 
-func startWHEP(ctx context.Context, t *testing.T, hc *http.Client, view bridgeAnswer) (*whepClient, http.Header, string) {
+func startWHEP(ctx context.Context, t *testing.T, hc *http.Client, view *api.ViewerAnswer) (*whepClient, http.Header, string) {
 	t.Helper()
 	pc, err := bridgeAPI(t).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/internal/testsrc"
 	"github.com/strata-edge/strata/transport/media"
@@ -32,9 +33,9 @@ func TestControllerInputAcrossEdges(t *testing.T) {
 	defer cancel()
 	cl, ten, app := startBridgeCluster(ctx, t, "input", nil)
 	ns, pub, _ := bridgeSession(ctx, t, cl, ten.ID, app.ID)
-	var ctl bridgeAnswer
-	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ns.Session+"/viewers",
-		map[string]any{"region": "us", "lat": 40.7, "lon": -74, "controller": true}, &ctl); err != nil {
+	lat, lon := 40.7, -74.0
+	ctl, err := cl.Sessions().Viewer(ctx, ns.Session, api.ViewerRequest{Region: "us", Lat: &lat, Lon: &lon, Controller: true})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if ctl.Edge != "edge-b" {
@@ -173,7 +174,7 @@ func burstOrder(rec []testsrc.InputRecord) []string {
 
 // startTestsrc runs the test source as the session's publisher on edge A
 // until the test ends.
-func startTestsrc(ctx context.Context, t *testing.T, pub bridgeAnswer, ns media.Namespace) *testsrc.Publisher {
+func startTestsrc(ctx context.Context, t *testing.T, pub *api.PublisherAnswer, ns media.Namespace) *testsrc.Publisher {
 	t.Helper()
 	clip, err := testsrc.LoadClip()
 	if err != nil {

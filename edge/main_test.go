@@ -7,10 +7,10 @@ import (
 )
 
 // TestMain checks that every goroutine the edge starts has ended. The
-// ignored ones are not ours. fasthttp's (the registry client's transport):
-// a process-wide DNS cache cleaner and per-client and per-host idle
-// connection cleaners that exit on their own schedule after the last
-// request (registry/client has no Close to end them sooner). memberlist's
+// ignored ones are not ours. fasthttp's (the client in-process origins
+// forward with): a process-wide DNS cache cleaner and per-client and
+// per-host idle connection cleaners that exit on their own schedule after
+// the last request. memberlist's
 // probe: Shutdown does not wait for a probe in flight, which ends at its
 // own timeout; any other memberlist goroutine left over is still caught.
 func TestMain(m *testing.M) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,9 +14,9 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
 )
 
 func startCluster(t *testing.T, n int) *testcluster.Cluster {
@@ -42,14 +43,14 @@ func TestFollowerForwardsWritesAndReads(t *testing.T) {
 	follower := (leader + 1) % 3
 	ctx := context.Background()
 	fc := c.NodeClient(follower)
-	ten, err := fc.CreateTenant(ctx, "acme", registry.Quota{MaxSessions: 10})
+	ten, err := fc.Tenants().Create(ctx, api.TenantCreate{Name: "acme", Quota: &api.Quota{MaxSessions: 10}})
 	if err != nil {
 		t.Fatalf("create via follower: %v", err)
 	}
 	for i := range c.Nodes {
-		for _, mode := range []string{"consistent", "lease"} {
-			var got client.Tenant
-			if err := c.NodeClient(i).Do(ctx, "GET", "/v1/tenants/"+ten.ID+"?consistency="+mode, nil, &got); err != nil {
+		for _, mode := range []api.Consistency{api.Consistent, api.Lease} {
+			got, err := c.NodeClient(i).Tenants().Get(ctx, ten.ID, mode)
+			if err != nil {
 				t.Fatalf("node %d %s read: %v", i, mode, err)
 			}
 			if got.Name != "acme" {
@@ -58,13 +59,13 @@ func TestFollowerForwardsWritesAndReads(t *testing.T) {
 		}
 	}
 	// A key created through one follower authenticates at once on another.
-	key, err := fc.CreateKey(ctx, ten.ID, "ci")
+	key, err := fc.Keys().Create(ctx, ten.ID, api.KeyCreate{Name: "ci"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := c.NodeClient((leader + 2) % 3).WithToken(key.Token)
-	var tl client.List[client.Tenant]
-	if err := other.Do(ctx, "GET", "/v1/tenants", nil, &tl); err != nil {
+	tl, err := other.Tenants().Page(ctx, api.ListOptions{})
+	if err != nil {
 		t.Fatalf("fresh key on another follower: %v", err)
 	}
 	if len(tl.Items) != 1 || tl.Items[0].ID != ten.ID {
@@ -123,7 +124,7 @@ func TestLinearizableAcrossLeaderKill(t *testing.T) {
 	const keys = 16
 	tenants := make([]string, keys)
 	for i := range tenants {
-		ten, err := admin.CreateTenant(ctx, "initial", registry.Quota{})
+		ten, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: "initial"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,11 +166,12 @@ func TestLinearizableAcrossLeaderKill(t *testing.T) {
 				var err error
 				rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 				if in.put {
-					err = cl.Do(rctx, "PATCH", "/v1/tenants/"+key, map[string]string{"name": in.value}, nil)
+					_, err = cl.Tenants().Update(rctx, key, api.TenantUpdate{Name: &in.value})
 				} else {
-					var ten client.Tenant
-					err = cl.Do(rctx, "GET", "/v1/tenants/"+key+"?consistency=consistent", nil, &ten)
-					out.value = ten.Name
+					var ten *api.Tenant
+					if ten, err = cl.Tenants().Get(rctx, key, api.Consistent); err == nil {
+						out.value = ten.Name
+					}
 				}
 				cancel()
 				end := time.Now().UnixNano()
@@ -258,17 +260,17 @@ func TestFullRestartRestoresState(t *testing.T) {
 	c := startCluster(t, 3)
 	ctx := context.Background()
 	admin := c.Client()
-	ten, err := admin.CreateTenant(ctx, "acme", registry.Quota{MaxSessions: 100})
+	ten, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: "acme", Quota: &api.Quota{MaxSessions: 100}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := admin.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "game", Command: []string{"run"}})
+	app, err := admin.Apps().Create(ctx, api.AppSpec{TenantID: ten.ID, Name: "game", Command: []string{"run"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sessions []string
 	for i := 0; i < 20; i++ {
-		s, err := admin.CreateSession(ctx, client.SessionSpec{TenantID: ten.ID, AppID: app.ID})
+		s, err := admin.Sessions().Create(ctx, api.SessionSpec{TenantID: ten.ID, AppID: app.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,7 +284,7 @@ func TestFullRestartRestoresState(t *testing.T) {
 			}
 		}
 	}
-	if _, err := admin.TerminateSession(ctx, sessions[0]); err != nil {
+	if _, err := admin.Sessions().Terminate(ctx, sessions[0], ""); err != nil {
 		t.Fatal(err)
 	}
 	for i := range c.Nodes {
@@ -320,21 +322,21 @@ func TestTenantIsolation(t *testing.T) {
 	c := startCluster(t, 1)
 	ctx := context.Background()
 	admin := c.Client()
-	mk := func(name string) (*client.Client, string, string, string) {
-		ten, err := admin.CreateTenant(ctx, name, registry.Quota{})
+	mk := func(name string) (*api.Client, string, string, string) {
+		ten, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: name})
 		if err != nil {
 			t.Fatal(err)
 		}
-		key, err := admin.CreateKey(ctx, ten.ID, "k")
+		key, err := admin.Keys().Create(ctx, ten.ID, api.KeyCreate{Name: "k"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		cl := admin.WithToken(key.Token)
-		app, err := cl.CreateApp(ctx, client.AppSpec{Name: "app", Command: []string{"x"}})
+		app, err := cl.Apps().Create(ctx, api.AppSpec{Name: "app", Command: []string{"x"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := cl.CreateSession(ctx, client.SessionSpec{AppID: app.ID})
+		s, err := cl.Sessions().Create(ctx, api.SessionSpec{AppID: app.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -343,34 +345,42 @@ func TestTenantIsolation(t *testing.T) {
 	a, aTen, aApp, aSes := mk("a")
 	b, bTen, bApp, bSes := mk("b")
 	_ = aApp
-	for _, path := range []string{"/v1/tenants/" + bTen, "/v1/apps/" + bApp, "/v1/sessions/" + bSes, "/v1/tenants/" + bTen + "/keys"} {
-		err := a.Do(ctx, "GET", path, nil, nil)
-		if !client.IsCode(err, "not_found") {
-			t.Errorf("tenant a GET %s: %v, want not_found", path, err)
+	reads := []struct {
+		path string
+		get  func() error
+	}{
+		{"/v1/tenants/" + bTen, func() error { _, err := a.Tenants().Get(ctx, bTen, ""); return err }},
+		{"/v1/apps/" + bApp, func() error { _, err := a.Apps().Get(ctx, bApp, ""); return err }},
+		{"/v1/sessions/" + bSes, func() error { _, err := a.Sessions().Get(ctx, bSes, ""); return err }},
+		{"/v1/tenants/" + bTen + "/keys", func() error { _, err := a.Keys().Page(ctx, bTen, api.ListOptions{}); return err }},
+	}
+	for _, r := range reads {
+		if err := r.get(); !api.IsCode(err, "not_found") {
+			t.Errorf("tenant a GET %s: %v, want not_found", r.path, err)
 		}
 	}
-	if err := a.Do(ctx, "DELETE", "/v1/sessions/"+bSes, nil, nil); !client.IsCode(err, "not_found") {
+	if _, err := a.Sessions().Terminate(ctx, bSes, ""); !api.IsCode(err, "not_found") {
 		t.Errorf("tenant a terminating b's session: %v", err)
 	}
-	if _, err := a.CreateSession(ctx, client.SessionSpec{AppID: bApp}); !client.IsCode(err, "not_found") {
+	if _, err := a.Sessions().Create(ctx, api.SessionSpec{AppID: bApp}); !api.IsCode(err, "not_found") {
 		t.Errorf("tenant a starting b's app: %v", err)
 	}
-	if _, err := a.CreateSession(ctx, client.SessionSpec{TenantID: bTen, AppID: bApp}); !client.IsCode(err, "not_found") {
+	if _, err := a.Sessions().Create(ctx, api.SessionSpec{TenantID: bTen, AppID: bApp}); !api.IsCode(err, "not_found") {
 		t.Errorf("tenant a naming tenant b: %v", err)
 	}
-	var sl client.List[client.Session]
-	if err := b.Do(ctx, "GET", "/v1/sessions", nil, &sl); err != nil || len(sl.Items) != 1 || sl.Items[0].ID != bSes {
-		t.Errorf("tenant b lists %+v, %v", sl.Items, err)
+	if sl, err := b.Sessions().List(ctx, api.SessionFilter{}); err != nil || len(sl) != 1 || sl[0].ID != bSes {
+		t.Errorf("tenant b lists %+v, %v", sl, err)
 	}
-	if err := a.Do(ctx, "GET", "/v1/sessions?tenant_id="+bTen, nil, &sl); err != nil || len(sl.Items) != 1 || sl.Items[0].ID != aSes {
-		t.Errorf("tenant a with tenant_id filter of b lists %+v, %v", sl.Items, err)
+	if sl, err := a.Sessions().List(ctx, api.SessionFilter{TenantID: bTen}); err != nil || len(sl) != 1 || sl[0].ID != aSes {
+		t.Errorf("tenant a with tenant_id filter of b lists %+v, %v", sl, err)
 	}
-	for _, path := range []string{"/v1/nodes", "/v1/cluster"} {
-		if err := a.Do(ctx, "GET", path, nil, nil); !client.IsCode(err, "forbidden") {
-			t.Errorf("tenant GET %s: %v, want forbidden", path, err)
-		}
+	if _, err := a.Nodes().Page(ctx, api.NodeFilter{}); !api.IsCode(err, "forbidden") {
+		t.Errorf("tenant GET /v1/nodes: %v, want forbidden", err)
 	}
-	if _, err := a.CreateTenant(ctx, "evil", registry.Quota{}); !client.IsCode(err, "forbidden") {
+	if _, err := a.Cluster().Status(ctx); !api.IsCode(err, "forbidden") {
+		t.Errorf("tenant GET /v1/cluster: %v, want forbidden", err)
+	}
+	if _, err := a.Tenants().Create(ctx, api.TenantCreate{Name: "evil"}); !api.IsCode(err, "forbidden") {
 		t.Errorf("tenant creating a tenant: %v", err)
 	}
 	_ = aTen
@@ -380,15 +390,15 @@ func TestBadInputChangesNothing(t *testing.T) {
 	c := startCluster(t, 1)
 	ctx := context.Background()
 	admin := c.Client()
-	ten, err := admin.CreateTenant(ctx, "acme", registry.Quota{MaxSessions: 1})
+	ten, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: "acme", Quota: &api.Quota{MaxSessions: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := admin.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "g", Command: []string{"x"}})
+	app, err := admin.Apps().Create(ctx, api.AppSpec{TenantID: ten.ID, Name: "g", Command: []string{"x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ses, err := admin.CreateSession(ctx, client.SessionSpec{TenantID: ten.ID, AppID: app.ID})
+	ses, err := admin.Sessions().Create(ctx, api.SessionSpec{TenantID: ten.ID, AppID: app.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,11 +450,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 		t.Fatalf("bad input changed the registry: index %d → %d", before, after)
 	}
 	// An invalid transition is refused and changes nothing either.
-	if _, err := admin.TerminateSession(ctx, ses.ID); err != nil {
+	if _, err := admin.Sessions().Terminate(ctx, ses.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	idx := st.Index()
-	if _, err := admin.TerminateSession(ctx, ses.ID); !client.IsCode(err, "invalid_state_transition") {
+	if _, err := admin.Sessions().Terminate(ctx, ses.ID, ""); !api.IsCode(err, "invalid_state_transition") {
 		t.Fatalf("terminating twice: %v", err)
 	}
 	if s, _ := st.Session(ses.ID); s.State != registry.StateTerminated || s.ModifyIndex > idx {
@@ -452,10 +462,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 	// No token, wrong token.
 	noAuth := admin.WithToken("")
-	if err := noAuth.Do(ctx, "GET", "/v1/sessions", nil, nil); !client.IsCode(err, "unauthorized") {
+	if _, err := noAuth.Sessions().Page(ctx, api.SessionFilter{}); !api.IsCode(err, "unauthorized") {
 		t.Fatalf("no token: %v", err)
 	}
-	if err := admin.WithToken("key_00000000000000000000000000.bogus").Do(ctx, "GET", "/v1/sessions", nil, nil); !client.IsCode(err, "unauthorized") {
+	if _, err := admin.WithToken("key_00000000000000000000000000.bogus").Sessions().Page(ctx, api.SessionFilter{}); !api.IsCode(err, "unauthorized") {
 		t.Fatalf("unknown key: %v", err)
 	}
 }
@@ -467,9 +477,9 @@ func TestRateLimit(t *testing.T) {
 	}
 	defer c.Close()
 	cl := c.Client()
-	var limited *client.Error
+	var limited *api.Error
 	for i := 0; i < 200 && limited == nil; i++ {
-		err := cl.Do(context.Background(), "GET", "/v1/tenants", nil, nil)
+		_, err := cl.Tenants().Page(context.Background(), api.ListOptions{})
 		errors.As(err, &limited)
 	}
 	if limited == nil || limited.Status != 429 || limited.Code != "rate_limited" || limited.RetryAfter < 1 {
@@ -480,12 +490,13 @@ func TestRateLimit(t *testing.T) {
 // notDelivered reports whether a failed write certainly did not happen:
 // refused by the API, or never delivered to a leader.
 func notDelivered(err error) bool {
-	var apiErr *client.Error
+	var apiErr *api.Error
 	if errors.As(err, &apiErr) {
 		return apiErr.Status < 500 || apiErr.Code == "no_leader" && (strings.Contains(apiErr.Message, "not delivered") ||
 			strings.Contains(apiErr.Message, "no leader is known") || strings.Contains(apiErr.Message, "forwarded to an origin that is not the leader"))
 	}
-	return strings.Contains(err.Error(), "error when dialing")
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 func truncErr(s string) string {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -44,7 +45,7 @@ func edgeIDs(n int) []string {
 }
 
 // waitEdge polls the leader's GET /v1/nodes until edge id satisfies ok.
-func waitEdge(t *testing.T, c *testcluster.Cluster, id string, d time.Duration, ok func(testcluster.NodeStatus) error) {
+func waitEdge(t *testing.T, c *testcluster.Cluster, id string, d time.Duration, ok func(api.NodeView) error) {
 	t.Helper()
 	eventually(t, d, func() error {
 		l := c.Leader()
@@ -63,8 +64,8 @@ func waitEdge(t *testing.T, c *testcluster.Cluster, id string, d time.Duration, 
 	})
 }
 
-func wantState(state string) func(testcluster.NodeStatus) error {
-	return func(n testcluster.NodeStatus) error {
+func wantState(state api.NodeState) func(api.NodeView) error {
+	return func(n api.NodeView) error {
 		if n.State != state {
 			return fmt.Errorf("%s is %s (%s), want %s", n.ID, n.State, n.Reason, state)
 		}
@@ -91,7 +92,7 @@ func TestGossipEdgesLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, id := range ids {
-		waitEdge(t, c, id, 10*time.Second, func(n testcluster.NodeStatus) error {
+		waitEdge(t, c, id, 10*time.Second, func(n api.NodeView) error {
 			switch {
 			case n.State != "alive" || n.Live == nil:
 				return fmt.Errorf("%s: state %s, live %v", id, n.State, n.Live)
@@ -105,11 +106,12 @@ func TestGossipEdgesLifecycle(t *testing.T) {
 	}
 
 	tests := []struct {
-		name, id, want string
-		stop           func(id string) error
+		name, id string
+		want     api.NodeState
+		stop     func(id string) error
 	}{
-		{"hard stop is dead", ids[0], "dead", c.KillEdge},
-		{"drain is left", ids[1], "left", func(id string) error { return c.DrainEdge(context.Background(), id) }},
+		{"hard stop is dead", ids[0], api.NodeDead, c.KillEdge},
+		{"drain is left", ids[1], api.NodeLeft, func(id string) error { return c.DrainEdge(context.Background(), id) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,7 +165,7 @@ func TestGossipRefusals(t *testing.T) {
 				t.Errorf("%s log does not say the key is wrong:\n%s", name, truncErr(l))
 			}
 		}
-		waitEdge(t, c, "edge-badkey", 10*time.Second, func(n testcluster.NodeStatus) error {
+		waitEdge(t, c, "edge-badkey", 10*time.Second, func(n api.NodeView) error {
 			if n.Live != nil && n.Live.Gossip == "alive" {
 				t.Fatalf("edge with a wrong key is alive in the origin's pool: %+v", *n.Live)
 			}

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/internal/testcluster/moqtest"
 	"github.com/strata-edge/strata/internal/token"
-	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
 	"github.com/strata-edge/strata/transport/moq/wire"
@@ -42,7 +42,7 @@ func TestMediaPublishRelayView(t *testing.T) {
 		t.Fatal(err)
 	}
 	lat, lon := 48.8, 2.3
-	ses, err := testcluster.PlaceSession(ctx, cl, client.SessionSpec{TenantID: ten.ID, AppID: app.ID, Region: "eu", Lat: &lat, Lon: &lon}, 10*time.Second)
+	ses, err := testcluster.PlaceSession(ctx, cl, api.SessionSpec{TenantID: ten.ID, AppID: app.ID, Region: "eu", Lat: &lat, Lon: &lon}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +51,8 @@ func TestMediaPublishRelayView(t *testing.T) {
 	}
 	ns := media.Namespace{Tenant: ten.ID, Session: ses.ID}
 
-	var pubAns testcluster.Answer
-	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pubAns); err != nil {
+	pubAns, err := cl.Sessions().Publisher(ctx, ses.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if pubAns.Edge != "edge-a" || pubAns.MoQURL == "" || pubAns.WHIPURL == "" {
@@ -60,8 +60,9 @@ func TestMediaPublishRelayView(t *testing.T) {
 	}
 
 	// A publisher token bound to edge A is refused by edge B.
-	var viewAns testcluster.Answer
-	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/viewers", map[string]any{"region": "us", "lat": 40.7, "lon": -74}, &viewAns); err != nil {
+	vlat, vlon := 40.7, -74.0
+	viewAns, err := cl.Sessions().Viewer(ctx, ses.ID, api.ViewerRequest{Region: "us", Lat: &vlat, Lon: &vlon})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if viewAns.Edge != "edge-b" {

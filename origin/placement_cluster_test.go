@@ -2,12 +2,10 @@ package origin_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,9 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/testcluster"
-	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
 )
 
 // Capacity of the placement scenario: each edge has 3 L4s of 24 GiB and a
@@ -72,17 +69,17 @@ func startPlacementFixture(t *testing.T, origins, edges int, gpus string) *place
 	ctx := context.Background()
 	// Each attempt uses a new name: one whose outcome was unknown may have
 	// landed, and a duplicate name would be refused.
-	var ten *client.Tenant
+	var ten *api.Tenant
 	attempt := 0
 	retryAPI(t, func() (err error) {
 		attempt++
-		ten, err = c.Client().CreateTenant(ctx, fmt.Sprintf("placement-%d", attempt), registry.Quota{})
+		ten, err = c.Client().Tenants().Create(ctx, api.TenantCreate{Name: fmt.Sprintf("placement-%d", attempt)})
 		return err
 	})
-	var app *registry.App
+	var app *api.App
 	retryAPI(t, func() (err error) {
 		attempt++
-		app, err = c.Client().CreateApp(ctx, client.AppSpec{
+		app, err = c.Client().Apps().Create(ctx, api.AppSpec{
 			TenantID: ten.ID, Name: fmt.Sprintf("game-%d", attempt), Command: []string{"true"},
 			GPUs: 1, GPUModel: "L4", GPUMemoryMB: pcSessionMB, EgressMbps: pcEgressMbps,
 		})
@@ -93,34 +90,17 @@ func startPlacementFixture(t *testing.T, origins, edges int, gpus string) *place
 
 // sessions lists every session through the leader (stale read of the
 // leader's FSM, which is the authority for placement).
-func (f *placementFixture) sessions(ctx context.Context) ([]client.Session, error) {
+func (f *placementFixture) sessions(ctx context.Context) ([]api.Session, error) {
 	l := f.c.Leader()
 	if l < 0 {
 		return nil, errors.New("no leader")
 	}
-	cl := f.c.NodeClient(l)
-	var all []client.Session
-	cursor := ""
-	for {
-		path := "/v1/sessions?limit=1000"
-		if cursor != "" {
-			path += "&cursor=" + url.QueryEscape(cursor)
-		}
-		var page client.List[client.Session]
-		if err := cl.Do(ctx, "GET", path, nil, &page); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Items...)
-		if page.NextCursor == "" || page.NextCursor == cursor {
-			return all, nil
-		}
-		cursor = page.NextCursor
-	}
+	return f.c.NodeClient(l).Sessions().List(ctx, api.SessionFilter{ListOptions: api.ListOptions{Limit: api.MaxListLimit}})
 }
 
 // census counts sessions by state.
-func census(ss []client.Session) map[string]int {
-	m := map[string]int{}
+func census(ss []api.Session) map[api.SessionState]int {
+	m := map[api.SessionState]int{}
 	for _, s := range ss {
 		m[s.State]++
 	}
@@ -131,7 +111,7 @@ func census(ss []client.Session) map[string]int {
 // /v1/nodes on the leader) equal the sum of the sessions placed on it and
 // that no GPU or NIC is overbooked. It returns the placed sessions by
 // edge.
-func (f *placementFixture) checkReservations(ctx context.Context, ss []client.Session) error {
+func (f *placementFixture) checkReservations(ctx context.Context, ss []api.Session) error {
 	l := f.c.Leader()
 	if l < 0 {
 		return errors.New("no leader")
@@ -201,10 +181,10 @@ func (f *placementFixture) checkReservations(ctx context.Context, ss []client.Se
 
 // waitSettled polls until placed == want, every other live session is
 // pending, and reservations match; it returns the sessions.
-func (f *placementFixture) waitSettled(t *testing.T, wantPlaced int) []client.Session {
+func (f *placementFixture) waitSettled(t *testing.T, wantPlaced int) []api.Session {
 	t.Helper()
 	ctx := context.Background()
-	var ss []client.Session
+	var ss []api.Session
 	eventually(t, pcPollDeadline, func() error {
 		var err error
 		if ss, err = f.sessions(ctx); err != nil {
@@ -274,18 +254,18 @@ func (f *placementFixture) createAll(t *testing.T, n int) createResult {
 		// lastUnknown is each create's last answer of unknown outcome.
 		lastUnknown = map[int]error{}
 	)
-	clients := make([]*client.Client, len(c.Nodes))
+	clients := make([]*api.Client, len(c.Nodes))
 	for i := range clients {
 		clients[i] = c.NodeClient(i)
 	}
 	// create sends create i until it is acknowledged, refused for good, or
 	// of unknown outcome; it reports which.
-	create := func(i int, cl *client.Client) (uncertain bool) {
+	create := func(i int, cl *api.Client) (uncertain bool) {
 		lat, lon := pcLat, pcLon0+float64(i)*pcLonStep
-		spec := client.SessionSpec{TenantID: f.tenant, AppID: f.app, Lat: &lat, Lon: &lon}
+		spec := api.SessionSpec{TenantID: f.tenant, AppID: f.app, Lat: &lat, Lon: &lon}
 		deadline := time.Now().Add(pcCreateDeadline)
 		for attempt := 0; ; attempt++ {
-			_, err := cl.CreateSession(ctx, spec)
+			_, err := cl.Sessions().Create(ctx, spec)
 			if attempt == 0 && answered.Add(1) == int64(n/4) {
 				l, err := c.WaitLeader(pcPollDeadline)
 				if err == nil {
@@ -297,7 +277,7 @@ func (f *placementFixture) createAll(t *testing.T, n int) createResult {
 				}
 				killed <- l
 			}
-			var apiErr *client.Error
+			var apiErr *api.Error
 			isAPI := errors.As(err, &apiErr)
 			retry := time.Now().Before(deadline)
 			switch {
@@ -427,39 +407,20 @@ var barriers atomic.Int64
 func (f *placementFixture) fingerprints(t *testing.T, n int) []int {
 	t.Helper()
 	ctx := context.Background()
-	var ss []struct {
-		Lon float64 `json:"lon"`
-	}
+	var ss []api.Session
 	eventually(t, pcPollDeadline, func() error {
 		l := f.c.Leader()
 		if l < 0 {
 			return errors.New("no leader")
 		}
 		cl := f.c.NodeClient(l)
-		if _, err := cl.CreateTenant(ctx, fmt.Sprintf("barrier-%d", barriers.Add(1)), registry.Quota{}); err != nil {
+		if _, err := cl.Tenants().Create(ctx, api.TenantCreate{Name: fmt.Sprintf("barrier-%d", barriers.Add(1))}); err != nil {
 			return err
 		}
-		ss = ss[:0]
-		cursor := ""
-		for {
-			path := "/v1/sessions?limit=1000&tenant_id=" + f.tenant
-			if cursor != "" {
-				path += "&cursor=" + url.QueryEscape(cursor)
-			}
-			var page struct {
-				Items []struct {
-					Lon float64 `json:"lon"`
-				} `json:"items"`
-				NextCursor string `json:"next_cursor"`
-			}
-			if err := cl.Do(ctx, "GET", path, nil, &page); err != nil {
-				return err
-			}
-			ss = append(ss, page.Items...)
-			if page.NextCursor == "" || page.NextCursor == cursor {
-				break
-			}
-			cursor = page.NextCursor
+		var err error
+		ss, err = cl.Sessions().List(ctx, api.SessionFilter{TenantID: f.tenant, ListOptions: api.ListOptions{Limit: api.MaxListLimit}})
+		if err != nil {
+			return err
 		}
 		if f.c.Leader() != l {
 			return errors.New("leader changed while listing")
@@ -487,7 +448,7 @@ func TestPlacementClusterCapacity(t *testing.T) {
 	f := startPlacementFixture(t, 3, pcEdges, pcGPUSpec)
 	c := f.c
 	ctx := context.Background()
-	spec := client.SessionSpec{TenantID: f.tenant, AppID: f.app}
+	spec := api.SessionSpec{TenantID: f.tenant, AppID: f.app}
 
 	cr := f.createAll(t, pcCreates)
 	t.Logf("leader %s killed after %d answers; %d creates answered 429, %d retried after a safe refusal, %d with an unknown outcome of which %d had landed; unknown outcomes by answer: %v",
@@ -498,7 +459,7 @@ func TestPlacementClusterCapacity(t *testing.T) {
 	}
 
 	t.Run("freed capacity goes to the oldest pending", func(t *testing.T) {
-		var placed, pending []client.Session
+		var placed, pending []api.Session
 		for _, s := range ss {
 			switch s.State {
 			case "placed":
@@ -507,13 +468,13 @@ func TestPlacementClusterCapacity(t *testing.T) {
 				pending = append(pending, s)
 			}
 		}
-		slices.SortFunc(pending, func(a, b client.Session) int { return int(a.CreateIndex) - int(b.CreateIndex) })
+		slices.SortFunc(pending, func(a, b api.Session) int { return int(a.CreateIndex) - int(b.CreateIndex) })
 		for _, s := range placed[:50] {
 			retryAPI(t, func() error {
-				_, err := c.Client().TerminateSession(ctx, s.ID)
+				_, err := c.Client().Sessions().Terminate(ctx, s.ID, "")
 				if err != nil && !testcluster.IsRetryable(err) {
 					// A retry after an unknown outcome finds it ended.
-					if cur, gerr := c.Client().GetSession(ctx, s.ID, "consistent"); gerr == nil && cur.State == "terminated" {
+					if cur, gerr := c.Client().Sessions().Get(ctx, s.ID, "consistent"); gerr == nil && cur.State == "terminated" {
 						return nil
 					}
 				}
@@ -521,14 +482,14 @@ func TestPlacementClusterCapacity(t *testing.T) {
 			})
 		}
 		after := f.waitSettled(t, pcCapacity)
-		state := map[string]string{}
+		state := map[string]api.SessionState{}
 		for _, s := range after {
 			state[s.ID] = s.State
 		}
 		for i, s := range pending {
-			want := "pending"
+			want := api.StatePending
 			if i < 50 {
-				want = "placed"
+				want = api.StatePlaced
 			}
 			if state[s.ID] != want {
 				t.Fatalf("pending #%d (create index %d) is %s, want %s", i, s.CreateIndex, state[s.ID], want)
@@ -540,9 +501,9 @@ func TestPlacementClusterCapacity(t *testing.T) {
 		before := census(f.waitSettled(t, pcCapacity))
 		ff := spec
 		ff.FailFast = true
-		var apiErr *client.Error
+		var apiErr *api.Error
 		retryAPI(t, func() error {
-			_, err := c.Client().CreateSession(ctx, ff)
+			_, err := c.Client().Sessions().Create(ctx, ff)
 			if errors.As(err, &apiErr) && apiErr.Code == "no_capacity" {
 				return nil
 			}
@@ -615,22 +576,19 @@ func TestPlacementClusterCapacity(t *testing.T) {
 				placed = s.ID // the subtest above may have ended the first pick
 			}
 		}
-		var v struct {
-			Edge, Token, Role string
-		}
-		retryAPI(t, func() error {
-			return c.Client().Do(ctx, "POST", "/v1/sessions/"+placed+"/viewers", map[string]any{"lat": 48.5, "lon": 2.0}, &v)
+		var v *api.ViewerAnswer
+		retryAPI(t, func() (err error) {
+			lat, lon := 48.5, 2.0
+			v, err = c.Client().Sessions().Viewer(ctx, placed, api.ViewerRequest{Lat: &lat, Lon: &lon})
+			return err
 		})
 		if !strings.HasPrefix(v.Edge, "edge-") || v.Token == "" || v.Role == "" {
 			t.Fatalf("viewer answer %+v", v)
 		}
-		var ex struct {
-			Placed      bool            `json:"placed"`
-			Reason      string          `json:"reason"`
-			Explanation json.RawMessage `json:"explanation"`
-		}
-		retryAPI(t, func() error {
-			return c.Client().Do(ctx, "GET", "/v1/placement/explain?app_id="+f.app, nil, &ex)
+		var ex *api.PlacementExplanation
+		retryAPI(t, func() (err error) {
+			ex, err = c.Client().ExplainPlacement(ctx, api.PlacementQuery{AppID: f.app})
+			return err
 		})
 		if ex.Placed || !strings.Contains(string(ex.Explanation), "gpu_memory") {
 			t.Fatalf("explain on a full fleet: placed %v, reason %q, explanation %s", ex.Placed, ex.Reason, ex.Explanation)
@@ -656,7 +614,7 @@ func TestPlacementClusterDeadEdge(t *testing.T) {
 	f := startPlacementFixture(t, 1, 3, "fake:1xL4:24GB") // 10 sessions per edge
 	ctx := context.Background()
 	for range 15 {
-		if _, err := f.c.Client().CreateSession(ctx, client.SessionSpec{TenantID: f.tenant, AppID: f.app}); err != nil {
+		if _, err := f.c.Client().Sessions().Create(ctx, api.SessionSpec{TenantID: f.tenant, AppID: f.app}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -674,7 +632,7 @@ func TestPlacementClusterDeadEdge(t *testing.T) {
 	if err := f.c.KillEdge(victim); err != nil {
 		t.Fatal(err)
 	}
-	waitEdge(t, f.c, victim, 15*time.Second, wantState("dead"))
+	waitEdge(t, f.c, victim, 15*time.Second, wantState(api.NodeDead))
 	eventually(t, pcPollDeadline, func() error {
 		ss, err := f.sessions(ctx)
 		if err != nil {

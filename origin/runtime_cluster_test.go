@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
 	"github.com/strata-edge/strata/internal/testcluster"
-	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
 )
 
 // instanceScript records, from inside the instance, its session and GPUs,
@@ -38,21 +37,21 @@ func TestRuntimeClusterDisjointGPUs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	admin := c.Client()
-	ten, err := admin.CreateTenant(ctx, "runtime", registry.Quota{})
+	ten, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: "runtime"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	app, err := admin.CreateApp(ctx, client.AppSpec{
+	app, err := admin.Apps().Create(ctx, api.AppSpec{
 		TenantID: ten.ID, Name: "probe", Command: []string{"/bin/sh", "-c", instanceScript, "sh", out},
 		GPUs: 1, GPUModel: "L4",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ses []*client.Session
+	var ses []*api.Session
 	for range 2 {
-		s, err := admin.CreateSession(ctx, client.SessionSpec{TenantID: ten.ID, AppID: app.ID})
+		s, err := admin.Sessions().Create(ctx, api.SessionSpec{TenantID: ten.ID, AppID: app.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +71,7 @@ func TestRuntimeClusterDisjointGPUs(t *testing.T) {
 				return fmt.Errorf("instance of %s wrote %q", s.ID, b)
 			}
 			seen[s.ID] = f[1]
-			got, err := admin.GetSession(ctx, s.ID, "")
+			got, err := admin.Sessions().Get(ctx, s.ID, "")
 			if err != nil {
 				return err
 			}
@@ -96,22 +95,21 @@ func TestRuntimeClusterDisjointGPUs(t *testing.T) {
 
 	// Only the reserving edge may report; only edge states are accepted.
 	for _, tc := range []struct {
-		body   string
+		report api.SessionStateReport
 		status int
 	}{
-		{`{"node_id":"edge-other","state":"running"}`, 403},
-		{`{"node_id":"edge-rt","state":"hibernated"}`, 400},
+		{api.SessionStateReport{NodeID: "edge-other", State: api.StateRunning}, 403},
+		{api.SessionStateReport{NodeID: "edge-rt", State: api.StateHibernated}, 400},
 	} {
-		var ans map[string]any
-		err := admin.Do(ctx, "POST", "/v1/sessions/"+ses[0].ID+"/state", rawJSON(tc.body), &ans)
-		var apiErr *client.Error
+		_, err := admin.Sessions().ReportState(ctx, ses[0].ID, tc.report)
+		var apiErr *api.Error
 		if !errors.As(err, &apiErr) || apiErr.Status != tc.status {
-			t.Errorf("%s: err = %v; want status %d", tc.body, err, tc.status)
+			t.Errorf("%+v: err = %v; want status %d", tc.report, err, tc.status)
 		}
 	}
 
 	// Terminating one stops its instance and leaves the other running.
-	if _, err := admin.TerminateSession(ctx, ses[0].ID); err != nil {
+	if _, err := admin.Sessions().Terminate(ctx, ses[0].ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 30*time.Second, func() error {
@@ -122,13 +120,8 @@ func TestRuntimeClusterDisjointGPUs(t *testing.T) {
 		t.Fatalf("the other instance was stopped too: %v", err)
 	}
 	// A report for the terminated session is an invalid transition.
-	err = admin.Do(ctx, "POST", "/v1/sessions/"+ses[0].ID+"/state", rawJSON(`{"node_id":"edge-rt","state":"running"}`), nil)
-	if !client.IsCode(err, "invalid_state_transition") {
+	_, err = admin.Sessions().ReportState(ctx, ses[0].ID, api.SessionStateReport{NodeID: "edge-rt", State: api.StateRunning})
+	if !api.IsCode(err, "invalid_state_transition") {
 		t.Fatalf("report after terminate: %v; want invalid_state_transition", err)
 	}
 }
-
-// rawJSON is a request body sent as is.
-type rawJSON string
-
-func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }

@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
 	"github.com/strata-edge/strata/internal/testcluster"
-	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
 )
 
 // Sessions end to end on loopback: real edges with the media plane and
@@ -24,7 +23,7 @@ type frame = testcluster.Frame
 
 // watchSession plays a session's video as a player does, routing again
 // when the session moves.
-func watchSession(ctx context.Context, cl *client.Client, tenant, session string) (<-chan frame, func()) {
+func watchSession(ctx context.Context, cl *api.Client, tenant, session string) (<-chan frame, func()) {
 	return testcluster.WatchSession(ctx, cl, tenant, session)
 }
 
@@ -54,11 +53,11 @@ func mediaEdge(t *testing.T, id string, lat, lon float64) testcluster.EdgeSpec {
 }
 
 // waitSession polls a session until ok accepts it.
-func waitSession(ctx context.Context, t *testing.T, cl *client.Client, id string, d time.Duration, ok func(s *client.Session) error) *client.Session {
+func waitSession(ctx context.Context, t *testing.T, cl *api.Client, id string, d time.Duration, ok func(s *api.Session) error) *api.Session {
 	t.Helper()
-	var got *client.Session
+	var got *api.Session
 	eventually(t, d, func() error {
-		s, err := cl.GetSession(ctx, id, "")
+		s, err := cl.Sessions().Get(ctx, id, "")
 		if err != nil {
 			return err
 		}
@@ -68,8 +67,8 @@ func waitSession(ctx context.Context, t *testing.T, cl *client.Client, id string
 	return got
 }
 
-func inState(want string) func(s *client.Session) error {
-	return func(s *client.Session) error {
+func inState(want api.SessionState) func(s *api.Session) error {
+	return func(s *api.Session) error {
 		if s.State != want {
 			return fmt.Errorf("session %s is %s (%s), want %s", s.ID, s.State, s.Reason, want)
 		}
@@ -78,9 +77,9 @@ func inState(want string) func(s *client.Session) error {
 }
 
 // wantCode checks that err is an API error with the given status and code.
-func wantCode(t *testing.T, what string, err error, status int, code string) {
+func wantCode(t *testing.T, what string, err error, status int, code api.Code) {
 	t.Helper()
-	var ae *client.Error
+	var ae *api.Error
 	if !errors.As(err, &ae) || ae.Status != status || ae.Code != code {
 		t.Errorf("%s: err = %v; want %d %s", what, err, status, code)
 	}
@@ -98,11 +97,11 @@ func TestSessionsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := c.Client()
-	ten, err := admin.CreateTenant(ctx, "e2e", registry.Quota{})
+	ten, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: "e2e"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := admin.CreateKey(ctx, ten.ID, "backend")
+	key, err := admin.Keys().Create(ctx, ten.ID, api.KeyCreate{Name: "backend"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,13 +110,13 @@ func TestSessionsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mkApp := func(name, restart, idle string, gpus int64) *registry.App {
+	mkApp := func(name string, restart api.RestartPolicy, idle api.IdlePolicy, gpus int64) *api.App {
 		t.Helper()
-		spec := client.AppSpec{Name: name, Command: cmd, Env: env, GPUs: gpus, EgressMbps: 5, RestartPolicy: restart}
+		spec := api.AppSpec{Name: name, Command: cmd, Env: env, GPUs: gpus, EgressMbps: 5, RestartPolicy: restart}
 		if idle != "" {
 			spec.IdlePolicy, spec.IdleMinutes = idle, 1
 		}
-		a, err := cl.CreateApp(ctx, spec)
+		a, err := cl.Apps().Create(ctx, spec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +127,7 @@ func TestSessionsEndToEnd(t *testing.T) {
 
 	// POST /v1/sessions → the first keyframe at a MoQ viewer.
 	start := time.Now()
-	ses, err := cl.CreateSession(ctx, client.SessionSpec{AppID: game.ID, Lat: &lat, Lon: &lon})
+	ses, err := cl.Sessions().Create(ctx, api.SessionSpec{AppID: game.ID, Lat: &lat, Lon: &lon})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,19 +140,19 @@ func TestSessionsEndToEnd(t *testing.T) {
 	home := ses.Reservation.NodeID
 
 	// Invalid transitions are refused with a JSON error code.
-	err = cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/wake", nil, nil)
+	_, err = cl.Sessions().Wake(ctx, ses.ID)
 	wantCode(t, "wake a running session", err, 409, "invalid_state_transition")
 
 	// Hibernate frees the edge; wake places the session again and the
 	// viewer gets frames again.
-	var hib client.Session
-	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/hibernate", nil, &hib); err != nil {
+	hib, err := cl.Sessions().Hibernate(ctx, ses.ID, "")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if hib.State != "hibernated" || hib.Reservation != nil {
 		t.Fatalf("hibernated session: %s, reservation %+v", hib.State, hib.Reservation)
 	}
-	err = cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/hibernate", nil, nil)
+	_, err = cl.Sessions().Hibernate(ctx, ses.ID, "")
 	wantCode(t, "hibernate a hibernated session", err, 409, "invalid_state_transition")
 	eventually(t, 20*time.Second, func() error {
 		st, err := testcluster.EdgeStatuses(ctx, admin)
@@ -166,8 +165,8 @@ func TestSessionsEndToEnd(t *testing.T) {
 		return nil
 	})
 	woken := time.Now()
-	var wk client.Session
-	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/wake", nil, &wk); err != nil {
+	wk, err := cl.Sessions().Wake(ctx, ses.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if wk.Reservation == nil {
@@ -180,7 +179,7 @@ func TestSessionsEndToEnd(t *testing.T) {
 
 	// A second session whose app never restarts, on the same edge.
 	never := mkApp("never", "never", "", 0)
-	nses, err := cl.CreateSession(ctx, client.SessionSpec{AppID: never.ID, Lat: &lat, Lon: &lon})
+	nses, err := cl.Sessions().Create(ctx, api.SessionSpec{AppID: never.ID, Lat: &lat, Lon: &lon})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +199,7 @@ func TestSessionsEndToEnd(t *testing.T) {
 	if ses.Reservation.NodeID == home {
 		t.Fatalf("session still on the dead edge %s", home)
 	}
-	waitSession(ctx, t, cl, nses.ID, 20*time.Second, func(s *client.Session) error {
+	waitSession(ctx, t, cl, nses.ID, 20*time.Second, func(s *api.Session) error {
 		if s.State != "failed" || !strings.Contains(s.Reason, home) {
 			return fmt.Errorf("never-restart session is %s (%s); want failed naming %s", s.State, s.Reason, home)
 		}
@@ -211,21 +210,24 @@ func TestSessionsEndToEnd(t *testing.T) {
 
 	t.Run("restart policy on instance exit", func(t *testing.T) {
 		for _, tc := range []struct {
-			restart, script, state, reason string
+			restart api.RestartPolicy
+			script  string
+			state   api.SessionState
+			reason  string
 		}{
-			{"never", "exit 3", "failed", "status 3"},
-			{"on-failure", "exit 0", "terminated", "status 0"},
-			{"always", "exit 0", "failed", "not restarted after 10 placements"},
+			{api.RestartNever, "exit 3", api.StateFailed, "status 3"},
+			{api.RestartOnFailure, "exit 0", api.StateTerminated, "status 0"},
+			{api.RestartAlways, "exit 0", api.StateFailed, "not restarted after 10 placements"},
 		} {
-			a, err := cl.CreateApp(ctx, client.AppSpec{Name: "exit-" + tc.restart, Command: []string{"/bin/sh", "-c", tc.script}, RestartPolicy: tc.restart})
+			a, err := cl.Apps().Create(ctx, api.AppSpec{Name: "exit-" + string(tc.restart), Command: []string{"/bin/sh", "-c", tc.script}, RestartPolicy: tc.restart})
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := cl.CreateSession(ctx, client.SessionSpec{AppID: a.ID})
+			s, err := cl.Sessions().Create(ctx, api.SessionSpec{AppID: a.ID})
 			if err != nil {
 				t.Fatal(err)
 			}
-			waitSession(ctx, t, cl, s.ID, 60*time.Second, func(s *client.Session) error {
+			waitSession(ctx, t, cl, s.ID, 60*time.Second, func(s *api.Session) error {
 				if s.State != tc.state || !strings.Contains(s.Reason, tc.reason) {
 					return fmt.Errorf("%s: %s (%s); want %s with %q", tc.restart, s.State, s.Reason, tc.state, tc.reason)
 				}
@@ -237,7 +239,7 @@ func TestSessionsEndToEnd(t *testing.T) {
 	t.Run("idle policy", func(t *testing.T) {
 		// idle_minutes 1 at the edges' test minute of 300 ms.
 		hib := mkApp("idle-hibernate", "", "hibernate", 0)
-		s, err := cl.CreateSession(ctx, client.SessionSpec{AppID: hib.ID})
+		s, err := cl.Sessions().Create(ctx, api.SessionSpec{AppID: hib.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,13 +252,13 @@ func TestSessionsEndToEnd(t *testing.T) {
 		for time.Since(watched) < 1500*time.Millisecond {
 			<-fr
 		}
-		if got, err := cl.GetSession(ctx, s.ID, ""); err != nil || got.State != "running" {
+		if got, err := cl.Sessions().Get(ctx, s.ID, ""); err != nil || got.State != "running" {
 			t.Fatalf("watched session: %v %+v", err, got)
 		}
 		stopV()
 		waitV()
 		// Unwatched, it hibernates.
-		waitSession(ctx, t, cl, s.ID, 20*time.Second, func(s *client.Session) error {
+		waitSession(ctx, t, cl, s.ID, 20*time.Second, func(s *api.Session) error {
 			if s.State != "hibernated" || !strings.HasPrefix(s.Reason, "idle") {
 				return fmt.Errorf("unwatched session is %s (%s); want hibernated for idleness", s.State, s.Reason)
 			}
@@ -264,11 +266,11 @@ func TestSessionsEndToEnd(t *testing.T) {
 		})
 
 		term := mkApp("idle-terminate", "", "terminate", 0)
-		s, err = cl.CreateSession(ctx, client.SessionSpec{AppID: term.ID})
+		s, err = cl.Sessions().Create(ctx, api.SessionSpec{AppID: term.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitSession(ctx, t, cl, s.ID, 30*time.Second, func(s *client.Session) error {
+		waitSession(ctx, t, cl, s.ID, 30*time.Second, func(s *api.Session) error {
 			if s.State != "terminated" || !strings.HasPrefix(s.Reason, "idle") {
 				return fmt.Errorf("session is %s (%s); want terminated for idleness", s.State, s.Reason)
 			}
@@ -278,31 +280,31 @@ func TestSessionsEndToEnd(t *testing.T) {
 
 	t.Run("wake without capacity", func(t *testing.T) {
 		// Only one edge, one GPU left: the running session holds it.
-		blocker, err := cl.CreateSession(ctx, client.SessionSpec{AppID: game.ID})
+		blocker, err := cl.Sessions().Create(ctx, api.SessionSpec{AppID: game.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if blocker.State != "pending" {
 			t.Fatalf("blocker is %s; want pending (no GPU free)", blocker.State)
 		}
-		if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/hibernate", nil, nil); err != nil {
+		if _, err := cl.Sessions().Hibernate(ctx, ses.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		// The freed GPU goes to the waiting session; the woken one waits.
-		waitSession(ctx, t, cl, blocker.ID, 20*time.Second, func(s *client.Session) error {
+		waitSession(ctx, t, cl, blocker.ID, 20*time.Second, func(s *api.Session) error {
 			if s.Reservation == nil {
 				return fmt.Errorf("blocker is %s (%s)", s.State, s.Reason)
 			}
 			return nil
 		})
-		var wk client.Session
-		if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/wake", nil, &wk); err != nil {
+		wk, err := cl.Sessions().Wake(ctx, ses.ID)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if wk.State != "pending" || wk.Reason == "" {
 			t.Fatalf("woken without capacity: %s (%q); want pending with a reason", wk.State, wk.Reason)
 		}
-		if _, err := cl.TerminateSession(ctx, blocker.ID); err != nil {
+		if _, err := cl.Sessions().Terminate(ctx, blocker.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		waitSession(ctx, t, cl, ses.ID, 30*time.Second, inState("running"))
@@ -311,32 +313,32 @@ func TestSessionsEndToEnd(t *testing.T) {
 	t.Run("quota", func(t *testing.T) {
 		for _, tc := range []struct {
 			name  string
-			quota registry.Quota
+			quota api.Quota
 			gpus  int64
 		}{
-			{"sessions", registry.Quota{MaxSessions: 1}, 0},
-			{"gpus", registry.Quota{MaxGPUs: 1}, 1},
-			{"egress", registry.Quota{MaxEgressMbps: 5}, 0},
+			{"sessions", api.Quota{MaxSessions: 1}, 0},
+			{"gpus", api.Quota{MaxGPUs: 1}, 1},
+			{"egress", api.Quota{MaxEgressMbps: 5}, 0},
 		} {
-			qt, err := admin.CreateTenant(ctx, "quota-"+tc.name, tc.quota)
+			qt, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: "quota-" + tc.name, Quota: &tc.quota})
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, err := admin.CreateApp(ctx, client.AppSpec{TenantID: qt.ID, Name: "q", Command: []string{"sleep", "60"}, GPUs: tc.gpus, EgressMbps: 5})
+			a, err := admin.Apps().Create(ctx, api.AppSpec{TenantID: qt.ID, Name: "q", Command: []string{"sleep", "60"}, GPUs: tc.gpus, EgressMbps: 5})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := admin.CreateSession(ctx, client.SessionSpec{TenantID: qt.ID, AppID: a.ID}); err != nil {
+			if _, err := admin.Sessions().Create(ctx, api.SessionSpec{TenantID: qt.ID, AppID: a.ID}); err != nil {
 				t.Fatalf("%s: first session: %v", tc.name, err)
 			}
 			before, err := testcluster.EdgeStatuses(ctx, admin)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = admin.CreateSession(ctx, client.SessionSpec{TenantID: qt.ID, AppID: a.ID})
+			_, err = admin.Sessions().Create(ctx, api.SessionSpec{TenantID: qt.ID, AppID: a.ID})
 			wantCode(t, tc.name+" quota", err, 403, "quota_exceeded")
-			var l client.List[client.Session]
-			if err := admin.Do(ctx, "GET", "/v1/sessions?tenant_id="+qt.ID, nil, &l); err != nil {
+			l, err := admin.Sessions().Page(ctx, api.SessionFilter{TenantID: qt.ID})
+			if err != nil {
 				t.Fatal(err)
 			}
 			if len(l.Items) != 1 {
@@ -371,7 +373,7 @@ func TestSessionsLeaderLossNoMediaGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := c.Client()
-	ten, err := admin.CreateTenant(ctx, "gap", registry.Quota{})
+	ten, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: "gap"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,11 +381,11 @@ func TestSessionsLeaderLossNoMediaGap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := admin.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "game", Command: cmd, Env: env, GPUs: 1, EgressMbps: 5})
+	app, err := admin.Apps().Create(ctx, api.AppSpec{TenantID: ten.ID, Name: "game", Command: cmd, Env: env, GPUs: 1, EgressMbps: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ses, err := admin.CreateSession(ctx, client.SessionSpec{TenantID: ten.ID, AppID: app.ID})
+	ses, err := admin.Sessions().Create(ctx, api.SessionSpec{TenantID: ten.ID, AppID: app.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,13 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/api"
 )
 
 // clientFlags are shared by every client command.
@@ -31,8 +30,8 @@ func (f *clientFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.output, "o", "table", "output: table or json")
 }
 
-func (f *clientFlags) client() *client.Client {
-	return client.New(f.token, strings.Split(f.addr, ",")...)
+func (f *clientFlags) client() *api.Client {
+	return api.New(f.token, strings.Split(f.addr, ",")...)
 }
 
 // resource is a client command over one kind of API object.
@@ -46,7 +45,7 @@ type resource struct {
 type verb struct {
 	args  string // positional argument synopsis
 	help  string
-	flags func(fs *flag.FlagSet) func(args []string) (method, path string, body any, err error)
+	flags builder
 	// columns picks table columns from each JSON item.
 	columns []string
 }
@@ -85,14 +84,18 @@ func (r resource) run(args []string) error {
 		}
 		return usagef("%v", err)
 	}
-	method, path, body, err := build(positional)
+	call, err := build(positional)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	var out json.RawMessage
-	if err := cf.client().Do(ctx, method, path, body, &out); err != nil {
+	res, err := call(ctx, cf.client())
+	if err != nil || res == nil {
+		return err
+	}
+	out, err := json.Marshal(res)
+	if err != nil {
 		return err
 	}
 	return render(os.Stdout, cf.output, out, v.columns)
@@ -187,7 +190,7 @@ func cell(v any) string {
 // exitCode maps an error to the process exit status.
 func exitCode(err error) int {
 	var ue *usageError
-	var ae *client.Error
+	var ae *api.Error
 	switch {
 	case errors.As(err, &ue):
 		return exitUsage
@@ -202,7 +205,7 @@ func exitCode(err error) int {
 		case ae.Status >= 500:
 			return exitUnavailable
 		}
-	case errors.Is(err, client.ErrUnreachable):
+	case errors.Is(err, api.ErrUnreachable):
 		return exitUnavailable
 	}
 	return exitFailure
@@ -215,22 +218,6 @@ func nargs(args []string, n int, synopsis string) error {
 		return usagef("want %d argument(s): %s", n, synopsis)
 	}
 	return nil
-}
-
-func esc(s string) string { return url.PathEscape(s) }
-
-// listQuery builds a query string from the non-empty values.
-func listQuery(kv ...string) string {
-	q := url.Values{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] != "" {
-			q.Set(kv[i], kv[i+1])
-		}
-	}
-	if len(q) == 0 {
-		return ""
-	}
-	return "?" + q.Encode()
 }
 
 // parseInterspersed parses flags that may come before or after positional

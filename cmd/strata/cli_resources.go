@@ -1,69 +1,69 @@
 package main
 
 import (
+	"context"
 	"flag"
-	"strconv"
 	"strings"
+
+	"github.com/strata-edge/strata/api"
 )
 
-func noFlags(method, path string) func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
-	return func(*flag.FlagSet) func([]string) (string, string, any, error) {
-		return func(args []string) (string, string, any, error) {
+// op is one API call of a verb; its result is rendered as JSON or a
+// table, nil renders nothing.
+type op func(ctx context.Context, c *api.Client) (any, error)
+
+// builder binds a verb's flags and returns what turns its positional
+// arguments into an op.
+type builder func(fs *flag.FlagSet) func(args []string) (op, error)
+
+// noArgs builds a verb taking no argument.
+func noArgs(call func(ctx context.Context, c *api.Client) (any, error)) builder {
+	return func(*flag.FlagSet) func([]string) (op, error) {
+		return func(args []string) (op, error) {
 			if err := nargs(args, 0, ""); err != nil {
-				return "", "", nil, err
+				return nil, err
 			}
-			return method, path, nil, nil
+			return call, nil
 		}
 	}
 }
 
-// byID builds a verb taking one ID argument appended to prefix.
-func byID(method, prefix string) func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
-	return func(*flag.FlagSet) func([]string) (string, string, any, error) {
-		return func(args []string) (string, string, any, error) {
+// byID builds a verb taking one ID argument.
+func byID(call func(ctx context.Context, c *api.Client, id string) (any, error)) builder {
+	return func(*flag.FlagSet) func([]string) (op, error) {
+		return func(args []string) (op, error) {
 			if err := nargs(args, 1, "ID"); err != nil {
-				return "", "", nil, err
+				return nil, err
 			}
-			return method, prefix + esc(args[0]), nil, nil
+			return func(ctx context.Context, c *api.Client) (any, error) { return call(ctx, c, args[0]) }, nil
 		}
 	}
 }
 
-// byIDSuffix builds a verb taking one ID argument between prefix and
-// suffix.
-func byIDSuffix(method, prefix, suffix string) func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
-	return func(*flag.FlagSet) func([]string) (string, string, any, error) {
-		return func(args []string) (string, string, any, error) {
-			if err := nargs(args, 1, "ID"); err != nil {
-				return "", "", nil, err
-			}
-			return method, prefix + esc(args[0]) + suffix, nil, nil
-		}
-	}
-}
+// done adapts a call that answers nothing (204) to an op result.
+func done(err error) (any, error) { return nil, err }
 
-// paged adds --limit, --cursor and --consistency to a list verb.
-func paged(path string, extra ...string) func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
-	return func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
+// paged builds a list verb reading one page, with --limit, --cursor and
+// --consistency, and a flag per filter (tenant_id: --tenant-id).
+func paged(list func(ctx context.Context, c *api.Client, o api.ListOptions, filter map[string]string) (any, error), filters ...string) builder {
+	return func(fs *flag.FlagSet) func([]string) (op, error) {
 		limit := fs.Int("limit", 0, "page size (1-1000)")
 		cursor := fs.String("cursor", "", "continue after this ID")
 		consistency := fs.String("consistency", "", "stale, lease or consistent")
-		filters := make([]*string, len(extra))
-		for i, name := range extra {
-			filters[i] = fs.String(strings.ReplaceAll(name, "_", "-"), "", "filter by "+name)
+		values := make([]*string, len(filters))
+		for i, name := range filters {
+			values[i] = fs.String(strings.ReplaceAll(name, "_", "-"), "", "filter by "+name)
 		}
-		return func(args []string) (string, string, any, error) {
+		return func(args []string) (op, error) {
 			if err := nargs(args, 0, ""); err != nil {
-				return "", "", nil, err
+				return nil, err
 			}
-			kv := []string{"cursor", *cursor, "consistency", *consistency}
-			if *limit > 0 {
-				kv = append(kv, "limit", strconv.Itoa(*limit))
+			o := api.ListOptions{Limit: *limit, Cursor: *cursor, Consistency: api.Consistency(*consistency)}
+			f := map[string]string{}
+			for i, name := range filters {
+				f[name] = *values[i]
 			}
-			for i, name := range extra {
-				kv = append(kv, name, *filters[i])
-			}
-			return "GET", path + listQuery(kv...), nil, nil
+			return func(ctx context.Context, c *api.Client) (any, error) { return list(ctx, c, o, f) }, nil
 		}
 	}
 }
@@ -79,52 +79,68 @@ var (
 func resources() []resource {
 	return []resource{
 		{name: "tenants", summary: "manage tenants (admin)", verbs: map[string]verb{
-			"list": {help: "list tenants", flags: paged("/v1/tenants"), columns: tenantCols},
-			"get":  {args: "ID", help: "show a tenant", flags: byID("GET", "/v1/tenants/"), columns: tenantCols},
-			"create": {args: "NAME", help: "create a tenant", columns: tenantCols, flags: func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
+			"list": {help: "list tenants", columns: tenantCols, flags: paged(func(ctx context.Context, c *api.Client, o api.ListOptions, _ map[string]string) (any, error) {
+				return c.Tenants().Page(ctx, o)
+			})},
+			"get": {args: "ID", help: "show a tenant", columns: tenantCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+				return c.Tenants().Get(ctx, id, "")
+			})},
+			"create": {args: "NAME", help: "create a tenant", columns: tenantCols, flags: func(fs *flag.FlagSet) func([]string) (op, error) {
 				ms := fs.Int64("max-sessions", 0, "session quota (0 = unlimited)")
 				mg := fs.Int64("max-gpus", 0, "GPU quota (0 = unlimited)")
 				me := fs.Int64("max-egress-mbps", 0, "egress quota in Mbit/s (0 = unlimited)")
-				return func(args []string) (string, string, any, error) {
+				return func(args []string) (op, error) {
 					if err := nargs(args, 1, "NAME"); err != nil {
-						return "", "", nil, err
+						return nil, err
 					}
-					return "POST", "/v1/tenants", map[string]any{"name": args[0],
-						"quota": map[string]int64{"max_sessions": *ms, "max_gpus": *mg, "max_egress_mbps": *me}}, nil
+					spec := api.TenantCreate{Name: args[0], Quota: &api.Quota{MaxSessions: *ms, MaxGPUs: *mg, MaxEgressMbps: *me}}
+					return func(ctx context.Context, c *api.Client) (any, error) { return c.Tenants().Create(ctx, spec) }, nil
 				}
 			}},
-			"delete": {args: "ID", help: "delete a tenant with no live sessions", flags: byID("DELETE", "/v1/tenants/")},
+			"delete": {args: "ID", help: "delete a tenant with no live sessions", flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+				return done(c.Tenants().Delete(ctx, id))
+			})},
 		}},
 		{name: "keys", summary: "manage a tenant's API keys", verbs: map[string]verb{
-			"list": {args: "TENANT", help: "list keys", columns: keyCols, flags: func(*flag.FlagSet) func([]string) (string, string, any, error) {
-				return func(args []string) (string, string, any, error) {
+			"list": {args: "TENANT", help: "list keys", columns: keyCols, flags: func(*flag.FlagSet) func([]string) (op, error) {
+				return func(args []string) (op, error) {
 					if err := nargs(args, 1, "TENANT"); err != nil {
-						return "", "", nil, err
+						return nil, err
 					}
-					return "GET", "/v1/tenants/" + esc(args[0]) + "/keys", nil, nil
+					return func(ctx context.Context, c *api.Client) (any, error) {
+						return c.Keys().Page(ctx, args[0], api.ListOptions{})
+					}, nil
 				}
 			}},
-			"create": {args: "TENANT NAME", help: "create a key; its token is shown once", columns: keyCols, flags: func(*flag.FlagSet) func([]string) (string, string, any, error) {
-				return func(args []string) (string, string, any, error) {
+			"create": {args: "TENANT NAME", help: "create a key; its token is shown once", columns: keyCols, flags: func(*flag.FlagSet) func([]string) (op, error) {
+				return func(args []string) (op, error) {
 					if err := nargs(args, 2, "TENANT NAME"); err != nil {
-						return "", "", nil, err
+						return nil, err
 					}
-					return "POST", "/v1/tenants/" + esc(args[0]) + "/keys", map[string]string{"name": args[1]}, nil
+					return func(ctx context.Context, c *api.Client) (any, error) {
+						return c.Keys().Create(ctx, args[0], api.KeyCreate{Name: args[1]})
+					}, nil
 				}
 			}},
-			"delete": {args: "TENANT KEY", help: "revoke a key", flags: func(*flag.FlagSet) func([]string) (string, string, any, error) {
-				return func(args []string) (string, string, any, error) {
+			"delete": {args: "TENANT KEY", help: "revoke a key", flags: func(*flag.FlagSet) func([]string) (op, error) {
+				return func(args []string) (op, error) {
 					if err := nargs(args, 2, "TENANT KEY"); err != nil {
-						return "", "", nil, err
+						return nil, err
 					}
-					return "DELETE", "/v1/tenants/" + esc(args[0]) + "/keys/" + esc(args[1]), nil, nil
+					return func(ctx context.Context, c *api.Client) (any, error) {
+						return done(c.Keys().Delete(ctx, args[0], args[1]))
+					}, nil
 				}
 			}},
 		}},
 		{name: "apps", summary: "manage apps (session templates)", verbs: map[string]verb{
-			"list": {help: "list apps", flags: paged("/v1/apps", "tenant_id"), columns: appCols},
-			"get":  {args: "ID", help: "show an app", flags: byID("GET", "/v1/apps/"), columns: appCols},
-			"create": {args: "NAME", help: "create an app", columns: appCols, flags: func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
+			"list": {help: "list apps", columns: appCols, flags: paged(func(ctx context.Context, c *api.Client, o api.ListOptions, f map[string]string) (any, error) {
+				return c.Apps().Page(ctx, api.AppFilter{TenantID: f["tenant_id"], ListOptions: o})
+			}, "tenant_id")},
+			"get": {args: "ID", help: "show an app", columns: appCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+				return c.Apps().Get(ctx, id, "")
+			})},
+			"create": {args: "NAME", help: "create an app", columns: appCols, flags: func(fs *flag.FlagSet) func([]string) (op, error) {
 				tenant := fs.String("tenant", "", "tenant ID (admin keys only)")
 				command := fs.String("command", "", "command line to run (process runtime), split on spaces")
 				runtime := fs.String("runtime", "process", "process, docker or kubernetes")
@@ -135,99 +151,113 @@ func resources() []resource {
 				restart := fs.String("restart", "", "never, on-failure or always")
 				idle := fs.String("idle", "", "what to do without viewers: none, hibernate or terminate")
 				idleMin := fs.Int64("idle-minutes", 0, "minutes without viewers before --idle applies")
-				return func(args []string) (string, string, any, error) {
+				return func(args []string) (op, error) {
 					if err := nargs(args, 1, "NAME"); err != nil {
-						return "", "", nil, err
+						return nil, err
 					}
-					body := map[string]any{"name": args[0], "runtime": *runtime, "gpus": *gpus,
-						"gpu_memory_mb": *gpuMem, "egress_mbps": *egress}
-					if *idleMin > 0 {
-						body["idle_minutes"] = *idleMin
+					spec := api.AppSpec{
+						TenantID: *tenant, Name: args[0], Runtime: api.Runtime(*runtime), Image: *image,
+						GPUs: *gpus, GPUMemoryMB: *gpuMem, EgressMbps: *egress, IdleMinutes: *idleMin,
+						RestartPolicy: api.RestartPolicy(*restart), IdlePolicy: api.IdlePolicy(*idle),
+						Command: strings.Fields(*command),
 					}
-					for k, v := range map[string]string{"tenant_id": *tenant, "image": *image, "restart_policy": *restart, "idle_policy": *idle} {
-						if v != "" {
-							body[k] = v
-						}
-					}
-					if *command != "" {
-						body["command"] = strings.Fields(*command)
-					}
-					return "POST", "/v1/apps", body, nil
+					return func(ctx context.Context, c *api.Client) (any, error) { return c.Apps().Create(ctx, spec) }, nil
 				}
 			}},
-			"delete": {args: "ID", help: "delete an app no live session uses", flags: byID("DELETE", "/v1/apps/")},
+			"delete": {args: "ID", help: "delete an app no live session uses", flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+				return done(c.Apps().Delete(ctx, id))
+			})},
 		}},
 		{name: "sessions", summary: "create, list, hibernate, wake and end sessions", verbs: map[string]verb{
-			"list": {help: "list sessions", flags: paged("/v1/sessions", "state", "app_id", "node_id", "region", "tenant_id"), columns: sessionCols},
-			"get":  {args: "ID", help: "show a session", flags: byID("GET", "/v1/sessions/"), columns: sessionCols},
-			"create": {help: "start a session of an app", columns: sessionCols, flags: func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
+			"list": {help: "list sessions", columns: sessionCols, flags: paged(func(ctx context.Context, c *api.Client, o api.ListOptions, f map[string]string) (any, error) {
+				return c.Sessions().Page(ctx, api.SessionFilter{
+					State: api.SessionState(f["state"]), AppID: f["app_id"], NodeID: f["node_id"],
+					Region: f["region"], TenantID: f["tenant_id"], ListOptions: o,
+				})
+			}, "state", "app_id", "node_id", "region", "tenant_id")},
+			"get": {args: "ID", help: "show a session", columns: sessionCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+				return c.Sessions().Get(ctx, id, "")
+			})},
+			"create": {help: "start a session of an app", columns: sessionCols, flags: func(fs *flag.FlagSet) func([]string) (op, error) {
 				app := fs.String("app", "", "app ID (required)")
 				tenant := fs.String("tenant", "", "tenant ID (admin keys only)")
 				region := fs.String("region", "", "preferred region")
 				lat := fs.Float64("lat", 0, "requester latitude")
 				lon := fs.Float64("lon", 0, "requester longitude")
-				return func(args []string) (string, string, any, error) {
+				return func(args []string) (op, error) {
 					if err := nargs(args, 0, ""); err != nil {
-						return "", "", nil, err
+						return nil, err
 					}
 					if *app == "" {
-						return "", "", nil, usagef("--app is required")
+						return nil, usagef("--app is required")
 					}
-					body := map[string]any{"app_id": *app}
-					if *tenant != "" {
-						body["tenant_id"] = *tenant
-					}
-					if *region != "" {
-						body["region"] = *region
-					}
+					spec := api.SessionSpec{AppID: *app, TenantID: *tenant, Region: *region}
 					fs.Visit(func(f *flag.Flag) {
 						if f.Name == "lat" || f.Name == "lon" {
-							body["lat"], body["lon"] = *lat, *lon
+							spec.Lat, spec.Lon = lat, lon
 						}
 					})
-					return "POST", "/v1/sessions", body, nil
+					return func(ctx context.Context, c *api.Client) (any, error) { return c.Sessions().Create(ctx, spec) }, nil
 				}
 			}},
-			"terminate": {args: "ID", help: "end a session and release its capacity", flags: byID("DELETE", "/v1/sessions/"), columns: sessionCols},
-			"hibernate": {args: "ID", help: "stop a running session's instance and free its edge capacity", flags: byIDSuffix("POST", "/v1/sessions/", "/hibernate"), columns: sessionCols},
-			"wake":      {args: "ID", help: "place a hibernated session again", flags: byIDSuffix("POST", "/v1/sessions/", "/wake"), columns: sessionCols},
-			"viewer": {args: "ID", help: "route a viewer to an edge and get playback URLs with a token", flags: func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
+			"terminate": {args: "ID", help: "end a session and release its capacity", columns: sessionCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+				return c.Sessions().Terminate(ctx, id, "")
+			})},
+			"hibernate": {args: "ID", help: "stop a running session's instance and free its edge capacity", columns: sessionCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+				return c.Sessions().Hibernate(ctx, id, "")
+			})},
+			"wake": {args: "ID", help: "place a hibernated session again", columns: sessionCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+				return c.Sessions().Wake(ctx, id)
+			})},
+			"viewer": {args: "ID", help: "route a viewer to an edge and get playback URLs with a token", flags: func(fs *flag.FlagSet) func([]string) (op, error) {
 				region := fs.String("region", "", "viewer region")
 				controller := fs.Bool("controller", false, "ask for the role that may send input")
-				return func(args []string) (string, string, any, error) {
+				return func(args []string) (op, error) {
 					if err := nargs(args, 1, "ID"); err != nil {
-						return "", "", nil, err
+						return nil, err
 					}
-					return "POST", "/v1/sessions/" + esc(args[0]) + "/viewers", map[string]any{"region": *region, "controller": *controller}, nil
+					req := api.ViewerRequest{Region: *region, Controller: *controller}
+					return func(ctx context.Context, c *api.Client) (any, error) { return c.Sessions().Viewer(ctx, args[0], req) }, nil
 				}
 			}},
 		}},
 		{name: "nodes", summary: "list origins and edges", verbs: map[string]verb{
-			"list": {help: "list nodes", flags: paged("/v1/nodes", "role"), columns: nodeCols},
-			"get":  {args: "ID", help: "show a node", flags: byID("GET", "/v1/nodes/"), columns: nodeCols},
-			"drain": {args: "ID", help: "stop sending new sessions and viewers to a node", columns: nodeCols, flags: func(*flag.FlagSet) func([]string) (string, string, any, error) {
-				return func(args []string) (string, string, any, error) {
-					if err := nargs(args, 1, "ID"); err != nil {
-						return "", "", nil, err
-					}
-					return "POST", "/v1/nodes/" + esc(args[0]) + "/drain", nil, nil
-				}
-			}},
+			"list": {help: "list nodes", columns: nodeCols, flags: paged(func(ctx context.Context, c *api.Client, o api.ListOptions, f map[string]string) (any, error) {
+				return c.Nodes().Page(ctx, api.NodeFilter{Role: api.NodeRole(f["role"]), ListOptions: o})
+			}, "role")},
+			"get": {args: "ID", help: "show a node", columns: nodeCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+				return c.Nodes().Get(ctx, id, "")
+			})},
+			"drain": {args: "ID", help: "stop sending new sessions and viewers to a node", columns: nodeCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+				return c.Nodes().Drain(ctx, id)
+			})},
 		}},
 		{name: "cluster", summary: "Raft cluster status and membership (admin)", verbs: map[string]verb{
-			"status":      {help: "leader, term, indexes and peers", flags: noFlags("GET", "/v1/cluster")},
-			"remove":      {args: "ID", help: "remove an origin from the Raft group", flags: byID("DELETE", "/v1/cluster/peers/")},
-			"transfer":    {help: "hand leadership to another voter", flags: noFlags("POST", "/v1/cluster/transfer-leadership")},
-			"rotate-keys": {help: "install a new token signing key", flags: noFlags("POST", "/v1/cluster/keys/rotate")},
-			"join-token": {args: "NAME", help: "create a node token for edges; shown once", columns: keyCols, flags: func(*flag.FlagSet) func([]string) (string, string, any, error) {
-				return func(args []string) (string, string, any, error) {
+			"status": {help: "leader, term, indexes and peers", flags: noArgs(func(ctx context.Context, c *api.Client) (any, error) {
+				return c.Cluster().Status(ctx)
+			})},
+			"remove": {args: "ID", help: "remove an origin from the Raft group", flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+				return done(c.Cluster().RemovePeer(ctx, id))
+			})},
+			"transfer": {help: "hand leadership to another voter", flags: noArgs(func(ctx context.Context, c *api.Client) (any, error) {
+				return c.Cluster().TransferLeadership(ctx)
+			})},
+			"rotate-keys": {help: "install a new token signing key", flags: noArgs(func(ctx context.Context, c *api.Client) (any, error) {
+				return c.Cluster().RotateKeys(ctx)
+			})},
+			"join-token": {args: "NAME", help: "create a node token for edges; shown once", columns: keyCols, flags: func(*flag.FlagSet) func([]string) (op, error) {
+				return func(args []string) (op, error) {
 					if err := nargs(args, 1, "NAME"); err != nil {
-						return "", "", nil, err
+						return nil, err
 					}
-					return "POST", "/v1/cluster/join-tokens", map[string]string{"name": args[0]}, nil
+					return func(ctx context.Context, c *api.Client) (any, error) {
+						return c.Cluster().JoinToken(ctx, api.KeyCreate{Name: args[0]})
+					}, nil
 				}
 			}},
-			"keys": {help: "public token keys (JWKS)", flags: noFlags("GET", "/v1/cluster/keys")},
+			"keys": {help: "public token keys (JWKS)", flags: noArgs(func(ctx context.Context, c *api.Client) (any, error) {
+				return c.Cluster().Keys(ctx)
+			})},
 		}},
 	}
 }

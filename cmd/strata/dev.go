@@ -11,12 +11,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/origin"
-	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/registry/gossip"
 )
 
@@ -37,7 +36,7 @@ var devEdges = []struct {
 func runDev(args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	dir := fs.String("data-dir", ".strata-dev", "state directory (wiped at start)")
-	api := fs.String("api-addr", "127.0.0.1:7070", "origin API address")
+	apiAddr := fs.String("api-addr", "127.0.0.1:7070", "origin API address")
 	level := fs.String("log-level", "warn", "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: strata dev [flags]\n\nRuns one origin (single-voter Raft), two edges in two regions and a demo\ntenant, app and session, all in this process on loopback.\n\nFlags:\n")
@@ -66,20 +65,20 @@ func runDev(args []string) error {
 	}
 	cfg := origin.Defaults()
 	cfg.NodeID, cfg.DataDir, cfg.Bootstrap = "origin-1", filepath.Join(*dir, "origin-1"), true
-	cfg.API.Addr, cfg.Raft.Addr, cfg.Gossip.Addr = *api, ports[0], ports[1]
+	cfg.API.Addr, cfg.Raft.Addr, cfg.Gossip.Addr = *apiAddr, ports[0], ports[1]
 	cfg.Gossip.Keys, cfg.Gossip.Profile = []string{key}, "local"
 	o, err := origin.Open(cfg, origin.Options{Logger: log})
 	if err != nil {
 		return err
 	}
 	defer o.Close(true)
-	admin := client.New(o.AdminToken(), o.APIAddr())
+	admin := api.New(o.AdminToken(), o.APIAddr())
 	if err := waitReady(ctx, o); err != nil {
 		return err
 	}
 
-	var nodeTok client.CreatedKey
-	if err := admin.Do(ctx, "POST", "/v1/cluster/join-tokens", map[string]string{"name": "dev edges"}, &nodeTok); err != nil {
+	nodeTok, err := admin.Cluster().JoinToken(ctx, api.KeyCreate{Name: "dev edges"})
+	if err != nil {
 		return fmt.Errorf("node token: %w", err)
 	}
 	for i, e := range devEdges {
@@ -103,11 +102,11 @@ func runDev(args []string) error {
 		return err
 	}
 
-	ten, err := admin.CreateTenant(ctx, "demo", registry.Quota{MaxSessions: 10})
+	ten, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: "demo", Quota: &api.Quota{MaxSessions: 10}})
 	if err != nil {
 		return err
 	}
-	tkey, err := admin.CreateKey(ctx, ten.ID, "demo backend")
+	tkey, err := admin.Keys().Create(ctx, ten.ID, api.KeyCreate{Name: "demo backend"})
 	if err != nil {
 		return err
 	}
@@ -118,31 +117,18 @@ func runDev(args []string) error {
 	if err != nil {
 		return fmt.Errorf("own executable: %w", err)
 	}
-	app, err := tenant.CreateApp(ctx, client.AppSpec{Name: "demo-game", Command: []string{exe, "testsrc", "--log-level", "warn"},
-		GPUs: 1, GPUMemoryMB: 8192, EgressMbps: 8, IdlePolicy: "none", RestartPolicy: "always"})
+	app, err := tenant.Apps().Create(ctx, api.AppSpec{Name: "demo-game", Command: []string{exe, "testsrc", "--log-level", "warn"},
+		GPUs: 1, GPUMemoryMB: 8192, EgressMbps: 8, IdlePolicy: api.IdleNone, RestartPolicy: api.RestartAlways})
 	if err != nil {
 		return err
 	}
 	lat, lon := 48.85, 2.35 // a player in Paris
-	ses, err := tenant.CreateSession(ctx, client.SessionSpec{AppID: app.ID, Lat: &lat, Lon: &lon})
+	ses, err := tenant.Sessions().Create(ctx, api.SessionSpec{AppID: app.ID, Lat: &lat, Lon: &lon})
 	if err != nil {
 		return err
 	}
-	var view struct {
-		Edge    string `json:"edge"`
-		MoQURL  string `json:"moq_url"`
-		WHEPURL string `json:"whep_url"`
-		Player  string `json:"player_url"`
-		Token   string `json:"token"`
-	}
-	viewErr := tenant.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/viewers", map[string]any{"lat": lat, "lon": lon}, &view)
-	var pub struct {
-		Edge    string `json:"edge"`
-		Token   string `json:"token"`
-		MoQURL  string `json:"moq_url"`
-		WHIPURL string `json:"whip_url"`
-	}
-	pubErr := tenant.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pub)
+	view, viewErr := tenant.Sessions().Viewer(ctx, ses.ID, api.ViewerRequest{Lat: &lat, Lon: &lon})
+	pub, pubErr := tenant.Sessions().Publisher(ctx, ses.ID)
 	// The demo session's stream comes from its instance, which the
 	// edge's runtime started: `strata testsrc` with the session env.
 	if s, err := waitRunning(ctx, tenant, ses.ID); err == nil {
@@ -168,10 +154,10 @@ Strata dev cluster is up.
 		if view.WHEPURL != "" {
 			fmt.Printf("  whep (view)    %s\n", view.WHEPURL)
 		}
-		if view.Player != "" {
+		if view.PlayerURL != "" {
 			// The page is on the edge's self-signed HTTPS: accept it once in
 			// the browser; WebTransport then pins the certificate by hash.
-			fmt.Printf("  player         %s\n", view.Player)
+			fmt.Printf("  player         %s\n", view.PlayerURL)
 		}
 	} else {
 		fmt.Printf("  viewer         %v\n", viewErr)
@@ -197,11 +183,11 @@ Ctrl-C stops everything.
 }
 
 // waitRunning waits until the session's edge reports its first keyframe.
-func waitRunning(ctx context.Context, cl *client.Client, id string) (*client.Session, error) {
+func waitRunning(ctx context.Context, cl *api.Client, id string) (*api.Session, error) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		s, err := cl.GetSession(ctx, id, "")
-		if err == nil && (s.State == "running" || s.State == "failed" || s.State == "terminated") {
+		s, err := cl.Sessions().Get(ctx, id, "")
+		if err == nil && (s.State == api.StateRunning || s.State.Terminal()) {
 			return s, nil
 		}
 		if time.Now().After(deadline) {
@@ -218,7 +204,7 @@ func waitRunning(ctx context.Context, cl *client.Client, id string) (*client.Ses
 	}
 }
 
-func reservationNode(s *client.Session) string {
+func reservationNode(s *api.Session) string {
 	if s.Reservation == nil {
 		return "-"
 	}
@@ -242,16 +228,13 @@ func waitReady(ctx context.Context, o *origin.Origin) error {
 	return errors.New("origin did not become ready")
 }
 
-func waitEdges(ctx context.Context, admin *client.Client, n int) error {
+func waitEdges(ctx context.Context, admin *api.Client, n int) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		var l client.List[struct {
-			State string `json:"state"`
-		}]
-		if err := admin.Do(ctx, "GET", "/v1/nodes?role=edge", nil, &l); err == nil {
+		if edges, err := admin.Nodes().List(ctx, api.NodeFilter{Role: api.RoleEdge}); err == nil {
 			alive := 0
-			for _, it := range l.Items {
-				if it.State == "alive" {
+			for _, it := range edges {
+				if it.State == api.NodeAlive {
 					alive++
 				}
 			}

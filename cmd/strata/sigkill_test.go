@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/netutil"
-	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
 )
 
 // TestSIGKILLLosesNoAcknowledgedWrite runs three origins as real
@@ -71,11 +70,11 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 		}
 	})
 	addrs := []string{procs[0].api, procs[1].api, procs[2].api}
-	admin := client.New(token, addrs...)
+	admin := api.New(token, addrs...)
 	admin.Timeout = 3 * time.Second
 	ctx := context.Background()
 	waitUntil(t, 90*time.Second, "three voters", func() bool {
-		st, err := client.New(token, procs[0].api).ClusterStatus(ctx)
+		st, err := api.New(token, procs[0].api).Cluster().Status(ctx)
 		return err == nil && len(st.Peers) == 3 && st.LeaderID != ""
 	})
 
@@ -94,7 +93,7 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 				default:
 				}
 				name := fmt.Sprintf("w%d-%d", w, n)
-				ten, err := admin.CreateTenant(ctx, name, registry.Quota{})
+				ten, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: name})
 				if err != nil {
 					continue // unacknowledged: may or may not exist
 				}
@@ -106,7 +105,7 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
 	waitUntil(t, 60*time.Second, "writes before the kill", func() bool { return count() >= 300 })
-	st, err := admin.ClusterStatus(ctx)
+	st, err := admin.Cluster().Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,25 +130,14 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 
 	// missing lists acknowledged tenants absent from c's answer at the
 	// given consistency.
-	missing := func(c *client.Client, consistency string) ([]string, error) {
-		var l client.List[client.Tenant]
+	missing := func(c *api.Client, consistency api.Consistency) ([]string, error) {
+		tenants, err := c.Tenants().List(ctx, api.ListOptions{Consistency: consistency, Limit: api.MaxListLimit})
+		if err != nil {
+			return nil, err
+		}
 		got := map[string]string{}
-		cursor := ""
-		for {
-			path := "/v1/tenants?consistency=" + consistency + "&limit=1000"
-			if cursor != "" {
-				path += "&cursor=" + cursor
-			}
-			if err := c.Do(ctx, "GET", path, nil, &l); err != nil {
-				return nil, err
-			}
-			for _, ten := range l.Items {
-				got[ten.ID] = ten.Name
-			}
-			if l.NextCursor == "" {
-				break
-			}
-			cursor = l.NextCursor
+		for _, ten := range tenants {
+			got[ten.ID] = ten.Name
 		}
 		var out []string
 		for id, name := range acked {
@@ -165,7 +153,7 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 			survivors = append(survivors, p.api)
 		}
 	}
-	if lost, err := missing(client.New(token, survivors...), "consistent"); err != nil || len(lost) > 0 {
+	if lost, err := missing(api.New(token, survivors...), api.Consistent); err != nil || len(lost) > 0 {
 		t.Fatalf("survivors: %d acknowledged writes missing (%v): %v", len(lost), err, lost[:min(len(lost), 5)])
 	}
 	// The killed node restarts from its own log and catches up: its own
@@ -173,7 +161,7 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	victim.args = withoutFlag(victim.args, "--bootstrap")
 	start(victim)
 	waitUntil(t, 90*time.Second, "restarted node to hold every acknowledged write", func() bool {
-		lost, err := missing(client.New(token, victim.api), "stale")
+		lost, err := missing(api.New(token, victim.api), api.Stale)
 		return err == nil && len(lost) == 0
 	})
 }

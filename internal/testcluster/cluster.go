@@ -18,10 +18,10 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/origin"
-	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/registry/gossip"
 )
 
@@ -188,17 +188,17 @@ func (c *Cluster) Restart(i int) error {
 func (c *Cluster) Isolate(i int, isolated bool) { c.Nodes[i].part.set(isolated) }
 
 // Client returns an API client over every node, using the admin token.
-func (c *Cluster) Client() *client.Client {
+func (c *Cluster) Client() *api.Client {
 	addrs := make([]string, len(c.Nodes))
 	for i, n := range c.Nodes {
 		addrs[i] = n.cfg.API.Addr
 	}
-	return client.New(c.AdminToken, addrs...)
+	return api.New(c.AdminToken, addrs...)
 }
 
 // NodeClient returns an admin client for node i only.
-func (c *Cluster) NodeClient(i int) *client.Client {
-	return client.New(c.AdminToken, c.Nodes[i].cfg.API.Addr)
+func (c *Cluster) NodeClient(i int) *api.Client {
+	return api.New(c.AdminToken, c.Nodes[i].cfg.API.Addr)
 }
 
 // Leader returns the index of the running node that leads, or -1.
@@ -346,5 +346,5 @@ func (c *cuttable) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Con
 
 // IsRetryable reports whether a client error is expected during failover.
 func IsRetryable(err error) bool {
-	return client.Retryable(err) || err != nil && strings.Contains(err.Error(), "timeout")
+	return api.Retryable(err) || err != nil && strings.Contains(err.Error(), "timeout")
 }

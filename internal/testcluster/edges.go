@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sync"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
-	"github.com/strata-edge/strata/registry/client"
 )
 
 // Errors of the edge helpers.
@@ -78,9 +77,10 @@ func (c *Cluster) joinToken(ctx context.Context) (string, error) {
 	if c.edges.token != "" {
 		return c.edges.token, nil
 	}
-	var k client.CreatedKey
-	err := retry(ctx, func() error {
-		return c.Client().Do(ctx, "POST", "/v1/cluster/join-tokens", map[string]any{"name": "testcluster-edges"}, &k)
+	var k *api.CreatedKey
+	err := retry(ctx, func() (err error) {
+		k, err = c.Client().Cluster().JoinToken(ctx, api.KeyCreate{Name: "testcluster-edges"})
+		return err
 	})
 	if err != nil {
 		return "", fmt.Errorf("testcluster: create join token: %w", err)
@@ -278,60 +278,18 @@ func (c *Cluster) closeEdges() {
 	c.edges.cleanup.Wait()
 }
 
-// NodeStatus is a node as GET /v1/nodes shows it: registry state,
-// reservations and the answering origin's view of its gossiped load.
-type NodeStatus struct {
-	ID       string `json:"id"`
-	Role     string `json:"role"`
-	State    string `json:"state"`
-	Draining bool   `json:"draining"`
-	Reason   string `json:"reason"`
-	NICMbps  int64  `json:"nic_mbps"`
-	GPUs     []struct {
-		Index    int64 `json:"index"`
-		MemoryMB int64 `json:"memory_mb"`
-	} `json:"gpus"`
-	Reserved struct {
-		Sessions    int64 `json:"sessions"`
-		EgressMbps  int64 `json:"egress_mbps"`
-		GPUMemoryMB []struct {
-			Index    int64 `json:"index"`
-			MemoryMB int64 `json:"memory_mb"`
-			Sessions int64 `json:"sessions"`
-		} `json:"gpu_memory_mb"`
-	} `json:"reserved"`
-	Live *struct {
-		Gossip    string  `json:"gossip_state"`
-		EgressBps uint64  `json:"egress_bps"`
-		Viewers   uint32  `json:"viewers"`
-		Sessions  uint32  `json:"sessions"`
-		AgeMs     float64 `json:"age_ms"`
-		Stale     bool    `json:"stale"`
-	} `json:"live"`
-}
-
 // EdgeStatuses lists every edge through cl's GET /v1/nodes?role=edge,
 // by id. Use NodeClient(Leader()) to see the leader's gossip view.
-func EdgeStatuses(ctx context.Context, cl *client.Client) (map[string]NodeStatus, error) {
-	out := map[string]NodeStatus{}
-	cursor := ""
-	for {
-		path := "/v1/nodes?role=edge&limit=1000"
-		if cursor != "" {
-			path += "&cursor=" + url.QueryEscape(cursor)
-		}
-		var page client.List[NodeStatus]
-		if err := cl.Do(ctx, "GET", path, nil, &page); err != nil {
-			return nil, err
-		}
-		for _, n := range page.Items {
-			out[n.ID] = n
-		}
-		if page.NextCursor == "" || page.NextCursor == cursor {
-			return out, nil
-		}
-		cursor = page.NextCursor
+func EdgeStatuses(ctx context.Context, cl *api.Client) (map[string]api.NodeView, error) {
+	nodes, err := cl.Nodes().List(ctx, api.NodeFilter{Role: api.RoleEdge, ListOptions: api.ListOptions{Limit: api.MaxListLimit}})
+	if err != nil {
+		return nil, err
 	}
+	out := make(map[string]api.NodeView, len(nodes))
+	for _, n := range nodes {
+		out[n.ID] = n
+	}
+	return out, nil
 }
 
 // WaitEdges waits until the leader's registry holds every listed edge
@@ -347,7 +305,7 @@ func (c *Cluster) WaitEdges(ids []string, d time.Duration) error {
 			if err == nil {
 				for _, id := range ids {
 					n, ok := st[id]
-					if !ok || n.State != "alive" || n.Live == nil || n.Live.Gossip != "alive" {
+					if !ok || n.State != api.NodeAlive || n.Live == nil || n.Live.Gossip != string(api.NodeAlive) {
 						missing = append(missing, id)
 					}
 				}

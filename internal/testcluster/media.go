@@ -7,8 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
 	"github.com/strata-edge/strata/transport/moq/wire"
@@ -17,16 +16,6 @@ import (
 
 // Media-plane helpers shared by the tests that publish and view sessions
 // through in-process edges.
-
-// Answer is the part of a publisher or viewer answer (POST
-// /v1/sessions/{id}/publishers or /viewers) that tests read.
-type Answer struct {
-	Edge    string `json:"edge"`
-	Token   string `json:"token"`
-	MoQURL  string `json:"moq_url"`
-	WHIPURL string `json:"whip_url"`
-	WHEPURL string `json:"whep_url"`
-}
 
 // MediaEdgeSpec is an edge at (lat, lon) in region with its media plane
 // (QUIC, HTTP and WebRTC) on random loopback ports.
@@ -51,12 +40,12 @@ func (c *Cluster) StartEdgesAlive(specs []EdgeSpec, d time.Duration) error {
 
 // GameApp creates a tenant and an app of it whose sessions each take one
 // fake L4 (2,400 MB) and 10 Mbit/s, with a command that does nothing.
-func GameApp(ctx context.Context, cl *client.Client, tenant string) (*client.Tenant, *registry.App, error) {
-	ten, err := cl.CreateTenant(ctx, tenant, registry.Quota{})
+func GameApp(ctx context.Context, cl *api.Client, tenant string) (*api.Tenant, *api.App, error) {
+	ten, err := cl.Tenants().Create(ctx, api.TenantCreate{Name: tenant})
 	if err != nil {
 		return nil, nil, err
 	}
-	app, err := cl.CreateApp(ctx, client.AppSpec{TenantID: ten.ID, Name: "game", Command: []string{"true"},
+	app, err := cl.Apps().Create(ctx, api.AppSpec{TenantID: ten.ID, Name: "game", Command: []string{"true"},
 		GPUs: 1, GPUModel: "L4", GPUMemoryMB: 2400, EgressMbps: 10})
 	if err != nil {
 		return nil, nil, err
@@ -138,15 +127,17 @@ func Until(d time.Duration, f func() error) error {
 
 // PlaceSession creates a session and waits up to d until it holds a
 // reservation; it returns the session as it was then.
-func PlaceSession(ctx context.Context, cl *client.Client, spec client.SessionSpec, d time.Duration) (*client.Session, error) {
-	ses, err := cl.CreateSession(ctx, spec)
+func PlaceSession(ctx context.Context, cl *api.Client, spec api.SessionSpec, d time.Duration) (*api.Session, error) {
+	ses, err := cl.Sessions().Create(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
 	err = Until(d, func() error {
-		if ses, err = cl.GetSession(ctx, ses.ID, ""); err != nil {
+		cur, err := cl.Sessions().Get(ctx, ses.ID, "")
+		if err != nil {
 			return err
 		}
+		ses = cur
 		if ses.Reservation == nil {
 			return fmt.Errorf("session %s is %s", ses.ID, ses.State)
 		}

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/strata-edge/strata/registry/client"
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
 	"github.com/strata-edge/strata/transport/moq/wire"
@@ -38,12 +38,12 @@ const viewerRetry = 50 * time.Millisecond
 // edge died, the session moved or hibernated) it routes again. Frames are
 // dropped, never blocked on, when the reader falls behind. It runs until
 // ctx ends; stop waits for that.
-func WatchSession(ctx context.Context, cl *client.Client, tenant, session string) (frames <-chan Frame, stop func()) {
+func WatchSession(ctx context.Context, cl *api.Client, tenant, session string) (frames <-chan Frame, stop func()) {
 	return WatchSessionStall(ctx, cl, tenant, session, ViewerStall)
 }
 
 // WatchSessionStall is WatchSession with another stall timeout.
-func WatchSessionStall(ctx context.Context, cl *client.Client, tenant, session string, stall time.Duration) (frames <-chan Frame, stop func()) {
+func WatchSessionStall(ctx context.Context, cl *api.Client, tenant, session string, stall time.Duration) (frames <-chan Frame, stop func()) {
 	out := make(chan Frame, 8192)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -59,9 +59,9 @@ func WatchSessionStall(ctx context.Context, cl *client.Client, tenant, session s
 	return out, wg.Wait
 }
 
-func playOnce(ctx context.Context, cl *client.Client, ns media.Namespace, out chan<- Frame, stallAfter time.Duration) error {
-	var v Answer
-	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ns.Session+"/viewers", map[string]any{}, &v); err != nil {
+func playOnce(ctx context.Context, cl *api.Client, ns media.Namespace, out chan<- Frame, stallAfter time.Duration) error {
+	v, err := cl.Sessions().Viewer(ctx, ns.Session, api.ViewerRequest{})
+	if err != nil {
 		return err
 	}
 	addr := strings.TrimSuffix(strings.TrimPrefix(v.MoQURL, "https://"), moq.WebTransportPath)

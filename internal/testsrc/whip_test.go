@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/internal/testsrc"
-	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
 	"github.com/strata-edge/strata/transport/moq/wire"
@@ -24,7 +24,7 @@ import (
 
 // startWHIPEdge runs one origin and one media edge and returns a placed
 // session's namespace with its publisher and viewer answers.
-func startWHIPEdge(ctx context.Context, t *testing.T) (media.Namespace, testcluster.Answer, testcluster.Answer) {
+func startWHIPEdge(ctx context.Context, t *testing.T) (media.Namespace, *api.PublisherAnswer, *api.ViewerAnswer) {
 	t.Helper()
 	c, err := testcluster.Start(testcluster.Options{Origins: 1, Dir: t.TempDir()})
 	if err != nil {
@@ -40,15 +40,16 @@ func startWHIPEdge(ctx context.Context, t *testing.T) (media.Namespace, testclus
 		t.Fatal(err)
 	}
 	lat, lon := 48.8, 2.3
-	ses, err := testcluster.PlaceSession(ctx, cl, client.SessionSpec{TenantID: ten.ID, AppID: app.ID, Region: "eu", Lat: &lat, Lon: &lon}, 10*time.Second)
+	ses, err := testcluster.PlaceSession(ctx, cl, api.SessionSpec{TenantID: ten.ID, AppID: app.ID, Region: "eu", Lat: &lat, Lon: &lon}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pub, view testcluster.Answer
-	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pub); err != nil {
+	pub, err := cl.Sessions().Publisher(ctx, ses.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cl.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/viewers", map[string]any{}, &view); err != nil {
+	view, err := cl.Sessions().Viewer(ctx, ses.ID, api.ViewerRequest{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if pub.WHIPURL == "" || view.MoQURL == "" {

@@ -19,12 +19,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/internal/testsrc"
-	"github.com/strata-edge/strata/registry"
-	"github.com/strata-edge/strata/registry/client"
 	"github.com/strata-edge/strata/transport/media"
 )
 
@@ -52,22 +51,12 @@ type Rig struct {
 	// pins the edge's certificate by hash, as in production dev setups.
 	Front string
 
-	tenant   *client.Client
+	tenant   *api.Client
 	edgeHTTP string
 	srv      *http.Server
 	ln       net.Listener
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
-}
-
-// Viewer is a viewer grant from POST /v1/sessions/{id}/viewers.
-type Viewer struct {
-	Edge      string `json:"edge"`
-	MoQURL    string `json:"moq_url"`
-	WHEPURL   string `json:"whep_url"`
-	PlayerURL string `json:"player_url"`
-	Token     string `json:"token"`
-	Role      string `json:"role"`
 }
 
 // StartRig starts a one-origin cluster, one edge with its media plane, a
@@ -96,30 +85,27 @@ func StartRig(ctx context.Context, opts RigOptions) (_ *Rig, err error) {
 		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
 	}
 	admin := c.Client()
-	ten, err := admin.CreateTenant(ctx, "player", registry.Quota{MaxSessions: 10})
+	ten, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: "player", Quota: &api.Quota{MaxSessions: 10}})
 	if err != nil {
 		return nil, fmt.Errorf("%w: tenant: %w", ErrSetup, err)
 	}
-	key, err := admin.CreateKey(ctx, ten.ID, "player test")
+	key, err := admin.Keys().Create(ctx, ten.ID, api.KeyCreate{Name: "player test"})
 	if err != nil {
 		return nil, fmt.Errorf("%w: key: %w", ErrSetup, err)
 	}
 	r.tenant = admin.WithToken(key.Token)
-	app, err := r.tenant.CreateApp(ctx, client.AppSpec{Name: "player-test", Command: []string{"strata", "testsrc"}, GPUs: 1, EgressMbps: 8})
+	app, err := r.tenant.Apps().Create(ctx, api.AppSpec{Name: "player-test", Command: []string{"strata", "testsrc"}, GPUs: 1, EgressMbps: 8})
 	if err != nil {
 		return nil, fmt.Errorf("%w: app: %w", ErrSetup, err)
 	}
 	lat, lon := 48.85, 2.35
-	ses, err := r.tenant.CreateSession(ctx, client.SessionSpec{AppID: app.ID, Lat: &lat, Lon: &lon})
+	ses, err := r.tenant.Sessions().Create(ctx, api.SessionSpec{AppID: app.ID, Lat: &lat, Lon: &lon})
 	if err != nil {
 		return nil, fmt.Errorf("%w: session: %w", ErrSetup, err)
 	}
 	r.Namespace = media.Namespace{Tenant: ten.ID, Session: ses.ID}
-	var pub struct {
-		Token  string `json:"token"`
-		MoQURL string `json:"moq_url"`
-	}
-	if err := r.tenant.Do(ctx, "POST", "/v1/sessions/"+ses.ID+"/publishers", nil, &pub); err != nil {
+	pub, err := r.tenant.Sessions().Publisher(ctx, ses.ID)
+	if err != nil {
 		return nil, fmt.Errorf("%w: publisher token: %w", ErrSetup, err)
 	}
 	if err := r.startSource(ctx, pub.MoQURL, pub.Token, opts.Logger); err != nil {
@@ -198,11 +184,11 @@ func (r *Rig) startFront() error {
 
 // Viewer asks the origin for a viewer grant (controller: the role that
 // may send input).
-func (r *Rig) Viewer(ctx context.Context, controller bool) (Viewer, error) {
-	var v Viewer
-	body := map[string]any{"lat": 48.85, "lon": 2.35, "controller": controller}
-	if err := r.tenant.Do(ctx, "POST", "/v1/sessions/"+r.Namespace.Session+"/viewers", body, &v); err != nil {
-		return v, fmt.Errorf("%w: viewer grant: %w", ErrSetup, err)
+func (r *Rig) Viewer(ctx context.Context, controller bool) (*api.ViewerAnswer, error) {
+	lat, lon := 48.85, 2.35
+	v, err := r.tenant.Sessions().Viewer(ctx, r.Namespace.Session, api.ViewerRequest{Lat: &lat, Lon: &lon, Controller: controller})
+	if err != nil {
+		return nil, fmt.Errorf("%w: viewer grant: %w", ErrSetup, err)
 	}
 	return v, nil
 }
