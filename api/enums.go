@@ -115,3 +115,11 @@ const (
 	TokenController TokenRole = "controller"
 	TokenPublisher  TokenRole = "publisher"
 )
+
+// Every value of each enumeration, in their documented order.
+var (
+	SessionStates = []SessionState{StatePending, StatePlaced, StateStarting, StateRunning, StateHibernated, StateTerminated, StateFailed}
+	NodeRoles     = []NodeRole{RoleOrigin, RoleEdge}
+	NodeStates    = []NodeState{NodeAlive, NodeSuspect, NodeDead, NodeLeft}
+	KeyScopes     = []KeyScope{ScopeAdmin, ScopeTenant, ScopeNode}
+)

@@ -106,6 +106,8 @@ func (o *Origin) joinCluster(c *call) (int, any, error) {
 		return 0, nil, badRequest("raft_addr: required")
 	case b.APIAddr == "" || len(b.APIAddr) > 256:
 		return 0, nil, badRequest("api_addr: required")
+	case len(b.GossipAddr) > 256:
+		return 0, nil, badRequest("gossip_addr: at most 256 characters")
 	}
 	var err error
 	if b.Nonvoter {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -494,3 +496,223 @@ func TestOpenAPILiveResponses(t *testing.T) {
 		c.do(req{method: "GET", path: "/v1/tenants?limit=1", token: admin, status: 200, orStatus: 429})
 	}
 }
+
+// wireTypes names the api type of every object schema in the spec.
+var wireTypes = map[string]any{
+	"Error":                api.ErrorResponse{},
+	"Health":               api.Health{},
+	"Ready":                api.Ready{},
+	"Quota":                api.Quota{},
+	"QuotaInput":           api.Quota{},
+	"TenantUsage":          api.TenantUsage{},
+	"TenantCreate":         api.TenantCreate{},
+	"TenantUpdate":         api.TenantUpdate{},
+	"Tenant":               api.Tenant{},
+	"TenantList":           api.List[api.Tenant]{},
+	"KeyCreate":            api.KeyCreate{},
+	"APIKey":               api.APIKey{},
+	"CreatedAPIKey":        api.CreatedKey{},
+	"APIKeyList":           api.List[api.APIKey]{},
+	"AppCreate":            api.AppSpec{},
+	"App":                  api.App{},
+	"AppList":              api.List[api.App]{},
+	"SessionStateReport":   api.SessionStateReport{},
+	"SessionIdleReport":    api.SessionIdleReport{},
+	"SessionCreate":        api.SessionSpec{},
+	"GPUSlice":             api.GPUSlice{},
+	"Reservation":          api.Reservation{},
+	"Session":              api.Session{},
+	"SessionList":          api.List[api.Session]{},
+	"GPU":                  api.GPU{},
+	"Node":                 api.Node{},
+	"GPUMemoryUsage":       api.GPUMemoryUsage{},
+	"ReservedCapacity":     api.ReservedCapacity{},
+	"NodeView":             api.NodeView{},
+	"LiveLoad":             api.LiveLoad{},
+	"NodeRegister":         api.NodeRegistration{},
+	"ViewerRequest":        api.ViewerRequest{},
+	"ViewerAnswer":         api.ViewerAnswer{},
+	"PublisherAnswer":      api.PublisherAnswer{},
+	"RelayToken":           api.RelayToken{},
+	"PlacementExplanation": api.PlacementExplanation{},
+	"NodeList":             api.List[api.NodeView]{},
+	"Peer":                 api.Peer{},
+	"ClusterStatus":        api.ClusterStatus{},
+	"JoinRequest":          api.JoinRequest{},
+	"LeaderChange":         api.LeaderChange{},
+	"JWK":                  api.JWK{},
+	"JWKS":                 api.JWKS{},
+	"RotatedKey":           api.RotatedKey{},
+}
+
+// TestOpenAPIMatchesAPITypes keeps package api and the spec in agreement:
+// every object schema has an api type whose JSON fields are exactly the
+// schema's properties (nested objects too), a required property is never
+// omitted when empty, and every enumeration lists the api constants.
+func TestOpenAPIMatchesAPITypes(t *testing.T) {
+	doc := loadOpenAPISpec(t)
+	for name, ref := range doc.Components.Schemas {
+		s := ref.Value
+		props := map[string]*openapi3.Schema{}
+		var extra *openapi3.Schema
+		collectShape(s, props, &extra)
+		typ, ok := wireTypes[name]
+		switch {
+		case !ok && len(props) > 0:
+			t.Errorf("schema %s has no api type in wireTypes", name)
+			continue
+		case !ok:
+			continue
+		}
+		checkFields(t, name, s, reflect.TypeOf(typ))
+	}
+	enums := map[string][]string{
+		"SessionState":  strs(api.SessionStates),
+		"NodeRole":      strs(api.NodeRoles),
+		"NodeState":     strs(api.NodeStates),
+		"KeyScope":      strs(api.KeyScopes),
+		"Runtime":       strs(api.Runtimes),
+		"IdlePolicy":    strs(api.IdlePolicies),
+		"RestartPolicy": strs(api.RestartPolicies),
+	}
+	codes := doc.Components.Schemas["Error"].Value.Properties["error"].Value.Properties["code"].Value
+	enums["Error.error.code"] = strs(api.Codes)
+	for name, want := range enums {
+		s := codes
+		if r, ok := doc.Components.Schemas[name]; ok {
+			s = r.Value
+		}
+		var got []string
+		for _, v := range s.Enum {
+			got = append(got, fmt.Sprint(v))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: spec enum %v, api constants %v", name, got, want)
+		}
+	}
+}
+
+func strs[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// checkFields compares the JSON fields of Go type typ with the properties
+// of schema s, recursing into nested objects.
+func checkFields(t *testing.T, at string, s *openapi3.Schema, typ reflect.Type) {
+	t.Helper()
+	for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice {
+		typ = typ.Elem()
+	}
+	props := map[string]*openapi3.Schema{}
+	var extra *openapi3.Schema
+	collectShape(s, props, &extra)
+	if typ.Kind() != reflect.Struct || len(props) == 0 {
+		return
+	}
+	required := map[string]bool{}
+	collectRequired(s, required)
+	fields := map[string]reflect.StructField{}
+	omits := map[string]bool{}
+	jsonFields(typ, fields, omits)
+	for name, f := range fields {
+		p, ok := props[name]
+		if !ok {
+			t.Errorf("%s: api field %s (%s.%s) is not in the spec", at, name, typ.Name(), f.Name)
+			continue
+		}
+		if required[name] && omits[name] {
+			t.Errorf("%s: %s is required by the spec but omitted when empty", at, name)
+		}
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft != reflect.TypeFor[time.Time]() {
+			sub := p
+			if p.Type.Is("array") && p.Items != nil {
+				sub = p.Items.Value
+			}
+			checkFields(t, at+"."+name, sub, f.Type)
+		}
+	}
+	for name := range props {
+		if _, ok := fields[name]; !ok {
+			t.Errorf("%s: spec property %s has no field in api.%s", at, name, typ.Name())
+		}
+	}
+}
+
+func collectRequired(s *openapi3.Schema, out map[string]bool) {
+	for _, r := range s.Required {
+		out[r] = true
+	}
+	for _, sub := range s.AllOf {
+		collectRequired(sub.Value, out)
+	}
+}
+
+// jsonFields lists a struct's JSON field names as encoding/json sees them,
+// with embedded structs flattened, and which are omitted when empty.
+func jsonFields(typ reflect.Type, out map[string]reflect.StructField, omits map[string]bool) {
+	for f := range typ.Fields() {
+		tag := f.Tag.Get("json")
+		if tag == "-" || !f.IsExported() && !f.Anonymous {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			jsonFields(f.Type, out, omits)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f
+		omits[name] = strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")
+	}
+}
+
+// TestOpenAPIMaxima checks that the spec documents the api bounds the
+// origins enforce.
+func TestOpenAPIMaxima(t *testing.T) {
+	doc := loadOpenAPISpec(t)
+	prop := func(schema, name string) *openapi3.Schema {
+		return doc.Components.Schemas[schema].Value.Properties[name].Value
+	}
+	explain := doc.Paths.Value("/v1/placement/explain").Get
+	param := func(name string) *openapi3.Schema {
+		return explain.Parameters.GetByInAndName("query", name).Schema.Value
+	}
+	for name, c := range map[string]struct {
+		s    *openapi3.Schema
+		want float64
+	}{
+		"QuotaInput.max_sessions":           {prop("QuotaInput", "max_sessions"), api.MaxQuotaSessions},
+		"QuotaInput.max_gpus":               {prop("QuotaInput", "max_gpus"), api.MaxQuotaGPUs},
+		"QuotaInput.max_egress_mbps":        {prop("QuotaInput", "max_egress_mbps"), api.MaxQuotaEgressMbps},
+		"AppCreate.gpus":                    {prop("AppCreate", "gpus"), api.MaxGPUs},
+		"AppCreate.gpu_memory_mb":           {prop("AppCreate", "gpu_memory_mb"), api.MaxGPUMemoryMB},
+		"AppCreate.egress_mbps":             {prop("AppCreate", "egress_mbps"), api.MaxEgressMbps},
+		"AppCreate.idle_minutes":            {prop("AppCreate", "idle_minutes"), api.MaxIdleMinutes},
+		"SessionCreate.gpus":                {prop("SessionCreate", "gpus"), api.MaxGPUs},
+		"SessionCreate.gpu_memory_mb":       {prop("SessionCreate", "gpu_memory_mb"), api.MaxGPUMemoryMB},
+		"SessionCreate.egress_mbps":         {prop("SessionCreate", "egress_mbps"), api.MaxEgressMbps},
+		"SessionIdleReport.idle_seconds":    {prop("SessionIdleReport", "idle_seconds"), api.MaxIdleSeconds},
+		"NodeRegister.nic_mbps":             {prop("NodeRegister", "nic_mbps"), api.MaxNICMbps},
+		"GPU.memory_mb":                     {prop("GPU", "memory_mb"), api.MaxGPUMemoryMB},
+		"explain gpus":                      {param("gpus"), api.MaxGPUs},
+		"explain gpu_memory_mb":             {param("gpu_memory_mb"), api.MaxGPUMemoryMB},
+		"explain egress_mbps":               {param("egress_mbps"), api.MaxEgressMbps},
+		"NodeRegister.gpus (items at most)": {&openapi3.Schema{Max: ptrTo(float64(*prop("NodeRegister", "gpus").MaxItems))}, api.MaxGPUs},
+	} {
+		if c.s.Max == nil || *c.s.Max != c.want {
+			t.Errorf("%s: spec maximum %v, api bound %v", name, c.s.Max, c.want)
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
