@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -145,29 +146,37 @@ func (c *Client) send(ctx context.Context, addr, method, path, contentType strin
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
+	// The request is built field by field: the path is ours, already
+	// escaped, so parsing a URL per call would only cost time.
+	u := &url.URL{Scheme: "http", Host: addr, Path: path}
+	if p, q, ok := strings.Cut(path, "?"); ok {
+		u.Path, u.RawQuery = p, q
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, rd)
-	if err != nil {
-		return answer{}, err
+	if raw, err := url.PathUnescape(u.Path); err == nil && raw != u.Path {
+		u.RawPath, u.Path = u.Path, raw
+	}
+	req := (&http.Request{Method: method, URL: u, Host: addr, Header: make(http.Header, 2),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}).WithContext(ctx)
+	if payload != nil {
+		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(payload)), int64(len(payload))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil }
+		if contentType != "" {
+			req.Header["Content-Type"] = []string{contentType}
+		}
 	}
 	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	if payload != nil && contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+		req.Header["Authorization"] = []string{"Bearer " + c.token}
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return answer{}, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, max(resp.ContentLength, 0)+bytes.MinRead))
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return answer{}, fmt.Errorf("read answer: %w", err)
 	}
+	b := buf.Bytes()
 	a := answer{status: resp.StatusCode, body: b}
 	a.index, _ = strconv.ParseUint(resp.Header.Get(HeaderIndex), 10, 64)
 	a.retryAfter, _ = strconv.Atoi(resp.Header.Get("Retry-After"))
