@@ -51,6 +51,9 @@ func run(args []string) int {
 		printUsage()
 		return exitOK
 	}
+	if args[0] == "--version" {
+		args[0] = "version"
+	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "strata: unknown command %q\n\n", args[0])
@@ -70,12 +73,13 @@ func run(args []string) int {
 }
 
 func printUsage() {
-	fmt.Fprint(os.Stderr, `strata — edge streaming fabric for interactive GPU sessions
+	fmt.Fprintf(os.Stderr, `strata — edge streaming fabric for interactive GPU sessions
+%s
 
 Usage: strata <command> [flags]
 
 Commands:
-`)
+`, buildVersion())
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
