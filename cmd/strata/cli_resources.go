@@ -74,6 +74,9 @@ var (
 	appCols     = []string{"id", "name", "runtime", "gpus", "egress_mbps", "restart_policy"}
 	sessionCols = []string{"id", "app_id", "state", "reservation.node_id", "region", "reason"}
 	nodeCols    = []string{"id", "role", "region", "state", "draining", "nic_mbps", "reserved.sessions", "reserved.egress_mbps"}
+	viewerCols  = []string{"edge", "upstream", "relaying", "role", "expires_at", "token", "moq_url", "whep_url", "player_url"}
+	clusterCols = []string{"node_id", "state", "leader_id", "leader_address", "term", "commit_index", "applied_index", "last_index"}
+	peers       = &nestedTable{key: "peers", columns: []string{"id", "address", "suffrage", "leader"}}
 )
 
 func resources() []resource {
@@ -191,7 +194,7 @@ func resources() []resource {
 			"terminate": {args: "ID", help: "end a session and release its capacity", flags: byID("DELETE", "/v1/sessions/"), columns: sessionCols},
 			"hibernate": {args: "ID", help: "stop a running session's instance and free its edge capacity", flags: byIDSuffix("POST", "/v1/sessions/", "/hibernate"), columns: sessionCols},
 			"wake":      {args: "ID", help: "place a hibernated session again", flags: byIDSuffix("POST", "/v1/sessions/", "/wake"), columns: sessionCols},
-			"viewer": {args: "ID", help: "route a viewer to an edge and get playback URLs with a token", flags: func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
+			"viewer": {args: "ID", help: "route a viewer to an edge and get playback URLs with a token", columns: viewerCols, flags: func(fs *flag.FlagSet) func([]string) (string, string, any, error) {
 				region := fs.String("region", "", "viewer region")
 				controller := fs.Bool("controller", false, "ask for the role that may send input")
 				return func(args []string) (string, string, any, error) {
@@ -215,7 +218,7 @@ func resources() []resource {
 			}},
 		}},
 		{name: "cluster", summary: "Raft cluster status and membership (admin)", verbs: map[string]verb{
-			"status":      {help: "leader, term, indexes and peers", flags: noFlags("GET", "/v1/cluster")},
+			"status":      {help: "leader, term, indexes and peers", flags: noFlags("GET", "/v1/cluster"), columns: clusterCols, nested: peers},
 			"remove":      {args: "ID", help: "remove an origin from the Raft group", flags: byID("DELETE", "/v1/cluster/peers/")},
 			"transfer":    {help: "hand leadership to another voter", flags: noFlags("POST", "/v1/cluster/transfer-leadership")},
 			"rotate-keys": {help: "install a new token signing key", flags: noFlags("POST", "/v1/cluster/keys/rotate")},
