@@ -31,7 +31,7 @@ func benchSessions(ctx context.Context, args []string, p *bench.Progress) (any, 
 	fs.IntVar(&o.Replace, "replace", 0, "sessions watched while edges are killed (default min(count, 20))")
 	fs.DurationVar(&o.ViewerStall, "viewer-stall", 0, "how long a viewer waits for a frame before routing again (default 1s)")
 	fs.StringVar(&o.GossipProfile, "gossip-profile", "lan", "gossip profile: lan, wan or local")
-	strata := fs.String("strata", os.Getenv(strataBinEnv), "strata binary run as each session's instance (default: $"+strataBinEnv+", which strata bench sets to itself, else strata beside strata-bench, else on PATH)")
+	strata := fs.String("strata", "", "strata binary run as each session's instance (default: $"+strataBinEnv+", which strata bench sets to itself, else strata beside strata-bench, else on PATH)")
 	if err := parseBenchFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -47,6 +47,9 @@ func benchSessions(ctx context.Context, args []string, p *bench.Progress) (any, 
 // strataBinary resolves --strata to an absolute path (the edges start
 // instances in directories of their own), finding strata when it is empty.
 func strataBinary(flagValue string) (string, error) {
+	if flagValue == "" {
+		flagValue = os.Getenv(strataBinEnv)
+	}
 	if flagValue == "" {
 		p, err := sibling.Find("strata")
 		if err != nil {
