@@ -1,13 +1,20 @@
 # Strata — build, run and test.
 GO      ?= go
 BIN     := bin/strata
+BENCH   := bin/strata-bench
 PKGS    := ./...
 FUZZTIME ?= 30s
+# staticcheck, pinned; `make tools` installs it (into GOBIN, else GOPATH/bin).
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK ?= staticcheck
 
-.PHONY: build run test lint bench fuzz clean
+.PHONY: build run test lint tools bench fuzz clean
 
+# The release binary, and the benches beside it (`strata bench` runs
+# strata-bench from the same folder).
 build:
 	$(GO) build -o $(BIN) ./cmd/strata
+	$(GO) build -o $(BENCH) ./cmd/strata-bench
 
 # The whole cluster in one process, with a demo session.
 run: build
@@ -22,6 +29,12 @@ test:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	@command -v $(STATICCHECK) >/dev/null || { echo "staticcheck not found: run 'make tools' and put \$$(go env GOPATH)/bin on PATH"; exit 1; }
+	$(STATICCHECK) $(PKGS)
+
+# Tools lint needs, at the versions CI uses.
+tools:
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 # Go benchmarks, then the capacity benches with their JSON reports.
 bench: build

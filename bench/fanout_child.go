@@ -41,8 +41,8 @@ type childReport struct {
 // RunFanoutChildIfRequested runs FanoutMoQ's subscriber process when the
 // environment asks for it, writes its report to stdout and returns true;
 // otherwise it returns false at once. A binary that calls FanoutMoQ
-// (cmd/strata's bench command, or a test binary's TestMain) calls it
-// first and exits when it returns true.
+// (cmd/strata-bench, or a test binary's TestMain) calls it first and
+// exits when it returns true.
 func RunFanoutChildIfRequested() (bool, error) {
 	if child, err := runWebRTCChildIfRequested(); child {
 		return true, err

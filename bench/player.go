@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/player/playertest"
 )
 
@@ -71,7 +72,7 @@ func Player(ctx context.Context, o PlayerOptions) (PlayerResult, error) {
 	defer os.RemoveAll(dir)
 
 	o.Progress.Step("starting cluster, edge and test source")
-	rig, err := playertest.StartRig(ctx, playertest.RigOptions{Dir: dir + "/cluster"})
+	rig, err := testcluster.StartPlayerRig(ctx, testcluster.PlayerRigOptions{Dir: dir + "/cluster"})
 	if err != nil {
 		return res, err
 	}

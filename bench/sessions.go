@@ -30,8 +30,8 @@ type SessionsOptions struct {
 	// Replace is how many sessions run while edges are killed one by one
 	// (default min(Count, 20)).
 	Replace int
-	// Command is the instance every session runs (e.g. this binary's
-	// testsrc); it gets the session environment. Required.
+	// Command is the instance every session runs (e.g. `strata
+	// testsrc`); it gets the session environment. Required.
 	Command []string
 	// ViewerStall is how long a viewer waits for a frame before it routes
 	// again, as a player's stall timeout (default 1 s).

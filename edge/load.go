@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/strata-edge/strata/edge/gpu"
@@ -69,4 +70,42 @@ func (e *Edge) currentLoad() gossip.Load {
 		l.GPUMemUsedMB = uint64(max(u.MemoryUsedMB, 0))
 	}
 	return l
+}
+
+// egressMeter turns the media plane's running egress byte count into
+// bit/s between two reads.
+type egressMeter struct {
+	mu        sync.Mutex // guards lastBytes and lastAt
+	lastBytes uint64
+	lastAt    time.Time
+}
+
+// rate is the bit rate from the previous read to this one (0 on the
+// first read, or if the count went backwards).
+func (e *egressMeter) rate(total uint64, now time.Time) uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var bps uint64
+	if !e.lastAt.IsZero() && now.After(e.lastAt) && total >= e.lastBytes {
+		bps = uint64(float64(total-e.lastBytes) * 8 / now.Sub(e.lastAt).Seconds())
+	}
+	e.lastBytes, e.lastAt = total, now
+	return bps
+}
+
+// load is the media plane's LoadSource: egress bit/s since the last call,
+// live viewers and ingested sessions over MoQ and WebRTC.
+func (m *mediaServer) load() MediaLoad {
+	st := m.relay.Stats()
+	total := st.EgressBytes
+	viewers := st.Subscribers
+	sessions := int64(st.Publishers)
+	if m.rtc != nil {
+		total += m.rtc.EgressBytes()
+		pubs, views := m.rtc.Counts()
+		viewers += int64(views)
+		sessions += int64(pubs)
+	}
+	bps := m.egress.rate(total, time.Now())
+	return MediaLoad{EgressBps: bps, Viewers: uint32(max(viewers, 0)), Sessions: uint32(max(sessions, 0))}
 }

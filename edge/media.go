@@ -4,25 +4,21 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/edge/authz"
 	"github.com/strata-edge/strata/edge/relay"
 	"github.com/strata-edge/strata/internal/certs"
-	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/webrtc"
 )
@@ -71,10 +67,7 @@ func (m MediaConfig) Enabled() bool { return m.QUICAddr != "" || m.HTTPAddr != "
 
 // Media defaults.
 const (
-	defaultKeysRefresh = time.Minute
-	defaultLocateTTL   = 2 * time.Second
-	// keysMinInterval bounds refreshes caused by unknown kids.
-	keysMinInterval = time.Second
+	defaultLocateTTL = 2 * time.Second
 	// mediaCallTimeout bounds one origin call made for the media plane.
 	mediaCallTimeout = 5 * time.Second
 	// httpShutdownGrace bounds the HTTPS server's graceful shutdown.
@@ -115,28 +108,35 @@ func (m MediaConfig) validate(bad func(key, format string, args ...any) error) e
 	return nil
 }
 
-// mediaServer is the edge's media plane: one hub shared by the MoQ relay
-// and the WebRTC server, offline token verification with keys from the
-// origins, and the relay's view of the registry.
+// mediaServer wires the edge's media plane: its config, TLS and
+// listeners, and the parts that do the work, each in its own file with
+// its own lock:
 //
-// Goroutines: the key refresher, the HTTPS server; the relay and the
-// WebRTC server own theirs. close stops them in order.
+//   - keys and auth (edge/authz): the origins' signing keys and the one
+//     Authorizer every media path admits tokens with;
+//   - hub: the track hub the MoQ relay and the WebRTC server share;
+//   - locator (locator.go): which edge ingests a session, for relaying;
+//   - relayToks (relaytoken.go): the token this edge shows other edges;
+//   - router (rtcauth.go): WHEP viewers bound to another edge go there;
+//   - egress (load.go): load accounting for gossip.
+//
+// A new media path (the recorder, live HLS) reads from hub and admits
+// with auth. No part calls another while holding its own lock, so there
+// is no lock order to keep.
+//
+// Goroutines: the key refresher (owned by keys), the HTTPS server; the
+// relay and the WebRTC server own theirs. close stops them in order.
 type mediaServer struct {
-	log    *slog.Logger
-	api    *api.Client
-	nodeID string
-	cfg    MediaConfig
+	log *slog.Logger
+	cfg MediaConfig
 
-	keys   atomic.Pointer[token.KeySet]
-	keysMu sync.Mutex // serializes fetches; guards keysAt
-	keysAt time.Time
-
-	locMu sync.Mutex
-	locs  map[media.Namespace]located
-
-	relayMu  sync.Mutex
-	relayTok []byte
-	relayExp time.Time
+	keys      *authz.Keys
+	auth      *authz.Authorizer
+	hub       *media.Hub
+	locator   *ingestLocator
+	relayToks *relayTokens
+	router    *viewerRouter
+	egress    egressMeter
 
 	cert     *certs.Cert // nil with configured files
 	quicConn net.PacketConn
@@ -146,18 +146,9 @@ type mediaServer struct {
 	httpLn   net.Listener
 	httpSrv  *http.Server
 
-	loadMu    sync.Mutex
-	lastBytes uint64
-	lastAt    time.Time
-
-	ctx    context.Context
+	ctx    context.Context // bounds origin calls made for the relay
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-}
-
-type located struct {
-	addr string
-	exp  time.Time
 }
 
 // mediaAddrs are the bound media endpoints.
@@ -165,33 +156,42 @@ type mediaAddrs struct{ QUIC, WHIP, WebRTC string }
 
 // startMedia opens the media listeners and starts serving. Tokens are
 // verified with keys fetched from the origins on first use.
-func startMedia(cfg MediaConfig, nodeID string, origins *api.Client, log *slog.Logger, reg prometheus.Registerer) (_ *mediaServer, err error) {
-	if cfg.KeysRefresh <= 0 {
-		cfg.KeysRefresh = defaultKeysRefresh
-	}
+func startMedia(cfg MediaConfig, nodeID string, client *api.Client, log *slog.Logger, reg prometheus.Registerer) (_ *mediaServer, err error) {
 	if cfg.LocateTTL <= 0 {
 		cfg.LocateTTL = defaultLocateTTL
 	}
-	m := &mediaServer{log: log.With("component", "edge-media"), api: origins, nodeID: nodeID, cfg: cfg,
-		locs: map[media.Namespace]located{}}
+	m := &mediaServer{log: log.With("component", "edge-media"), cfg: cfg}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			m.close()
 		}
 	}()
+	origins := registryLookup{api: client}
+	if m.keys, err = authz.NewKeys(authz.KeysConfig{Refresh: cfg.KeysRefresh, CallTimeout: mediaCallTimeout, Logger: m.log}, origins); err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	if m.auth, err = authz.New(authz.Config{Keys: m.keys, NodeID: nodeID}); err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	m.locator = newIngestLocator(origins, nodeID, cfg.LocateTTL, mediaCallTimeout)
+	m.relayToks = newRelayTokens(origins, nodeID, mediaCallTimeout)
+	m.router = &viewerRouter{auth: m.auth, nodes: origins, timeout: mediaCallTimeout}
+
 	srvTLS, upTLS, err := m.tlsConfigs()
 	if err != nil {
 		return nil, err
 	}
 	m.relay, err = relay.New(relay.Options{
-		Verify: m.verify, NodeID: nodeID, Locator: m.locate, RelayToken: m.relayToken,
+		Authorizer: m.auth, Locator: m.locator.locate,
+		RelayToken:  func() ([]byte, error) { return m.relayToks.get(m.ctx) },
 		UpstreamTLS: upTLS, IngestTracks: []string{"catalog", "video", "audio"},
 		Registerer: reg, Logger: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("media: relay: %w", err)
 	}
+	m.hub = m.relay.Hub()
 	if cfg.QUICAddr != "" {
 		if m.quicConn, err = net.ListenPacket("udp", cfg.QUICAddr); err != nil {
 			return nil, fmt.Errorf("media: quic_addr: %w", err)
@@ -206,7 +206,7 @@ func startMedia(cfg MediaConfig, nodeID string, origins *api.Client, log *slog.L
 			return nil, fmt.Errorf("media: webrtc_addr: %w", err)
 		}
 		m.rtcAddr = udp.LocalAddr().String()
-		rcfg := webrtc.Config{Hub: m.relay.Hub(), UDPConn: udp, Authorizer: m.authorizeRTC, Router: m.routeRTC,
+		rcfg := webrtc.Config{Hub: m.hub, UDPConn: udp, Authorizer: rtcAuthorizer(m.auth), Router: m.router.route,
 			NAT1To1IPs: cfg.WebRTCPublicIPs, MaxViewers: cfg.WebRTCMaxViewers,
 			Registerer: reg, Logger: log.With("component", "edge-webrtc")}
 		for _, u := range cfg.WebRTCICEServers {
@@ -243,7 +243,7 @@ func startMedia(cfg MediaConfig, nodeID string, origins *api.Client, log *slog.L
 			}
 		})
 	}
-	m.wg.Go(m.refreshKeys)
+	m.keys.Start()
 	a := m.addrs()
 	m.log.Info("media plane serving", "moq", a.QUIC, "whip", a.WHIP, "webrtc", a.WebRTC)
 	return m, nil
@@ -321,6 +321,9 @@ func (m *mediaServer) CertSHA256() (sum [32]byte, ok bool) {
 // the hub), then the MoQ socket.
 func (m *mediaServer) close() {
 	m.cancel()
+	if m.keys != nil {
+		m.keys.Close()
+	}
 	if m.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), httpShutdownGrace)
 		if err := m.httpSrv.Shutdown(ctx); err != nil {
@@ -344,192 +347,4 @@ func (m *mediaServer) close() {
 	if m.quicConn != nil {
 		_ = m.quicConn.Close()
 	}
-}
-
-// load is the media plane's LoadSource: egress bit/s since the last call,
-// live viewers and ingested sessions over MoQ and WebRTC.
-func (m *mediaServer) load() MediaLoad {
-	st := m.relay.Stats()
-	total := st.EgressBytes
-	viewers := st.Subscribers
-	sessions := int64(st.Publishers)
-	if m.rtc != nil {
-		total += m.rtc.EgressBytes()
-		pubs, views := m.rtc.Counts()
-		viewers += int64(views)
-		sessions += int64(pubs)
-	}
-	m.loadMu.Lock()
-	now := time.Now()
-	var bps uint64
-	if !m.lastAt.IsZero() && now.After(m.lastAt) && total >= m.lastBytes {
-		bps = uint64(float64(total-m.lastBytes) * 8 / now.Sub(m.lastAt).Seconds())
-	}
-	m.lastBytes, m.lastAt = total, now
-	m.loadMu.Unlock()
-	return MediaLoad{EgressBps: bps, Viewers: uint32(max(viewers, 0)), Sessions: uint32(max(sessions, 0))}
-}
-
-// refreshKeys re-reads the token keys every KeysRefresh until close.
-func (m *mediaServer) refreshKeys() {
-	t := time.NewTicker(m.cfg.KeysRefresh)
-	defer t.Stop()
-	for {
-		if err := m.fetchKeys(true); err != nil && m.ctx.Err() == nil {
-			m.log.Warn("token keys not refreshed", "err", err)
-		}
-		select {
-		case <-m.ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// fetchKeys reads GET /v1/cluster/keys and swaps the key set in. Unless
-// force, it does nothing within keysMinInterval of the last fetch.
-func (m *mediaServer) fetchKeys(force bool) error {
-	m.keysMu.Lock()
-	defer m.keysMu.Unlock()
-	if !force && time.Since(m.keysAt) < keysMinInterval {
-		return nil
-	}
-	m.keysAt = time.Now()
-	ctx, cancel := context.WithTimeout(m.ctx, mediaCallTimeout)
-	defer cancel()
-	set, err := m.api.Cluster().Keys(ctx)
-	if err != nil {
-		return fmt.Errorf("fetch token keys: %w", err)
-	}
-	doc, err := json.Marshal(set)
-	if err != nil {
-		return fmt.Errorf("fetch token keys: %w", err)
-	}
-	ks, err := token.ParseJWKS(doc)
-	if err != nil {
-		return err
-	}
-	m.keys.Store(ks)
-	return nil
-}
-
-// verify checks a token against the origins' keys, refreshing them once
-// (rate-limited) when the token names a key not known yet.
-func (m *mediaServer) verify(tok string, now time.Time) (token.Claims, error) {
-	ks := m.keys.Load()
-	if ks != nil {
-		c, err := ks.Verify(tok, now)
-		if !errors.Is(err, token.ErrUnknownKey) {
-			return c, err
-		}
-	}
-	if err := m.fetchKeys(false); err != nil {
-		m.log.Warn("token keys unavailable", "err", err)
-	}
-	if ks = m.keys.Load(); ks == nil {
-		return token.Claims{}, fmt.Errorf("%w: no token keys yet", token.ErrUnknownKey)
-	}
-	return ks.Verify(tok, now)
-}
-
-// authorizeRTC is the WHIP/WHEP Authorizer: the same tokens as MoQ.
-func (m *mediaServer) authorizeRTC(_ context.Context, tok string, ns media.Namespace, want webrtc.Role) (webrtc.Role, error) {
-	if tok == "" {
-		return 0, relay.ErrNoToken
-	}
-	c, err := m.verify(tok, time.Now())
-	if err != nil {
-		return 0, err
-	}
-	if c.Node != "" && c.Node != m.nodeID {
-		return 0, fmt.Errorf("%w: token is for node %q", relay.ErrUnauthorized, c.Node)
-	}
-	switch {
-	case want == webrtc.RolePublisher && c.Role == token.RolePublisher && c.Allows(token.RolePublisher, ns.Tenant, ns.Session):
-		return webrtc.RolePublisher, nil
-	case want != webrtc.RolePublisher && c.Role == token.RoleController && c.Allows(token.RoleController, ns.Tenant, ns.Session):
-		return webrtc.RoleController, nil
-	case want != webrtc.RolePublisher && c.Role == token.RoleViewer && c.Allows(token.RoleViewer, ns.Tenant, ns.Session):
-		return webrtc.RoleViewer, nil
-	}
-	return 0, fmt.Errorf("%w: %s token for %s/%s cannot %s %s", relay.ErrUnauthorized, c.Role, c.Tenant, c.Session, want, ns)
-}
-
-// routeRTC sends a WHEP viewer whose valid token is bound to another
-// edge (the one the origin routed it to) there with a 307; anything else
-// is left to authorization.
-func (m *mediaServer) routeRTC(ctx context.Context, ns media.Namespace, req *webrtc.Request) (string, error) {
-	tok, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-	c, err := m.verify(strings.TrimSpace(tok), time.Now())
-	if err != nil || c.Node == "" || c.Node == m.nodeID || c.Tenant != ns.Tenant || c.Session != ns.Session {
-		return "", nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, mediaCallTimeout)
-	defer cancel()
-	n, err := m.api.Nodes().Get(ctx, c.Node, "")
-	if err != nil {
-		return "", fmt.Errorf("route viewer to %s: %w", c.Node, err)
-	}
-	addr := n.Addrs["whip"]
-	if addr == "" {
-		return "", nil
-	}
-	return "https://" + addr + "/whep/" + url.PathEscape(ns.Tenant) + "/" + url.PathEscape(ns.Session), nil
-}
-
-// locate is the relay's Locator: the session's reservation names the
-// ingest edge, whose registered addrs.quic is dialed. Lookups are cached
-// for LocateTTL.
-func (m *mediaServer) locate(ctx context.Context, ns media.Namespace) (string, error) {
-	m.locMu.Lock()
-	l, ok := m.locs[ns]
-	m.locMu.Unlock()
-	if ok && time.Now().Before(l.exp) {
-		return l.addr, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, mediaCallTimeout)
-	defer cancel()
-	s, err := m.api.Sessions().Get(ctx, ns.Session, "")
-	if err != nil {
-		if st := api.StatusOf(err); st == http.StatusNotFound || st == http.StatusBadRequest {
-			return "", fmt.Errorf("%w: session %s: %w", media.ErrNotFound, ns.Session, err)
-		}
-		return "", fmt.Errorf("locate %s: %w", ns, err)
-	}
-	if s.TenantID != ns.Tenant || s.Reservation == nil {
-		return "", fmt.Errorf("%w: %s has no ingest edge", media.ErrNotFound, ns)
-	}
-	if s.Reservation.NodeID == m.nodeID {
-		return "", fmt.Errorf("%w: %s is ingested here but not published", media.ErrNotFound, ns)
-	}
-	n, err := m.api.Nodes().Get(ctx, s.Reservation.NodeID, "")
-	if err != nil {
-		return "", fmt.Errorf("locate %s: node %s: %w", ns, s.Reservation.NodeID, err)
-	}
-	addr := n.Addrs["quic"]
-	if addr == "" {
-		return "", fmt.Errorf("%w: ingest edge %s serves no MoQ", media.ErrNotFound, n.ID)
-	}
-	m.locMu.Lock()
-	m.locs[ns] = located{addr: addr, exp: time.Now().Add(m.cfg.LocateTTL)}
-	m.locMu.Unlock()
-	return addr, nil
-}
-
-// relayToken returns a relay-role token from the origins, reusing it
-// until two minutes before it expires.
-func (m *mediaServer) relayToken() ([]byte, error) {
-	m.relayMu.Lock()
-	defer m.relayMu.Unlock()
-	if m.relayTok != nil && time.Until(m.relayExp) > 2*time.Minute {
-		return m.relayTok, nil
-	}
-	ctx, cancel := context.WithTimeout(m.ctx, mediaCallTimeout)
-	defer cancel()
-	ans, err := m.api.Nodes().RelayToken(ctx, m.nodeID)
-	if err != nil {
-		return nil, fmt.Errorf("relay token: %w", err)
-	}
-	m.relayTok, m.relayExp = []byte(ans.Token), ans.ExpiresAt
-	return m.relayTok, nil
 }

@@ -95,10 +95,7 @@ func (o *Origin) gossipJoinLoop() {
 		for _, m := range o.pool.Members() {
 			seen[m.Meta.ID] = m.State == gossip.StateAlive
 		}
-		var seeds []string
-		for _, s := range o.cfg.Gossip.Seeds {
-			seeds = append(seeds, s)
-		}
+		seeds := append([]string(nil), o.cfg.Gossip.Seeds...)
 		for _, n := range o.reg.State().Nodes() {
 			if n.Role == registry.RoleOrigin && n.ID != o.cfg.NodeID && !seen[n.ID] && n.Addrs["gossip"] != "" {
 				seeds = append(seeds, n.Addrs["gossip"])

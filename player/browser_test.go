@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/player/playertest"
 )
 
@@ -51,7 +52,7 @@ func TestBrowserPlayer(t *testing.T) {
 	b := browser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	rig, err := playertest.StartRig(ctx, playertest.RigOptions{Dir: t.TempDir()})
+	rig, err := testcluster.StartPlayerRig(ctx, testcluster.PlayerRigOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -47,6 +50,15 @@ type verb struct {
 	help  string
 	flags builder
 	// columns picks table columns from each JSON item.
+	columns []string
+	// nested, if set, prints a list inside the response as a second table.
+	nested *nestedTable
+}
+
+// nestedTable is a list of objects inside a response, such as the peers
+// of cluster status, printed below the response's own table.
+type nestedTable struct {
+	key     string
 	columns []string
 }
 
@@ -98,18 +110,20 @@ func (r resource) run(args []string) error {
 	if err != nil {
 		return err
 	}
-	return render(os.Stdout, cf.output, out, v.columns)
+	return render(os.Stdout, cf.output, out, v.columns, v.nested)
 }
 
 func (r resource) usage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: strata %s <action> [flags]\n\nActions:\n", r.name)
-	for name, v := range r.verbs {
+	for _, name := range slices.Sorted(maps.Keys(r.verbs)) {
+		v := r.verbs[name]
 		fmt.Fprintf(w, "  %-10s %-20s %s\n", name, v.args, v.help)
 	}
 }
 
-// render prints JSON as is, or as a table of the chosen columns.
-func render(w io.Writer, format string, raw json.RawMessage, columns []string) error {
+// render prints JSON as is, or as a table of the chosen columns (and
+// then the nested list's table, if any).
+func render(w io.Writer, format string, raw json.RawMessage, columns []string, nested *nestedTable) error {
 	if len(raw) == 0 {
 		return nil
 	}
@@ -139,6 +153,30 @@ func render(w io.Writer, format string, raw json.RawMessage, columns []string) e
 		}
 		items = []map[string]any{one}
 	}
+	if err := writeTable(w, columns, items); err != nil {
+		return err
+	}
+	if l.NextCursor != "" {
+		fmt.Fprintf(w, "more: --cursor %s\n", l.NextCursor)
+	}
+	if nested == nil {
+		return nil
+	}
+	var rows []map[string]any
+	for _, it := range items {
+		list, _ := it[nested.key].([]any)
+		for _, e := range list {
+			if m, ok := e.(map[string]any); ok {
+				rows = append(rows, m)
+			}
+		}
+	}
+	fmt.Fprintln(w)
+	return writeTable(w, nested.columns, rows)
+}
+
+// writeTable prints a header of the column names and one row per item.
+func writeTable(w io.Writer, columns []string, items []map[string]any) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.ToUpper(strings.Join(columns, "\t")))
 	for _, it := range items {
@@ -148,13 +186,7 @@ func render(w io.Writer, format string, raw json.RawMessage, columns []string) e
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if l.NextCursor != "" {
-		fmt.Fprintf(w, "more: --cursor %s\n", l.NextCursor)
-	}
-	return nil
+	return tw.Flush()
 }
 
 // lookup reads a dotted path such as "reservation.node_id".
@@ -180,7 +212,9 @@ func cell(v any) string {
 		}
 		return x
 	case float64:
-		return fmt.Sprintf("%g", x)
+		// Plain digits: Raft indexes and bit rates run into the millions,
+		// which %g would print as 1.234567e+06.
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	default:
 		b, _ := json.Marshal(x)
 		return string(b)

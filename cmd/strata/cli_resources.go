@@ -74,6 +74,9 @@ var (
 	appCols     = []string{"id", "name", "runtime", "gpus", "egress_mbps", "restart_policy"}
 	sessionCols = []string{"id", "app_id", "state", "reservation.node_id", "region", "reason"}
 	nodeCols    = []string{"id", "role", "region", "state", "draining", "nic_mbps", "reserved.sessions", "reserved.egress_mbps"}
+	viewerCols  = []string{"edge", "upstream", "relaying", "role", "expires_at", "token", "moq_url", "whep_url", "player_url"}
+	clusterCols = []string{"node_id", "state", "leader_id", "leader_address", "term", "commit_index", "applied_index", "last_index"}
+	peers       = &nestedTable{key: "peers", columns: []string{"id", "address", "suffrage", "leader"}}
 )
 
 func resources() []resource {
@@ -209,7 +212,7 @@ func resources() []resource {
 			"wake": {args: "ID", help: "place a hibernated session again", columns: sessionCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
 				return c.Sessions().Wake(ctx, id)
 			})},
-			"viewer": {args: "ID", help: "route a viewer to an edge and get playback URLs with a token", flags: func(fs *flag.FlagSet) func([]string) (op, error) {
+			"viewer": {args: "ID", help: "route a viewer to an edge and get playback URLs with a token", columns: viewerCols, flags: func(fs *flag.FlagSet) func([]string) (op, error) {
 				region := fs.String("region", "", "viewer region")
 				controller := fs.Bool("controller", false, "ask for the role that may send input")
 				return func(args []string) (op, error) {
@@ -233,7 +236,7 @@ func resources() []resource {
 			})},
 		}},
 		{name: "cluster", summary: "Raft cluster status and membership (admin)", verbs: map[string]verb{
-			"status": {help: "leader, term, indexes and peers", flags: noArgs(func(ctx context.Context, c *api.Client) (any, error) {
+			"status": {help: "leader, term, indexes and peers", columns: clusterCols, nested: peers, flags: noArgs(func(ctx context.Context, c *api.Client) (any, error) {
 				return c.Cluster().Status(ctx)
 			})},
 			"remove": {args: "ID", help: "remove an origin from the Raft group", flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {

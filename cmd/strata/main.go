@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"os"
 	"sort"
-
-	"github.com/strata-edge/strata/bench"
 )
 
 // command is one subcommand.
@@ -40,23 +38,21 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
-func main() {
-	// The MoQ fan-out bench re-executes this binary as its subscriber
-	// process; in that role it does nothing else.
-	if child, err := bench.RunFanoutChildIfRequested(); child {
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "strata: fan-out subscriber process: %v\n", err)
-			os.Exit(exitFailure)
-		}
-		os.Exit(exitOK)
-	}
-	os.Exit(run(os.Args[1:]))
-}
+// exitStatus is an exit status to pass through as is, such as a
+// subprocess's that already printed its own error.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printUsage()
 		return exitOK
+	}
+	if args[0] == "--version" {
+		args[0] = "version"
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -65,20 +61,25 @@ func run(args []string) int {
 		return exitUsage
 	}
 	err := cmd.run(args[1:])
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+	var st exitStatus
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
 		return exitOK
+	case errors.As(err, &st):
+		return int(st) // the command has said why
 	}
 	fmt.Fprintf(os.Stderr, "strata %s: %v\n", args[0], err)
 	return exitCode(err)
 }
 
 func printUsage() {
-	fmt.Fprint(os.Stderr, `strata — edge streaming fabric for interactive GPU sessions
+	fmt.Fprintf(os.Stderr, `strata — edge streaming fabric for interactive GPU sessions
+%s
 
 Usage: strata <command> [flags]
 
 Commands:
-`)
+`, buildVersion())
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)

@@ -2,36 +2,44 @@ package relay
 
 import (
 	"errors"
-	"fmt"
 
+	"github.com/strata-edge/strata/edge/authz"
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
 	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
-func (r *Relay) verify(tok []byte) (token.Claims, error) {
-	c, err := r.opts.Verify(string(tok), r.opts.Now())
-	if err != nil {
-		return token.Claims{}, err
-	}
-	if c.Node != "" && c.Node != r.opts.NodeID {
-		return token.Claims{}, fmt.Errorf("%w: token is for node %q", ErrUnauthorized, c.Node)
-	}
-	return c, nil
+// Authorizer decides what a token allows on this node. *authz.Authorizer
+// is the one the edge shares between MoQ and WebRTC.
+type Authorizer interface {
+	// Claims verifies a token and its node binding, whatever it is for.
+	Claims(tok string) (token.Claims, error)
+	// Authorize also checks the token grants one of roles on ns.
+	Authorize(tok string, ns media.Namespace, roles ...token.Role) (token.Claims, error)
 }
 
-// authorize checks the request's token (or the setup token) grants role
-// on ns and returns its claims.
-func (r *Relay) authorize(s *moq.Session, params wire.Parameters, role token.Role, ns media.Namespace) (token.Claims, error) {
-	c, err := r.requestClaims(s, params)
-	if err != nil {
-		return token.Claims{}, err
+var _ Authorizer = (*authz.Authorizer)(nil)
+
+// newAuthorizer is Options.Authorizer, or one over Options.Keys.
+func newAuthorizer(o Options) (Authorizer, error) {
+	if o.Authorizer != nil {
+		return o.Authorizer, nil
 	}
-	if !c.Allows(role, ns.Tenant, ns.Session) {
-		return token.Claims{}, fmt.Errorf("%w: %s token for %s/%s cannot %s %s", ErrUnauthorized, c.Role, c.Tenant, c.Session, role, ns)
+	return authz.New(authz.Config{Keys: o.Keys, NodeID: o.NodeID, Now: o.Now})
+}
+
+// authorize checks the request's token (or the setup token) grants one
+// of roles on ns and returns its claims.
+func (r *Relay) authorize(s *moq.Session, params wire.Parameters, ns media.Namespace, roles ...token.Role) (token.Claims, error) {
+	toks := moq.Tokens(params)
+	if len(toks) == 0 {
+		toks = s.SetupTokens()
 	}
-	return c, nil
+	if len(toks) == 0 {
+		return token.Claims{}, ErrNoToken
+	}
+	return r.auth.Authorize(string(toks[0]), ns, roles...)
 }
 
 // requestCode maps an authorization failure to the code shared by the
@@ -57,17 +65,4 @@ func sessionCode(err error) wire.ErrorCode {
 	default:
 		return wire.CodeUnauthorized
 	}
-}
-
-// requestClaims verifies the request's authorization token, or the one
-// the session gave at setup when the request carries none.
-func (r *Relay) requestClaims(s *moq.Session, params wire.Parameters) (token.Claims, error) {
-	toks := moq.Tokens(params)
-	if len(toks) == 0 {
-		toks = s.SetupTokens()
-	}
-	if len(toks) == 0 {
-		return token.Claims{}, ErrNoToken
-	}
-	return r.verify(toks[0])
 }

@@ -45,7 +45,7 @@ func (r *Relay) serveSubscription(ctx context.Context, s *moq.Session, in *moq.I
 		_ = in.Reject(wire.SubscribeErrTrackDoesNotExist, "namespace must be strata/{tenant}/{session}")
 		return
 	}
-	claims, err := r.authorize(s, in.Request.Params, subscribeRole(in.Request.TrackName), ns)
+	claims, err := r.authorize(s, in.Request.Params, ns, subscribeRole(in.Request.TrackName))
 	if err != nil {
 		r.log.Info("subscribe refused", "namespace", ns.String(), "track", in.Request.TrackName, "err", err)
 		_ = in.Reject(requestCode(err), "not authorized to view "+ns.String())

@@ -1,6 +1,10 @@
 package relay
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/strata-edge/strata/edge/authz"
+)
 
 var (
 	// ErrNoLocator: a broadcast is not local and no Locator is configured.
@@ -8,10 +12,11 @@ var (
 	// ErrNoPublisher: a track was requested from a local broadcast whose
 	// publisher session is gone.
 	ErrNoPublisher = errors.New("relay: no publisher for broadcast")
-	// ErrUnauthorized: the token does not grant the request.
-	ErrUnauthorized = errors.New("relay: unauthorized")
+	// ErrUnauthorized: the token does not grant the request. It is
+	// authz's, so a refusal matches whichever name a caller checks.
+	ErrUnauthorized = authz.ErrUnauthorized
 	// ErrNoToken: the request carried no token, in the request or setup.
-	ErrNoToken = errors.New("relay: no authorization token")
+	ErrNoToken = authz.ErrNoToken
 	// ErrBadOptions: Options failed validation.
 	ErrBadOptions = errors.New("relay: bad options")
 	// ErrClosed: the relay has been closed.

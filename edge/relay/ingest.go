@@ -28,7 +28,7 @@ func (r *Relay) servePublisher(ctx context.Context, s *moq.Session, in *moq.Inco
 		_ = in.Reject(wire.NamespaceErrUninterested, "namespace must be strata/{tenant}/{session}")
 		return
 	}
-	if _, err := r.authorize(s, in.Request.Params, token.RolePublisher, ns); err != nil {
+	if _, err := r.authorize(s, in.Request.Params, ns, token.RolePublisher); err != nil {
 		r.log.Info("publish refused", "namespace", ns.String(), "err", err)
 		_ = in.Reject(requestCode(err), "not authorized to publish "+ns.String())
 		return

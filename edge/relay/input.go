@@ -3,7 +3,6 @@ package relay
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/strata-edge/strata/internal/token"
@@ -43,20 +42,6 @@ func (r *Relay) createInputTrack(b *media.Broadcast, name string) error {
 		}
 	}
 	return err
-}
-
-// inputClaims verifies the request's token (or the setup token) and
-// returns its claims if they may publish ns's input: a relay token, or a
-// controller token for that session.
-func (r *Relay) inputClaims(s *moq.Session, params wire.Parameters, ns media.Namespace) (token.Claims, error) {
-	c, err := r.requestClaims(s, params)
-	if err != nil {
-		return token.Claims{}, err
-	}
-	if c.Role != token.RoleRelay && !c.Allows(token.RoleController, ns.Tenant, ns.Session) {
-		return token.Claims{}, fmt.Errorf("%w: %s token for %s/%s cannot send input to %s", ErrUnauthorized, c.Role, c.Tenant, c.Session, ns)
-	}
-	return c, nil
 }
 
 // onlyInput reports whether b has no tracks left but its input track: a
@@ -316,7 +301,8 @@ func (r *Relay) serveInputPublish(ctx context.Context, s *moq.Session, in *moq.I
 		_ = in.Reject(wire.PublishErrUninterested, "only strata/{tenant}/{session} input is taken")
 		return
 	}
-	claims, err := r.inputClaims(s, in.Request.Params, ns)
+	// Input may come from a controller of this session or from a relay.
+	claims, err := r.authorize(s, in.Request.Params, ns, token.RoleController, token.RoleRelay)
 	if err != nil {
 		r.log.Info("input publish refused", "namespace", ns.String(), "err", err)
 		_ = in.Reject(wire.PublishErrUnauthorized, "only controllers and relays may publish input")

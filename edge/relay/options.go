@@ -22,13 +22,14 @@ type Locator func(ctx context.Context, ns media.Namespace) (addr string, err err
 // Options configures a Relay. Zero values mean the defaults.
 type Options struct {
 	// Keys verifies viewer, publisher and relay tokens. Required unless
-	// Verify is set.
+	// Authorizer is set.
 	Keys *token.KeySet
-	// Verify, if set, replaces Keys.Verify: the edge uses it to verify
-	// against a key set it refreshes from the origins.
-	Verify func(tok string, now time.Time) (token.Claims, error)
 	// NodeID is this edge's ID; tokens bound to another node are refused.
+	// Ignored with Authorizer.
 	NodeID string
+	// Authorizer, if set, replaces Keys, NodeID and Now: the edge shares
+	// one, over keys it refreshes from the origins, with WebRTC.
+	Authorizer Authorizer
 	// Hub is the node's track hub. If nil the relay makes its own (the
 	// usual case: other ingest and egress paths share it via Hub()). A
 	// caller-made hub must route its Upstream to Relay.Upstream, or remote
@@ -58,7 +59,8 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Logger is nil for slog.Default().
 	Logger *slog.Logger
-	// Now is the clock for token checks; nil is time.Now.
+	// Now is the clock for token checks; nil is time.Now. Ignored with
+	// Authorizer.
 	Now func() time.Time
 }
 
@@ -82,9 +84,6 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.Verify == nil {
-		o.Verify = o.Keys.Verify
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -94,8 +93,8 @@ func (o Options) withDefaults() Options {
 // Validate names the first unusable field.
 func (o Options) Validate() error {
 	switch {
-	case o.Keys == nil && o.Verify == nil:
-		return fmt.Errorf("%w: Keys or Verify is required", ErrBadOptions)
+	case o.Keys == nil && o.Authorizer == nil:
+		return fmt.Errorf("%w: Keys or Authorizer is required", ErrBadOptions)
 	case o.Locator != nil && o.UpstreamTLS == nil:
 		return fmt.Errorf("%w: UpstreamTLS is required with a Locator", ErrBadOptions)
 	}

@@ -19,6 +19,7 @@ import (
 // Relay is an edge's MoQ server bound to a media.Hub.
 type Relay struct {
 	opts   Options
+	auth   Authorizer
 	log    *slog.Logger
 	hub    *media.Hub
 	ownHub bool
@@ -43,13 +44,17 @@ func New(opts Options) (*Relay, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
+	auth, err := newAuthorizer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("relay: metrics: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Relay{
-		opts: opts, log: opts.Logger.With("component", "edge-moq"), m: m,
+		opts: opts, auth: auth, log: opts.Logger.With("component", "edge-moq"), m: m,
 		ctx: ctx, cancel: cancel,
 		publishers: map[media.Namespace]*publisher{},
 		remotes:    map[string]*remote{},
@@ -145,7 +150,7 @@ func (r *Relay) handleSession(s *moq.Session) {
 	defer stop()
 
 	if toks := s.SetupTokens(); len(toks) > 0 {
-		if _, err := r.verify(toks[0]); err != nil {
+		if _, err := r.auth.Claims(string(toks[0])); err != nil {
 			code := sessionCode(err)
 			r.log.Info("moq session refused", "code", uint64(code), "err", err)
 			_ = s.CloseWithError(code, "authorization failed")

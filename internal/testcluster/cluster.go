@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/auth"
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/origin"
@@ -92,7 +93,9 @@ func Start(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{AdminToken: "strata-test-admin-token-0123456789abcdef", GossipKey: key, opts: opts}
+	// A fresh admin token per cluster: no credential is fixed in code.
+	secret, _ := auth.NewSecret()
+	c := &Cluster{AdminToken: "strata_admin_" + secret, GossipKey: key, opts: opts}
 	for i := 0; i < opts.Origins; i++ {
 		ports, err := netutil.FreeLoopbackAddrs(3)
 		if err != nil {

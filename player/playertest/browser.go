@@ -1,3 +1,7 @@
+// Package playertest drives headless Chromium for the player's browser
+// tests and `strata-bench player`: start a browser, open pages, read the
+// player's stats. The cluster the player plays from is
+// testcluster.StartPlayerRig; this package knows nothing of nodes.
 package playertest
 
 import (

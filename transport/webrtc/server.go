@@ -114,7 +114,15 @@ func (s *Server) buildAPI() error {
 	}
 	se.SetNetworkTypes(nets)
 	if len(s.cfg.NAT1To1IPs) > 0 {
-		se.SetNAT1To1IPs(s.cfg.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+		// One rule per address, replacing host candidates: what the
+		// deprecated 1:1 NAT setting did.
+		rules := make([]webrtc.ICEAddressRewriteRule, 0, len(s.cfg.NAT1To1IPs))
+		for _, ip := range s.cfg.NAT1To1IPs {
+			rules = append(rules, webrtc.ICEAddressRewriteRule{External: []string{ip}, AsCandidateType: webrtc.ICECandidateTypeHost})
+		}
+		if err := se.SetICEAddressRewriteRules(rules...); err != nil {
+			return fmt.Errorf("webrtc: nat 1:1 ips: %w", err)
+		}
 	}
 	// Loopback is how tests and same-host publishers (a GPU instance on
 	// the edge itself) reach us.

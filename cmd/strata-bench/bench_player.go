@@ -12,7 +12,7 @@ func init() {
 	benchSuites["player"] = benchPlayer
 }
 
-// benchPlayer is `strata bench player`: the browser player against an
+// benchPlayer is `strata-bench player`: the browser player against an
 // in-process cluster, in headless Chromium.
 func benchPlayer(ctx context.Context, args []string, p *bench.Progress) (any, error) {
 	fs := flag.NewFlagSet("bench player", flag.ContinueOnError)

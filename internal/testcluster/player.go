@@ -1,8 +1,10 @@
-// Package playertest runs the player against a real Strata cluster in one
-// process, in headless Chromium: an origin, a media edge, a session fed by
-// the test source, and an HTTP front for the edge's player pages. The
-// browser tests and `strata bench player` share it.
-package playertest
+package testcluster
+
+// The player rig: the player's browser tests and `strata-bench player`
+// run the player against a one-origin cluster with one media edge, a
+// session fed by the test source, and an HTTP front for the edge's player
+// pages. It lives here, beside the edges it starts, so that the browser
+// driver (player/playertest) needs nothing of the edge.
 
 import (
 	"context"
@@ -22,25 +24,25 @@ import (
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
 	"github.com/strata-edge/strata/internal/logging"
-	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/internal/testsrc"
 	"github.com/strata-edge/strata/transport/media"
 )
 
-// ErrSetup means the cluster, session or source could not be set up.
-var ErrSetup = errors.New("playertest: setup failed")
+// ErrPlayerSetup means the player rig's cluster, session or source could
+// not be set up.
+var ErrPlayerSetup = errors.New("testcluster: player rig setup failed")
 
-// RigOptions shape a Rig.
-type RigOptions struct {
+// PlayerRigOptions shape a PlayerRig.
+type PlayerRigOptions struct {
 	// Dir holds the cluster's data (required).
 	Dir string
 	// Logger is nil for a discarding logger.
 	Logger *slog.Logger
 }
 
-// Rig is a running cluster with a live session.
-type Rig struct {
-	Cluster   *testcluster.Cluster
+// PlayerRig is a running cluster with a live session.
+type PlayerRig struct {
+	Cluster   *Cluster
 	Edge      *edge.Edge
 	Namespace media.Namespace
 	Source    *testsrc.Source
@@ -59,54 +61,54 @@ type Rig struct {
 	wg       sync.WaitGroup
 }
 
-// StartRig starts a one-origin cluster, one edge with its media plane, a
-// tenant, app and session placed on the edge, and the test source
-// publishing into the session.
-func StartRig(ctx context.Context, opts RigOptions) (_ *Rig, err error) {
+// StartPlayerRig starts a one-origin cluster, one edge with its media
+// plane, a tenant, app and session placed on the edge, and the test
+// source publishing into the session.
+func StartPlayerRig(ctx context.Context, opts PlayerRigOptions) (_ *PlayerRig, err error) {
 	if opts.Logger == nil {
 		opts.Logger = logging.Discard()
 	}
-	c, err := testcluster.Start(testcluster.Options{Origins: 1, Dir: opts.Dir, Logger: opts.Logger})
+	c, err := Start(Options{Origins: 1, Dir: opts.Dir, Logger: opts.Logger})
 	if err != nil {
-		return nil, fmt.Errorf("%w: cluster: %w", ErrSetup, err)
+		return nil, fmt.Errorf("%w: cluster: %w", ErrPlayerSetup, err)
 	}
-	r := &Rig{Cluster: c}
+	r := &PlayerRig{Cluster: c}
 	defer func() {
 		if err != nil {
 			r.Close()
 		}
 	}()
-	r.Edge, err = c.StartEdge(testcluster.EdgeSpec{ID: "edge-1", Lat: 48.85, Lon: 2.35,
+	r.Edge, err = c.StartEdge(EdgeSpec{ID: "edge-1", Lat: 48.85, Lon: 2.35,
 		Media: edge.MediaConfig{QUICAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", WebRTCAddr: "127.0.0.1:0"}})
 	if err != nil {
-		return nil, fmt.Errorf("%w: edge: %w", ErrSetup, err)
+		return nil, fmt.Errorf("%w: edge: %w", ErrPlayerSetup, err)
 	}
 	if err := c.WaitEdges([]string{"edge-1"}, 20*time.Second); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
+		return nil, fmt.Errorf("%w: %w", ErrPlayerSetup, err)
 	}
 	admin := c.Client()
 	ten, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: "player", Quota: &api.Quota{MaxSessions: 10}})
 	if err != nil {
-		return nil, fmt.Errorf("%w: tenant: %w", ErrSetup, err)
+		return nil, fmt.Errorf("%w: tenant: %w", ErrPlayerSetup, err)
 	}
 	key, err := admin.Keys().Create(ctx, ten.ID, api.KeyCreate{Name: "player test"})
 	if err != nil {
-		return nil, fmt.Errorf("%w: key: %w", ErrSetup, err)
+		return nil, fmt.Errorf("%w: key: %w", ErrPlayerSetup, err)
 	}
 	r.tenant = admin.WithToken(key.Token)
 	app, err := r.tenant.Apps().Create(ctx, api.AppSpec{Name: "player-test", Command: []string{"strata", "testsrc"}, GPUs: 1, EgressMbps: 8})
 	if err != nil {
-		return nil, fmt.Errorf("%w: app: %w", ErrSetup, err)
+		return nil, fmt.Errorf("%w: app: %w", ErrPlayerSetup, err)
 	}
 	lat, lon := 48.85, 2.35
 	ses, err := r.tenant.Sessions().Create(ctx, api.SessionSpec{AppID: app.ID, Lat: &lat, Lon: &lon})
 	if err != nil {
-		return nil, fmt.Errorf("%w: session: %w", ErrSetup, err)
+		return nil, fmt.Errorf("%w: session: %w", ErrPlayerSetup, err)
 	}
 	r.Namespace = media.Namespace{Tenant: ten.ID, Session: ses.ID}
 	pub, err := r.tenant.Sessions().Publisher(ctx, ses.ID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: publisher token: %w", ErrSetup, err)
+		return nil, fmt.Errorf("%w: publisher token: %w", ErrPlayerSetup, err)
 	}
 	if err := r.startSource(ctx, pub.MoQURL, pub.Token, opts.Logger); err != nil {
 		return nil, err
@@ -117,7 +119,7 @@ func StartRig(ctx context.Context, opts RigOptions) (_ *Rig, err error) {
 	}
 	u, err := url.Parse(v.WHEPURL)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("%w: viewer grant has no WHEP URL: %q", ErrSetup, v.WHEPURL)
+		return nil, fmt.Errorf("%w: viewer grant has no WHEP URL: %q", ErrPlayerSetup, v.WHEPURL)
 	}
 	r.edgeHTTP = u.Host
 	if err := r.startFront(); err != nil {
@@ -127,17 +129,17 @@ func StartRig(ctx context.Context, opts RigOptions) (_ *Rig, err error) {
 }
 
 // startSource runs the test source and its publisher until Close.
-func (r *Rig) startSource(ctx context.Context, moqURL, tok string, log *slog.Logger) error {
+func (r *PlayerRig) startSource(ctx context.Context, moqURL, tok string, log *slog.Logger) error {
 	u, err := url.Parse(moqURL)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%w: publisher grant has no MoQ URL: %q", ErrSetup, moqURL)
+		return fmt.Errorf("%w: publisher grant has no MoQ URL: %q", ErrPlayerSetup, moqURL)
 	}
 	clip, err := testsrc.LoadClip()
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrSetup, err)
+		return fmt.Errorf("%w: %w", ErrPlayerSetup, err)
 	}
 	if r.Source, err = testsrc.NewSource(clip, testsrc.SourceOptions{}); err != nil {
-		return fmt.Errorf("%w: %w", ErrSetup, err)
+		return fmt.Errorf("%w: %w", ErrPlayerSetup, err)
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	r.stop = stop
@@ -145,20 +147,20 @@ func (r *Rig) startSource(ctx context.Context, moqURL, tok string, log *slog.Log
 	r.Publisher, err = testsrc.Dial(ctx, r.Source, testsrc.PublishConfig{Addr: u.Host, TLS: r.pinnedTLS(),
 		Token: []byte(tok), Namespace: r.Namespace, Logger: log.With("component", "testsrc")})
 	if err != nil {
-		return fmt.Errorf("%w: publish: %w", ErrSetup, err)
+		return fmt.Errorf("%w: publish: %w", ErrPlayerSetup, err)
 	}
 	r.wg.Go(func() { _ = r.Publisher.Serve(runCtx) })
 	return nil
 }
 
 // pinnedTLS trusts exactly the edge's self-signed media certificate.
-func (r *Rig) pinnedTLS() *tls.Config {
+func (r *PlayerRig) pinnedTLS() *tls.Config {
 	want, _ := r.Edge.MediaCertSHA256()
 	return &tls.Config{
 		InsecureSkipVerify: true, // replaced by the pin below
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			if len(raw) == 0 || sha256.Sum256(raw[0]) != want {
-				return errors.New("playertest: edge certificate does not match its pinned hash")
+				return errors.New("testcluster: edge certificate does not match its pinned hash")
 			}
 			return nil
 		},
@@ -166,14 +168,14 @@ func (r *Rig) pinnedTLS() *tls.Config {
 }
 
 // startFront serves the plain-HTTP front on loopback.
-func (r *Rig) startFront() error {
+func (r *PlayerRig) startFront() error {
 	target := &url.URL{Scheme: "https", Host: r.edgeHTTP}
 	p := httputil.NewSingleHostReverseProxy(target)
 	p.Transport = &http.Transport{TLSClientConfig: r.pinnedTLS(), ForceAttemptHTTP2: false}
 	p.ErrorLog = slog.NewLogLogger(logging.Discard().Handler(), slog.LevelDebug)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return fmt.Errorf("%w: front: %w", ErrSetup, err)
+		return fmt.Errorf("%w: front: %w", ErrPlayerSetup, err)
 	}
 	r.ln = ln
 	r.Front = ln.Addr().String()
@@ -184,30 +186,30 @@ func (r *Rig) startFront() error {
 
 // Viewer asks the origin for a viewer grant (controller: the role that
 // may send input).
-func (r *Rig) Viewer(ctx context.Context, controller bool) (*api.ViewerAnswer, error) {
+func (r *PlayerRig) Viewer(ctx context.Context, controller bool) (*api.ViewerAnswer, error) {
 	lat, lon := 48.85, 2.35
 	v, err := r.tenant.Sessions().Viewer(ctx, r.Namespace.Session, api.ViewerRequest{Lat: &lat, Lon: &lon, Controller: controller})
 	if err != nil {
-		return nil, fmt.Errorf("%w: viewer grant: %w", ErrSetup, err)
+		return nil, fmt.Errorf("%w: viewer grant: %w", ErrPlayerSetup, err)
 	}
 	return v, nil
 }
 
 // EmbedURL is the embed page for token, through the front.
-func (r *Rig) EmbedURL(token string) string {
+func (r *PlayerRig) EmbedURL(token string) string {
 	return "http://" + r.Front + "/embed/" + url.PathEscape(r.Namespace.Session) + "?token=" + url.QueryEscape(token)
 }
 
 // StopSource ends the test source and its publisher: the session's
 // broadcast ends at the edge.
-func (r *Rig) StopSource() {
+func (r *PlayerRig) StopSource() {
 	if r.stop != nil {
 		r.stop()
 	}
 }
 
 // Close stops the front, the source and the cluster.
-func (r *Rig) Close() {
+func (r *PlayerRig) Close() {
 	if r.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = r.srv.Shutdown(ctx)

@@ -16,10 +16,6 @@ import (
 	"github.com/strata-edge/strata/bench"
 )
 
-func init() {
-	commands["bench"] = command{"capacity benchmarks (registry, placement, gossip, fanout, sessions, player)", runBench}
-}
-
 // benchSuites maps a suite name to its runner. Each prints progress on
 // stderr and its result on stdout.
 var benchSuites = map[string]func(ctx context.Context, args []string, p *bench.Progress) (any, error){
@@ -31,7 +27,7 @@ var benchSuites = map[string]func(ctx context.Context, args []string, p *bench.P
 
 func runBench(args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(os.Stderr, "Usage: strata bench <registry|placement|gossip|fanout|sessions|player> [flags] [--json]\nRun 'strata bench SUITE -h' for a suite's flags.")
+		fmt.Fprintln(os.Stderr, "Usage: strata-bench <registry|placement|gossip|fanout|sessions|player> [flags] [--json]\n   or: strata bench <suite> [flags] [--json]\nRun 'strata-bench SUITE -h' for a suite's flags.")
 		if len(args) == 0 {
 			return usagef("missing suite")
 		}
@@ -86,7 +82,7 @@ func benchRegistry(ctx context.Context, args []string, p *bench.Progress) (any, 
 	return bench.Registry(ctx, o)
 }
 
-// placementReport is `strata bench placement`'s JSON: the engine's
+// placementReport is `strata-bench placement`'s JSON: the engine's
 // fields, then the committed placements' (absent with --skip-committed).
 type placementReport struct {
 	bench.PlacementEngineResult

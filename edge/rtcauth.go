@@ -1,0 +1,84 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/edge/authz"
+	"github.com/strata-edge/strata/internal/token"
+	"github.com/strata-edge/strata/transport/media"
+	"github.com/strata-edge/strata/transport/webrtc"
+)
+
+// rtcAuthorizer is the WHIP/WHEP Authorizer: the edge's one Authorizer,
+// so WebRTC admits exactly the tokens MoQ does, mapped to WebRTC's roles.
+// A relay token, good for pulling over MoQ, does not admit a WHEP viewer.
+func rtcAuthorizer(a *authz.Authorizer) webrtc.Authorizer {
+	return func(_ context.Context, tok string, ns media.Namespace, want webrtc.Role) (webrtc.Role, error) {
+		if tok == "" {
+			return 0, authz.ErrNoToken
+		}
+		if want == webrtc.RolePublisher {
+			if _, err := a.Authorize(tok, ns, token.RolePublisher); err != nil {
+				return 0, err
+			}
+			return webrtc.RolePublisher, nil
+		}
+		c, err := a.Authorize(tok, ns, token.RoleViewer)
+		if err != nil {
+			return 0, err
+		}
+		switch c.Role {
+		case token.RoleController:
+			return webrtc.RoleController, nil
+		case token.RoleViewer:
+			return webrtc.RoleViewer, nil
+		}
+		return 0, fmt.Errorf("%w: %s token cannot %s %s over WebRTC", authz.ErrUnauthorized, c.Role, want, ns)
+	}
+}
+
+// nodeLookup reads a node's registration from the origins.
+type nodeLookup interface {
+	Node(ctx context.Context, id string) (api.Node, error)
+}
+
+// boundChecker names the node a valid token for ns is bound to, when
+// that is another one (*authz.Authorizer).
+type boundChecker interface {
+	BoundElsewhere(tok string, ns media.Namespace) (node string, ok bool)
+}
+
+var _ boundChecker = (*authz.Authorizer)(nil)
+
+// viewerRouter sends a WHEP viewer whose valid token is bound to another
+// edge (the one the origin routed it to) there with a 307; anything else
+// is left to authorization.
+type viewerRouter struct {
+	auth    boundChecker
+	nodes   nodeLookup
+	timeout time.Duration // bounds the node lookup
+}
+
+func (v *viewerRouter) route(ctx context.Context, ns media.Namespace, req *webrtc.Request) (string, error) {
+	tok, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	node, ok := v.auth.BoundElsewhere(strings.TrimSpace(tok), ns)
+	if !ok {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, v.timeout)
+	defer cancel()
+	n, err := v.nodes.Node(ctx, node)
+	if err != nil {
+		return "", fmt.Errorf("route viewer to %s: %w", node, err)
+	}
+	addr := n.Addrs["whip"]
+	if addr == "" {
+		return "", nil
+	}
+	return "https://" + addr + "/whep/" + url.PathEscape(ns.Tenant) + "/" + url.PathEscape(ns.Session), nil
+}
