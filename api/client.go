@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -23,16 +22,9 @@ const HeaderIndex = "X-Strata-Index"
 // deadline.
 const DefaultTimeout = 30 * time.Second
 
-// transport is shared by every client: one pool of keep-alive
-// connections per origin, deep enough for hundreds of concurrent callers
-// (benches run 256).
-var transport http.RoundTripper = &http.Transport{
-	DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-	MaxIdleConns:        0, // no global cap; the per-host cap bounds it
-	MaxIdleConnsPerHost: 1024,
-	IdleConnTimeout:     30 * time.Second,
-	DisableCompression:  true,
-}
+// transport is shared by every client: keep-alive connections per
+// origin, as many as there are concurrent callers (benches run 256).
+var transport http.RoundTripper = newConnPool()
 
 // Client talks to one or more origins. Any origin serves any call; on a
 // connection error the client tries the next address (an API error is an
@@ -40,7 +32,7 @@ var transport http.RoundTripper = &http.Transport{
 type Client struct {
 	addrs []string
 	token string
-	hc    *http.Client
+	rt    http.RoundTripper
 	next  atomic.Uint32
 	// Timeout bounds one exchange when the call's context has no deadline
 	// (default DefaultTimeout). Blocking queries extend it by their wait.
@@ -57,27 +49,19 @@ func New(token string, addrs ...string) *Client {
 		}
 		clean = append(clean, a)
 	}
-	return &Client{addrs: clean, token: token, hc: newHTTPClient(transport), Timeout: DefaultTimeout}
-}
-
-func newHTTPClient(rt http.RoundTripper) *http.Client {
-	return &http.Client{
-		Transport: rt,
-		// Origins do not redirect; an answer is returned as it came.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	return &Client{addrs: clean, token: token, rt: transport, Timeout: DefaultTimeout}
 }
 
 // WithToken returns a client for the same origins, sharing connections,
 // that authenticates with another token.
 func (c *Client) WithToken(token string) *Client {
-	return &Client{addrs: c.addrs, token: token, hc: c.hc, Timeout: c.Timeout}
+	return &Client{addrs: c.addrs, token: token, rt: c.rt, Timeout: c.Timeout}
 }
 
 // WithTransport returns a copy of the client that sends its requests
 // through rt, for tests that fake origins in process.
 func (c *Client) WithTransport(rt http.RoundTripper) *Client {
-	return &Client{addrs: c.addrs, token: c.token, hc: newHTTPClient(rt), Timeout: c.Timeout}
+	return &Client{addrs: c.addrs, token: c.token, rt: rt, Timeout: c.Timeout}
 }
 
 // Addrs returns the origin addresses.
@@ -167,7 +151,7 @@ func (c *Client) send(ctx context.Context, addr, method, path, contentType strin
 	if c.token != "" {
 		req.Header["Authorization"] = []string{"Bearer " + c.token}
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.rt.RoundTrip(req)
 	if err != nil {
 		return answer{}, err
 	}
