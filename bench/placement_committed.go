@@ -127,7 +127,7 @@ func PlacementCommitted(ctx context.Context, o PlacementCommittedOptions) (Place
 				t0 := time.Now()
 				s, err := lc.Sessions().Create(ctx, spec)
 				d := time.Since(t0)
-				if err != nil || s.State != "placed" {
+				if err != nil || s.State != api.StatePlaced {
 					errs.Add(1)
 					msg := fmt.Sprintf("session %s: %s", s.State, s.Reason)
 					if err != nil {
