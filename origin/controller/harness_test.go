@@ -24,6 +24,8 @@ type harness struct {
 
 	leader atomic.Bool
 	kicks  atomic.Int64
+	// listed counts reads of the whole pool: one per reconciler pass.
+	listed atomic.Int64
 
 	mu      sync.Mutex
 	now     time.Time
@@ -84,6 +86,7 @@ func (h *harness) Member(id string) (gossip.Member, bool) {
 }
 
 func (h *harness) Members() []gossip.Member {
+	h.listed.Add(1)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := make([]gossip.Member, 0, len(h.members))
