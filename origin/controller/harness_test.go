@@ -182,6 +182,19 @@ func (h *harness) running(id, app, node string) {
 	)
 }
 
+// lostEdgeFixture sets up two edges and, on e1, two running sessions:
+// ses1 of app1 (default restart policy) and ses2 of once (never
+// restarted).
+func (h *harness) lostEdgeFixture() {
+	h.t.Helper()
+	h.app("app1", 10, "", "")
+	h.app("once", 10, "never", "")
+	h.edge("e1", 100)
+	h.edge("e2", 100)
+	h.running("ses1", "app1", "e1")
+	h.running("ses2", "once", "e1")
+}
+
 // session returns a session that must exist.
 func (h *harness) session(id string) *registry.Session {
 	h.t.Helper()

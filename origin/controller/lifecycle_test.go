@@ -127,12 +127,7 @@ func TestIdle(t *testing.T) {
 // asks for placement; sessions elsewhere are untouched.
 func TestLifecycleReleasesLostNodes(t *testing.T) {
 	h := newHarness(t)
-	h.app("app1", 10, "", "")
-	h.app("once", 10, "never", "")
-	h.edge("e1", 100)
-	h.edge("e2", 100)
-	h.running("ses1", "app1", "e1")
-	h.running("ses2", "once", "e1")
+	h.lostEdgeFixture()
 	h.running("ses3", "app1", "e2")
 	h.must(&registry.SetNodeState{ID: "e1", State: registry.NodeDead})
 	l := h.lifecycle()

@@ -99,12 +99,7 @@ func TestNodesReconcile(t *testing.T) {
 // the restartable one on the surviving edge.
 func TestNodeDeathReplacesSessions(t *testing.T) {
 	h := newHarness(t)
-	h.app("app1", 10, "", "")
-	h.app("once", 10, "never", "")
-	h.edge("e1", 100)
-	h.edge("e2", 100)
-	h.running("ses1", "app1", "e1")
-	h.running("ses2", "once", "e1")
+	h.lostEdgeFixture()
 	p := h.placer()
 	l, err := NewLifecycle(LifecycleDeps{Store: h, Placement: p, Now: h.Now})
 	if err != nil {
