@@ -196,6 +196,12 @@ func (l *Lifecycle) releaseLost(ctx context.Context) {
 // case they fail. The placer picks pending sessions up.
 func (l *Lifecycle) releaseNode(ctx context.Context, nodeID string, state registry.NodeState) {
 	st := l.store.State()
+	if n, ok := st.Node(nodeID); ok {
+		if n.State != registry.NodeDead && n.State != registry.NodeLeft {
+			return // back since it was reported lost: its sessions stay
+		}
+		state = n.State
+	}
 	sessions, _ := st.Sessions(registry.SessionFilter{NodeID: nodeID})
 	now := l.now().UTC()
 	for _, s := range sessions {

@@ -145,4 +145,11 @@ func TestLifecycleReleasesLostNodes(t *testing.T) {
 	}
 	h.wantState("ses3", registry.StateRunning, "e2")
 	h.eventually("a placement kick", func() bool { return h.kicks.Load() >= 1 })
+
+	// A node reported lost that is alive again by the time its turn
+	// comes keeps its sessions.
+	idle := h.lifecycle() // not running: released by hand below
+	idle.NodeLost("e2", registry.NodeDead)
+	idle.releaseLost(context.Background())
+	h.wantState("ses3", registry.StateRunning, "e2")
 }
