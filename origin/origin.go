@@ -1,6 +1,7 @@
 // Package origin is an origin node: the Raft registry member, its REST API
 // on fasthttp, and the leader's housekeeping (bootstrap keys, origin
-// membership). Writes received by a follower are forwarded to the leader.
+// membership) before it runs the leader controllers of origin/controller.
+// Writes received by a follower are forwarded to the leader.
 package origin
 
 import (
