@@ -1,7 +1,6 @@
 package origin
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -112,117 +111,6 @@ func (o *Origin) gossipJoinLoop() {
 		case <-t.C:
 		}
 	}
-}
-
-// gossipState maps a gossip liveness to the registry's node state.
-func gossipState(s gossip.State) registry.NodeState {
-	switch s {
-	case gossip.StateSuspect:
-		return registry.NodeSuspect
-	case gossip.StateDead:
-		return registry.NodeDead
-	case gossip.StateLeft:
-		return registry.NodeLeft
-	}
-	return registry.NodeAlive
-}
-
-// absentGrace is how long a leader waits before declaring a registered
-// node that it never saw in gossip dead (it may still be joining).
-const absentGrace = 10 * time.Second
-
-// reconcileNodes runs on the leader: it writes gossip's view of each
-// node's liveness and drain flag into the registry, and hands the sessions
-// of nodes that died or left to onNodeLost. Level-triggered: it compares
-// whole states each round, so missed events cost nothing.
-func (o *Origin) reconcileNodes(ctx context.Context) {
-	since := time.Now()
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	events := o.pool.Events()
-	for {
-		o.reconcileOnce(ctx, time.Since(since) > absentGrace)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case _, ok := <-events:
-			if !ok {
-				return // the pool is shutting down
-			}
-		}
-	}
-}
-
-func (o *Origin) reconcileOnce(ctx context.Context, judgeAbsent bool) {
-	members := map[string]gossip.Member{}
-	for _, m := range o.pool.Members() {
-		members[m.Meta.ID] = m
-	}
-	now := time.Now().UTC()
-	for _, n := range o.reg.State().Nodes() {
-		if n.ID == o.cfg.NodeID || ctx.Err() != nil {
-			continue // the leader is alive by definition while it leads
-		}
-		m, ok := members[n.ID]
-		want, reason := n.State, n.Reason
-		draining := n.Draining
-		switch {
-		case ok:
-			want = gossipState(m.State)
-			draining = draining || m.Meta.Draining
-			reason = "gossip: " + m.State.String()
-		case n.Role == registry.RoleEdge && judgeAbsent && n.State == registry.NodeAlive:
-			want, reason = registry.NodeDead, "not seen in gossip"
-		}
-		if want == n.State && draining == n.Draining {
-			if (want == registry.NodeDead || want == registry.NodeLeft) && o.holdsSessions(n.ID) {
-				o.onNodeLost(ctx, n.ID, want)
-			}
-			continue
-		}
-		if _, err := o.reg.Apply(ctx, &registry.SetNodeState{ID: n.ID, State: want, Draining: draining, Reason: reason, At: now}); err != nil {
-			o.log.Warn("record node state", "node", n.ID, "state", want, "err", err)
-			continue
-		}
-		o.log.Info("node state", "node", n.ID, "role", n.Role, "state", want, "draining", draining)
-		if want == registry.NodeDead || want == registry.NodeLeft {
-			o.onNodeLost(ctx, n.ID, want)
-		}
-	}
-}
-
-func (o *Origin) holdsSessions(nodeID string) bool {
-	l, _ := o.reg.State().Sessions(registry.SessionFilter{NodeID: nodeID, Limit: 1})
-	for _, s := range l {
-		if s.State == registry.StatePlaced || s.State == registry.StateStarting || s.State == registry.StateRunning {
-			return true
-		}
-	}
-	return false
-}
-
-// onNodeLost releases the sessions of a dead or departed node: back to
-// pending (to be placed again) unless the app says never restart, in which
-// case they fail. The placement loop picks pending sessions up.
-func (o *Origin) onNodeLost(ctx context.Context, nodeID string, state registry.NodeState) {
-	sessions, _ := o.reg.State().Sessions(registry.SessionFilter{NodeID: nodeID})
-	now := time.Now().UTC()
-	for _, s := range sessions {
-		if s.State != registry.StatePlaced && s.State != registry.StateStarting && s.State != registry.StateRunning {
-			continue
-		}
-		next, reason := registry.StatePending, fmt.Sprintf("node %s %s; waiting to be placed again", nodeID, state)
-		if a, ok := o.reg.State().App(s.AppID); ok && a.RestartPolicy == "never" {
-			next, reason = registry.StateFailed, fmt.Sprintf("node %s %s", nodeID, state)
-		}
-		if _, err := o.reg.Apply(ctx, &registry.SetSessionState{ID: s.ID, State: next, ExpectState: s.State, Reason: reason, At: now}); err != nil {
-			o.log.Warn("release session of lost node", "session", s.ID, "node", nodeID, "err", err)
-			continue
-		}
-		o.log.Info("session released from lost node", "session", s.ID, "node", nodeID, "now", next)
-	}
-	o.kickPlacement()
 }
 
 // live is a node's gossiped load as this origin sees it; nil for a node

@@ -1,16 +1,18 @@
 package origin
 
 import (
-	"fmt"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/origin/controller"
 	"github.com/strata-edge/strata/registry"
 )
 
 // Hibernation, waking, idleness and restarts: the control plane's side of
-// a session's life after placement.
+// a session's life after placement. The policies live in the lifecycle
+// controller; these handlers decode and check the calls.
 
 // hibernateSession stops a running session's instance and frees its edge
 // capacity (GPUs, NIC). The session keeps its share of the tenant's quota
@@ -82,28 +84,14 @@ func (o *Origin) sessionIdle(c *call) (int, any, error) {
 	if s.State != registry.StateRunning {
 		return 0, nil, api.Errorf(http.StatusConflict, api.CodeInvalidState, "session %s is %s; only a running session can be idle", s.ID, s.State)
 	}
-	policy := api.IdleNone
-	if a, ok := o.reg.State().App(s.AppID); ok {
-		policy = api.IdlePolicy(a.IdlePolicy)
-	}
-	next := registry.StateHibernated
-	switch policy {
-	case api.IdleHibernate:
-	case api.IdleTerminate:
-		next = registry.StateTerminated
-	default:
+	v, err := o.lifecycle.Idle(c.cx, s, time.Duration(b.IdleSeconds)*time.Second)
+	if errors.Is(err, controller.ErrNoIdlePolicy) {
 		return 0, nil, api.Errorf(http.StatusConflict, api.CodeConflict, "the app of session %s has no idle policy", s.ID)
 	}
-	v, err := o.reg.Apply(c.cx, &registry.SetSessionState{
-		ID: s.ID, State: next, ExpectState: registry.StateRunning, At: time.Now().UTC(),
-		Reason: fmt.Sprintf("idle: no viewers for %s", time.Duration(b.IdleSeconds)*time.Second),
-	})
 	if err != nil {
 		return 0, nil, err
 	}
-	o.log.Info("idle session", "session", s.ID, "now", next, "idle_seconds", b.IdleSeconds)
-	o.kickPlacement()
-	return http.StatusOK, toAPISession(v.(*registry.Session)), nil
+	return http.StatusOK, toAPISession(v), nil
 }
 
 // reportedSession is the session an edge reports on: it must exist, hold a
@@ -131,31 +119,4 @@ func (o *Origin) reportedSession(c *call, nodeID string) (*registry.Session, err
 		return nil, api.Errorf(http.StatusForbidden, api.CodeForbidden, "session %s is not reserved on node %s", s.ID, nodeID)
 	}
 	return s, nil
-}
-
-// maxPlacements bounds restarts after instance failures: a session whose
-// instance keeps failing is placed at most this many times in all, then
-// fails for good instead of looping.
-const maxPlacements = 10
-
-// afterExit decides, per the app's restart policy, what becomes of a
-// session whose instance ended on its own: never → failed; on-failure →
-// terminated after a clean exit (code 0), placed again otherwise; always
-// → placed again. Placing again goes through pending, so the placer may
-// pick another edge.
-func (o *Origin) afterExit(s *registry.Session, exitCode *int, reason string) (registry.SessionState, string) {
-	policy := api.RestartOnFailure
-	if a, ok := o.reg.State().App(s.AppID); ok && a.RestartPolicy != "" {
-		policy = api.RestartPolicy(a.RestartPolicy)
-	}
-	clean := exitCode != nil && *exitCode == 0
-	switch {
-	case policy == api.RestartNever:
-		return registry.StateFailed, reason
-	case policy == api.RestartOnFailure && clean:
-		return registry.StateTerminated, "instance exited with status 0"
-	case s.Placements >= maxPlacements:
-		return registry.StateFailed, fmt.Sprintf("%s; not restarted after %d placements", reason, s.Placements)
-	}
-	return registry.StatePending, truncate("restarting (restart_policy "+string(policy)+") after: "+reason, 256)
 }

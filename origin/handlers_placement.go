@@ -49,7 +49,7 @@ func (o *Origin) addViewer(c *call) (int, any, error) {
 	}
 	snap := o.snapshot()
 	now := time.Now().UTC()
-	if relays := o.placer.relays.edges(s.ID, now); len(relays) > 0 {
+	if relays := o.relays.edges(s.ID, now); len(relays) > 0 {
 		for i := range snap.Nodes {
 			if slices.Contains(relays, snap.Nodes[i].ID) {
 				snap.Nodes[i].Relaying = append(snap.Nodes[i].Relaying, s.ID)
@@ -80,7 +80,7 @@ func (o *Origin) addViewer(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	if d.EdgeID != req.IngestNodeID {
-		o.placer.relays.note(s.ID, d.EdgeID, exp, now)
+		o.relays.note(s.ID, d.EdgeID, exp, now)
 	}
 	ans := api.ViewerAnswer{Edge: d.EdgeID, Upstream: d.UpstreamID, Relaying: d.Relaying, Token: tok, ExpiresAt: exp, Role: api.TokenRole(role)}
 	if n, ok := o.reg.State().Node(d.EdgeID); ok {
@@ -168,7 +168,7 @@ func (o *Origin) explainPlacement(c *call) (int, any, error) {
 func (o *Origin) placeNow(c *call, s *registry.Session, failFast bool) (*registry.Session, error) {
 	ctx, cancel := context.WithTimeout(c.cx, 5*time.Second)
 	defer cancel()
-	o.placer.waitRound(ctx)
+	o.placer.WaitRound(ctx)
 	cur, ok := o.reg.State().Session(s.ID)
 	if !ok {
 		return s, nil

@@ -64,7 +64,7 @@ func (o *Origin) createSession(c *call) (int, any, error) {
 	if !b.Async || b.FailFast {
 		// Placed at once in one log entry when there is room; otherwise
 		// (or when the FSM found the decision stale) the placer's path.
-		placed, err := o.placer.createPlaced(c.cx, s)
+		placed, err := o.placer.CreatePlaced(c.cx, s)
 		if err != nil {
 			return 0, nil, err
 		}

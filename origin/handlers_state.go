@@ -2,7 +2,6 @@ package origin
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/registry"
@@ -40,21 +39,9 @@ func (o *Origin) setSessionState(c *call) (int, any, error) {
 	// view. It does not close a full re-placement back to the same state
 	// between check and apply (ABA); that needs the node id in the
 	// command, a registry change left for later.
-	reason := truncate(b.Reason, 256)
-	if st == registry.StateFailed {
-		// The instance ended on its own: the app's restart policy says
-		// whether the session fails, ends or is placed again.
-		st, reason = o.afterExit(s, b.ExitCode, reason)
-	}
-	v, err := o.reg.Apply(c.cx, &registry.SetSessionState{
-		ID: s.ID, State: st, ExpectState: s.State, Reason: reason, At: time.Now().UTC(),
-	})
+	v, err := o.lifecycle.Report(c.cx, s, st, b.ExitCode, truncate(b.Reason, 256))
 	if err != nil {
 		return 0, nil, err
 	}
-	if st == registry.StatePending {
-		o.log.Info("restarting session", "session", s.ID, "reason", reason)
-		o.kickPlacement()
-	}
-	return http.StatusOK, toAPISession(v.(*registry.Session)), nil
+	return http.StatusOK, toAPISession(v), nil
 }

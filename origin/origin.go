@@ -1,6 +1,7 @@
 // Package origin is an origin node: the Raft registry member, its REST API
 // on fasthttp, and the leader's housekeeping (bootstrap keys, origin
-// membership). Writes received by a follower are forwarded to the leader.
+// membership) before it runs the leader controllers of origin/controller.
+// Writes received by a follower are forwarded to the leader.
 package origin
 
 import (
@@ -25,6 +26,7 @@ import (
 	"github.com/strata-edge/strata/internal/auth"
 	"github.com/strata-edge/strata/internal/ids"
 	"github.com/strata-edge/strata/internal/logging"
+	"github.com/strata-edge/strata/origin/controller"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/gossip"
 )
@@ -49,7 +51,14 @@ type Origin struct {
 	peers   *peerClients
 	server  *fasthttp.Server
 	pool    *gossip.Pool
-	placer  *placer
+	// placer, lifecycle and the other leader controllers run under leader
+	// while this origin leads.
+	placer    *controller.Placer
+	lifecycle *controller.Lifecycle
+	leader    *controller.Supervisor
+	// relays remembers where this origin sent viewers (any origin routes
+	// viewers, not only the leader).
+	relays relayMemo
 	// gossipAddr is this origin's gossip address, recorded in the registry
 	// so edges and other origins can find the pool.
 	gossipAddr string
@@ -86,9 +95,6 @@ func Open(cfg Config, opts Options) (*Origin, error) {
 		return nil, err
 	}
 	o.metrics = m
-	if o.placer, err = newPlacer(o); err != nil {
-		return nil, err
-	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
@@ -121,6 +127,12 @@ func Open(cfg Config, opts Options) (*Origin, error) {
 	if err := o.openGossip(); err != nil {
 		ln.Close()
 		o.reg.Close(false)
+		return nil, err
+	}
+	if err := o.openControllers(); err != nil {
+		ln.Close()
+		o.reg.Close(false)
+		_ = o.pool.Shutdown()
 		return nil, err
 	}
 	o.server = &fasthttp.Server{
@@ -216,13 +228,23 @@ func (o *Origin) loadAdminToken() error {
 }
 
 // onLeader runs on each new leader: it records this origin in the node
-// table and makes sure the admin key and a token signing key exist.
+// table, makes sure the admin key and a token signing key exist, then runs
+// the leader controllers until leadership ends.
 func (o *Origin) onLeader(ctx context.Context) {
 	select {
 	case <-o.opened:
 	case <-ctx.Done():
 		return
 	}
+	if !o.leaderHousekeeping(ctx) {
+		return
+	}
+	o.leader.Run(ctx)
+}
+
+// leaderHousekeeping runs the leader's one-off steps, each retried until
+// it succeeds; it reports false when leadership ended first.
+func (o *Origin) leaderHousekeeping(ctx context.Context) bool {
 	st := o.reg.State()
 	now := time.Now().UTC()
 	steps := []func() error{
@@ -245,32 +267,24 @@ func (o *Origin) onLeader(ctx context.Context) {
 			return err
 		},
 	}
-	defer func() {
-		if ctx.Err() != nil {
-			return
-		}
-		var wg sync.WaitGroup
-		wg.Go(func() { o.placer.run(ctx) })
-		o.reconcileNodes(ctx)
-		wg.Wait()
-	}()
 	for _, step := range steps {
-		for attempt := 0; ; attempt++ {
+		for {
 			err := step()
 			if err == nil || errors.Is(err, registry.ErrAlreadyExists) {
 				break
 			}
 			if ctx.Err() != nil {
-				return
+				return false
 			}
 			o.log.Warn("leader housekeeping failed; retrying", "err", err)
 			select {
 			case <-ctx.Done():
-				return
+				return false
 			case <-time.After(200 * time.Millisecond):
 			}
 		}
 	}
+	return ctx.Err() == nil
 }
 
 func (o *Origin) registerSelf(ctx context.Context) error {

@@ -1,6 +1,9 @@
 package placement
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Apply commits a decision to the snapshot the way the registry's FSM must:
 // it rejects a decision whose Revision no longer matches the node
@@ -27,22 +30,9 @@ func (s *Snapshot) Apply(d Decision) error {
 	if nd.Revision != d.Revision {
 		return fmt.Errorf("%w: node %q at revision %d, decision made at %d", ErrStaleDecision, nd.ID, nd.Revision, d.Revision)
 	}
-	if nd.State != StateAlive || nd.Draining {
-		return fmt.Errorf("%w: node %q is %s (draining %t)", ErrNoCapacity, nd.ID, nd.State, nd.Draining)
-	}
-	if r.EgressMbps < 0 || nd.ReservedEgressMbps+r.EgressMbps > nd.NICMbps {
-		return fmt.Errorf("%w: node %q egress %d+%d of %d Mbps", ErrNoCapacity, nd.ID, nd.ReservedEgressMbps, r.EgressMbps, nd.NICMbps)
-	}
-	slots, err := gpuSlots(nd, r.GPUs)
+	slots, err := fit(nd, r)
 	if err != nil {
 		return err
-	}
-	for k, sl := range r.GPUs {
-		g := &nd.GPUs[slots[k]]
-		mem, free := gpuFree(g)
-		if sl.MemoryMB <= 0 || sl.MemoryMB > free || sl.Exclusive && (sl.MemoryMB != mem || free != mem) {
-			return fmt.Errorf("%w: node %q gpu %d: %d MB of %d free", ErrNoCapacity, nd.ID, sl.Index, sl.MemoryMB, free)
-		}
 	}
 	if err := s.checkQuota(r.Tenant, len(r.GPUs), r.EgressMbps); err != nil {
 		return err
@@ -58,6 +48,40 @@ func (s *Snapshot) Apply(d Decision) error {
 	s.charge(r.Tenant, 1, len(r.GPUs), r.EgressMbps)
 	p.refresh(s, int(i))
 	return nil
+}
+
+// Fits decides whether reservation r fits node n as it stands: n is alive
+// and not draining, its NIC has room for the egress, and every GPU slice
+// names a distinct GPU of n with room for its memory (for an exclusive
+// slice, the whole GPU untouched). It is the one capacity rule: Apply
+// re-checks decisions with it and the registry's FSM re-checks committed
+// reservations with it, so the two cannot drift apart. Sums are checked:
+// amounts too large to add never fit.
+func Fits(n *Node, r Reservation) error {
+	_, err := fit(n, r)
+	return err
+}
+
+// fit is Fits, also returning the positions in n.GPUs of r's slices.
+func fit(n *Node, r Reservation) ([]int, error) {
+	if n.State != StateAlive || n.Draining {
+		return nil, fmt.Errorf("%w: node %q is %s (draining %t)", ErrNoCapacity, n.ID, n.State, n.Draining)
+	}
+	if total, ok := checkedAdd(n.ReservedEgressMbps, r.EgressMbps); r.EgressMbps < 0 || !ok || total > n.NICMbps {
+		return nil, fmt.Errorf("%w: node %q egress %d+%d of %d Mbps", ErrNoCapacity, n.ID, n.ReservedEgressMbps, r.EgressMbps, n.NICMbps)
+	}
+	slots, err := gpuSlots(n, r.GPUs)
+	if err != nil {
+		return nil, err
+	}
+	for k, sl := range r.GPUs {
+		g := &n.GPUs[slots[k]]
+		mem, free := gpuFree(g)
+		if sl.MemoryMB <= 0 || sl.MemoryMB > free || sl.Exclusive && (sl.MemoryMB != mem || free != mem) {
+			return nil, fmt.Errorf("%w: node %q gpu %d: %d MB of %d free", ErrNoCapacity, n.ID, sl.Index, sl.MemoryMB, free)
+		}
+	}
+	return slots, nil
 }
 
 // Release returns a reservation's capacity to its node, e.g. when a session
@@ -114,14 +138,14 @@ func gpuSlots(nd *Node, slices []GPUSlice) ([]int, error) {
 }
 
 // charge adds (or with negative amounts, credits) usage to a tenant,
-// clamping at zero.
+// saturating, and clamping at zero.
 func (s *Snapshot) charge(tenant string, sessions, gpus int, egress int64) {
 	if s.Tenants == nil {
 		s.Tenants = make(map[string]Tenant)
 	}
 	t := s.Tenants[tenant]
-	t.Usage.Sessions = max(t.Usage.Sessions+sessions, 0)
-	t.Usage.GPUs = max(t.Usage.GPUs+gpus, 0)
-	t.Usage.EgressMbps = max(t.Usage.EgressMbps+egress, 0)
+	t.Usage.Sessions = int(min(AddUsage(int64(t.Usage.Sessions), int64(sessions)), math.MaxInt))
+	t.Usage.GPUs = int(min(AddUsage(int64(t.Usage.GPUs), int64(gpus)), math.MaxInt))
+	t.Usage.EgressMbps = AddUsage(t.Usage.EgressMbps, egress)
 	s.Tenants[tenant] = t
 }

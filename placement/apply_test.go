@@ -129,3 +129,46 @@ func TestPrepareStaleness(t *testing.T) {
 		t.Fatalf("after Prepare: %v", err)
 	}
 }
+
+// TestQuotaAndCapacitySumsAreChecked: usage near the int64 limit is never
+// wrapped: a quota check that would overflow refuses, a node whose
+// reserved egress would overflow has no room, and releases never take a
+// usage below zero.
+func TestQuotaAndCapacitySumsAreChecked(t *testing.T) {
+	const huge = int64(1) << 62
+	s := &Snapshot{
+		Nodes:   []Node{{ID: "a", State: StateAlive, NICMbps: 1<<63 - 1}},
+		Tenants: map[string]Tenant{"t": {Usage: Usage{Sessions: 1, EgressMbps: 3 * (huge / 2)}}},
+	}
+	d := Decision{NodeID: "a", Reservation: Reservation{Tenant: "t", NodeID: "a", EgressMbps: huge}}
+	if err := s.Apply(d); !errors.Is(err, ErrQuotaExceeded) {
+		t.Fatalf("overflowing tenant usage: err = %v, want quota exceeded", err)
+	}
+	s.Tenants = nil
+	s.Nodes[0].ReservedEgressMbps = 3 * (huge / 2)
+	if err := s.Apply(d); !errors.Is(err, ErrNoCapacity) {
+		t.Fatalf("overflowing node egress: err = %v, want no capacity", err)
+	}
+	s.Nodes[0].ReservedEgressMbps = 0
+	for range 3 {
+		_ = s.Apply(d)
+		d.Revision = s.Nodes[0].Revision
+	}
+	if u := s.Tenants["t"].Usage; u.EgressMbps != huge || u.Sessions != 1 || s.Nodes[0].ReservedEgressMbps != huge {
+		t.Fatalf("after three applies of 2^62: usage %+v, node %d", u, s.Nodes[0].ReservedEgressMbps)
+	}
+	for range 3 {
+		if err := s.Release(d.Reservation); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u := s.Tenants["t"].Usage; u.EgressMbps != 0 || u.Sessions != 0 || s.Nodes[0].ReservedEgressMbps != 0 {
+		t.Fatalf("after releases: usage %+v, node %d", u, s.Nodes[0].ReservedEgressMbps)
+	}
+	if got := AddUsage(1<<63-1, 1); got != 1<<63-1 {
+		t.Fatalf("AddUsage saturates: got %d", got)
+	}
+	if got := AddUsage(-1<<63, -1); got != 0 {
+		t.Fatalf("AddUsage clamps at zero: got %d", got)
+	}
+}

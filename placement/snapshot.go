@@ -55,15 +55,67 @@ type Usage struct {
 // violation returns which limit adding one session with gpus GPUs and
 // egress Mbps would break, or "" when it fits.
 func (q Quota) violation(u Usage, gpus int, egress int64) string {
-	switch {
-	case q.MaxSessions > 0 && u.Sessions+1 > q.MaxSessions:
-		return fmt.Sprintf("sessions %d of %d", u.Sessions, q.MaxSessions)
-	case q.MaxGPUs > 0 && u.GPUs+gpus > q.MaxGPUs:
-		return fmt.Sprintf("gpus %d+%d of %d", u.GPUs, gpus, q.MaxGPUs)
-	case q.MaxEgressMbps > 0 && u.EgressMbps+egress > q.MaxEgressMbps:
-		return fmt.Sprintf("egress %d+%d of %d Mbps", u.EgressMbps, egress, q.MaxEgressMbps)
+	return QuotaViolation(
+		Amounts{Sessions: int64(q.MaxSessions), GPUs: int64(q.MaxGPUs), EgressMbps: q.MaxEgressMbps},
+		Amounts{Sessions: int64(u.Sessions), GPUs: int64(u.GPUs), EgressMbps: u.EgressMbps},
+		Amounts{Sessions: 1, GPUs: int64(gpus), EgressMbps: egress})
+}
+
+// Amounts are what a tenant holds, what one more session adds, or a
+// quota's limits (zero meaning unlimited), in the registry's int64 terms.
+type Amounts struct {
+	Sessions   int64
+	GPUs       int64
+	EgressMbps int64
+}
+
+// QuotaViolation is the one quota rule, used by the engine and by the
+// registry's FSM alike: it returns which limit taking add on top of used
+// would break, or "" when the result stays within limit. A zero limit is
+// unlimited. The sums are checked: a total that would overflow breaks the
+// limit, unlimited or not, instead of wrapping into a negative usage that
+// would let everything after it in.
+func QuotaViolation(limit, used, add Amounts) string {
+	over := func(limit, used, add int64) (string, bool) {
+		total, ok := checkedAdd(used, add)
+		switch {
+		case !ok:
+			return fmt.Sprintf("%d+%d overflows", used, add), true
+		case limit > 0 && total > limit:
+			return fmt.Sprintf("%d+%d of %d", used, add, limit), true
+		}
+		return "", false
+	}
+	if _, bad := over(limit.Sessions, used.Sessions, add.Sessions); bad {
+		return fmt.Sprintf("sessions %d of %d", used.Sessions, limit.Sessions)
+	}
+	if v, bad := over(limit.GPUs, used.GPUs, add.GPUs); bad {
+		return "gpus " + v
+	}
+	if v, bad := over(limit.EgressMbps, used.EgressMbps, add.EgressMbps); bad {
+		return "egress " + v + " Mbit/s"
 	}
 	return ""
+}
+
+// checkedAdd returns a+b and whether it did not overflow.
+func checkedAdd(a, b int64) (int64, bool) {
+	s := a + b
+	return s, (s > a) == (b > 0)
+}
+
+// AddUsage adds delta (negative to release) to a usage total, saturating
+// at the int64 limits and clamping at zero, so no sequence of charges and
+// releases can wrap a usage negative.
+func AddUsage(total, delta int64) int64 {
+	s, ok := checkedAdd(total, delta)
+	if !ok {
+		if delta > 0 {
+			return math.MaxInt64
+		}
+		return 0
+	}
+	return max(s, 0)
 }
 
 // checkQuota returns ErrQuotaExceeded (wrapped) when tenant cannot take one

@@ -1,8 +1,11 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/strata-edge/strata/placement"
 )
 
 // CreateSession adds a pending session after checking the tenant's quota.
@@ -33,20 +36,21 @@ func (c *CreateSession) apply(s *State, idx uint64) (any, error) {
 	return &ses, nil
 }
 
-// checkQuota fails if adding ses would take the tenant over its quota.
+// checkQuota fails if adding ses would take the tenant over its quota,
+// by the placement engine's own rule (checked sums: a usage that would
+// overflow is refused, never wrapped).
 func checkQuota(t *Tenant, u *TenantUsage, ses *Session) error {
 	var cur TenantUsage
 	if u != nil {
 		cur = *u
 	}
 	q := t.Quota
-	switch {
-	case q.MaxSessions > 0 && cur.Sessions+1 > q.MaxSessions:
-		return fmt.Errorf("%w: sessions %d of %d", ErrQuotaExceeded, cur.Sessions, q.MaxSessions)
-	case q.MaxGPUs > 0 && cur.GPUs+ses.GPUs > q.MaxGPUs:
-		return fmt.Errorf("%w: gpus %d+%d of %d", ErrQuotaExceeded, cur.GPUs, ses.GPUs, q.MaxGPUs)
-	case q.MaxEgressMbps > 0 && cur.EgressMbps+ses.EgressMbps > q.MaxEgressMbps:
-		return fmt.Errorf("%w: egress %d+%d of %d Mbit/s", ErrQuotaExceeded, cur.EgressMbps, ses.EgressMbps, q.MaxEgressMbps)
+	v := placement.QuotaViolation(
+		placement.Amounts{Sessions: q.MaxSessions, GPUs: q.MaxGPUs, EgressMbps: q.MaxEgressMbps},
+		placement.Amounts{Sessions: cur.Sessions, GPUs: cur.GPUs, EgressMbps: cur.EgressMbps},
+		placement.Amounts{Sessions: 1, GPUs: ses.GPUs, EgressMbps: ses.EgressMbps})
+	if v != "" {
+		return fmt.Errorf("%w: %s", ErrQuotaExceeded, v)
 	}
 	return nil
 }
@@ -172,49 +176,49 @@ func (c *PlaceSession) apply(s *State, idx uint64) (any, error) {
 }
 
 // fits checks that r can be added to node n given what is already
-// reserved there.
+// reserved there, by the placement engine's own rule (placement.Fits), so
+// the FSM's re-check and the engine's decision never disagree.
 func fits(n *Node, use *NodeUsage, r *Reservation) error {
-	if n.State != NodeAlive || n.Draining {
-		return fmt.Errorf("%w: node %q is %s (draining=%t)", ErrNoCapacity, n.ID, n.State, n.Draining)
-	}
-	var egress int64
+	var gpuBuf [8]placement.GPU
+	var sliceBuf [8]placement.GPUSlice
+	pn := placement.Node{ID: n.ID, State: n.State.Placement(), Draining: n.Draining, NICMbps: n.NICMbps, GPUs: gpuBuf[:0]}
 	if use != nil {
-		egress = use.EgressMbps
+		pn.ReservedEgressMbps = use.EgressMbps
 	}
-	if egress+r.EgressMbps > n.NICMbps {
-		return fmt.Errorf("%w: node %q NIC %d+%d > %d Mbit/s", ErrNoCapacity, n.ID, egress, r.EgressMbps, n.NICMbps)
-	}
-	for i, g := range r.GPUs {
-		for _, h := range r.GPUs[:i] {
-			if h.Index == g.Index {
-				return fmt.Errorf("%w: GPU %d reserved twice", ErrInvalid, g.Index)
-			}
-		}
-		gpu := findGPU(n, g.Index)
-		if gpu == nil {
-			return fmt.Errorf("%w: node %q has no GPU %d", ErrInvalid, n.ID, g.Index)
-		}
-		if g.MemoryMB <= 0 {
-			return fmt.Errorf("%w: GPU %d slice of %d MB", ErrInvalid, g.Index, g.MemoryMB)
-		}
-		var used int64
+	for _, g := range n.GPUs {
+		pg := placement.GPU{Index: int(g.Index), MemoryMB: g.MemoryMB}
 		if use != nil {
-			used = use.GPUMemoryMB[g.Index]
+			pg.ReservedMB = use.GPUMemoryMB[g.Index]
 		}
-		if used+g.MemoryMB > gpu.MemoryMB {
-			return fmt.Errorf("%w: node %q GPU %d memory %d+%d > %d MB", ErrNoCapacity, n.ID, g.Index, used, g.MemoryMB, gpu.MemoryMB)
-		}
+		pn.GPUs = append(pn.GPUs, pg)
 	}
-	return nil
+	pr := placement.Reservation{NodeID: r.NodeID, EgressMbps: r.EgressMbps, GPUs: sliceBuf[:0]}
+	for _, g := range r.GPUs {
+		pr.GPUs = append(pr.GPUs, placement.GPUSlice{Index: int(g.Index), MemoryMB: g.MemoryMB})
+	}
+	err := placement.Fits(&pn, pr)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, placement.ErrNoCapacity):
+		return fmt.Errorf("%w (%v)", ErrNoCapacity, err)
+	}
+	return fmt.Errorf("%w (%v)", ErrInvalid, err)
 }
 
-func findGPU(n *Node, index int64) *GPU {
-	for i := range n.GPUs {
-		if n.GPUs[i].Index == index {
-			return &n.GPUs[i]
-		}
+// Placement is the node state as the placement engine names it.
+func (s NodeState) Placement() placement.NodeState {
+	switch s {
+	case NodeAlive:
+		return placement.StateAlive
+	case NodeSuspect:
+		return placement.StateSuspect
+	case NodeDead:
+		return placement.StateDead
+	case NodeLeft:
+		return placement.StateLeft
 	}
-	return nil
+	return placement.StateUnknown
 }
 
 // NotePending records why sessions are still waiting for placement. One

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -108,5 +109,75 @@ func TestCreatePlacedSession(t *testing.T) {
 	}
 	if _, err := applyAt(t, s, 14, mk("ses4")); !errors.Is(err, ErrQuotaExceeded) {
 		t.Fatalf("over quota: err = %v", err)
+	}
+}
+
+// TestQuotaSumsDoNotOverflow: sessions whose amounts add up past int64
+// are refused as over quota, with or without a limit, and usage never
+// wraps negative.
+func TestQuotaSumsDoNotOverflow(t *testing.T) {
+	const huge = int64(1) << 62
+	ctx := context.Background()
+	now := time.Unix(1700000000, 0).UTC()
+	for _, tc := range []struct {
+		name  string
+		quota Quota
+	}{
+		{"unlimited", Quota{}},
+		{"max egress", Quota{MaxEgressMbps: 1<<63 - 1}},
+		{"max gpus", Quota{MaxGPUs: 1<<63 - 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMemory()
+			for _, c := range []Command{
+				&CreateTenant{Tenant: Tenant{ID: "t1", Name: "one", Quota: tc.quota, Meta: Meta{CreatedAt: now}}},
+				&CreateApp{App: App{ID: "app1", TenantID: "t1", Name: "a", Meta: Meta{CreatedAt: now}}},
+			} {
+				if _, err := m.Apply(ctx, c); err != nil {
+					t.Fatalf("setup %T: %v", c, err)
+				}
+			}
+			accepted := 0
+			for i := range 5 {
+				ses := Session{ID: fmt.Sprintf("ses%d", i), TenantID: "t1", AppID: "app1", GPUs: huge, EgressMbps: huge, Meta: Meta{CreatedAt: now}}
+				_, err := m.Apply(ctx, &CreateSession{Session: ses})
+				switch {
+				case err == nil:
+					accepted++
+				case !errors.Is(err, ErrQuotaExceeded):
+					t.Fatalf("session %d: err = %v, want quota exceeded", i, err)
+				}
+				if err := m.State().CheckQuota("t1", &ses); err == nil {
+					t.Fatalf("after %d sessions the early check admits another", i+1)
+				}
+				u := m.State().TenantUsage("t1")
+				if u.GPUs < 0 || u.EgressMbps < 0 || u.Sessions < 0 {
+					t.Fatalf("usage wrapped negative: %+v", u)
+				}
+			}
+			if u := m.State().TenantUsage("t1"); accepted != 1 || u.GPUs != huge || u.EgressMbps != huge || u.Sessions != 1 {
+				t.Fatalf("accepted %d sessions, usage %+v; want 1 and one session's worth", accepted, u)
+			}
+		})
+	}
+}
+
+// TestFitsRefusesOverflow: a reservation whose egress or GPU memory would
+// overflow the node's reserved sum does not fit, though the wrapped sum
+// would be below the node's capacity.
+func TestFitsRefusesOverflow(t *testing.T) {
+	const maxInt, big = int64(1<<63 - 1), int64(1<<62 + 1<<61)
+	n := &Node{ID: "e1", State: NodeAlive, NICMbps: maxInt, GPUs: []GPU{{Index: 0, MemoryMB: maxInt}}}
+	use := &NodeUsage{EgressMbps: big, GPUMemoryMB: map[int64]int64{0: big}}
+	for name, r := range map[string]Reservation{
+		"egress": {NodeID: "e1", EgressMbps: big},
+		"gpu":    {NodeID: "e1", GPUs: []GPUSlice{{Index: 0, MemoryMB: big}}},
+	} {
+		if err := fits(n, use, &r); !errors.Is(err, ErrNoCapacity) {
+			t.Errorf("%s: err = %v, want no capacity", name, err)
+		}
+	}
+	if err := fits(n, use, &Reservation{NodeID: "e1", EgressMbps: 1 << 60, GPUs: []GPUSlice{{Index: 0, MemoryMB: 1 << 60}}}); err != nil {
+		t.Errorf("room left: %v", err)
 	}
 }

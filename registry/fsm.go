@@ -3,8 +3,10 @@ package registry
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -49,6 +51,33 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		f.observe(time.Since(start), len(logs))
 	}
 	return out
+}
+
+// Memory is a registry without Raft or a log: each command is encoded,
+// then applied by the same FSM at the next index, one at a time. Leader
+// controllers are unit-tested against it, fast and deterministic, with the
+// FSM's real checks.
+type Memory struct {
+	mu sync.Mutex // serialises applies, as the Raft log does
+	f  fsm
+}
+
+// NewMemory returns an empty in-memory registry.
+func NewMemory() *Memory { return &Memory{f: fsm{state: NewState()}} }
+
+// State is the applied data, read as on a Raft member.
+func (m *Memory) State() *State { return m.f.state }
+
+// Apply applies c at the next index and returns the FSM's result.
+func (m *Memory) Apply(ctx context.Context, c Command) (any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := &raft.Log{Type: raft.LogCommand, Index: m.f.state.Index() + 1, Data: EncodeCommand(c)}
+	res := m.f.ApplyBatch([]*raft.Log{l})[0].(ApplyResult)
+	return res.Value, res.Err
 }
 
 func applyEntry(s *State, data []byte, idx uint64) ApplyResult {

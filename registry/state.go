@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/google/btree"
+
+	"github.com/strata-edge/strata/placement"
 )
 
 // State is the registry's replicated data: the FSM applies commands to it
@@ -132,9 +134,11 @@ func (s *State) account(ses *Session, sign int64) {
 		tu = &TenantUsage{}
 		s.tenantUse[ses.TenantID] = tu
 	}
-	tu.Sessions += sign
-	tu.GPUs += sign * ses.GPUs
-	tu.EgressMbps += sign * ses.EgressMbps
+	// Checked sums: the FSM admits no usage that overflows, and a state
+	// restored from elsewhere saturates rather than wrapping negative.
+	tu.Sessions = placement.AddUsage(tu.Sessions, sign)
+	tu.GPUs = placement.AddUsage(tu.GPUs, sign*ses.GPUs)
+	tu.EgressMbps = placement.AddUsage(tu.EgressMbps, sign*ses.EgressMbps)
 	r := ses.Reservation
 	if r == nil {
 		return
@@ -144,11 +148,11 @@ func (s *State) account(ses *Session, sign int64) {
 		nu = &NodeUsage{GPUMemoryMB: map[int64]int64{}, GPUSessions: map[int64]int64{}}
 		s.nodeUse[r.NodeID] = nu
 	}
-	nu.EgressMbps += sign * r.EgressMbps
-	nu.Sessions += sign
+	nu.EgressMbps = placement.AddUsage(nu.EgressMbps, sign*r.EgressMbps)
+	nu.Sessions = placement.AddUsage(nu.Sessions, sign)
 	for _, g := range r.GPUs {
-		nu.GPUMemoryMB[g.Index] += sign * g.MemoryMB
-		nu.GPUSessions[g.Index] += sign
+		nu.GPUMemoryMB[g.Index] = placement.AddUsage(nu.GPUMemoryMB[g.Index], sign*g.MemoryMB)
+		nu.GPUSessions[g.Index] = placement.AddUsage(nu.GPUSessions[g.Index], sign)
 	}
 }
 

@@ -1,0 +1,87 @@
+package controller
+
+import (
+	"github.com/strata-edge/strata/placement"
+	"github.com/strata-edge/strata/registry"
+	"github.com/strata-edge/strata/registry/gossip"
+)
+
+// Live is gossip's view of one node: liveness, live load and network
+// coordinate. Placement reads it as advisory freshness next to the
+// registry's authoritative reservations.
+type Live interface {
+	Member(id string) (gossip.Member, bool)
+}
+
+var _ Live = (*gossip.Pool)(nil)
+
+// Snapshot builds the placement engine's view of the edges: capacity and
+// reservations from the registry, live load and coordinates from gossip
+// (live may be nil). Quotas are enforced when sessions are created, so
+// none are set here. inView, when set, runs inside the registry view the
+// reservations were read from.
+func Snapshot(st *registry.State, live Live, inView func(v *registry.View)) *placement.Snapshot {
+	snap := &placement.Snapshot{}
+	st.View(func(v *registry.View) {
+		if inView != nil {
+			inView(v)
+		}
+		v.Nodes(func(n *registry.Node, use *registry.NodeUsage) {
+			if n.Role != registry.RoleEdge {
+				return
+			}
+			pn := placement.Node{
+				ID: n.ID, Region: n.Region, Zone: n.Zone, Labels: n.Labels,
+				Location: placement.Location{Lat: n.Lat, Lon: n.Lon, Known: n.HasLocation},
+				State:    n.State.Placement(), Draining: n.Draining,
+				NICMbps: n.NICMbps, Revision: n.ResIndex,
+			}
+			for _, g := range n.GPUs {
+				pg := placement.GPU{Index: int(g.Index), UUID: g.UUID, Model: g.Model, MemoryMB: g.MemoryMB}
+				if use != nil {
+					pg.ReservedMB, pg.Sessions = use.GPUMemoryMB[g.Index], int(use.GPUSessions[g.Index])
+				}
+				pn.GPUs = append(pn.GPUs, pg)
+			}
+			if use != nil {
+				pn.ReservedEgressMbps = use.EgressMbps
+			}
+			snap.Nodes = append(snap.Nodes, pn)
+		})
+	})
+	if live == nil {
+		return snap
+	}
+	for i := range snap.Nodes {
+		n := &snap.Nodes[i]
+		if m, ok := live.Member(n.ID); ok {
+			n.Coordinate = m.Coord
+			if !m.LoadAt.IsZero() {
+				n.Load = placement.Load{EgressMbps: int64(m.Load.EgressBps / 1e6), Age: m.LoadAge()}
+			}
+		}
+	}
+	return snap
+}
+
+// requestFor turns a session into a placement request.
+func requestFor(s *registry.Session) placement.Request {
+	r := placement.Request{
+		Tenant: s.TenantID, GPUs: int(s.GPUs), GPUModel: s.GPUModel, GPUMemoryMB: s.GPUMemoryMB,
+		EgressMbps: s.EgressMbps, Labels: s.Labels,
+		Requester: placement.Requester{Region: s.Region, Location: placement.Location{Lat: s.Lat, Lon: s.Lon, Known: s.HasLocation}},
+	}
+	if s.Region != "" && !s.HasLocation {
+		r.Regions = []string{s.Region}
+	}
+	return r
+}
+
+// toReservation is the registry's form of a decision's reservation.
+func toReservation(d placement.Decision) registry.Reservation {
+	r := registry.Reservation{NodeID: d.NodeID, EgressMbps: d.Reservation.EgressMbps}
+	for _, g := range d.Reservation.GPUs {
+		r.GPUs = append(r.GPUs, registry.GPUSlice{Index: int64(g.Index), UUID: g.UUID, MemoryMB: g.MemoryMB})
+	}
+	return r
+}
