@@ -1,11 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -139,11 +137,13 @@ func (c *Client) send(ctx context.Context, addr, method, path, contentType strin
 	if raw, err := url.PathUnescape(u.Path); err == nil && raw != u.Path {
 		u.RawPath, u.Path = u.Path, raw
 	}
-	req := (&http.Request{Method: method, URL: u, Host: addr, Header: make(http.Header, 2),
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}).WithContext(ctx)
+	req, err := http.NewRequestWithContext(ctx, method, "", nil)
+	if err != nil {
+		return answer{}, err
+	}
+	req.URL, req.Host = u, addr
 	if payload != nil {
-		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(payload)), int64(len(payload))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil }
+		req.Body, req.ContentLength = newByteBody(payload), int64(len(payload))
 		if contentType != "" {
 			req.Header["Content-Type"] = []string{contentType}
 		}
@@ -155,12 +155,10 @@ func (c *Client) send(ctx context.Context, addr, method, path, contentType strin
 	if err != nil {
 		return answer{}, err
 	}
-	defer resp.Body.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, max(resp.ContentLength, 0)+bytes.MinRead))
-	if _, err := buf.ReadFrom(resp.Body); err != nil {
+	b, err := bodyBytes(resp.Body)
+	if err != nil {
 		return answer{}, fmt.Errorf("read answer: %w", err)
 	}
-	b := buf.Bytes()
 	a := answer{status: resp.StatusCode, body: b}
 	a.index, _ = strconv.ParseUint(resp.Header.Get(HeaderIndex), 10, 64)
 	a.retryAfter, _ = strconv.Atoi(resp.Header.Get("Retry-After"))

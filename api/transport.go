@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -104,11 +105,11 @@ func (p *connPool) dial(ctx context.Context, addr string) (*conn, error) {
 	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096)}, nil
 }
 
-// RoundTrip sends req (an http:// request with its body, if any, readable
-// again through GetBody) and reads the whole answer. A reused connection
-// the origin closed while idle (it answered nothing, not even a status
-// line) is replaced once by a new one, as net/http does; the other idle
-// connections to that origin are dropped too, since it likely restarted.
+// RoundTrip sends req (an http:// request) and reads the whole answer. A
+// reused connection the origin closed while idle (it answered nothing,
+// not even a status line) is replaced once by a new one, as net/http
+// does; the other idle connections to that origin are dropped too, since
+// it likely restarted.
 func (p *connPool) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	addr := req.URL.Host
@@ -136,12 +137,8 @@ func (p *connPool) RoundTrip(req *http.Request) (*http.Response, error) {
 		case reused && errors.Is(err, errIdleClosed) && ctx.Err() == nil:
 			_ = c.nc.Close()
 			p.dropIdle(addr)
-			if req.GetBody != nil {
-				body, gerr := req.GetBody()
-				if gerr != nil {
-					return nil, gerr
-				}
-				req.Body = body
+			if _, ok := req.Body.(*byteBody); req.Body != nil && !ok {
+				return nil, err // the body was consumed; it cannot be sent again
 			}
 			continue
 		default:
@@ -150,6 +147,30 @@ func (p *connPool) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 }
+
+// byteBody is a request or answer body held in memory: the client and
+// the transport hand the bytes to each other instead of copying them.
+type byteBody struct {
+	*bytes.Reader
+	b []byte
+}
+
+func newByteBody(b []byte) *byteBody { return &byteBody{Reader: bytes.NewReader(b), b: b} }
+
+func (*byteBody) Close() error { return nil }
+
+// bodyBytes reads a whole body, without a copy when it is a byteBody.
+func bodyBytes(r io.ReadCloser) ([]byte, error) {
+	defer r.Close()
+	if bb, ok := r.(*byteBody); ok {
+		return bb.b, nil
+	}
+	return io.ReadAll(r)
+}
+
+// maxAnswerBytes bounds an answer the client reads into memory; the
+// largest list page is far smaller.
+const maxAnswerBytes = 64 << 20
 
 // errIdleClosed means the origin had closed the connection before it read
 // anything of the request.
@@ -184,21 +205,25 @@ func (p *connPool) exchange(ctx context.Context, c *conn, req *http.Request) (*h
 	}
 	// The answer is read whole so the connection is free for the next
 	// exchange when RoundTrip returns.
-	n := resp.ContentLength
-	if n < 0 {
-		n = 0
+	var body []byte
+	switch n := resp.ContentLength; {
+	case n > maxAnswerBytes:
+		err = fmt.Errorf("api: answer of %d bytes is over the %d limit", n, maxAnswerBytes)
+	case n >= 0:
+		body = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, body)
+	default:
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
-	_, err = buf.ReadFrom(resp.Body)
 	_ = resp.Body.Close()
 	if err != nil {
 		return nil, ctxErr(ctx, err)
 	}
+	resp.Body = newByteBody(body)
 	if !stop() {
 		// ctx ended as the answer came in: the deadline is poisoned.
 		resp.Close = true
 	}
-	resp.Body = io.NopCloser(buf)
 	return resp, nil
 }
 
@@ -210,13 +235,20 @@ func writeRequest(w *bufio.Writer, req *http.Request) error {
 	w.WriteString(" HTTP/1.1\r\nHost: ")
 	w.WriteString(req.URL.Host)
 	w.WriteString("\r\n")
-	if err := req.Header.Write(w); err != nil {
-		return err
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			if strings.ContainsAny(k, "\r\n:") || strings.ContainsAny(v, "\r\n") {
+				return fmt.Errorf("api: invalid header %q", k)
+			}
+			w.WriteString(k)
+			w.WriteString(": ")
+			w.WriteString(v)
+			w.WriteString("\r\n")
+		}
 	}
 	var body []byte
 	if req.Body != nil {
-		b, err := io.ReadAll(req.Body)
-		_ = req.Body.Close()
+		b, err := bodyBytes(req.Body)
 		if err != nil {
 			return err
 		}
