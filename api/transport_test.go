@@ -101,3 +101,37 @@ func TestTimeoutFailsOver(t *testing.T) {
 		t.Fatalf("a timed-out origin is skipped: %v", err)
 	}
 }
+
+func TestStaleIdleConnectionsAreClosed(t *testing.T) {
+	srv, conns := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, 1, Tenant{ID: "ten_1"})
+	})
+	p := newConnPool()
+	c := New("", srv.URL).WithTransport(p)
+	get := func() {
+		t.Helper()
+		if _, err := c.Tenants().Get(context.Background(), "ten_1", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get()
+	// Age the idle connection past the timeout, and make the next put
+	// sweep; the call itself must not take the stale connection either.
+	p.mu.Lock()
+	for _, l := range p.idle {
+		for _, ic := range l {
+			ic.usedAt = ic.usedAt.Add(-2 * p.idleTimeout)
+		}
+	}
+	p.sweptAt = time.Time{}
+	p.mu.Unlock()
+	get()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.idle[srv.Listener.Addr().String()]); n != 1 {
+		t.Fatalf("%d idle connections, want 1 (the stale one closed)", n)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2 (the stale one not reused)", n)
+	}
+}
