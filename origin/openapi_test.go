@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/netutil"
 )
 
 // loadOpenAPISpec parses and validates the embedded API description.
@@ -338,6 +339,12 @@ func TestOpenAPILiveResponses(t *testing.T) {
 	cfg.Bootstrap = true
 	cfg.API.Addr = "127.0.0.1:0"
 	cfg.Raft.Addr = "127.0.0.1:0"
+	// Not the default gossip port: another test binary may hold it.
+	gossipAddr, err := netutil.FreeLoopbackAddrs(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Gossip.Addr = gossipAddr[0]
 	cfg.AdminToken = strings.Repeat("a", 40)
 	// A slow refill behind a bucket larger than this test needs, so the
 	// last step can run a key dry and see 429.
