@@ -12,6 +12,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/runtime"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/transport/media"
 )
 
@@ -193,16 +194,14 @@ func TestRunnerIdleAndPlacedAnew(t *testing.T) {
 	if err := old.Wait(ctx); err == nil || ctx.Err() != nil {
 		t.Fatalf("old instance exit %v; want stopped by a signal", err)
 	}
-	for {
+	dl, _ := ctx.Deadline()
+	poll.For(t, time.Until(dl), 10*time.Millisecond, func() error {
 		err := r.Reconcile(ctx, []api.Session{s})
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, errRestarting) || ctx.Err() != nil {
+		if err != nil && !errors.Is(err, errRestarting) {
 			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err
+	})
 	if got := nextReport(ctx, t, origins); got != (report{"ses_idle", "starting", ""}) {
 		t.Fatalf("report %+v; want starting again", got)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 // loadOpenAPISpec parses and validates the embedded API description.
@@ -349,26 +350,19 @@ func TestOpenAPILiveResponses(t *testing.T) {
 	}
 	defer o.Close(false)
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		_, hasKey := o.Registry().State().ActiveSigningKey()
-		if o.Registry().IsLeader() && hasKey {
-			break
+	poll.For(t, time.Until(deadline), 10*time.Millisecond, func() error {
+		if _, hasKey := o.Registry().State().ActiveSigningKey(); !o.Registry().IsLeader() || !hasKey {
+			return errors.New("origin did not become leader with a signing key")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("origin did not become leader with a signing key in time")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	// The admin key is written by the same housekeeping; wait for it too.
-	for {
-		if _, ok := o.Registry().State().APIKey(adminKeyID); ok {
-			break
+	poll.For(t, time.Until(deadline), 10*time.Millisecond, func() error {
+		if _, ok := o.Registry().State().APIKey(adminKeyID); !ok {
+			return errors.New("admin key not created")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("admin key not created in time")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 
 	c := &specClient{t: t, base: "http://" + o.APIAddr(), doc: doc, router: router, http: &http.Client{Timeout: 30 * time.Second}}
 	admin := cfg.AdminToken

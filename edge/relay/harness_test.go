@@ -292,18 +292,6 @@ func (v *viewer) check(from, to uint64, n int) error {
 	return nil
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func (e *env) locator(addr string) Locator {
 	return func(_ context.Context, ns media.Namespace) (string, error) {
 		if ns == e.ns() {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
@@ -336,9 +337,12 @@ func TestInputForwardRetryNoReplay(t *testing.T) {
 	_ = first.Close() // cut the upstream
 	// The retry starts once the cut attempt has ended: a new upstream
 	// session means the forwarder is publishing again.
-	waitFor(t, "the forwarder to reconnect", 10*time.Second, func() bool {
+	poll.For(t, 10*time.Second, 5*time.Millisecond, func() error {
 		s := upstream()
-		return s != nil && s != first
+		if s != nil && s != first {
+			return nil
+		}
+		return errors.New("waiting for the forwarder to reconnect")
 	})
 	send(5, 10)
 	if len(seen) != 10 {

@@ -22,6 +22,7 @@ import (
 	"github.com/strata-edge/strata/internal/auth"
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/internal/netutil"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/origin"
 	"github.com/strata-edge/strata/registry/gossip"
 )
@@ -216,53 +217,56 @@ func (c *Cluster) Leader() int {
 
 // WaitLeader waits until some running node leads and is ready.
 func (c *Cluster) WaitLeader(d time.Duration) (int, error) {
-	deadline := time.Now().Add(d)
-	for {
-		if i := c.Leader(); i >= 0 {
-			return i, nil
+	leader := -1
+	err := poll.Until(d, 5*time.Millisecond, func() error {
+		if leader = c.Leader(); leader < 0 {
+			return errors.New("no leader elected")
 		}
-		if time.Now().After(deadline) {
-			return -1, errors.New("testcluster: no leader elected in time")
-		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		return -1, fmt.Errorf("testcluster: %w", err)
 	}
+	return leader, nil
 }
 
 // WaitHousekeeping waits until the leader has installed the admin key and
 // a token signing key, so tests start from a quiet registry.
 func (c *Cluster) WaitHousekeeping(d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
+	var idx uint64
+	err := poll.Until(d, 10*time.Millisecond, func() error {
 		if i := c.Leader(); i >= 0 {
 			st := c.Nodes[i].Origin().Registry().State()
 			_, admin := st.APIKey("admin")
 			_, signing := st.ActiveSigningKey()
 			if admin && signing {
-				return c.WaitApplied(st.Index(), d)
+				idx = st.Index()
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			return errors.New("testcluster: leader housekeeping not done in time")
-		}
-		time.Sleep(10 * time.Millisecond)
+		return errors.New("leader housekeeping not done")
+	})
+	if err != nil {
+		return fmt.Errorf("testcluster: %w", err)
 	}
+	return c.WaitApplied(idx, d)
 }
 
 // WaitMembers waits until the leader's Raft configuration has n servers.
 func (c *Cluster) WaitMembers(n int, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
+	err := poll.Until(d, 10*time.Millisecond, func() error {
 		if i := c.Leader(); i >= 0 {
 			st, err := c.Nodes[i].Origin().Registry().Status()
 			if err == nil && len(st.Peers) == n {
 				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("testcluster: %d members not reached in time", n)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return fmt.Errorf("%d members not reached", n)
+	})
+	if err != nil {
+		return fmt.Errorf("testcluster: %w", err)
 	}
+	return nil
 }
 
 // WaitApplied waits until every running node has applied index idx.

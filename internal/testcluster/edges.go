@@ -10,6 +10,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 // Errors of the edge helpers.
@@ -298,7 +299,7 @@ func (c *Cluster) WaitEdges(ids []string, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var missing []string
-	for {
+	err := poll.Until(d, 20*time.Millisecond, func() error {
 		missing = missing[:0]
 		if l := c.Leader(); l >= 0 {
 			st, err := EdgeStatuses(ctx, c.NodeClient(l))
@@ -314,10 +315,10 @@ func (c *Cluster) WaitEdges(ids []string, d time.Duration) error {
 				}
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("testcluster: edges not alive at the leader in %s: %v", d, missing)
-		case <-time.After(20 * time.Millisecond):
-		}
+		return fmt.Errorf("edges not alive at the leader: %v", missing)
+	})
+	if err != nil {
+		return fmt.Errorf("testcluster: %w", err)
 	}
+	return nil
 }

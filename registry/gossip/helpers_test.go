@@ -91,22 +91,6 @@ func cluster(t testing.TB, n int, mutate func(*Config)) []*testNode {
 	return nodes
 }
 
-// waitFor polls cond until it returns "" or the deadline passes; it never
-// sleeps a fixed time in place of a condition.
-func waitFor(t testing.TB, timeout time.Duration, cond func() string) time.Duration {
-	t.Helper()
-	start := time.Now()
-	var why string
-	for time.Since(start) < timeout {
-		if why = cond(); why == "" {
-			return time.Since(start)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("not within %v: %s", timeout, why)
-	return 0
-}
-
 func stateOf(p *Pool, id string) State {
 	m, ok := p.Member(id)
 	if !ok {
@@ -116,15 +100,15 @@ func stateOf(p *Pool, id string) State {
 }
 
 // allSee reports the first node that does not see every id in the given state.
-func allSee(nodes []*testNode, ids []string, want State) string {
+func allSee(nodes []*testNode, ids []string, want State) error {
 	for _, n := range nodes {
 		for _, id := range ids {
 			if s := stateOf(n.Pool, id); s != want {
-				return fmt.Sprintf("%s sees %s as %v, want %v", n.ID(), id, s, want)
+				return fmt.Errorf("%s sees %s as %v, want %v", n.ID(), id, s, want)
 			}
 		}
 	}
-	return ""
+	return nil
 }
 
 func ids(nodes []*testNode) []string {

@@ -26,18 +26,6 @@ import (
 	"github.com/strata-edge/strata/transport/msf"
 )
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 type testEnv struct {
 	t      testing.TB
 	hub    *media.Hub
