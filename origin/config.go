@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry"
+	"github.com/strata-edge/strata/registry/gossip"
 )
 
 // Config configures an origin node. YAML keys are shown in tags; each is
@@ -88,8 +90,26 @@ func Defaults() Config {
 			RateBurst:    4000,
 		},
 		Raft:   RaftConfig{Addr: "127.0.0.1:7071", LogStore: "wal", Profile: "lan"},
-		Gossip: GossipConfig{Addr: "127.0.0.1:7072", Profile: "lan"},
+		Gossip: GossipConfig{Addr: "127.0.0.1:7072", Profile: string(gossip.ProfileLAN)},
 		Log:    LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// setDefaults fills the settings whose zero value means the default.
+// Zero rate_limit stays zero: it means no limit.
+func (c *Config) setDefaults() {
+	d := Defaults()
+	if c.API.MaxBodyBytes == 0 {
+		c.API.MaxBodyBytes = d.API.MaxBodyBytes
+	}
+	if c.Raft.LogStore == "" {
+		c.Raft.LogStore = d.Raft.LogStore
+	}
+	if c.Raft.Profile == "" {
+		c.Raft.Profile = d.Raft.Profile
+	}
+	if c.Gossip.Profile == "" {
+		c.Gossip.Profile = d.Gossip.Profile
 	}
 }
 
@@ -118,6 +138,14 @@ func (c *Config) Validate() error {
 	case c.AdminToken != "" && len(c.AdminToken) < 32:
 		return bad("admin_token", "at least 32 characters")
 	}
+	if _, _, err := netutil.SplitHostPort(c.Gossip.Addr); err != nil {
+		return bad("gossip.addr", err.Error())
+	}
+	if c.Gossip.Advertise != "" {
+		if _, _, err := netutil.SplitHostPort(c.Gossip.Advertise); err != nil {
+			return bad("gossip.advertise", err.Error())
+		}
+	}
 	switch c.Raft.LogStore {
 	case "", "wal", "boltdb":
 	default:
@@ -128,10 +156,8 @@ func (c *Config) Validate() error {
 	default:
 		return bad("raft.profile", "want lan or wan")
 	}
-	switch c.Gossip.Profile {
-	case "", "lan", "wan", "local":
-	default:
-		return bad("gossip.profile", "want lan, wan or local")
+	if err := gossip.Profile(c.Gossip.Profile).Validate(); err != nil {
+		return bad("gossip.profile", err.Error())
 	}
 	switch c.Log.Format {
 	case "", "text", "json":

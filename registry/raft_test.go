@@ -23,7 +23,7 @@ func TestSingleNodeApplyAndRestart(t *testing.T) {
 	for _, store := range []string{"wal", "boltdb"} {
 		t.Run(store, func(t *testing.T) {
 			cfg := Config{NodeID: "o1", DataDir: dir + "/" + store, Bind: "127.0.0.1:0", Bootstrap: true, LogStore: store}
-			r, err := Open(cfg)
+			r, err := New(cfg, Deps{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -41,15 +41,15 @@ func TestSingleNodeApplyAndRestart(t *testing.T) {
 			if _, err := r.Apply(context.Background(), &CreateTenant{Tenant: Tenant{ID: "t2", Name: "two", Meta: Meta{CreatedAt: now}}}); err != nil {
 				t.Fatal(err)
 			}
-			if err := r.Close(false); err != nil {
+			if err := r.Close(crashed()); err != nil {
 				t.Fatal(err)
 			}
 			cfg.Bind = "127.0.0.1:0"
-			r2, err := Open(cfg)
+			r2, err := New(cfg, Deps{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer r2.Close(false)
+			defer r2.Close(crashed())
 			waitFor(t, 5*time.Second, "restored tenants", func() bool { return len(r2.State().Tenants()) == 2 })
 			t1, _ := r2.State().Tenant("t1")
 			if t1.Name != "one" || !t1.CreatedAt.Equal(now) {

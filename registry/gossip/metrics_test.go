@@ -52,7 +52,7 @@ func TestMetrics(t *testing.T) {
 		}
 		return ""
 	})
-	if err := n.Shutdown(); err != nil {
+	if err := n.Close(crashed()); err != nil {
 		t.Fatal(err)
 	}
 	if m := gathered(t, n.reg); len(m) != 0 {

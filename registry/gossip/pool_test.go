@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strings"
@@ -35,7 +36,7 @@ func TestHardStopBecomesDead(t *testing.T) {
 	waitFor(t, 10*time.Second, func() string { return allSee(nodes, ids(nodes), StateAlive) })
 	victim, rest := nodes[4], nodes[:4]
 	start := time.Now()
-	if err := victim.Shutdown(); err != nil {
+	if err := victim.Close(crashed()); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, func() string { return allSee(rest, []string{victim.ID()}, StateDead) })
@@ -47,10 +48,9 @@ func TestGracefulLeaveIsLeft(t *testing.T) {
 	nodes := cluster(t, 4, nil)
 	waitFor(t, 10*time.Second, func() string { return allSee(nodes, ids(nodes), StateAlive) })
 	leaver := nodes[3]
-	if err := leaver.Leave(2 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if err := leaver.Shutdown(); err != nil {
+	leaveCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := leaver.Close(leaveCtx); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, func() string { return allSee(nodes[:3], []string{leaver.ID()}, StateLeft) })
@@ -105,7 +105,7 @@ func TestKeyRotation(t *testing.T) {
 func TestOversizedMetaRefused(t *testing.T) {
 	big := testMeta("big")
 	big.Region = strings.Repeat("r", 600)
-	_, err := New(Config{Meta: big, BindAddr: "127.0.0.1", Keys: []string{testKey(t)}})
+	_, err := New(Config{Meta: big, BindAddr: "127.0.0.1", Keys: []string{testKey(t)}}, Deps{})
 	if !errors.Is(err, ErrMetaTooLarge) || !strings.Contains(err.Error(), "limit 512") {
 		t.Fatalf("New: %v", err)
 	}
@@ -134,7 +134,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := New(tt.cfg); !errors.Is(err, tt.want) {
+			if _, err := New(tt.cfg, Deps{}); !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
 		})

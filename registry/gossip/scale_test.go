@@ -39,7 +39,7 @@ func TestScaleLAN(t *testing.T) {
 	victim := nodes[n-1]
 	rest := nodes[:n-1]
 	start := time.Now()
-	if err := victim.Shutdown(); err != nil {
+	if err := victim.Close(crashed()); err != nil {
 		t.Fatal(err)
 	}
 	took = waitFor(t, 30*time.Second, func() string { return allSee(rest, []string{victim.ID()}, StateDead) })
