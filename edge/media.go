@@ -183,12 +183,10 @@ func startMedia(cfg MediaConfig, nodeID string, client *api.Client, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	m.relay, err = relay.New(relay.Options{
-		Authorizer: m.auth, Locator: m.locator.locate,
-		RelayToken:  func() ([]byte, error) { return m.relayToks.get(m.ctx) },
-		UpstreamTLS: upTLS, IngestTracks: []string{"catalog", "video", "audio"},
-		Registerer: reg, Logger: log,
-	})
+	m.relay, err = relay.New(relay.Config{UpstreamTLS: upTLS, IngestTracks: []string{"catalog", "video", "audio"}},
+		relay.Deps{Authorizer: m.auth, Locator: m.locator.locate,
+			RelayToken: func() ([]byte, error) { return m.relayToks.get(m.ctx) },
+			Registerer: reg, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("media: relay: %w", err)
 	}
@@ -341,7 +339,7 @@ func (m *mediaServer) close() {
 		}
 	}
 	if m.relay != nil {
-		if err := m.relay.Close(); err != nil {
+		if err := m.relay.Close(context.Background()); err != nil {
 			m.log.Debug("relay close", "err", err)
 		}
 	}

@@ -58,7 +58,7 @@ type Edge struct {
 	metaMu sync.Mutex
 	meta   gossip.Meta
 
-	lifeMu sync.Mutex // guards closed; held across Drain's meta update so it never races Shutdown
+	lifeMu sync.Mutex // guards closed; held across Drain's meta update so it never races Close
 	closed bool
 
 	// Two stages so Close stops in order: the control plane (assignments,
