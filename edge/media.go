@@ -334,7 +334,7 @@ func (m *mediaServer) close() {
 	}
 	m.wg.Wait()
 	if m.rtc != nil {
-		if err := m.rtc.Close(); err != nil {
+		if err := m.rtc.Close(context.Background()); err != nil {
 			m.log.Debug("webrtc close", "err", err)
 		}
 	}
