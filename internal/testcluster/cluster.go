@@ -87,7 +87,7 @@ func Start(opts Options) (*Cluster, error) {
 		opts.Logger = logging.Discard()
 	}
 	if opts.GossipProfile == "" {
-		opts.GossipProfile = "local"
+		opts.GossipProfile = string(gossip.ProfileLocal)
 	}
 	key, err := gossip.GenerateKey()
 	if err != nil {
