@@ -2,6 +2,7 @@ package origin
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/strata-edge/strata/internal/netutil"
@@ -146,15 +147,11 @@ func (c *Config) Validate() error {
 			return bad("gossip.advertise", err.Error())
 		}
 	}
-	switch c.Raft.LogStore {
-	case "", "wal", "boltdb":
-	default:
-		return bad("raft.log_store", "want wal or boltdb")
-	}
-	switch c.Raft.Profile {
-	case "", "lan", "wan":
-	default:
-		return bad("raft.profile", "want lan or wan")
+	// The Raft settings are the registry's: its Validate names them
+	// (raft.log_store, raft.profile) and knows the allowed values.
+	rc := c.registryConfig()
+	if err := rc.Validate(); err != nil {
+		return err
 	}
 	if err := gossip.Profile(c.Gossip.Profile).Validate(); err != nil {
 		return bad("gossip.profile", err.Error())
@@ -165,4 +162,17 @@ func (c *Config) Validate() error {
 		return bad("log.format", "want text or json")
 	}
 	return nil
+}
+
+// registryConfig is the configuration of the origin's Raft member.
+func (c *Config) registryConfig() registry.Config {
+	return registry.Config{
+		NodeID: c.NodeID, DataDir: filepath.Join(c.DataDir, "registry"),
+		Bind: c.Raft.Addr, Advertise: c.Raft.Advertise,
+		LogStore: c.Raft.LogStore, Profile: c.Raft.Profile,
+		HeartbeatTimeout: c.Raft.HeartbeatTimeout, ElectionTimeout: c.Raft.ElectionTimeout,
+		LeaderLeaseTimeout: c.Raft.LeaderLeaseTimeout, CommitTimeout: c.Raft.CommitTimeout,
+		SnapshotThreshold: c.Raft.SnapshotThreshold, SnapshotInterval: c.Raft.SnapshotInterval,
+		Bootstrap: c.Bootstrap,
+	}
 }

@@ -83,8 +83,8 @@ type Origin struct {
 	// adminToken is known on this node if configured or generated here.
 	adminToken string
 
-	// opened is closed when Open has finished wiring the node; leader work
-	// started by Raft during Open waits for it.
+	// opened is closed when New has finished wiring the node; leader work
+	// started by Raft during New waits for it.
 	opened chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -128,15 +128,7 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 	if o.apiAddr == "" {
 		o.apiAddr = ln.Addr().String()
 	}
-	o.reg, err = registry.New(registry.Config{
-		NodeID: cfg.NodeID, DataDir: filepath.Join(cfg.DataDir, "registry"),
-		Bind: cfg.Raft.Addr, Advertise: cfg.Raft.Advertise,
-		LogStore: cfg.Raft.LogStore, Profile: cfg.Raft.Profile,
-		HeartbeatTimeout: cfg.Raft.HeartbeatTimeout, ElectionTimeout: cfg.Raft.ElectionTimeout,
-		LeaderLeaseTimeout: cfg.Raft.LeaderLeaseTimeout, CommitTimeout: cfg.Raft.CommitTimeout,
-		SnapshotThreshold: cfg.Raft.SnapshotThreshold, SnapshotInterval: cfg.Raft.SnapshotInterval,
-		Bootstrap: cfg.Bootstrap,
-	}, registry.Deps{OnLeader: o.onLeader, WrapStream: deps.WrapRaftStream, Logger: log, Metrics: o.prom})
+	o.reg, err = registry.New(cfg.registryConfig(), registry.Deps{OnLeader: o.onLeader, WrapStream: deps.WrapRaftStream, Logger: log, Metrics: o.prom})
 	if err != nil {
 		ln.Close()
 		return nil, err
