@@ -329,11 +329,11 @@ func TestKeysStartReadsAtOnce(t *testing.T) {
 	}
 	_ = k.Close(context.Background())
 	if k.set.Load() == nil {
-		t.Fatal("keys read by Start were not kept")
+		t.Fatal("keys read by Run were not kept")
 	}
 	// Verify reads the stored set without another fetch.
 	if _, err := k.Verify(k1.sign(t, token.RoleViewer), t0); err != nil || src.count() != 1 {
-		t.Fatalf("Verify after Start: %v, %d fetches", err, src.count())
+		t.Fatalf("Verify after Run: %v, %d fetches", err, src.count())
 	}
 }
 
