@@ -232,13 +232,16 @@ func publishVideo(t *testing.T, hub *media.Hub, session string) (*media.Broadcas
 // hub, both closed when the test ends.
 func newProcessRunner(t *testing.T, origins *runtimeAPI) (*Runner, *media.Hub) {
 	t.Helper()
-	drv, err := runtime.NewProcess(runtime.ProcessOptions{StateDir: t.TempDir()})
+	drv, err := runtime.NewProcess(runtime.ProcessConfig{StateDir: t.TempDir()}, runtime.ProcessDeps{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hub := media.NewHub(media.HubOptions{})
 	t.Cleanup(hub.Close)
-	r := NewRunner("edge-a", fakeClient(origins.roundTrip), drv, hub, time.Second, nil)
-	t.Cleanup(func() { _ = r.Close() })
+	r, err := NewRunner(RunnerConfig{NodeID: "edge-a", StopGrace: time.Second}, RunnerDeps{API: fakeClient(origins.roundTrip), Driver: drv, Hub: hub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
 	return r, hub
 }

@@ -75,12 +75,12 @@ func originPool(t *testing.T, key string) *gossip.Pool {
 	p, err := gossip.New(gossip.Config{
 		Meta:     gossip.Meta{ID: "origin-1", Role: gossip.RoleOrigin, Region: "eu-west", Addrs: gossip.Addrs{API: "127.0.0.1:1"}},
 		BindAddr: "127.0.0.1", Keys: []string{key}, Profile: gossip.ProfileLocal,
-		LoadInterval: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
-	})
+		LoadInterval: 100 * time.Millisecond,
+	}, gossip.Deps{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = p.Shutdown() })
+	t.Cleanup(func() { _ = p.Close(crashed()) })
 	return p
 }
 
@@ -110,13 +110,13 @@ func TestEdgeLifecycle(t *testing.T) {
 
 	rec := &recReconciler{}
 	media := MediaLoad{EgressBps: 123_000_000, Viewers: 7, Sessions: 2}
-	e, err := New(t.Context(), testConfig(fo.addr(), key), Options{
+	e, err := New(testConfig(fo.addr(), key), Deps{
 		Logger: testLogger(t), Reconciler: rec, Load: func() MediaLoad { return media },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = e.Close() })
+	t.Cleanup(func() { _ = e.Close(context.Background()) })
 	wantGPUs, _ := gpu.ParseFakeSpec("2xH200:141GB")
 
 	t.Run("registers after a 404", func(t *testing.T) {
@@ -204,7 +204,7 @@ func TestEdgeLifecycle(t *testing.T) {
 
 	t.Run("drain then leave", func(t *testing.T) {
 		done := make(chan error, 1)
-		go func() { done <- e.Drain(context.Background()) }()
+		go func() { done <- errors.Join(e.Drain(context.Background()), e.Close(context.Background())) }()
 		sawDraining := false
 		deadline := time.After(15 * time.Second)
 	events:
@@ -235,7 +235,7 @@ func TestEdgeLifecycle(t *testing.T) {
 		if m, _ := op.Member("edge-1"); m.State != gossip.StateLeft || !m.Meta.Draining {
 			t.Fatalf("after drain: %v draining=%v", m.State, m.Meta.Draining)
 		}
-		if err := e.Close(); err != nil {
+		if err := e.Close(context.Background()); err != nil {
 			t.Fatalf("second Close: %v", err)
 		}
 		if err := e.Drain(context.Background()); !errors.Is(err, ErrClosed) {
@@ -292,7 +292,7 @@ func TestNewFailsWithoutNIC(t *testing.T) {
 	key, _ := gossip.GenerateKey()
 	cfg := testConfig("127.0.0.1:7070", key)
 	cfg.NICMbps = 0
-	_, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.DiscardHandler),
+	_, err := New(cfg, Deps{Logger: slog.New(slog.DiscardHandler),
 		NICProbe: gpu.NICProbe{RouteFile: t.TempDir() + "/none", SysNetDir: t.TempDir()}})
 	if !errors.Is(err, ErrNoNIC) {
 		t.Fatalf("err = %v, want ErrNoNIC", err)
@@ -308,18 +308,18 @@ func TestKillIsAFailure(t *testing.T) {
 	fo := newFakeOrigin(t, "node-token")
 	cfg := testConfig(fo.addr(), key)
 	cfg.Gossip.Seeds = []string{op.Addr()} // configured seeds: no origin lookup
-	e, err := New(t.Context(), cfg, Options{Logger: testLogger(t)})
+	e, err := New(cfg, Deps{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = e.Close() })
+	t.Cleanup(func() { _ = e.Close(context.Background()) })
 	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 		if m, _ := op.Member("edge-1"); m.State != gossip.StateAlive {
 			return fmt.Errorf("edge not alive: %s", m.State)
 		}
 		return nil
 	})
-	if err := e.Kill(); err != nil {
+	if err := e.Close(crashed()); err != nil {
 		t.Fatal(err)
 	}
 	poll.For(t, 15*time.Second, 10*time.Millisecond, func() error {
@@ -328,7 +328,7 @@ func TestKillIsAFailure(t *testing.T) {
 		}
 		return nil
 	})
-	if err := e.Close(); err != nil { // after Kill: a no-op, no panic
+	if err := e.Close(context.Background()); err != nil { // after a crash: a no-op, no panic
 		t.Fatal(err)
 	}
 }

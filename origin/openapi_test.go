@@ -344,11 +344,14 @@ func TestOpenAPILiveResponses(t *testing.T) {
 	// last step can run a key dry and see 429.
 	cfg.API.RateLimit = 1
 	cfg.API.RateBurst = 150
-	o, err := Open(cfg, Options{})
+	o, err := New(cfg, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer o.Close(false)
+	stopNow, cancel := context.WithCancel(context.Background())
+	cancel()
+	defer o.Close(stopNow)
+
 	deadline := time.Now().Add(20 * time.Second)
 	poll.For(t, time.Until(deadline), 10*time.Millisecond, func() error {
 		if _, hasKey := o.Registry().State().ActiveSigningKey(); !o.Registry().IsLeader() || !hasKey {

@@ -15,7 +15,7 @@ func TestSingleNodeApplyAndRestart(t *testing.T) {
 	for _, store := range []string{"wal", "boltdb"} {
 		t.Run(store, func(t *testing.T) {
 			cfg := Config{NodeID: "o1", DataDir: dir + "/" + store, Bind: "127.0.0.1:0", Bootstrap: true, LogStore: store}
-			r, err := Open(cfg)
+			r, err := New(cfg, Deps{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,15 +38,15 @@ func TestSingleNodeApplyAndRestart(t *testing.T) {
 			if _, err := r.Apply(context.Background(), &CreateTenant{Tenant: Tenant{ID: "t2", Name: "two", Meta: Meta{CreatedAt: now}}}); err != nil {
 				t.Fatal(err)
 			}
-			if err := r.Close(false); err != nil {
+			if err := r.Close(crashed()); err != nil {
 				t.Fatal(err)
 			}
 			cfg.Bind = "127.0.0.1:0"
-			r2, err := Open(cfg)
+			r2, err := New(cfg, Deps{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer r2.Close(false)
+			defer r2.Close(crashed())
 			poll.For(t, 5*time.Second, 10*time.Millisecond, func() error {
 				if n := len(r2.State().Tenants()); n != 2 {
 					return fmt.Errorf("%d tenants restored, want 2", n)

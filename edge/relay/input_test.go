@@ -134,7 +134,7 @@ func TestInputStreamReopensAfterReset(t *testing.T) {
 // publisher.
 func ingestEdge(ctx context.Context, t *testing.T, e *env) *edge {
 	t.Helper()
-	a := e.newEdge(Options{IngestTracks: []string{"video"}, NodeID: "a"})
+	a := e.newEdge(Config{IngestTracks: []string{"video"}, NodeID: "a"}, Deps{})
 	p := e.publish(ctx, a.addr, false)
 	select {
 	case <-p.accepted:
@@ -276,7 +276,7 @@ func TestInputForwardRetryNoReplay(t *testing.T) {
 	defer cancel()
 	e := newEnv(t)
 	a := ingestEdge(ctx, t, e)
-	b := e.newEdge(Options{Locator: e.locator(a.addr), NodeID: "b", RetryMin: 10 * time.Millisecond})
+	b := e.newEdge(Config{NodeID: "b", RetryMin: 10 * time.Millisecond}, Deps{Locator: e.locator(a.addr)})
 
 	ab, ok := a.Hub().Broadcast(e.ns())
 	if !ok {

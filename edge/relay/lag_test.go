@@ -20,8 +20,8 @@ func TestSlowViewerSkipsToNewest(t *testing.T) {
 	defer cancel()
 	e := newEnv(t)
 	// Retention never evicts in this test: any skip is the lag rule's.
-	a := e.newEdge(Options{IngestTracks: []string{"video"}, NodeID: "a",
-		Track: media.TrackOptions{MaxGroups: 1024, MaxBytes: 1 << 30}})
+	a := e.newEdge(Config{IngestTracks: []string{"video"}, NodeID: "a",
+		Track: media.TrackOptions{MaxGroups: 1024, MaxBytes: 1 << 30}}, Deps{})
 	p := e.publish(ctx, a.addr, false)
 	select {
 	case <-p.accepted:

@@ -18,10 +18,10 @@ import (
 
 // chain builds publisher -> edge A -> edge B, with A ingesting "video"
 // eagerly and B relaying from A.
-func chain(t *testing.T, ctx context.Context, e *env, bopts Options) (a, b *edge, p *testPublisher) {
-	a = e.newEdge(Options{IngestTracks: []string{"video"}, NodeID: "a"})
-	bopts.Locator, bopts.NodeID = e.locator(a.addr), "b"
-	b = e.newEdge(bopts)
+func chain(t *testing.T, ctx context.Context, e *env, bcfg Config) (a, b *edge, p *testPublisher) {
+	a = e.newEdge(Config{IngestTracks: []string{"video"}, NodeID: "a"}, Deps{})
+	bcfg.NodeID = "b"
+	b = e.newEdge(bcfg, Deps{Locator: e.locator(a.addr)})
 	p = e.publish(ctx, a.addr, false)
 	select {
 	case <-p.accepted: // A subscribed to the publisher's track
@@ -38,7 +38,7 @@ func TestRelayChainDeliversEverything(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	e := newEnv(t)
-	_, b, p := chain(t, ctx, e, Options{Track: media.TrackOptions{MaxGroups: 2}})
+	_, b, p := chain(t, ctx, e, Config{Track: media.TrackOptions{MaxGroups: 2}})
 
 	const viewers, groups, objects, size = 4, 16, 8, 128 << 10
 	var fast []*viewer
@@ -100,7 +100,7 @@ func TestLateJoinerStartsAtKeyframe(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	e := newEnv(t)
-	a, _, p := chain(t, ctx, e, Options{})
+	a, _, p := chain(t, ctx, e, Config{})
 	held := func(n uint64) func() error {
 		return func() error {
 			b, ok := a.hub.Broadcast(e.ns())
@@ -146,7 +146,7 @@ func TestOneUpstreamPerTrack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	e := newEnv(t)
-	a, b, p := chain(t, ctx, e, Options{Linger: 200 * time.Millisecond})
+	a, b, p := chain(t, ctx, e, Config{Linger: 200 * time.Millisecond})
 	const conns, perConn = 20, 5
 	var vs []*viewer
 	for i := range conns {
@@ -201,7 +201,7 @@ func TestAuthRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	e := newEnv(t)
-	a, _, _ := chain(t, ctx, e, Options{})
+	a, _, _ := chain(t, ctx, e, Config{})
 	other := newEnv(t)
 	expired := func(c *token.Claims) {
 		c.IssuedAt, c.ExpiresAt = time.Now().Add(-time.Hour), time.Now().Add(-10*time.Minute)
@@ -267,7 +267,7 @@ func TestMalformedClosesOnlyThatSession(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	e := newEnv(t)
-	a, _, p := chain(t, ctx, e, Options{})
+	a, _, p := chain(t, ctx, e, Config{})
 	v := e.watch(ctx, e.dial(ctx, a.addr, false, moq.Config{}), nil)
 
 	tc := e.cliTLS.Clone()

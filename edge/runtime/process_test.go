@@ -19,11 +19,11 @@ import (
 
 func newDriver(t *testing.T, dir string) *Process {
 	t.Helper()
-	d, err := NewProcess(ProcessOptions{StateDir: dir, PollInterval: 20 * time.Millisecond})
+	d, err := NewProcess(ProcessConfig{StateDir: dir, PollInterval: 20 * time.Millisecond}, ProcessDeps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = d.Close() })
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
 	return d
 }
 
@@ -146,11 +146,11 @@ func TestProcessLogsAndExitStatus(t *testing.T) {
 
 func TestProcessLogsBounded(t *testing.T) {
 	ctx := testCtx(t)
-	d, err := NewProcess(ProcessOptions{StateDir: t.TempDir(), LogBytes: 100})
+	d, err := NewProcess(ProcessConfig{StateDir: t.TempDir(), LogBytes: 100}, ProcessDeps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer d.Close(context.Background())
 	in, err := d.Start(ctx, Spec{SessionID: "ses_c", Command: sh(`i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done`)})
 	if err != nil {
 		t.Fatal(err)

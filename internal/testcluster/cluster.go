@@ -60,7 +60,7 @@ type Node struct {
 	ID     string
 	cfg    origin.Config
 	part   *partition
-	opts   origin.Options
+	deps   origin.Deps
 	mu     sync.Mutex
 	origin *origin.Origin
 }
@@ -88,7 +88,7 @@ func Start(opts Options) (*Cluster, error) {
 		opts.Logger = logging.Discard()
 	}
 	if opts.GossipProfile == "" {
-		opts.GossipProfile = "local"
+		opts.GossipProfile = string(gossip.ProfileLocal)
 	}
 	key, err := gossip.GenerateKey()
 	if err != nil {
@@ -123,7 +123,7 @@ func Start(opts Options) (*Cluster, error) {
 			cfg.Join = []string{c.Nodes[0].cfg.API.Addr}
 		}
 		n := &Node{ID: cfg.NodeID, cfg: cfg, part: &partition{conns: map[net.Conn]struct{}{}}}
-		n.opts = origin.Options{Logger: opts.Logger, WrapRaftStream: n.part.wrap}
+		n.deps = origin.Deps{Logger: opts.Logger, WrapRaftStream: n.part.wrap}
 		c.Nodes = append(c.Nodes, n)
 		if err := n.start(); err != nil {
 			c.Close()
@@ -153,7 +153,7 @@ func (n *Node) start() error {
 	if n.origin != nil {
 		return nil
 	}
-	o, err := origin.Open(n.cfg, n.opts)
+	o, err := origin.New(n.cfg, n.deps)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", n.ID, err)
 	}
@@ -161,7 +161,8 @@ func (n *Node) start() error {
 	return nil
 }
 
-func (n *Node) stop(graceful bool) error {
+// stop closes the node's origin; ctx bounds its graceful part.
+func (n *Node) stop(ctx context.Context) error {
 	n.mu.Lock()
 	o := n.origin
 	n.origin = nil
@@ -169,14 +170,22 @@ func (n *Node) stop(graceful bool) error {
 	if o == nil {
 		return nil
 	}
-	return o.Close(graceful)
+	return o.Close(ctx)
+}
+
+// atOnce is a context already done: a Close with it skips every graceful
+// step (leadership transfer, gossip leave), as a crash would.
+func atOnce() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
 }
 
 // Kill stops node i at once, without handing off leadership.
-func (c *Cluster) Kill(i int) error { return c.Nodes[i].stop(false) }
+func (c *Cluster) Kill(i int) error { return c.Nodes[i].stop(atOnce()) }
 
 // Stop stops node i gracefully (a leader transfers leadership first).
-func (c *Cluster) Stop(i int) error { return c.Nodes[i].stop(true) }
+func (c *Cluster) Stop(i int) error { return c.Nodes[i].stop(context.Background()) }
 
 // Restart starts a stopped node again on the same ports and data.
 func (c *Cluster) Restart(i int) error {
@@ -287,7 +296,7 @@ func (c *Cluster) WaitApplied(idx uint64, d time.Duration) error {
 func (c *Cluster) Close() {
 	c.closeEdges()
 	for _, n := range c.Nodes {
-		_ = n.stop(false)
+		_ = n.stop(atOnce())
 	}
 }
 

@@ -45,8 +45,8 @@ func startEdge(t *testing.T, ns media.Namespace) *loopEdge {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := relay.New(relay.Options{Keys: keys, NodeID: "e1",
-		IngestTracks: []string{msf.CatalogTrackName, msf.SessionVideoTrack, msf.SessionAudioTrack}})
+	r, err := relay.New(relay.Config{NodeID: "e1",
+		IngestTracks: []string{msf.CatalogTrackName, msf.SessionVideoTrack, msf.SessionAudioTrack}}, relay.Deps{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func startEdge(t *testing.T, ns media.Namespace) *loopEdge {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = r.Close()
+		_ = r.Close(context.Background())
 		_ = pc.Close()
 	})
 	sign := func(role token.Role) []byte {

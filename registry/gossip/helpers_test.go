@@ -61,17 +61,18 @@ func newNode(t testing.TB, id string, keys []string, mutate func(*Config)) *test
 		Keys:         keys,
 		Profile:      ProfileLocal,
 		LoadInterval: 100 * time.Millisecond,
-		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Registerer:   reg,
 	}
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	p, err := New(cfg)
+	p, err := New(cfg, Deps{
+		Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Registerer: reg,
+	})
 	if err != nil {
 		t.Fatalf("New(%s): %v", id, err)
 	}
-	t.Cleanup(func() { _ = p.Shutdown() })
+	t.Cleanup(func() { _ = p.Close(crashed()) })
 	return &testNode{Pool: p, logs: logs, reg: reg}
 }
 

@@ -56,7 +56,7 @@ func TestMetrics(t *testing.T) {
 		}
 		return nil
 	})
-	if err := n.Shutdown(); err != nil {
+	if err := n.Close(crashed()); err != nil {
 		t.Fatal(err)
 	}
 	if m := gathered(t, n.reg); len(m) != 0 {

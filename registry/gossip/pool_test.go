@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -40,7 +41,7 @@ func TestHardStopBecomesDead(t *testing.T) {
 	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error { return allSee(nodes, ids(nodes), StateAlive) })
 	victim, rest := nodes[4], nodes[:4]
 	start := time.Now()
-	if err := victim.Shutdown(); err != nil {
+	if err := victim.Close(crashed()); err != nil {
 		t.Fatal(err)
 	}
 	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error { return allSee(rest, []string{victim.ID()}, StateDead) })
@@ -52,10 +53,9 @@ func TestGracefulLeaveIsLeft(t *testing.T) {
 	nodes := cluster(t, 4, nil)
 	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error { return allSee(nodes, ids(nodes), StateAlive) })
 	leaver := nodes[3]
-	if err := leaver.Leave(2 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if err := leaver.Shutdown(); err != nil {
+	leaveCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := leaver.Close(leaveCtx); err != nil {
 		t.Fatal(err)
 	}
 	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error { return allSee(nodes[:3], []string{leaver.ID()}, StateLeft) })
@@ -110,7 +110,7 @@ func TestKeyRotation(t *testing.T) {
 func TestOversizedMetaRefused(t *testing.T) {
 	big := testMeta("big")
 	big.Region = strings.Repeat("r", 600)
-	_, err := New(Config{Meta: big, BindAddr: "127.0.0.1", Keys: []string{testKey(t)}})
+	_, err := New(Config{Meta: big, BindAddr: "127.0.0.1", Keys: []string{testKey(t)}}, Deps{})
 	if !errors.Is(err, ErrMetaTooLarge) || !strings.Contains(err.Error(), "limit 512") {
 		t.Fatalf("New: %v", err)
 	}
@@ -139,7 +139,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := New(tt.cfg); !errors.Is(err, tt.want) {
+			if _, err := New(tt.cfg, Deps{}); !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
 		})

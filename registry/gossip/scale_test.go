@@ -46,7 +46,7 @@ func TestScaleLAN(t *testing.T) {
 	victim := nodes[n-1]
 	rest := nodes[:n-1]
 	start := time.Now()
-	if err := victim.Shutdown(); err != nil {
+	if err := victim.Close(crashed()); err != nil {
 		t.Fatal(err)
 	}
 	from = time.Now()

@@ -56,7 +56,7 @@ func newEnv(t testing.TB, mutate func(*Config)) *testEnv {
 	t.Cleanup(func() {
 		e.client.CloseIdleConnections()
 		hs.Close()
-		if err := srv.Close(); err != nil {
+		if err := srv.Close(context.Background()); err != nil {
 			t.Errorf("Close: %v", err)
 		}
 		hub.Close()
