@@ -134,7 +134,7 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 		return token.Sign(priv, "bench", token.Claims{Issuer: "bench", Tenant: ns.Tenant, Session: ns.Session,
 			Role: role, IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
 	}
-	origin, err := startBenchRelay(relay.Options{Keys: keys}, srvTLS)
+	origin, err := startBenchRelay(relay.Config{}, relay.Deps{Keys: keys}, srvTLS)
 	if err != nil {
 		return FanoutResult{}, err
 	}
@@ -163,10 +163,10 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 		}
 		pool.AddCert(cert)
 		originAddr := origin.pc.LocalAddr().String()
-		edge, err = startBenchRelay(relay.Options{Keys: keys,
-			Locator:     func(context.Context, media.Namespace) (string, error) { return originAddr, nil },
-			RelayToken:  func() ([]byte, error) { return []byte(relayTok), nil },
-			UpstreamTLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}, srvTLS)
+		edge, err = startBenchRelay(relay.Config{UpstreamTLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}},
+			relay.Deps{Keys: keys,
+				Locator:    func(context.Context, media.Namespace) (string, error) { return originAddr, nil },
+				RelayToken: func() ([]byte, error) { return []byte(relayTok), nil }}, srvTLS)
 		if err != nil {
 			return FanoutResult{}, err
 		}

@@ -25,21 +25,21 @@ type benchRelay struct {
 	reg *prometheus.Registry
 }
 
-func startBenchRelay(opts relay.Options, srvTLS *tls.Config) (*benchRelay, error) {
+func startBenchRelay(cfg relay.Config, deps relay.Deps, srvTLS *tls.Config) (*benchRelay, error) {
 	reg := prometheus.NewRegistry()
-	opts.Registerer = reg
-	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	r, err := relay.New(opts)
+	deps.Registerer = reg
+	deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, err := relay.New(cfg, deps)
 	if err != nil {
 		return nil, err
 	}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
-		_ = r.Close()
+		_ = r.Close(context.Background())
 		return nil, err
 	}
 	if err := r.Listen(pc, srvTLS, nil); err != nil {
-		_ = r.Close()
+		_ = r.Close(context.Background())
 		_ = pc.Close()
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func startBenchRelay(opts relay.Options, srvTLS *tls.Config) (*benchRelay, error
 }
 
 func (b *benchRelay) close() {
-	_ = b.r.Close()
+	_ = b.r.Close(context.Background())
 	_ = b.pc.Close()
 }
 

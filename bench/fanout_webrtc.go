@@ -109,7 +109,7 @@ func FanoutWebRTC(ctx context.Context, opts FanoutWebRTCOptions) (WebRTCFanoutRe
 		_ = conn.Close()
 		return WebRTCFanoutResult{}, err
 	}
-	defer srv.Close()
+	defer srv.Close(context.Background())
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		return WebRTCFanoutResult{}, fmt.Errorf("bench: listen: %w", err)

@@ -102,16 +102,16 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 	errs := make([]error, o.Nodes)
 	for i := range ids {
 		wg.Go(func() {
-			cfg, opts, err := c.EdgeConfig(ctx, testcluster.EdgeSpec{ID: ids[i], Lat: float64(i % 90), Lon: float64(i % 180)})
+			cfg, deps, err := c.EdgeConfig(ctx, testcluster.EdgeSpec{ID: ids[i], Lat: float64(i % 90), Lon: float64(i % 180)})
 			if err != nil {
 				errs[i] = err
 				return
 			}
-			opts.Load = func() edge.MediaLoad { return edge.MediaLoad{Viewers: viewers[i].Load()} }
+			deps.Load = func() edge.MediaLoad { return edge.MediaLoad{Viewers: viewers[i].Load()} }
 			mu.Lock()
 			started[i] = time.Now()
 			mu.Unlock()
-			e, err := edge.New(ctx, cfg, opts)
+			e, err := edge.New(cfg, deps)
 			if err == nil {
 				err = c.AdoptEdge(e)
 			}

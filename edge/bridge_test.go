@@ -22,6 +22,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/internal/testcluster/moqtest"
 	"github.com/strata-edge/strata/transport/media"
@@ -56,7 +57,7 @@ func TestWebRTCBridgeAcrossEdges(t *testing.T) {
 		s := dialBridgeMoQ(ctx, t, view.MoQURL)
 		var sub *moq.Subscription
 		// The relay on B finds the track once A's hub has it.
-		waitUntil(t, 20*time.Second, func() error {
+		poll.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 			var err error
 			sub, err = subscribeBridge(ctx, s, ns, view.Token)
 			return err
@@ -153,7 +154,7 @@ func TestWebRTCBridgeAcrossEdges(t *testing.T) {
 		if st != http.StatusServiceUnavailable || h2.Get("Retry-After") == "" {
 			t.Errorf("second viewer on a full edge: %d, Retry-After %q; want 503 with Retry-After", st, h2.Get("Retry-After"))
 		}
-		waitUntil(t, 30*time.Second, func() error {
+		poll.For(t, 30*time.Second, 20*time.Millisecond, func() error {
 			if n := v.count(); n < 10 {
 				return fmt.Errorf("whep viewer on edge-b has %d frames", n)
 			}
@@ -221,13 +222,6 @@ func bridgeSession(ctx context.Context, t *testing.T, cl *api.Client, tenant, ap
 		t.Fatalf("publisher %+v, viewer %+v: want WHIP and MoQ on edge-a, WHEP and MoQ on edge-b", pub, view)
 	}
 	return media.Namespace{Tenant: tenant, Session: ses.ID}, pub, view
-}
-
-func waitUntil(t *testing.T, d time.Duration, f func() error) {
-	t.Helper()
-	if err := testcluster.Until(d, f); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // bridgeFrame is an H.264 access unit in Annex B (SPS, PPS and IDR for

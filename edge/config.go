@@ -3,10 +3,10 @@ package edge
 import (
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry/gossip"
 )
 
@@ -145,34 +145,19 @@ func (c *Config) Validate() error {
 			return bad(fmt.Sprintf("join[%d]", i), "%q is not host:port", a)
 		}
 	}
-	if _, _, err := splitHostPort(c.Gossip.Addr); err != nil {
+	if _, _, err := netutil.SplitHostPort(c.Gossip.Addr); err != nil {
 		return bad("gossip.addr", "%v", err)
 	}
 	if c.Gossip.Advertise != "" {
-		if _, _, err := splitHostPort(c.Gossip.Advertise); err != nil {
+		if _, _, err := netutil.SplitHostPort(c.Gossip.Advertise); err != nil {
 			return bad("gossip.advertise", "%v", err)
 		}
 	}
-	switch gossip.Profile(c.Gossip.Profile) {
-	case gossip.ProfileLAN, gossip.ProfileWAN, gossip.ProfileLocal:
-	default:
-		return bad("gossip.profile", "%q: want lan, wan or local", c.Gossip.Profile)
+	if err := gossip.Profile(c.Gossip.Profile).Validate(); err != nil {
+		return bad("gossip.profile", "%v", err)
 	}
 	if c.Runtime.StopGrace < 0 {
 		return bad("runtime.stop_grace", "must not be negative")
 	}
 	return c.Media.validate(bad)
-}
-
-// splitHostPort parses host:port with a numeric port.
-func splitHostPort(s string) (string, int, error) {
-	host, p, err := net.SplitHostPort(s)
-	if err != nil {
-		return "", 0, err
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil || port < 0 || port > 65535 {
-		return "", 0, fmt.Errorf("bad port in %q", s)
-	}
-	return host, port, nil
 }

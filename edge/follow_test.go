@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 // scriptedAPI answers session queries from a script, one step per call;
@@ -83,11 +84,11 @@ func TestFollowRetriesAndRereadsOnIndexReset(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); e.follow(ctx) }()
-	waitFor(t, 10*time.Second, func() string {
+	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 		if len(rec.seen()) < 4 {
-			return "reconciler behind"
+			return errors.New("reconciler behind")
 		}
-		return ""
+		return nil
 	})
 	cancel()
 	<-done

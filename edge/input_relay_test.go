@@ -15,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/internal/testsrc"
 	"github.com/strata-edge/strata/transport/media"
@@ -60,7 +61,7 @@ func TestControllerInputAcrossEdges(t *testing.T) {
 	open := make(chan struct{})
 	dc.OnOpen(func() { close(open) })
 	// B relays the session once A has its video; until then WHEP is refused.
-	waitUntil(t, 20*time.Second, func() error {
+	poll.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 		st, _, body := postOfferOnce(ctx, t, hc, pc, ctl.WHEPURL, ctl.Token)
 		if st != http.StatusCreated {
 			return fmt.Errorf("WHEP on edge-b: %d %s", st, strings.TrimSpace(body))
@@ -81,21 +82,20 @@ func TestControllerInputAcrossEdges(t *testing.T) {
 	}
 	for i, ev := range events {
 		want := int64(i + 1)
-		waitUntil(t, 20*time.Second, func() error {
+		poll.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 			if got := src.Input().Events; got >= want {
 				return nil
 			}
 			if err := dc.SendText(ev); err != nil {
 				return err
 			}
-			deadline := time.Now().Add(300 * time.Millisecond)
-			for time.Now().Before(deadline) {
-				if src.Input().Events >= want {
-					return nil
+			// Give the event a while to land before sending it again.
+			return poll.Until(300*time.Millisecond, 5*time.Millisecond, func() error {
+				if in := src.Input(); in.Events < want {
+					return fmt.Errorf("source on edge-a has %+v", in)
 				}
-				time.Sleep(5 * time.Millisecond)
-			}
-			return fmt.Errorf("source on edge-a has %+v", src.Input())
+				return nil
+			})
 		})
 	}
 	if st := src.Input(); st.Keys < 2 || st.Pointer < 1 || st.Last.Type == "" {
@@ -111,7 +111,7 @@ func TestControllerInputAcrossEdges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, 20*time.Second, func() error {
+	poll.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 		if got := burstOrder(src.RecentInput()); len(got) < burst {
 			return fmt.Errorf("source on edge-a has burst events %v", got)
 		}
@@ -143,7 +143,8 @@ func TestControllerInputAcrossEdges(t *testing.T) {
 	defer st.Cancel(wire.StreamErrCancelled)
 	base := src.Input().Events
 	var id uint64
-	waitUntil(t, 20*time.Second, func() error {
+	// An event per poll until one lands.
+	poll.For(t, 20*time.Second, 70*time.Millisecond, func() error {
 		if src.Input().Events > base {
 			return nil
 		}
@@ -151,7 +152,6 @@ func TestControllerInputAcrossEdges(t *testing.T) {
 			return err
 		}
 		id++
-		time.Sleep(50 * time.Millisecond)
 		return fmt.Errorf("source on edge-a has %+v", src.Input())
 	})
 	if last := src.Input().Last; last.Key != "m" {

@@ -98,21 +98,66 @@ type managed struct {
 
 var _ Reconciler = (*Runner)(nil)
 
-// NewRunner returns a Runner for node that reads apps and publisher
-// tokens through api and reports session states back.
-func NewRunner(node string, origins *api.Client, drv runtime.Driver, hub *media.Hub, grace time.Duration, log *slog.Logger) *Runner {
+// RunnerConfig configures a Runner. A zero field means its default.
+type RunnerConfig struct {
+	// NodeID is the edge whose assigned sessions the runner runs. Required.
+	NodeID string
+	// StopGrace is how long a stopping instance has between SIGTERM and
+	// SIGKILL (default 10 s).
+	StopGrace time.Duration
+	// IdleMinute is what one of an app's idle_minutes lasts (default 1m).
+	IdleMinute time.Duration
+}
+
+func (c *RunnerConfig) setDefaults() {
+	if c.StopGrace <= 0 {
+		c.StopGrace = defaultStopGrace
+	}
+	if c.IdleMinute <= 0 {
+		c.IdleMinute = time.Minute
+	}
+}
+
+// Validate reports the first invalid setting, naming its key.
+func (c *RunnerConfig) Validate() error {
+	if c.NodeID == "" {
+		return fmt.Errorf("%w: node_id: required", ErrInvalid)
+	}
+	return nil
+}
+
+// RunnerDeps are a Runner's collaborators.
+type RunnerDeps struct {
+	// API reads apps and publisher tokens and takes session reports.
+	API *api.Client
+	// Driver runs the instances; the runner closes it.
+	Driver runtime.Driver
+	// Hub is the edge's track hub; nil: sessions never report running.
+	Hub    *media.Hub
+	Logger *slog.Logger // nil is slog.Default()
+}
+
+// NewRunner returns a Runner that reads apps and publisher tokens through
+// deps.API and reports session states back. It starts nothing: Reconcile
+// drives it, Close stops it.
+func NewRunner(cfg RunnerConfig, deps RunnerDeps) (*Runner, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.API == nil || deps.Driver == nil {
+		return nil, fmt.Errorf("%w: runner needs an API client and a runtime driver", ErrInvalid)
+	}
+	log := deps.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	if grace <= 0 {
-		grace = defaultStopGrace
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runner{
-		node: node, api: origins, drv: drv, hub: hub, grace: grace, idleMinute: time.Minute,
-		log: log.With("component", "runtime", "node", node),
+		node: cfg.NodeID, api: deps.API, drv: deps.Driver, hub: deps.Hub, grace: cfg.StopGrace, idleMinute: cfg.IdleMinute,
+		log: log.With("component", "runtime", "node", cfg.NodeID),
 		ctx: ctx, cancel: cancel, inst: map[string]*managed{}, failed: map[string]uint64{},
-	}
+	}, nil
 }
 
 // SetIdleMinute shortens the minute of apps' idle_minutes (tests); call
@@ -142,12 +187,12 @@ func (r *Runner) Reconcile(ctx context.Context, sessions []api.Session) error {
 		s, ok := desired[id]
 		switch {
 		case !ok && !m.stopping:
-			r.stopLocked(id, m, "no longer assigned")
+			r.stopLocked(id, m, "no longer assigned", r.grace)
 		case ok && !m.stopping && m.index != 0 && s.State == api.StatePlaced && s.ModifyIndex > m.index:
 			// Placed anew (woken, or restarted by the control plane)
 			// while the instance of an earlier placement still runs:
 			// this edge missed the release in between. Start afresh.
-			r.stopLocked(id, m, "placed anew")
+			r.stopLocked(id, m, "placed anew", r.grace)
 			fallthrough
 		case ok && m.stopping:
 			// Started again once the stop is through: the error makes
@@ -196,7 +241,7 @@ func (r *Runner) adopt(ctx context.Context) error {
 	for _, in := range ins {
 		if _, dup := r.inst[in.SessionID()]; dup {
 			m := &managed{in: in}
-			r.stopLocked(in.SessionID(), m, "duplicate instance")
+			r.stopLocked(in.SessionID(), m, "duplicate instance", r.grace)
 			continue
 		}
 		m := &managed{in: in}
@@ -406,13 +451,13 @@ func (r *Runner) failLocked(session string, index uint64, reason string, code *i
 }
 
 // stopLocked stops an instance in the background. r.mu held.
-func (r *Runner) stopLocked(session string, m *managed, why string) {
+func (r *Runner) stopLocked(session string, m *managed, why string, grace time.Duration) {
 	m.stopping = true
 	r.log.Info("stopping instance", "session", session, "instance", m.in.ID(), "why", why)
 	in := m.in
 	r.wg.Go(func() {
 		// Stop runs to the end even during Close: grace, then SIGKILL.
-		if err := in.Stop(context.Background(), r.grace); err != nil {
+		if err := in.Stop(context.Background(), grace); err != nil {
 			r.log.Warn("stop failed", "session", session, "err", err)
 		}
 		r.mu.Lock()
@@ -463,10 +508,20 @@ func (r *Runner) retry(ctx context.Context, session, kind string, body any, send
 	}
 }
 
-// Close stops every instance (grace, then SIGKILL) and ends the runner's
-// goroutines. An edge that crashes instead leaves its instances running;
-// the next edge process adopts them from the PID files.
-func (r *Runner) Close() error {
+// Close stops every instance (SIGTERM, then SIGKILL after the stop grace)
+// and ends the runner's goroutines. ctx bounds the graceful part: the
+// grace of the instances it stops ends at ctx's deadline, and a ctx
+// already done kills them at once. An edge that crashes instead leaves
+// its instances running; the next edge process adopts them from the PID
+// files. Safe to call more than once.
+func (r *Runner) Close(ctx context.Context) error {
+	grace := r.grace
+	if d, ok := ctx.Deadline(); ok {
+		grace = min(grace, max(time.Until(d), 0))
+	}
+	if ctx.Err() != nil {
+		grace = 0
+	}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -475,13 +530,13 @@ func (r *Runner) Close() error {
 	r.closed = true
 	for id, m := range r.inst {
 		if !m.stopping {
-			r.stopLocked(id, m, "edge closing")
+			r.stopLocked(id, m, "edge closing", grace)
 		}
 	}
 	r.mu.Unlock()
 	r.cancel()
 	r.wg.Wait()
-	return r.drv.Close()
+	return r.drv.Close(ctx)
 }
 
 func truncateReason(s string) string {

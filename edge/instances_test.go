@@ -12,6 +12,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/runtime"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/transport/media"
 )
 
@@ -193,16 +194,14 @@ func TestRunnerIdleAndPlacedAnew(t *testing.T) {
 	if err := old.Wait(ctx); err == nil || ctx.Err() != nil {
 		t.Fatalf("old instance exit %v; want stopped by a signal", err)
 	}
-	for {
+	dl, _ := ctx.Deadline()
+	poll.For(t, time.Until(dl), 10*time.Millisecond, func() error {
 		err := r.Reconcile(ctx, []api.Session{s})
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, errRestarting) || ctx.Err() != nil {
+		if err != nil && !errors.Is(err, errRestarting) {
 			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err
+	})
 	if got := nextReport(ctx, t, origins); got != (report{"ses_idle", "starting", ""}) {
 		t.Fatalf("report %+v; want starting again", got)
 	}
@@ -233,13 +232,16 @@ func publishVideo(t *testing.T, hub *media.Hub, session string) (*media.Broadcas
 // hub, both closed when the test ends.
 func newProcessRunner(t *testing.T, origins *runtimeAPI) (*Runner, *media.Hub) {
 	t.Helper()
-	drv, err := runtime.NewProcess(runtime.ProcessOptions{StateDir: t.TempDir()})
+	drv, err := runtime.NewProcess(runtime.ProcessConfig{StateDir: t.TempDir()}, runtime.ProcessDeps{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hub := media.NewHub(media.HubOptions{})
 	t.Cleanup(hub.Close)
-	r := NewRunner("edge-a", fakeClient(origins.roundTrip), drv, hub, time.Second, nil)
-	t.Cleanup(func() { _ = r.Close() })
+	r, err := NewRunner(RunnerConfig{NodeID: "edge-a", StopGrace: time.Second}, RunnerDeps{API: fakeClient(origins.roundTrip), Driver: drv, Hub: hub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
 	return r, hub
 }

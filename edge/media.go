@@ -19,6 +19,7 @@ import (
 	"github.com/strata-edge/strata/edge/authz"
 	"github.com/strata-edge/strata/edge/relay"
 	"github.com/strata-edge/strata/internal/certs"
+	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/webrtc"
 )
@@ -82,7 +83,7 @@ func (m MediaConfig) validate(bad func(key, format string, args ...any) error) e
 		if a.v == "" {
 			continue
 		}
-		if _, _, err := splitHostPort(a.v); err != nil {
+		if _, _, err := netutil.SplitHostPort(a.v); err != nil {
 			return bad(a.key, "%v", err)
 		}
 	}
@@ -168,7 +169,7 @@ func startMedia(cfg MediaConfig, nodeID string, client *api.Client, log *slog.Lo
 		}
 	}()
 	origins := registryLookup{api: client}
-	if m.keys, err = authz.NewKeys(authz.KeysConfig{Refresh: cfg.KeysRefresh, CallTimeout: mediaCallTimeout, Logger: m.log}, origins); err != nil {
+	if m.keys, err = authz.NewKeys(authz.KeysConfig{Refresh: cfg.KeysRefresh, CallTimeout: mediaCallTimeout}, authz.KeysDeps{Source: origins, Logger: m.log}); err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
 	if m.auth, err = authz.New(authz.Config{Keys: m.keys, NodeID: nodeID}); err != nil {
@@ -182,12 +183,10 @@ func startMedia(cfg MediaConfig, nodeID string, client *api.Client, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	m.relay, err = relay.New(relay.Options{
-		Authorizer: m.auth, Locator: m.locator.locate,
-		RelayToken:  func() ([]byte, error) { return m.relayToks.get(m.ctx) },
-		UpstreamTLS: upTLS, IngestTracks: []string{"catalog", "video", "audio"},
-		Registerer: reg, Logger: log,
-	})
+	m.relay, err = relay.New(relay.Config{UpstreamTLS: upTLS, IngestTracks: []string{"catalog", "video", "audio"}},
+		relay.Deps{Authorizer: m.auth, Locator: m.locator.locate,
+			RelayToken: func() ([]byte, error) { return m.relayToks.get(m.ctx) },
+			Registerer: reg, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("media: relay: %w", err)
 	}
@@ -243,7 +242,7 @@ func startMedia(cfg MediaConfig, nodeID string, client *api.Client, log *slog.Lo
 			}
 		})
 	}
-	m.keys.Start()
+	m.wg.Go(func() { _ = m.keys.Run(m.ctx) })
 	a := m.addrs()
 	m.log.Info("media plane serving", "moq", a.QUIC, "whip", a.WHIP, "webrtc", a.WebRTC)
 	return m, nil
@@ -320,9 +319,9 @@ func (m *mediaServer) CertSHA256() (sum [32]byte, ok bool) {
 // WebRTC server (its peers read the hub), then the relay (which closes
 // the hub), then the MoQ socket.
 func (m *mediaServer) close() {
-	m.cancel()
+	m.cancel() // ends the key refresher, Keys.Run
 	if m.keys != nil {
-		m.keys.Close()
+		_ = m.keys.Close(context.Background())
 	}
 	if m.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), httpShutdownGrace)
@@ -335,12 +334,12 @@ func (m *mediaServer) close() {
 	}
 	m.wg.Wait()
 	if m.rtc != nil {
-		if err := m.rtc.Close(); err != nil {
+		if err := m.rtc.Close(context.Background()); err != nil {
 			m.log.Debug("webrtc close", "err", err)
 		}
 	}
 	if m.relay != nil {
-		if err := m.relay.Close(); err != nil {
+		if err := m.relay.Close(context.Background()); err != nil {
 			m.log.Debug("relay close", "err", err)
 		}
 	}

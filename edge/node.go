@@ -15,13 +15,14 @@ import (
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/gpu"
 	"github.com/strata-edge/strata/edge/runtime"
+	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry/gossip"
 	"github.com/strata-edge/strata/transport/media"
 )
 
-// Options are the edge's injected collaborators; zero values mean the
+// Deps are the edge's injected collaborators; zero values mean the
 // production ones.
-type Options struct {
+type Deps struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: gossip metrics are not registered
 	// Reconciler runs the sessions placed here; nil logs them only.
@@ -57,7 +58,7 @@ type Edge struct {
 	metaMu sync.Mutex
 	meta   gossip.Meta
 
-	lifeMu sync.Mutex // guards closed; held across Drain's meta update so it never races Shutdown
+	lifeMu sync.Mutex // guards closed; held across Drain's meta update so it never races Close
 	closed bool
 
 	// Two stages so Close stops in order: the control plane (assignments,
@@ -73,27 +74,27 @@ type Edge struct {
 	closeErr  error
 }
 
-// New discovers GPUs and NIC capacity, starts the gossip pool and the
-// edge's goroutines, and returns at once: joining the pool, registering
-// and following assignments continue in the background with retries, so
-// an edge can start before its origins are reachable. ctx bounds only the
-// discovery at start.
-func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
+// New discovers GPUs and NIC capacity (within discoverTimeout), starts
+// the gossip pool and the edge's goroutines, and returns at once: joining
+// the pool, registering and following assignments continue in the
+// background with retries, so an edge can start before its origins are
+// reachable. Close stops it.
+func New(cfg Config, deps Deps) (*Edge, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	base := opts.Logger
+	base := deps.Logger
 	if base == nil {
 		base = slog.Default()
 	}
 	log := base.With("component", "edge", "node", cfg.NodeID)
 
-	src := opts.GPUSource
+	src := deps.GPUSource
 	if src == nil {
 		src = (&gpu.Discoverer{Logger: log}).Source(cfg.GPUs)
 	}
-	dctx, cancel := context.WithTimeout(ctx, discoverTimeout)
+	dctx, cancel := context.WithTimeout(context.Background(), discoverTimeout)
 	gpus, err := src(dctx)
 	cancel()
 	switch {
@@ -103,7 +104,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 	case err != nil:
 		return nil, fmt.Errorf("gpus: %w", err)
 	}
-	nic, err := opts.NICProbe.NICCapacity(cfg.NICMbps, cfg.NICIface)
+	nic, err := deps.NICProbe.NICCapacity(cfg.NICMbps, cfg.NICIface)
 	if err != nil {
 		return nil, fmt.Errorf("%w: nic_mbps: %w", ErrNoNIC, err)
 	}
@@ -111,15 +112,15 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 	origins := api.New(cfg.Token, cfg.Join...)
 	var ms *mediaServer
 	if cfg.Media.Enabled() {
-		if ms, err = startMedia(cfg.Media, cfg.NodeID, origins, base.With("node", cfg.NodeID), opts.Registerer); err != nil {
+		if ms, err = startMedia(cfg.Media, cfg.NodeID, origins, base.With("node", cfg.NodeID), deps.Registerer); err != nil {
 			return nil, err
 		}
 		a := ms.addrs()
 		cfg.Advertise.QUIC = cmp.Or(cfg.Advertise.QUIC, a.QUIC)
 		cfg.Advertise.WHIP = cmp.Or(cfg.Advertise.WHIP, a.WHIP)
 		cfg.Advertise.WebRTC = cmp.Or(cfg.Advertise.WebRTC, a.WebRTC)
-		if opts.Load == nil {
-			opts.Load = ms.load
+		if deps.Load == nil {
+			deps.Load = ms.load
 		}
 	}
 	fail := func(err error) (*Edge, error) {
@@ -136,11 +137,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 			WebRTC: cfg.Advertise.WebRTC, WHIP: cfg.Advertise.WHIP},
 		NICMbps: uint64(nic.Mbps), GPUCount: uint32(len(gpus)), GPUDigest: gpu.Digest(gpus),
 	}
-	gcfg, err := poolConfig(cfg, meta, base, opts.Registerer) // gossip adds its own component
-	if err != nil {
-		return fail(err)
-	}
-	pool, err := gossip.New(gcfg)
+	gcfg := poolConfig(cfg, meta)
+	pool, err := gossip.New(gcfg, gossip.Deps{Logger: base, Registerer: deps.Registerer}) // gossip adds its own component
 	if err != nil {
 		return fail(fmt.Errorf("gossip: %w", err))
 	}
@@ -148,20 +146,28 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 	e := &Edge{
 		cfg: cfg, log: log, api: origins, pool: pool, media: ms,
 		sampler: gpu.NewSampler(src, cfg.LoadInterval, log, nil),
-		rec:     opts.Reconciler, loadSrc: opts.Load, cpu: cpuMeter{file: opts.CPUStatFile}, meta: meta,
+		rec:     deps.Reconciler, loadSrc: deps.Load, cpu: cpuMeter{file: deps.CPUStatFile}, meta: meta,
 	}
 	if e.rec == nil && cfg.Runtime.Enabled() {
-		drv, err := runtime.NewProcess(runtime.ProcessOptions{StateDir: cfg.Runtime.StateDir, Logger: base.With("node", cfg.NodeID)})
+		// A failed start unwinds at once: nothing was announced yet.
+		stopNow, cancel := context.WithCancel(context.Background())
+		cancel()
+		drv, err := runtime.NewProcess(runtime.ProcessConfig{StateDir: cfg.Runtime.StateDir}, runtime.ProcessDeps{Logger: base.With("node", cfg.NodeID)})
 		if err != nil {
-			_ = pool.Shutdown()
+			_ = pool.Close(stopNow)
 			return fail(fmt.Errorf("runtime: %w", err))
 		}
 		var hub *media.Hub
 		if ms != nil {
 			hub = ms.relay.Hub()
 		}
-		e.runner = NewRunner(cfg.NodeID, origins, drv, hub, cfg.Runtime.StopGrace, base)
-		e.runner.SetIdleMinute(cfg.Runtime.IdleMinute)
+		e.runner, err = NewRunner(RunnerConfig{NodeID: cfg.NodeID, StopGrace: cfg.Runtime.StopGrace, IdleMinute: cfg.Runtime.IdleMinute},
+			RunnerDeps{API: origins, Driver: drv, Hub: hub, Logger: base})
+		if err != nil {
+			_ = drv.Close(stopNow)
+			_ = pool.Close(stopNow)
+			return fail(fmt.Errorf("runtime: %w", err))
+		}
 		e.rec = e.runner
 	}
 	if e.rec == nil {
@@ -181,17 +187,17 @@ func New(ctx context.Context, cfg Config, opts Options) (*Edge, error) {
 	return e, nil
 }
 
-func poolConfig(cfg Config, meta gossip.Meta, log *slog.Logger, reg prometheus.Registerer) (gossip.Config, error) {
-	host, port, _ := splitHostPort(cfg.Gossip.Addr) // validated
+func poolConfig(cfg Config, meta gossip.Meta) gossip.Config {
+	host, port, _ := netutil.SplitHostPort(cfg.Gossip.Addr) // validated
 	g := gossip.Config{
 		Meta: meta, BindAddr: host, BindPort: port, Keys: cfg.Gossip.Keys, Seeds: cfg.Gossip.Seeds,
 		Profile: gossip.Profile(cfg.Gossip.Profile), LoadInterval: cfg.LoadInterval,
-		Logger: log, Registerer: reg,
+		LeaveTimeout: cfg.LeaveTimeout,
 	}
 	if cfg.Gossip.Advertise != "" {
-		g.AdvertiseAddr, g.AdvertisePort, _ = splitHostPort(cfg.Gossip.Advertise)
+		g.AdvertiseAddr, g.AdvertisePort, _ = netutil.SplitHostPort(cfg.Gossip.Advertise)
 	}
-	return g, nil
+	return g
 }
 
 func addrMap(a AdvertiseConfig, gossipAddr string) map[string]string {
@@ -279,8 +285,9 @@ func (e *Edge) registerLoop(ctx context.Context) {
 }
 
 // Drain marks this edge draining in gossip so placement stops choosing
-// it, waits DrainGrace for its sessions to move (or until ctx ends, e.g. a
-// second signal), then leaves the pool gracefully and closes the edge.
+// it and waits DrainGrace for its sessions to move, or until ctx ends
+// (e.g. a second signal) or the edge closes. Close follows it: that is
+// where the edge leaves the pool.
 func (e *Edge) Drain(ctx context.Context) error {
 	e.lifeMu.Lock()
 	if e.closed {
@@ -306,35 +313,36 @@ func (e *Edge) Drain(ctx context.Context) error {
 	case <-e.ctrlCtx.Done(): // closed meanwhile
 	}
 	t.Stop()
-	return e.Close()
+	return nil
 }
 
 // Close stops the edge in order: assignments, registration and seeding;
-// then load publishing and GPU sampling; then a graceful gossip leave and
-// the pool's shutdown. Safe to call more than once, and after Kill.
-func (e *Edge) Close() error { return e.stop(true) }
-
-// Kill stops the edge like a crash as far as peers can tell: no gossip
-// leave, so the pool detects a failure (and the registry re-places its
-// sessions). Its goroutines still end in order. For tests and chaos runs.
-func (e *Edge) Kill() error { return e.stop(false) }
-
-func (e *Edge) stop(leave bool) error {
+// the session runtime and the media plane; load publishing and GPU
+// sampling; then the gossip member. ctx bounds the graceful part, the
+// gossip leave (at most leave_timeout). A ctx already done stops the edge
+// like a crash as far as peers can tell: its gossip member goes first
+// and without a leave, so the pool detects a failure (and the registry
+// re-places its sessions) while the rest still winds down in order. Safe
+// to call more than once.
+func (e *Edge) Close(ctx context.Context) error {
 	e.closeOnce.Do(func() {
+		leave := ctx.Err() == nil
 		e.lifeMu.Lock()
 		e.closed = true
 		e.lifeMu.Unlock()
 		if !leave {
 			// Silence gossip first, so peers see the failure while the
 			// rest winds down.
-			e.closeErr = e.pool.Shutdown()
+			e.closeErr = e.pool.Close(ctx)
 		}
 		e.ctrlCancel()
 		e.ctrlWG.Wait()
 		if e.runner != nil {
 			// The runner owns the instances; it stops them before the
-			// media plane they publish to goes away.
-			if err := e.runner.Close(); err != nil {
+			// media plane they publish to goes away, with their full stop
+			// grace however the edge stops: they are this process's
+			// children and must not outlive it.
+			if err := e.runner.Close(context.WithoutCancel(ctx)); err != nil {
 				e.log.Warn("closing the session runtime", "err", err)
 			}
 		}
@@ -346,10 +354,7 @@ func (e *Edge) stop(leave bool) error {
 		e.dataCancel()
 		e.dataWG.Wait()
 		if leave {
-			if err := e.pool.Leave(e.cfg.LeaveTimeout); err != nil {
-				e.log.Warn("graceful leave incomplete", "err", err)
-			}
-			e.closeErr = e.pool.Shutdown()
+			e.closeErr = e.pool.Close(ctx)
 		}
 		e.log.Info("edge stopped", "graceful", leave)
 	})

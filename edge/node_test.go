@@ -13,6 +13,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/gpu"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/registry/gossip"
 )
 
@@ -37,20 +38,6 @@ func (r *recReconciler) seen() [][]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.sets)
-}
-
-// waitFor polls cond until it returns "" or the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	why := cond()
-	for why != "" {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", timeout, why)
-		}
-		time.Sleep(10 * time.Millisecond)
-		why = cond()
-	}
 }
 
 // testLogger collects logs in a buffer shown when the test fails. It does
@@ -88,12 +75,12 @@ func originPool(t *testing.T, key string) *gossip.Pool {
 	p, err := gossip.New(gossip.Config{
 		Meta:     gossip.Meta{ID: "origin-1", Role: gossip.RoleOrigin, Region: "eu-west", Addrs: gossip.Addrs{API: "127.0.0.1:1"}},
 		BindAddr: "127.0.0.1", Keys: []string{key}, Profile: gossip.ProfileLocal,
-		LoadInterval: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
-	})
+		LoadInterval: 100 * time.Millisecond,
+	}, gossip.Deps{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = p.Shutdown() })
+	t.Cleanup(func() { _ = p.Close(crashed()) })
 	return p
 }
 
@@ -123,21 +110,21 @@ func TestEdgeLifecycle(t *testing.T) {
 
 	rec := &recReconciler{}
 	media := MediaLoad{EgressBps: 123_000_000, Viewers: 7, Sessions: 2}
-	e, err := New(t.Context(), testConfig(fo.addr(), key), Options{
+	e, err := New(testConfig(fo.addr(), key), Deps{
 		Logger: testLogger(t), Reconciler: rec, Load: func() MediaLoad { return media },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = e.Close() })
+	t.Cleanup(func() { _ = e.Close(context.Background()) })
 	wantGPUs, _ := gpu.ParseFakeSpec("2xH200:141GB")
 
 	t.Run("registers after a 404", func(t *testing.T) {
-		waitFor(t, 10*time.Second, func() string {
+		poll.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 			if regs, _, _ := fo.snapshot(); len(regs) < 2 {
-				return fmt.Sprintf("%d registration attempts", len(regs))
+				return fmt.Errorf("%d registration attempts", len(regs))
 			}
-			return ""
+			return nil
 		})
 		regs, _, bad := fo.snapshot()
 		r := regs[len(regs)-1]
@@ -151,12 +138,12 @@ func TestEdgeLifecycle(t *testing.T) {
 	})
 
 	t.Run("joins gossip with its meta", func(t *testing.T) {
-		waitFor(t, 10*time.Second, func() string {
+		poll.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 			m, ok := op.Member("edge-1")
 			if !ok || m.State != gossip.StateAlive {
-				return fmt.Sprintf("edge not alive in origin pool: %v %v", ok, m.State)
+				return fmt.Errorf("edge not alive in origin pool: %v %v", ok, m.State)
 			}
-			return ""
+			return nil
 		})
 		m, _ := op.Member("edge-1")
 		want := gossip.Meta{ID: "edge-1", Role: gossip.RoleEdge, Region: "eu-west", Zone: "b", Lat: 48.8566, Lon: 2.3522,
@@ -168,37 +155,37 @@ func TestEdgeLifecycle(t *testing.T) {
 	})
 
 	t.Run("load is fresh", func(t *testing.T) {
-		waitFor(t, 10*time.Second, func() string {
+		poll.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 			m, _ := op.Member("edge-1")
 			l := m.Load
 			if l.EgressBps != media.EgressBps || l.Viewers != 7 || l.Sessions != 2 {
-				return fmt.Sprintf("load %+v", l)
+				return fmt.Errorf("load %+v", l)
 			}
 			if l.GPUUtilPct != 0 || l.GPUMemUsedMB != 0 { // fake GPUs report idle
-				return fmt.Sprintf("gpu load %+v", l)
+				return fmt.Errorf("gpu load %+v", l)
 			}
 			if m.Stale() || m.LoadAge() > 2*time.Second {
-				return fmt.Sprintf("stale load, age %v", m.LoadAge())
+				return fmt.Errorf("stale load, age %v", m.LoadAge())
 			}
-			return ""
+			return nil
 		})
 		m, _ := op.Member("edge-1")
 		seq := m.LoadSeq
-		waitFor(t, 5*time.Second, func() string {
+		poll.For(t, 5*time.Second, 10*time.Millisecond, func() error {
 			if m, _ := op.Member("edge-1"); m.LoadSeq <= seq {
-				return "load sequence did not advance"
+				return errors.New("load sequence did not advance")
 			}
-			return ""
+			return nil
 		})
 	})
 
 	t.Run("follows assignments in order through a 503", func(t *testing.T) {
 		until := func(n int) {
-			waitFor(t, 10*time.Second, func() string {
+			poll.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 				if got := rec.seen(); len(got) < n {
-					return fmt.Sprintf("reconciler saw %v", got)
+					return fmt.Errorf("reconciler saw %v", got)
 				}
-				return ""
+				return nil
 			})
 		}
 		until(1) // the initial, empty set
@@ -217,7 +204,7 @@ func TestEdgeLifecycle(t *testing.T) {
 
 	t.Run("drain then leave", func(t *testing.T) {
 		done := make(chan error, 1)
-		go func() { done <- e.Drain(context.Background()) }()
+		go func() { done <- errors.Join(e.Drain(context.Background()), e.Close(context.Background())) }()
 		sawDraining := false
 		deadline := time.After(15 * time.Second)
 	events:
@@ -248,7 +235,7 @@ func TestEdgeLifecycle(t *testing.T) {
 		if m, _ := op.Member("edge-1"); m.State != gossip.StateLeft || !m.Meta.Draining {
 			t.Fatalf("after drain: %v draining=%v", m.State, m.Meta.Draining)
 		}
-		if err := e.Close(); err != nil {
+		if err := e.Close(context.Background()); err != nil {
 			t.Fatalf("second Close: %v", err)
 		}
 		if err := e.Drain(context.Background()); !errors.Is(err, ErrClosed) {
@@ -305,7 +292,7 @@ func TestNewFailsWithoutNIC(t *testing.T) {
 	key, _ := gossip.GenerateKey()
 	cfg := testConfig("127.0.0.1:7070", key)
 	cfg.NICMbps = 0
-	_, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.DiscardHandler),
+	_, err := New(cfg, Deps{Logger: slog.New(slog.DiscardHandler),
 		NICProbe: gpu.NICProbe{RouteFile: t.TempDir() + "/none", SysNetDir: t.TempDir()}})
 	if !errors.Is(err, ErrNoNIC) {
 		t.Fatalf("err = %v, want ErrNoNIC", err)
@@ -321,27 +308,27 @@ func TestKillIsAFailure(t *testing.T) {
 	fo := newFakeOrigin(t, "node-token")
 	cfg := testConfig(fo.addr(), key)
 	cfg.Gossip.Seeds = []string{op.Addr()} // configured seeds: no origin lookup
-	e, err := New(t.Context(), cfg, Options{Logger: testLogger(t)})
+	e, err := New(cfg, Deps{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = e.Close() })
-	waitFor(t, 10*time.Second, func() string {
+	t.Cleanup(func() { _ = e.Close(context.Background()) })
+	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 		if m, _ := op.Member("edge-1"); m.State != gossip.StateAlive {
-			return "edge not alive: " + m.State.String()
+			return fmt.Errorf("edge not alive: %s", m.State)
 		}
-		return ""
+		return nil
 	})
-	if err := e.Kill(); err != nil {
+	if err := e.Close(crashed()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, func() string {
+	poll.For(t, 15*time.Second, 10*time.Millisecond, func() error {
 		if m, _ := op.Member("edge-1"); m.State != gossip.StateDead {
-			return "killed edge is " + m.State.String()
+			return fmt.Errorf("killed edge is %s", m.State)
 		}
-		return ""
+		return nil
 	})
-	if err := e.Close(); err != nil { // after Kill: a no-op, no panic
+	if err := e.Close(context.Background()); err != nil { // after a crash: a no-op, no panic
 		t.Fatal(err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/registry"
 )
@@ -27,14 +28,6 @@ func startCluster(t *testing.T, n int) *testcluster.Cluster {
 	}
 	t.Cleanup(c.Close)
 	return c
-}
-
-// eventually polls f until it returns nil or the deadline passes.
-func eventually(t *testing.T, d time.Duration, f func() error) {
-	t.Helper()
-	if err := testcluster.Until(d, f); err != nil {
-		t.Fatalf("condition %v", err)
-	}
 }
 
 func TestFollowerForwardsWritesAndReads(t *testing.T) {
@@ -198,7 +191,7 @@ func TestLinearizableAcrossLeaderKill(t *testing.T) {
 			}
 		}(w)
 	}
-	eventually(t, 10*time.Second, func() error {
+	poll.For(t, 10*time.Second, 20*time.Millisecond, func() error {
 		if acked.Load() < 100 {
 			return errors.New("warming up")
 		}
@@ -209,7 +202,7 @@ func TestLinearizableAcrossLeaderKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := acked.Load()
-	eventually(t, 15*time.Second, func() error {
+	poll.For(t, 15*time.Second, 20*time.Millisecond, func() error {
 		if acked.Load() < before+100 {
 			return fmt.Errorf("only %d writes acknowledged after the kill", acked.Load()-before)
 		}
@@ -302,7 +295,7 @@ func TestFullRestartRestoresState(t *testing.T) {
 	}
 	for i := range c.Nodes {
 		st := c.Nodes[i].Origin().Registry().State()
-		eventually(t, 10*time.Second, func() error {
+		poll.For(t, 10*time.Second, 20*time.Millisecond, func() error {
 			list, _ := st.Sessions(registry.SessionFilter{TenantID: ten.ID})
 			if len(list) != 20 {
 				return fmt.Errorf("node %d has %d sessions", i, len(list))

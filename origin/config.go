@@ -2,9 +2,12 @@ package origin
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
+	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry"
+	"github.com/strata-edge/strata/registry/gossip"
 )
 
 // Config configures an origin node. YAML keys are shown in tags; each is
@@ -88,8 +91,26 @@ func Defaults() Config {
 			RateBurst:    4000,
 		},
 		Raft:   RaftConfig{Addr: "127.0.0.1:7071", LogStore: "wal", Profile: "lan"},
-		Gossip: GossipConfig{Addr: "127.0.0.1:7072", Profile: "lan"},
+		Gossip: GossipConfig{Addr: "127.0.0.1:7072", Profile: string(gossip.ProfileLAN)},
 		Log:    LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// setDefaults fills the settings whose zero value means the default.
+// Zero rate_limit stays zero: it means no limit.
+func (c *Config) setDefaults() {
+	d := Defaults()
+	if c.API.MaxBodyBytes == 0 {
+		c.API.MaxBodyBytes = d.API.MaxBodyBytes
+	}
+	if c.Raft.LogStore == "" {
+		c.Raft.LogStore = d.Raft.LogStore
+	}
+	if c.Raft.Profile == "" {
+		c.Raft.Profile = d.Raft.Profile
+	}
+	if c.Gossip.Profile == "" {
+		c.Gossip.Profile = d.Gossip.Profile
 	}
 }
 
@@ -118,20 +139,22 @@ func (c *Config) Validate() error {
 	case c.AdminToken != "" && len(c.AdminToken) < 32:
 		return bad("admin_token", "at least 32 characters")
 	}
-	switch c.Raft.LogStore {
-	case "", "wal", "boltdb":
-	default:
-		return bad("raft.log_store", "want wal or boltdb")
+	if _, _, err := netutil.SplitHostPort(c.Gossip.Addr); err != nil {
+		return bad("gossip.addr", err.Error())
 	}
-	switch c.Raft.Profile {
-	case "", "lan", "wan":
-	default:
-		return bad("raft.profile", "want lan or wan")
+	if c.Gossip.Advertise != "" {
+		if _, _, err := netutil.SplitHostPort(c.Gossip.Advertise); err != nil {
+			return bad("gossip.advertise", err.Error())
+		}
 	}
-	switch c.Gossip.Profile {
-	case "", "lan", "wan", "local":
-	default:
-		return bad("gossip.profile", "want lan, wan or local")
+	// The Raft settings are the registry's: its Validate names them
+	// (raft.log_store, raft.profile) and knows the allowed values.
+	rc := c.registryConfig()
+	if err := rc.Validate(); err != nil {
+		return err
+	}
+	if err := gossip.Profile(c.Gossip.Profile).Validate(); err != nil {
+		return bad("gossip.profile", err.Error())
 	}
 	switch c.Log.Format {
 	case "", "text", "json":
@@ -139,4 +162,17 @@ func (c *Config) Validate() error {
 		return bad("log.format", "want text or json")
 	}
 	return nil
+}
+
+// registryConfig is the configuration of the origin's Raft member.
+func (c *Config) registryConfig() registry.Config {
+	return registry.Config{
+		NodeID: c.NodeID, DataDir: filepath.Join(c.DataDir, "registry"),
+		Bind: c.Raft.Addr, Advertise: c.Raft.Advertise,
+		LogStore: c.Raft.LogStore, Profile: c.Raft.Profile,
+		HeartbeatTimeout: c.Raft.HeartbeatTimeout, ElectionTimeout: c.Raft.ElectionTimeout,
+		LeaderLeaseTimeout: c.Raft.LeaderLeaseTimeout, CommitTimeout: c.Raft.CommitTimeout,
+		SnapshotThreshold: c.Raft.SnapshotThreshold, SnapshotInterval: c.Raft.SnapshotInterval,
+		Bootstrap: c.Bootstrap,
+	}
 }

@@ -2,17 +2,19 @@ package origin
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/gossip"
 )
+
+// gossipLeaveTimeout bounds an origin's graceful gossip leave.
+const gossipLeaveTimeout = time.Second
 
 // openGossip starts this origin's gossip member. Origins carry no load;
 // they are members so they see every edge's liveness and live load.
@@ -25,7 +27,7 @@ func (o *Origin) openGossip() error {
 		}
 		keys = []string{k}
 	}
-	host, port, err := splitHostPort(o.cfg.Gossip.Addr)
+	host, port, err := netutil.SplitHostPort(o.cfg.Gossip.Addr)
 	if err != nil {
 		return fmt.Errorf("gossip.addr: %w", err)
 	}
@@ -33,14 +35,14 @@ func (o *Origin) openGossip() error {
 		Meta:     gossip.Meta{ID: o.cfg.NodeID, Role: gossip.RoleOrigin, Region: o.cfg.Region, Addrs: gossip.Addrs{API: o.apiAddr}},
 		BindAddr: host, BindPort: port,
 		Keys: keys, Profile: gossip.Profile(o.cfg.Gossip.Profile),
-		Logger: o.baseLog, Registerer: o.prom,
+		LeaveTimeout: gossipLeaveTimeout,
 	}
 	if a := o.cfg.Gossip.Advertise; a != "" {
-		if cfg.AdvertiseAddr, cfg.AdvertisePort, err = splitHostPort(a); err != nil {
+		if cfg.AdvertiseAddr, cfg.AdvertisePort, err = netutil.SplitHostPort(a); err != nil {
 			return fmt.Errorf("gossip.advertise: %w", err)
 		}
 	}
-	pool, err := gossip.New(cfg)
+	pool, err := gossip.New(cfg, gossip.Deps{Logger: o.baseLog, Registerer: o.prom})
 	if err != nil {
 		return err
 	}
@@ -68,18 +70,6 @@ func (o *Origin) loadOrMakeGossipKey() (string, error) {
 	}
 	o.log.Info("generated gossip key", "file", path)
 	return k, nil
-}
-
-func splitHostPort(addr string) (string, int, error) {
-	h, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", 0, err
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil {
-		return "", 0, err
-	}
-	return h, port, nil
 }
 
 // gossipJoinLoop keeps this origin joined to the pool: it dials the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/registry/gossip"
 )
@@ -47,7 +48,7 @@ func edgeIDs(n int) []string {
 // waitEdge polls the leader's GET /v1/nodes until edge id satisfies ok.
 func waitEdge(t *testing.T, c *testcluster.Cluster, id string, d time.Duration, ok func(api.NodeView) error) {
 	t.Helper()
-	eventually(t, d, func() error {
+	poll.For(t, d, 20*time.Millisecond, func() error {
 		l := c.Leader()
 		if l < 0 {
 			return errors.New("no leader")
@@ -154,7 +155,7 @@ func TestGossipRefusals(t *testing.T) {
 		}
 		// It registers over REST (its join token is fine) but its gossip
 		// join fails, and the logs say why.
-		eventually(t, 15*time.Second, func() error {
+		poll.For(t, 15*time.Second, 20*time.Millisecond, func() error {
 			if !strings.Contains(edgeLog.String(), "gossip join failed") || !strings.Contains(originLog.String(), "could decrypt") {
 				return errors.New("no failed join logged yet")
 			}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/netutil"
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 // loadOpenAPISpec parses and validates the embedded API description.
@@ -350,32 +351,28 @@ func TestOpenAPILiveResponses(t *testing.T) {
 	// last step can run a key dry and see 429.
 	cfg.API.RateLimit = 1
 	cfg.API.RateBurst = 150
-	o, err := Open(cfg, Options{})
+	o, err := New(cfg, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer o.Close(false)
+	stopNow, cancel := context.WithCancel(context.Background())
+	cancel()
+	defer o.Close(stopNow)
+
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		_, hasKey := o.Registry().State().ActiveSigningKey()
-		if o.Registry().IsLeader() && hasKey {
-			break
+	poll.For(t, time.Until(deadline), 10*time.Millisecond, func() error {
+		if _, hasKey := o.Registry().State().ActiveSigningKey(); !o.Registry().IsLeader() || !hasKey {
+			return errors.New("origin did not become leader with a signing key")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("origin did not become leader with a signing key in time")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	// The admin key is written by the same housekeeping; wait for it too.
-	for {
-		if _, ok := o.Registry().State().APIKey(adminKeyID); ok {
-			break
+	poll.For(t, time.Until(deadline), 10*time.Millisecond, func() error {
+		if _, ok := o.Registry().State().APIKey(adminKeyID); !ok {
+			return errors.New("admin key not created")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("admin key not created in time")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 
 	c := &specClient{t: t, base: "http://" + o.APIAddr(), doc: doc, router: router, http: &http.Client{Timeout: 30 * time.Second}}
 	admin := cfg.AdminToken

@@ -2,6 +2,23 @@
 // on fasthttp, and the leader's housekeeping (bootstrap keys, origin
 // membership) before it runs the leader controllers of origin/controller.
 // Writes received by a follower are forwarded to the leader.
+//
+// Lifecycle, the contract every Strata component follows:
+//
+//   - New(cfg, deps) applies the config's defaults, calls cfg.Validate and
+//     starts the component: when it returns without error the component
+//     serves (listeners bound, its goroutines running). There is no Start.
+//     deps are the collaborators (logger, metrics registry, interfaces).
+//   - A component that is a loop its caller owns starts nothing in New and
+//     has Run(ctx) error instead, returning when ctx ends (the leader
+//     controllers of origin/controller).
+//   - Close(ctx) error stops a component. ctx bounds the graceful part
+//     (for an origin: leadership transfer, then the gossip leave); a ctx
+//     already done skips it and stops at once, as a crash would. Close is
+//     safe to call more than once.
+//
+// Operations that are not lifecycle (an edge's Drain, a relay's Listen)
+// stay methods of their own.
 package origin
 
 import (
@@ -31,9 +48,8 @@ import (
 	"github.com/strata-edge/strata/registry/gossip"
 )
 
-// Options are the non-config dependencies of an origin, for tests and
-// embedding.
-type Options struct {
+// Deps are an origin's collaborators, for tests and embedding.
+type Deps struct {
 	Logger *slog.Logger
 	// WrapRaftStream lets tests partition Raft traffic.
 	WrapRaftStream func(raft.StreamLayer) raft.StreamLayer
@@ -67,8 +83,8 @@ type Origin struct {
 	// adminToken is known on this node if configured or generated here.
 	adminToken string
 
-	// opened is closed when Open has finished wiring the node; leader work
-	// started by Raft during Open waits for it.
+	// opened is closed when New has finished wiring the node; leader work
+	// started by Raft during New waits for it.
 	opened chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -76,13 +92,15 @@ type Origin struct {
 	once   sync.Once
 }
 
-// Open starts an origin: Raft member, API listener and, when joining, the
-// join handshake (retried in the background until it succeeds).
-func Open(cfg Config, opts Options) (*Origin, error) {
+// New starts an origin: Raft member, API listener and, when joining, the
+// join handshake (retried in the background until it succeeds). Close
+// stops it.
+func New(cfg Config, deps Deps) (*Origin, error) {
+	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	log := opts.Logger
+	log := deps.Logger
 	if log == nil {
 		log = logging.Discard()
 	}
@@ -110,29 +128,23 @@ func Open(cfg Config, opts Options) (*Origin, error) {
 	if o.apiAddr == "" {
 		o.apiAddr = ln.Addr().String()
 	}
-	o.reg, err = registry.Open(registry.Config{
-		NodeID: cfg.NodeID, DataDir: filepath.Join(cfg.DataDir, "registry"),
-		Bind: cfg.Raft.Addr, Advertise: cfg.Raft.Advertise,
-		LogStore: cfg.Raft.LogStore, Profile: cfg.Raft.Profile,
-		HeartbeatTimeout: cfg.Raft.HeartbeatTimeout, ElectionTimeout: cfg.Raft.ElectionTimeout,
-		LeaderLeaseTimeout: cfg.Raft.LeaderLeaseTimeout, CommitTimeout: cfg.Raft.CommitTimeout,
-		SnapshotThreshold: cfg.Raft.SnapshotThreshold, SnapshotInterval: cfg.Raft.SnapshotInterval,
-		Bootstrap: cfg.Bootstrap, OnLeader: o.onLeader,
-		WrapStream: opts.WrapRaftStream, Logger: log, Metrics: o.prom,
-	})
+	o.reg, err = registry.New(cfg.registryConfig(), registry.Deps{OnLeader: o.onLeader, WrapStream: deps.WrapRaftStream, Logger: log, Metrics: o.prom})
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
+	// A failed start unwinds at once: nothing was announced to hand off.
+	stopNow, cancel := context.WithCancel(context.Background())
+	cancel()
 	if err := o.openGossip(); err != nil {
 		ln.Close()
-		o.reg.Close(false)
+		o.reg.Close(stopNow)
 		return nil, err
 	}
 	if err := o.openControllers(); err != nil {
 		ln.Close()
-		o.reg.Close(false)
-		_ = o.pool.Shutdown()
+		o.reg.Close(stopNow)
+		_ = o.pool.Close(stopNow)
 		return nil, err
 	}
 	o.server = &fasthttp.Server{
@@ -181,19 +193,19 @@ func (o *Origin) AdminToken() string { return o.adminToken }
 // Metrics is the origin's Prometheus registry.
 func (o *Origin) Metrics() *prometheus.Registry { return o.prom }
 
-// Close shuts the origin down. With graceful set, a leader first transfers
-// leadership so the cluster keeps taking writes without an election.
-func (o *Origin) Close(graceful bool) error {
+// Close shuts the origin down. ctx bounds the graceful part: a leader
+// first transfers leadership so the cluster keeps taking writes without an
+// election, then the origin leaves the gossip pool. A ctx already done
+// skips both and stops at once, as a crash would. Safe to call more than
+// once.
+func (o *Origin) Close(ctx context.Context) error {
 	var err error
 	o.once.Do(func() {
 		o.cancel()
 		// Raft first: a leader hands off leadership, and its leader-only
 		// loops (placement, node reconciliation) stop before gossip does.
-		err = o.reg.Close(graceful)
-		if graceful {
-			_ = o.pool.Leave(time.Second)
-		}
-		_ = o.pool.Shutdown()
+		err = o.reg.Close(ctx)
+		_ = o.pool.Close(ctx)
 		if serr := o.server.Shutdown(); serr != nil && err == nil {
 			err = serr
 		}

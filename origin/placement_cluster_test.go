@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/testcluster"
 )
 
@@ -185,7 +186,7 @@ func (f *placementFixture) waitSettled(t *testing.T, wantPlaced int) []api.Sessi
 	t.Helper()
 	ctx := context.Background()
 	var ss []api.Session
-	eventually(t, pcPollDeadline, func() error {
+	poll.For(t, pcPollDeadline, 20*time.Millisecond, func() error {
 		var err error
 		if ss, err = f.sessions(ctx); err != nil {
 			return err
@@ -203,17 +204,13 @@ func (f *placementFixture) waitSettled(t *testing.T, wantPlaced int) []api.Sessi
 // that is not a failover symptom or after the poll deadline.
 func retryAPI(t *testing.T, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(pcPollDeadline)
-	for {
+	poll.For(t, pcPollDeadline, 20*time.Millisecond, func() error {
 		err := f()
-		if err == nil {
-			return
-		}
-		if !testcluster.IsRetryable(err) && !notDelivered(err) || time.Now().After(deadline) {
+		if err != nil && !testcluster.IsRetryable(err) && !notDelivered(err) {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err
+	})
 }
 
 // createResult is what createAll saw.
@@ -408,7 +405,7 @@ func (f *placementFixture) fingerprints(t *testing.T, n int) []int {
 	t.Helper()
 	ctx := context.Background()
 	var ss []api.Session
-	eventually(t, pcPollDeadline, func() error {
+	poll.For(t, pcPollDeadline, 20*time.Millisecond, func() error {
 		l := f.c.Leader()
 		if l < 0 {
 			return errors.New("no leader")
@@ -536,7 +533,7 @@ func TestPlacementClusterCapacity(t *testing.T) {
 		}
 		// Gauges come from the replicated state, on every live origin;
 		// decision counters from the leader, which decides.
-		eventually(t, pcPollDeadline, func() error {
+		poll.For(t, pcPollDeadline, 20*time.Millisecond, func() error {
 			l := c.Leader()
 			if l < 0 {
 				return errors.New("no leader")
@@ -633,7 +630,7 @@ func TestPlacementClusterDeadEdge(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEdge(t, f.c, victim, 15*time.Second, wantState(api.NodeDead))
-	eventually(t, pcPollDeadline, func() error {
+	poll.For(t, pcPollDeadline, 20*time.Millisecond, func() error {
 		ss, err := f.sessions(ctx)
 		if err != nil {
 			return err

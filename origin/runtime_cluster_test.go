@@ -12,6 +12,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/testcluster"
 )
 
@@ -60,7 +61,7 @@ func TestRuntimeClusterDisjointGPUs(t *testing.T) {
 
 	// Both instances run and say which GPU they see; both sessions start.
 	seen := map[string]string{} // session → CUDA_VISIBLE_DEVICES
-	eventually(t, 30*time.Second, func() error {
+	poll.For(t, 30*time.Second, 20*time.Millisecond, func() error {
 		for _, s := range ses {
 			b, err := os.ReadFile(filepath.Join(out, s.ID))
 			if err != nil {
@@ -112,7 +113,7 @@ func TestRuntimeClusterDisjointGPUs(t *testing.T) {
 	if _, err := admin.Sessions().Terminate(ctx, ses[0].ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, func() error {
+	poll.For(t, 30*time.Second, 20*time.Millisecond, func() error {
 		_, err := os.Stat(filepath.Join(out, ses[0].ID+".stopped"))
 		return err
 	})

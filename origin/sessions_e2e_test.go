@@ -10,6 +10,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/testcluster"
 )
 
@@ -56,7 +57,7 @@ func mediaEdge(t *testing.T, id string, lat, lon float64) testcluster.EdgeSpec {
 func waitSession(ctx context.Context, t *testing.T, cl *api.Client, id string, d time.Duration, ok func(s *api.Session) error) *api.Session {
 	t.Helper()
 	var got *api.Session
-	eventually(t, d, func() error {
+	poll.For(t, d, 20*time.Millisecond, func() error {
 		s, err := cl.Sessions().Get(ctx, id, "")
 		if err != nil {
 			return err
@@ -154,7 +155,7 @@ func TestSessionsEndToEnd(t *testing.T) {
 	}
 	_, err = cl.Sessions().Hibernate(ctx, ses.ID, "")
 	wantCode(t, "hibernate a hibernated session", err, 409, "invalid_state_transition")
-	eventually(t, 20*time.Second, func() error {
+	poll.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 		st, err := testcluster.EdgeStatuses(ctx, admin)
 		if err != nil {
 			return err

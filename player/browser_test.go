@@ -3,12 +3,14 @@ package player_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/player/playertest"
 )
@@ -168,8 +170,7 @@ func TestBrowserPlayer(t *testing.T) {
 				tab := openPlaying(t, b, transport == "whep", rig.EmbedURL(ctl.Token))
 				// Press, click and tap until the source has seen each; the input
 				// channel may still be opening for the first ones.
-				deadline := time.Now().Add(15 * time.Second)
-				for {
+				if err := poll.Until(15*time.Second, 100*time.Millisecond, func() error {
 					if err := tab.Click(400, 300); err != nil {
 						t.Fatal(err)
 					}
@@ -179,25 +180,24 @@ func TestBrowserPlayer(t *testing.T) {
 					if err := tab.Tap(500, 350); err != nil {
 						t.Fatal(err)
 					}
-					in := rig.Publisher.Input()
-					if in.Keys-before.Keys >= 2 && in.Pointer-before.Pointer >= 2 && in.Touch-before.Touch >= 2 {
-						t.Logf("%s input: %d events at the source (%d keys, %d pointer, %d touch), last %+v after %s",
-							transport, in.Events-before.Events, in.Keys-before.Keys, in.Pointer-before.Pointer, in.Touch-before.Touch, in.Last, in.LastDelay)
-						// Over MoQ the player publishes input on its own session,
-						// not on a side WebRTC connection.
-						// Stats are a periodic snapshot: wait for one taken after the input.
-						if transport == "moq" {
-							if s, err := tab.WaitStats(10*time.Second, func(s *playertest.Stats) bool { return derefS(s.InputChannel) == "moq" }); err != nil {
-								t.Fatalf("moq input path: %v %+v", err, s)
-							}
-						}
-						break
+					if in := rig.Publisher.Input(); in.Keys-before.Keys < 2 || in.Pointer-before.Pointer < 2 || in.Touch-before.Touch < 2 {
+						return fmt.Errorf("input did not reach the source: %+v", in)
 					}
-					if time.Now().After(deadline) {
-						s, _ := tab.PlayerStats()
-						t.Fatalf("input did not reach the source: %+v (player %+v, input channel %s)", in, s, derefS(s.InputChannel))
+					return nil
+				}); err != nil {
+					s, _ := tab.PlayerStats()
+					t.Fatalf("%v (player %+v, input channel %s)", err, s, derefS(s.InputChannel))
+				}
+				in := rig.Publisher.Input()
+				t.Logf("%s input: %d events at the source (%d keys, %d pointer, %d touch), last %+v after %s",
+					transport, in.Events-before.Events, in.Keys-before.Keys, in.Pointer-before.Pointer, in.Touch-before.Touch, in.Last, in.LastDelay)
+				// Over MoQ the player publishes input on its own session,
+				// not on a side WebRTC connection.
+				// Stats are a periodic snapshot: wait for one taken after the input.
+				if transport == "moq" {
+					if s, err := tab.WaitStats(10*time.Second, func(s *playertest.Stats) bool { return derefS(s.InputChannel) == "moq" }); err != nil {
+						t.Fatalf("moq input path: %v %+v", err, s)
 					}
-					time.Sleep(100 * time.Millisecond)
 				}
 			})
 		}

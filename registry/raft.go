@@ -49,13 +49,17 @@ type Config struct {
 	// Bootstrap makes this server the first voter of a new cluster when it
 	// has no Raft state yet.
 	Bootstrap bool
+}
+
+// Deps are a Registry's collaborators.
+type Deps struct {
 	// OnLeader runs each time this server becomes leader, after its log is
 	// applied; ctx ends when leadership is lost or the registry closes.
 	OnLeader func(ctx context.Context)
 	// WrapStream lets tests interpose on Raft's network (partitions).
 	WrapStream func(raft.StreamLayer) raft.StreamLayer
-	Logger     *slog.Logger
-	Metrics    prometheus.Registerer
+	Logger     *slog.Logger          // nil discards
+	Metrics    prometheus.Registerer // nil: a private registry
 }
 
 // Profile timeouts. LAN aims at sub-second unplanned failover: followers
@@ -100,6 +104,7 @@ func (c *Config) profile() string {
 // member, the FSM's State, and the leader-only operations.
 type Registry struct {
 	cfg       Config
+	deps      Deps
 	raft      *raft.Raft
 	state     *State
 	transport *raft.NetworkTransport
@@ -115,19 +120,19 @@ type Registry struct {
 	closed  bool
 }
 
-// Open starts the Raft member. With Bootstrap set and no prior state it
-// forms a single-voter cluster.
-func Open(cfg Config) (*Registry, error) {
+// New starts the Raft member; Close stops it. With Bootstrap set and no
+// prior state it forms a single-voter cluster.
+func New(cfg Config, deps Deps) (*Registry, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = logging.Discard()
+	if deps.Logger == nil {
+		deps.Logger = logging.Discard()
 	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = prometheus.NewRegistry()
+	if deps.Metrics == nil {
+		deps.Metrics = prometheus.NewRegistry()
 	}
-	r := &Registry{cfg: cfg, state: NewState(), log: cfg.Logger.With("component", "registry"), stop: make(chan struct{})}
+	r := &Registry{cfg: cfg, deps: deps, state: NewState(), log: deps.Logger.With("component", "registry"), stop: make(chan struct{})}
 	if err := r.open(); err != nil {
 		r.closeAll()
 		return nil, err
@@ -140,7 +145,7 @@ func (r *Registry) open() error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
-	m, err := newMetrics(cfg.Metrics, r)
+	m, err := newMetrics(r.deps.Metrics, r)
 	if err != nil {
 		return err
 	}
@@ -150,7 +155,7 @@ func (r *Registry) open() error {
 		return err
 	}
 	r.closers = append(r.closers, logs.Close)
-	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: logging.Writer(cfg.Logger.With("component", "raft")), Level: hclog.Info})
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: logging.Writer(r.deps.Logger.With("component", "raft")), Level: hclog.Info})
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(cfg.DataDir, "snapshots"), 3, hlog)
 	if err != nil {
 		return fmt.Errorf("snapshots: %w", err)
@@ -169,8 +174,8 @@ func (r *Registry) open() error {
 		return fmt.Errorf("raft.advertise %s: %w", adv, err)
 	}
 	var stream raft.StreamLayer = &tcpStream{ln: ln, adv: advAddr}
-	if cfg.WrapStream != nil {
-		stream = cfg.WrapStream(stream)
+	if r.deps.WrapStream != nil {
+		stream = r.deps.WrapStream(stream)
 	}
 	r.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: stream, MaxPool: 5, Timeout: 2 * time.Second, Logger: hlog,
@@ -311,13 +316,13 @@ func (r *Registry) watchLeadership(notify <-chan bool) {
 			}
 			r.ready.Store(true)
 			r.log.Info("became leader", "term", r.raft.CurrentTerm(), "index", r.state.Index())
-			if r.cfg.OnLeader != nil {
+			if r.deps.OnLeader != nil {
 				ctx, cancel := context.WithCancel(context.Background())
 				stopLeading = cancel
 				r.wg.Add(1)
 				go func() {
 					defer r.wg.Done()
-					r.cfg.OnLeader(ctx)
+					r.deps.OnLeader(ctx)
 				}()
 			}
 		}
@@ -526,19 +531,19 @@ func (r *Registry) Status() (Status, error) {
 // Snapshot forces a snapshot now (operations and tests).
 func (r *Registry) Snapshot() error { return r.raft.Snapshot().Error() }
 
-// Close stops the member. With transfer set, a leader first hands
-// leadership to a follower so writes resume without an election timeout.
-func (r *Registry) Close(transfer bool) error {
+// Close stops the member. ctx bounds the graceful part: a leader with
+// other voters first hands leadership to a follower, so writes resume
+// without an election timeout. A ctx already done skips the transfer and
+// stops at once, as a crash would. Safe to call more than once.
+func (r *Registry) Close(ctx context.Context) error {
 	r.closeMu.Lock()
 	defer r.closeMu.Unlock()
 	if r.closed {
 		return nil
 	}
 	r.closed = true
-	if transfer && r.raft.State() == raft.Leader && r.voters() > 1 {
-		if err := r.raft.LeadershipTransfer().Error(); err != nil {
-			r.log.Warn("leadership transfer on shutdown failed", "err", err)
-		}
+	if ctx.Err() == nil && r.raft.State() == raft.Leader && r.voters() > 1 {
+		r.transferLeadership(ctx)
 	}
 	err := r.raft.Shutdown().Error()
 	close(r.stop)
@@ -546,6 +551,22 @@ func (r *Registry) Close(transfer bool) error {
 	r.closeAll()
 	r.metrics.unregister()
 	return err
+}
+
+// transferLeadership hands leadership to a follower, waiting until ctx
+// ends at most; Raft answers an abandoned transfer when it shuts down.
+func (r *Registry) transferLeadership(ctx context.Context) {
+	f := r.raft.LeadershipTransfer()
+	done := make(chan error, 1)
+	r.wg.Go(func() { done <- f.Error() })
+	select {
+	case err := <-done:
+		if err != nil {
+			r.log.Warn("leadership transfer on shutdown failed", "err", err)
+		}
+	case <-ctx.Done():
+		r.log.Warn("leadership transfer on shutdown cut short", "err", ctx.Err())
+	}
 }
 
 func (r *Registry) closeAll() {

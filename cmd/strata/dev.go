@@ -66,12 +66,12 @@ func runDev(args []string) error {
 	cfg := origin.Defaults()
 	cfg.NodeID, cfg.DataDir, cfg.Bootstrap = "origin-1", filepath.Join(*dir, "origin-1"), true
 	cfg.API.Addr, cfg.Raft.Addr, cfg.Gossip.Addr = *apiAddr, ports[0], ports[1]
-	cfg.Gossip.Keys, cfg.Gossip.Profile = []string{key}, "local"
-	o, err := origin.Open(cfg, origin.Options{Logger: log})
+	cfg.Gossip.Keys, cfg.Gossip.Profile = []string{key}, string(gossip.ProfileLocal)
+	o, err := origin.New(cfg, origin.Deps{Logger: log})
 	if err != nil {
 		return err
 	}
-	defer o.Close(true)
+	defer o.Close(context.Background())
 	admin := api.New(o.AdminToken(), o.APIAddr())
 	if err := waitReady(ctx, o); err != nil {
 		return err
@@ -85,18 +85,18 @@ func runDev(args []string) error {
 		ecfg := edge.Defaults()
 		ecfg.NodeID, ecfg.Region, ecfg.Lat, ecfg.Lon, ecfg.GPUs = e.id, e.region, e.lat, e.lon, e.gpus
 		ecfg.Join, ecfg.Token, ecfg.NICMbps = []string{o.APIAddr()}, nodeTok.Token, 10000
-		ecfg.Gossip.Addr, ecfg.Gossip.Keys, ecfg.Gossip.Profile = ports[2+i], []string{key}, "local"
+		ecfg.Gossip.Addr, ecfg.Gossip.Keys, ecfg.Gossip.Profile = ports[2+i], []string{key}, string(gossip.ProfileLocal)
 		ecfg.DrainGrace = 0
 		// Media on loopback ports the kernel picks; the edge advertises
 		// what it bound, with a self-signed certificate.
 		ecfg.Media = edge.MediaConfig{QUICAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", WebRTCAddr: "127.0.0.1:0"}
 		// The process runtime runs the sessions placed on the edge.
 		ecfg.Runtime = edge.RuntimeConfig{StateDir: filepath.Join(*dir, e.id, "runtime"), StopGrace: 2 * time.Second}
-		ed, err := edge.New(ctx, ecfg, edge.Options{Logger: log})
+		ed, err := edge.New(ecfg, edge.Deps{Logger: log})
 		if err != nil {
 			return fmt.Errorf("edge %s: %w", e.id, err)
 		}
-		defer ed.Close()
+		defer ed.Close(context.Background())
 	}
 	if err := waitEdges(ctx, admin, len(devEdges)); err != nil {
 		return err

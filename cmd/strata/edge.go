@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -65,7 +66,7 @@ func runEdge(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	e, err := edge.New(ctx, cfg, edge.Options{Logger: log})
+	e, err := edge.New(cfg, edge.Deps{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -75,5 +76,7 @@ func runEdge(args []string) error {
 	again, stopAgain := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopAgain()
 	log.Info("signal received; draining", "component", "cmd", "grace", cfg.DrainGrace)
-	return e.Drain(again)
+	derr := e.Drain(again)
+	// The leave is bounded by leave_timeout, not by a second signal.
+	return errors.Join(derr, e.Close(context.Background()))
 }

@@ -54,7 +54,7 @@ func runOrigin(args []string) error {
 	if err != nil {
 		return err
 	}
-	o, err := origin.Open(cfg, origin.Options{Logger: log})
+	o, err := origin.New(cfg, origin.Deps{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -62,5 +62,5 @@ func runOrigin(args []string) error {
 	defer stop()
 	<-ctx.Done()
 	log.Info("shutting down; transferring leadership if leader")
-	return o.Close(true)
+	return o.Close(context.Background())
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/netutil"
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 // TestSIGKILLLosesNoAcknowledgedWrite runs three origins as real
@@ -73,9 +74,15 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	admin := api.New(token, addrs...)
 	admin.Timeout = 3 * time.Second
 	ctx := context.Background()
-	waitUntil(t, 90*time.Second, "three voters", func() bool {
+	poll.For(t, 90*time.Second, 20*time.Millisecond, func() error {
 		st, err := api.New(token, procs[0].api).Cluster().Status(ctx)
-		return err == nil && len(st.Peers) == 3 && st.LeaderID != ""
+		if err != nil {
+			return err
+		}
+		if len(st.Peers) != 3 || st.LeaderID == "" {
+			return fmt.Errorf("%d voters, leader %q; want three voters and a leader", len(st.Peers), st.LeaderID)
+		}
+		return nil
 	})
 
 	var mu sync.Mutex
@@ -104,7 +111,12 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 		}(w)
 	}
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
-	waitUntil(t, 60*time.Second, "writes before the kill", func() bool { return count() >= 300 })
+	poll.For(t, 60*time.Second, 20*time.Millisecond, func() error {
+		if n := count(); n < 300 {
+			return fmt.Errorf("%d writes before the kill, want 300", n)
+		}
+		return nil
+	})
 	st, err := admin.Cluster().Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +135,12 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	victim.cmd.Wait()
 	before := count()
-	waitUntil(t, 60*time.Second, "writes after the kill", func() bool { return count() >= before+300 })
+	poll.For(t, 60*time.Second, 20*time.Millisecond, func() error {
+		if n := count(); n < before+300 {
+			return fmt.Errorf("%d writes after the kill, want 300", n-before)
+		}
+		return nil
+	})
 	close(stop)
 	wg.Wait()
 	t.Logf("%d writes acknowledged; leader %s killed with SIGKILL after %d", count(), victim.id, before)
@@ -160,9 +177,15 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	// (stale) state ends up holding every acknowledged write.
 	victim.args = withoutFlag(victim.args, "--bootstrap")
 	start(victim)
-	waitUntil(t, 90*time.Second, "restarted node to hold every acknowledged write", func() bool {
+	poll.For(t, 90*time.Second, 20*time.Millisecond, func() error {
 		lost, err := missing(api.New(token, victim.api), api.Stale)
-		return err == nil && len(lost) == 0
+		if err != nil {
+			return err
+		}
+		if len(lost) != 0 {
+			return fmt.Errorf("restarted node lacks %d acknowledged writes", len(lost))
+		}
+		return nil
 	})
 }
 
@@ -183,17 +206,6 @@ func freeAddrs(t *testing.T, n int) []string {
 		t.Fatal(err)
 	}
 	return addrs
-}
-
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // prefixWriter forwards a child's log lines to the test log.

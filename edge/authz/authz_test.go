@@ -219,11 +219,11 @@ func (c *clock) add(d time.Duration) {
 
 func newKeys(t *testing.T, src KeySource, clk *clock) *Keys {
 	t.Helper()
-	k, err := NewKeys(KeysConfig{MinInterval: time.Second, Now: clk.Now}, src)
+	k, err := NewKeys(KeysConfig{MinInterval: time.Second}, KeysDeps{Source: src, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(k.Close)
+	t.Cleanup(func() { _ = k.Close(context.Background()) })
 	return k
 }
 
@@ -311,23 +311,29 @@ func TestKeysOriginError(t *testing.T) {
 func TestKeysStartReadsAtOnce(t *testing.T) {
 	k1 := newSigner(t, "k1", 1)
 	src := &fakeSource{doc: jwks(t, k1), seen: make(chan struct{}, 1)}
-	k, err := NewKeys(KeysConfig{Refresh: time.Hour}, src)
+	k, err := NewKeys(KeysConfig{Refresh: time.Hour}, KeysDeps{Source: src})
 	if err != nil {
 		t.Fatal(err)
 	}
-	k.Start()
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- k.Run(ctx) }()
 	select {
 	case <-src.seen:
 	case <-time.After(10 * time.Second):
-		t.Fatal("Start did not read the keys")
+		t.Fatal("Run did not read the keys")
 	}
-	k.Close()
+	stop()
+	if err := <-ran; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	_ = k.Close(context.Background())
 	if k.set.Load() == nil {
-		t.Fatal("keys read by Start were not kept")
+		t.Fatal("keys read by Run were not kept")
 	}
 	// Verify reads the stored set without another fetch.
 	if _, err := k.Verify(k1.sign(t, token.RoleViewer), t0); err != nil || src.count() != 1 {
-		t.Fatalf("Verify after Start: %v, %d fetches", err, src.count())
+		t.Fatalf("Verify after Run: %v, %d fetches", err, src.count())
 	}
 }
 
@@ -335,7 +341,7 @@ func TestNewRejects(t *testing.T) {
 	if _, err := New(Config{}); !errors.Is(err, ErrBadConfig) {
 		t.Fatalf("New without keys: %v", err)
 	}
-	if _, err := NewKeys(KeysConfig{}, nil); !errors.Is(err, ErrBadConfig) {
+	if _, err := NewKeys(KeysConfig{}, KeysDeps{}); !errors.Is(err, ErrBadConfig) {
 		t.Fatalf("NewKeys without a source: %v", err)
 	}
 }

@@ -28,6 +28,12 @@ type KeysConfig struct {
 	MinInterval time.Duration
 	// CallTimeout bounds one fetch.
 	CallTimeout time.Duration
+}
+
+// KeysDeps are the collaborators of Keys.
+type KeysDeps struct {
+	// Source is where the keys are read. Required.
+	Source KeySource
 	// Logger is nil for slog.Default().
 	Logger *slog.Logger
 	// Now is the clock for MinInterval; nil is time.Now.
@@ -51,12 +57,6 @@ func (c KeysConfig) withDefaults() KeysConfig {
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = DefaultCallTimeout
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
 	return c
 }
 
@@ -64,11 +64,13 @@ func (c KeysConfig) withDefaults() KeysConfig {
 // uses it offline; a token naming a key not seen yet (a rotation) makes
 // it re-read the set at once, at most once per MinInterval.
 //
-// Goroutines: Start runs one refresher; Close stops it and fails any
-// fetch in flight.
+// Goroutines: none of its own. Run is the refresher, a loop its caller
+// owns; Close fails any fetch in flight and ends Run.
 type Keys struct {
 	cfg KeysConfig
 	src KeySource
+	log *slog.Logger
+	now func() time.Time
 
 	set atomic.Pointer[token.KeySet]
 	mu  sync.Mutex // serializes fetches; guards at
@@ -76,42 +78,51 @@ type Keys struct {
 
 	ctx    context.Context // bounds every fetch; ends at Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
 }
 
-// NewKeys returns an empty key set read from src; Start fills it.
-func NewKeys(cfg KeysConfig, src KeySource) (*Keys, error) {
-	if src == nil {
+// NewKeys returns an empty key set read from deps.Source: Run keeps it
+// fresh, and Verify reads it on demand when a token names an unknown key.
+func NewKeys(cfg KeysConfig, deps KeysDeps) (*Keys, error) {
+	cfg = cfg.withDefaults() // every value is valid: zero or less means the default
+	if deps.Source == nil {
 		return nil, fmt.Errorf("%w: a KeySource is required", ErrBadConfig)
 	}
-	k := &Keys{cfg: cfg.withDefaults(), src: src}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	k := &Keys{cfg: cfg, src: deps.Source, log: deps.Logger, now: deps.Now}
 	k.ctx, k.cancel = context.WithCancel(context.Background())
 	return k, nil
 }
 
-// Start reads the keys now and every Refresh until Close, in the
-// background: a failed read is logged and retried at the next tick.
-func (k *Keys) Start() {
-	k.wg.Go(func() {
-		t := time.NewTicker(k.cfg.Refresh)
-		defer t.Stop()
-		for {
-			if err := k.fetch(true); err != nil && k.ctx.Err() == nil {
-				k.cfg.Logger.Warn("token keys not refreshed", "err", err)
-			}
-			select {
-			case <-k.ctx.Done():
-				return
-			case <-t.C:
-			}
+// Run reads the keys now and every Refresh until ctx ends or Close: a
+// failed read is logged and retried at the next tick. It returns nil.
+// The caller owns the goroutine that runs it.
+func (k *Keys) Run(ctx context.Context) error {
+	t := time.NewTicker(k.cfg.Refresh)
+	defer t.Stop()
+	for {
+		if err := k.fetch(true); err != nil && k.ctx.Err() == nil && ctx.Err() == nil {
+			k.log.Warn("token keys not refreshed", "err", err)
 		}
-	})
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-k.ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
-// Close stops the refresher and waits for it.
-func (k *Keys) Close() {
+// Close fails any fetch in flight and ends Run; later fetches fail at
+// once. Nothing of it is graceful, so ctx is not waited on.
+func (k *Keys) Close(context.Context) error {
 	k.cancel()
-	k.wg.Wait()
+	return nil
 }
 
 // fetch reads the key set and swaps it in. Unless force, it does nothing
@@ -119,7 +130,7 @@ func (k *Keys) Close() {
 func (k *Keys) fetch(force bool) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	now := k.cfg.Now()
+	now := k.now()
 	if !force && now.Sub(k.at) < k.cfg.MinInterval {
 		return nil
 	}
@@ -149,7 +160,7 @@ func (k *Keys) Verify(tok string, now time.Time) (token.Claims, error) {
 		}
 	}
 	if err := k.fetch(false); err != nil {
-		k.cfg.Logger.Warn("token keys unavailable", "err", err)
+		k.log.Warn("token keys unavailable", "err", err)
 	}
 	if ks = k.set.Load(); ks == nil {
 		return token.Claims{}, fmt.Errorf("%w: no token keys yet", token.ErrUnknownKey)

@@ -21,8 +21,8 @@ type Authorizer interface {
 
 var _ Authorizer = (*authz.Authorizer)(nil)
 
-// newAuthorizer is Options.Authorizer, or one over Options.Keys.
-func newAuthorizer(o Options) (Authorizer, error) {
+// newAuthorizer is Deps.Authorizer, or one over Deps.Keys.
+func newAuthorizer(o options) (Authorizer, error) {
 	if o.Authorizer != nil {
 		return o.Authorizer, nil
 	}

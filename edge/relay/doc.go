@@ -7,7 +7,7 @@
 //   - Ingest. A publisher sends PUBLISH_NAMESPACE strata/{tenant}/{session}
 //     with a publisher token for exactly that session. The relay accepts,
 //     publishes the broadcast in the hub and SUBSCRIBEs back to the
-//     publisher's tracks (eagerly for Options.IngestTracks, otherwise on a
+//     publisher's tracks (eagerly for Config.IngestTracks, otherwise on a
 //     viewer's first request), appending objects with the upstream group
 //     and object numbers.
 //   - Egress. A viewer SUBSCRIBEs with a viewer (or controller) token and
@@ -19,7 +19,7 @@
 //     the hub's Upstream, which asks the Locator which edge ingests it,
 //     reuses or opens ONE MoQ connection to that edge, and subscribes once
 //     per track however many local viewers there are. An upstream with no
-//     viewers lingers for Options.Linger, then closes; a lost upstream is
+//     viewers lingers for Config.Linger, then closes; a lost upstream is
 //     retried with exponential backoff while viewers remain.
 //
 // Loop prevention: a relay only ever serves another relay from broadcasts
@@ -30,7 +30,7 @@
 //
 // Relay-to-relay authentication uses the same offline-verified tokens as
 // viewers: an origin-signed token with role "relay" (optionally bound to
-// the target node with the node claim), supplied by Options.RelayToken and
+// the target node with the node claim), supplied by Deps.RelayToken and
 // sent in CLIENT_SETUP and in every upstream SUBSCRIBE.
 //
 // Authorization: a token is taken from the request's AUTHORIZATION TOKEN

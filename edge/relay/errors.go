@@ -17,7 +17,7 @@ var (
 	ErrUnauthorized = authz.ErrUnauthorized
 	// ErrNoToken: the request carried no token, in the request or setup.
 	ErrNoToken = authz.ErrNoToken
-	// ErrBadOptions: Options failed validation.
+	// ErrBadOptions: the Config and Deps given to New failed validation.
 	ErrBadOptions = errors.New("relay: bad options")
 	// ErrClosed: the relay has been closed.
 	ErrClosed = errors.New("relay: closed")

@@ -102,14 +102,15 @@ type edge struct {
 	reg  *prometheus.Registry
 }
 
-func (e *env) newEdge(opts Options) *edge {
+func (e *env) newEdge(cfg Config, deps Deps) *edge {
 	e.t.Helper()
 	reg := prometheus.NewRegistry()
-	opts.Keys, opts.Registerer, opts.UpstreamTLS = e.keys, reg, e.cliTLS
-	if opts.RelayToken == nil {
-		opts.RelayToken = func() ([]byte, error) { return e.token(token.RoleRelay), nil }
+	cfg.UpstreamTLS = e.cliTLS
+	deps.Keys, deps.Registerer = e.keys, reg
+	if deps.RelayToken == nil {
+		deps.RelayToken = func() ([]byte, error) { return e.token(token.RoleRelay), nil }
 	}
-	r, err := New(opts)
+	r, err := New(cfg, deps)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func (e *env) newEdge(opts Options) *edge {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() {
-		_ = r.Close()
+		_ = r.Close(context.Background())
 		_ = pc.Close()
 	})
 	return &edge{Relay: r, addr: pc.LocalAddr().String(), reg: reg}
@@ -290,18 +291,6 @@ func (v *viewer) check(from, to uint64, n int) error {
 		}
 	}
 	return nil
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func (e *env) locator(addr string) Locator {

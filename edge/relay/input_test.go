@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
@@ -133,7 +134,7 @@ func TestInputStreamReopensAfterReset(t *testing.T) {
 // publisher.
 func ingestEdge(ctx context.Context, t *testing.T, e *env) *edge {
 	t.Helper()
-	a := e.newEdge(Options{IngestTracks: []string{"video"}, NodeID: "a"})
+	a := e.newEdge(Config{IngestTracks: []string{"video"}, NodeID: "a"}, Deps{})
 	p := e.publish(ctx, a.addr, false)
 	select {
 	case <-p.accepted:
@@ -275,7 +276,7 @@ func TestInputForwardRetryNoReplay(t *testing.T) {
 	defer cancel()
 	e := newEnv(t)
 	a := ingestEdge(ctx, t, e)
-	b := e.newEdge(Options{Locator: e.locator(a.addr), NodeID: "b", RetryMin: 10 * time.Millisecond})
+	b := e.newEdge(Config{NodeID: "b", RetryMin: 10 * time.Millisecond}, Deps{Locator: e.locator(a.addr)})
 
 	ab, ok := a.Hub().Broadcast(e.ns())
 	if !ok {
@@ -336,9 +337,12 @@ func TestInputForwardRetryNoReplay(t *testing.T) {
 	_ = first.Close() // cut the upstream
 	// The retry starts once the cut attempt has ended: a new upstream
 	// session means the forwarder is publishing again.
-	waitFor(t, "the forwarder to reconnect", 10*time.Second, func() bool {
+	poll.For(t, 10*time.Second, 5*time.Millisecond, func() error {
 		s := upstream()
-		return s != nil && s != first
+		if s != nil && s != first {
+			return nil
+		}
+		return errors.New("waiting for the forwarder to reconnect")
 	})
 	send(5, 10)
 	if len(seen) != 10 {

@@ -2,9 +2,11 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
 )
@@ -18,8 +20,8 @@ func TestSlowViewerSkipsToNewest(t *testing.T) {
 	defer cancel()
 	e := newEnv(t)
 	// Retention never evicts in this test: any skip is the lag rule's.
-	a := e.newEdge(Options{IngestTracks: []string{"video"}, NodeID: "a",
-		Track: media.TrackOptions{MaxGroups: 1024, MaxBytes: 1 << 30}})
+	a := e.newEdge(Config{IngestTracks: []string{"video"}, NodeID: "a",
+		Track: media.TrackOptions{MaxGroups: 1024, MaxBytes: 1 << 30}}, Deps{})
 	p := e.publish(ctx, a.addr, false)
 	select {
 	case <-p.accepted:
@@ -33,23 +35,41 @@ func TestSlowViewerSkipsToNewest(t *testing.T) {
 	fast := e.watch(ctx, e.dial(ctx, a.addr, false, moq.Config{}), nil)
 	gate := make(chan struct{})
 	slow := e.watch(ctx, e.dial(ctx, a.addr, false, moq.Config{}), gate)
-	waitFor(t, "both viewers to subscribe", 10*time.Second, func() bool { return a.Stats().Subscribers == 2 })
+	poll.For(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if a.Stats().Subscribers == 2 {
+			return nil
+		}
+		return errors.New("waiting for both viewers to subscribe")
+	})
 
 	var lastStart time.Time
 	for g := range groups {
 		lastStart = time.Now()
 		p.appendGroup(t, g, objects, size)
-		waitFor(t, "fast viewer to get a group", 20*time.Second, func() bool { return fast.complete(uint64(g), objects) })
+		poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+			if fast.complete(uint64(g), objects) {
+				return nil
+			}
+			return errors.New("waiting for fast viewer to get a group")
+		})
 	}
 	p.track.EndGroup()
 	if err := fast.check(0, groups-1, objects); err != nil {
 		t.Fatalf("fast viewer: %v", err)
 	}
 	// The rule is about time: let the older groups fall past the bound.
-	waitFor(t, "the lag bound to pass", 10*time.Second, func() bool { return time.Since(lastStart) > 2*maxViewerLag })
+	poll.For(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if time.Since(lastStart) > 2*maxViewerLag {
+			return nil
+		}
+		return errors.New("waiting for the lag bound to pass")
+	})
 	close(gate)
-	waitFor(t, "stalled viewer to reach the newest group", 20*time.Second, func() bool {
-		return slow.complete(groups-1, objects)
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+		if slow.complete(groups-1, objects) {
+			return nil
+		}
+		return errors.New("waiting for stalled viewer to reach the newest group")
 	})
 	if err := slow.check(groups-1, groups-1, objects); err != nil {
 		t.Fatalf("stalled viewer's newest group: %v", err)

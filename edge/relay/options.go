@@ -19,28 +19,13 @@ import (
 // tests use a static map.
 type Locator func(ctx context.Context, ns media.Namespace) (addr string, err error)
 
-// Options configures a Relay. Zero values mean the defaults.
-type Options struct {
-	// Keys verifies viewer, publisher and relay tokens. Required unless
-	// Authorizer is set.
-	Keys *token.KeySet
+// Config configures a Relay. Zero values mean the defaults.
+type Config struct {
 	// NodeID is this edge's ID; tokens bound to another node are refused.
-	// Ignored with Authorizer.
+	// Ignored with Deps.Authorizer.
 	NodeID string
-	// Authorizer, if set, replaces Keys, NodeID and Now: the edge shares
-	// one, over keys it refreshes from the origins, with WebRTC.
-	Authorizer Authorizer
-	// Hub is the node's track hub. If nil the relay makes its own (the
-	// usual case: other ingest and egress paths share it via Hub()). A
-	// caller-made hub must route its Upstream to Relay.Upstream, or remote
-	// broadcasts and on-demand ingest will not work.
-	Hub *media.Hub
-	// Locator finds remote broadcasts; nil disables relaying.
-	Locator Locator
-	// RelayToken returns the relay-role token presented to other edges.
-	RelayToken func() ([]byte, error)
 	// UpstreamTLS is the client TLS config for dialing other edges (raw
-	// QUIC, ALPN set by moq).
+	// QUIC, ALPN set by moq). Required with Deps.Locator.
 	UpstreamTLS *tls.Config
 	// Linger is how long an upstream track without viewers stays open.
 	Linger time.Duration
@@ -54,6 +39,25 @@ type Options struct {
 	// MoQ tunes the sessions (limits, request window). Its AuthToken and
 	// Logger are ignored.
 	MoQ moq.Config
+}
+
+// Deps are a Relay's collaborators.
+type Deps struct {
+	// Keys verifies viewer, publisher and relay tokens. Required unless
+	// Authorizer is set.
+	Keys *token.KeySet
+	// Authorizer, if set, replaces Keys, Config.NodeID and Now: the edge
+	// shares one, over keys it refreshes from the origins, with WebRTC.
+	Authorizer Authorizer
+	// Hub is the node's track hub. If nil the relay makes its own (the
+	// usual case: other ingest and egress paths share it via Hub()). A
+	// caller-made hub must route its Upstream to Relay.Upstream, or remote
+	// broadcasts and on-demand ingest will not work.
+	Hub *media.Hub
+	// Locator finds remote broadcasts; nil disables relaying.
+	Locator Locator
+	// RelayToken returns the relay-role token presented to other edges.
+	RelayToken func() ([]byte, error)
 	// Registerer receives the relay's metrics; nil leaves them
 	// unregistered.
 	Registerer prometheus.Registerer
@@ -64,14 +68,21 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Defaults for zero Options fields.
+// options is what the relay runs with: its config and collaborators,
+// defaults applied.
+type options struct {
+	Config
+	Deps
+}
+
+// Defaults for zero Config fields.
 const (
 	DefaultLinger   = 5 * time.Second
 	DefaultRetryMin = 100 * time.Millisecond
 	DefaultRetryMax = 5 * time.Second
 )
 
-func (o Options) withDefaults() Options {
+func (o options) withDefaults() options {
 	if o.Linger <= 0 {
 		o.Linger = DefaultLinger
 	}
@@ -90,8 +101,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Validate names the first unusable field.
-func (o Options) Validate() error {
+// validate names the first unusable field. Every zero Config field means
+// its default, so what can be wrong is a missing collaborator, or one
+// that needs a Config field.
+func (o options) validate() error {
 	switch {
 	case o.Keys == nil && o.Authorizer == nil:
 		return fmt.Errorf("%w: Keys or Authorizer is required", ErrBadOptions)

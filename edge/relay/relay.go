@@ -18,7 +18,7 @@ import (
 
 // Relay is an edge's MoQ server bound to a media.Hub.
 type Relay struct {
-	opts   Options
+	opts   options
 	auth   Authorizer
 	log    *slog.Logger
 	hub    *media.Hub
@@ -39,8 +39,9 @@ type Relay struct {
 }
 
 // New returns a relay; call Listen to serve and Close to stop.
-func New(opts Options) (*Relay, error) {
-	if err := opts.Validate(); err != nil {
+func New(cfg Config, deps Deps) (*Relay, error) {
+	opts := options{Config: cfg, Deps: deps}
+	if err := opts.validate(); err != nil {
 		return nil, err
 	}
 	opts = opts.withDefaults()
@@ -102,8 +103,9 @@ func (r *Relay) Listen(pconn net.PacketConn, tlsConf *tls.Config, qconf *quic.Co
 }
 
 // Close stops the listeners, ends every session and feeder, and closes
-// the hub if the relay made it.
-func (r *Relay) Close() error {
+// the hub if the relay made it. Nothing of it is graceful (sessions end
+// at once), so ctx is not waited on. Safe to call more than once.
+func (r *Relay) Close(context.Context) error {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()

@@ -3,11 +3,13 @@ package relay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
@@ -16,10 +18,10 @@ import (
 
 // chain builds publisher -> edge A -> edge B, with A ingesting "video"
 // eagerly and B relaying from A.
-func chain(t *testing.T, ctx context.Context, e *env, bopts Options) (a, b *edge, p *testPublisher) {
-	a = e.newEdge(Options{IngestTracks: []string{"video"}, NodeID: "a"})
-	bopts.Locator, bopts.NodeID = e.locator(a.addr), "b"
-	b = e.newEdge(bopts)
+func chain(t *testing.T, ctx context.Context, e *env, bcfg Config) (a, b *edge, p *testPublisher) {
+	a = e.newEdge(Config{IngestTracks: []string{"video"}, NodeID: "a"}, Deps{})
+	bcfg.NodeID = "b"
+	b = e.newEdge(bcfg, Deps{Locator: e.locator(a.addr)})
 	p = e.publish(ctx, a.addr, false)
 	select {
 	case <-p.accepted: // A subscribed to the publisher's track
@@ -36,7 +38,7 @@ func TestRelayChainDeliversEverything(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	e := newEnv(t)
-	_, b, p := chain(t, ctx, e, Options{Track: media.TrackOptions{MaxGroups: 2}})
+	_, b, p := chain(t, ctx, e, Config{Track: media.TrackOptions{MaxGroups: 2}})
 
 	const viewers, groups, objects, size = 4, 16, 8, 128 << 10
 	var fast []*viewer
@@ -50,13 +52,13 @@ func TestRelayChainDeliversEverything(t *testing.T) {
 	for g := range groups {
 		p.appendGroup(t, g, objects, size)
 		// Pace by the fast viewers only: the stalled one must not matter.
-		waitFor(t, "fast viewers to get a group", 20*time.Second, func() bool {
+		poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 			for _, v := range fast {
 				if !v.complete(uint64(g), objects) {
-					return false
+					return errors.New("waiting for fast viewers to get a group")
 				}
 			}
-			return true
+			return nil
 		})
 	}
 	p.track.EndGroup()
@@ -66,8 +68,11 @@ func TestRelayChainDeliversEverything(t *testing.T) {
 		}
 	}
 	close(gate)
-	waitFor(t, "stalled viewer to catch up to the last group", 20*time.Second, func() bool {
-		return slow.complete(groups-1, objects)
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+		if slow.complete(groups-1, objects) {
+			return nil
+		}
+		return errors.New("waiting for stalled viewer to catch up to the last group")
 	})
 	slow.mu.Lock()
 	got := len(slow.groups)
@@ -95,27 +100,38 @@ func TestLateJoinerStartsAtKeyframe(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	e := newEnv(t)
-	a, _, p := chain(t, ctx, e, Options{})
-	held := func(n uint64) func() bool {
-		return func() bool {
+	a, _, p := chain(t, ctx, e, Config{})
+	held := func(n uint64) func() error {
+		return func() error {
 			b, ok := a.hub.Broadcast(e.ns())
 			if !ok {
-				return false
+				return errors.New("edge A has no broadcast")
 			}
 			vt, ok := b.Track("video")
-			return ok && vt.Stats().Objects >= n
+			if !ok {
+				return errors.New("edge A has no video track")
+			}
+			if got := vt.Stats().Objects; got < n {
+				return fmt.Errorf("edge A holds %d objects, want %d", got, n)
+			}
+			return nil
 		}
 	}
 	// Paced like live media: each group reaches edge A before the next
 	// starts (a burst at subscription start may reorder first groups).
 	p.appendGroup(t, 0, 5, 100)
-	waitFor(t, "edge A to hold group 0", 10*time.Second, held(5))
+	poll.For(t, 10*time.Second, 5*time.Millisecond, held(5))
 	p.appendGroup(t, 1, 5, 100)
-	waitFor(t, "edge A to hold group 1", 10*time.Second, held(10))
+	poll.For(t, 10*time.Second, 5*time.Millisecond, held(10))
 	p.appendGroup(t, 2, 3, 100) // open group: keyframe + 2 deltas
-	waitFor(t, "edge A to hold group 2", 10*time.Second, held(13))
+	poll.For(t, 10*time.Second, 5*time.Millisecond, held(13))
 	v := e.watch(ctx, e.dial(ctx, a.addr, true, moq.Config{}), nil)
-	waitFor(t, "late joiner to get group 2", 10*time.Second, func() bool { return v.complete(2, 3) })
+	poll.For(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if v.complete(2, 3) {
+			return nil
+		}
+		return errors.New("waiting for late joiner to get group 2")
+	})
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if *v.first != (wire.Location{Group: 2, Object: 0}) {
@@ -130,7 +146,7 @@ func TestOneUpstreamPerTrack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	e := newEnv(t)
-	a, b, p := chain(t, ctx, e, Options{Linger: 200 * time.Millisecond})
+	a, b, p := chain(t, ctx, e, Config{Linger: 200 * time.Millisecond})
 	const conns, perConn = 20, 5
 	var vs []*viewer
 	for i := range conns {
@@ -139,7 +155,12 @@ func TestOneUpstreamPerTrack(t *testing.T) {
 			vs = append(vs, e.watch(ctx, s, nil))
 		}
 	}
-	waitFor(t, "B to count every viewer", 10*time.Second, func() bool { return value(b.m.subscribers) == conns*perConn })
+	poll.For(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if value(b.m.subscribers) == conns*perConn {
+			return nil
+		}
+		return errors.New("waiting for B to count every viewer")
+	})
 	if got := value(b.m.upstreams); got != 1 {
 		t.Fatalf("B upstream subscriptions %v, want 1", got)
 	}
@@ -150,21 +171,29 @@ func TestOneUpstreamPerTrack(t *testing.T) {
 		t.Fatalf("B remote connections %d, want 1", got)
 	}
 	p.appendGroup(t, 0, 4, 1000)
-	waitFor(t, "all viewers to get group 0", 20*time.Second, func() bool {
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 		for _, v := range vs {
 			if !v.complete(0, 4) {
-				return false
+				return errors.New("waiting for all viewers to get group 0")
 			}
 		}
-		return true
+		return nil
 	})
 	for _, v := range vs {
 		_ = v.sub.Close()
 	}
-	waitFor(t, "idle upstream to close", 10*time.Second, func() bool {
-		return value(b.m.upstreams) == 0 && b.RemoteConnections() == 0
+	poll.For(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if value(b.m.upstreams) == 0 && b.RemoteConnections() == 0 {
+			return nil
+		}
+		return errors.New("waiting for idle upstream to close")
 	})
-	waitFor(t, "A to drop B's subscription", 10*time.Second, func() bool { return value(a.m.subscribers) == 0 })
+	poll.For(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if value(a.m.subscribers) == 0 {
+			return nil
+		}
+		return errors.New("waiting for A to drop B's subscription")
+	})
 }
 
 // TestAuthRefused: bad tokens get the spec's error codes.
@@ -172,7 +201,7 @@ func TestAuthRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	e := newEnv(t)
-	a, _, _ := chain(t, ctx, e, Options{})
+	a, _, _ := chain(t, ctx, e, Config{})
 	other := newEnv(t)
 	expired := func(c *token.Claims) {
 		c.IssuedAt, c.ExpiresAt = time.Now().Add(-time.Hour), time.Now().Add(-10*time.Minute)
@@ -219,7 +248,12 @@ func TestAuthRefused(t *testing.T) {
 		return
 	}
 	defer bad.Close()
-	waitFor(t, "expired setup token to close the session", 10*time.Second, func() bool { return bad.Err() != nil })
+	poll.For(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if bad.Err() != nil {
+			return nil
+		}
+		return errors.New("waiting for expired setup token to close the session")
+	})
 	var se *moq.SessionError
 	if err := bad.Err(); !errors.As(err, &se) || se.Code != wire.CodeExpiredAuthToken {
 		t.Fatalf("setup with expired token: %v", err)
@@ -233,7 +267,7 @@ func TestMalformedClosesOnlyThatSession(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	e := newEnv(t)
-	a, _, p := chain(t, ctx, e, Options{})
+	a, _, p := chain(t, ctx, e, Config{})
 	v := e.watch(ctx, e.dial(ctx, a.addr, false, moq.Config{}), nil)
 
 	tc := e.cliTLS.Clone()
@@ -268,5 +302,10 @@ func TestMalformedClosesOnlyThatSession(t *testing.T) {
 		t.Fatalf("closed with %v, want PROTOCOL_VIOLATION", err)
 	}
 	p.appendGroup(t, 0, 3, 100)
-	waitFor(t, "other viewer still served", 10*time.Second, func() bool { return v.complete(0, 3) })
+	poll.For(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if v.complete(0, 3) {
+			return nil
+		}
+		return errors.New("waiting for other viewer still served")
+	})
 }

@@ -18,25 +18,48 @@ import (
 	"time"
 )
 
-// ProcessOptions configure the process driver.
-type ProcessOptions struct {
+// ProcessConfig configures the process driver. A zero field means its
+// default.
+type ProcessConfig struct {
 	// StateDir holds one PID file per instance, which is how a restarted
-	// edge finds the instances its earlier life left running.
+	// edge finds the instances its earlier life left running. Required.
 	StateDir string
 	// LogBytes bounds each instance's captured output (default 64 KiB).
 	LogBytes int
-	// Logger receives instance output, one record per line.
-	Logger *slog.Logger
 	// PollInterval is how often an adopted instance (not a child of this
 	// process, so not waitable) is checked for exit (default 500 ms).
 	PollInterval time.Duration
+}
+
+func (c *ProcessConfig) setDefaults() {
+	if c.LogBytes <= 0 {
+		c.LogBytes = 64 << 10
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 500 * time.Millisecond
+	}
+}
+
+// Validate reports the first invalid setting, naming its key.
+func (c *ProcessConfig) Validate() error {
+	if c.StateDir == "" {
+		return fmt.Errorf("%w: runtime.state_dir: the process driver needs a state dir", ErrInvalidSpec)
+	}
+	return nil
+}
+
+// ProcessDeps are the process driver's collaborators.
+type ProcessDeps struct {
+	// Logger receives instance output, one record per line; nil is
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Process runs app commands as local processes, each in its own process
 // group so a stop reaches everything the command spawned.
 type Process struct {
 	dir    string
-	opts   ProcessOptions
+	opts   ProcessConfig
 	log    *slog.Logger
 	quit   chan struct{} // closed by Close: ends adopted-instance pollers
 	wg     sync.WaitGroup
@@ -47,34 +70,30 @@ type Process struct {
 var _ Driver = (*Process)(nil)
 
 // NewProcess returns a process driver keeping its PID files under
-// opts.StateDir, which it creates.
-func NewProcess(opts ProcessOptions) (*Process, error) {
-	if opts.StateDir == "" {
-		return nil, fmt.Errorf("%w: process driver needs a state dir", ErrInvalidSpec)
+// cfg.StateDir, which it creates.
+func NewProcess(cfg ProcessConfig, deps ProcessDeps) (*Process, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	dir := filepath.Join(opts.StateDir, "instances")
+	dir := filepath.Join(cfg.StateDir, "instances")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("runtime state dir: %w", err)
 	}
-	if opts.LogBytes <= 0 {
-		opts.LogBytes = 64 << 10
-	}
-	if opts.PollInterval <= 0 {
-		opts.PollInterval = 500 * time.Millisecond
-	}
-	log := opts.Logger
+	log := deps.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Process{dir: dir, opts: opts, log: log.With("component", "runtime", "driver", "process"), quit: make(chan struct{})}, nil
+	return &Process{dir: dir, opts: cfg, log: log.With("component", "runtime", "driver", "process"), quit: make(chan struct{})}, nil
 }
 
 // Name implements Driver.
 func (*Process) Name() string { return "process" }
 
 // Close ends the pollers of adopted instances; running processes are
-// left alone (their PID files let the next driver adopt them).
-func (p *Process) Close() error {
+// left alone (their PID files let the next driver adopt them). Nothing
+// of it is graceful, so ctx is not waited on.
+func (p *Process) Close(context.Context) error {
 	p.mu.Lock()
 	if !p.closed {
 		p.closed = true

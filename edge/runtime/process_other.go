@@ -8,18 +8,22 @@ import (
 	"time"
 )
 
-// ProcessOptions configure the process driver.
-type ProcessOptions struct {
+// ProcessConfig configures the process driver.
+type ProcessConfig struct {
 	StateDir     string
 	LogBytes     int
-	Logger       *slog.Logger
 	PollInterval time.Duration
+}
+
+// ProcessDeps are the process driver's collaborators.
+type ProcessDeps struct {
+	Logger *slog.Logger
 }
 
 // Process is unavailable off unix: it needs process groups and signals.
 type Process struct{ Driver }
 
 // NewProcess fails off unix.
-func NewProcess(ProcessOptions) (*Process, error) {
+func NewProcess(ProcessConfig, ProcessDeps) (*Process, error) {
 	return nil, fmt.Errorf("%w: the process driver needs a unix system", ErrInvalidSpec)
 }

@@ -6,21 +6,24 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 func newDriver(t *testing.T, dir string) *Process {
 	t.Helper()
-	d, err := NewProcess(ProcessOptions{StateDir: dir, PollInterval: 20 * time.Millisecond})
+	d, err := NewProcess(ProcessConfig{StateDir: dir, PollInterval: 20 * time.Millisecond}, ProcessDeps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = d.Close() })
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
 	return d
 }
 
@@ -39,22 +42,28 @@ func stopOnCleanup(t *testing.T, in Instance) {
 	t.Cleanup(func() { _ = in.Stop(context.Background(), 0) })
 }
 
-// waitLogs waits until the instance's output contains s.
+// waitLogs waits, as long as ctx lasts, until the instance's output
+// contains s; it fails at once when the instance exits without it.
 func waitLogs(ctx context.Context, t *testing.T, in Instance, s string) {
 	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !bytes.Contains(in.Logs(), []byte(s)) {
+	total := 30 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		total = time.Until(dl)
+	}
+	poll.For(t, total, 5*time.Millisecond, func() error {
+		if bytes.Contains(in.Logs(), []byte(s)) {
+			return nil
+		}
 		select {
-		case <-ctx.Done():
-			t.Fatalf("output never contained %q; got %q", s, in.Logs())
 		case <-in.Done():
 			if !bytes.Contains(in.Logs(), []byte(s)) {
 				t.Fatalf("exited (%v) before printing %q; got %q", in.Err(), s, in.Logs())
 			}
-		case <-tick.C:
+			return nil
+		default:
+			return fmt.Errorf("output never contained %q; got %q", s, in.Logs())
 		}
-	}
+	})
 }
 
 func TestProcessEnvExact(t *testing.T) {
@@ -137,11 +146,11 @@ func TestProcessLogsAndExitStatus(t *testing.T) {
 
 func TestProcessLogsBounded(t *testing.T) {
 	ctx := testCtx(t)
-	d, err := NewProcess(ProcessOptions{StateDir: t.TempDir(), LogBytes: 100})
+	d, err := NewProcess(ProcessConfig{StateDir: t.TempDir(), LogBytes: 100}, ProcessDeps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer d.Close(context.Background())
 	in, err := d.Start(ctx, Spec{SessionID: "ses_c", Command: sh(`i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done`)})
 	if err != nil {
 		t.Fatal(err)

@@ -99,7 +99,8 @@ type Driver interface {
 	// lost and their exit status is unknown.
 	Adopt(ctx context.Context) ([]Instance, error)
 	// Close releases the driver's watchers; it does not stop instances.
-	Close() error
+	// ctx bounds whatever part of it is graceful.
+	Close(ctx context.Context) error
 }
 
 // Instance is one running session instance.

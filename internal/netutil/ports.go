@@ -1,5 +1,5 @@
-// Package netutil holds small network helpers shared by the dev cluster,
-// the test cluster and tests.
+// Package netutil holds small network helpers shared by the node configs
+// (origin, edge), the dev cluster, the test cluster and tests.
 package netutil
 
 import "net"

@@ -22,6 +22,7 @@ import (
 	"github.com/strata-edge/strata/internal/auth"
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/internal/netutil"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/origin"
 	"github.com/strata-edge/strata/registry/gossip"
 )
@@ -59,7 +60,7 @@ type Node struct {
 	ID     string
 	cfg    origin.Config
 	part   *partition
-	opts   origin.Options
+	deps   origin.Deps
 	mu     sync.Mutex
 	origin *origin.Origin
 }
@@ -87,7 +88,7 @@ func Start(opts Options) (*Cluster, error) {
 		opts.Logger = logging.Discard()
 	}
 	if opts.GossipProfile == "" {
-		opts.GossipProfile = "local"
+		opts.GossipProfile = string(gossip.ProfileLocal)
 	}
 	key, err := gossip.GenerateKey()
 	if err != nil {
@@ -122,7 +123,7 @@ func Start(opts Options) (*Cluster, error) {
 			cfg.Join = []string{c.Nodes[0].cfg.API.Addr}
 		}
 		n := &Node{ID: cfg.NodeID, cfg: cfg, part: &partition{conns: map[net.Conn]struct{}{}}}
-		n.opts = origin.Options{Logger: opts.Logger, WrapRaftStream: n.part.wrap}
+		n.deps = origin.Deps{Logger: opts.Logger, WrapRaftStream: n.part.wrap}
 		c.Nodes = append(c.Nodes, n)
 		if err := n.start(); err != nil {
 			c.Close()
@@ -152,7 +153,7 @@ func (n *Node) start() error {
 	if n.origin != nil {
 		return nil
 	}
-	o, err := origin.Open(n.cfg, n.opts)
+	o, err := origin.New(n.cfg, n.deps)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", n.ID, err)
 	}
@@ -160,7 +161,8 @@ func (n *Node) start() error {
 	return nil
 }
 
-func (n *Node) stop(graceful bool) error {
+// stop closes the node's origin; ctx bounds its graceful part.
+func (n *Node) stop(ctx context.Context) error {
 	n.mu.Lock()
 	o := n.origin
 	n.origin = nil
@@ -168,14 +170,22 @@ func (n *Node) stop(graceful bool) error {
 	if o == nil {
 		return nil
 	}
-	return o.Close(graceful)
+	return o.Close(ctx)
+}
+
+// atOnce is a context already done: a Close with it skips every graceful
+// step (leadership transfer, gossip leave), as a crash would.
+func atOnce() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
 }
 
 // Kill stops node i at once, without handing off leadership.
-func (c *Cluster) Kill(i int) error { return c.Nodes[i].stop(false) }
+func (c *Cluster) Kill(i int) error { return c.Nodes[i].stop(atOnce()) }
 
 // Stop stops node i gracefully (a leader transfers leadership first).
-func (c *Cluster) Stop(i int) error { return c.Nodes[i].stop(true) }
+func (c *Cluster) Stop(i int) error { return c.Nodes[i].stop(context.Background()) }
 
 // Restart starts a stopped node again on the same ports and data.
 func (c *Cluster) Restart(i int) error {
@@ -216,53 +226,56 @@ func (c *Cluster) Leader() int {
 
 // WaitLeader waits until some running node leads and is ready.
 func (c *Cluster) WaitLeader(d time.Duration) (int, error) {
-	deadline := time.Now().Add(d)
-	for {
-		if i := c.Leader(); i >= 0 {
-			return i, nil
+	leader := -1
+	err := poll.Until(d, 5*time.Millisecond, func() error {
+		if leader = c.Leader(); leader < 0 {
+			return errors.New("no leader elected")
 		}
-		if time.Now().After(deadline) {
-			return -1, errors.New("testcluster: no leader elected in time")
-		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		return -1, fmt.Errorf("testcluster: %w", err)
 	}
+	return leader, nil
 }
 
 // WaitHousekeeping waits until the leader has installed the admin key and
 // a token signing key, so tests start from a quiet registry.
 func (c *Cluster) WaitHousekeeping(d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
+	var idx uint64
+	err := poll.Until(d, 10*time.Millisecond, func() error {
 		if i := c.Leader(); i >= 0 {
 			st := c.Nodes[i].Origin().Registry().State()
 			_, admin := st.APIKey("admin")
 			_, signing := st.ActiveSigningKey()
 			if admin && signing {
-				return c.WaitApplied(st.Index(), d)
+				idx = st.Index()
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			return errors.New("testcluster: leader housekeeping not done in time")
-		}
-		time.Sleep(10 * time.Millisecond)
+		return errors.New("leader housekeeping not done")
+	})
+	if err != nil {
+		return fmt.Errorf("testcluster: %w", err)
 	}
+	return c.WaitApplied(idx, d)
 }
 
 // WaitMembers waits until the leader's Raft configuration has n servers.
 func (c *Cluster) WaitMembers(n int, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
+	err := poll.Until(d, 10*time.Millisecond, func() error {
 		if i := c.Leader(); i >= 0 {
 			st, err := c.Nodes[i].Origin().Registry().Status()
 			if err == nil && len(st.Peers) == n {
 				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("testcluster: %d members not reached in time", n)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return fmt.Errorf("%d members not reached", n)
+	})
+	if err != nil {
+		return fmt.Errorf("testcluster: %w", err)
 	}
+	return nil
 }
 
 // WaitApplied waits until every running node has applied index idx.
@@ -283,7 +296,7 @@ func (c *Cluster) WaitApplied(idx uint64, d time.Duration) error {
 func (c *Cluster) Close() {
 	c.closeEdges()
 	for _, n := range c.Nodes {
-		_ = n.stop(false)
+		_ = n.stop(atOnce())
 	}
 }
 

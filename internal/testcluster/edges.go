@@ -10,6 +10,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 // Errors of the edge helpers.
@@ -107,10 +108,10 @@ func retry(ctx context.Context, f func() error) error {
 
 // EdgeConfig is the edge configuration StartEdge uses for spec, for
 // callers that start edges themselves (e.g. to time edge.New).
-func (c *Cluster) EdgeConfig(ctx context.Context, spec EdgeSpec) (edge.Config, edge.Options, error) {
+func (c *Cluster) EdgeConfig(ctx context.Context, spec EdgeSpec) (edge.Config, edge.Deps, error) {
 	tok, err := c.joinToken(ctx)
 	if err != nil {
-		return edge.Config{}, edge.Options{}, err
+		return edge.Config{}, edge.Deps{}, err
 	}
 	cfg := edge.Config{
 		NodeID: spec.ID, Token: tok, Region: spec.Region, Zone: spec.Zone, Lat: spec.Lat, Lon: spec.Lon,
@@ -149,7 +150,7 @@ func (c *Cluster) EdgeConfig(ctx context.Context, spec EdgeSpec) (edge.Config, e
 	if log == nil {
 		log = c.opts.Logger
 	}
-	return cfg, edge.Options{Logger: log, Load: spec.Load}, nil
+	return cfg, edge.Deps{Logger: log, Load: spec.Load}, nil
 }
 
 // StartEdge starts an in-process edge that registers with every origin
@@ -160,16 +161,16 @@ func (c *Cluster) EdgeConfig(ctx context.Context, spec EdgeSpec) (edge.Config, e
 func (c *Cluster) StartEdge(spec EdgeSpec) (*edge.Edge, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg, opts, err := c.EdgeConfig(ctx, spec)
+	cfg, deps, err := c.EdgeConfig(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	e, err := edge.New(ctx, cfg, opts)
+	e, err := edge.New(cfg, deps)
 	if err != nil {
 		return nil, fmt.Errorf("testcluster: start edge %s: %w", spec.ID, err)
 	}
 	if err := c.AdoptEdge(e); err != nil {
-		_ = e.Close()
+		_ = e.Close(context.Background())
 		return nil, err
 	}
 	return e, nil
@@ -225,28 +226,29 @@ func (c *Cluster) takeEdge(id string) (*edge.Edge, error) {
 }
 
 // KillEdge stops an edge at once, without a gossip leave, so the pool
-// detects a failure (edge.Kill). Its gossip member is shut down before
-// KillEdge returns, so peers' failure detection starts then; the rest of
-// the edge (assignment follower, load publisher) winds down in the
-// background, and Close waits for it.
+// detects a failure (edge.Close with a done context). Its gossip member
+// is shut down before KillEdge returns, so peers' failure detection
+// starts then; the rest of the edge (assignment follower, load publisher)
+// winds down in the background, and Close waits for it.
 func (c *Cluster) KillEdge(id string) error {
 	e, err := c.takeEdge(id)
 	if err != nil {
 		return err
 	}
-	shutErr := e.Pool().Shutdown() // idempotent; Kill shuts it down again
-	c.edges.cleanup.Go(func() { _ = e.Kill() })
+	shutErr := e.Pool().Close(atOnce()) // idempotent; the edge's Close shuts it down again
+	c.edges.cleanup.Go(func() { _ = e.Close(atOnce()) })
 	return shutErr
 }
 
-// DrainEdge drains an edge gracefully (edge.Drain: draining flag, grace,
-// gossip leave, close); the pool records it as left.
+// DrainEdge drains an edge gracefully (edge.Drain: draining flag, grace;
+// then edge.Close: gossip leave, close); the pool records it as left.
+// ctx cuts the grace short, not the leave.
 func (c *Cluster) DrainEdge(ctx context.Context, id string) error {
 	e, err := c.takeEdge(id)
 	if err != nil {
 		return err
 	}
-	return e.Drain(ctx)
+	return errors.Join(e.Drain(ctx), e.Close(context.WithoutCancel(ctx)))
 }
 
 // Edge returns a running edge by id.
@@ -272,7 +274,7 @@ func (c *Cluster) closeEdges() {
 	c.edges.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, e := range running {
-		wg.Go(func() { _ = e.Close() })
+		wg.Go(func() { _ = e.Close(context.Background()) })
 	}
 	wg.Wait()
 	c.edges.cleanup.Wait()
@@ -298,7 +300,7 @@ func (c *Cluster) WaitEdges(ids []string, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var missing []string
-	for {
+	err := poll.Until(d, 20*time.Millisecond, func() error {
 		missing = missing[:0]
 		if l := c.Leader(); l >= 0 {
 			st, err := EdgeStatuses(ctx, c.NodeClient(l))
@@ -314,10 +316,10 @@ func (c *Cluster) WaitEdges(ids []string, d time.Duration) error {
 				}
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("testcluster: edges not alive at the leader in %s: %v", d, missing)
-		case <-time.After(20 * time.Millisecond):
-		}
+		return fmt.Errorf("edges not alive at the leader: %v", missing)
+	})
+	if err != nil {
+		return fmt.Errorf("testcluster: %w", err)
 	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
 	"github.com/strata-edge/strata/transport/moq/wire"
@@ -109,22 +110,6 @@ func SubscribeVideo(ctx context.Context, s *moq.Session, ns media.Namespace, tok
 		Params: wire.Parameters{tp}})
 }
 
-// Until calls f every 20 ms until it returns nil, or returns its last
-// error once d has passed.
-func Until(d time.Duration, f func() error) error {
-	deadline := time.Now().Add(d)
-	for {
-		err := f()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not met in %s: %w", d, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // PlaceSession creates a session and waits up to d until it holds a
 // reservation; it returns the session as it was then.
 func PlaceSession(ctx context.Context, cl *api.Client, spec api.SessionSpec, d time.Duration) (*api.Session, error) {
@@ -132,7 +117,7 @@ func PlaceSession(ctx context.Context, cl *api.Client, spec api.SessionSpec, d t
 	if err != nil {
 		return nil, err
 	}
-	err = Until(d, func() error {
+	err = poll.Until(d, 20*time.Millisecond, func() error {
 		cur, err := cl.Sessions().Get(ctx, ses.ID, "")
 		if err != nil {
 			return err

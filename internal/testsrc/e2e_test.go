@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/strata-edge/strata/edge/relay"
 	"github.com/strata-edge/strata/internal/certs"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/testsrc"
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/transport/media"
@@ -43,8 +45,8 @@ func startEdge(t *testing.T, ns media.Namespace) *loopEdge {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := relay.New(relay.Options{Keys: keys, NodeID: "e1",
-		IngestTracks: []string{msf.CatalogTrackName, msf.SessionVideoTrack, msf.SessionAudioTrack}})
+	r, err := relay.New(relay.Config{NodeID: "e1",
+		IngestTracks: []string{msf.CatalogTrackName, msf.SessionVideoTrack, msf.SessionAudioTrack}}, relay.Deps{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +58,7 @@ func startEdge(t *testing.T, ns media.Namespace) *loopEdge {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = r.Close()
+		_ = r.Close(context.Background())
 		_ = pc.Close()
 	})
 	sign := func(role token.Role) []byte {
@@ -207,12 +209,12 @@ func TestTestsrcPublishesThroughEdge(t *testing.T) {
 	}
 	// The source counts a frame after appending it, so a viewer can hold
 	// a frame the counter does not show yet: wait for the counters.
-	for deadline := time.Now().Add(5 * time.Second); src.VideoFrames() < int64(videoObjects) || pub.Subscriptions() < 3; {
-		if time.Now().After(deadline) {
-			t.Fatalf("source appended %d video frames, publisher accepted %d subscriptions", src.VideoFrames(), pub.Subscriptions())
+	poll.For(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if frames, subs := src.VideoFrames(), pub.Subscriptions(); frames < int64(videoObjects) || subs < 3 {
+			return fmt.Errorf("source appended %d video frames, publisher accepted %d subscriptions", frames, subs)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 
 	stop()
 	wg.Wait()

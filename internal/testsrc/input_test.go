@@ -2,10 +2,13 @@ package testsrc_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/testsrc"
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/transport/media"
@@ -47,34 +50,31 @@ func TestTestsrcReadsInput(t *testing.T) {
 	// input track, then append an event at a time until each has landed.
 	deadline := time.Now().Add(20 * time.Second)
 	var in *media.Track
-	for in == nil {
+	poll.For(t, time.Until(deadline), 10*time.Millisecond, func() error {
 		if b, ok := e.relay.Hub().Broadcast(ns); ok {
 			in, _ = b.Track(msf.SessionInputTrack)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no input track on the edge")
+		if in == nil {
+			return errors.New("no input track on the edge")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	for i, ev := range events {
 		want := int64(i + 1)
-		for got := int64(0); got < want; {
+		landed := func() error {
+			if st := pub.Input(); st.Events+st.Malformed < want {
+				return fmt.Errorf("event %d never arrived: %+v", i, st)
+			}
+			return nil
+		}
+		// Append the event again each time it has not landed within half
+		// a second.
+		poll.For(t, time.Until(deadline), 0, func() error {
 			if err := in.Append(media.Object{Keyframe: true, Payload: []byte(ev), CaptureMicros: time.Now().UnixMicro()}); err != nil {
 				t.Fatal(err)
 			}
-			poll := time.Now().Add(500 * time.Millisecond)
-			for {
-				st := pub.Input()
-				got = st.Events + st.Malformed
-				if got >= want || time.Now().After(poll) {
-					break
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("event %d never arrived: %+v", i, pub.Input())
-			}
-		}
+			return poll.Until(500*time.Millisecond, 5*time.Millisecond, landed)
+		})
 	}
 	st := pub.Input()
 	if st.Keys < 2 || st.Pointer < 1 || st.Touch < 1 || st.Wheel < 1 || st.Malformed < 1 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/internal/testsrc"
 	"github.com/strata-edge/strata/transport/media"
@@ -100,12 +102,13 @@ func TestTestsrcWHIPThroughEdge(t *testing.T) {
 	defer func() { _ = viewer.Close() }()
 	var sub *moq.Subscription
 	// The edge has the track once the first RTP frame arrived.
-	if err := testcluster.Until(20*time.Second, func() error {
+	poll.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 		sub, err = testcluster.SubscribeVideo(ctx, viewer, ns, view.Token)
-		return err
-	}); err != nil {
-		t.Fatalf("subscribe video: %v", err)
-	}
+		if err != nil {
+			return fmt.Errorf("subscribe video: %w", err)
+		}
+		return nil
+	})
 	var firstTS uint64
 	keyframes, frames := 0, 0
 	for keyframes < 2 {

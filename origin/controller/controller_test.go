@@ -3,12 +3,14 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/registry"
 )
 
@@ -48,6 +50,12 @@ func TestSupervisor(t *testing.T) {
 		defer mu.Unlock()
 		return running[name]
 	}
+	bothRunning := func() error {
+		if a, b := count("a"), count("b"); a != 1 || b != 1 {
+			return fmt.Errorf("a runs %d times, b %d; want once each", a, b)
+		}
+		return nil
+	}
 	// slow ends one tick after its context, like a round finishing.
 	release := make(chan struct{})
 	slow := fakeController{func(ctx context.Context) error {
@@ -59,11 +67,10 @@ func TestSupervisor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t)
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	term1 := make(chan struct{})
 	go func() { s.Run(ctx1); close(term1) }()
-	h.eventually("a and b running", func() bool { return count("a") == 1 && count("b") == 1 })
+	poll.For(t, 5*time.Second, time.Millisecond, bothRunning)
 
 	cancel1()
 	ctx2, cancel2 := context.WithCancel(context.Background())
@@ -79,7 +86,7 @@ func TestSupervisor(t *testing.T) {
 	}
 	close(release)
 	<-term1
-	h.eventually("the second term running", func() bool { return count("a") == 1 && count("b") == 1 })
+	poll.For(t, 5*time.Second, time.Millisecond, bothRunning)
 	cancel2()
 	<-term2
 	if count("a") != 0 || count("b") != 0 {

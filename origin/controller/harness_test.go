@@ -241,18 +241,6 @@ func (h *harness) commands() []string {
 	return out
 }
 
-// eventually polls cond until it holds or a deadline passes.
-func (h *harness) eventually(what string, cond func() bool) {
-	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // placer returns a placer on the harness.
 func (h *harness) placer() *Placer {
 	h.t.Helper()

@@ -3,10 +3,12 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/registry"
 )
 
@@ -134,8 +136,11 @@ func TestLifecycleReleasesLostNodes(t *testing.T) {
 	h.run(l)
 
 	l.NodeLost("e1", registry.NodeDead)
-	h.eventually("e1's sessions released", func() bool {
-		return h.session("ses1").State == registry.StatePending && h.session("ses2").State == registry.StateFailed
+	poll.For(t, 5*time.Second, time.Millisecond, func() error {
+		if s1, s2 := h.session("ses1").State, h.session("ses2").State; s1 != registry.StatePending || s2 != registry.StateFailed {
+			return fmt.Errorf("e1's sessions not released: ses1 %s, ses2 %s", s1, s2)
+		}
+		return nil
 	})
 	if r := h.session("ses1").Reason; r != "node e1 dead; waiting to be placed again" {
 		t.Fatalf("ses1 reason %q", r)
@@ -144,7 +149,12 @@ func TestLifecycleReleasesLostNodes(t *testing.T) {
 		t.Fatalf("ses2 reason %q", r)
 	}
 	h.wantState("ses3", registry.StateRunning, "e2")
-	h.eventually("a placement kick", func() bool { return h.kicks.Load() >= 1 })
+	poll.For(t, 5*time.Second, time.Millisecond, func() error {
+		if h.kicks.Load() < 1 {
+			return errors.New("no placement kick")
+		}
+		return nil
+	})
 
 	// A node reported lost that is alive again by the time its turn
 	// comes keeps its sessions.

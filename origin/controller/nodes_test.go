@@ -2,8 +2,12 @@ package controller
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
+	"time"
 
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/gossip"
 )
@@ -111,9 +115,11 @@ func TestNodeDeathReplacesSessions(t *testing.T) {
 
 	h.gossip("e1", gossip.StateDead, false)
 	h.events <- gossip.Event{Type: gossip.EventFailed}
-	h.eventually("ses1 placed on e2", func() bool {
-		s := h.session("ses1")
-		return s.State == registry.StatePlaced && s.Reservation.NodeID == "e2"
+	poll.For(t, 5*time.Second, time.Millisecond, func() error {
+		if s := h.session("ses1"); s.State != registry.StatePlaced || s.Reservation.NodeID != "e2" {
+			return fmt.Errorf("ses1 is %s, want placed on e2", s.State)
+		}
+		return nil
 	})
 	h.wantState("ses2", registry.StateFailed, "")
 	if got := h.node("e1").State; got != registry.NodeDead {
@@ -131,11 +137,21 @@ func TestNodesRunJudgesAbsentAfterGrace(t *testing.T) {
 	h.edge("e1", 100)
 	h.forget("e1")
 	h.run(h.nodes(&lostRecorder{lost: map[string]registry.NodeState{}}))
-	h.eventually("a first pass", func() bool { return h.listed.Load() >= 1 })
+	poll.For(t, 5*time.Second, time.Millisecond, func() error {
+		if h.listed.Load() < 1 {
+			return errors.New("no first pass")
+		}
+		return nil
+	})
 	if got := h.node("e1").State; got != registry.NodeAlive {
 		t.Fatalf("e1 judged %s within the grace", got)
 	}
 	h.advance(absentGrace + 1)
 	h.events <- gossip.Event{}
-	h.eventually("e1 dead", func() bool { return h.node("e1").State == registry.NodeDead })
+	poll.For(t, 5*time.Second, time.Millisecond, func() error {
+		if got := h.node("e1").State; got != registry.NodeDead {
+			return fmt.Errorf("e1 is %s, want dead", got)
+		}
+		return nil
+	})
 }

@@ -35,7 +35,13 @@ type Config struct {
 	DeadRetention time.Duration
 	// EventBuffer is the Events channel capacity; default 1024.
 	EventBuffer int
+	// LeaveTimeout bounds the graceful leave in Close; default 5 s. A
+	// deadline on Close's context shortens it.
+	LeaveTimeout time.Duration
+}
 
+// Deps are a Pool's collaborators.
+type Deps struct {
 	Logger     *slog.Logger          // default slog.Default()
 	Registerer prometheus.Registerer // nil: metrics are not registered
 }
@@ -59,8 +65,8 @@ func (c *Config) setDefaults() {
 	if c.EventBuffer <= 0 {
 		c.EventBuffer = 1024
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
+	if c.LeaveTimeout <= 0 {
+		c.LeaveTimeout = 5 * time.Second
 	}
 }
 
@@ -83,7 +89,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("gossip.keys: %w", err)
 		}
 	}
-	if _, err := c.Profile.memberlist(); err != nil {
+	if err := c.Profile.Validate(); err != nil {
 		return fmt.Errorf("gossip.profile: %w", err)
 	}
 	return nil

@@ -61,17 +61,18 @@ func newNode(t testing.TB, id string, keys []string, mutate func(*Config)) *test
 		Keys:         keys,
 		Profile:      ProfileLocal,
 		LoadInterval: 100 * time.Millisecond,
-		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Registerer:   reg,
 	}
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	p, err := New(cfg)
+	p, err := New(cfg, Deps{
+		Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Registerer: reg,
+	})
 	if err != nil {
 		t.Fatalf("New(%s): %v", id, err)
 	}
-	t.Cleanup(func() { _ = p.Shutdown() })
+	t.Cleanup(func() { _ = p.Close(crashed()) })
 	return &testNode{Pool: p, logs: logs, reg: reg}
 }
 
@@ -91,22 +92,6 @@ func cluster(t testing.TB, n int, mutate func(*Config)) []*testNode {
 	return nodes
 }
 
-// waitFor polls cond until it returns "" or the deadline passes; it never
-// sleeps a fixed time in place of a condition.
-func waitFor(t testing.TB, timeout time.Duration, cond func() string) time.Duration {
-	t.Helper()
-	start := time.Now()
-	var why string
-	for time.Since(start) < timeout {
-		if why = cond(); why == "" {
-			return time.Since(start)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("not within %v: %s", timeout, why)
-	return 0
-}
-
 func stateOf(p *Pool, id string) State {
 	m, ok := p.Member(id)
 	if !ok {
@@ -116,15 +101,15 @@ func stateOf(p *Pool, id string) State {
 }
 
 // allSee reports the first node that does not see every id in the given state.
-func allSee(nodes []*testNode, ids []string, want State) string {
+func allSee(nodes []*testNode, ids []string, want State) error {
 	for _, n := range nodes {
 		for _, id := range ids {
 			if s := stateOf(n.Pool, id); s != want {
-				return fmt.Sprintf("%s sees %s as %v, want %v", n.ID(), id, s, want)
+				return fmt.Errorf("%s sees %s as %v, want %v", n.ID(), id, s, want)
 			}
 		}
 	}
-	return ""
+	return nil
 }
 
 func ids(nodes []*testNode) []string {

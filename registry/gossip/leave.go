@@ -59,7 +59,7 @@ func (m *leaveMsg) unmarshal(b []byte) error {
 
 // queueLeaveNotice broadcasts this node's leave notice; the returned
 // channel closes once memberlist has sent it as often as it sends anything
-// (or dropped it), which is what Leave waits for.
+// (or dropped it), which is what leave waits for.
 func (p *Pool) queueLeaveNotice() <-chan struct{} {
 	p.mu.Lock()
 	raw := (&leaveMsg{node: p.id, seq: p.seq}).marshal()

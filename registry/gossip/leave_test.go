@@ -57,10 +57,10 @@ func TestLeaveMsgRoundTrip(t *testing.T) {
 
 func TestLeaveAfterShutdown(t *testing.T) {
 	n := newNode(t, "gone", []string{testKey(t)}, nil)
-	if err := n.Shutdown(); err != nil {
+	if err := n.Close(crashed()); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Leave(time.Second); !errors.Is(err, ErrShutdown) {
+	if err := n.leave(time.Second); !errors.Is(err, ErrShutdown) {
 		t.Fatalf("Leave after Shutdown: %v", err)
 	}
 	if err := n.UpdateMeta(testMeta("gone")); !errors.Is(err, ErrShutdown) {

@@ -11,7 +11,7 @@ import (
 // State is a member's liveness as this node sees it.
 type State uint8
 
-// States. Left is a graceful Leave; Dead is a failure detected by probes.
+// States. Left is a graceful leave (Close); Dead is a failure detected by probes.
 const (
 	StateAlive State = iota + 1
 	StateSuspect

@@ -68,7 +68,7 @@ type Meta struct {
 	// tells observers the list changed without gossiping the list.
 	GPUDigest uint64
 	Draining  bool
-	// Leaving is set by Pool.Leave just before memberlist's leave, so
+	// Leaving is set by Pool.Close just before memberlist's leave, so
 	// observers can tell a graceful leave from a failure: memberlist v0.5.4
 	// reports both through the same NotifyLeave without a usable state.
 	Leaving bool

@@ -1,10 +1,14 @@
 package gossip
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 // gathered returns name{labels} -> value (histograms: sample count).
@@ -36,23 +40,23 @@ func gathered(t *testing.T, g prometheus.Gatherer) map[string]float64 {
 
 func TestMetrics(t *testing.T) {
 	nodes := cluster(t, 3, nil)
-	waitFor(t, 10*time.Second, func() string { return allSee(nodes, ids(nodes), StateAlive) })
+	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error { return allSee(nodes, ids(nodes), StateAlive) })
 	n := nodes[0]
-	waitFor(t, 10*time.Second, func() string {
+	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 		m := gathered(t, n.reg)
 		for _, name := range []string{"strata_gossip_packets_sent_total", "strata_gossip_packet_received_bytes_total",
 			"strata_gossip_user_messages_received_total", "strata_gossip_probe_rtt_seconds",
 			"strata_gossip_stream_sent_bytes_total"} {
 			if m[name] == 0 {
-				return name + " is 0"
+				return fmt.Errorf("%s is 0", name)
 			}
 		}
 		if m["strata_gossip_members{state=alive}"] != 3 {
-			return "members{state=alive} != 3"
+			return errors.New("members{state=alive} != 3")
 		}
-		return ""
+		return nil
 	})
-	if err := n.Shutdown(); err != nil {
+	if err := n.Close(crashed()); err != nil {
 		t.Fatal(err)
 	}
 	if m := gathered(t, n.reg); len(m) != 0 {

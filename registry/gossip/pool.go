@@ -1,6 +1,8 @@
 package gossip
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -11,11 +13,13 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/serf/coordinate"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Pool is this node's membership in the gossip pool.
 type Pool struct {
 	cfg     Config
+	reg     prometheus.Registerer // nil: metrics are not registered
 	id      string
 	log     *slog.Logger
 	m       *metrics
@@ -26,10 +30,10 @@ type Pool struct {
 
 	metaBytes atomic.Pointer[[]byte]
 	numAlive  atomic.Int32
-	metaMu    sync.Mutex // serialises UpdateMeta, Leave and the start of Shutdown; guards meta, leaving
+	metaMu    sync.Mutex // serialises UpdateMeta, leave and the start of shutdown; guards meta, leaving
 	meta      Meta
 	leaving   bool
-	left      atomic.Bool // set by Leave: stop broadcasting loads, whose newer sequence would cancel the leave notice
+	left      atomic.Bool // set by leave: stop broadcasting loads, whose newer sequence would cancel the leave notice
 
 	mu      sync.Mutex // guards the fields below; see the package doc for lock order
 	members map[string]*entry
@@ -45,8 +49,8 @@ type Pool struct {
 	// at the next tick, so a change reaches peers in one gossip hop.
 	changed  chan struct{}
 	wg       sync.WaitGroup
-	shutdown sync.Once
-	down     atomic.Bool // Shutdown began: memberlist panics on a Leave after it
+	shutOnce sync.Once
+	down     atomic.Bool // shutdown began: memberlist panics on a leave after it
 }
 
 // entry is a Member plus the last load message as received, kept so
@@ -64,19 +68,23 @@ type entry struct {
 }
 
 // New validates cfg, binds the gossip sockets and starts the load loop. It
-// does not contact anyone: call Join.
-func New(cfg Config) (*Pool, error) {
+// does not contact anyone: call Join. Close stops it.
+func New(cfg Config, deps Deps) (*Pool, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
 	}
 	metaBytes, _ := cfg.Meta.MarshalBinary() // validated above
 	mlc, _ := cfg.Profile.memberlist()
 
 	p := &Pool{
 		cfg:     cfg,
+		reg:     deps.Registerer,
 		id:      cfg.Meta.ID,
-		log:     cfg.Logger.With("component", "gossip", "node", cfg.Meta.ID),
+		log:     deps.Logger.With("component", "gossip", "node", cfg.Meta.ID),
 		m:       newMetrics(),
 		members: make(map[string]*entry),
 		seq:     uint64(time.Now().UnixMilli()), // grows across restarts, so a restarted node's loads win
@@ -98,7 +106,7 @@ func New(cfg Config) (*Pool, error) {
 	if len(cfg.Keys) > 0 {
 		p.keyring, _ = NewKeyring(cfg.Keys) // validated above
 	}
-	if err := p.m.register(cfg.Registerer); err != nil {
+	if err := p.m.register(p.reg); err != nil {
 		return nil, err
 	}
 
@@ -109,7 +117,7 @@ func New(cfg Config) (*Pool, error) {
 		Logger:    stdlog,
 	})
 	if err != nil {
-		p.m.unregister(cfg.Registerer)
+		p.m.unregister(p.reg)
 		return nil, fmt.Errorf("%w: bind %s:%d: %w", ErrBadConfig, cfg.BindAddr, cfg.BindPort, err)
 	}
 	tr := newCountingTransport(nt, p.m)
@@ -134,7 +142,7 @@ func New(cfg Config) (*Pool, error) {
 
 	if p.ml, err = memberlist.Create(mlc); err != nil {
 		_ = tr.Shutdown()
-		p.m.unregister(cfg.Registerer)
+		p.m.unregister(p.reg)
 		return nil, fmt.Errorf("gossip: start memberlist: %w", err)
 	}
 	p.wg.Go(p.loop)
@@ -163,7 +171,7 @@ func (p *Pool) Join(seeds []string) (int, error) {
 	return n, nil
 }
 
-// Events delivers membership changes; it is closed by Shutdown.
+// Events delivers membership changes; it is closed by Close.
 func (p *Pool) Events() <-chan Event { return p.events }
 
 // SetLoad sets the load the next broadcast carries.
@@ -205,18 +213,38 @@ func (p *Pool) UpdateMeta(meta Meta) error {
 	return nil
 }
 
-// Leave announces a graceful departure and waits up to timeout for it to
-// spread; others then see this node as left, not failed. Call Shutdown
-// afterwards.
+// Close leaves the pool and shuts this member down: the load loop,
+// memberlist and its sockets end, Events closes and the metrics are
+// unregistered. ctx bounds the graceful leave, which takes at most
+// Config.LeaveTimeout and never runs past ctx's deadline, so that others
+// see this node as left, not failed. A ctx already done skips the leave:
+// others detect a failure, as after a crash. Safe to call more than once.
+func (p *Pool) Close(ctx context.Context) error {
+	if ctx.Err() == nil {
+		timeout := p.cfg.LeaveTimeout
+		if d, ok := ctx.Deadline(); ok {
+			timeout = min(timeout, time.Until(d))
+		}
+		if timeout > 0 {
+			if err := p.leave(timeout); err != nil && !errors.Is(err, ErrShutdown) {
+				p.log.Warn("graceful leave incomplete", "err", err)
+			}
+		}
+	}
+	return p.shutdown()
+}
+
+// leave announces a graceful departure and waits up to timeout for it to
+// spread; others then see this node as left, not failed.
 //
 // The intent goes out twice before memberlist's own leave message: as the
 // Leaving metadata flag and as a leave notice in the load queue (leave.go),
 // which survives memberlist replacing the metadata update and corrects a
 // peer that declared this node dead before hearing of the leave. Half the
 // timeout goes to spreading the intent, the rest to memberlist's leave.
-// After Shutdown it returns ErrShutdown.
-func (p *Pool) Leave(timeout time.Duration) error {
-	// metaMu is held throughout so Shutdown waits for a Leave in progress
+// After shutdown it returns ErrShutdown.
+func (p *Pool) leave(timeout time.Duration) error {
+	// metaMu is held throughout so shutdown waits for a leave in progress
 	// (memberlist panics on a leave after its shutdown).
 	p.metaMu.Lock()
 	defer p.metaMu.Unlock()
@@ -253,13 +281,13 @@ func (p *Pool) Leave(timeout time.Duration) error {
 	return nil
 }
 
-// Shutdown stops the load loop, memberlist and its sockets, closes Events
-// and unregisters metrics. Without a prior Leave, others detect a failure.
+// shutdown stops the load loop, memberlist and its sockets, closes Events
+// and unregisters metrics. Without a prior leave, others detect a failure.
 // Safe to call more than once.
-func (p *Pool) Shutdown() error {
+func (p *Pool) shutdown() error {
 	var err error
-	p.shutdown.Do(func() {
-		p.metaMu.Lock() // waits out an UpdateMeta or Leave in progress
+	p.shutOnce.Do(func() {
+		p.metaMu.Lock() // waits out an UpdateMeta or leave in progress
 		p.down.Store(true)
 		p.metaMu.Unlock()
 		close(p.stop)
@@ -271,7 +299,7 @@ func (p *Pool) Shutdown() error {
 		p.evClosed = true
 		close(p.events)
 		p.evMu.Unlock()
-		p.m.unregister(p.cfg.Registerer)
+		p.m.unregister(p.reg)
 	})
 	return err
 }

@@ -1,11 +1,15 @@
 package gossip
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 func TestClusterAllAlive(t *testing.T) {
@@ -22,7 +26,9 @@ func TestClusterAllAlive(t *testing.T) {
 	nodes := cluster(t, n, func(c *Config) { c.LoadInterval = time.Second })
 	// A node briefly declared dead on a starved machine refutes and comes
 	// back, so poll for "all alive" generously rather than expect it fast.
-	took := waitFor(t, 60*time.Second, func() string { return allSee(nodes, ids(nodes), StateAlive) })
+	from := time.Now()
+	poll.For(t, 60*time.Second, 10*time.Millisecond, func() error { return allSee(nodes, ids(nodes), StateAlive) })
+	took := time.Since(from)
 	t.Logf("%d nodes all alive everywhere after %v", n, took)
 	m, _ := nodes[n-1].Member(nodes[0].ID())
 	if m.Meta.Region != "eu-west" || m.Meta.NICMbps != 10000 || m.Addr == "" {
@@ -32,28 +38,27 @@ func TestClusterAllAlive(t *testing.T) {
 
 func TestHardStopBecomesDead(t *testing.T) {
 	nodes := cluster(t, 5, nil)
-	waitFor(t, 10*time.Second, func() string { return allSee(nodes, ids(nodes), StateAlive) })
+	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error { return allSee(nodes, ids(nodes), StateAlive) })
 	victim, rest := nodes[4], nodes[:4]
 	start := time.Now()
-	if err := victim.Shutdown(); err != nil {
+	if err := victim.Close(crashed()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, func() string { return allSee(rest, []string{victim.ID()}, StateDead) })
+	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error { return allSee(rest, []string{victim.ID()}, StateDead) })
 	t.Logf("hard-stopped node dead on all others after %v (local profile)", time.Since(start))
 	waitEvent(t, rest[0].Pool, EventFailed, victim.ID(), 5*time.Second)
 }
 
 func TestGracefulLeaveIsLeft(t *testing.T) {
 	nodes := cluster(t, 4, nil)
-	waitFor(t, 10*time.Second, func() string { return allSee(nodes, ids(nodes), StateAlive) })
+	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error { return allSee(nodes, ids(nodes), StateAlive) })
 	leaver := nodes[3]
-	if err := leaver.Leave(2 * time.Second); err != nil {
+	leaveCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := leaver.Close(leaveCtx); err != nil {
 		t.Fatal(err)
 	}
-	if err := leaver.Shutdown(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 10*time.Second, func() string { return allSee(nodes[:3], []string{leaver.ID()}, StateLeft) })
+	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error { return allSee(nodes[:3], []string{leaver.ID()}, StateLeft) })
 	waitEvent(t, nodes[0].Pool, EventLeave, leaver.ID(), 5*time.Second)
 }
 
@@ -63,11 +68,11 @@ func TestWrongKeyCannotJoin(t *testing.T) {
 	if _, err := b.Join([]string{a.Addr()}); err == nil {
 		t.Fatal("join with the wrong key succeeded")
 	}
-	waitFor(t, 5*time.Second, func() string {
+	poll.For(t, 5*time.Second, 10*time.Millisecond, func() error {
 		if !strings.Contains(strings.ToLower(a.logs.String()), "no installed keys could decrypt the message") {
-			return "decrypt failure not logged:\n" + a.logs.String()
+			return fmt.Errorf("decrypt failure not logged:\n%s", a.logs.String())
 		}
-		return ""
+		return nil
 	})
 	if !strings.Contains(a.logs.String(), "component=gossip") {
 		t.Fatal("memberlist log lacks component field")
@@ -99,13 +104,13 @@ func TestKeyRotation(t *testing.T) {
 	if err := a.InstallKey("short"); !errors.Is(err, ErrBadKey) {
 		t.Fatalf("bad key: %v", err)
 	}
-	waitFor(t, 5*time.Second, func() string { return allSee([]*testNode{a, b}, []string{"a", "b"}, StateAlive) })
+	poll.For(t, 5*time.Second, 10*time.Millisecond, func() error { return allSee([]*testNode{a, b}, []string{"a", "b"}, StateAlive) })
 }
 
 func TestOversizedMetaRefused(t *testing.T) {
 	big := testMeta("big")
 	big.Region = strings.Repeat("r", 600)
-	_, err := New(Config{Meta: big, BindAddr: "127.0.0.1", Keys: []string{testKey(t)}})
+	_, err := New(Config{Meta: big, BindAddr: "127.0.0.1", Keys: []string{testKey(t)}}, Deps{})
 	if !errors.Is(err, ErrMetaTooLarge) || !strings.Contains(err.Error(), "limit 512") {
 		t.Fatalf("New: %v", err)
 	}
@@ -134,7 +139,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := New(tt.cfg); !errors.Is(err, tt.want) {
+			if _, err := New(tt.cfg, Deps{}); !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
 		})
@@ -143,7 +148,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestDrainingUpdate(t *testing.T) {
 	nodes := cluster(t, 3, nil)
-	waitFor(t, 10*time.Second, func() string { return allSee(nodes, ids(nodes), StateAlive) })
+	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error { return allSee(nodes, ids(nodes), StateAlive) })
 	meta := testMeta(nodes[2].ID())
 	meta.Draining = true
 	if err := nodes[2].UpdateMeta(meta); err != nil {
@@ -157,32 +162,34 @@ func TestDrainingUpdate(t *testing.T) {
 
 func TestLoadFreshness(t *testing.T) {
 	nodes := cluster(t, 5, nil)
-	waitFor(t, 10*time.Second, func() string { return allSee(nodes, ids(nodes), StateAlive) })
+	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error { return allSee(nodes, ids(nodes), StateAlive) })
 	want := Load{EgressBps: 123_456_789, Viewers: 42, Sessions: 3, GPUUtilPct: 77, GPUMemUsedMB: 8192, CPUPct: 12}
 	set := time.Now()
 	nodes[1].SetLoad(want)
-	took := waitFor(t, 5*time.Second, func() string {
+	from := time.Now()
+	poll.For(t, 5*time.Second, 10*time.Millisecond, func() error {
 		for _, n := range nodes {
 			m, _ := n.Member(nodes[1].ID())
 			if m.Load != want {
-				return n.ID() + " has " + ids([]*testNode{n})[0]
+				return fmt.Errorf("%s has %s", n.ID(), ids([]*testNode{n})[0])
 			}
 			if m.Stale() || m.LoadAge() > 2*time.Second {
-				return "stale load"
+				return errors.New("stale load")
 			}
 		}
-		return ""
+		return nil
 	})
+	took := time.Since(from)
 	t.Logf("load set on %s visible on all %d nodes after %v", nodes[1].ID(), len(nodes), took)
 	_ = set
 	m, _ := nodes[4].Member(nodes[1].ID())
 	seq := m.LoadSeq
-	waitFor(t, 5*time.Second, func() string {
+	poll.For(t, 5*time.Second, 10*time.Millisecond, func() error {
 		m, _ := nodes[4].Member(nodes[1].ID())
 		if m.LoadSeq <= seq {
-			return "sequence did not advance"
+			return errors.New("sequence did not advance")
 		}
-		return ""
+		return nil
 	})
 	if (Member{}).LoadAge() != time.Duration(math.MaxInt64) || !(Member{}).Stale() {
 		t.Fatal("never-received load must be stale")
@@ -193,47 +200,47 @@ func TestJoinerGetsLoadsByPushPull(t *testing.T) {
 	nodes := cluster(t, 3, nil)
 	want := Load{EgressBps: 1, Viewers: 2, Sessions: 3, GPUUtilPct: -1, CPUPct: 50}
 	nodes[2].SetLoad(want)
-	waitFor(t, 5*time.Second, func() string {
+	poll.For(t, 5*time.Second, 10*time.Millisecond, func() error {
 		if m, _ := nodes[0].Member(nodes[2].ID()); m.Load != want {
-			return "seed lacks load"
+			return errors.New("seed lacks load")
 		}
-		return ""
+		return nil
 	})
 	late := newNode(t, "late", nil, func(c *Config) { c.Keys = nodes[0].cfg.Keys })
 	if _, err := late.Join([]string{nodes[0].Addr()}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() string {
+	poll.For(t, 5*time.Second, 10*time.Millisecond, func() error {
 		if m, _ := late.Member(nodes[2].ID()); m.Load != want {
-			return "joiner lacks load"
+			return errors.New("joiner lacks load")
 		}
-		return ""
+		return nil
 	})
 }
 
 func TestEstimateRTT(t *testing.T) {
 	nodes := cluster(t, 4, nil)
-	waitFor(t, 15*time.Second, func() string {
+	poll.For(t, 15*time.Second, 10*time.Millisecond, func() error {
 		for _, a := range nodes {
 			// A NaN or infinite component would make every estimate
 			// from it meaningless (a Duration cannot hold NaN).
 			if !a.Coordinate().IsValid() {
-				return "invalid coordinate"
+				return errors.New("invalid coordinate")
 			}
 			for _, b := range nodes {
 				d, err := nodes[0].EstimateRTT(a.ID(), b.ID())
 				if err != nil {
-					return err.Error()
+					return err
 				}
 				if d < 0 {
-					return "bad rtt"
+					return errors.New("bad rtt")
 				}
 			}
 		}
 		if c := nodes[0].Coordinate(); c.Vec[0] == 0 && c.Vec[1] == 0 {
-			return "coordinate never moved"
+			return errors.New("coordinate never moved")
 		}
-		return ""
+		return nil
 	})
 	d, _ := nodes[0].EstimateRTT(nodes[1].ID(), nodes[2].ID())
 	t.Logf("estimated rtt node-01 to node-02 seen from node-00: %v", d)

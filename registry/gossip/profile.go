@@ -37,7 +37,21 @@ const (
 	ProfileLocal Profile = "local"
 )
 
+// Validate reports whether p names a profile; empty means ProfileLAN.
+// Configs that carry a profile (the gossip pool's, an origin's, an
+// edge's) all check it here.
+func (p Profile) Validate() error {
+	switch p {
+	case "", ProfileLAN, ProfileWAN, ProfileLocal:
+		return nil
+	}
+	return fmt.Errorf("%w: profile %q (want %s, %s or %s)", ErrBadConfig, p, ProfileLAN, ProfileWAN, ProfileLocal)
+}
+
 func (p Profile) memberlist() (*memberlist.Config, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
 	var c *memberlist.Config
 	switch p {
 	case ProfileLAN, "":
@@ -64,8 +78,6 @@ func (p Profile) memberlist() (*memberlist.Config, error) {
 		c.PushPullInterval = 2 * time.Second
 		c.GossipToTheDeadTime = 2 * time.Second
 		c.TCPTimeout = 2 * time.Second
-	default:
-		return nil, fmt.Errorf("%w: profile %q (want lan, wan or local)", ErrBadConfig, p)
 	}
 	return c, nil
 }

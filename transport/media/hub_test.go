@@ -3,9 +3,13 @@ package media
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 var testNS = Namespace{Tenant: "acme", Session: "s1"}
@@ -177,7 +181,12 @@ func TestHubUpstreamOncePerTrack(t *testing.T) {
 			errs <- err
 		})
 	}
-	eventually(t, "fetch started", func() bool { return calls.Load() == 1 })
+	poll.For(t, 10*time.Second, time.Millisecond, func() error {
+		if n := calls.Load(); n != 1 {
+			return fmt.Errorf("%d fetches started, want 1", n)
+		}
+		return nil
+	})
 	close(release)
 	wg.Wait()
 	close(errs)

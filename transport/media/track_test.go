@@ -3,9 +3,13 @@ package media
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 func TestFastSubscribersReceiveEveryObjectInOrder(t *testing.T) {
@@ -45,7 +49,12 @@ func TestFastSubscribersReceiveEveryObjectInOrder(t *testing.T) {
 			}
 		})
 	}
-	eventually(t, "subscribers", func() bool { return tr.Stats().Subscribers == subs })
+	poll.For(t, 10*time.Second, time.Millisecond, func() error {
+		if n := tr.Stats().Subscribers; n != subs {
+			return fmt.Errorf("%d subscribers, want %d", n, subs)
+		}
+		return nil
+	})
 	for i, p := range payloads {
 		if err := tr.Append(Object{Keyframe: i%perGroup == 0, Payload: p}); err != nil {
 			t.Fatal(err)
@@ -100,7 +109,12 @@ func TestGroupReadersInParallel(t *testing.T) {
 			})
 		}
 	})
-	eventually(t, "first NextGroup waiting", func() bool { return tr.Stats().Subscribers == 1 })
+	poll.For(t, 10*time.Second, time.Millisecond, func() error {
+		if n := tr.Stats().Subscribers; n != 1 {
+			return fmt.Errorf("%d subscribers, want the first NextGroup waiting", n)
+		}
+		return nil
+	})
 	for range groups {
 		appendGroup(t, tr, perGroup, 4)
 	}
@@ -370,7 +384,12 @@ func TestCloseWakesEveryone(t *testing.T) {
 			errs <- err
 		})
 	}
-	eventually(t, "group waiters", func() bool { return tr.Stats().Subscribers == 50 })
+	poll.For(t, 10*time.Second, time.Millisecond, func() error {
+		if n := tr.Stats().Subscribers; n != 50 {
+			return fmt.Errorf("%d group waiters, want 50", n)
+		}
+		return nil
+	})
 	appendGroup(t, tr, 1, 1)
 	// The 50 waiters above each got group 0 (or will); now start object waiters.
 	for range 50 {

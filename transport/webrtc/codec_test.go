@@ -2,6 +2,7 @@ package webrtc
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 	pmedia "github.com/pion/webrtc/v4/pkg/media"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/transport/media"
 )
 
@@ -105,11 +107,14 @@ func TestVP9PassThrough(t *testing.T) {
 			}
 		}
 	}()
-	eventually(t, "vp9 track in the hub", func() bool {
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 		e.srv.mu.Lock()
 		defer e.srv.mu.Unlock()
 		w := e.srv.publishers[nsOf("vp9")]
-		return w != nil && w.codecOf("video") != nil
+		if w != nil && w.codecOf("video") != nil {
+			return nil
+		}
+		return errors.New("waiting for vp9 track in the hub")
 	})
 
 	// A viewer that only decodes H.264.

@@ -2,10 +2,13 @@ package webrtc
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/msf"
 )
@@ -20,12 +23,13 @@ func TestWHIPToWHEPAndHub(t *testing.T) {
 	// The hub track appears once the first RTP arrives.
 	pub.run(30, 15, 3000)
 	var sub *media.Subscription
-	eventually(t, "hub video track", func() bool {
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 		s, err := e.hub.Subscribe(context.Background(), ns, msf.SessionVideoTrack)
-		if err == nil {
-			sub = s
+		if err != nil {
+			return fmt.Errorf("hub video track: %w", err)
 		}
-		return err == nil
+		sub = s
+		return nil
 	})
 	defer sub.Close()
 
@@ -59,9 +63,12 @@ func TestWHIPToWHEPAndHub(t *testing.T) {
 		vs[i] = e.view("s1", "", false)
 	}
 	for i, v := range vs {
-		eventually(t, "viewer media", func() bool {
+		poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 			f, a := v.got()
-			return f >= 10 && a >= 5
+			if f >= 10 && a >= 5 {
+				return nil
+			}
+			return errors.New("waiting for viewer media")
 		})
 		v.check(t)
 		_ = i
@@ -102,16 +109,14 @@ func TestHubToWHEP(t *testing.T) {
 		appendFrame()
 	}
 	v := e.view("moq", "", false)
-	tick := time.NewTicker(time.Second / 30)
-	defer tick.Stop()
-	deadline := time.Now().Add(20 * time.Second)
-	for f, _ := v.got(); f < 20; f, _ = v.got() {
-		if time.Now().After(deadline) {
-			t.Fatalf("viewer got %d frames", f)
+	// A frame per poll, at 30 per second, until the viewer has 20.
+	poll.For(t, 20*time.Second, time.Second/30, func() error {
+		if f, _ := v.got(); f < 20 {
+			appendFrame()
+			return fmt.Errorf("viewer got %d frames", f)
 		}
-		<-tick.C
-		appendFrame()
-	}
+		return nil
+	})
 	v.check(t)
 	v.mu.Lock()
 	first := v.frames[0]
@@ -128,15 +133,24 @@ func TestDeleteFreesEverything(t *testing.T) {
 	pub := e.publish("s2", "")
 	pub.run(30, 10, 1500)
 	v := e.view2(t, "s2")
-	eventually(t, "viewer media", func() bool { f, _ := v.got(); return f >= 3 })
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+		f, _ := v.got()
+		if f >= 3 {
+			return nil
+		}
+		return errors.New("waiting for viewer media")
+	})
 
 	if st, _, _ := e.do(http.MethodDelete, v.url, "", "", nil); st != http.StatusOK {
 		t.Fatalf("DELETE viewer: %d", st)
 	}
-	eventually(t, "feeds released", func() bool {
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 		e.srv.mu.Lock()
 		defer e.srv.mu.Unlock()
-		return len(e.srv.feeds) == 0 && len(e.srv.whep) == 0
+		if len(e.srv.feeds) == 0 && len(e.srv.whep) == 0 {
+			return nil
+		}
+		return errors.New("waiting for feeds released")
 	})
 	if st, _, _ := e.do(http.MethodDelete, v.url, "", "", nil); st != http.StatusNotFound {
 		t.Fatalf("second DELETE: %d, want 404", st)
@@ -155,13 +169,16 @@ func TestDeleteFreesEverything(t *testing.T) {
 // view2 waits until the session is live before viewing it.
 func (e *testEnv) view2(t *testing.T, session string) *viewer {
 	t.Helper()
-	eventually(t, "session live", func() bool {
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 		b, ok := e.hub.Broadcast(media.Namespace{Tenant: "acme", Session: session})
 		if !ok {
-			return false
+			return errors.New("waiting for session live")
 		}
 		_, ok = b.Track(msf.SessionVideoTrack)
-		return ok
+		if ok {
+			return nil
+		}
+		return errors.New("waiting for session live")
 	})
 	return e.view(session, "", false)
 }

@@ -26,18 +26,6 @@ import (
 	"github.com/strata-edge/strata/transport/msf"
 )
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 type testEnv struct {
 	t      testing.TB
 	hub    *media.Hub
@@ -68,7 +56,7 @@ func newEnv(t testing.TB, mutate func(*Config)) *testEnv {
 	t.Cleanup(func() {
 		e.client.CloseIdleConnections()
 		hs.Close()
-		if err := srv.Close(); err != nil {
+		if err := srv.Close(context.Background()); err != nil {
 			t.Errorf("Close: %v", err)
 		}
 		hub.Close()

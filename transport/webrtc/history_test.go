@@ -1,6 +1,7 @@
 package webrtc
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -9,6 +10,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 // filledHistory has 600 packets sent at now, their sequence numbers
@@ -103,13 +106,16 @@ func TestNACKAnswered(t *testing.T) {
 	e := newEnv(t, nil)
 	pub := e.publish("n", "")
 	pub.run(30, 30, 3000)
-	eventually(t, "published video", func() bool {
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 		b, ok := e.hub.Broadcast(nsOf("n"))
 		if !ok {
-			return false
+			return errors.New("waiting for published video")
 		}
 		tr, ok := b.Track("video")
-		return ok && tr.Stats().Objects > 0
+		if ok && tr.Stats().Objects > 0 {
+			return nil
+		}
+		return errors.New("waiting for published video")
 	})
 	pc, err := clientAPI(t).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -142,7 +148,14 @@ func TestNACKAnswered(t *testing.T) {
 		})
 	})
 	e.postOffer(pc, e.url("whep", "n"), "")
-	eventually(t, "video packets", func() bool { mu.Lock(); defer mu.Unlock(); return len(seqs) >= 16 })
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seqs) >= 16 {
+			return nil
+		}
+		return errors.New("waiting for video packets")
+	})
 	mu.Lock()
 	nack := &rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers(seqs[8:12])}
 	mu.Unlock()
@@ -150,5 +163,10 @@ func TestNACKAnswered(t *testing.T) {
 	if err := pc.WriteRTCP([]rtcp.Packet{nack}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "retransmissions", func() bool { return counterValue(e.srv.m.resent)-before >= 4 })
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+		if counterValue(e.srv.m.resent)-before >= 4 {
+			return nil
+		}
+		return errors.New("waiting for retransmissions")
+	})
 }

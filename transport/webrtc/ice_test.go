@@ -1,12 +1,16 @@
 package webrtc
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 // TestAnswerCandidates: the answer announces the NAT 1:1 public address
@@ -56,13 +60,16 @@ func TestICETCP(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.TCPListener = tcp })
 	pub := e.publish("tcp", "")
 	pub.run(30, 30, 2000)
-	eventually(t, "published video", func() bool {
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 		b, ok := e.hub.Broadcast(nsOf("tcp"))
 		if !ok {
-			return false
+			return errors.New("waiting for published video")
 		}
 		tr, ok := b.Track("video")
-		return ok && tr.Stats().Objects > 0
+		if ok && tr.Stats().Objects > 0 {
+			return nil
+		}
+		return errors.New("waiting for published video")
 	})
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
@@ -88,12 +95,12 @@ func TestICETCP(t *testing.T) {
 		}
 	})
 	e.postOffer(pc, e.url("whep", "tcp"), "")
-	eventually(t, "media over ICE-TCP", func() bool {
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 		select {
 		case <-got:
-			return true
+			return nil
 		default:
-			return false
+			return errors.New("waiting for media over ICE-TCP")
 		}
 	})
 	pair, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()

@@ -2,6 +2,7 @@ package webrtc
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/msf"
 )
@@ -92,7 +94,12 @@ func TestInputOnlyConnectionPullsNoMedia(t *testing.T) {
 			if strings.Contains(p.answer, "m=audio") || strings.Contains(p.answer, "m=video") {
 				t.Fatalf("answer has media sections:\n%s", p.answer)
 			}
-			eventually(t, "input channel open", func() bool { return p.dc.ReadyState() == webrtc.DataChannelStateOpen })
+			poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+				if p.dc.ReadyState() == webrtc.DataChannelStateOpen {
+					return nil
+				}
+				return errors.New("waiting for input channel open")
+			})
 			e.srv.mu.Lock()
 			feeds := len(e.srv.feeds)
 			e.srv.mu.Unlock()
@@ -113,14 +120,13 @@ func TestInputOnlyConnectionPullsNoMedia(t *testing.T) {
 			}
 			// Input still flows.
 			msg := `{"type":"keydown","key":"q"}`
-			eventually(t, "input object", func() bool {
+			poll.For(t, 20*time.Second, 20*time.Millisecond, func() error {
 				in, ok := b.Track(msf.SessionInputTrack)
 				if ok && in.Stats().Objects > 0 {
-					return true
+					return nil
 				}
 				_ = p.dc.SendText(msg)
-				time.Sleep(20 * time.Millisecond)
-				return false
+				return errors.New("waiting for input object")
 			})
 			if n := p.tracks.Load(); n != 0 {
 				t.Fatalf("%d media tracks reached the media-less peer", n)

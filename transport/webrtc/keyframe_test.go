@@ -1,12 +1,15 @@
 package webrtc
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 // TestPLIForwarded checks a viewer's PLI reaches the WHIP publisher and
@@ -16,7 +19,13 @@ func TestPLIForwarded(t *testing.T) {
 	pub := e.publish("k", "")
 	pub.run(30, 1000, 500) // one keyframe only, at the start
 	v := e.view2(t, "k")
-	eventually(t, "viewer media", func() bool { f, _ := v.got(); return f >= 2 })
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+		f, _ := v.got()
+		if f >= 2 {
+			return nil
+		}
+		return errors.New("waiting for viewer media")
+	})
 	// Drain PLIs the bridge itself may have sent while starting.
 	for len(pub.plis) > 0 {
 		<-pub.plis
@@ -33,7 +42,12 @@ func TestPLIForwarded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "PLI forwarded", func() bool { return counterValue(e.srv.m.plis) > before })
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+		if counterValue(e.srv.m.plis) > before {
+			return nil
+		}
+		return errors.New("waiting for PLI forwarded")
+	})
 	select {
 	case <-pub.plis:
 	case <-time.After(10 * time.Second):

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/msf"
 )
@@ -175,7 +176,12 @@ func TestPATCHETag(t *testing.T) {
 	e := newEnv(t, nil)
 	e.liveHub("live")
 	v := e.view("live", "", false)
-	eventually(t, "viewer connected", func() bool { return v.pc.ConnectionState() == webrtc.PeerConnectionStateConnected })
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+		if v.pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+			return nil
+		}
+		return errors.New("waiting for viewer connected")
+	})
 	ufrag, pwd := iceCreds(v.pc.LocalDescription().SDP)
 	trickle := "a=ice-ufrag:" + ufrag + "\r\na=ice-pwd:" + pwd + "\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\na=end-of-candidates\r\n"
 	restart := "a=ice-ufrag:newufrag1\r\na=ice-pwd:newpasswordnewpasswordnew\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n"
@@ -230,11 +236,14 @@ func TestInputChannel(t *testing.T) {
 	send := func(v *viewer, msg string) {
 		t.Helper()
 		var dc *webrtc.DataChannel
-		eventually(t, "input channel", func() bool {
+		poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 			for _, d := range dataChannels(v) {
 				dc = d
 			}
-			return dc != nil && dc.ReadyState() == webrtc.DataChannelStateOpen
+			if dc != nil && dc.ReadyState() == webrtc.DataChannelStateOpen {
+				return nil
+			}
+			return errors.New("waiting for input channel")
 		})
 		if err := dc.SendText(msg); err != nil {
 			t.Fatal(err)
@@ -244,18 +253,24 @@ func TestInputChannel(t *testing.T) {
 	plain := e.view("live", "viewer", true)
 	ctl := e.view("live", "ctl", true)
 	// The plain viewer's channel is refused: it gets closed.
-	eventually(t, "plain viewer's channel refused", func() bool {
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 		for _, d := range dataChannels(plain) {
-			return d.ReadyState() == webrtc.DataChannelStateClosed
+			if d.ReadyState() == webrtc.DataChannelStateClosed {
+				return nil
+			}
+			return errors.New("waiting for plain viewer's channel refused")
 		}
-		return false
+		return errors.New("waiting for plain viewer's channel refused")
 	})
 	send(ctl, `{"type":"key","code":"KeyW"}`)
 	var tr *media.Track
-	eventually(t, "input track", func() bool {
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 		var ok bool
 		tr, ok = b.Track(msf.SessionInputTrack)
-		return ok && tr.Stats().Objects > 0
+		if ok && tr.Stats().Objects > 0 {
+			return nil
+		}
+		return errors.New("waiting for input track")
 	})
 	sub := tr.Subscribe()
 	defer sub.Close()

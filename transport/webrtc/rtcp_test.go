@@ -1,6 +1,7 @@
 package webrtc
 
 import (
+	"errors"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	pmedia "github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/strata-edge/strata/internal/poll"
 )
 
 // TestRTCPFeedback: a WHIP publisher that numbers its packets
@@ -103,7 +106,22 @@ func TestRTCPFeedback(t *testing.T) {
 			}
 		}()
 	}
-	eventually(t, "TWCC feedback to the publisher", func() bool { return twcc.Load() > 0 })
-	eventually(t, "receiver report to the publisher", func() bool { return rr.Load() > 0 })
-	eventually(t, "sender report to the viewer", func() bool { return sr.Load() > 0 })
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+		if twcc.Load() > 0 {
+			return nil
+		}
+		return errors.New("waiting for TWCC feedback to the publisher")
+	})
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+		if rr.Load() > 0 {
+			return nil
+		}
+		return errors.New("waiting for receiver report to the publisher")
+	})
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+		if sr.Load() > 0 {
+			return nil
+		}
+		return errors.New("waiting for sender report to the viewer")
+	})
 }

@@ -234,8 +234,10 @@ func (s *Server) trackCodecLocked(ns media.Namespace, track string, kind media.T
 	return c
 }
 
-// Close ends every session and feed and releases the sockets.
-func (s *Server) Close() error {
+// Close ends every session and feed and releases the sockets. Nothing of
+// it is graceful (peers are closed at once), so ctx is not waited on.
+// Safe to call more than once.
+func (s *Server) Close(context.Context) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
