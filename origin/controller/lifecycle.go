@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/registry"
 )
 
@@ -68,33 +69,27 @@ var ErrNoIdlePolicy = errors.New("the app has no idle policy")
 // fails for good instead of looping.
 const maxPlacements = 10
 
-// Restart policies of an app (registry.App.RestartPolicy); empty means
-// on-failure.
-const (
-	restartNever     = "never"
-	restartOnFailure = "on-failure"
-)
-
 // AfterExit decides, per the app's restart policy, what becomes of a
 // session whose instance ended on its own: never → failed; on-failure →
 // terminated after a clean exit (code 0), placed again otherwise; always
 // → placed again. Placing again goes through pending, so the placer may
 // pick another edge.
 func (l *Lifecycle) AfterExit(s *registry.Session, exitCode *int, reason string) (registry.SessionState, string) {
-	policy := restartOnFailure
+	// An app without a restart policy restarts on failure.
+	policy := api.RestartOnFailure
 	if a, ok := l.store.State().App(s.AppID); ok && a.RestartPolicy != "" {
-		policy = a.RestartPolicy
+		policy = api.RestartPolicy(a.RestartPolicy)
 	}
 	clean := exitCode != nil && *exitCode == 0
 	switch {
-	case policy == restartNever:
+	case policy == api.RestartNever:
 		return registry.StateFailed, reason
-	case policy == restartOnFailure && clean:
+	case policy == api.RestartOnFailure && clean:
 		return registry.StateTerminated, "instance exited with status 0"
 	case s.Placements >= maxPlacements:
 		return registry.StateFailed, fmt.Sprintf("%s; not restarted after %d placements", reason, s.Placements)
 	}
-	return registry.StatePending, truncate("restarting (restart_policy "+policy+") after: "+reason, 256)
+	return registry.StatePending, truncate("restarting (restart_policy "+string(policy)+") after: "+reason, 256)
 }
 
 // Report records what the session's edge observed of its instance:
@@ -124,15 +119,15 @@ func (l *Lifecycle) Report(ctx context.Context, s *registry.Session, st registry
 // viewer for idle: hibernate or terminate. It fails with ErrNoIdlePolicy
 // when the app has none.
 func (l *Lifecycle) Idle(ctx context.Context, s *registry.Session, idle time.Duration) (*registry.Session, error) {
-	policy := "none"
+	policy := api.IdleNone
 	if a, ok := l.store.State().App(s.AppID); ok {
-		policy = a.IdlePolicy
+		policy = api.IdlePolicy(a.IdlePolicy)
 	}
 	var next registry.SessionState
 	switch policy {
-	case "hibernate":
+	case api.IdleHibernate:
 		next = registry.StateHibernated
-	case "terminate":
+	case api.IdleTerminate:
 		next = registry.StateTerminated
 	default:
 		return nil, fmt.Errorf("session %s: %w", s.ID, ErrNoIdlePolicy)
@@ -209,7 +204,7 @@ func (l *Lifecycle) releaseNode(ctx context.Context, nodeID string, state regist
 			continue
 		}
 		next, reason := registry.StatePending, fmt.Sprintf("node %s %s; waiting to be placed again", nodeID, state)
-		if a, ok := st.App(s.AppID); ok && a.RestartPolicy == restartNever {
+		if a, ok := st.App(s.AppID); ok && api.RestartPolicy(a.RestartPolicy) == api.RestartNever {
 			next, reason = registry.StateFailed, fmt.Sprintf("node %s %s", nodeID, state)
 		}
 		if _, err := l.store.Apply(ctx, &registry.SetSessionState{ID: s.ID, State: next, ExpectState: s.State, Reason: reason, At: now}); err != nil {
