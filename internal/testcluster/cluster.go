@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -83,6 +84,10 @@ func Start(opts Options) (*Cluster, error) {
 	}
 	if opts.Dir == "" {
 		return nil, errors.New("testcluster: Options.Dir is required")
+	}
+	// STRATA_TEST_LOG=1 shows the cluster's logs, to see why a test failed.
+	if opts.Logger == nil && os.Getenv("STRATA_TEST_LOG") != "" {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	if opts.Logger == nil {
 		opts.Logger = logging.Discard()
