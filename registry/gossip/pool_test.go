@@ -13,6 +13,12 @@ import (
 )
 
 func TestClusterAllAlive(t *testing.T) {
+	if raceEnabled {
+		// 20 pools in one race-instrumented process on two cores: the
+		// detector's overhead starves UDP handling until probes time out
+		// and nodes stay suspect. `make test` runs this test without -race.
+		t.Skip("scale test: run without -race (make test does)")
+	}
 	n := 20
 	if testing.Short() {
 		n = 8
