@@ -12,9 +12,11 @@ STATICCHECK ?= staticcheck
 
 # The release binary, and the benches beside it (`strata bench` runs
 # strata-bench from the same folder).
+# -buildvcs=auto stamps the commit for `strata version` even where the
+# environment turns VCS stamping off.
 build:
-	$(GO) build -o $(BIN) ./cmd/strata
-	$(GO) build -o $(BENCH) ./cmd/strata-bench
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/strata
+	$(GO) build -buildvcs=auto -o $(BENCH) ./cmd/strata-bench
 
 # The whole cluster in one process, with a demo session.
 run: build
