@@ -26,7 +26,10 @@ run: build
 # race detector. Long soaks and heavy benchmarks are under `make bench`.
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	# -p 1: one test binary at a time. The cluster tests run many nodes in
+	# one process under the race detector; two such packages side by side
+	# on a 2-core machine starve each other's gossip and Raft timers.
+	$(GO) test -race -p 1 -count=1 -timeout 30m $(PKGS)
 	# The load and scale tests skip themselves under -race (the detector's
 	# overhead, not Strata, starves Raft and gossip there): run them without.
 	$(GO) test -count=1 -timeout 10m -run '^(TestPlacementClusterCapacity|TestClusterAllAlive)$$' ./origin/ ./registry/gossip/
