@@ -43,16 +43,16 @@ type peer struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex // guards etag, stopping and ICE updates
+	mu       sync.Mutex // guards etag, stopping, cleanup and ICE updates
 	etag     string
 	stopping bool
+	cleanup  func() // kind-specific release, run once after goroutines end
 
 	// holder batches writes to the peer's current UDP address; nil
 	// until connected, or when the path is not batchable.
 	holder atomic.Pointer[heldAddr]
 
 	once      sync.Once
-	cleanup   func()        // kind-specific release, run once after goroutines end
 	connected chan struct{} // closed once DTLS is up and tracks are bound
 }
 
@@ -112,6 +112,19 @@ func (p *peer) goroutine(fn func(ctx context.Context)) bool {
 	return true
 }
 
+// setCleanup installs the release close runs. It reports false, leaving
+// the release to the caller, when the peer is already closing: pion's
+// callbacks may close a peer while its handler is still setting it up.
+func (p *peer) setCleanup(f func()) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopping {
+		return false
+	}
+	p.cleanup = f
+	return true
+}
+
 // close stops the goroutines, closes the peer connection and releases the
 // resource; it is idempotent and safe from any goroutine but the peer's own.
 func (p *peer) close() {
@@ -124,8 +137,11 @@ func (p *peer) close() {
 			p.s.cfg.Logger.Debug("closing peer connection", "id", p.id, "err", err)
 		}
 		p.wg.Wait()
-		if p.cleanup != nil {
-			p.cleanup()
+		p.mu.Lock()
+		cleanup := p.cleanup
+		p.mu.Unlock()
+		if cleanup != nil {
+			cleanup()
 		}
 		p.s.forget(p)
 	})

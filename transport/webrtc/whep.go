@@ -110,11 +110,11 @@ func (s *Server) view(ctx context.Context, ns media.Namespace, role Role, offer 
 		return answer{}, fmt.Errorf("webrtc: new peer connection: %w", err)
 	}
 	w := &whepSession{peer: newPeer(s, "whep", ns, pc), role: role, feeds: feeds}
-	w.cleanup = func() {
+	w.setCleanup(func() {
 		for _, f := range w.feeds {
 			s.releaseFeed(f)
 		}
-	}
+	}) // a new peer is not closing yet
 	for _, f := range feeds {
 		local, err := webrtc.NewTrackLocalStaticRTP(f.c.capability(), f.key.track, "strata")
 		if err != nil {

@@ -67,11 +67,16 @@ func (s *Server) publish(ctx context.Context, ns media.Namespace, offer string) 
 		w.close()
 		return answer{}, fmt.Errorf("webrtc: publish %s: %w", ns, err)
 	}
-	w.b = b
+	w.mu.Lock()
+	w.b = b // hubTrack, on pion's goroutines, waits for it under w.mu
+	w.mu.Unlock()
 	if _, err := b.CreateTrack(media.TrackInfo{Name: msf.SessionInputTrack, Kind: media.KindInput}, media.TrackOptions{FirstGroupID: uint64(time.Now().UnixMilli())}); err != nil {
 		s.cfg.Logger.Warn("creating input track", "ns", ns, "err", err)
 	}
-	w.cleanup = func() { w.b.Close() }
+	if !w.setCleanup(b.Close) {
+		b.Close()
+		return answer{}, ErrClosed
+	}
 
 	s.mu.Lock()
 	if s.closed {
