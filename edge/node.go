@@ -16,6 +16,7 @@ import (
 	"github.com/strata-edge/strata/edge/gpu"
 	"github.com/strata-edge/strata/edge/runtime"
 	"github.com/strata-edge/strata/internal/netutil"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/registry/gossip"
 	"github.com/strata-edge/strata/transport/media"
 )
@@ -36,6 +37,9 @@ type Deps struct {
 	NICProbe gpu.NICProbe
 	// CPUStatFile replaces /proc/stat.
 	CPUStatFile string
+	// Identity is the edge's cluster certificate (see Enroll): it
+	// authenticates the edge to origins and to other edges.
+	Identity *pki.Holder
 }
 
 // discoverTimeout bounds GPU discovery at start.
