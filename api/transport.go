@@ -196,6 +196,11 @@ func (p *connPool) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, err // the body was consumed; it cannot be sent again
 			}
 			continue
+		case !reused && p.tls == nil && errors.Is(err, errIdleClosed):
+			// A fresh plaintext connection closed without a word is what
+			// an HTTPS origin does with an http:// request.
+			_ = c.nc.Close()
+			return nil, fmt.Errorf("%w (origins serve HTTPS by default: trust the cluster CA, see Client.WithTLS)", err)
 		default:
 			_ = c.nc.Close()
 			return nil, err

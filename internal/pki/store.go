@@ -148,9 +148,14 @@ func (r *Renewer) Close(ctx context.Context) error {
 }
 
 // RenewAt is when a certificate valid from notBefore to notAfter should
-// be renewed: after two thirds of its life.
+// be renewed: after two thirds of the life it was issued for (the CA
+// backdates NotBefore by a minute of clock skew, which is not counted).
 func RenewAt(notBefore, notAfter time.Time) time.Time {
-	return notBefore.Add(notAfter.Sub(notBefore) * 2 / 3)
+	issued := notBefore.Add(skew)
+	if !issued.Before(notAfter) {
+		issued = notBefore
+	}
+	return issued.Add(notAfter.Sub(issued) * 2 / 3)
 }
 
 func (r *Renewer) run(ctx context.Context) {
