@@ -21,7 +21,7 @@ import (
 func chain(t *testing.T, ctx context.Context, e *env, bcfg Config) (a, b *edge, p *testPublisher) {
 	a = e.newEdge(Config{IngestTracks: []string{"video"}, NodeID: "a"}, Deps{})
 	bcfg.NodeID = "b"
-	b = e.newEdge(bcfg, Deps{Locator: e.locator(a.addr)})
+	b = e.newEdge(bcfg, Deps{Locator: e.locator(a.source())})
 	p = e.publish(ctx, a.addr, false)
 	select {
 	case <-p.accepted: // A subscribed to the publisher's track
