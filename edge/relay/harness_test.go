@@ -363,5 +363,16 @@ func (e *env) locator(src Source) Locator {
 	}
 }
 
+// peerIDs lists the cluster edges with relay sessions open on a.
+func (a *edge) peerIDs() []pki.Identity {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []pki.Identity
+	for _, id := range a.peers {
+		out = append(out, id)
+	}
+	return out
+}
+
 // source is a as the Locator names it.
 func (a *edge) source() Source { return Source{Addr: a.addr, NodeID: a.id} }
