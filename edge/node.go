@@ -125,7 +125,7 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	origins := api.New("", cfg.Join...).WithTLS(id.ClientConfig(pki.RolesOf(pki.RoleOrigin)))
 	var ms *mediaServer
 	if cfg.Media.Enabled() {
-		if ms, err = startMedia(cfg.Media, cfg.NodeID, origins, base.With("node", cfg.NodeID), deps.Registerer); err != nil {
+		if ms, err = startMedia(cfg.Media, cfg.NodeID, id, origins, base.With("node", cfg.NodeID), deps.Registerer); err != nil {
 			return nil, err
 		}
 		a := ms.addrs()
