@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -36,8 +37,9 @@ func Enroll(ctx context.Context, c *api.Client, id Identity, pin, dir string, lo
 		if err == nil {
 			return saveIssued(nc, key, pin, dir)
 		}
-		if api.StatusOf(err) != 0 && !api.Retryable(err) {
-			// The origins answered and said no: retrying cannot help.
+		if api.StatusOf(err) != 0 && !api.Retryable(err) || errors.Is(err, ErrFingerprint) || errors.Is(err, ErrUntrusted) {
+			// The origins said no, or are not the cluster we were told
+			// to trust: retrying cannot help.
 			return nil, fmt.Errorf("enroll as %s: %w", id, err)
 		}
 		log.Warn("enrollment failed; retrying", "err", err, "retry_in", backoff)

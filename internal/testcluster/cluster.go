@@ -48,7 +48,10 @@ type Options struct {
 	// Plaintext runs the cluster without certificates (pki.disable), to
 	// measure what TLS costs; edges cannot join such a cluster.
 	Plaintext bool
-	Logger    *slog.Logger
+	// CertValidity is the life of node certificates (default: origin's);
+	// short ones make certificates rotate during a test.
+	CertValidity time.Duration
+	Logger       *slog.Logger
 }
 
 // Cluster is a running in-process cluster.
@@ -130,6 +133,7 @@ func Start(opts Options) (*Cluster, error) {
 		cfg.API.RateLimit = opts.RateLimit
 		cfg.API.RateBurst = int(opts.RateLimit)
 		cfg.PKI.Disable = opts.Plaintext
+		cfg.PKI.CertValidity = opts.CertValidity
 		if i == 0 {
 			cfg.Bootstrap = true
 		} else {

@@ -92,6 +92,12 @@ func (c *Cluster) joinToken(ctx context.Context) (string, error) {
 	return k.Token, nil
 }
 
+// EdgeIdentity loads the certificate edge id enrolled for, as that
+// edge's host holds it: tests act as the edge with it.
+func (c *Cluster) EdgeIdentity(id string) (*pki.Holder, error) {
+	return pki.LoadNode(filepath.Join(c.opts.Dir, "edges", id, "pki"))
+}
+
 // retry calls f until it succeeds, fails with a non-retryable error, or
 // ctx ends.
 func retry(ctx context.Context, f func() error) error {
