@@ -1,8 +1,10 @@
-// Package certs makes the TLS certificates Strata's media listeners use
-// when none is configured: a self-signed ECDSA P-256 certificate valid for
-// less than 14 days, the most a browser accepts for a WebTransport
-// connection pinned with serverCertificateHashes. The certificate's
-// SHA-256 hash is returned so a player page can pin it.
+// Package certs supplies the certificates of Strata's public listeners
+// (the edge's media listeners, the origin API) through one Source
+// interface, from operator files reloaded when they change, from an ACME
+// CA, or, for development, self-signed: an ECDSA P-256 certificate valid
+// for less than 14 days, the most a browser accepts for a WebTransport
+// connection pinned with serverCertificateHashes. The self-signed
+// certificate's SHA-256 hash is returned so a player page can pin it.
 package certs
 
 import (
