@@ -217,6 +217,7 @@ func (a *ACME) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = errors.Join(err, ctx.Err())
 	}
+	a.client.HTTPClient.CloseIdleConnections()
 	if err != nil {
 		return fmt.Errorf("certs: acme close: %w", err)
 	}
