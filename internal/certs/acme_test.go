@@ -3,30 +3,57 @@ package certs
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/internal/certs/acmetest"
 	"github.com/strata-edge/strata/internal/poll"
 )
 
-// port is the numeric port of a host:port.
-func port(t *testing.T, addr string) int {
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// serveTLS accepts TLS connections on a loopback port with conf,
+// completing each handshake and closing the connection, until the test
+// ends. It returns the address.
+func serveTLS(t *testing.T, conf *tls.Config) string {
 	t.Helper()
-	_, p, err := net.SplitHostPort(addr)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", conf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := strconv.Atoi(p)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = conn.(*tls.Conn).Handshake()
+			_ = conn.Close()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close(); <-done })
+	return ln.Addr().String()
+}
+
+// peerLeaf handshakes with addr as serverName and returns the server's
+// certificate, verified against roots (or not verified if roots is nil).
+func peerLeaf(addr, serverName string, roots *x509.CertPool) (*x509.Certificate, error) {
+	conf := &tls.Config{ServerName: serverName, RootCAs: roots, InsecureSkipVerify: roots == nil, MinVersion: tls.VersionTLS13}
+	conn, err := tls.Dial("tcp", addr, conf)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return n
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0], nil
 }
 
 func waitIssued(t *testing.T, a *ACME) {
@@ -51,48 +78,44 @@ func closeSource(t *testing.T, s Source) {
 // which validates by a TLS-ALPN-01 handshake with the listener the source
 // serves, then serves it from the cache after a restart with the CA gone.
 func TestACMEIssuesWithTLSALPN01(t *testing.T) {
-	ca := newTestCA(t)
-	ln, err := net.Listen("tcp", net.JoinHostPort(loopback(t), "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca.serve(0, port(t, ln.Addr().String()), 0)
+	ca := acmetest.New(t, acmetest.Options{})
 	cacheDir := filepath.Join(t.TempDir(), "acme")
-	cfg := ACMEConfig{DirectoryURL: ca.directory(), Email: "ops@example.com", Domains: []string{"localhost"},
-		CacheDir: cacheDir, CAFile: ca.caFile}
-	a, err := NewACME(cfg, Deps{Logger: testLogger(t)})
+	cfg := Config{Mode: ModeACME, ACME: ACMEConfig{DirectoryURL: ca.Directory(), Email: "ops@example.com",
+		Domains: []string{acmetest.Domain}, CacheDir: cacheDir, CAFile: ca.CAFile()}}
+	src, err := FromConfig(cfg, Deps{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeSource(t, a)
-	if _, err := a.GetCertificate(&tls.ClientHelloInfo{ServerName: "localhost"}); err == nil {
-		t.Fatal("a certificate before any issuance")
+	defer closeSource(t, src)
+	a := src.(*ACME)
+	if _, err := a.GetCertificate(&tls.ClientHelloInfo{ServerName: acmetest.Domain}); !errors.Is(err, ErrNotIssued) {
+		t.Fatalf("before issuance: %v, want ErrNotIssued", err)
 	}
-	serveTLS(t, ln, ServerTLS(a))
+	addr := serveTLS(t, ServerTLS(a))
+	ca.ALPN01.To(addr)
 	a.Start()
 	waitIssued(t, a)
 
-	leaf, err := peerLeaf(ln.Addr().String(), "localhost", ca.roots())
+	leaf, err := peerLeaf(addr, acmetest.Domain, ca.Roots())
 	if err != nil {
 		t.Fatalf("handshake verified against the test CA: %v", err)
 	}
-	t.Logf("issued serial %s, not after %s", leaf.SerialNumber, leaf.NotAfter)
 
 	// Secrets on disk: 0700 directory, 0600 files.
 	if fi, err := os.Stat(cacheDir); err != nil || fi.Mode().Perm() != 0o700 {
-		t.Errorf("cache dir: %v, mode %v; want 0700", err, fi.Mode().Perm())
+		t.Errorf("cache dir: %v %v; want mode 0700", fi, err)
 	}
 	for _, f := range []string{accountKeyFile, certificateFile} {
 		if fi, err := os.Stat(filepath.Join(cacheDir, f)); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s: %v; want a 0600 file", f, err)
+			t.Errorf("%s: %v %v; want a 0600 file", f, fi, err)
 		}
 	}
 
 	// A restart serves the cached certificate before (and without) any
 	// contact with the CA.
 	closeSource(t, a)
-	cfg.DirectoryURL = "https://127.0.0.1:1/directory"
-	b, err := NewACME(cfg, Deps{})
+	cfg.ACME.DirectoryURL = "https://127.0.0.1:1/directory"
+	b, err := NewACME(cfg.ACME, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,9 +125,9 @@ func TestACMEIssuesWithTLSALPN01(t *testing.T) {
 	default:
 		t.Fatal("cached certificate not loaded")
 	}
-	c, err := b.GetCertificate(&tls.ClientHelloInfo{ServerName: "localhost"})
+	c, err := b.GetCertificate(&tls.ClientHelloInfo{ServerName: acmetest.Domain})
 	if err != nil || c.Leaf.SerialNumber.Cmp(leaf.SerialNumber) != 0 {
-		t.Fatalf("after restart: %v, serial %v; want the cached %s", err, c, leaf.SerialNumber)
+		t.Fatalf("after restart: %v; want the cached serial %s", err, leaf.SerialNumber)
 	}
 }
 
@@ -112,32 +135,27 @@ func TestACMEIssuesWithTLSALPN01(t *testing.T) {
 // renews a short-lived certificate before it expires, while the TLS
 // listener keeps serving.
 func TestACMERenewsWithHTTP01(t *testing.T) {
-	ca := newTestCA(t)
-	host := loopback(t)
-	a, err := NewACME(ACMEConfig{DirectoryURL: ca.directory(), Domains: []string{"localhost"},
-		CacheDir: filepath.Join(t.TempDir(), "acme"), CAFile: ca.caFile,
-		HTTPAddr: net.JoinHostPort(host, "0")}, Deps{Logger: testLogger(t)})
+	// Six-second certificates: renewed a third of their life before
+	// expiry, about two seconds after issuance.
+	ca := acmetest.New(t, acmetest.Options{ValiditySec: 6})
+	a, err := NewACME(ACMEConfig{DirectoryURL: ca.Directory(), Domains: []string{acmetest.Domain},
+		CacheDir: filepath.Join(t.TempDir(), "acme"), CAFile: ca.CAFile(), HTTPAddr: "127.0.0.1:0"},
+		Deps{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeSource(t, a)
 	a.retryMin = 100 * time.Millisecond
-	// Six-second certificates: renewed a third of their life before
-	// expiry, two seconds after issuance.
-	ca.serve(port(t, a.Addr()), 0, 6)
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveTLS(t, ln, ServerTLS(a))
+	ca.HTTP01.To(a.Addr())
+	addr := serveTLS(t, ServerTLS(a))
 	a.Start()
 	waitIssued(t, a)
-	first, err := peerLeaf(ln.Addr().String(), "localhost", nil)
+	first, err := peerLeaf(addr, acmetest.Domain, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	poll.For(t, 30*time.Second, 50*time.Millisecond, func() error {
-		leaf, err := peerLeaf(ln.Addr().String(), "localhost", nil)
+		leaf, err := peerLeaf(addr, acmetest.Domain, nil)
 		if err != nil {
 			return err
 		}
@@ -152,8 +170,4 @@ func TestACMERenewsWithHTTP01(t *testing.T) {
 	if time.Now().After(first.NotAfter) {
 		t.Errorf("renewed only after the first certificate expired")
 	}
-}
-
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

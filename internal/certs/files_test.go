@@ -6,7 +6,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,15 +92,11 @@ func TestFilesReloadsOnChange(t *testing.T) {
 	if _, ok := src.(*Files); !ok {
 		t.Fatalf("cert_file without a mode made a %T, want *Files", src)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveTLS(t, ln, ServerTLS(src))
+	addr := serveTLS(t, ServerTLS(src))
 	src.Start()
 	serving := func(want string) func() error {
 		return func() error {
-			leaf, err := peerLeaf(ln.Addr().String(), "localhost", nil)
+			leaf, err := peerLeaf(addr, "localhost", nil)
 			if err != nil {
 				return err
 			}
