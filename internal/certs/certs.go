@@ -15,10 +15,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
 	"net"
+	"os"
 	"time"
 )
 
@@ -103,4 +105,20 @@ func (c *Cert) Pool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(c.Leaf)
 	return p
+}
+
+// WriteFiles saves the certificate and its key as PEM files (0600), the
+// form Files reads: for handing a development certificate to a tool.
+func (c *Cert) WriteFiles(certFile, keyFile string) error {
+	der, err := x509.MarshalPKCS8PrivateKey(c.TLS.PrivateKey)
+	if err != nil {
+		return fmt.Errorf("certs: key: %w", err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return fmt.Errorf("certs: %w", err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.TLS.Certificate[0]}), 0o600); err != nil {
+		return fmt.Errorf("certs: %w", err)
+	}
+	return nil
 }

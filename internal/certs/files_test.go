@@ -2,8 +2,6 @@ package certs
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"log/slog"
 	"os"
@@ -16,32 +14,24 @@ import (
 	"github.com/strata-edge/strata/internal/poll"
 )
 
-// pemPair is a fresh self-signed certificate and key in PEM.
-func pemPair(t *testing.T) (certPEM, keyPEM []byte, serial string) {
+// newPair writes a fresh self-signed pair the way deploy tools replace
+// files: new files renamed over the old ones, certificate first. It
+// returns the certificate's serial.
+func newPair(t *testing.T, certFile, keyFile string) string {
 	t.Helper()
 	c, err := SelfSigned(nil, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(c.TLS.PrivateKey)
-	if err != nil {
+	if err := c.WriteFiles(certFile+".new", keyFile+".new"); err != nil {
 		t.Fatal(err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.TLS.Certificate[0]}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), c.Leaf.SerialNumber.String()
-}
-
-// replace swaps path's content the way deploy tools do: a new file
-// renamed over the old.
-func replace(t *testing.T, path string, b []byte) {
-	t.Helper()
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{certFile, keyFile} {
+		if err := os.Rename(f+".new", f); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
+	return c.Leaf.SerialNumber.String()
 }
 
 // logWatch is a slog handler that counts records containing a text.
@@ -79,9 +69,7 @@ func (w *logWatch) count(sub string) int {
 func TestFilesReloadsOnChange(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	c1, k1, s1 := pemPair(t)
-	replace(t, certFile, c1)
-	replace(t, keyFile, k1)
+	s1 := newPair(t, certFile, keyFile)
 	logs := &logWatch{}
 	src, err := FromConfig(Config{CertFile: certFile, KeyFile: keyFile, Reload: 10 * time.Millisecond},
 		Deps{Logger: slog.New(logs)})
@@ -108,11 +96,9 @@ func TestFilesReloadsOnChange(t *testing.T) {
 	}
 	poll.For(t, 5*time.Second, 10*time.Millisecond, serving(s1))
 
-	// A new pair, certificate first, then key: a mismatched pair in
-	// between must not be served.
-	c2, k2, s2 := pemPair(t)
-	replace(t, certFile, c2)
-	replace(t, keyFile, k2)
+	// A new pair, certificate first, then key: the mismatched pair in
+	// between does not load.
+	s2 := newPair(t, certFile, keyFile)
 	poll.For(t, 5*time.Second, 10*time.Millisecond, serving(s2))
 
 	// A broken certificate (overwritten in place) keeps the last pair.
@@ -130,19 +116,15 @@ func TestFilesReloadsOnChange(t *testing.T) {
 		t.Fatalf("after a broken file: %v", err)
 	}
 
-	c3, k3, s3 := pemPair(t)
-	replace(t, keyFile, k3)
-	replace(t, certFile, c3)
+	s3 := newPair(t, certFile, keyFile)
 	poll.For(t, 5*time.Second, 10*time.Millisecond, serving(s3))
 }
 
 func TestNewFilesRefusesABadPair(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	c1, _, _ := pemPair(t)
-	_, k2, _ := pemPair(t)
-	replace(t, certFile, c1)
-	replace(t, keyFile, k2)
+	newPair(t, certFile, keyFile)
+	newPair(t, certFile+"2", keyFile)
 	if _, err := NewFiles(Config{CertFile: certFile, KeyFile: keyFile}, Deps{}); err == nil {
 		t.Fatal("a key that does not match the certificate was accepted")
 	}
