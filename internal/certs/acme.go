@@ -51,12 +51,12 @@ type ACME struct {
 	httpLn  net.Listener
 	httpSrv *http.Server
 
-	mu       sync.RWMutex
-	cert     *tls.Certificate
-	alpn     map[string]*tls.Certificate // tls-alpn-01 answers by domain
-	tokens   map[string]string           // http-01 answers by path
-	issued   chan struct{}               // closed when the first certificate is in
-	issuedMu sync.Once
+	mu         sync.RWMutex
+	cert       *tls.Certificate
+	alpn       map[string]*tls.Certificate // tls-alpn-01 answers by domain
+	tokens     map[string]string           // http-01 answers by path
+	issued     chan struct{}               // closed when the first certificate is in
+	issuedOnce sync.Once
 
 	registered bool // touched only by run
 
@@ -298,7 +298,7 @@ func (a *ACME) setCert(c *tls.Certificate) {
 	a.mu.Lock()
 	a.cert = c
 	a.mu.Unlock()
-	a.issuedMu.Do(func() { close(a.issued) })
+	a.issuedOnce.Do(func() { close(a.issued) })
 }
 
 // issue runs one order to a new certificate and caches it.
