@@ -171,3 +171,36 @@ func TestACMERenewsWithHTTP01(t *testing.T) {
 		t.Errorf("renewed only after the first certificate expired")
 	}
 }
+
+// TestApplyKeepsTheListenersConfig: a listener asking for client
+// certificates (the origin API, where nodes present theirs) keeps asking
+// once it serves an ACME certificate, and the CA's TLS-ALPN-01 handshake,
+// which presents none, still validates.
+func TestApplyKeepsTheListenersConfig(t *testing.T) {
+	ca := acmetest.New(t, acmetest.Options{})
+	a, err := NewACME(ACMEConfig{DirectoryURL: ca.Directory(), Domains: []string{acmetest.Domain},
+		CacheDir: filepath.Join(t.TempDir(), "acme"), CAFile: ca.CAFile()}, Deps{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeSource(t, a)
+	base := &tls.Config{MinVersion: tls.VersionTLS13, ClientAuth: tls.RequestClientCert}
+	addr := serveTLS(t, Apply(base, a))
+	ca.ALPN01.To(addr)
+	a.Start()
+	waitIssued(t, a)
+
+	asked := false
+	conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: acmetest.Domain, RootCAs: ca.Roots(),
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			asked = true
+			return &tls.Certificate{}, nil
+		}})
+	if err != nil {
+		t.Fatalf("handshake verified against the test CA: %v", err)
+	}
+	_ = conn.Close()
+	if !asked {
+		t.Error("the listener no longer asks for a client certificate")
+	}
+}

@@ -205,13 +205,28 @@ func FromConfig(cfg Config, deps Deps) (Source, error) {
 // offering only the acme-tls/1 protocol negotiates it and gets the
 // challenge certificate.
 func ServerTLS(src Source) *tls.Config {
-	c := &tls.Config{MinVersion: tls.VersionTLS13, GetCertificate: src.GetCertificate}
+	return Apply(&tls.Config{MinVersion: tls.VersionTLS13}, src)
+}
+
+// Apply is a copy of base presenting src's certificates, for a listener
+// whose config sets more (client certificates, versions): it replaces
+// Certificates, GetCertificate and, for an ACME source, GetConfigForClient
+// (a handshake that is not a TLS-ALPN-01 validation still goes to base's
+// GetConfigForClient, if any).
+func Apply(base *tls.Config, src Source) *tls.Config {
+	c := base.Clone()
+	c.Certificates = nil
+	c.GetCertificate = src.GetCertificate
 	if a, ok := src.(*ACME); ok {
+		next := base.GetConfigForClient
 		c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-			if !isChallengeHello(hello) {
-				return nil, nil
+			if isChallengeHello(hello) {
+				return a.challengeTLS(), nil
 			}
-			return a.challengeTLS(), nil
+			if next != nil {
+				return next(hello)
+			}
+			return nil, nil
 		}
 	}
 	return c
