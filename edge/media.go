@@ -3,13 +3,11 @@ package edge
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/strata-edge/strata/edge/relay"
 	"github.com/strata-edge/strata/internal/certs"
 	"github.com/strata-edge/strata/internal/netutil"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/webrtc"
 )
@@ -54,10 +53,6 @@ type MediaConfig struct {
 	// change; acme issues and renews a publicly trusted certificate. The
 	// player pins only the self-signed one.
 	TLS certs.Config `yaml:"tls"`
-	// TLSCA, a PEM file, verifies other edges' certificates when relaying;
-	// empty uses the system roots, or no verification with a self-signed
-	// certificate.
-	TLSCA string `yaml:"tls_ca"`
 	// KeysRefresh is how often the token keys are re-read from an origin
 	// (and at most how stale they are; an unknown kid triggers a refresh).
 	KeysRefresh time.Duration `yaml:"keys_refresh"`
@@ -165,7 +160,7 @@ type mediaAddrs struct{ QUIC, WHIP, WebRTC string }
 
 // startMedia opens the media listeners and starts serving. Tokens are
 // verified with keys fetched from the origins on first use.
-func startMedia(cfg MediaConfig, nodeID string, client *api.Client, log *slog.Logger, reg prometheus.Registerer) (_ *mediaServer, err error) {
+func startMedia(cfg MediaConfig, nodeID string, identity *pki.Holder, client *api.Client, log *slog.Logger, reg prometheus.Registerer) (_ *mediaServer, err error) {
 	if cfg.LocateTTL <= 0 {
 		cfg.LocateTTL = defaultLocateTTL
 	}
@@ -187,12 +182,15 @@ func startMedia(cfg MediaConfig, nodeID string, client *api.Client, log *slog.Lo
 	m.relayToks = newRelayTokens(origins, nodeID, mediaCallTimeout)
 	m.router = &viewerRouter{auth: m.auth, nodes: origins, timeout: mediaCallTimeout}
 
-	srvTLS, upTLS, err := m.tlsConfigs()
+	srvTLS, err := m.tlsConfigs()
 	if err != nil {
 		return nil, err
 	}
-	m.relay, err = relay.New(relay.Config{UpstreamTLS: upTLS, IngestTracks: []string{"catalog", "video", "audio"}},
-		relay.Deps{Authorizer: m.auth, Locator: m.locator.locate,
+	if identity == nil {
+		m.log.Warn("no cluster certificate: this edge neither relays broadcasts from other edges nor serves them to other edges")
+	}
+	m.relay, err = relay.New(relay.Config{IngestTracks: []string{"catalog", "video", "audio"}},
+		relay.Deps{Authorizer: m.auth, Locator: m.locator.locate, Identity: identity,
 			RelayToken: func() ([]byte, error) { return m.relayToks.get(m.ctx) },
 			Registerer: reg, Logger: log})
 	if err != nil {
@@ -257,39 +255,22 @@ func startMedia(cfg MediaConfig, nodeID string, client *api.Client, log *slog.Lo
 	return m, nil
 }
 
-// tlsConfigs sets up the listeners' certificate source (self-signed,
-// operator files or ACME) and the client config for dialing other edges.
-func (m *mediaServer) tlsConfigs() (srv, up *tls.Config, err error) {
+// tlsConfigs sets up the public listeners' certificate source
+// (self-signed, operator files or ACME). Other edges are not its concern:
+// relays use the cluster certificates (relay.Deps.Identity).
+func (m *mediaServer) tlsConfigs() (*tls.Config, error) {
 	var hosts []string
 	for _, a := range []string{m.cfg.QUICAddr, m.cfg.HTTPAddr} {
 		if h, _, err := net.SplitHostPort(a); err == nil && h != "" {
 			hosts = append(hosts, h)
 		}
 	}
+	var err error
 	if m.tls, err = certs.FromConfig(m.cfg.TLS, certs.Deps{Logger: m.log, Hosts: hosts}); err != nil {
-		return nil, nil, fmt.Errorf("%w: media.tls: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: media.tls: %w", ErrInvalid, err)
 	}
 	m.cert, _ = m.tls.(*certs.Cert)
-	srv = certs.ServerTLS(m.tls)
-	up = &tls.Config{MinVersion: tls.VersionTLS13}
-	switch {
-	case m.cfg.TLSCA != "":
-		pem, err := os.ReadFile(m.cfg.TLSCA)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: media.tls_ca: %w", ErrInvalid, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("%w: media.tls_ca: no PEM certificates", ErrInvalid)
-		}
-		up.RootCAs = pool
-	case m.cert != nil:
-		// Every edge made its own certificate: nothing to verify another
-		// edge's against. Addresses come from the registry.
-		m.log.Warn("self-signed media certificate: relay connections to other edges are not verified (set media.tls.mode and media.tls_ca)")
-		up.InsecureSkipVerify = true
-	}
-	return srv, up, nil
+	return certs.ServerTLS(m.tls), nil
 }
 
 // addrs are the bound media endpoints ("" when not served).

@@ -23,13 +23,14 @@ import (
 	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
-// startTLSMedia starts the media plane alone (no origin: token keys are
-// never needed here) with the given certificate configuration.
+// startTLSMedia starts the media plane alone with the given certificate
+// configuration: no origin (token keys are never needed here) and no
+// cluster certificate (no relaying).
 func startTLSMedia(t *testing.T, tc certs.Config) *mediaServer {
 	t.Helper()
 	cfg := MediaConfig{QUICAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", WebRTCAddr: "127.0.0.1:0", TLS: tc}
 	noOrigin := fakeClient(func(*http.Request) (*http.Response, error) { return nil, errors.New("no origin in this test") })
-	m, err := startMedia(cfg, "edge-1", noOrigin, testLogger(t), prometheus.NewRegistry())
+	m, err := startMedia(cfg, "edge-1", nil, noOrigin, testLogger(t), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,6 @@ func edgeFlags(cfg *edge.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Media.TLS.ACME.CacheDir, "media-acme-cache-dir", cfg.Media.TLS.ACME.CacheDir, "`dir` keeping the ACME account key and certificate, 0700 (media.tls.acme.cache_dir)")
 	fs.StringVar(&cfg.Media.TLS.ACME.CAFile, "media-acme-ca", cfg.Media.TLS.ACME.CAFile, "PEM `file` of roots for a private ACME directory's HTTPS (media.tls.acme.ca_file)")
 	fs.StringVar(&cfg.Media.TLS.ACME.HTTPAddr, "media-acme-http-addr", cfg.Media.TLS.ACME.HTTPAddr, "`host:port` answering ACME http-01 (the CA connects to port 80); empty: tls-alpn-01 on --media-http-addr (the CA connects to port 443) (media.tls.acme.http_addr)")
-	fs.StringVar(&cfg.Media.TLSCA, "media-tls-ca", cfg.Media.TLSCA, "PEM CA `file` verifying other edges when relaying (media.tls_ca)")
 	fs.StringVar(&cfg.Runtime.StateDir, "runtime-state-dir", cfg.Runtime.StateDir, "`dir` for instance PID files; set, the edge runs the sessions placed on it (runtime.state_dir)")
 	fs.DurationVar(&cfg.Runtime.StopGrace, "runtime-stop-grace", cfg.Runtime.StopGrace, "time between SIGTERM and SIGKILL when stopping an instance; 0: 10s (runtime.stop_grace)")
 	fs.DurationVar(&cfg.DrainGrace, "drain-grace", cfg.DrainGrace, "how long a draining edge waits for sessions to move (drain_grace)")
