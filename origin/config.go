@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/strata-edge/strata/internal/certs"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -43,6 +44,10 @@ type APIConfig struct {
 	// RateBurst is the bucket size.
 	RateLimit float64 `yaml:"rate_limit"`
 	RateBurst int     `yaml:"rate_burst"`
+	// TLS picks the certificate the API shows clients other than cluster
+	// nodes: the cluster CA's (mode cluster, the default), operator files
+	// or ACME. Nodes always get the cluster certificate (pki.ServerName).
+	TLS certs.Config `yaml:"tls"`
 }
 
 // GossipConfig configures this origin's membership in the gossip pool that
@@ -142,6 +147,12 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := netutil.SplitHostPort(c.Gossip.Addr); err != nil {
 		return bad("gossip.addr", err.Error())
+	}
+	if err := c.API.TLS.Validate("api.tls", modeCluster); err != nil {
+		return fmt.Errorf("%w: %w", registry.ErrInvalid, err)
+	}
+	if c.API.TLS.Effective(modeCluster) == certs.ModeSelfSigned {
+		return bad("api.tls.mode", "self-signed is for edges' media; the origin's default is the cluster CA (cluster)")
 	}
 	if c.Gossip.Advertise != "" {
 		if _, _, err := netutil.SplitHostPort(c.Gossip.Advertise); err != nil {

@@ -43,6 +43,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/auth"
+	"github.com/strata-edge/strata/internal/certs"
 	"github.com/strata-edge/strata/internal/ids"
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/internal/pki"
@@ -90,6 +91,9 @@ type Origin struct {
 	node    *pki.Holder
 	renewer *pki.Renewer
 	caCache caCache
+	// public is api.tls's certificate source when it is not the cluster
+	// CA (operator files, ACME); nil otherwise.
+	public certs.Source
 
 	// opened is closed when New has finished wiring the node; leader work
 	// started by Raft during New waits for it.
@@ -146,7 +150,12 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		onlyOrigins := pki.RolesOf(pki.RoleOrigin)
 		rdeps.ServerTLS, rdeps.ClientTLS = o.node.ServerConfig(onlyOrigins), o.node.ClientConfig(onlyOrigins)
 		o.peers.tls = o.node.ClientConfig(onlyOrigins)
-		ln = tls.NewListener(ln, o.node.ServerConfig(nil))
+		apiTLS, err := o.apiTLS(hosts)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		ln = tls.NewListener(ln, apiTLS)
 		o.ln = ln
 	}
 	o.reg, err = registry.New(cfg.registryConfig(), rdeps)
@@ -195,6 +204,9 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		o.wg.Add(1)
 		go o.joinLoop()
 	}
+	if o.public != nil {
+		o.public.Start() // ACME validates against the listener, now serving
+	}
 	if o.node != nil {
 		o.renewer = pki.NewRenewer(pki.RenewerConfig{Holder: o.node, Renew: o.renewOwn(hosts), Dir: o.pkiDir(), Logger: o.log})
 	}
@@ -241,6 +253,9 @@ func (o *Origin) Close(ctx context.Context) error {
 		o.cancel()
 		if o.renewer != nil {
 			_ = o.renewer.Close(ctx)
+		}
+		if o.public != nil {
+			_ = o.public.Close(ctx)
 		}
 		// Raft first: a leader hands off leadership, and its leader-only
 		// loops (placement, node reconciliation) stop before gossip does.

@@ -2,6 +2,7 @@ package origin
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/certs"
 	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/registry"
 )
@@ -33,6 +35,35 @@ type PKIConfig struct {
 	// CertValidity is the life of node certificates this origin issues
 	// (default and maximum 7 days); they renew after two thirds of it.
 	CertValidity time.Duration `yaml:"cert_validity"`
+}
+
+// modeCluster is api.tls.mode's default: the API shows everyone the
+// origin's cluster certificate.
+const modeCluster certs.Mode = "cluster"
+
+// apiTLS is the API listener's TLS config: client certificates are
+// optional and checked against the cluster CA; cluster clients (asking
+// for pki.ServerName) get the cluster certificate, others the one
+// api.tls names.
+func (o *Origin) apiTLS(hosts []string) (*tls.Config, error) {
+	base := o.node.ServerConfig(nil)
+	if o.cfg.API.TLS.Effective(modeCluster) == modeCluster {
+		return base, nil
+	}
+	src, err := certs.FromConfig(o.cfg.API.TLS, certs.Deps{Logger: o.log, Hosts: hosts})
+	if err != nil {
+		return nil, fmt.Errorf("api.tls: %w", err)
+	}
+	o.public = src
+	cfg := certs.Apply(base, src)
+	public := cfg.GetCertificate
+	cfg.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		if hello.ServerName == pki.ServerName {
+			return o.node.Certificate(), nil
+		}
+		return public(hello)
+	}
+	return cfg, nil
 }
 
 // DefaultCertValidity is the life of node certificates.

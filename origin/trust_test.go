@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,8 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/certs"
+	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/testcluster"
@@ -353,4 +356,50 @@ func TestCertificatesRotateUnderLoad(t *testing.T) {
 		return nil
 	})
 	t.Logf("%d writes, certificates renewed %v times", writes.Load(), changes)
+}
+
+// TestAPIServesOperatorCertificateToPublicClients: with api.tls set to
+// operator files, a client that trusts those (a browser, a tenant's
+// backend) gets them, while cluster clients asking for pki.ServerName
+// still get the cluster certificate and work as before.
+func TestAPIServesOperatorCertificateToPublicClients(t *testing.T) {
+	dir := t.TempDir()
+	pub, err := certs.SelfSigned([]string{"localhost"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "api.crt"), filepath.Join(dir, "api.key")
+	if err := pub.WriteFiles(certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	gossipAddr, err := netutil.FreeLoopbackAddrs(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := origin.Defaults()
+	cfg.NodeID, cfg.DataDir, cfg.Bootstrap = "o1", filepath.Join(dir, "o1"), true
+	cfg.API.Addr, cfg.Raft.Addr, cfg.Gossip.Addr = "127.0.0.1:0", "127.0.0.1:0", gossipAddr[0]
+	cfg.AdminToken = strings.Repeat("b", 40)
+	cfg.API.TLS = certs.Config{CertFile: certFile, KeyFile: keyFile}
+	o, err := origin.New(cfg, origin.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o.Close(context.Background()) })
+
+	public := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pub.Pool(), ServerName: "localhost"}}}
+	defer public.CloseIdleConnections()
+	resp, err := public.Get("https://" + o.APIAddr() + "/healthz")
+	if err != nil {
+		t.Fatalf("a client trusting the operator certificate: %v", err)
+	}
+	resp.Body.Close()
+	if got := resp.TLS.PeerCertificates[0].SerialNumber; got.Cmp(pub.Leaf.SerialNumber) != 0 {
+		t.Errorf("public client got certificate %v, want the operator's", got)
+	}
+	cluster := api.New(cfg.AdminToken, o.APIAddr()).WithTLS(pki.TrustConfig(o.CA()))
+	poll.For(t, 20*time.Second, 20*time.Millisecond, func() error {
+		_, err := cluster.Cluster().Status(context.Background())
+		return err
+	})
 }

@@ -146,6 +146,12 @@ func (h *Holder) ServerConfig(accept func(Identity) error) *tls.Config {
 	return cfg
 }
 
+// ServerName is the TLS server name cluster clients ask for, so a
+// listener that also serves a public certificate (an origin API with
+// operator files or ACME) answers them with its cluster certificate.
+// ".invalid" never resolves, so no public name can collide with it.
+const ServerName = "cluster.strata.invalid"
+
 // ClientConfig dials a cluster node: it presents the node's certificate
 // and accepts a server only if the cluster CA signed it and accept
 // approves its identity. Host names are not checked (see the package
@@ -153,6 +159,7 @@ func (h *Holder) ServerConfig(accept func(Identity) error) *tls.Config {
 func (h *Holder) ClientConfig(accept func(Identity) error) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
+		ServerName: ServerName,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			return h.cert.Load(), nil
 		},
@@ -175,6 +182,7 @@ func TrustConfig(ca *x509.Certificate) *tls.Config {
 	h.roots.AddCert(ca)
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS13,
+		ServerName:         ServerName,
 		InsecureSkipVerify: true, // replaced by VerifyConnection below
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			id, err := h.Verify(cs.PeerCertificates, x509.ExtKeyUsageServerAuth)
@@ -192,6 +200,7 @@ func TrustConfig(ca *x509.Certificate) *tls.Config {
 func PinnedConfig(pin string) *tls.Config {
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS13,
+		ServerName:         ServerName,
 		InsecureSkipVerify: true, // replaced by VerifyConnection below
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) < 2 {
