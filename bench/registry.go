@@ -216,6 +216,7 @@ func writeAtRate(ctx context.Context, cl *api.Client, spec api.SessionSpec, rate
 	interval := time.Second / time.Duration(rate)
 	lat := make([]time.Duration, total)
 	var failed atomic.Int64
+	var firstErr atomic.Pointer[error]
 	var wg sync.WaitGroup
 	begin := time.Now()
 	for i := 0; i < total; i++ {
@@ -228,13 +229,14 @@ func writeAtRate(ctx context.Context, cl *api.Client, spec api.SessionSpec, rate
 			defer wg.Done()
 			if _, err := cl.Sessions().Create(ctx, spec); err != nil {
 				failed.Add(1)
+				firstErr.CompareAndSwap(nil, &err)
 			}
 			lat[i] = time.Since(at)
 		}(i, at)
 	}
 	wg.Wait()
 	if f := failed.Load(); f > 0 {
-		return nil, fmt.Errorf("bench registry: %d of %d writes failed at fixed load", f, total)
+		return nil, fmt.Errorf("bench registry: %d of %d writes failed at fixed load; the first: %w", f, total, *firstErr.Load())
 	}
 	return lat, nil
 }
