@@ -44,6 +44,11 @@ type Spec struct {
 	WHIPURL string
 	// GPUs are exactly the GPUs reserved for the session.
 	GPUs []GPU
+	// CPUMillis and MemoryMB are the app's limits (thousandths of a CPU,
+	// MiB); zero is unlimited. The process driver applies them with a
+	// cgroup where the kernel lets it.
+	CPUMillis int64
+	MemoryMB  int64
 }
 
 // Environment variables every instance receives.
