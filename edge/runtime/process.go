@@ -78,6 +78,9 @@ func NewProcess(cfg ProcessConfig, deps ProcessDeps) (*Process, error) {
 			return nil, fmt.Errorf("runtime state dir: %w", err)
 		}
 	}
+	if err := searchable(work, cred); err != nil {
+		return nil, err
+	}
 	p := &Process{dir: dir, work: work, opts: cfg, cred: cred, log: log, quit: make(chan struct{}), mine: map[string]bool{}}
 	if cfg.Cgroups != CgroupsOff {
 		cg, err := sandbox.OpenCgroups(cfg.CgroupParent)
@@ -134,6 +137,46 @@ func instanceCredential(user string, allowRoot bool, euid int) (*sandbox.Credent
 			"or runtime.allow_root (--allow-root-instances) to run tenants' commands as root", ErrRootInstances, user)
 	}
 	return &c, nil
+}
+
+// searchable fails when c could not pass through dir or a directory
+// above it, so an instance could not enter its working directory.
+func searchable(dir string, c *sandbox.Credential) error {
+	if c == nil || c.UID == 0 {
+		return nil
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("runtime state dir: %w", err)
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("runtime state dir: %w", err)
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil
+		}
+		// As the kernel checks it: the owner's bits for the owner, the
+		// group's for a member, the others' for everyone else.
+		var bit os.FileMode
+		switch {
+		case st.Uid == c.UID:
+			bit = 0o100
+		case slices.Contains(c.Groups, st.Gid) || st.Gid == c.GID:
+			bit = 0o010
+		default:
+			bit = 0o001
+		}
+		if fi.Mode().Perm()&bit == 0 {
+			return fmt.Errorf("%w: runtime.state_dir: instances run as %s and cannot pass through %s to their working directories: "+
+				"make it searchable (chmod o+x %s) or move the state dir", ErrInvalidSpec, c, d, d)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }
 
 // Name implements Driver.
