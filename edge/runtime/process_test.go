@@ -91,6 +91,28 @@ func stopOnCleanup(t *testing.T, in Instance) {
 	t.Cleanup(func() { _ = in.Stop(context.Background(), 0) })
 }
 
+// runToExit starts spec on d and returns the instance once it has exited
+// cleanly.
+func runToExit(t *testing.T, d *Process, spec Spec) Instance {
+	t.Helper()
+	ctx := testCtx(t)
+	in, err := d.Start(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, in)
+	if err := in.Wait(ctx); err != nil {
+		t.Fatalf("exit: %v; logs %q", err, in.Logs())
+	}
+	return in
+}
+
+// runLogs is runToExit's output.
+func runLogs(t *testing.T, d *Process, spec Spec) string {
+	t.Helper()
+	return string(runToExit(t, d, spec).Logs())
+}
+
 // waitLogs waits, as long as ctx lasts, until the instance's output
 // contains s; it fails at once when the instance exits without it.
 func waitLogs(ctx context.Context, t *testing.T, in Instance, s string) {
@@ -119,7 +141,6 @@ func TestProcessEnvExact(t *testing.T) {
 	if _, err := os.Stat("/proc/self/environ"); err != nil {
 		t.Skip("needs /proc")
 	}
-	ctx := testCtx(t)
 	d := newDriver(t, tempDir(t))
 	// The edge's own environment never reaches an instance.
 	t.Setenv("STRATA_TOKEN", "edge-secret")
@@ -133,14 +154,7 @@ func TestProcessEnvExact(t *testing.T) {
 		WHIPURL: "https://edge:8443/whip/ten_a/ses_a",
 		GPUs:    []GPU{{Index: 1, UUID: "GPU-b"}, {Index: 3, UUID: "GPU-d"}},
 	}
-	in, err := d.Start(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopOnCleanup(t, in)
-	if err := in.Wait(ctx); err != nil {
-		t.Fatalf("exit: %v; logs %q", err, in.Logs())
-	}
+	runToExit(t, d, spec)
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)

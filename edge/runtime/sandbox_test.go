@@ -24,21 +24,6 @@ func needRoot(t *testing.T) {
 	}
 }
 
-// runToExit starts spec on d and returns its output once it has exited.
-func runToExit(t *testing.T, d *Process, spec Spec) string {
-	t.Helper()
-	ctx := testCtx(t)
-	in, err := d.Start(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopOnCleanup(t, in)
-	if err := in.Wait(ctx); err != nil {
-		t.Fatalf("exit: %v; logs %q", err, in.Logs())
-	}
-	return string(in.Logs())
-}
-
 // The proof for the issue: an instance cannot read the edge's secrets —
 // not a 0600 file in the edge's 0700 data dir, and not the edge's
 // environment through /proc.
@@ -58,7 +43,7 @@ func TestSandboxInstanceCannotReadEdgeSecrets(t *testing.T) {
 	}
 	t.Setenv("STRATA_GOSSIP_KEYS", "s3cret-gossip-key")
 	d := newDriver(t, tempDir(t))
-	logs := runToExit(t, d, Spec{SessionID: "ses_thief", Command: sh(`
+	logs := runLogs(t, d, Spec{SessionID: "ses_thief", Command: sh(`
 cat "$1"; echo "file-rc=$?"
 ls "$2"; echo "dir-rc=$?"
 cat /proc/$3/environ; echo "environ-rc=$?"
@@ -89,7 +74,6 @@ func TestSandboxConfinesInstance(t *testing.T) {
 		uid, gid = int(nobody.UID), int(nobody.GID)
 	}
 	t.Setenv("STRATA_ADMIN_TOKEN", "edge-secret")
-	ctx := testCtx(t)
 	spec := Spec{SessionID: "ses_box", Env: map[string]string{"APP_MODE": "x"}, Command: sh(`
 grep NoNewPrivs /proc/self/status
 grep -E 'Max (open files|processes|core file size)' /proc/self/limits
@@ -99,14 +83,7 @@ stat -c 'cwdstat=%a:%u:%g' .
 echo private > mine && stat -c 'filemode=%a' mine
 tr '\0' '\n' < /proc/$$/environ | sed 's/^/env:/'
 `)}
-	in, err := d.Start(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopOnCleanup(t, in)
-	if err := in.Wait(ctx); err != nil {
-		t.Fatalf("exit: %v; logs %q", err, in.Logs())
-	}
+	in := runToExit(t, d, spec)
 	logs := string(in.Logs())
 	workDir := filepath.Join(state, "work", in.ID())
 	want := []string{
@@ -178,7 +155,7 @@ func TestSandboxRefusesRootInstances(t *testing.T) {
 		t.Fatalf("NewProcess as root with user root: %v; want ErrRootInstances", err)
 	}
 	d := newDriverWith(t, ProcessConfig{StateDir: tempDir(t), User: "root", AllowRoot: true})
-	if logs := runToExit(t, d, Spec{SessionID: "ses_root", Command: sh(`echo "uid=$(id -u)"`)}); !strings.Contains(logs, "uid=0") {
+	if logs := runLogs(t, d, Spec{SessionID: "ses_root", Command: sh(`echo "uid=$(id -u)"`)}); !strings.Contains(logs, "uid=0") {
 		t.Fatalf("allowed root instance: %q", logs)
 	}
 	// The default on a root edge is nobody.
@@ -187,7 +164,7 @@ func TestSandboxRefusesRootInstances(t *testing.T) {
 	if err != nil {
 		t.Skip("no user nobody here")
 	}
-	if logs := runToExit(t, d, Spec{SessionID: "ses_default", Command: sh(`echo "uid=$(id -u)"`)}); !strings.Contains(logs, fmt.Sprintf("uid=%d", nobody.UID)) {
+	if logs := runLogs(t, d, Spec{SessionID: "ses_default", Command: sh(`echo "uid=$(id -u)"`)}); !strings.Contains(logs, fmt.Sprintf("uid=%d", nobody.UID)) {
 		t.Fatalf("default instance user: %q; want nobody", logs)
 	}
 }
