@@ -3,6 +3,7 @@
 package runtime
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -274,4 +275,32 @@ func TestSandboxCgroupLimits(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// The shim execs the command in place: the PID file names the command
+// itself, which is what a restarted edge adopts and signals.
+func TestSandboxPIDFileNamesTheCommand(t *testing.T) {
+	ctx := testCtx(t)
+	state := tempDir(t)
+	d := newDriver(t, state)
+	in, err := d.Start(ctx, Spec{SessionID: "ses_pid", Command: []string{"sleep", "600"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, in)
+	b, err := os.ReadFile(filepath.Join(state, "instances", in.ID()+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pf pidFile
+	if err := json.Unmarshal(b, &pf); err != nil {
+		t.Fatal(err)
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pf.PID) + "/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(cmdline) != "sleep\x00600\x00" || pf.StartTicks == 0 || pf.StartTicks != startTicks(pf.PID) {
+		t.Fatalf("pid file %+v names %q; want the command itself with its start time", pf, cmdline)
+	}
 }
