@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -31,6 +32,7 @@ type Client struct {
 	addrs []string
 	token string
 	rt    http.RoundTripper
+	https bool
 	next  atomic.Uint32
 	// Timeout bounds one exchange when the call's context has no deadline
 	// (default DefaultTimeout). Blocking queries extend it by their wait.
@@ -53,13 +55,21 @@ func New(token string, addrs ...string) *Client {
 // WithToken returns a client for the same origins, sharing connections,
 // that authenticates with another token.
 func (c *Client) WithToken(token string) *Client {
-	return &Client{addrs: c.addrs, token: token, rt: c.rt, Timeout: c.Timeout}
+	return &Client{addrs: c.addrs, token: token, rt: c.rt, https: c.https, Timeout: c.Timeout}
 }
 
 // WithTransport returns a copy of the client that sends its requests
 // through rt, for tests that fake origins in process.
 func (c *Client) WithTransport(rt http.RoundTripper) *Client {
-	return &Client{addrs: c.addrs, token: c.token, rt: rt, Timeout: c.Timeout}
+	return &Client{addrs: c.addrs, token: c.token, rt: rt, https: c.https, Timeout: c.Timeout}
+}
+
+// WithTLS returns a copy of the client that speaks HTTPS with cfg: the
+// cluster CA to trust (pki.TrustConfig, pki.PinnedConfig) and, for a
+// node, its certificate. The copy has its own connections; copies made
+// from it (WithToken) share them.
+func (c *Client) WithTLS(cfg *tls.Config) *Client {
+	return &Client{addrs: c.addrs, token: c.token, rt: newTLSPool(cfg), https: true, Timeout: c.Timeout}
 }
 
 // Addrs returns the origin addresses.
@@ -131,6 +141,9 @@ func (c *Client) send(ctx context.Context, addr, method, path, contentType strin
 	// The request is built field by field: the path is ours, already
 	// escaped, so parsing a URL per call would only cost time.
 	u := &url.URL{Scheme: "http", Host: addr, Path: path}
+	if c.https {
+		u.Scheme = "https"
+	}
 	if p, q, ok := strings.Cut(path, "?"); ok {
 		u.Path, u.RawQuery = p, q
 	}

@@ -36,4 +36,8 @@ const (
 	// list names none.
 	MaxListLimit     = 1000
 	DefaultListLimit = 100
+	// MaxJoinTokenTTLSeconds bounds a join token's life (30 days);
+	// MaxJoinTokenUses bounds how many nodes one token enrolls.
+	MaxJoinTokenTTLSeconds = 30 * 24 * 3600
+	MaxJoinTokenUses       = 10000
 )

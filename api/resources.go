@@ -396,9 +396,40 @@ func (cl Cluster) TransferLeadership(ctx context.Context) (*LeaderChange, error)
 	return post[LeaderChange](ctx, cl.c, "/v1/cluster/transfer-leadership", nil, nil)
 }
 
-// JoinToken creates a node-scope key for edges; its token is shown once.
-func (cl Cluster) JoinToken(ctx context.Context, spec KeyCreate) (*CreatedKey, error) {
-	return post[CreatedKey](ctx, cl.c, "/v1/cluster/join-tokens", nil, spec)
+// CreateJoinToken makes a token that enrolls nodes of one role; its
+// secret is shown once, with the CA fingerprint joining nodes pin.
+func (cl Cluster) CreateJoinToken(ctx context.Context, spec JoinTokenCreate) (*CreatedJoinToken, error) {
+	return post[CreatedJoinToken](ctx, cl.c, "/v1/cluster/join-tokens", nil, spec)
+}
+
+// JoinTokens lists the join tokens.
+func (cl Cluster) JoinTokens(ctx context.Context) ([]JoinToken, error) {
+	l, _, err := collect[JoinToken](ctx, cl.c, "/v1/cluster/join-tokens", nil)
+	return l, err
+}
+
+// DeleteJoinToken revokes a join token.
+func (cl Cluster) DeleteJoinToken(ctx context.Context, id string) error {
+	_, err := cl.c.call(ctx, http.MethodDelete, "/v1/cluster/join-tokens/"+esc(id), nil, nil, nil)
+	return err
+}
+
+// CA reads the cluster CA certificate (no key needed). Check its
+// fingerprint before trusting it: this call cannot.
+func (cl Cluster) CA(ctx context.Context) (*ClusterCA, error) {
+	return get[ClusterCA](ctx, cl.c, "/v1/pki/ca", nil)
+}
+
+// Enroll trades a join token (the client's token) and a certificate
+// request for a node certificate.
+func (cl Cluster) Enroll(ctx context.Context, r EnrollRequest) (*NodeCertificate, error) {
+	return post[NodeCertificate](ctx, cl.c, "/v1/pki/enroll", nil, r)
+}
+
+// Renew trades a certificate request for a new certificate naming the
+// same node; the client must be authenticated by its current one.
+func (cl Cluster) Renew(ctx context.Context, r RenewRequest) (*NodeCertificate, error) {
+	return post[NodeCertificate](ctx, cl.c, "/v1/pki/renew", nil, r)
 }
 
 // Keys reads the public token-signing keys (no key needed).

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,8 @@ type connPool struct {
 	// reusing them (the origins close theirs after a while).
 	idleTimeout time.Duration
 	maxIdle     int // per origin
+	// tls, when set, makes every connection a TLS one (https).
+	tls *tls.Config
 
 	mu      sync.Mutex
 	idle    map[string][]*conn // by host:port, most recently used last
@@ -47,8 +50,20 @@ type conn struct {
 	usedAt time.Time
 }
 
-func newConnPool() *connPool {
+func newConnPool() *connPool { return newTLSPool(nil) }
+
+// newTLSPool is a pool whose connections use cfg (nil: plaintext).
+// Sessions are cached so reconnecting to an origin resumes instead of
+// repeating the full handshake.
+func newTLSPool(cfg *tls.Config) *connPool {
+	if cfg != nil {
+		cfg = cfg.Clone()
+		if cfg.ClientSessionCache == nil {
+			cfg.ClientSessionCache = tls.NewLRUClientSessionCache(256)
+		}
+	}
 	return &connPool{
+		tls:         cfg,
 		dialer:      net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
 		idleTimeout: 30 * time.Second,
 		maxIdle:     1024,
@@ -129,10 +144,23 @@ func (p *connPool) dial(ctx context.Context, addr string) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.tls != nil {
+		cfg := p.tls
+		if cfg.ServerName == "" {
+			cfg = cfg.Clone()
+			cfg.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = nc.Close()
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: nc.RemoteAddr(), Err: err}
+		}
+		nc = tc
+	}
 	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096)}, nil
 }
 
-// RoundTrip sends req (an http:// request) and reads the whole answer. A
+// RoundTrip sends req (an http:// or, for a TLS pool, https:// request) and reads the whole answer. A
 // reused connection the origin closed while idle (it answered nothing,
 // not even a status line) is replaced once by a new one, as net/http
 // does; the other idle connections to that origin are dropped too, since
@@ -168,6 +196,11 @@ func (p *connPool) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, err // the body was consumed; it cannot be sent again
 			}
 			continue
+		case !reused && p.tls == nil && errors.Is(err, errIdleClosed):
+			// A fresh plaintext connection closed without a word is what
+			// an HTTPS origin does with an http:// request.
+			_ = c.nc.Close()
+			return nil, fmt.Errorf("%w (origins serve HTTPS by default: trust the cluster CA, see Client.WithTLS)", err)
 		default:
 			_ = c.nc.Close()
 			return nil, err

@@ -422,3 +422,62 @@ type PlacementExplanation struct {
 	Decision    json.RawMessage `json:"decision,omitempty"`
 	Explanation json.RawMessage `json:"explanation,omitempty"`
 }
+
+// JoinTokenCreate is the body of POST /v1/cluster/join-tokens.
+type JoinTokenCreate struct {
+	Name string `json:"name"`
+	// Role is the role of the nodes the token enrolls: edge (default) or
+	// origin.
+	Role NodeRole `json:"role,omitempty"`
+	// TTLSeconds is how long the token can be used (default 86400).
+	TTLSeconds int64 `json:"ttl_seconds,omitempty"`
+	// MaxUses is how many nodes it can enroll (default 10).
+	MaxUses int64 `json:"max_uses,omitempty"`
+}
+
+// JoinToken is a join token as listed (never its secret).
+type JoinToken struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Role      NodeRole  `json:"role"`
+	ExpiresAt time.Time `json:"expires_at"`
+	MaxUses   int64     `json:"max_uses"`
+	Uses      int64     `json:"uses"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CreatedJoinToken is a new join token: the token is shown once, with the
+// fingerprint of the cluster CA a joining node pins.
+type CreatedJoinToken struct {
+	JoinToken
+	Token         string `json:"token"`
+	CAFingerprint string `json:"ca_fingerprint"`
+}
+
+// ClusterCA is the answer of GET /v1/pki/ca: the CA certificate every
+// node and client of the cluster trusts.
+type ClusterCA struct {
+	Certificate string `json:"certificate"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// EnrollRequest is the body of POST /v1/pki/enroll, authenticated by a
+// join token: the node's ID and a PEM certificate request for its key.
+type EnrollRequest struct {
+	NodeID string `json:"node_id"`
+	CSR    string `json:"csr"`
+}
+
+// RenewRequest is the body of POST /v1/pki/renew, authenticated by the
+// node's current certificate.
+type RenewRequest struct {
+	CSR string `json:"csr"`
+}
+
+// NodeCertificate is an issued node certificate with the CA that signed
+// it, both PEM.
+type NodeCertificate struct {
+	Certificate string    `json:"certificate"`
+	CA          string    `json:"ca"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}

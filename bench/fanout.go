@@ -134,7 +134,13 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 		return token.Sign(priv, "bench", token.Claims{Issuer: "bench", Tenant: ns.Tenant, Session: ns.Session,
 			Role: role, IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
 	}
-	origin, err := startBenchRelay(relay.Config{}, relay.Deps{Keys: keys}, srvTLS)
+	// The two relays of a one-hop run hold certificates of one cluster CA,
+	// as edges do, and relay over mutual TLS.
+	ids, err := benchIdentities("bench-origin", "bench-edge")
+	if err != nil {
+		return FanoutResult{}, err
+	}
+	origin, err := startBenchRelay(relay.Config{}, relay.Deps{Keys: keys, Identity: ids[0]}, srvTLS)
 	if err != nil {
 		return FanoutResult{}, err
 	}
@@ -156,16 +162,10 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 		if err != nil {
 			return FanoutResult{}, err
 		}
-		pool := x509.NewCertPool()
-		cert, err := x509.ParseCertificate(certDER)
-		if err != nil {
-			return FanoutResult{}, err
-		}
-		pool.AddCert(cert)
-		originAddr := origin.pc.LocalAddr().String()
-		edge, err = startBenchRelay(relay.Config{UpstreamTLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}},
-			relay.Deps{Keys: keys,
-				Locator:    func(context.Context, media.Namespace) (string, error) { return originAddr, nil },
+		src := relay.Source{Addr: origin.pc.LocalAddr().String(), NodeID: "bench-origin"}
+		edge, err = startBenchRelay(relay.Config{},
+			relay.Deps{Keys: keys, Identity: ids[1],
+				Locator:    func(context.Context, media.Namespace) (relay.Source, error) { return src, nil },
 				RelayToken: func() ([]byte, error) { return []byte(relayTok), nil }}, srvTLS)
 		if err != nil {
 			return FanoutResult{}, err

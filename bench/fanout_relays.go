@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-edge/strata/edge/relay"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/transport/media"
 )
 
@@ -23,6 +24,28 @@ type benchRelay struct {
 	r   *relay.Relay
 	pc  net.PacketConn
 	reg *prometheus.Registry
+}
+
+// benchIdentities makes a cluster CA and an edge certificate from it for
+// each of nodes.
+func benchIdentities(nodes ...string) ([]*pki.Holder, error) {
+	ca, err := pki.NewCA("bench", time.Now())
+	if err != nil {
+		return nil, err
+	}
+	var out []*pki.Holder
+	for _, n := range nodes {
+		certPEM, keyPEM, err := pki.IssueLocal(ca, pki.Identity{Role: pki.RoleEdge, NodeID: n}, nil, time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		h, err := pki.NewHolder(ca.Cert, certPEM, keyPEM)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 func startBenchRelay(cfg relay.Config, deps relay.Deps, srvTLS *tls.Config) (*benchRelay, error) {

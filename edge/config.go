@@ -15,8 +15,16 @@ import (
 // are the config file keys, STRATA_<KEY> the environment variables.
 type Config struct {
 	NodeID string   `yaml:"node_id"`
-	Join   []string `yaml:"join"`  // origin API addresses, host:port
-	Token  string   `yaml:"token"` // node join token (ScopeNode API key)
+	Join   []string `yaml:"join"` // origin API addresses, host:port
+	// Token is an edge join token (strata cluster join-token) and
+	// CAFingerprint the cluster CA's fingerprint it prints: with them the
+	// edge enrolls once for a certificate, kept in DataDir/pki and renewed
+	// from then on. Neither is needed once the edge holds a certificate.
+	Token         string `yaml:"token"`
+	CAFingerprint string `yaml:"ca_fingerprint"`
+	// DataDir holds the edge's certificate and key (default
+	// data/<node_id>); 0700, readable only by the edge's user.
+	DataDir string `yaml:"data_dir"`
 
 	Region string            `yaml:"region"`
 	Zone   string            `yaml:"zone"`
@@ -91,6 +99,9 @@ func Defaults() Config {
 
 func (c *Config) setDefaults() {
 	d := Defaults()
+	if c.DataDir == "" && c.NodeID != "" {
+		c.DataDir = "data/" + c.NodeID
+	}
 	if c.GPUs == "" {
 		c.GPUs = d.GPUs
 	}
@@ -126,8 +137,6 @@ func (c *Config) Validate() error {
 		return bad("node_id", "at most 64 characters")
 	case len(c.Join) == 0:
 		return bad("join", "at least one origin API address is required")
-	case c.Token == "":
-		return bad("token", "a node join token is required")
 	case c.Region == "":
 		return bad("region", "required")
 	case c.Lat < -90 || c.Lat > 90:

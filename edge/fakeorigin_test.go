@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,15 +13,18 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/pki"
 )
 
 // fakeOrigin serves the few routes an edge calls, minimally, and records
 // what it was asked. Sessions are served as a blocking query: a request
 // with index at or past the current one waits for a change or its wait.
+// It speaks HTTPS with a certificate from its own cluster CA and admits
+// only edges with certificates from that CA, as origins do.
 type fakeOrigin struct {
-	t     *testing.T
-	token string
-	srv   *httptest.Server
+	t   *testing.T
+	ca  *pki.CA
+	srv *httptest.Server
 
 	mu          sync.Mutex
 	changed     chan struct{} // closed and replaced on every change
@@ -34,22 +38,44 @@ type fakeOrigin struct {
 	badAuth     int
 }
 
-func newFakeOrigin(t *testing.T, token string) *fakeOrigin {
-	f := &fakeOrigin{t: t, token: token, changed: make(chan struct{}), index: 1}
+func newFakeOrigin(t *testing.T) *fakeOrigin {
+	ca, err := pki.NewCA("fake", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeOrigin{t: t, ca: ca, changed: make(chan struct{}), index: 1}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/nodes/register", f.register)
 	mux.HandleFunc("GET /v1/nodes", f.nodes)
 	mux.HandleFunc("GET /v1/sessions", f.listSessions)
-	f.srv = httptest.NewServer(f.auth(mux))
+	f.srv = httptest.NewUnstartedServer(f.auth(mux))
+	h := f.identity(pki.RoleOrigin, "fake-origin")
+	f.srv.TLS = h.ServerConfig(nil)
+	// httptest installs its own certificate unless one is set.
+	f.srv.TLS.Certificates = []tls.Certificate{*h.Certificate()}
+	f.srv.StartTLS()
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// identity issues a node certificate from the fake cluster's CA.
+func (f *fakeOrigin) identity(role, id string) *pki.Holder {
+	certPEM, keyPEM, err := pki.IssueLocal(f.ca, pki.Identity{Role: role, NodeID: id}, []string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	h, err := pki.NewHolder(f.ca.Cert, certPEM, keyPEM)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return h
 }
 
 func (f *fakeOrigin) addr() string { return f.srv.Listener.Addr().String() }
 
 func (f *fakeOrigin) auth(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+f.token {
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
 			f.mu.Lock()
 			f.badAuth++
 			f.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/edge/relay"
 	"github.com/strata-edge/strata/transport/media"
 )
 
@@ -22,7 +23,8 @@ type ingestRegistry interface {
 
 // ingestLocator answers the relay's question "which edge ingests this
 // broadcast?": the session's reservation names the ingest edge, whose
-// registered addrs.quic is dialed. Answers are cached for ttl, so a
+// registered addrs.quic is dialed, and whose node ID its cluster
+// certificate must name. Answers are cached for ttl, so a
 // burst of viewers costs the origins one lookup; failures are not.
 type ingestLocator struct {
 	reg     ingestRegistry
@@ -36,8 +38,8 @@ type ingestLocator struct {
 }
 
 type located struct {
-	addr string
-	exp  time.Time
+	src relay.Source
+	exp time.Time
 }
 
 func newIngestLocator(reg ingestRegistry, nodeID string, ttl, timeout time.Duration) *ingestLocator {
@@ -48,38 +50,38 @@ func newIngestLocator(reg ingestRegistry, nodeID string, ttl, timeout time.Durat
 // locate is the relay's Locator. A session with no reservation, one of
 // another tenant, or one reserved here (but not published yet) is
 // media.ErrNotFound, as is an ingest edge that serves no MoQ.
-func (l *ingestLocator) locate(ctx context.Context, ns media.Namespace) (string, error) {
+func (l *ingestLocator) locate(ctx context.Context, ns media.Namespace) (relay.Source, error) {
 	l.mu.Lock()
 	c, ok := l.cache[ns]
 	l.mu.Unlock()
 	if ok && l.now().Before(c.exp) {
-		return c.addr, nil
+		return c.src, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
 	s, err := l.reg.Session(ctx, ns.Session)
 	if err != nil {
 		if errors.Is(err, errNotInRegistry) {
-			return "", fmt.Errorf("%w: session %s: %w", media.ErrNotFound, ns.Session, err)
+			return relay.Source{}, fmt.Errorf("%w: session %s: %w", media.ErrNotFound, ns.Session, err)
 		}
-		return "", fmt.Errorf("locate %s: %w", ns, err)
+		return relay.Source{}, fmt.Errorf("locate %s: %w", ns, err)
 	}
 	if s.TenantID != ns.Tenant || s.Reservation == nil {
-		return "", fmt.Errorf("%w: %s has no ingest edge", media.ErrNotFound, ns)
+		return relay.Source{}, fmt.Errorf("%w: %s has no ingest edge", media.ErrNotFound, ns)
 	}
 	if s.Reservation.NodeID == l.nodeID {
-		return "", fmt.Errorf("%w: %s is ingested here but not published", media.ErrNotFound, ns)
+		return relay.Source{}, fmt.Errorf("%w: %s is ingested here but not published", media.ErrNotFound, ns)
 	}
 	n, err := l.reg.Node(ctx, s.Reservation.NodeID)
 	if err != nil {
-		return "", fmt.Errorf("locate %s: node %s: %w", ns, s.Reservation.NodeID, err)
+		return relay.Source{}, fmt.Errorf("locate %s: node %s: %w", ns, s.Reservation.NodeID, err)
 	}
-	addr := n.Addrs["quic"]
-	if addr == "" {
-		return "", fmt.Errorf("%w: ingest edge %s serves no MoQ", media.ErrNotFound, n.ID)
+	src := relay.Source{Addr: n.Addrs["quic"], NodeID: s.Reservation.NodeID}
+	if src.Addr == "" {
+		return relay.Source{}, fmt.Errorf("%w: ingest edge %s serves no MoQ", media.ErrNotFound, n.ID)
 	}
 	l.mu.Lock()
-	l.cache[ns] = located{addr: addr, exp: l.now().Add(l.ttl)}
+	l.cache[ns] = located{src: src, exp: l.now().Add(l.ttl)}
 	l.mu.Unlock()
-	return addr, nil
+	return src, nil
 }

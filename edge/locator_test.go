@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/edge/relay"
 	"github.com/strata-edge/strata/transport/media"
 )
 
@@ -64,9 +65,9 @@ func TestIngestLocator(t *testing.T) {
 		reg := placedOn("edge-2", "10.0.0.2:4443")
 		l := newLocator(reg)
 		for i := range 3 {
-			addr, err := l.locate(context.Background(), ns)
-			if err != nil || addr != "10.0.0.2:4443" {
-				t.Fatalf("locate %d = %q, %v", i, addr, err)
+			src, err := l.locate(context.Background(), ns)
+			if err != nil || src != (relay.Source{Addr: "10.0.0.2:4443", NodeID: "edge-2"}) {
+				t.Fatalf("locate %d = %+v, %v", i, src, err)
 			}
 		}
 		if reg.sessions != 1 || reg.nodes != 1 {
@@ -84,12 +85,12 @@ func TestIngestLocator(t *testing.T) {
 		moved := placedOn("edge-3", "10.0.0.3:4443")
 		reg.session, reg.node = moved.session, moved.node
 		now = now.Add(time.Second)
-		if addr, _ := l.locate(context.Background(), ns); addr != "10.0.0.2:4443" {
-			t.Fatalf("within the TTL: %q", addr)
+		if src, _ := l.locate(context.Background(), ns); src.NodeID != "edge-2" {
+			t.Fatalf("within the TTL: %+v", src)
 		}
 		now = now.Add(time.Second)
-		if addr, err := l.locate(context.Background(), ns); err != nil || addr != "10.0.0.3:4443" {
-			t.Fatalf("after the TTL: %q, %v", addr, err)
+		if src, err := l.locate(context.Background(), ns); err != nil || src != (relay.Source{Addr: "10.0.0.3:4443", NodeID: "edge-3"}) {
+			t.Fatalf("after the TTL: %+v, %v", src, err)
 		}
 		if reg.sessions != 2 {
 			t.Fatalf("%d session reads, want 2", reg.sessions)
@@ -107,8 +108,8 @@ func TestIngestLocator(t *testing.T) {
 			t.Fatalf("origins down: got %v", err)
 		}
 		reg.session = good
-		if addr, err := l.locate(context.Background(), ns); err != nil || addr != "10.0.0.2:4443" {
-			t.Fatalf("origins back: %q, %v", addr, err)
+		if src, err := l.locate(context.Background(), ns); err != nil || src.Addr != "10.0.0.2:4443" {
+			t.Fatalf("origins back: %+v, %v", src, err)
 		}
 	})
 

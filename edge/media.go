@@ -3,13 +3,11 @@ package edge
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/strata-edge/strata/edge/relay"
 	"github.com/strata-edge/strata/internal/certs"
 	"github.com/strata-edge/strata/internal/netutil"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/webrtc"
 )
@@ -52,10 +51,6 @@ type MediaConfig struct {
 	// for WebTransport).
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
-	// TLSCA, a PEM file, verifies other edges' certificates when relaying;
-	// empty uses the system roots, or no verification with a self-signed
-	// certificate.
-	TLSCA string `yaml:"tls_ca"`
 	// KeysRefresh is how often the token keys are re-read from an origin
 	// (and at most how stale they are; an unknown kid triggers a refresh).
 	KeysRefresh time.Duration `yaml:"keys_refresh"`
@@ -157,7 +152,7 @@ type mediaAddrs struct{ QUIC, WHIP, WebRTC string }
 
 // startMedia opens the media listeners and starts serving. Tokens are
 // verified with keys fetched from the origins on first use.
-func startMedia(cfg MediaConfig, nodeID string, client *api.Client, log *slog.Logger, reg prometheus.Registerer) (_ *mediaServer, err error) {
+func startMedia(cfg MediaConfig, nodeID string, identity *pki.Holder, client *api.Client, log *slog.Logger, reg prometheus.Registerer) (_ *mediaServer, err error) {
 	if cfg.LocateTTL <= 0 {
 		cfg.LocateTTL = defaultLocateTTL
 	}
@@ -179,12 +174,15 @@ func startMedia(cfg MediaConfig, nodeID string, client *api.Client, log *slog.Lo
 	m.relayToks = newRelayTokens(origins, nodeID, mediaCallTimeout)
 	m.router = &viewerRouter{auth: m.auth, nodes: origins, timeout: mediaCallTimeout}
 
-	srvTLS, upTLS, err := m.tlsConfigs()
+	srvTLS, err := m.tlsConfigs()
 	if err != nil {
 		return nil, err
 	}
-	m.relay, err = relay.New(relay.Config{UpstreamTLS: upTLS, IngestTracks: []string{"catalog", "video", "audio"}},
-		relay.Deps{Authorizer: m.auth, Locator: m.locator.locate,
+	if identity == nil {
+		m.log.Warn("no cluster certificate: this edge neither relays broadcasts from other edges nor serves them to other edges")
+	}
+	m.relay, err = relay.New(relay.Config{IngestTracks: []string{"catalog", "video", "audio"}},
+		relay.Deps{Authorizer: m.auth, Locator: m.locator.locate, Identity: identity,
 			RelayToken: func() ([]byte, error) { return m.relayToks.get(m.ctx) },
 			Registerer: reg, Logger: log})
 	if err != nil {
@@ -248,13 +246,14 @@ func startMedia(cfg MediaConfig, nodeID string, client *api.Client, log *slog.Lo
 	return m, nil
 }
 
-// tlsConfigs loads or makes the server certificate and the client config
-// for dialing other edges.
-func (m *mediaServer) tlsConfigs() (srv, up *tls.Config, err error) {
+// tlsConfigs loads or makes the public server certificate. Other edges
+// are not its concern: relays use the cluster certificates (relay.Deps.
+// Identity).
+func (m *mediaServer) tlsConfigs() (srv *tls.Config, err error) {
 	var cert tls.Certificate
 	if m.cfg.TLSCert != "" {
 		if cert, err = tls.LoadX509KeyPair(m.cfg.TLSCert, m.cfg.TLSKey); err != nil {
-			return nil, nil, fmt.Errorf("%w: media.tls_cert: %w", ErrInvalid, err)
+			return nil, fmt.Errorf("%w: media.tls_cert: %w", ErrInvalid, err)
 		}
 	} else {
 		var hosts []string
@@ -264,30 +263,11 @@ func (m *mediaServer) tlsConfigs() (srv, up *tls.Config, err error) {
 			}
 		}
 		if m.cert, err = certs.SelfSigned(hosts, 0); err != nil {
-			return nil, nil, fmt.Errorf("media: %w", err)
+			return nil, fmt.Errorf("media: %w", err)
 		}
 		cert = m.cert.TLS
 	}
-	srv = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
-	up = &tls.Config{MinVersion: tls.VersionTLS13}
-	switch {
-	case m.cfg.TLSCA != "":
-		pem, err := os.ReadFile(m.cfg.TLSCA)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: media.tls_ca: %w", ErrInvalid, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("%w: media.tls_ca: no PEM certificates", ErrInvalid)
-		}
-		up.RootCAs = pool
-	case m.cert != nil:
-		// Every edge made its own certificate: nothing to verify another
-		// edge's against. Addresses come from the registry.
-		m.log.Warn("self-signed media certificate: relay connections to other edges are not verified (set media.tls_cert and media.tls_ca)")
-		up.InsecureSkipVerify = true
-	}
-	return srv, up, nil
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}, nil
 }
 
 // addrs are the bound media endpoints ("" when not served).

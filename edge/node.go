@@ -16,6 +16,7 @@ import (
 	"github.com/strata-edge/strata/edge/gpu"
 	"github.com/strata-edge/strata/edge/runtime"
 	"github.com/strata-edge/strata/internal/netutil"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/registry/gossip"
 	"github.com/strata-edge/strata/transport/media"
 )
@@ -36,6 +37,9 @@ type Deps struct {
 	NICProbe gpu.NICProbe
 	// CPUStatFile replaces /proc/stat.
 	CPUStatFile string
+	// Identity is the edge's cluster certificate (see Enroll): it
+	// authenticates the edge to origins and to other edges.
+	Identity *pki.Holder
 }
 
 // discoverTimeout bounds GPU discovery at start.
@@ -54,6 +58,9 @@ type Edge struct {
 	cpu     cpuMeter
 	reg     api.NodeRegistration
 	media   *mediaServer // nil without Config.Media
+	// id is the edge's certificate; renewer renews it through the origins.
+	id      *pki.Holder
+	renewer *pki.Renewer
 
 	metaMu sync.Mutex
 	meta   gossip.Meta
@@ -109,10 +116,16 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		return nil, fmt.Errorf("%w: nic_mbps: %w", ErrNoNIC, err)
 	}
 
-	origins := api.New(cfg.Token, cfg.Join...)
+	id := deps.Identity
+	if id == nil {
+		if id, err = enroll(cfg, log); err != nil {
+			return nil, err
+		}
+	}
+	origins := api.New("", cfg.Join...).WithTLS(id.ClientConfig(pki.RolesOf(pki.RoleOrigin)))
 	var ms *mediaServer
 	if cfg.Media.Enabled() {
-		if ms, err = startMedia(cfg.Media, cfg.NodeID, origins, base.With("node", cfg.NodeID), deps.Registerer); err != nil {
+		if ms, err = startMedia(cfg.Media, cfg.NodeID, id, origins, base.With("node", cfg.NodeID), deps.Registerer); err != nil {
 			return nil, err
 		}
 		a := ms.addrs()
@@ -144,7 +157,7 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	}
 
 	e := &Edge{
-		cfg: cfg, log: log, api: origins, pool: pool, media: ms,
+		cfg: cfg, log: log, api: origins, pool: pool, media: ms, id: id,
 		sampler: gpu.NewSampler(src, cfg.LoadInterval, log, nil),
 		rec:     deps.Reconciler, loadSrc: deps.Load, cpu: cpuMeter{file: deps.CPUStatFile}, meta: meta,
 	}
@@ -181,6 +194,7 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	e.dataCtx, e.dataCancel = context.WithCancel(context.Background())
 	e.dataWG.Go(func() { _ = e.sampler.Run(e.dataCtx) })
 	e.dataWG.Go(func() { e.publishLoad(e.dataCtx) })
+	e.renewer = pki.NewRenewer(pki.RenewerConfig{Holder: id, Renew: pki.APIRenewer(origins), Dir: e.pkiDir(), Logger: log})
 	e.ctrlWG.Go(func() { e.joinPool(e.ctrlCtx) })
 	e.ctrlWG.Go(func() { e.registerLoop(e.ctrlCtx) })
 	e.ctrlWG.Go(func() { e.follow(e.ctrlCtx) })
@@ -353,6 +367,9 @@ func (e *Edge) Close(ctx context.Context) error {
 		}
 		e.dataCancel()
 		e.dataWG.Wait()
+		if e.renewer != nil {
+			_ = e.renewer.Close(ctx)
+		}
 		if leave {
 			e.closeErr = e.pool.Close(ctx)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/gpu"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/registry/gossip"
 )
@@ -86,7 +87,7 @@ func originPool(t *testing.T, key string) *gossip.Pool {
 
 func testConfig(origin, key string) Config {
 	return Config{
-		NodeID: "edge-1", Join: []string{origin}, Token: "node-token",
+		NodeID: "edge-1", Join: []string{origin},
 		Region: "eu-west", Zone: "b", Lat: 48.8566, Lon: 2.3522,
 		GPUs: "fake:2xH200:141GB", NICMbps: 25000,
 		Advertise: AdvertiseConfig{API: "127.0.0.1:9443", QUIC: "127.0.0.1:4433"},
@@ -104,7 +105,7 @@ func TestEdgeLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	op := originPool(t, key)
-	fo := newFakeOrigin(t, "node-token")
+	fo := newFakeOrigin(t)
 	fo.seeds = []string{op.Addr()}
 	fo.register404 = 1 // the route is not deployed yet on the first try
 
@@ -112,6 +113,7 @@ func TestEdgeLifecycle(t *testing.T) {
 	media := MediaLoad{EgressBps: 123_000_000, Viewers: 7, Sessions: 2}
 	e, err := New(testConfig(fo.addr(), key), Deps{
 		Logger: testLogger(t), Reconciler: rec, Load: func() MediaLoad { return media },
+		Identity: fo.identity(pki.RoleEdge, "edge-1"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +256,6 @@ func TestConfigValidateNamesKey(t *testing.T) {
 		{"node_id", func(c *Config) { c.NodeID = "" }},
 		{"join", func(c *Config) { c.Join = nil }},
 		{"join[0]", func(c *Config) { c.Join = []string{"nohost"} }},
-		{"token", func(c *Config) { c.Token = "" }},
 		{"region", func(c *Config) { c.Region = "" }},
 		{"lat", func(c *Config) { c.Lat = 91 }},
 		{"lon", func(c *Config) { c.Lon = -181 }},
@@ -305,10 +306,10 @@ func TestKillIsAFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	op := originPool(t, key)
-	fo := newFakeOrigin(t, "node-token")
+	fo := newFakeOrigin(t)
 	cfg := testConfig(fo.addr(), key)
 	cfg.Gossip.Seeds = []string{op.Addr()} // configured seeds: no origin lookup
-	e, err := New(cfg, Deps{Logger: testLogger(t)})
+	e, err := New(cfg, Deps{Logger: testLogger(t), Identity: fo.identity(pki.RoleEdge, "edge-1")})
 	if err != nil {
 		t.Fatal(err)
 	}

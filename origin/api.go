@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/registry"
 )
 
@@ -24,11 +25,13 @@ import (
 type access uint8
 
 const (
-	public    access = iota // no credentials
-	anyKey                  // any valid API key (tenant-scoped results)
-	adminKey                // admin keys only
-	nodeKey                 // admin or node keys
-	anyOrNode               // any key, node keys included
+	public        access = iota // no credentials
+	anyKey                      // any valid API key (tenant-scoped results)
+	adminKey                    // admin keys only
+	nodeKey                     // admin keys or nodes (by certificate)
+	anyOrNode                   // any key, or a node
+	nodeOnly                    // nodes only
+	adminOrOrigin               // admin keys or origins
 )
 
 // kind says where a route runs.
@@ -104,13 +107,37 @@ func (o *Origin) routes() []route {
 		{"POST", "/v1/nodes/{id}/relay-token", nodeKey, read, o.relayToken},
 
 		{"GET", "/v1/cluster", adminKey, local, o.clusterStatus},
-		{"POST", "/v1/cluster/join", adminKey, write, o.joinCluster},
+		{"POST", "/v1/cluster/join", adminOrOrigin, write, o.joinCluster},
 		{"DELETE", "/v1/cluster/peers/{id}", adminKey, write, o.removePeer},
 		{"POST", "/v1/cluster/transfer-leadership", adminKey, write, o.transferLeadership},
 		{"POST", "/v1/cluster/join-tokens", adminKey, write, o.createJoinToken},
+		{"GET", "/v1/cluster/join-tokens", adminKey, read, o.listJoinTokens},
+		{"DELETE", "/v1/cluster/join-tokens/{id}", adminKey, write, o.deleteJoinToken},
+		{"GET", "/v1/pki/ca", public, local, o.clusterCAView},
+		{"POST", "/v1/pki/enroll", public, local, o.enrollNode},
+		{"POST", "/v1/pki/renew", nodeOnly, local, o.renewNode},
 		{"GET", "/v1/cluster/keys", public, read, o.jwks},
 		{"POST", "/v1/cluster/keys/rotate", adminKey, write, o.rotateSigningKey},
 	}
+}
+
+// admits reports whether a caller may call a route with this access.
+// Handlers then check what a node may touch (see nodeauth.go).
+func (a access) admits(who principal) bool {
+	admin := who.scope == registry.ScopeAdmin
+	switch a {
+	case anyKey:
+		return !who.isNode()
+	case adminKey:
+		return admin
+	case nodeKey:
+		return admin || who.isNode()
+	case nodeOnly:
+		return who.isNode()
+	case adminOrOrigin:
+		return admin || who.node.Role == pki.RoleOrigin
+	}
+	return true
 }
 
 // newRouter builds the HTTP router over the route table.
@@ -153,17 +180,15 @@ func (o *Origin) wrap(rt route) fasthttp.RequestHandler {
 			who, err := o.authenticate(ctx)
 			if errors.Is(err, errUnknownKey) && !o.reg.IsLeader() && !o.forwarded(ctx) {
 				// The key may be newer than this follower's state.
-				o.forward(ctx)
+				o.forward(ctx, principal{})
 				return
 			}
 			if err != nil {
 				o.writeError(ctx, toAPIError(err))
 				return
 			}
-			if rt.access == adminKey && who.scope != registry.ScopeAdmin ||
-				rt.access == nodeKey && who.scope != registry.ScopeAdmin && who.scope != registry.ScopeNode ||
-				rt.access == anyKey && who.scope == registry.ScopeNode {
-				o.writeError(ctx, api.Errorf(http.StatusForbidden, api.CodeForbidden, "this key (scope %s) may not call %s %s", who.scope, rt.method, rt.path))
+			if !rt.access.admits(who) {
+				o.writeError(ctx, api.Errorf(http.StatusForbidden, api.CodeForbidden, "%s may not call %s %s", who, rt.method, rt.path))
 				return
 			}
 			if wait, ok := o.limiter.allow(who.keyID, start); !ok {
@@ -177,14 +202,14 @@ func (o *Origin) wrap(rt route) fasthttp.RequestHandler {
 		switch rt.kind {
 		case write:
 			if !o.reg.IsLeader() {
-				o.forward(ctx)
+				o.forward(ctx, c.who)
 				return
 			}
 		case read:
 			mode := registry.ReadMode(ctx.QueryArgs().Peek("consistency"))
 			if err := o.reg.ReadBarrier(mode); err != nil {
 				if errors.Is(err, registry.ErrNotLeader) {
-					o.forward(ctx)
+					o.forward(ctx, c.who)
 					return
 				}
 				o.writeError(ctx, toAPIError(err))
@@ -195,7 +220,7 @@ func (o *Origin) wrap(rt route) fasthttp.RequestHandler {
 		status, body, err := rt.h(c)
 		if err != nil {
 			if errors.Is(err, registry.ErrNotLeader) && !o.forwarded(ctx) {
-				o.forward(ctx)
+				o.forward(ctx, c.who)
 				return
 			}
 			o.writeError(ctx, toAPIError(err))
@@ -210,7 +235,10 @@ func (o *Origin) forwarded(ctx *fasthttp.RequestCtx) bool {
 }
 
 // forward relays the request to the leader and copies its answer back.
-func (o *Origin) forward(ctx *fasthttp.RequestCtx) {
+// A node's identity travels in hdrNode, which the leader believes because
+// this origin's certificate carries the request; whatever the client put
+// there is dropped.
+func (o *Origin) forward(ctx *fasthttp.RequestCtx, who principal) {
 	if o.forwarded(ctx) {
 		o.writeError(ctx, unavailable(api.CodeNoLeader, 1, "forwarded to an origin that is not the leader; retry"))
 		return
@@ -225,8 +253,12 @@ func (o *Origin) forward(ctx *fasthttp.RequestCtx) {
 	defer fasthttp.ReleaseRequest(req)
 	ctx.Request.CopyTo(req)
 	req.SetHost(addr)
-	req.URI().SetScheme("http")
+	req.URI().SetScheme(o.peers.scheme())
 	req.Header.Set(hdrForwarded, o.cfg.NodeID)
+	req.Header.Del(hdrNode)
+	if who.isNode() {
+		req.Header.Set(hdrNode, who.node.String())
+	}
 	timeout := 15 * time.Second
 	if w, err := time.ParseDuration(string(ctx.QueryArgs().Peek("wait"))); err == nil {
 		timeout += min(w, api.MaxWait)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/auth"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/registry"
 )
 
@@ -22,12 +23,32 @@ const adminKeyID = "admin"
 // know (yet): a follower forwards such requests to the leader.
 var errUnknownKey = &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized, Message: "unknown API key"}
 
-// principal is who made a request.
+// principal is who made a request: an API key's holder, or a node
+// authenticated by its certificate (scope ScopeNode, node set).
 type principal struct {
 	keyID    string
 	scope    registry.KeyScope
 	tenantID string
+	node     pki.Identity
+	// direct is true when the node's certificate was presented on this
+	// connection, false when an origin forwarded the node's request.
+	direct bool
 }
+
+func (p principal) String() string {
+	if p.isNode() {
+		return "node " + p.node.String()
+	}
+	return "this key (scope " + p.scope.String() + ")"
+}
+
+// isNode reports whether a node (not a key) made the request.
+func (p principal) isNode() bool { return p.node.NodeID != "" }
+
+// hdrNode carries a node's identity when an origin forwards the node's
+// request to the leader; it is believed only from an origin's
+// certificate.
+const hdrNode = "X-Strata-Node"
 
 // canSee reports whether the caller may act on objects of tenantID. Other
 // tenants' objects must look absent (404), never forbidden.
@@ -35,7 +56,38 @@ func (p principal) canSee(tenantID string) bool {
 	return p.scope == registry.ScopeAdmin || p.tenantID == tenantID
 }
 
+// peerNode is the node whose verified certificate is on this connection.
+func peerNode(ctx *fasthttp.RequestCtx) (pki.Identity, bool) {
+	cs := ctx.TLSConnectionState()
+	if cs == nil || len(cs.VerifiedChains) == 0 {
+		return pki.Identity{}, false
+	}
+	id, err := pki.IdentityOf(cs.PeerCertificates[0])
+	return id, err == nil
+}
+
+// nodePrincipal is the principal for a node identity.
+func nodePrincipal(id pki.Identity, direct bool) principal {
+	return principal{keyID: "node/" + id.NodeID, scope: registry.ScopeNode, node: id, direct: direct}
+}
+
 func (o *Origin) authenticate(ctx *fasthttp.RequestCtx) (principal, error) {
+	if id, ok := peerNode(ctx); ok {
+		switch {
+		case id.Role != pki.RoleOrigin:
+			return nodePrincipal(id, true), nil
+		case len(ctx.Request.Header.Peek(hdrNode)) > 0:
+			role, nodeID, _ := strings.Cut(string(ctx.Request.Header.Peek(hdrNode)), "/")
+			fwd := pki.Identity{Role: role, NodeID: nodeID}
+			if err := fwd.Validate(); err != nil {
+				return principal{}, api.Errorf(http.StatusBadRequest, api.CodeBadRequest, "%s: %v", hdrNode, err)
+			}
+			return nodePrincipal(fwd, false), nil
+		case len(ctx.Request.Header.Peek("Authorization")) == 0:
+			return nodePrincipal(id, true), nil
+		}
+		// An origin forwarding a key holder's request: the key decides.
+	}
 	h := ctx.Request.Header.Peek("Authorization")
 	token, ok := bytes.CutPrefix(h, []byte("Bearer "))
 	if !ok || len(token) == 0 {
@@ -61,6 +113,9 @@ func (o *Origin) authenticate(ctx *fasthttp.RequestCtx) (principal, error) {
 	}
 	if k.Expired(time.Now()) {
 		return principal{}, api.Errorf(http.StatusUnauthorized, api.CodeUnauthorized, "API key %s expired at %s", k.ID, k.ExpiresAt.Format(time.RFC3339))
+	}
+	if k.Scope == registry.ScopeNode {
+		return principal{}, api.Errorf(http.StatusUnauthorized, api.CodeUnauthorized, "node key %s is no longer accepted: nodes authenticate with cluster certificates; enroll with a join token", k.ID)
 	}
 	return principal{keyID: k.ID, scope: k.Scope, tenantID: k.TenantID}, nil
 }

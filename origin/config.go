@@ -29,6 +29,7 @@ type Config struct {
 	API        APIConfig    `yaml:"api"`
 	Gossip     GossipConfig `yaml:"gossip"`
 	Raft       RaftConfig   `yaml:"raft"`
+	PKI        PKIConfig    `yaml:"pki"`
 	Log        LogConfig    `yaml:"log"`
 }
 

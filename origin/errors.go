@@ -53,7 +53,7 @@ func toAPIError(err error) *api.Error {
 		return unavailable(api.CodeNoLeader, 1, msg)
 	case errors.Is(err, registry.ErrTimeout):
 		return &api.Error{Status: http.StatusGatewayTimeout, Code: api.CodeTimeout, Message: msg, RetryAfter: 1}
-	case errors.Is(err, auth.ErrMalformedToken):
+	case errors.Is(err, auth.ErrMalformedToken), errors.Is(err, registry.ErrTokenUnusable):
 		return api.Errorf(http.StatusUnauthorized, api.CodeUnauthorized, "%s", msg)
 	}
 	return api.Errorf(http.StatusInternalServerError, api.CodeInternal, "%s", msg)

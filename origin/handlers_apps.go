@@ -138,9 +138,9 @@ func (o *Origin) appFor(c *call) (*registry.App, error) {
 		return nil, err
 	}
 	a, ok := o.reg.State().App(id)
-	// Node keys read any app: an edge needs the command and environment
-	// of whatever session is placed on it. Only GET admits node keys.
-	if !ok || !c.who.canSee(a.TenantID) && c.who.scope != registry.ScopeNode {
+	// A node reads the apps of sessions placed on it (it needs their
+	// command and environment), and no other. Only GET admits nodes.
+	if !ok || !c.who.canSee(a.TenantID) && !(c.who.isNode() && o.runsApp(c.who.node.NodeID, a.ID)) {
 		return nil, notFound("app", id)
 	}
 	return a, nil

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/registry"
 )
 
@@ -108,6 +109,9 @@ func (o *Origin) joinCluster(c *call) (int, any, error) {
 		return 0, nil, badRequest("api_addr: required")
 	case len(b.GossipAddr) > 256:
 		return 0, nil, badRequest("gossip_addr: at most 256 characters")
+	}
+	if err := c.who.mayActAs(b.ID, pki.RoleOrigin); err != nil {
+		return 0, nil, err
 	}
 	var err error
 	if b.Nonvoter {

@@ -98,8 +98,13 @@ func (o *Origin) sessionIdle(c *call) (int, any, error) {
 // reservation, and (when a node id is given, as node keys must) be
 // reserved on that node.
 func (o *Origin) reportedSession(c *call, nodeID string) (*registry.Session, error) {
-	if c.who.scope == registry.ScopeNode && nodeID == "" {
-		return nil, badRequest("node_id: required with a node key")
+	if c.who.isNode() {
+		// A node reports only as itself: the body's node_id, if any, must
+		// name it.
+		if nodeID != "" && nodeID != c.who.node.NodeID {
+			return nil, api.Errorf(http.StatusForbidden, api.CodeForbidden, "%s may not report for node %s", c.who, truncate(nodeID, 80))
+		}
+		nodeID = c.who.node.NodeID
 	}
 	if nodeID != "" && !nodeIDPattern.MatchString(nodeID) {
 		return nil, badRequest("node_id: %q is not a valid node id", truncate(nodeID, 80))

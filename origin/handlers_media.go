@@ -41,6 +41,10 @@ func (o *Origin) addPublisher(c *call) (int, any, error) {
 	if s.Reservation == nil {
 		return 0, nil, noEdgeYet(s)
 	}
+	if c.who.isNode() && s.Reservation.NodeID != c.who.node.NodeID {
+		// An edge mints publisher tokens only for the sessions it runs.
+		return 0, nil, notFound("session", s.ID)
+	}
 	key, err := o.signingKey()
 	if err != nil {
 		return 0, nil, err

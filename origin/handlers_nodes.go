@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/registry"
 )
 
@@ -43,6 +44,9 @@ func (o *Origin) registerNode(c *call) (int, any, error) {
 		}
 		seen[g.Index] = true
 	}
+	if err := c.who.mayActAs(b.ID, pki.RoleEdge); err != nil {
+		return 0, nil, err
+	}
 	if n, ok := o.reg.State().Node(b.ID); ok && n.Role == registry.RoleOrigin {
 		return 0, nil, api.Errorf(http.StatusConflict, api.CodeConflict, "node %q is an origin", b.ID)
 	}
@@ -78,10 +82,4 @@ func (o *Origin) drainNode(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusOK, o.viewNode(v.(*registry.Node)), nil
-}
-
-// createJoinToken makes a node-scope key that edges use to register and
-// follow their assignments.
-func (o *Origin) createJoinToken(c *call) (int, any, error) {
-	return o.newKey(c, "", registry.ScopeNode)
 }

@@ -116,7 +116,15 @@ func checkOverrides(b api.SessionSpec) error {
 
 func (o *Origin) listSessions(c *call) (int, any, error) {
 	block := o.block
-	if node := string(c.ctx.QueryArgs().Peek("node_id")); node != "" {
+	node := string(c.ctx.QueryArgs().Peek("node_id"))
+	if c.who.isNode() {
+		// A node lists only its own assignments.
+		if node != "" && node != c.who.node.NodeID {
+			return 0, nil, api.Errorf(http.StatusForbidden, api.CodeForbidden, "%s may list only its own sessions", c.who)
+		}
+		node = c.who.node.NodeID
+	}
+	if node != "" {
 		block = func(c *call) error { return o.blockNode(c, node) }
 	}
 	if err := block(c); err != nil {
@@ -129,14 +137,10 @@ func (o *Origin) listSessions(c *call) (int, any, error) {
 	q := c.ctx.QueryArgs()
 	f := registry.SessionFilter{
 		TenantID: string(q.Peek("tenant_id")), AppID: string(q.Peek("app_id")),
-		NodeID: string(q.Peek("node_id")), Region: string(q.Peek("region")),
+		NodeID: node, Region: string(q.Peek("region")),
 		After: cursor, Limit: limit + 1,
 	}
 	switch c.who.scope {
-	case registry.ScopeNode:
-		if f.NodeID == "" {
-			return 0, nil, api.Errorf(http.StatusForbidden, api.CodeForbidden, "node keys must list sessions with node_id")
-		}
 	case registry.ScopeTenant:
 		f.TenantID = c.who.tenantID
 	}
@@ -185,7 +189,7 @@ func (o *Origin) sessionFor(c *call) (*registry.Session, error) {
 		return nil, err
 	}
 	s, ok := o.reg.State().Session(id)
-	if !ok || !c.who.canSee(s.TenantID) && c.who.scope != registry.ScopeNode {
+	if !ok || !c.who.canSee(s.TenantID) && !c.who.isNode() {
 		return nil, notFound("session", id)
 	}
 	return s, nil

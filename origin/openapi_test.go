@@ -22,6 +22,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/netutil"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/poll"
 )
 
@@ -374,7 +375,9 @@ func TestOpenAPILiveResponses(t *testing.T) {
 		return nil
 	})
 
-	c := &specClient{t: t, base: "http://" + o.APIAddr(), doc: doc, router: router, http: &http.Client{Timeout: 30 * time.Second}}
+	tr := &http.Transport{TLSClientConfig: pki.TrustConfig(o.CA())}
+	defer tr.CloseIdleConnections()
+	c := &specClient{t: t, base: "https://" + o.APIAddr(), doc: doc, router: router, http: &http.Client{Timeout: 30 * time.Second, Transport: tr}}
 	admin := cfg.AdminToken
 
 	// Public routes.
@@ -476,6 +479,26 @@ func TestOpenAPILiveResponses(t *testing.T) {
 		body: `{"id":"-bad","raft_addr":"127.0.0.1:1","api_addr":"127.0.0.1:2"}`})
 	c.do(req{method: "DELETE", path: "/v1/cluster/peers/nope", token: admin, status: 404})
 
+	// PKI: the CA for anyone, join tokens for admins, enrollment for a
+	// join token's holder, renewal only for a node's own certificate.
+	if ca := c.do(req{method: "GET", path: "/v1/pki/ca", status: 200}); ca["fingerprint"] != pki.Fingerprint(o.CA()) {
+		t.Errorf("CA fingerprint %v", ca["fingerprint"])
+	}
+	jt := c.do(req{method: "POST", path: "/v1/cluster/join-tokens", token: admin, status: 201, body: `{"name":"edges","max_uses":1}`})
+	c.do(req{method: "POST", path: "/v1/cluster/join-tokens", token: tenantTok, status: 401, body: `{"name":"edges"}`})
+	c.do(req{method: "POST", path: "/v1/cluster/join-tokens", token: admin, status: 400, specRejects: true, body: `{"name":"edges","role":"viewer"}`})
+	c.do(req{method: "GET", path: "/v1/cluster/join-tokens", token: admin, status: 200})
+	nodeKey, _ := pki.NewKey()
+	csrDER, _ := pki.NewCSR(nodeKey, pki.Identity{Role: pki.RoleEdge, NodeID: "e1"})
+	csr, _ := json.Marshal(pki.CSRPEM(csrDER))
+	enroll := `{"node_id":"e1","csr":` + string(csr) + `}`
+	c.do(req{method: "POST", path: "/v1/pki/enroll", token: "jt_0000000000000000000000000a.nope", status: 401, body: enroll})
+	c.do(req{method: "POST", path: "/v1/pki/enroll", token: jt["token"].(string), status: 200, body: enroll})
+	c.do(req{method: "POST", path: "/v1/pki/enroll", token: jt["token"].(string), status: 401, body: enroll}) // used up
+	c.do(req{method: "POST", path: "/v1/pki/renew", token: admin, status: 403, body: `{"csr":` + string(csr) + `}`})
+	c.do(req{method: "DELETE", path: "/v1/cluster/join-tokens/" + jt["id"].(string), token: admin, status: 204})
+	c.do(req{method: "DELETE", path: "/v1/cluster/join-tokens/" + jt["id"].(string), token: admin, status: 404})
+
 	// Malformed requests.
 	c.do(req{method: "POST", path: "/v1/tenants", token: admin, status: 400, specRejects: true, body: `{`})
 	c.do(req{method: "POST", path: "/v1/tenants", token: admin, status: 400, specRejects: true, body: `{"name":"x","bogus":1}`})
@@ -516,6 +539,14 @@ var wireTypes = map[string]any{
 	"KeyCreate":            api.KeyCreate{},
 	"APIKey":               api.APIKey{},
 	"CreatedAPIKey":        api.CreatedKey{},
+	"JoinTokenCreate":      api.JoinTokenCreate{},
+	"JoinToken":            api.JoinToken{},
+	"CreatedJoinToken":     api.CreatedJoinToken{},
+	"JoinTokenList":        api.List[api.JoinToken]{},
+	"ClusterCA":            api.ClusterCA{},
+	"EnrollRequest":        api.EnrollRequest{},
+	"RenewRequest":         api.RenewRequest{},
+	"NodeCertificate":      api.NodeCertificate{},
 	"APIKeyList":           api.List[api.APIKey]{},
 	"AppCreate":            api.AppSpec{},
 	"App":                  api.App{},

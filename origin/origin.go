@@ -25,6 +25,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +45,7 @@ import (
 	"github.com/strata-edge/strata/internal/auth"
 	"github.com/strata-edge/strata/internal/ids"
 	"github.com/strata-edge/strata/internal/logging"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/origin/controller"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -82,6 +85,11 @@ type Origin struct {
 	apiAddr    string
 	// adminToken is known on this node if configured or generated here.
 	adminToken string
+	// node is this origin's cluster certificate (nil with pki.disable);
+	// renewer keeps it fresh; caCache holds the parsed registry CA.
+	node    *pki.Holder
+	renewer *pki.Renewer
+	caCache caCache
 
 	// opened is closed when New has finished wiring the node; leader work
 	// started by Raft during New waits for it.
@@ -128,7 +136,20 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 	if o.apiAddr == "" {
 		o.apiAddr = ln.Addr().String()
 	}
-	o.reg, err = registry.New(cfg.registryConfig(), registry.Deps{OnLeader: o.onLeader, WrapStream: deps.WrapRaftStream, Logger: log, Metrics: o.prom})
+	hosts := certHosts(o.apiAddr, cfg.API.Addr, cfg.Raft.Addr, cfg.Raft.Advertise)
+	if err := o.openPKI(hosts); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	rdeps := registry.Deps{OnLeader: o.onLeader, WrapStream: deps.WrapRaftStream, Logger: log, Metrics: o.prom}
+	if o.node != nil {
+		onlyOrigins := pki.RolesOf(pki.RoleOrigin)
+		rdeps.ServerTLS, rdeps.ClientTLS = o.node.ServerConfig(onlyOrigins), o.node.ClientConfig(onlyOrigins)
+		o.peers.tls = o.node.ClientConfig(onlyOrigins)
+		ln = tls.NewListener(ln, o.node.ServerConfig(nil))
+		o.ln = ln
+	}
+	o.reg, err = registry.New(cfg.registryConfig(), rdeps)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -174,6 +195,9 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		o.wg.Add(1)
 		go o.joinLoop()
 	}
+	if o.node != nil {
+		o.renewer = pki.NewRenewer(pki.RenewerConfig{Holder: o.node, Renew: o.renewOwn(hosts), Dir: o.pkiDir(), Logger: o.log})
+	}
 	o.wg.Add(1)
 	go o.gossipJoinLoop()
 	close(o.opened)
@@ -183,6 +207,19 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 
 // Registry exposes the node's registry (tests, the dev cluster).
 func (o *Origin) Registry() *registry.Registry { return o.reg }
+
+// CA is the cluster CA certificate this origin trusts (nil with
+// pki.disable): clients pass it to pki.TrustConfig.
+func (o *Origin) CA() *x509.Certificate {
+	if o.node == nil {
+		return nil
+	}
+	return o.node.CA()
+}
+
+// Certificate is this origin's node certificate holder (nil with
+// pki.disable).
+func (o *Origin) Certificate() *pki.Holder { return o.node }
 
 // APIAddr is the address clients reach this origin's API at.
 func (o *Origin) APIAddr() string { return o.apiAddr }
@@ -202,6 +239,9 @@ func (o *Origin) Close(ctx context.Context) error {
 	var err error
 	o.once.Do(func() {
 		o.cancel()
+		if o.renewer != nil {
+			_ = o.renewer.Close(ctx)
+		}
 		// Raft first: a leader hands off leadership, and its leader-only
 		// loops (placement, node reconciliation) stop before gossip does.
 		err = o.reg.Close(ctx)
@@ -261,6 +301,7 @@ func (o *Origin) leaderHousekeeping(ctx context.Context) bool {
 	now := time.Now().UTC()
 	steps := []func() error{
 		func() error { return o.registerSelf(ctx) },
+		func() error { return o.commitCA(ctx) },
 		func() error {
 			if _, ok := st.APIKey(adminKeyID); ok || o.adminToken == "" {
 				return nil
@@ -333,7 +374,13 @@ func (o *Origin) joinLoop() {
 	backoff := 100 * time.Millisecond
 	for {
 		for _, addr := range o.cfg.Join {
-			err := o.peers.post(addr, "/v1/cluster/join", o.adminToken, body)
+			// With certificates the origin joins as itself; without
+			// (pki.disable) it needs the admin token.
+			token := o.adminToken
+			if o.node != nil {
+				token = ""
+			}
+			err := o.peers.post(addr, "/v1/cluster/join", token, body)
 			if err == nil {
 				o.log.Info("joined cluster", "via", addr)
 				return

@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"crypto/tls"
 	"fmt"
 	"sync"
 	"time"
@@ -10,6 +11,8 @@ import (
 
 // peerClients keeps one pooled HTTP client per peer origin.
 type peerClients struct {
+	// tls is the mutual-TLS config for other origins; nil is plaintext.
+	tls     *tls.Config
 	mu      sync.Mutex
 	clients map[string]*fasthttp.HostClient
 }
@@ -23,7 +26,7 @@ func (p *peerClients) client(addr string) *fasthttp.HostClient {
 	defer p.mu.Unlock()
 	c := p.clients[addr]
 	if c == nil {
-		c = &fasthttp.HostClient{Addr: addr, MaxConns: 1024, MaxIdleConnDuration: 30 * time.Second}
+		c = &fasthttp.HostClient{Addr: addr, MaxConns: 1024, MaxIdleConnDuration: 30 * time.Second, IsTLS: p.tls != nil, TLSConfig: p.tls}
 		p.clients[addr] = c
 	}
 	return c
@@ -35,10 +38,12 @@ func (p *peerClients) post(addr, path, token string, body []byte) error {
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI("http://" + addr + path)
+	req.SetRequestURI(p.scheme() + "://" + addr + path)
 	req.Header.SetMethod("POST")
 	req.Header.SetContentType("application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	req.SetBody(body)
 	if err := p.client(addr).DoTimeout(req, resp, 15*time.Second); err != nil {
 		return err
@@ -47,6 +52,13 @@ func (p *peerClients) post(addr, path, token string, body []byte) error {
 		return fmt.Errorf("%s answered %d: %s", addr, sc, resp.Body())
 	}
 	return nil
+}
+
+func (p *peerClients) scheme() string {
+	if p.tls != nil {
+		return "https"
+	}
+	return "http"
 }
 
 func (p *peerClients) close() {

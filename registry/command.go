@@ -40,6 +40,10 @@ const (
 	cmdRetireSigningKey
 	cmdNotePending
 	cmdCreatePlacedSession
+	cmdSetClusterCA
+	cmdCreateJoinToken
+	cmdUseJoinToken
+	cmdDeleteJoinToken
 )
 
 // commandVersion is written with every command; decoders branch on it when
@@ -64,6 +68,10 @@ var commandTable = map[cmdType]func() Command{
 	cmdRetireSigningKey:    func() Command { return &RetireSigningKey{} },
 	cmdNotePending:         func() Command { return &NotePending{} },
 	cmdCreatePlacedSession: func() Command { return &CreatePlacedSession{} },
+	cmdSetClusterCA:        func() Command { return &SetClusterCA{} },
+	cmdCreateJoinToken:     func() Command { return &CreateJoinToken{} },
+	cmdUseJoinToken:        func() Command { return &UseJoinToken{} },
+	cmdDeleteJoinToken:     func() Command { return &DeleteJoinToken{} },
 }
 
 // EncodeCommand returns the log entry bytes for c.

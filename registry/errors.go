@@ -21,4 +21,6 @@ var (
 	ErrUnknownCommand = errors.New("unknown command")
 	ErrTimeout        = errors.New("timed out")
 	ErrShutdown       = errors.New("registry is shut down")
+	// ErrTokenUnusable means a join token expired or was used up.
+	ErrTokenUnusable = errors.New("join token unusable")
 )

@@ -137,7 +137,9 @@ func (s *snapshot) Release() {}
 // give equal bytes.
 var snapshotMagic = []byte("STRATA-REGISTRY\x00")
 
-const snapshotVersion = 1
+// Version 2 added the cluster CA and join tokens after the
+// signing keys; a version 1 snapshot has neither.
+const snapshotVersion = 2
 
 // encodable is any stored object.
 type encodable interface{ encode(e *encoder) }
@@ -176,6 +178,8 @@ func writeSnapshot(w io.Writer, t *tables, index uint64) error {
 		section(len(t.sessions), eachSorted(t.sessions)),
 		section(len(t.nodes), eachSorted(t.nodes)),
 		section(len(t.signingKeys), eachSorted(t.signingKeys)),
+		section(len(t.cas), eachSorted(t.cas)),
+		section(len(t.joinTokens), eachSorted(t.joinTokens)),
 	}
 	for _, err := range sections {
 		if err != nil {
@@ -211,7 +215,8 @@ func readSnapshot(r io.Reader) (tables, uint64, error) {
 		return tables{}, 0, fmt.Errorf("%w: not a registry snapshot", ErrCorrupt)
 	}
 	d := decoder{b: raw[len(snapshotMagic):]}
-	if v := d.uvarint(); v != snapshotVersion {
+	v := d.uvarint()
+	if v == 0 || v > snapshotVersion {
 		return tables{}, 0, fmt.Errorf("%w: snapshot version %d", ErrCorrupt, v)
 	}
 	index := d.uvarint()
@@ -222,6 +227,10 @@ func readSnapshot(r io.Reader) (tables, uint64, error) {
 	readSection(&d, t.sessions, func(o *Session) string { return o.ID })
 	readSection(&d, t.nodes, func(o *Node) string { return o.ID })
 	readSection(&d, t.signingKeys, func(o *SigningKey) string { return o.ID })
+	if v >= 2 {
+		readSection(&d, t.cas, func(o *ClusterCA) string { return o.ID })
+		readSection(&d, t.joinTokens, func(o *JoinToken) string { return o.ID })
+	}
 	if err := d.finish(); err != nil {
 		return tables{}, 0, err
 	}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,8 +59,12 @@ type Deps struct {
 	OnLeader func(ctx context.Context)
 	// WrapStream lets tests interpose on Raft's network (partitions).
 	WrapStream func(raft.StreamLayer) raft.StreamLayer
-	Logger     *slog.Logger          // nil discards
-	Metrics    prometheus.Registerer // nil: a private registry
+	// TLS, when set, runs Raft over mutual TLS: ServerTLS for accepted
+	// connections, ClientTLS for dialed ones. Both must refuse peers that
+	// are not origins of this cluster. Nil is plaintext (benchmarks).
+	ServerTLS, ClientTLS *tls.Config
+	Logger               *slog.Logger          // nil discards
+	Metrics              prometheus.Registerer // nil: a private registry
 }
 
 // Profile timeouts. LAN aims at sub-second unplanned failover: followers
@@ -173,7 +178,7 @@ func (r *Registry) open() error {
 		ln.Close()
 		return fmt.Errorf("raft.advertise %s: %w", adv, err)
 	}
-	var stream raft.StreamLayer = &tcpStream{ln: ln, adv: advAddr}
+	var stream raft.StreamLayer = &tcpStream{ln: ln, adv: advAddr, server: r.deps.ServerTLS, client: r.deps.ClientTLS}
 	if r.deps.WrapStream != nil {
 		stream = r.deps.WrapStream(stream)
 	}
@@ -576,17 +581,55 @@ func (r *Registry) closeAll() {
 	r.closers = nil
 }
 
-// tcpStream is Raft's network layer over plain TCP.
+// tcpStream is Raft's network layer over TCP, with mutual TLS when
+// configured.
 type tcpStream struct {
-	ln  net.Listener
-	adv net.Addr
+	ln             net.Listener
+	adv            net.Addr
+	server, client *tls.Config
 }
 
-func (t *tcpStream) Accept() (net.Conn, error) { return t.ln.Accept() }
-func (t *tcpStream) Close() error              { return t.ln.Close() }
-func (t *tcpStream) Addr() net.Addr            { return t.adv }
+// handshakeTimeout bounds a Raft peer's TLS handshake, so a client that
+// connects and says nothing does not hold a connection.
+const handshakeTimeout = 10 * time.Second
+
+func (t *tcpStream) Accept() (net.Conn, error) {
+	c, err := t.ln.Accept()
+	if err != nil || t.server == nil {
+		return c, err
+	}
+	return &lazyHandshake{Conn: tls.Server(c, t.server)}, nil
+}
+
+func (t *tcpStream) Close() error   { return t.ln.Close() }
+func (t *tcpStream) Addr() net.Addr { return t.adv }
 func (t *tcpStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return net.DialTimeout("tcp", string(addr), timeout)
+	if t.client == nil {
+		return net.DialTimeout("tcp", string(addr), timeout)
+	}
+	return tls.DialWithDialer(&net.Dialer{Timeout: timeout}, "tcp", string(addr), t.client)
+}
+
+// lazyHandshake runs the server handshake on the connection's first read,
+// on the transport's per-connection goroutine rather than in Accept, which
+// would let one slow client stall every other peer.
+type lazyHandshake struct {
+	*tls.Conn
+	once sync.Once
+	err  error
+}
+
+func (c *lazyHandshake) Read(b []byte) (int, error) {
+	c.once.Do(func() {
+		_ = c.Conn.SetDeadline(time.Now().Add(handshakeTimeout))
+		if c.err = c.Conn.Handshake(); c.err == nil {
+			c.err = c.Conn.SetDeadline(time.Time{})
+		}
+	})
+	if c.err != nil {
+		return 0, c.err
+	}
+	return c.Conn.Read(b)
 }
 
 // voters counts the voting servers in the current configuration.

@@ -47,6 +47,8 @@ type tables struct {
 	sessions    map[string]*Session
 	nodes       map[string]*Node
 	signingKeys map[string]*SigningKey
+	cas         map[string]*ClusterCA
+	joinTokens  map[string]*JoinToken
 }
 
 func newTables() tables {
@@ -57,6 +59,8 @@ func newTables() tables {
 		sessions:    map[string]*Session{},
 		nodes:       map[string]*Node{},
 		signingKeys: map[string]*SigningKey{},
+		cas:         map[string]*ClusterCA{},
+		joinTokens:  map[string]*JoinToken{},
 	}
 }
 
@@ -69,6 +73,8 @@ func (t *tables) clone() tables {
 		sessions:    cloneMap(t.sessions),
 		nodes:       cloneMap(t.nodes),
 		signingKeys: cloneMap(t.signingKeys),
+		cas:         cloneMap(t.cas),
+		joinTokens:  cloneMap(t.joinTokens),
 	}
 }
 

@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/internal/pki"
 )
 
 // clientFlags are shared by every client command.
 type clientFlags struct {
 	addr, token, output string
+	caFile, caPin       string
 }
 
 func (f *clientFlags) bind(fs *flag.FlagSet) {
@@ -31,10 +33,35 @@ func (f *clientFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.addr, "addr", addr, "origin API address(es), comma-separated ($STRATA_ADDR)")
 	fs.StringVar(&f.token, "token", os.Getenv("STRATA_TOKEN"), "API key ($STRATA_TOKEN)")
 	fs.StringVar(&f.output, "o", "table", "output: table or json")
+	fs.StringVar(&f.caFile, "ca-file", os.Getenv("STRATA_CA_FILE"), "cluster CA certificate `file` to trust, e.g. <origin data dir>/pki/ca.crt ($STRATA_CA_FILE)")
+	fs.StringVar(&f.caPin, "ca-fingerprint", os.Getenv("STRATA_CA_FINGERPRINT"), "trust the cluster CA with this sha256 `fingerprint` ($STRATA_CA_FINGERPRINT)")
 }
 
-func (f *clientFlags) client() *api.Client {
-	return api.New(f.token, strings.Split(f.addr, ",")...)
+// client makes the API client. Origins serve HTTPS with the cluster CA's
+// certificates: the CLI trusts that CA from a file or by its pinned
+// fingerprint. An address written http://host:port speaks plaintext, for
+// clusters run with pki.disable.
+func (f *clientFlags) client() (*api.Client, error) {
+	addrs := strings.Split(f.addr, ",")
+	c := api.New(f.token, addrs...)
+	if strings.HasPrefix(addrs[0], "http://") {
+		return c, nil
+	}
+	switch {
+	case f.caFile != "":
+		b, err := os.ReadFile(f.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		ca, err := pki.ParseCertificate(b)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file %s: %w", f.caFile, err)
+		}
+		return c.WithTLS(pki.TrustConfig(ca)), nil
+	case f.caPin != "":
+		return c.WithTLS(pki.PinnedConfig(f.caPin)), nil
+	}
+	return nil, usagef("origins serve HTTPS with the cluster CA: give --ca-file (or $STRATA_CA_FILE), e.g. <origin data dir>/pki/ca.crt, or --ca-fingerprint (or $STRATA_CA_FINGERPRINT) as printed by the bootstrap origin; write the address as http://HOST:PORT for a cluster run with pki.disable")
 }
 
 // resource is a client command over one kind of API object.
@@ -102,7 +129,11 @@ func (r resource) run(args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	res, err := call(ctx, cf.client())
+	client, err := cf.client()
+	if err != nil {
+		return err
+	}
+	res, err := call(ctx, client)
 	if err != nil || res == nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"strings"
+	"time"
 
 	"github.com/strata-edge/strata/api"
 )
@@ -69,14 +70,15 @@ func paged(list func(ctx context.Context, c *api.Client, o api.ListOptions, filt
 }
 
 var (
-	tenantCols  = []string{"id", "name", "quota.max_sessions", "quota.max_gpus", "usage.sessions", "usage.gpus"}
-	keyCols     = []string{"id", "name", "scope", "expires_at", "token"}
-	appCols     = []string{"id", "name", "runtime", "gpus", "egress_mbps", "restart_policy"}
-	sessionCols = []string{"id", "app_id", "state", "reservation.node_id", "region", "reason"}
-	nodeCols    = []string{"id", "role", "region", "state", "draining", "nic_mbps", "reserved.sessions", "reserved.egress_mbps"}
-	viewerCols  = []string{"edge", "upstream", "relaying", "role", "expires_at", "token", "moq_url", "whep_url", "player_url"}
-	clusterCols = []string{"node_id", "state", "leader_id", "leader_address", "term", "commit_index", "applied_index", "last_index"}
-	peers       = &nestedTable{key: "peers", columns: []string{"id", "address", "suffrage", "leader"}}
+	tenantCols    = []string{"id", "name", "quota.max_sessions", "quota.max_gpus", "usage.sessions", "usage.gpus"}
+	keyCols       = []string{"id", "name", "scope", "expires_at", "token"}
+	joinTokenCols = []string{"id", "name", "role", "uses", "max_uses", "expires_at", "token", "ca_fingerprint"}
+	appCols       = []string{"id", "name", "runtime", "gpus", "egress_mbps", "restart_policy"}
+	sessionCols   = []string{"id", "app_id", "state", "reservation.node_id", "region", "reason"}
+	nodeCols      = []string{"id", "role", "region", "state", "draining", "nic_mbps", "reserved.sessions", "reserved.egress_mbps"}
+	viewerCols    = []string{"edge", "upstream", "relaying", "role", "expires_at", "token", "moq_url", "whep_url", "player_url"}
+	clusterCols   = []string{"node_id", "state", "leader_id", "leader_address", "term", "commit_index", "applied_index", "last_index"}
+	peers         = &nestedTable{key: "peers", columns: []string{"id", "address", "suffrage", "leader"}}
 )
 
 func resources() []resource {
@@ -250,16 +252,28 @@ func resources() []resource {
 			"rotate-keys": {help: "install a new token signing key", flags: noArgs(func(ctx context.Context, c *api.Client) (any, error) {
 				return c.Cluster().RotateKeys(ctx)
 			})},
-			"join-token": {args: "NAME", help: "create a node token for edges; shown once", columns: keyCols, flags: func(*flag.FlagSet) func([]string) (op, error) {
+			"join-token": {args: "NAME", help: "create a join token that enrolls nodes; shown once, with the CA fingerprint they pin", columns: joinTokenCols, flags: func(fs *flag.FlagSet) func([]string) (op, error) {
+				role := fs.String("role", "edge", "role of the nodes it enrolls: edge or origin")
+				ttl := fs.Duration("ttl", 24*time.Hour, "how long it can be used")
+				uses := fs.Int64("max-uses", 10, "how many nodes it can enroll")
 				return func(args []string) (op, error) {
 					if err := nargs(args, 1, "NAME"); err != nil {
 						return nil, err
 					}
 					return func(ctx context.Context, c *api.Client) (any, error) {
-						return c.Cluster().JoinToken(ctx, api.KeyCreate{Name: args[0]})
+						return c.Cluster().CreateJoinToken(ctx, api.JoinTokenCreate{Name: args[0], Role: api.NodeRole(*role), TTLSeconds: int64(ttl.Seconds()), MaxUses: *uses})
 					}, nil
 				}
 			}},
+			"join-tokens": {help: "list join tokens", columns: joinTokenCols, flags: noArgs(func(ctx context.Context, c *api.Client) (any, error) {
+				return c.Cluster().JoinTokens(ctx)
+			})},
+			"revoke-join-token": {args: "ID", help: "revoke a join token (nodes it enrolled keep their certificates)", flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+				return done(c.Cluster().DeleteJoinToken(ctx, id))
+			})},
+			"ca": {help: "the cluster CA certificate and its fingerprint", flags: noArgs(func(ctx context.Context, c *api.Client) (any, error) {
+				return c.Cluster().CA(ctx)
+			})},
 			"keys": {help: "public token keys (JWKS)", flags: noArgs(func(ctx context.Context, c *api.Client) (any, error) {
 				return c.Cluster().Keys(ctx)
 			})},

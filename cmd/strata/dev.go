@@ -15,6 +15,7 @@ import (
 	"github.com/strata-edge/strata/edge"
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/internal/netutil"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/origin"
 	"github.com/strata-edge/strata/registry/gossip"
 )
@@ -72,19 +73,20 @@ func runDev(args []string) error {
 		return err
 	}
 	defer o.Close(context.Background())
-	admin := api.New(o.AdminToken(), o.APIAddr())
+	admin := api.New(o.AdminToken(), o.APIAddr()).WithTLS(pki.TrustConfig(o.CA()))
 	if err := waitReady(ctx, o); err != nil {
 		return err
 	}
 
-	nodeTok, err := admin.Cluster().JoinToken(ctx, api.KeyCreate{Name: "dev edges"})
+	joinTok, err := admin.Cluster().CreateJoinToken(ctx, api.JoinTokenCreate{Name: "dev edges", TTLSeconds: 3600, MaxUses: int64(len(devEdges))})
 	if err != nil {
-		return fmt.Errorf("node token: %w", err)
+		return fmt.Errorf("join token: %w", err)
 	}
 	for i, e := range devEdges {
 		ecfg := edge.Defaults()
 		ecfg.NodeID, ecfg.Region, ecfg.Lat, ecfg.Lon, ecfg.GPUs = e.id, e.region, e.lat, e.lon, e.gpus
-		ecfg.Join, ecfg.Token, ecfg.NICMbps = []string{o.APIAddr()}, nodeTok.Token, 10000
+		ecfg.Join, ecfg.NICMbps = []string{o.APIAddr()}, 10000
+		ecfg.Token, ecfg.CAFingerprint, ecfg.DataDir = joinTok.Token, joinTok.CAFingerprint, filepath.Join(*dir, e.id)
 		ecfg.Gossip.Addr, ecfg.Gossip.Keys, ecfg.Gossip.Profile = ports[2+i], []string{key}, string(gossip.ProfileLocal)
 		ecfg.DrainGrace = 0
 		// Media on loopback ports the kernel picks; the edge advertises
@@ -128,6 +130,10 @@ func runDev(args []string) error {
 	if err != nil {
 		return err
 	}
+	caFile, err := filepath.Abs(filepath.Join(cfg.DataDir, "pki", "ca.crt"))
+	if err != nil {
+		return err
+	}
 	lat, lon := 48.85, 2.35 // a player in Paris
 	ses, err := tenant.Sessions().Create(ctx, api.SessionSpec{AppID: app.ID, Lat: &lat, Lon: &lon})
 	if err != nil {
@@ -146,12 +152,13 @@ func runDev(args []string) error {
 	fmt.Printf(`
 Strata dev cluster is up.
 
-  origin API     http://%[1]s   (metrics: http://%[1]s/metrics)
+  origin API     https://%[1]s   (metrics: https://%[1]s/metrics)
+  cluster CA     %[9]s  (%[10]s)
   edges          %[2]s (eu-west), %[3]s (us-east)
   admin token    %[4]s
   tenant key     %[5]s
   demo session   %[6]s  state=%[7]s  edge=%[8]s
-`, o.APIAddr(), devEdges[0].id, devEdges[1].id, o.AdminToken(), tkey.Token, ses.ID, ses.State, reservationNode(ses))
+`, o.APIAddr(), devEdges[0].id, devEdges[1].id, o.AdminToken(), tkey.Token, ses.ID, ses.State, reservationNode(ses), caFile, pki.Fingerprint(o.CA()))
 	if viewErr == nil {
 		fmt.Printf("  viewer         edge=%s token=%s…\n", view.Edge, view.Token[:min(24, len(view.Token))])
 		if view.MoQURL != "" {
@@ -173,8 +180,8 @@ Strata dev cluster is up.
 		fmt.Printf("  demo stream    its instance (%s testsrc, run by the edge's process runtime) publishes a looped H.264 + Opus clip there\n", exe)
 	}
 	fmt.Printf(`
-Try the CLI:
-  export STRATA_ADDR=%s STRATA_TOKEN=%s
+Try the CLI (it trusts the cluster CA from the file; --ca-fingerprint pins it instead):
+  export STRATA_ADDR=%s STRATA_TOKEN=%s STRATA_CA_FILE=%s
   strata nodes list
   strata sessions list
   strata cluster status
@@ -182,7 +189,7 @@ Try the CLI:
 Edges serve MoQ (raw QUIC and WebTransport) and WHIP/WHEP with self-signed
 certificates; tokens come from POST /v1/sessions/{id}/viewers and /publishers.
 Ctrl-C stops everything.
-`, o.APIAddr(), o.AdminToken())
+`, o.APIAddr(), o.AdminToken(), caFile)
 	<-ctx.Done()
 	fmt.Println("\nshutting down")
 	return nil

@@ -42,6 +42,10 @@ func originFlags(cfg *origin.Config) *flag.FlagSet {
 	fs.Var(config.NewSecretListFile(&cfg.Gossip.Keys), "gossip-key-file", "`file` of gossip keys, one per line, the first encrypts (gossip.keys)")
 	fs.Var((*config.StringList)(&cfg.Gossip.Seeds), "gossip-seed", "gossip `address` to join besides known origins; repeatable (gossip.seeds)")
 	fs.StringVar(&cfg.Gossip.Profile, "gossip-profile", cfg.Gossip.Profile, "gossip timers: lan, wan or local (gossip.profile)")
+	fs.StringVar(&cfg.PKI.CAFingerprint, "ca-fingerprint", cfg.PKI.CAFingerprint, "cluster CA fingerprint a joining origin pins, printed with its join token (pki.ca_fingerprint)")
+	fs.StringVar(&cfg.PKI.JoinToken, "join-token", cfg.PKI.JoinToken, "origin join token for a first join; prefer $STRATA_PKI_JOIN_TOKEN, argv is visible in ps (pki.join_token)")
+	fs.DurationVar(&cfg.PKI.CertValidity, "cert-validity", cfg.PKI.CertValidity, "life of the node certificates this origin issues, at most 168h (pki.cert_validity)")
+	fs.BoolVar(&cfg.PKI.Disable, "plaintext", cfg.PKI.Disable, "no TLS and no node identities; only to measure what TLS costs (pki.disable)")
 	bindLogFlags(fs, &cfg.Log.Level, &cfg.Log.Format)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: strata origin [flags]\n\nRuns an origin node. Settings come from defaults, then --config FILE,\nthen STRATA_* environment variables (e.g. STRATA_RAFT_PROFILE), then flags.\n\nFlags:\n")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/netutil"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/poll"
 )
 
@@ -36,6 +38,7 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	type proc struct {
 		id, api string
 		args    []string
+		env     []string
 		cmd     *exec.Cmd
 	}
 	procs := make([]*proc, 3)
@@ -54,14 +57,15 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	start := func(p *proc) {
 		p.cmd = exec.Command(bin, p.args...)
+		p.cmd.Env = append(os.Environ(), p.env...)
 		p.cmd.Stderr = &prefixWriter{t: t, prefix: p.id}
 		if err := p.cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, p := range procs {
-		start(p)
-	}
+	// The bootstrap origin makes the cluster CA; the others enroll with
+	// an origin join token, pinning the CA by its fingerprint.
+	start(procs[0])
 	t.Cleanup(func() {
 		for _, p := range procs {
 			if p.cmd != nil && p.cmd.Process != nil {
@@ -70,12 +74,33 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 			}
 		}
 	})
-	addrs := []string{procs[0].api, procs[1].api, procs[2].api}
-	admin := api.New(token, addrs...)
-	admin.Timeout = 3 * time.Second
 	ctx := context.Background()
+	caFile := filepath.Join(dir, "o1", "pki", "ca.crt")
+	var trust *tls.Config
+	var join *api.CreatedJoinToken
+	poll.For(t, 30*time.Second, 20*time.Millisecond, func() error {
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return err
+		}
+		ca, err := pki.ParseCertificate(b)
+		if err != nil {
+			return err
+		}
+		trust = pki.TrustConfig(ca)
+		join, err = api.New(token, procs[0].api).WithTLS(trust).Cluster().CreateJoinToken(ctx, api.JoinTokenCreate{Name: "origins", Role: api.RoleOrigin})
+		return err
+	})
+	for _, p := range procs[1:] {
+		p.args = append(p.args, "--ca-fingerprint", join.CAFingerprint)
+		p.env = []string{"STRATA_PKI_JOIN_TOKEN=" + join.Token}
+		start(p)
+	}
+	addrs := []string{procs[0].api, procs[1].api, procs[2].api}
+	admin := api.New(token, addrs...).WithTLS(trust)
+	admin.Timeout = 3 * time.Second
 	poll.For(t, 90*time.Second, 20*time.Millisecond, func() error {
-		st, err := api.New(token, procs[0].api).Cluster().Status(ctx)
+		st, err := api.New(token, procs[0].api).WithTLS(trust).Cluster().Status(ctx)
 		if err != nil {
 			return err
 		}
@@ -170,7 +195,7 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 			survivors = append(survivors, p.api)
 		}
 	}
-	if lost, err := missing(api.New(token, survivors...), api.Consistent); err != nil || len(lost) > 0 {
+	if lost, err := missing(api.New(token, survivors...).WithTLS(trust), api.Consistent); err != nil || len(lost) > 0 {
 		t.Fatalf("survivors: %d acknowledged writes missing (%v): %v", len(lost), err, lost[:min(len(lost), 5)])
 	}
 	// The killed node restarts from its own log and catches up: its own
@@ -178,7 +203,7 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	victim.args = withoutFlag(victim.args, "--bootstrap")
 	start(victim)
 	poll.For(t, 90*time.Second, 20*time.Millisecond, func() error {
-		lost, err := missing(api.New(token, victim.api), api.Stale)
+		lost, err := missing(api.New(token, victim.api).WithTLS(trust), api.Stale)
 		if err != nil {
 			return err
 		}

@@ -39,7 +39,40 @@ func (r *Relay) authorize(s *moq.Session, params wire.Parameters, ns media.Names
 	if len(toks) == 0 {
 		return token.Claims{}, ErrNoToken
 	}
-	return r.auth.Authorize(string(toks[0]), ns, roles...)
+	c, err := r.auth.Authorize(string(toks[0]), ns, roles...)
+	if err == nil {
+		err = r.checkPeer(s, c)
+	}
+	if err != nil {
+		return token.Claims{}, err
+	}
+	return c, nil
+}
+
+// claims verifies a session's setup token as authorize does, without a
+// namespace.
+func (r *Relay) claims(s *moq.Session, tok string) (token.Claims, error) {
+	c, err := r.auth.Claims(tok)
+	if err == nil {
+		err = r.checkPeer(s, c)
+	}
+	if err != nil {
+		return token.Claims{}, err
+	}
+	return c, nil
+}
+
+// checkPeer refuses a relay token over a session that did not come from
+// a verified cluster edge: a relay token in a viewer's hands (stolen, or
+// leaked from a log) opens nothing.
+func (r *Relay) checkPeer(s *moq.Session, c token.Claims) error {
+	if c.Role != token.RoleRelay {
+		return nil
+	}
+	if _, ok := r.peer(s); !ok {
+		return ErrNotPeer
+	}
+	return nil
 }
 
 // requestCode maps an authorization failure to the code shared by the

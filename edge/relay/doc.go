@@ -28,10 +28,20 @@
 // broadcast travels at most one relay hop and two edges can never pull a
 // broadcast from each other in a cycle, whatever their Locators say.
 //
-// Relay-to-relay authentication uses the same offline-verified tokens as
-// viewers: an origin-signed token with role "relay" (optionally bound to
-// the target node with the node claim), supplied by Deps.RelayToken and
-// sent in CLIENT_SETUP and in every upstream SUBSCRIBE.
+// Relay-to-relay authentication is mutual TLS with the cluster
+// certificates (Deps.Identity, peers.go). A relay dials the ingest edge
+// asking for the server name <node id>.nodes.strata.invalid; for that
+// name the server answers with its cluster certificate and requires one
+// from the client, both signed by the cluster CA for the edge role, and
+// each side checks the other's identity (the client also that it reached
+// the node the Locator named). Every other name gets the public
+// certificate viewers see, so both share one UDP port. On top of that
+// the relay presents an origin-signed token with role "relay" (Deps.
+// RelayToken, in CLIENT_SETUP and every upstream SUBSCRIBE or PUBLISH),
+// sent only after the handshake has verified the server, and taken only
+// over a connection from a verified cluster edge: a relay token on a
+// viewer's connection is refused. Without Deps.Identity an edge neither
+// relays from nor serves other edges.
 //
 // Authorization: a token is taken from the request's AUTHORIZATION TOKEN
 // parameter, else from CLIENT_SETUP. Refusals use the spec's codes:
@@ -44,7 +54,7 @@
 // per ingested or relayed track. All stop when Close cancels the relay's
 // context; Close waits for them.
 //
-// Locks: Relay.mu guards the publisher and remote maps; Relay.dialMu
+// Locks: Relay.mu guards the publisher, remote and peer maps; Relay.dialMu
 // serializes dials so each remote edge gets one connection. dialMu is
 // taken before mu, never the other way round.
 package relay

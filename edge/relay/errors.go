@@ -2,6 +2,7 @@ package relay
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/strata-edge/strata/edge/authz"
 )
@@ -19,6 +20,16 @@ var (
 	ErrNoToken = authz.ErrNoToken
 	// ErrBadOptions: the Config and Deps given to New failed validation.
 	ErrBadOptions = errors.New("relay: bad options")
+	// ErrNoIdentity: relaying between edges needs the edge's cluster
+	// certificate (Deps.Identity), and there is none.
+	ErrNoIdentity = errors.New("relay: no cluster certificate, relaying between edges is off")
+	// ErrWrongPeer: the edge at the other end of a relay connection is
+	// not the one meant.
+	ErrWrongPeer = errors.New("relay: wrong peer edge")
+	// ErrNotPeer: a relay token came over a connection that is not from a
+	// verified cluster edge (a viewer's).
+	// It is an ErrUnauthorized.
+	ErrNotPeer = fmt.Errorf("%w: relay token over a connection that is not from a cluster edge", ErrUnauthorized)
 	// ErrClosed: the relay has been closed.
 	ErrClosed = errors.New("relay: closed")
 )

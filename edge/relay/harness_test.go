@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/testcluster/moqtest"
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/transport/media"
@@ -28,13 +29,16 @@ import (
 	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
-// env is one test's key material and TLS.
+// env is one test's key material and TLS: srvTLS and cliTLS are the
+// public side viewers and publishers use, ca the cluster CA that signs
+// the edges' certificates for relaying.
 type env struct {
 	t       *testing.T
 	priv    ed25519.PrivateKey
 	keys    *token.KeySet
 	srvTLS  *tls.Config
 	cliTLS  *tls.Config
+	ca      *pki.CA
 	tenant  string
 	session string
 }
@@ -50,7 +54,30 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	srv, cli := testTLS(t)
-	return &env{t: t, priv: priv, keys: ks, srvTLS: srv, cliTLS: cli, tenant: "t1", session: "s1"}
+	return &env{t: t, priv: priv, keys: ks, srvTLS: srv, cliTLS: cli, ca: newCA(t), tenant: "t1", session: "s1"}
+}
+
+func newCA(t *testing.T) *pki.CA {
+	t.Helper()
+	ca, err := pki.NewCA("test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+// holder issues ca's certificate for id.
+func holder(t *testing.T, ca *pki.CA, id pki.Identity) *pki.Holder {
+	t.Helper()
+	certPEM, keyPEM, err := pki.IssueLocal(ca, id, nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := pki.NewHolder(ca.Cert, certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 func (e *env) ns() media.Namespace { return media.Namespace{Tenant: e.tenant, Session: e.session} }
@@ -98,14 +125,23 @@ func testTLS(t *testing.T) (server, client *tls.Config) {
 // edge is a relay under test with its own metrics registry.
 type edge struct {
 	*Relay
+	id   string // node ID
 	addr string
 	reg  *prometheus.Registry
 }
 
+// newEdge starts a relay holding the env's cluster certificate for
+// cfg.NodeID.
 func (e *env) newEdge(cfg Config, deps Deps) *edge {
 	e.t.Helper()
+	deps.Identity = holder(e.t, e.ca, pki.Identity{Role: pki.RoleEdge, NodeID: cfg.NodeID})
+	return e.startEdge(cfg, deps)
+}
+
+// startEdge starts a relay with deps as given (no identity unless set).
+func (e *env) startEdge(cfg Config, deps Deps) *edge {
+	e.t.Helper()
 	reg := prometheus.NewRegistry()
-	cfg.UpstreamTLS = e.cliTLS
 	deps.Keys, deps.Registerer = e.keys, reg
 	if deps.RelayToken == nil {
 		deps.RelayToken = func() ([]byte, error) { return e.token(token.RoleRelay), nil }
@@ -125,7 +161,7 @@ func (e *env) newEdge(cfg Config, deps Deps) *edge {
 		_ = r.Close(context.Background())
 		_ = pc.Close()
 	})
-	return &edge{Relay: r, addr: pc.LocalAddr().String(), reg: reg}
+	return &edge{Relay: r, id: cfg.NodeID, addr: pc.LocalAddr().String(), reg: reg}
 }
 
 // value reads a gauge or counter, or a histogram's sample count.
@@ -157,6 +193,30 @@ func (e *env) dial(ctx context.Context, addr string, wt bool, cfg moq.Config) *m
 	}
 	if err != nil {
 		e.t.Fatalf("dial %s: %v", addr, err)
+	}
+	e.t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// peerTLS is the client side of a relay connection to edge a from the
+// cluster edge named as, as dialTLS makes it.
+func (e *env) peerTLS(a *edge, as string) *tls.Config {
+	e.t.Helper()
+	r := &Relay{opts: options{Deps: Deps{Identity: holder(e.t, e.ca, pki.Identity{Role: pki.RoleEdge, NodeID: as})}}}
+	tc, err := r.dialTLS(a.source())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tc
+}
+
+// dialPeer connects to edge a as the cluster edge named as would relay
+// from it: mutual TLS with the env's cluster certificates.
+func (e *env) dialPeer(ctx context.Context, a *edge, as string, cfg moq.Config) *moq.Session {
+	e.t.Helper()
+	s, err := moq.DialQUIC(ctx, a.addr, e.peerTLS(a, as), nil, cfg)
+	if err != nil {
+		e.t.Fatalf("dial %s as edge %s: %v", a.addr, as, err)
 	}
 	e.t.Cleanup(func() { _ = s.Close() })
 	return s
@@ -293,11 +353,26 @@ func (v *viewer) check(from, to uint64, n int) error {
 	return nil
 }
 
-func (e *env) locator(addr string) Locator {
-	return func(_ context.Context, ns media.Namespace) (string, error) {
+// locator names src as the ingest edge of the env's namespace.
+func (e *env) locator(src Source) Locator {
+	return func(_ context.Context, ns media.Namespace) (Source, error) {
 		if ns == e.ns() {
-			return addr, nil
+			return src, nil
 		}
-		return "", media.ErrNotFound
+		return Source{}, media.ErrNotFound
 	}
 }
+
+// peerIDs lists the cluster edges with relay sessions open on a.
+func (a *edge) peerIDs() []pki.Identity {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []pki.Identity
+	for _, id := range a.peers {
+		out = append(out, id)
+	}
+	return out
+}
+
+// source is a as the Locator names it.
+func (a *edge) source() Source { return Source{Addr: a.addr, NodeID: a.id} }

@@ -165,11 +165,11 @@ func (r *Relay) publishInput(ctx context.Context, b *media.Broadcast, sub *media
 	if r.opts.Locator == nil {
 		return ErrNoLocator
 	}
-	addr, err := r.opts.Locator(ctx, b.Namespace())
+	src, err := r.opts.Locator(ctx, b.Namespace())
 	if err != nil {
 		return err
 	}
-	rm, err := r.acquire(ctx, addr)
+	rm, err := r.acquire(ctx, src)
 	if err != nil {
 		return err
 	}

@@ -14,10 +14,11 @@ import (
 	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
-// TestInputPublishAuthorization: a relay token, or a controller token of
-// the session, may PUBLISH the input track of a broadcast on the edge;
-// viewers, publishers and other sessions' controllers are refused, as are
-// other tracks and (for relays) broadcasts not ingested there. An
+// TestInputPublishAuthorization: a relay token from a cluster edge, or a
+// controller token of the session, may PUBLISH the input track of a
+// broadcast on the edge; viewers, publishers, other sessions' controllers
+// and a relay token on a viewer's connection are refused, as are other
+// tracks and (for relays) broadcasts not ingested there. An
 // accepted PUBLISH's objects land on the local input track.
 func TestInputPublishAuthorization(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -28,21 +29,27 @@ func TestInputPublishAuthorization(t *testing.T) {
 	tests := []struct {
 		name  string
 		tok   []byte
+		peer  bool // over a relay connection from a cluster edge
 		ns    media.Namespace
 		track string
 		code  uint64 // 0: accepted
 	}{
-		{"viewer", e.token(token.RoleViewer), e.ns(), inputTrack, wire.PublishErrUnauthorized},
-		{"controller of another session", e.token(token.RoleController, func(c *token.Claims) { c.Session = "other" }), e.ns(), inputTrack, wire.PublishErrUnauthorized},
-		{"publisher", e.token(token.RolePublisher), e.ns(), inputTrack, wire.PublishErrUnauthorized},
-		{"relay, other track", e.token(token.RoleRelay), e.ns(), "video", wire.PublishErrUninterested},
-		{"relay, not ingested here", e.token(token.RoleRelay), other, inputTrack, wire.PublishErrUninterested},
-		{"relay", e.token(token.RoleRelay), e.ns(), inputTrack, 0},
-		{"controller", e.token(token.RoleController), e.ns(), inputTrack, 0},
+		{"viewer", e.token(token.RoleViewer), false, e.ns(), inputTrack, wire.PublishErrUnauthorized},
+		{"controller of another session", e.token(token.RoleController, func(c *token.Claims) { c.Session = "other" }), false, e.ns(), inputTrack, wire.PublishErrUnauthorized},
+		{"publisher", e.token(token.RolePublisher), false, e.ns(), inputTrack, wire.PublishErrUnauthorized},
+		{"relay, other track", e.token(token.RoleRelay), true, e.ns(), "video", wire.PublishErrUninterested},
+		{"relay, not ingested here", e.token(token.RoleRelay), true, other, inputTrack, wire.PublishErrUninterested},
+		{"relay token, viewer connection", e.token(token.RoleRelay), false, e.ns(), inputTrack, wire.PublishErrUnauthorized},
+		{"relay", e.token(token.RoleRelay), true, e.ns(), inputTrack, 0},
+		{"controller", e.token(token.RoleController), false, e.ns(), inputTrack, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pub, err := publishInput(ctx, e, a, tc.tok, tc.ns, tc.track)
+			s := e.dial(ctx, a.addr, false, moq.Config{})
+			if tc.peer {
+				s = e.dialPeer(ctx, a, "b", moq.Config{})
+			}
+			pub, err := publishInput(ctx, s, tc.tok, tc.ns, tc.track)
 			if tc.code != 0 {
 				var re *moq.RequestError
 				if !errors.Is(err, moq.ErrPublishRejected) || !errors.As(err, &re) || re.Code != tc.code {
@@ -88,7 +95,7 @@ func TestInputStreamReopensAfterReset(t *testing.T) {
 	defer cancel()
 	e := newEnv(t)
 	a := ingestEdge(ctx, t, e)
-	pub, err := publishInput(ctx, e, a, e.token(token.RoleRelay), e.ns(), inputTrack)
+	pub, err := publishInput(ctx, e.dialPeer(ctx, a, "b", moq.Config{}), e.token(token.RoleRelay), e.ns(), inputTrack)
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
@@ -144,10 +151,8 @@ func ingestEdge(ctx context.Context, t *testing.T, e *env) *edge {
 	return a
 }
 
-// publishInput sends PUBLISH of ns's track to edge a on a new session,
-// with tok.
-func publishInput(ctx context.Context, e *env, a *edge, tok []byte, ns media.Namespace, track string) (*moq.Publication, error) {
-	s := e.dial(ctx, a.addr, false, moq.Config{})
+// publishInput sends PUBLISH of ns's track on s, with tok.
+func publishInput(ctx context.Context, s *moq.Session, tok []byte, ns media.Namespace, track string) (*moq.Publication, error) {
 	tp, err := moq.TokenParam(tok)
 	if err != nil {
 		return nil, err
@@ -181,7 +186,7 @@ func TestInputBurstReachesPublisherInOrder(t *testing.T) {
 	defer cancel()
 	e := newEnv(t)
 	a := ingestEdge(ctx, t, e)
-	pub, err := publishInput(ctx, e, a, e.token(token.RoleController), e.ns(), inputTrack)
+	pub, err := publishInput(ctx, e.dial(ctx, a.addr, false, moq.Config{}), e.token(token.RoleController), e.ns(), inputTrack)
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
@@ -276,7 +281,7 @@ func TestInputForwardRetryNoReplay(t *testing.T) {
 	defer cancel()
 	e := newEnv(t)
 	a := ingestEdge(ctx, t, e)
-	b := e.newEdge(Config{NodeID: "b", RetryMin: 10 * time.Millisecond}, Deps{Locator: e.locator(a.addr)})
+	b := e.newEdge(Config{NodeID: "b", RetryMin: 10 * time.Millisecond}, Deps{Locator: e.locator(a.source())})
 
 	ab, ok := a.Hub().Broadcast(e.ns())
 	if !ok {
@@ -307,7 +312,7 @@ func TestInputForwardRetryNoReplay(t *testing.T) {
 	upstream := func() *moq.Session {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		if rm := b.remotes[a.addr]; rm != nil && rm.s.Err() == nil {
+		if rm := b.remotes[a.source()]; rm != nil && rm.s.Err() == nil {
 			return rm.s
 		}
 		return nil

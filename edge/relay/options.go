@@ -2,31 +2,36 @@ package relay
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
 )
 
-// Locator names the address (host:port of its MoQ UDP port) of the edge
-// that ingests a broadcast. The edge wiring fills it from the registry;
-// tests use a static map.
-type Locator func(ctx context.Context, ns media.Namespace) (addr string, err error)
+// Source is the edge a remote broadcast is relayed from.
+type Source struct {
+	// Addr is the host:port of its MoQ UDP port.
+	Addr string
+	// NodeID is its node ID: its cluster certificate must name it, so a
+	// stale address now answered by another edge is refused.
+	NodeID string
+}
+
+// Locator names the edge that ingests a broadcast. The edge wiring fills
+// it from the registry; tests use a static map.
+type Locator func(ctx context.Context, ns media.Namespace) (Source, error)
 
 // Config configures a Relay. Zero values mean the defaults.
 type Config struct {
 	// NodeID is this edge's ID; tokens bound to another node are refused.
 	// Ignored with Deps.Authorizer.
 	NodeID string
-	// UpstreamTLS is the client TLS config for dialing other edges (raw
-	// QUIC, ALPN set by moq). Required with Deps.Locator.
-	UpstreamTLS *tls.Config
 	// Linger is how long an upstream track without viewers stays open.
 	Linger time.Duration
 	// RetryMin and RetryMax bound the backoff between upstream retries.
@@ -56,6 +61,13 @@ type Deps struct {
 	Hub *media.Hub
 	// Locator finds remote broadcasts; nil disables relaying.
 	Locator Locator
+	// Identity is the edge's cluster certificate, the one credential
+	// edges accept from each other: relays dial with it and accept only
+	// the cluster edge the Locator named, and Listen takes relay
+	// connections (PeerServerName) only from cluster edges. Relay tokens
+	// are taken only over such connections. Nil turns relaying between
+	// edges off (ErrNoIdentity); local ingest and viewing still work.
+	Identity *pki.Holder
 	// RelayToken returns the relay-role token presented to other edges.
 	RelayToken func() ([]byte, error)
 	// Registerer receives the relay's metrics; nil leaves them
@@ -108,8 +120,6 @@ func (o options) validate() error {
 	switch {
 	case o.Keys == nil && o.Authorizer == nil:
 		return fmt.Errorf("%w: Keys or Authorizer is required", ErrBadOptions)
-	case o.Locator != nil && o.UpstreamTLS == nil:
-		return fmt.Errorf("%w: UpstreamTLS is required with a Locator", ErrBadOptions)
 	}
 	return nil
 }

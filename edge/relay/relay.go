@@ -11,6 +11,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/transport/media"
 	"github.com/strata-edge/strata/transport/moq"
 	"github.com/strata-edge/strata/transport/moq/wire"
@@ -32,8 +33,9 @@ type Relay struct {
 	dialMu     sync.Mutex // serializes dials; taken before mu
 	mu         sync.Mutex
 	publishers map[media.Namespace]*publisher
-	remotes    map[string]*remote
-	inputOnce  sync.Once // starts watchInput (input.go)
+	remotes    map[Source]*remote
+	peers      map[*moq.Session]pki.Identity // sessions from verified cluster edges
+	inputOnce  sync.Once                     // starts watchInput (input.go)
 	listeners  []*moq.Listener
 	closed     bool
 }
@@ -58,7 +60,8 @@ func New(cfg Config, deps Deps) (*Relay, error) {
 		opts: opts, auth: auth, log: opts.Logger.With("component", "edge-moq"), m: m,
 		ctx: ctx, cancel: cancel,
 		publishers: map[media.Namespace]*publisher{},
-		remotes:    map[string]*remote{},
+		remotes:    map[Source]*remote{},
+		peers:      map[*moq.Session]pki.Identity{},
 	}
 	r.hub = opts.Hub
 	if r.hub == nil {
@@ -83,9 +86,11 @@ func (r *Relay) Stats() Stats {
 func (r *Relay) Hub() *media.Hub { return r.hub }
 
 // Listen serves MoQ over raw QUIC and WebTransport (path /moq) on pconn
-// until Close. The caller keeps ownership of pconn.
+// until Close. The caller keeps ownership of pconn. tlsConf is what
+// viewers and publishers see; relay connections from other edges, which
+// ask for PeerServerName, get the cluster's mutual TLS instead.
 func (r *Relay) Listen(pconn net.PacketConn, tlsConf *tls.Config, qconf *quic.Config) error {
-	l, err := moq.Listen(pconn, tlsConf, qconf, r.opts.MoQ)
+	l, err := moq.Listen(pconn, r.serverTLS(tlsConf), qconf, r.opts.MoQ)
 	if err != nil {
 		return err
 	}
@@ -143,6 +148,19 @@ func (r *Relay) acceptLoop(l *moq.Listener) {
 
 // handleSession owns one peer session and its request goroutines.
 func (r *Relay) handleSession(s *moq.Session) {
+	if peer, ok := r.verifyPeer(s); ok {
+		// Recorded for the session's requests (checkPeer); dropped after
+		// the last of them.
+		r.mu.Lock()
+		r.peers[s] = peer
+		r.mu.Unlock()
+		defer func() {
+			r.mu.Lock()
+			delete(r.peers, s)
+			r.mu.Unlock()
+		}()
+		r.log.Debug("relay connection", "peer", peer.String())
+	}
 	var reqs sync.WaitGroup
 	defer func() {
 		_ = s.Close()
@@ -152,7 +170,7 @@ func (r *Relay) handleSession(s *moq.Session) {
 	defer stop()
 
 	if toks := s.SetupTokens(); len(toks) > 0 {
-		if _, err := r.auth.Claims(string(toks[0])); err != nil {
+		if _, err := r.claims(s, string(toks[0])); err != nil {
 			code := sessionCode(err)
 			r.log.Info("moq session refused", "code", uint64(code), "err", err)
 			_ = s.CloseWithError(code, "authorization failed")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/internal/token"
 	"github.com/strata-edge/strata/transport/media"
@@ -21,7 +22,7 @@ import (
 func chain(t *testing.T, ctx context.Context, e *env, bcfg Config) (a, b *edge, p *testPublisher) {
 	a = e.newEdge(Config{IngestTracks: []string{"video"}, NodeID: "a"}, Deps{})
 	bcfg.NodeID = "b"
-	b = e.newEdge(bcfg, Deps{Locator: e.locator(a.addr)})
+	b = e.newEdge(bcfg, Deps{Locator: e.locator(a.source())})
 	p = e.publish(ctx, a.addr, false)
 	select {
 	case <-p.accepted: // A subscribed to the publisher's track
@@ -140,8 +141,8 @@ func TestLateJoinerStartsAtKeyframe(t *testing.T) {
 }
 
 // TestOneUpstreamPerTrack: 100 viewers on edge B share one connection and
-// one subscription to edge A; after they leave the upstream lingers and
-// closes.
+// one subscription to edge A, a mutual-TLS connection on which A knows B
+// as a cluster edge; after they leave the upstream lingers and closes.
 func TestOneUpstreamPerTrack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -169,6 +170,10 @@ func TestOneUpstreamPerTrack(t *testing.T) {
 	}
 	if got := b.RemoteConnections(); got != 1 {
 		t.Fatalf("B remote connections %d, want 1", got)
+	}
+	// That connection is mutual TLS: A knows B by its cluster certificate.
+	if got := a.peerIDs(); len(got) != 1 || got[0] != (pki.Identity{Role: pki.RoleEdge, NodeID: "b"}) {
+		t.Fatalf("A's relay peers %v, want [edge/b]", got)
 	}
 	p.appendGroup(t, 0, 4, 1000)
 	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {

@@ -14,7 +14,7 @@ import (
 // remote is the one MoQ connection to another edge, shared by every
 // track relayed from it.
 type remote struct {
-	addr string
+	src  Source
 	s    *moq.Session
 	refs int
 }
@@ -33,11 +33,11 @@ func (r *Relay) relayTrack(ctx context.Context, b *media.Broadcast, name string)
 	if r.opts.Locator == nil {
 		return ErrNoLocator
 	}
-	addr, err := r.opts.Locator(ctx, b.Namespace())
+	src, err := r.opts.Locator(ctx, b.Namespace())
 	if err != nil {
 		return fmt.Errorf("relay: locate %s: %w", b.Namespace(), err)
 	}
-	rm, sub, err := r.subscribeUpstream(ctx, addr, b.Namespace(), name)
+	rm, sub, err := r.subscribeUpstream(ctx, src, b.Namespace(), name)
 	if err != nil {
 		return err
 	}
@@ -53,15 +53,15 @@ func (r *Relay) relayTrack(ctx context.Context, b *media.Broadcast, name string)
 	go func() {
 		defer r.wg.Done()
 		defer r.m.upstreams.Dec()
-		r.runUpstream(b, t, addr, rm, sub)
+		r.runUpstream(b, t, src, rm, sub)
 	}()
 	return nil
 }
 
-// subscribeUpstream gets the shared connection to addr and subscribes to
+// subscribeUpstream gets the shared connection to src and subscribes to
 // one track on it, presenting the relay token.
-func (r *Relay) subscribeUpstream(ctx context.Context, addr string, ns media.Namespace, name string) (*remote, *moq.Subscription, error) {
-	rm, err := r.acquire(ctx, addr)
+func (r *Relay) subscribeUpstream(ctx context.Context, src Source, ns media.Namespace, name string) (*remote, *moq.Subscription, error) {
+	rm, err := r.acquire(ctx, src)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -93,9 +93,15 @@ func (r *Relay) relayToken() ([]byte, error) {
 	return r.opts.RelayToken()
 }
 
-// acquire returns the live connection to addr, dialing it if needed, and
-// takes a reference.
-func (r *Relay) acquire(ctx context.Context, addr string) (*remote, error) {
+// acquire returns the live connection to src, dialing it if needed, and
+// takes a reference. The dial is mutual TLS with the cluster
+// certificates (dialTLS): the relay token goes in CLIENT_SETUP only once
+// the handshake has shown the server is the edge src names.
+func (r *Relay) acquire(ctx context.Context, src Source) (*remote, error) {
+	tc, err := r.dialTLS(src)
+	if err != nil {
+		return nil, err
+	}
 	r.dialMu.Lock()
 	defer r.dialMu.Unlock()
 	r.mu.Lock()
@@ -103,7 +109,7 @@ func (r *Relay) acquire(ctx context.Context, addr string) (*remote, error) {
 		r.mu.Unlock()
 		return nil, ErrClosed
 	}
-	rm := r.remotes[addr]
+	rm := r.remotes[src]
 	if rm != nil && rm.s.Err() == nil {
 		rm.refs++
 		r.mu.Unlock()
@@ -116,14 +122,14 @@ func (r *Relay) acquire(ctx context.Context, addr string) (*remote, error) {
 	}
 	cfg := r.opts.MoQ
 	cfg.AuthToken = tok
-	s, err := moq.DialQUIC(ctx, addr, r.opts.UpstreamTLS, nil, cfg)
+	s, err := moq.DialQUIC(ctx, src.Addr, tc, nil, cfg)
 	if err != nil {
 		return nil, err
 	}
-	rm = &remote{addr: addr, s: s, refs: 1}
+	rm = &remote{src: src, s: s, refs: 1}
 	r.mu.Lock()
-	old := r.remotes[addr]
-	r.remotes[addr] = rm
+	old := r.remotes[src]
+	r.remotes[src] = rm
 	r.mu.Unlock()
 	if old != nil {
 		// Dead already; its users hold references and release later.
@@ -137,8 +143,8 @@ func (r *Relay) release(rm *remote) {
 	r.mu.Lock()
 	rm.refs--
 	last := rm.refs == 0
-	if last && r.remotes[rm.addr] == rm {
-		delete(r.remotes, rm.addr)
+	if last && r.remotes[rm.src] == rm {
+		delete(r.remotes, rm.src)
 	}
 	r.mu.Unlock()
 	if last {
@@ -156,7 +162,7 @@ func (r *Relay) RemoteConnections() int {
 // runUpstream feeds t from the upstream subscription, re-subscribing with
 // backoff when the upstream is lost, until the track has had no viewers
 // for Linger, the upstream ends the track, or the relay closes.
-func (r *Relay) runUpstream(b *media.Broadcast, t *media.Track, addr string, rm *remote, sub *moq.Subscription) {
+func (r *Relay) runUpstream(b *media.Broadcast, t *media.Track, src Source, rm *remote, sub *moq.Subscription) {
 	name := t.Info().Name
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
@@ -188,7 +194,7 @@ func (r *Relay) runUpstream(b *media.Broadcast, t *media.Track, addr string, rm 
 		if errors.As(err, &re) && errors.Is(err, moq.ErrSubscriptionDone) {
 			return // the upstream ended the track
 		}
-		r.log.Info("upstream lost, retrying", "addr", addr, "namespace", b.Namespace().String(), "track", name, "err", err)
+		r.log.Info("upstream lost, retrying", "addr", src.Addr, "node", src.NodeID, "namespace", b.Namespace().String(), "track", name, "err", err)
 		r.release(rm)
 		rm = nil
 		for {
@@ -199,7 +205,7 @@ func (r *Relay) runUpstream(b *media.Broadcast, t *media.Track, addr string, rm 
 			}
 			backoff = min(2*backoff, r.opts.RetryMax)
 			var serr error
-			rm, sub, serr = r.subscribeUpstream(ctx, addr, b.Namespace(), name)
+			rm, sub, serr = r.subscribeUpstream(ctx, src, b.Namespace(), name)
 			if serr == nil {
 				backoff = r.opts.RetryMin
 				break

@@ -7,6 +7,7 @@ package testcluster
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"github.com/strata-edge/strata/internal/auth"
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/internal/netutil"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/origin"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -43,7 +45,13 @@ type Options struct {
 	// RaftProfile is lan (default) or wan: wan's longer leader lease keeps
 	// a leader through the scheduling stalls of very bursty tests.
 	RaftProfile string
-	Logger      *slog.Logger
+	// Plaintext runs the cluster without certificates (pki.disable), to
+	// measure what TLS costs; edges cannot join such a cluster.
+	Plaintext bool
+	// CertValidity is the life of node certificates (default: origin's);
+	// short ones make certificates rotate during a test.
+	CertValidity time.Duration
+	Logger       *slog.Logger
 }
 
 // Cluster is a running in-process cluster.
@@ -52,8 +60,10 @@ type Cluster struct {
 	AdminToken string
 	// GossipKey is the pool's encryption key, for edges joining in tests.
 	GossipKey string
-	opts      Options
-	edges     edgeFleet
+	// CA is the cluster CA clients trust (nil when Plaintext).
+	CA    *x509.Certificate
+	opts  Options
+	edges edgeFleet
 }
 
 // Node is one origin of the cluster.
@@ -122,10 +132,19 @@ func Start(opts Options) (*Cluster, error) {
 		}
 		cfg.API.RateLimit = opts.RateLimit
 		cfg.API.RateBurst = int(opts.RateLimit)
+		cfg.PKI.Disable = opts.Plaintext
+		cfg.PKI.CertValidity = opts.CertValidity
 		if i == 0 {
 			cfg.Bootstrap = true
 		} else {
 			cfg.Join = []string{c.Nodes[0].cfg.API.Addr}
+			if c.CA != nil {
+				if cfg.PKI.JoinToken, err = c.originJoinToken(); err != nil {
+					c.Close()
+					return nil, err
+				}
+				cfg.PKI.CAFingerprint = pki.Fingerprint(c.CA)
+			}
 		}
 		n := &Node{ID: cfg.NodeID, cfg: cfg, part: &partition{conns: map[net.Conn]struct{}{}}}
 		n.deps = origin.Deps{Logger: opts.Logger, WrapRaftStream: n.part.wrap}
@@ -135,7 +154,14 @@ func Start(opts Options) (*Cluster, error) {
 			return nil, err
 		}
 		if i == 0 {
+			c.CA = n.Origin().CA()
 			if _, err := c.WaitLeader(10 * time.Second); err != nil {
+				c.Close()
+				return nil, err
+			}
+			// The admin key must be committed before it can make the
+			// other origins' join token.
+			if err := c.WaitHousekeeping(10 * time.Second); err != nil {
 				c.Close()
 				return nil, err
 			}
@@ -205,18 +231,43 @@ func (c *Cluster) Restart(i int) error {
 // Isolate cuts (or restores) node i's Raft traffic in both directions.
 func (c *Cluster) Isolate(i int, isolated bool) { c.Nodes[i].part.set(isolated) }
 
-// Client returns an API client over every node, using the admin token.
+// Client returns an API client over every node, using the admin token
+// and trusting the cluster CA.
 func (c *Cluster) Client() *api.Client {
 	addrs := make([]string, len(c.Nodes))
 	for i, n := range c.Nodes {
 		addrs[i] = n.cfg.API.Addr
 	}
-	return api.New(c.AdminToken, addrs...)
+	return c.trust(api.New(c.AdminToken, addrs...))
 }
 
 // NodeClient returns an admin client for node i only.
 func (c *Cluster) NodeClient(i int) *api.Client {
-	return api.New(c.AdminToken, c.Nodes[i].cfg.API.Addr)
+	return c.trust(api.New(c.AdminToken, c.Nodes[i].cfg.API.Addr))
+}
+
+// trust makes cl speak HTTPS trusting the cluster CA, unless the
+// cluster is plaintext.
+func (c *Cluster) trust(cl *api.Client) *api.Client {
+	if c.CA == nil {
+		return cl
+	}
+	return cl.WithTLS(pki.TrustConfig(c.CA))
+}
+
+// originJoinToken makes a token that enrolls the other origins.
+func (c *Cluster) originJoinToken() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var t *api.CreatedJoinToken
+	err := retry(ctx, func() (err error) {
+		t, err = c.NodeClient(0).Cluster().CreateJoinToken(ctx, api.JoinTokenCreate{Name: "testcluster-origins", Role: api.RoleOrigin, MaxUses: 100})
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("testcluster: origin join token: %w", err)
+	}
+	return t.Token, nil
 }
 
 // Leader returns the index of the running node that leads, or -1.

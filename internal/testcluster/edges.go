@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/poll"
 )
 
@@ -79,9 +81,9 @@ func (c *Cluster) joinToken(ctx context.Context) (string, error) {
 	if c.edges.token != "" {
 		return c.edges.token, nil
 	}
-	var k *api.CreatedKey
+	var k *api.CreatedJoinToken
 	err := retry(ctx, func() (err error) {
-		k, err = c.Client().Cluster().JoinToken(ctx, api.KeyCreate{Name: "testcluster-edges"})
+		k, err = c.Client().Cluster().CreateJoinToken(ctx, api.JoinTokenCreate{Name: "testcluster-edges", MaxUses: api.MaxJoinTokenUses})
 		return err
 	})
 	if err != nil {
@@ -89,6 +91,12 @@ func (c *Cluster) joinToken(ctx context.Context) (string, error) {
 	}
 	c.edges.token = k.Token
 	return k.Token, nil
+}
+
+// EdgeIdentity loads the certificate edge id enrolled for, as that
+// edge's host holds it: tests act as the edge with it.
+func (c *Cluster) EdgeIdentity(id string) (*pki.Holder, error) {
+	return pki.LoadNode(filepath.Join(c.opts.Dir, "edges", id, "pki"))
 }
 
 // retry calls f until it succeeds, fails with a non-retryable error, or
@@ -115,7 +123,8 @@ func (c *Cluster) EdgeConfig(ctx context.Context, spec EdgeSpec) (edge.Config, e
 		return edge.Config{}, edge.Deps{}, err
 	}
 	cfg := edge.Config{
-		NodeID: spec.ID, Token: tok, Region: spec.Region, Zone: spec.Zone, Lat: spec.Lat, Lon: spec.Lon,
+		NodeID: spec.ID, Token: tok, CAFingerprint: pki.Fingerprint(c.CA), DataDir: filepath.Join(c.opts.Dir, "edges", spec.ID),
+		Region: spec.Region, Zone: spec.Zone, Lat: spec.Lat, Lon: spec.Lon,
 		Labels: spec.Labels, GPUs: spec.GPUs, NICMbps: spec.NICMbps, Advertise: spec.Advertise,
 		Gossip: edge.GossipConfig{
 			Addr: "127.0.0.1:0", Keys: spec.GossipKeys, Profile: spec.GossipProfile,

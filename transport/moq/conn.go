@@ -2,6 +2,7 @@ package moq
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 
 	"github.com/quic-go/quic-go"
@@ -24,6 +25,18 @@ type Conn interface {
 	// which changes setup rules (no PATH or AUTHORITY parameters).
 	WebTransport() bool
 }
+
+// tlsConn is implemented by transports that run over TLS: a server uses
+// the handshake's outcome (the peer's verified certificate) to tell
+// cluster nodes from viewers on the same port.
+type tlsConn interface {
+	TLS() tls.ConnectionState
+}
+
+var (
+	_ tlsConn = quicConn{}
+	_ tlsConn = wtConn{}
+)
 
 // ReceiveStream is the read half of a stream.
 type ReceiveStream interface {
@@ -87,6 +100,7 @@ func (q quicConn) ReceiveDatagram(ctx context.Context) ([]byte, error) {
 }
 func (q quicConn) Context() context.Context { return q.c.Context() }
 func (q quicConn) WebTransport() bool       { return false }
+func (q quicConn) TLS() tls.ConnectionState { return q.c.ConnectionState().TLS }
 func (q quicConn) CloseWithError(code uint64, reason string) error {
 	return q.c.CloseWithError(quic.ApplicationErrorCode(code), reason)
 }
@@ -159,6 +173,7 @@ func (w wtConn) SendDatagram(b []byte) error                         { return w.
 func (w wtConn) ReceiveDatagram(ctx context.Context) ([]byte, error) { return w.s.ReceiveDatagram(ctx) }
 func (w wtConn) Context() context.Context                            { return w.s.Context() }
 func (w wtConn) WebTransport() bool                                  { return true }
+func (w wtConn) TLS() tls.ConnectionState                            { return w.s.SessionState().ConnectionState.TLS }
 func (w wtConn) CloseWithError(code uint64, reason string) error {
 	if w.connect != nil {
 		closeWT(w.s.Context(), w.connect, clamp32(code), reason)

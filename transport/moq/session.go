@@ -3,6 +3,7 @@ package moq
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -123,6 +124,15 @@ func (s *Session) Version() wire.Version { return s.codec.Version() }
 
 // Path reports the PATH a raw QUIC client requested (server side).
 func (s *Session) Path() string { return s.path }
+
+// TLS reports the TLS handshake of the session's connection; ok is false
+// for a transport that has none to report.
+func (s *Session) TLS() (state tls.ConnectionState, ok bool) {
+	if c, ok := s.conn.(tlsConn); ok {
+		return c.TLS(), true
+	}
+	return tls.ConnectionState{}, false
+}
 
 // Context ends when the session does.
 func (s *Session) Context() context.Context { return s.ctx }
