@@ -44,6 +44,7 @@ func originFlags(cfg *origin.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Gossip.Profile, "gossip-profile", cfg.Gossip.Profile, "gossip timers: lan, wan or local (gossip.profile)")
 	fs.StringVar(&cfg.PKI.CAFingerprint, "ca-fingerprint", cfg.PKI.CAFingerprint, "cluster CA fingerprint a joining origin pins, printed with its join token (pki.ca_fingerprint)")
 	fs.StringVar(&cfg.PKI.JoinToken, "join-token", cfg.PKI.JoinToken, "origin join token for a first join; prefer $STRATA_PKI_JOIN_TOKEN, argv is visible in ps (pki.join_token)")
+	fs.Var(config.NewSecretFile(&cfg.PKI.JoinToken), "join-token-file", "`file` holding the origin join token, kept off the command line (pki.join_token)")
 	fs.DurationVar(&cfg.PKI.CertValidity, "cert-validity", cfg.PKI.CertValidity, "life of the node certificates this origin issues, at most 168h (pki.cert_validity)")
 	fs.BoolVar(&cfg.PKI.Disable, "plaintext", cfg.PKI.Disable, "no TLS and no node identities; only to measure what TLS costs (pki.disable)")
 	bindLogFlags(fs, &cfg.Log.Level, &cfg.Log.Format)
@@ -61,7 +62,8 @@ func runOrigin(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := errors.Join(config.Exclusive(fs, "admin-token", "admin-token-file"), config.Exclusive(fs, "gossip-key", "gossip-key-file")); err != nil {
+	if err := errors.Join(config.Exclusive(fs, "admin-token", "admin-token-file"), config.Exclusive(fs, "gossip-key", "gossip-key-file"),
+		config.Exclusive(fs, "join-token", "join-token-file")); err != nil {
 		return usagef("%v", err)
 	}
 	o, err := origin.New(cfg, origin.Deps{Logger: log})

@@ -37,12 +37,13 @@ func TestSecretsFromFiles(t *testing.T) {
 	}
 	ocfg := origin.Defaults()
 	fs = originFlags(&ocfg)
-	args = []string{"--admin-token-file", secretFile(t, "admin-token-admin-token-admin-token\n"), "--gossip-key-file", secretFile(t, key)}
+	args = []string{"--admin-token-file", secretFile(t, "admin-token-admin-token-admin-token\n"), "--gossip-key-file", secretFile(t, key),
+		"--join-token-file", secretFile(t, "origin-join-token\n")}
 	if err := config.Resolve(&ocfg, func() { ocfg = origin.Defaults() }, fs, args, nil); err != nil {
 		t.Fatal(err)
 	}
-	if ocfg.AdminToken != "admin-token-admin-token-admin-token" || !slices.Equal(ocfg.Gossip.Keys, []string{key}) {
-		t.Fatalf("origin admin token %q, keys %q", ocfg.AdminToken, ocfg.Gossip.Keys)
+	if ocfg.AdminToken != "admin-token-admin-token-admin-token" || !slices.Equal(ocfg.Gossip.Keys, []string{key}) || ocfg.PKI.JoinToken != "origin-join-token" {
+		t.Fatalf("origin admin token %q, keys %q, join token %q", ocfg.AdminToken, ocfg.Gossip.Keys, ocfg.PKI.JoinToken)
 	}
 }
 
