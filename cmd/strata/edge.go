@@ -47,7 +47,7 @@ func edgeFlags(cfg *edge.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Media.WebRTCAddr, "media-webrtc-addr", cfg.Media.WebRTCAddr, "UDP host:port all WebRTC peers share; needed with --media-http-addr (media.webrtc_addr)")
 	fs.StringVar(&cfg.Media.TLSCert, "media-tls-cert", cfg.Media.TLSCert, "PEM certificate `file` for media listeners; empty: self-signed, under 14 days (media.tls_cert)")
 	fs.StringVar(&cfg.Media.TLSKey, "media-tls-key", cfg.Media.TLSKey, "PEM key `file` for --media-tls-cert (media.tls_key)")
-	fs.StringVar(&cfg.Runtime.StateDir, "runtime-state-dir", cfg.Runtime.StateDir, "`dir` for instance PID files; set, the edge runs the sessions placed on it (runtime.state_dir)")
+	fs.StringVar(&cfg.Runtime.StateDir, "runtime-state-dir", cfg.Runtime.StateDir, "`dir` for instance PID files and working directories, which instance users must be able to pass through; set, the edge runs the sessions placed on it (runtime.state_dir)")
 	fs.StringVar(&cfg.Runtime.User, "instance-user", cfg.Runtime.User, "`user` instances run as: name, name:group, uid or uid:gid; empty: nobody when the edge runs as root, else the edge's own user (runtime.user)")
 	fs.BoolVar(&cfg.Runtime.AllowRoot, "allow-root-instances", cfg.Runtime.AllowRoot, "let --instance-user be root; without it the edge refuses to run instances as root (runtime.allow_root)")
 	fs.Uint64Var(&cfg.Runtime.MaxOpenFiles, "instance-max-open-files", cfg.Runtime.MaxOpenFiles, "open files per instance (RLIMIT_NOFILE); 0: 65536 (runtime.max_open_files)")

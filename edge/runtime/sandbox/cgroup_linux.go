@@ -189,8 +189,8 @@ func (c *Cgroups) Remove(id string) {
 	for _, dir := range c.Dirs(id) {
 		for range 100 {
 			killAll(dir)
-			err := syscall.Rmdir(dir)
-			if err == nil || errors.Is(err, syscall.ENOENT) {
+			// Only a cgroup still holding tasks is worth another try.
+			if err := syscall.Rmdir(dir); !errors.Is(err, syscall.EBUSY) {
 				break
 			}
 			// Killed tasks leave the cgroup a moment after the signal.
