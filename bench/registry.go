@@ -28,14 +28,20 @@ type RegistryOptions struct {
 	// LogStore is "wal" or "boltdb".
 	LogStore string
 	// Dir for the cluster's data; a temporary directory when empty.
-	Dir      string
-	Progress *Progress
+	Dir string
+	// Plaintext runs the cluster without TLS (pki.disable), to measure
+	// what mutual TLS on Raft and HTTPS on the API cost.
+	Plaintext bool
+	Progress  *Progress
 }
 
 // RegistryResult is what `strata bench registry --json` prints.
 type RegistryResult struct {
 	Origins  int    `json:"origins"`
 	LogStore string `json:"log_store"`
+	// TLS is false with --plaintext: Raft, forwarding and the API ran
+	// without TLS.
+	TLS bool `json:"tls"`
 	// WritesPerSec is committed session creations per second through the
 	// leader's API with Clients concurrent clients, fsync on.
 	WritesPerSec float64 `json:"writes_per_sec"`
@@ -73,7 +79,7 @@ func Registry(ctx context.Context, o RegistryOptions) (RegistryResult, error) {
 	if o.LogStore == "" {
 		o.LogStore = "wal"
 	}
-	res := RegistryResult{Origins: o.Origins, LogStore: o.LogStore, Clients: o.Clients, OfferedPerSec: o.Rate}
+	res := RegistryResult{Origins: o.Origins, LogStore: o.LogStore, TLS: !o.Plaintext, Clients: o.Clients, OfferedPerSec: o.Rate}
 	if o.Origins < 2 {
 		return res, errors.New("bench registry: --origins must be at least 2 to measure failover")
 	}
@@ -83,8 +89,8 @@ func Registry(ctx context.Context, o RegistryOptions) (RegistryResult, error) {
 	}
 	defer cleanup()
 	p := o.Progress
-	p.Step("starting %d origins (log store %s, fsync on)", o.Origins, o.LogStore)
-	c, err := testcluster.Start(testcluster.Options{Origins: o.Origins, Dir: dir, LogStore: o.LogStore})
+	p.Step("starting %d origins (log store %s, fsync on, TLS %v)", o.Origins, o.LogStore, !o.Plaintext)
+	c, err := testcluster.Start(testcluster.Options{Origins: o.Origins, Dir: dir, LogStore: o.LogStore, Plaintext: o.Plaintext})
 	if err != nil {
 		return res, err
 	}
@@ -169,7 +175,7 @@ func othersClient(c *testcluster.Cluster, except int) *api.Client {
 			addrs = append(addrs, n.APIAddr())
 		}
 	}
-	cl := api.New(c.AdminToken, addrs...)
+	cl := c.Trust(api.New(c.AdminToken, addrs...))
 	cl.Timeout = 2 * time.Second
 	return cl
 }

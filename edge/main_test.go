@@ -30,5 +30,7 @@ func TestMain(m *testing.M) {
 		// its worker-pool cleaner and its process-wide date updater.
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+		// The in-process ACME CA's validation loop, which has no stop.
+		goleak.IgnoreTopFunction("github.com/letsencrypt/pebble/v2/va.VAImpl.processTasks"),
 	)
 }

@@ -46,11 +46,13 @@ type MediaConfig struct {
 	// WebRTCMaxViewers bounds WHEP viewers; more get 503 with
 	// Retry-After. 0 means no limit.
 	WebRTCMaxViewers int `yaml:"webrtc_max_viewers"`
-	// TLSCert and TLSKey are PEM files; empty generates a self-signed
-	// certificate valid under 14 days (local use: browsers pin it by hash
-	// for WebTransport).
-	TLSCert string `yaml:"tls_cert"`
-	TLSKey  string `yaml:"tls_key"`
+	// TLS is where the media listeners' certificate comes from: the
+	// default, self-signed, is valid under 14 days and made at start
+	// (development: the player pins it by hash for WebTransport); files
+	// are the operator's PEM certificate and key, reloaded when they
+	// change; acme issues and renews a publicly trusted certificate. The
+	// player pins only the self-signed one.
+	TLS certs.Config `yaml:"tls"`
 	// KeysRefresh is how often the token keys are re-read from an origin
 	// (and at most how stale they are; an unknown kid triggers a refresh).
 	KeysRefresh time.Duration `yaml:"keys_refresh"`
@@ -87,14 +89,19 @@ func (m MediaConfig) validate(bad func(key, format string, args ...any) error) e
 		return bad("media.webrtc_addr", "needs media.http_addr (WHIP/WHEP signalling)")
 	case m.HTTPAddr != "" && m.WebRTCAddr == "":
 		return bad("media.http_addr", "needs media.webrtc_addr (the WebRTC UDP port)")
-	case (m.TLSCert == "") != (m.TLSKey == ""):
-		return bad("media.tls_cert", "media.tls_cert and media.tls_key go together")
 	case m.KeysRefresh < 0:
 		return bad("media.keys_refresh", "must not be negative")
 	case m.LocateTTL < 0:
 		return bad("media.locate_ttl", "must not be negative")
 	case m.WebRTCMaxViewers < 0:
 		return bad("media.webrtc_max_viewers", "must not be negative")
+	}
+	if err := m.TLS.Validate("media.tls"); err != nil {
+		var ce *certs.ConfigError
+		if errors.As(err, &ce) {
+			return bad(ce.Key, "%s", ce.Reason)
+		}
+		return bad("media.tls", "%v", err)
 	}
 	for _, ip := range m.WebRTCPublicIPs {
 		if net.ParseIP(ip) == nil {
@@ -134,7 +141,8 @@ type mediaServer struct {
 	router    *viewerRouter
 	egress    egressMeter
 
-	cert     *certs.Cert // nil with configured files
+	tls      certs.Source // the listeners' certificates
+	cert     *certs.Cert  // the self-signed certificate the player pins; nil otherwise
 	quicConn net.PacketConn
 	relay    *relay.Relay
 	rtc      *webrtc.Server
@@ -241,33 +249,28 @@ func startMedia(cfg MediaConfig, nodeID string, identity *pki.Holder, client *ap
 		})
 	}
 	m.wg.Go(func() { _ = m.keys.Run(m.ctx) })
+	m.tls.Start() // after the listeners: ACME validation connects to them
 	a := m.addrs()
 	m.log.Info("media plane serving", "moq", a.QUIC, "whip", a.WHIP, "webrtc", a.WebRTC)
 	return m, nil
 }
 
-// tlsConfigs loads or makes the public server certificate. Other edges
-// are not its concern: relays use the cluster certificates (relay.Deps.
-// Identity).
-func (m *mediaServer) tlsConfigs() (srv *tls.Config, err error) {
-	var cert tls.Certificate
-	if m.cfg.TLSCert != "" {
-		if cert, err = tls.LoadX509KeyPair(m.cfg.TLSCert, m.cfg.TLSKey); err != nil {
-			return nil, fmt.Errorf("%w: media.tls_cert: %w", ErrInvalid, err)
+// tlsConfigs sets up the public listeners' certificate source
+// (self-signed, operator files or ACME). Other edges are not its concern:
+// relays use the cluster certificates (relay.Deps.Identity).
+func (m *mediaServer) tlsConfigs() (*tls.Config, error) {
+	var hosts []string
+	for _, a := range []string{m.cfg.QUICAddr, m.cfg.HTTPAddr} {
+		if h, _, err := net.SplitHostPort(a); err == nil && h != "" {
+			hosts = append(hosts, h)
 		}
-	} else {
-		var hosts []string
-		for _, a := range []string{m.cfg.QUICAddr, m.cfg.HTTPAddr} {
-			if h, _, err := net.SplitHostPort(a); err == nil && h != "" {
-				hosts = append(hosts, h)
-			}
-		}
-		if m.cert, err = certs.SelfSigned(hosts, 0); err != nil {
-			return nil, fmt.Errorf("media: %w", err)
-		}
-		cert = m.cert.TLS
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}, nil
+	var err error
+	if m.tls, err = certs.FromConfig(m.cfg.TLS, certs.Deps{Logger: m.log, Hosts: hosts}); err != nil {
+		return nil, fmt.Errorf("%w: media.tls: %w", ErrInvalid, err)
+	}
+	m.cert, _ = m.tls.(*certs.Cert)
+	return certs.ServerTLS(m.tls), nil
 }
 
 // addrs are the bound media endpoints ("" when not served).
@@ -286,8 +289,8 @@ func (m *mediaServer) addrs() mediaAddrs {
 }
 
 // CertSHA256 is the hash of the self-signed media certificate, for
-// WebTransport's serverCertificateHashes; ok is false with configured
-// certificate files.
+// WebTransport's serverCertificateHashes; ok is false with operator files
+// or ACME, whose certificates browsers trust without pinning.
 func (m *mediaServer) CertSHA256() (sum [32]byte, ok bool) {
 	if m.cert == nil {
 		return sum, false
@@ -325,5 +328,12 @@ func (m *mediaServer) close() {
 	}
 	if m.quicConn != nil {
 		_ = m.quicConn.Close()
+	}
+	if m.tls != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), httpShutdownGrace)
+		if err := m.tls.Close(ctx); err != nil {
+			m.log.Debug("certificate source close", "err", err)
+		}
+		cancel()
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/gpu"
+	"github.com/strata-edge/strata/internal/certs"
 	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -268,7 +269,9 @@ func TestConfigValidateNamesKey(t *testing.T) {
 		{"media.http_addr", func(c *Config) { c.Media.HTTPAddr = "127.0.0.1:x" }},
 		{"media.http_addr", func(c *Config) { c.Media.HTTPAddr = "127.0.0.1:8443" }},
 		{"media.webrtc_addr", func(c *Config) { c.Media.WebRTCAddr = "127.0.0.1:9000" }},
-		{"media.tls_cert", func(c *Config) { c.Media.QUICAddr, c.Media.TLSKey = "127.0.0.1:0", "key.pem" }},
+		{"media.tls.key_file", func(c *Config) { c.Media.QUICAddr, c.Media.TLS.KeyFile = "127.0.0.1:0", "key.pem" }},
+		{"media.tls.mode", func(c *Config) { c.Media.QUICAddr, c.Media.TLS.Mode = "127.0.0.1:0", "public" }},
+		{"media.tls.acme.domains", func(c *Config) { c.Media.QUICAddr, c.Media.TLS.Mode = "127.0.0.1:0", certs.ModeACME }},
 		{"media.keys_refresh", func(c *Config) { c.Media.QUICAddr, c.Media.KeysRefresh = "127.0.0.1:0", -1 }},
 	}
 	for _, tt := range tests {

@@ -75,6 +75,7 @@ func benchRegistry(ctx context.Context, args []string, p *bench.Progress) (any, 
 	fs.IntVar(&o.Clients, "clients", 256, "concurrent writers in the throughput phase")
 	fs.IntVar(&o.Rate, "rate", 1000, "offered writes/s in the latency phase")
 	fs.StringVar(&o.LogStore, "log-store", "wal", "Raft log store: wal or boltdb")
+	fs.BoolVar(&o.Plaintext, "plaintext", false, "run the cluster without TLS, to compare with the default mutual TLS")
 	if err := parseBenchFlags(fs, args); err != nil {
 		return nil, err
 	}

@@ -62,6 +62,8 @@ var importerRules = []importerRule{
 		by: []string{"internal/testcluster/...", "bench"}},
 	{pkgs: "player/playertest/...", why: "the browser driver is a test harness; bench, run only by cmd/strata-bench, is the one exception",
 		by: []string{"player/playertest/...", "bench"}},
+	{pkgs: "internal/certs/acmetest/...", why: "the in-process ACME CA is a test harness: pebble stays out of the binary",
+		by: []string{"internal/certs/acmetest/..."}},
 }
 
 // pkg is what go list says about one package.

@@ -1,8 +1,10 @@
-// Package certs makes the TLS certificates Strata's media listeners use
-// when none is configured: a self-signed ECDSA P-256 certificate valid for
-// less than 14 days, the most a browser accepts for a WebTransport
-// connection pinned with serverCertificateHashes. The certificate's
-// SHA-256 hash is returned so a player page can pin it.
+// Package certs supplies the certificates of Strata's public listeners
+// (the edge's media listeners, the origin API) through one Source
+// interface, from operator files reloaded when they change, from an ACME
+// CA, or, for development, self-signed: an ECDSA P-256 certificate valid
+// for less than 14 days, the most a browser accepts for a WebTransport
+// connection pinned with serverCertificateHashes. The self-signed
+// certificate's SHA-256 hash is returned so a player page can pin it.
 package certs
 
 import (
@@ -13,10 +15,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
 	"net"
+	"os"
 	"time"
 )
 
@@ -101,4 +105,20 @@ func (c *Cert) Pool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(c.Leaf)
 	return p
+}
+
+// WriteFiles saves the certificate and its key as PEM files (0600), the
+// form Files reads: for handing a development certificate to a tool.
+func (c *Cert) WriteFiles(certFile, keyFile string) error {
+	der, err := x509.MarshalPKCS8PrivateKey(c.TLS.PrivateKey)
+	if err != nil {
+		return fmt.Errorf("certs: key: %w", err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return fmt.Errorf("certs: %w", err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.TLS.Certificate[0]}), 0o600); err != nil {
+		return fmt.Errorf("certs: %w", err)
+	}
+	return nil
 }

@@ -238,17 +238,17 @@ func (c *Cluster) Client() *api.Client {
 	for i, n := range c.Nodes {
 		addrs[i] = n.cfg.API.Addr
 	}
-	return c.trust(api.New(c.AdminToken, addrs...))
+	return c.Trust(api.New(c.AdminToken, addrs...))
 }
 
 // NodeClient returns an admin client for node i only.
 func (c *Cluster) NodeClient(i int) *api.Client {
-	return c.trust(api.New(c.AdminToken, c.Nodes[i].cfg.API.Addr))
+	return c.Trust(api.New(c.AdminToken, c.Nodes[i].cfg.API.Addr))
 }
 
-// trust makes cl speak HTTPS trusting the cluster CA, unless the
+// Trust makes cl speak HTTPS trusting the cluster CA, unless the
 // cluster is plaintext.
-func (c *Cluster) trust(cl *api.Client) *api.Client {
+func (c *Cluster) Trust(cl *api.Client) *api.Client {
 	if c.CA == nil {
 		return cl
 	}
