@@ -15,6 +15,13 @@ const (
 	MaxEgressMbps = 1_000_000
 	// MaxNICMbps bounds a node's NIC capacity (10 Tbit/s).
 	MaxNICMbps = 10_000_000
+	// MaxCPUMillis bounds an app's CPU limit (1024 CPUs); a limit
+	// below MinCPUMillis (a hundredth of a CPU) is refused, being under
+	// the smallest CFS quota.
+	MaxCPUMillis = 1024 * 1000
+	MinCPUMillis = 10
+	// MaxMemoryMB bounds an app's memory limit in MiB (16 TiB).
+	MaxMemoryMB = 1 << 24
 	// MaxIdleMinutes bounds an app's idle_minutes (30 days).
 	MaxIdleMinutes = 30 * 24 * 60
 	// MaxIdleSeconds bounds an edge's idle report (one year).

@@ -115,6 +115,10 @@ type AppSpec struct {
 	IdlePolicy    IdlePolicy        `json:"idle_policy,omitempty"`
 	IdleMinutes   int64             `json:"idle_minutes,omitempty"`
 	RestartPolicy RestartPolicy     `json:"restart_policy,omitempty"`
+	// CPUMillis and MemoryMB cap each instance (thousandths of a CPU,
+	// MiB) where the edge can make cgroups; zero is unlimited.
+	CPUMillis int64 `json:"cpu_millis,omitempty"`
+	MemoryMB  int64 `json:"memory_mb,omitempty"`
 }
 
 // App is a session template: what to run and what it needs.
@@ -133,6 +137,8 @@ type App struct {
 	IdlePolicy    IdlePolicy        `json:"idle_policy"`
 	IdleMinutes   int64             `json:"idle_minutes,omitempty"`
 	RestartPolicy RestartPolicy     `json:"restart_policy"`
+	CPUMillis     int64             `json:"cpu_millis,omitempty"`
+	MemoryMB      int64             `json:"memory_mb,omitempty"`
 	Meta
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strata-edge/strata/edge/runtime"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry/gossip"
 )
@@ -167,6 +168,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Runtime.StopGrace < 0 {
 		return bad("runtime.stop_grace", "must not be negative")
+	}
+	switch c.Runtime.Cgroups {
+	case "", runtime.CgroupsAuto, runtime.CgroupsRequired, runtime.CgroupsOff:
+	default:
+		return bad("runtime.cgroups", "%q: want auto, required or off", c.Runtime.Cgroups)
 	}
 	return c.Media.validate(bad)
 }

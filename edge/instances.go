@@ -29,6 +29,30 @@ type RuntimeConfig struct {
 	// IdleMinute is the length of the minute an app's idle_minutes
 	// counts (default 1m). Only tests shorten it.
 	IdleMinute time.Duration `yaml:"idle_minute"`
+
+	// User runs instances (name, name:group, uid or uid:gid). Empty: nobody
+	// when the edge runs as root, else the edge's own user.
+	User string `yaml:"user"`
+	// AllowRoot permits instances to run as root; without it an edge
+	// refuses to.
+	AllowRoot bool `yaml:"allow_root"`
+	// MaxOpenFiles and MaxProcesses are each instance's limits (defaults
+	// 65536 and 4096, never above the edge's own hard limits).
+	MaxOpenFiles uint64 `yaml:"max_open_files"`
+	MaxProcesses uint64 `yaml:"max_processes"`
+	// Cgroups is auto (default), required or off; CgroupParent the cgroup
+	// holding the instances' (default "strata").
+	Cgroups      string `yaml:"cgroups"`
+	CgroupParent string `yaml:"cgroup_parent"`
+}
+
+// processConfig is the process driver's configuration.
+func (c RuntimeConfig) processConfig() runtime.ProcessConfig {
+	return runtime.ProcessConfig{
+		StateDir: c.StateDir, User: c.User, AllowRoot: c.AllowRoot,
+		MaxOpenFiles: c.MaxOpenFiles, MaxProcesses: c.MaxProcesses,
+		Cgroups: c.Cgroups, CgroupParent: c.CgroupParent,
+	}
 }
 
 // Enabled reports whether the edge runs sessions.
@@ -280,8 +304,9 @@ func (r *Runner) start(ctx context.Context, s api.Session) error {
 		PublishURL: pub.MoQURL, PublishToken: pub.Token,
 		// Input travels on the session's own MoQ broadcast (its input
 		// track), so the input endpoint is the MoQ endpoint.
-		InputURL: pub.MoQURL,
-		WHIPURL:  pub.WHIPURL,
+		InputURL:  pub.MoQURL,
+		WHIPURL:   pub.WHIPURL,
+		CPUMillis: app.CPUMillis, MemoryMB: app.MemoryMB,
 	}
 	if spec.PublishURL == "" {
 		spec.PublishURL = pub.WHIPURL

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -232,7 +234,13 @@ func publishVideo(t *testing.T, hub *media.Hub, session string) (*media.Broadcas
 // hub, both closed when the test ends.
 func newProcessRunner(t *testing.T, origins *runtimeAPI) (*Runner, *media.Hub) {
 	t.Helper()
-	drv, err := runtime.NewProcess(runtime.ProcessConfig{StateDir: t.TempDir()}, runtime.ProcessDeps{})
+	// The instances may run as another user (nobody, under root), who
+	// must pass through go test's 0700 temporary directory.
+	dir := t.TempDir()
+	if err := os.Chmod(filepath.Dir(dir), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	drv, err := runtime.NewProcess(runtime.ProcessConfig{StateDir: dir}, runtime.ProcessDeps{})
 	if err != nil {
 		t.Fatal(err)
 	}

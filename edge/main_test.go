@@ -1,7 +1,10 @@
 package edge
 
 import (
+	"os"
 	"testing"
+
+	"github.com/strata-edge/strata/edge/runtime/sandbox"
 
 	"go.uber.org/goleak"
 )
@@ -13,7 +16,11 @@ import (
 // the last request. memberlist's
 // probe: Shutdown does not wait for a probe in flight, which ends at its
 // own timeout; any other memberlist goroutine left over is still caught.
+// The binary is also the sandbox shim of the process runtime's instances.
 func TestMain(m *testing.M) {
+	if sandbox.Hooked() {
+		os.Exit(sandbox.Main())
+	}
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*Client).mCleaner"),
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),

@@ -165,7 +165,7 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		// A failed start unwinds at once: nothing was announced yet.
 		stopNow, cancel := context.WithCancel(context.Background())
 		cancel()
-		drv, err := runtime.NewProcess(runtime.ProcessConfig{StateDir: cfg.Runtime.StateDir}, runtime.ProcessDeps{Logger: base.With("node", cfg.NodeID)})
+		drv, err := runtime.NewProcess(cfg.Runtime.processConfig(), runtime.ProcessDeps{Logger: base.With("node", cfg.NodeID)})
 		if err != nil {
 			_ = pool.Close(stopNow)
 			return fail(fmt.Errorf("runtime: %w", err))

@@ -64,6 +64,8 @@ func TestNumericInputsBounded(t *testing.T) {
 		{"gpu_memory_mb", "POST", "/v1/apps", body(app0 + `"gpu_memory_mb":%s}`)},
 		{"egress_mbps", "POST", "/v1/apps", body(app0 + `"egress_mbps":%s}`)},
 		{"idle_minutes", "POST", "/v1/apps", body(app0 + `"idle_policy":"hibernate","idle_minutes":%s}`)},
+		{"cpu_millis", "POST", "/v1/apps", body(app0 + `"cpu_millis":%s}`)},
+		{"memory_mb", "POST", "/v1/apps", body(app0 + `"memory_mb":%s}`)},
 		{"gpus", "POST", "/v1/sessions", body(ses0 + `"gpus":%s}`)},
 		{"gpu_memory_mb", "POST", "/v1/sessions", body(ses0 + `"gpu_memory_mb":%s}`)},
 		{"egress_mbps", "POST", "/v1/sessions", body(ses0 + `"egress_mbps":%s}`)},

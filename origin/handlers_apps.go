@@ -46,6 +46,8 @@ func validateApp(b *api.AppSpec) error {
 		checkRange("gpu_memory_mb", b.GPUMemoryMB, api.MaxGPUMemoryMB),
 		checkRange("egress_mbps", b.EgressMbps, api.MaxEgressMbps),
 		checkRange("idle_minutes", b.IdleMinutes, api.MaxIdleMinutes),
+		checkRange("cpu_millis", b.CPUMillis, api.MaxCPUMillis),
+		checkRange("memory_mb", b.MemoryMB, api.MaxMemoryMB),
 		checkLabels("env", b.Env),
 	); err != nil {
 		return err
@@ -57,6 +59,8 @@ func validateApp(b *api.AppSpec) error {
 		return badRequest("image: required for the %s runtime", b.Runtime)
 	case len(b.Command) > 64:
 		return badRequest("command: at most 64 arguments")
+	case b.CPUMillis > 0 && b.CPUMillis < api.MinCPUMillis:
+		return badRequest("cpu_millis: at least %d when set", api.MinCPUMillis)
 	case b.IdlePolicy != api.IdleNone && b.IdleMinutes == 0:
 		return badRequest("idle_minutes: required when idle_policy is %s", b.IdlePolicy)
 	}
@@ -100,7 +104,8 @@ func (o *Origin) createApp(c *call) (int, any, error) {
 		ID: ids.New("app", now), TenantID: tenant, Name: b.Name, Runtime: string(b.Runtime),
 		Command: b.Command, Image: b.Image, Env: b.Env, GPUs: b.GPUs, GPUModel: b.GPUModel,
 		GPUMemoryMB: b.GPUMemoryMB, EgressMbps: b.EgressMbps, IdlePolicy: string(b.IdlePolicy),
-		IdleMinutes: b.IdleMinutes, RestartPolicy: string(b.RestartPolicy), Meta: registry.Meta{CreatedAt: now},
+		IdleMinutes: b.IdleMinutes, RestartPolicy: string(b.RestartPolicy), CPUMillis: b.CPUMillis, MemoryMB: b.MemoryMB,
+		Meta: registry.Meta{CreatedAt: now},
 	}
 	v, err := o.reg.Apply(c.cx, &registry.CreateApp{App: a})
 	if err != nil {

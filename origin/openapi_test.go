@@ -733,6 +733,8 @@ func TestOpenAPIMaxima(t *testing.T) {
 		"AppCreate.gpu_memory_mb":           {prop("AppCreate", "gpu_memory_mb"), api.MaxGPUMemoryMB},
 		"AppCreate.egress_mbps":             {prop("AppCreate", "egress_mbps"), api.MaxEgressMbps},
 		"AppCreate.idle_minutes":            {prop("AppCreate", "idle_minutes"), api.MaxIdleMinutes},
+		"AppCreate.cpu_millis":              {prop("AppCreate", "cpu_millis"), api.MaxCPUMillis},
+		"AppCreate.memory_mb":               {prop("AppCreate", "memory_mb"), api.MaxMemoryMB},
 		"SessionCreate.gpus":                {prop("SessionCreate", "gpus"), api.MaxGPUs},
 		"SessionCreate.gpu_memory_mb":       {prop("SessionCreate", "gpu_memory_mb"), api.MaxGPUMemoryMB},
 		"SessionCreate.egress_mbps":         {prop("SessionCreate", "egress_mbps"), api.MaxEgressMbps},

@@ -40,7 +40,8 @@ func toAPIApp(a *registry.App) api.App {
 		ID: a.ID, TenantID: a.TenantID, Name: a.Name, Runtime: api.Runtime(a.Runtime),
 		Command: a.Command, Image: a.Image, Env: a.Env, GPUs: a.GPUs, GPUModel: a.GPUModel,
 		GPUMemoryMB: a.GPUMemoryMB, EgressMbps: a.EgressMbps, IdlePolicy: api.IdlePolicy(a.IdlePolicy),
-		IdleMinutes: a.IdleMinutes, RestartPolicy: api.RestartPolicy(a.RestartPolicy), Meta: toAPIMeta(a.Meta),
+		IdleMinutes: a.IdleMinutes, RestartPolicy: api.RestartPolicy(a.RestartPolicy), CPUMillis: a.CPUMillis, MemoryMB: a.MemoryMB,
+		Meta: toAPIMeta(a.Meta),
 	}
 }
 

@@ -103,6 +103,9 @@ type App struct {
 	IdlePolicy    string            `json:"idle_policy"`
 	IdleMinutes   int64             `json:"idle_minutes,omitempty"`
 	RestartPolicy string            `json:"restart_policy"`
+	// CPUMillis and MemoryMB are each instance's limits; zero is none.
+	CPUMillis int64 `json:"cpu_millis,omitempty"`
+	MemoryMB  int64 `json:"memory_mb,omitempty"`
 	Meta
 }
 
@@ -376,6 +379,12 @@ func (a *App) encode(e *encoder) {
 	e.varint(a.IdleMinutes)
 	e.string(a.RestartPolicy)
 	a.Meta.encode(e)
+	// The limits came later: written after Meta, and only when set, so
+	// apps without them encode as before and older entries decode.
+	if a.CPUMillis != 0 || a.MemoryMB != 0 {
+		e.varint(a.CPUMillis)
+		e.varint(a.MemoryMB)
+	}
 }
 
 func (a *App) decode(d *decoder) {
@@ -394,6 +403,12 @@ func (a *App) decode(d *decoder) {
 	a.IdleMinutes = d.varint()
 	a.RestartPolicy = d.string()
 	a.Meta.decode(d)
+	// An app is always the last thing in its decoder (a command's body
+	// or a snapshot record), so what is left are the limits, if any.
+	if d.err == nil && len(d.b) > 0 {
+		a.CPUMillis = d.varint()
+		a.MemoryMB = d.varint()
+	}
 }
 
 func (r *Reservation) encode(e *encoder) {

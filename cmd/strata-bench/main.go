@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/strata-edge/strata/bench"
+	"github.com/strata-edge/strata/edge/runtime/sandbox"
 )
 
 // Exit codes: 0 ok, 1 the bench failed, 2 usage error.
@@ -29,6 +30,11 @@ func (e *usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
 func main() {
+	// The session benches' edges re-execute this binary as their
+	// instances' sandbox shim.
+	if sandbox.Hooked() {
+		os.Exit(sandbox.Main())
+	}
 	// The fan-out benches re-execute this binary as their subscriber
 	// process; in that role it does nothing else.
 	if child, err := bench.RunFanoutChildIfRequested(); child {

@@ -156,6 +156,8 @@ func resources() []resource {
 				restart := fs.String("restart", "", "never, on-failure or always")
 				idle := fs.String("idle", "", "what to do without viewers: none, hibernate or terminate")
 				idleMin := fs.Int64("idle-minutes", 0, "minutes without viewers before --idle applies")
+				cpu := fs.Int64("cpu-millis", 0, "CPU limit per instance in thousandths of a CPU (0 = none)")
+				mem := fs.Int64("memory-mb", 0, "memory limit per instance in MiB (0 = none)")
 				return func(args []string) (op, error) {
 					if err := nargs(args, 1, "NAME"); err != nil {
 						return nil, err
@@ -164,7 +166,7 @@ func resources() []resource {
 						TenantID: *tenant, Name: args[0], Runtime: api.Runtime(*runtime), Image: *image,
 						GPUs: *gpus, GPUMemoryMB: *gpuMem, EgressMbps: *egress, IdleMinutes: *idleMin,
 						RestartPolicy: api.RestartPolicy(*restart), IdlePolicy: api.IdlePolicy(*idle),
-						Command: strings.Fields(*command),
+						Command: strings.Fields(*command), CPUMillis: *cpu, MemoryMB: *mem,
 					}
 					return func(ctx context.Context, c *api.Client) (any, error) { return c.Apps().Create(ctx, spec) }, nil
 				}

@@ -23,7 +23,8 @@ func edgeFlags(cfg *edge.Config) *flag.FlagSet {
 	fs.String("config", "", "YAML configuration `file`")
 	fs.StringVar(&cfg.NodeID, "id", cfg.NodeID, "stable node ID (node_id)")
 	fs.Var((*config.StringList)(&cfg.Join), "join", "origin API `address`es, comma-separated or repeated (join)")
-	fs.StringVar(&cfg.Token, "token", cfg.Token, "edge join token from `strata cluster join-token`, needed once to enroll; prefer $STRATA_TOKEN, argv is visible in ps (token)")
+	fs.StringVar(&cfg.Token, "token", cfg.Token, "edge join token from `strata cluster join-token`, needed once to enroll; ps shows it: prefer --token-file or $STRATA_TOKEN (token)")
+	fs.Var(config.NewSecretFile(&cfg.Token), "token-file", "`file` holding the edge join token, kept off the command line (token)")
 	fs.StringVar(&cfg.CAFingerprint, "ca-fingerprint", cfg.CAFingerprint, "cluster CA fingerprint printed with the join token; the edge trusts only that CA (ca_fingerprint)")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the edge's certificate and key, 0700; default data/<id> (data_dir)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "region this edge runs in (region)")
@@ -35,7 +36,8 @@ func edgeFlags(cfg *edge.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.GPUs, "gpus", cfg.GPUs, "GPU discovery: auto, none or fake:SPEC e.g. fake:4xH200:141GB (gpus)")
 	fs.StringVar(&cfg.Gossip.Addr, "gossip-addr", cfg.Gossip.Addr, "gossip bind host:port (gossip.addr)")
 	fs.StringVar(&cfg.Gossip.Advertise, "gossip-advertise", cfg.Gossip.Advertise, "gossip host:port others dial (gossip.advertise)")
-	fs.Var((*config.StringList)(&cfg.Gossip.Keys), "gossip-key", "base64 gossip `key` made by strata keygen; repeatable, the first encrypts (gossip.keys)")
+	fs.Var((*config.StringList)(&cfg.Gossip.Keys), "gossip-key", "base64 gossip `key` made by strata keygen; repeatable, the first encrypts; ps shows it: prefer --gossip-key-file or STRATA_GOSSIP_KEYS (gossip.keys)")
+	fs.Var(config.NewSecretListFile(&cfg.Gossip.Keys), "gossip-key-file", "`file` of gossip keys, one per line, the first encrypts (gossip.keys)")
 	fs.Var((*config.StringList)(&cfg.Gossip.Seeds), "gossip-seed", "gossip `address` to join; default: the origins' gossip addresses (gossip.seeds)")
 	fs.StringVar(&cfg.Gossip.Profile, "gossip-profile", cfg.Gossip.Profile, "gossip timing: lan, wan or local (gossip.profile)")
 	fs.StringVar(&cfg.Advertise.API, "api-advertise", cfg.Advertise.API, "edge API host:port others use (advertise.api)")
@@ -54,7 +56,13 @@ func edgeFlags(cfg *edge.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Media.TLS.ACME.CacheDir, "media-acme-cache-dir", cfg.Media.TLS.ACME.CacheDir, "`dir` keeping the ACME account key and certificate, 0700 (media.tls.acme.cache_dir)")
 	fs.StringVar(&cfg.Media.TLS.ACME.CAFile, "media-acme-ca", cfg.Media.TLS.ACME.CAFile, "PEM `file` of roots for a private ACME directory's HTTPS (media.tls.acme.ca_file)")
 	fs.StringVar(&cfg.Media.TLS.ACME.HTTPAddr, "media-acme-http-addr", cfg.Media.TLS.ACME.HTTPAddr, "`host:port` answering ACME http-01 (the CA connects to port 80); empty: tls-alpn-01 on --media-http-addr (the CA connects to port 443) (media.tls.acme.http_addr)")
-	fs.StringVar(&cfg.Runtime.StateDir, "runtime-state-dir", cfg.Runtime.StateDir, "`dir` for instance PID files; set, the edge runs the sessions placed on it (runtime.state_dir)")
+	fs.StringVar(&cfg.Runtime.StateDir, "runtime-state-dir", cfg.Runtime.StateDir, "`dir` for instance PID files and working directories, which instance users must be able to pass through; set, the edge runs the sessions placed on it (runtime.state_dir)")
+	fs.StringVar(&cfg.Runtime.User, "instance-user", cfg.Runtime.User, "`user` instances run as: name, name:group, uid or uid:gid; empty: nobody when the edge runs as root, else the edge's own user (runtime.user)")
+	fs.BoolVar(&cfg.Runtime.AllowRoot, "allow-root-instances", cfg.Runtime.AllowRoot, "let --instance-user be root; without it the edge refuses to run instances as root (runtime.allow_root)")
+	fs.Uint64Var(&cfg.Runtime.MaxOpenFiles, "instance-max-open-files", cfg.Runtime.MaxOpenFiles, "open files per instance (RLIMIT_NOFILE); 0: 65536 (runtime.max_open_files)")
+	fs.Uint64Var(&cfg.Runtime.MaxProcesses, "instance-max-processes", cfg.Runtime.MaxProcesses, "processes and threads per instance (its cgroup's pids.max; RLIMIT_NPROC, counted per user); 0: 4096 (runtime.max_processes)")
+	fs.StringVar(&cfg.Runtime.Cgroups, "instance-cgroups", cfg.Runtime.Cgroups, "a cgroup per instance with its app's CPU and memory limits: auto (where the kernel allows), required or off; empty: auto (runtime.cgroups)")
+	fs.StringVar(&cfg.Runtime.CgroupParent, "instance-cgroup-parent", cfg.Runtime.CgroupParent, "cgroup, relative to the hierarchy root, holding the instances' cgroups; empty: strata (runtime.cgroup_parent)")
 	fs.DurationVar(&cfg.Runtime.StopGrace, "runtime-stop-grace", cfg.Runtime.StopGrace, "time between SIGTERM and SIGKILL when stopping an instance; 0: 10s (runtime.stop_grace)")
 	fs.DurationVar(&cfg.DrainGrace, "drain-grace", cfg.DrainGrace, "how long a draining edge waits for sessions to move (drain_grace)")
 	bindLogFlags(fs, &cfg.Log.Level, &cfg.Log.Format)
@@ -71,6 +79,9 @@ func runEdge(args []string) error {
 	log, err := loadRole(&cfg, func() { cfg = edge.Defaults() }, fs, args, cfg.Validate, &cfg.Log.Level, &cfg.Log.Format)
 	if err != nil {
 		return err
+	}
+	if err := errors.Join(config.Exclusive(fs, "token", "token-file"), config.Exclusive(fs, "gossip-key", "gossip-key-file")); err != nil {
+		return usagef("%v", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -13,6 +13,9 @@ var (
 	ErrExited = errors.New("runtime: instance exited")
 	// ErrClosed is returned by a closed driver.
 	ErrClosed = errors.New("runtime: driver closed")
+	// ErrRootInstances refuses to run tenants' commands as root without
+	// runtime.allow_root.
+	ErrRootInstances = errors.New("runtime: instances would run as root")
 )
 
 // ExitError says how an instance ended when it did not exit cleanly.

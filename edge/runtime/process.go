@@ -11,80 +11,172 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/strata-edge/strata/edge/runtime/sandbox"
 )
 
-// ProcessConfig configures the process driver. A zero field means its
-// default.
-type ProcessConfig struct {
-	// StateDir holds one PID file per instance, which is how a restarted
-	// edge finds the instances its earlier life left running. Required.
-	StateDir string
-	// LogBytes bounds each instance's captured output (default 64 KiB).
-	LogBytes int
-	// PollInterval is how often an adopted instance (not a child of this
-	// process, so not waitable) is checked for exit (default 500 ms).
-	PollInterval time.Duration
-}
-
-func (c *ProcessConfig) setDefaults() {
-	if c.LogBytes <= 0 {
-		c.LogBytes = 64 << 10
-	}
-	if c.PollInterval <= 0 {
-		c.PollInterval = 500 * time.Millisecond
-	}
-}
-
-// Validate reports the first invalid setting, naming its key.
-func (c *ProcessConfig) Validate() error {
-	if c.StateDir == "" {
-		return fmt.Errorf("%w: runtime.state_dir: the process driver needs a state dir", ErrInvalidSpec)
-	}
-	return nil
-}
-
-// ProcessDeps are the process driver's collaborators.
-type ProcessDeps struct {
-	// Logger receives instance output, one record per line; nil is
-	// slog.Default().
-	Logger *slog.Logger
-}
-
-// Process runs app commands as local processes, each in its own process
-// group so a stop reaches everything the command spawned.
+// Process runs app commands as local processes, each sandboxed (see
+// package sandbox) and in its own process group so a stop reaches
+// everything the command spawned.
 type Process struct {
-	dir    string
+	dir    string // PID files
+	work   string // instances' working directories
 	opts   ProcessConfig
+	cred   *sandbox.Credential // nil: the edge's own
+	cg     *sandbox.Cgroups    // nil: no cgroups
 	log    *slog.Logger
 	quit   chan struct{} // closed by Close: ends adopted-instance pollers
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	closed bool
+	mine   map[string]bool // instances started here whose cleanup has not run
 }
 
 var _ Driver = (*Process)(nil)
 
-// NewProcess returns a process driver keeping its PID files under
-// cfg.StateDir, which it creates.
+// NewProcess returns a process driver keeping its PID files and the
+// instances' working directories under cfg.StateDir, which it creates.
+// It fails when instances would run as root without cfg.AllowRoot.
 func NewProcess(cfg ProcessConfig, deps ProcessDeps) (*Process, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(cfg.StateDir, "instances")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("runtime state dir: %w", err)
-	}
 	log := deps.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Process{dir: dir, opts: cfg, log: log.With("component", "runtime", "driver", "process"), quit: make(chan struct{})}, nil
+	log = log.With("component", "runtime", "driver", "process")
+	cred, err := instanceCredential(cfg.User, cfg.AllowRoot, os.Geteuid())
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Shim.Path == "" {
+		if cfg.Shim, err = sandbox.Self(); err != nil {
+			return nil, fmt.Errorf("runtime: sandbox shim: %w", err)
+		}
+	}
+	// The state dir is traversable but not listable (0711) so that an
+	// instance user reaches its own working directory; PID files stay
+	// the edge's alone (0700).
+	dir := filepath.Join(cfg.StateDir, "instances")
+	work := filepath.Join(cfg.StateDir, "work")
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{cfg.StateDir, 0o711}, {dir, 0o700}, {work, 0o711}} {
+		if err := os.MkdirAll(d.path, d.mode); err != nil {
+			return nil, fmt.Errorf("runtime state dir: %w", err)
+		}
+		if err := os.Chmod(d.path, d.mode); err != nil {
+			return nil, fmt.Errorf("runtime state dir: %w", err)
+		}
+	}
+	if err := searchable(work, cred); err != nil {
+		return nil, err
+	}
+	p := &Process{dir: dir, work: work, opts: cfg, cred: cred, log: log, quit: make(chan struct{}), mine: map[string]bool{}}
+	if cfg.Cgroups != CgroupsOff {
+		cg, err := sandbox.OpenCgroups(cfg.CgroupParent)
+		switch {
+		case err != nil && cfg.Cgroups == CgroupsRequired:
+			return nil, fmt.Errorf("%w: runtime.cgroups is required: %w", ErrInvalidSpec, err)
+		case err != nil:
+			log.Warn("instances run without cgroups: no CPU or memory limits", "reason", err)
+		default:
+			p.cg = cg
+			log.Info("instances run in cgroups", "version", cg.Version(), "parent", cfg.CgroupParent)
+		}
+	}
+	who := "the edge's own user"
+	if cred != nil {
+		who = cred.String()
+	}
+	log.Info("instances are sandboxed", "user", who, "max_open_files", cfg.MaxOpenFiles, "max_processes", cfg.MaxProcesses)
+	return p, nil
+}
+
+// instanceCredential is who instances run as: nil keeps the edge's own
+// user (an edge that is not root cannot switch).
+func instanceCredential(user string, allowRoot bool, euid int) (*sandbox.Credential, error) {
+	if euid != 0 {
+		if user == "" {
+			return nil, nil
+		}
+		c, err := sandbox.LookupCredential(user)
+		if err != nil {
+			return nil, fmt.Errorf("%w: runtime.user: %w", ErrInvalidSpec, err)
+		}
+		if int(c.UID) != euid {
+			return nil, fmt.Errorf("%w: runtime.user: the edge runs as uid %d and cannot run instances as %s; "+
+				"leave runtime.user (--instance-user) empty to run them as the edge's user, or run the edge as root", ErrInvalidSpec, euid, user)
+		}
+		return nil, nil
+	}
+	var c sandbox.Credential
+	var err error
+	if user == "" {
+		if c, err = sandbox.Nobody(); err != nil {
+			if allowRoot {
+				return &sandbox.Credential{}, nil
+			}
+			return nil, fmt.Errorf("%w: the edge runs as root and there is no user nobody to run instances as: "+
+				"set runtime.user (--instance-user) to an unprivileged account", ErrRootInstances)
+		}
+	} else if c, err = sandbox.LookupCredential(user); err != nil {
+		return nil, fmt.Errorf("%w: runtime.user: %w", ErrInvalidSpec, err)
+	}
+	if c.UID == 0 && !allowRoot {
+		return nil, fmt.Errorf("%w: runtime.user %q is root: set runtime.user (--instance-user) to an unprivileged account, "+
+			"or runtime.allow_root (--allow-root-instances) to run tenants' commands as root", ErrRootInstances, user)
+	}
+	return &c, nil
+}
+
+// searchable fails when c could not pass through dir or a directory
+// above it, so an instance could not enter its working directory.
+func searchable(dir string, c *sandbox.Credential) error {
+	if c == nil || c.UID == 0 {
+		return nil
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("runtime state dir: %w", err)
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("runtime state dir: %w", err)
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil
+		}
+		// As the kernel checks it: the owner's bits for the owner, the
+		// group's for a member, the others' for everyone else.
+		var bit os.FileMode
+		switch {
+		case st.Uid == c.UID:
+			bit = 0o100
+		case slices.Contains(c.Groups, st.Gid) || st.Gid == c.GID:
+			bit = 0o010
+		default:
+			bit = 0o001
+		}
+		if fi.Mode().Perm()&bit == 0 {
+			return fmt.Errorf("%w: runtime.state_dir: instances run as %s and cannot pass through %s to their working directories: "+
+				"make it searchable (chmod o+x %s) or move the state dir", ErrInvalidSpec, c, d, d)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }
 
 // Name implements Driver.
@@ -105,7 +197,8 @@ func (p *Process) Close(context.Context) error {
 }
 
 // pidFile is what a PID file records: enough to find the process again
-// and to tell it from an unrelated process that reused the PID.
+// and to tell it from an unrelated process that reused the PID. The shim
+// execs the command in place, so PID and start time are the command's.
 type pidFile struct {
 	ID         string    `json:"id"`
 	SessionID  string    `json:"session_id"`
@@ -114,10 +207,10 @@ type pidFile struct {
 	StartedAt  time.Time `json:"started_at"`
 }
 
-// Start implements Driver: it runs spec.Command with exactly the
-// session's environment (SessionEnv) plus PATH inherited from the edge,
-// so commands resolve as they would in the edge's own shell.
-func (p *Process) Start(_ context.Context, spec Spec) (Instance, error) {
+// Start implements Driver: it runs spec.Command in the sandbox with
+// exactly the session's environment (SessionEnv) and, unless the app
+// sets one, SafePATH; nothing of the edge's environment.
+func (p *Process) Start(ctx context.Context, spec Spec) (Instance, error) {
 	if len(spec.Command) == 0 {
 		return nil, fmt.Errorf("%w: session %s: no command", ErrInvalidSpec, spec.SessionID)
 	}
@@ -132,26 +225,32 @@ func (p *Process) Start(_ context.Context, spec Spec) (Instance, error) {
 	}
 	env := spec.SessionEnv()
 	if _, ok := env["PATH"]; !ok {
-		if path, ok := os.LookupEnv("PATH"); ok {
-			env["PATH"] = path
-		}
+		env["PATH"] = SafePATH
 	}
-	cmd := exec.Command(spec.Command[0], spec.Command[1:]...)
-	cmd.Env = make([]string, 0, len(env))
+	sb := sandbox.Spec{Argv: spec.Command, Env: make([]string, 0, len(env)), Cred: p.cred, Rlimits: p.rlimits()}
 	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		sb.Env = append(sb.Env, k+"="+v)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	slices.Sort(sb.Env)
 	id := spec.SessionID + "." + strconv.FormatInt(time.Now().UnixNano(), 36)
 	log := p.log.With("session", spec.SessionID, "instance", id)
+	var err error
+	if sb.Dir, err = p.makeWorkDir(id); err != nil {
+		return nil, fmt.Errorf("session %s: %w", spec.SessionID, err)
+	}
+	if p.cg != nil {
+		res := sandbox.Resources{CPUMillis: spec.CPUMillis, MemoryMB: spec.MemoryMB, Pids: int64(p.opts.MaxProcesses)}
+		if sb.CgroupProcs, err = p.cg.Create(id, res); err != nil {
+			p.cleanup(id)
+			return nil, fmt.Errorf("session %s: %w", spec.SessionID, err)
+		}
+	}
 	rb := &ring{max: p.opts.LogBytes}
 	stdout := &lineLogger{ring: rb, log: log.With("stream", "stdout")}
 	stderr := &lineLogger{ring: rb, log: log.With("stream", "stderr")}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	// A grandchild that escapes the group and keeps the pipes open must
-	// not hold Wait forever.
-	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
+	cmd, err := p.opts.Shim.Start(ctx, sb, stdout, stderr)
+	if err != nil {
+		p.cleanup(id)
 		return nil, fmt.Errorf("start session %s: %w", spec.SessionID, err)
 	}
 	pid := cmd.Process.Pid
@@ -161,6 +260,7 @@ func (p *Process) Start(_ context.Context, spec Spec) (Instance, error) {
 		// Without its PID file the instance could outlive us unnoticed.
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		_ = cmd.Wait()
+		p.cleanup(id)
 		return nil, fmt.Errorf("session %s: %w", spec.SessionID, err)
 	}
 	log.Info("instance started", "pid", pid, "command", spec.Command[0], "gpus", env[EnvCUDADevices])
@@ -170,14 +270,58 @@ func (p *Process) Start(_ context.Context, spec Spec) (Instance, error) {
 		err := cmd.Wait()
 		stdout.flush()
 		stderr.flush()
-		// The PID file goes first: once Done is closed nothing of the
-		// instance remains.
+		// The PID file, working directory and cgroups go first: once Done
+		// is closed nothing of the instance remains.
 		_ = os.Remove(p.pidPath(id))
+		p.cleanup(id)
 		xerr := exitError(err)
 		log.Info("instance exited", "pid", pid, "status", statusText(xerr))
 		in.finish(xerr)
 	}()
 	return in, nil
+}
+
+// rlimits are every instance's resource limits; core dumps are off since
+// an instance's memory holds its session's publish token.
+func (p *Process) rlimits() []sandbox.Rlimit {
+	return []sandbox.Rlimit{
+		{Resource: syscall.RLIMIT_NOFILE, Value: p.opts.MaxOpenFiles},
+		{Resource: sandbox.RlimitNPROC, Value: p.opts.MaxProcesses},
+		{Resource: syscall.RLIMIT_CORE, Value: 0},
+	}
+}
+
+// makeWorkDir creates the instance's private working directory, owned by
+// the instance's user, mode 0700.
+func (p *Process) makeWorkDir(id string) (string, error) {
+	p.mu.Lock()
+	p.mine[id] = true
+	p.mu.Unlock()
+	dir := filepath.Join(p.work, id)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return "", fmt.Errorf("working directory: %w", err)
+	}
+	if p.cred != nil {
+		if err := os.Lchown(dir, int(p.cred.UID), int(p.cred.GID)); err != nil {
+			_ = os.Remove(dir)
+			return "", fmt.Errorf("working directory: %w", err)
+		}
+	}
+	return dir, nil
+}
+
+// cleanup removes what an ended instance leaves: its working directory
+// and its cgroups (killing what is left in them).
+func (p *Process) cleanup(id string) {
+	if p.cg != nil {
+		p.cg.Remove(id)
+	}
+	if err := os.RemoveAll(filepath.Join(p.work, id)); err != nil {
+		p.log.Warn("instance working directory not removed", "instance", id, "err", err)
+	}
+	p.mu.Lock()
+	delete(p.mine, id)
+	p.mu.Unlock()
 }
 
 func (p *Process) pidPath(id string) string { return filepath.Join(p.dir, id+".json") }
@@ -206,6 +350,7 @@ func (p *Process) Adopt(_ context.Context) ([]Instance, error) {
 		return nil, fmt.Errorf("runtime state dir: %w", err)
 	}
 	var out []Instance
+	live := map[string]bool{}
 	for _, e := range ents {
 		name := e.Name()
 		if !strings.HasSuffix(name, ".json") {
@@ -224,14 +369,40 @@ func (p *Process) Adopt(_ context.Context) ([]Instance, error) {
 		}
 		if !alive(pf.PID, pf.StartTicks) {
 			_ = os.Remove(path)
+			p.cleanup(pf.ID)
 			continue
 		}
+		live[pf.ID] = true
 		in := &instance{id: pf.ID, session: pf.SessionID, pid: pf.PID, ring: &ring{max: p.opts.LogBytes}, done: make(chan struct{}), kicked: make(chan struct{}, 1)}
 		p.log.Info("adopted instance from an earlier edge process", "session", pf.SessionID, "instance", pf.ID, "pid", pf.PID)
 		p.wg.Go(func() { p.poll(in, pf.StartTicks, path) })
 		out = append(out, in)
 	}
+	p.sweepWorkDirs(live)
 	return out, nil
+}
+
+// sweepWorkDirs removes the working directories (and cgroups) of
+// instances that have no PID file: an earlier life died between making
+// them and starting the instance, or before cleaning up after it.
+// Instances this driver started are left alone.
+func (p *Process) sweepWorkDirs(live map[string]bool) {
+	ents, err := os.ReadDir(p.work)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		id := e.Name()
+		if live[id] {
+			continue
+		}
+		p.mu.Lock()
+		mine := p.mine[id]
+		p.mu.Unlock()
+		if !mine {
+			p.cleanup(id)
+		}
+	}
 }
 
 // poll watches an adopted instance until it exits or the driver closes.
@@ -247,6 +418,7 @@ func (p *Process) poll(in *instance, ticks uint64, path string) {
 		}
 		if !alive(in.pid, ticks) {
 			_ = os.Remove(path)
+			p.cleanup(in.id)
 			in.finish(&ExitError{Code: -1, Unknown: true})
 			return
 		}

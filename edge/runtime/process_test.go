@@ -19,11 +19,60 @@ import (
 
 func newDriver(t *testing.T, dir string) *Process {
 	t.Helper()
-	d, err := NewProcess(ProcessConfig{StateDir: dir, PollInterval: 20 * time.Millisecond}, ProcessDeps{})
+	return newDriverWith(t, ProcessConfig{StateDir: dir})
+}
+
+// newDriverWith starts a driver on cfg with a short poll interval and,
+// unless cfg says otherwise, cgroups under a parent of this test's own.
+func newDriverWith(t *testing.T, cfg ProcessConfig) *Process {
+	t.Helper()
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 20 * time.Millisecond
+	}
+	if cfg.CgroupParent == "" {
+		cfg.CgroupParent = testCgroupParent(t)
+	}
+	d, err := NewProcess(cfg, ProcessDeps{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	return d
+}
+
+// testCgroupParent is a cgroup parent that only this test uses, removed
+// when it ends.
+func testCgroupParent(t *testing.T) string {
+	t.Helper()
+	parent := fmt.Sprintf("strata-test/%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "_"))
+	t.Cleanup(func() {
+		for _, root := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids"} {
+			_ = os.Remove(filepath.Join(root, parent))
+			_ = os.Remove(filepath.Join(root, "strata-test")) // fails while other tests use it
+		}
+	})
+	return parent
+}
+
+// tempDir is a t.TempDir that another user can reach: instances run as
+// nobody when the tests run as root, and go test makes its temporary
+// directories 0700. The directory itself stays as the caller sets it.
+func tempDir(t *testing.T) string {
+	t.Helper()
+	d := t.TempDir()
+	if err := os.Chmod(filepath.Dir(d), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// sharedDir is a tempDir any instance user may write in.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	d := tempDir(t)
+	if err := os.Chmod(d, 0o777); err != nil {
+		t.Fatal(err)
+	}
 	return d
 }
 
@@ -40,6 +89,28 @@ func testCtx(t *testing.T) context.Context {
 // stopOnCleanup makes sure no test leaves a process behind.
 func stopOnCleanup(t *testing.T, in Instance) {
 	t.Cleanup(func() { _ = in.Stop(context.Background(), 0) })
+}
+
+// runToExit starts spec on d and returns the instance once it has exited
+// cleanly.
+func runToExit(t *testing.T, d *Process, spec Spec) Instance {
+	t.Helper()
+	ctx := testCtx(t)
+	in, err := d.Start(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, in)
+	if err := in.Wait(ctx); err != nil {
+		t.Fatalf("exit: %v; logs %q", err, in.Logs())
+	}
+	return in
+}
+
+// runLogs is runToExit's output.
+func runLogs(t *testing.T, d *Process, spec Spec) string {
+	t.Helper()
+	return string(runToExit(t, d, spec).Logs())
 }
 
 // waitLogs waits, as long as ctx lasts, until the instance's output
@@ -70,9 +141,10 @@ func TestProcessEnvExact(t *testing.T) {
 	if _, err := os.Stat("/proc/self/environ"); err != nil {
 		t.Skip("needs /proc")
 	}
-	ctx := testCtx(t)
-	d := newDriver(t, t.TempDir())
-	out := filepath.Join(t.TempDir(), "env")
+	d := newDriver(t, tempDir(t))
+	// The edge's own environment never reaches an instance.
+	t.Setenv("STRATA_TOKEN", "edge-secret")
+	out := filepath.Join(sharedDir(t), "env")
 	spec := Spec{
 		SessionID: "ses_a", TenantID: "ten_a", AppID: "app_a",
 		// The shell's own initial environment is exactly what it was given.
@@ -82,14 +154,7 @@ func TestProcessEnvExact(t *testing.T) {
 		WHIPURL: "https://edge:8443/whip/ten_a/ses_a",
 		GPUs:    []GPU{{Index: 1, UUID: "GPU-b"}, {Index: 3, UUID: "GPU-d"}},
 	}
-	in, err := d.Start(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopOnCleanup(t, in)
-	if err := in.Wait(ctx); err != nil {
-		t.Fatalf("exit: %v; logs %q", err, in.Logs())
-	}
+	runToExit(t, d, spec)
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -101,9 +166,7 @@ func TestProcessEnvExact(t *testing.T) {
 		"STRATA_PUBLISH_URL=https://edge:4433/moq", "STRATA_SESSION_ID=ses_a",
 		"STRATA_WHIP_URL=https://edge:8443/whip/ten_a/ses_a",
 	}
-	if p, ok := os.LookupEnv("PATH"); ok {
-		want = append(want, "PATH="+p)
-	}
+	want = append(want, "PATH="+SafePATH)
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
@@ -122,7 +185,7 @@ func TestProcessNoGPUsEmptyDevices(t *testing.T) {
 
 func TestProcessLogsAndExitStatus(t *testing.T) {
 	ctx := testCtx(t)
-	d := newDriver(t, t.TempDir())
+	d := newDriver(t, tempDir(t))
 	in, err := d.Start(ctx, Spec{SessionID: "ses_b", Command: sh(`echo hello-out; echo hello-err >&2; printf partial; exit 3`)})
 	if err != nil {
 		t.Fatal(err)
@@ -146,11 +209,7 @@ func TestProcessLogsAndExitStatus(t *testing.T) {
 
 func TestProcessLogsBounded(t *testing.T) {
 	ctx := testCtx(t)
-	d, err := NewProcess(ProcessConfig{StateDir: t.TempDir(), LogBytes: 100}, ProcessDeps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close(context.Background())
+	d := newDriverWith(t, ProcessConfig{StateDir: tempDir(t), LogBytes: 100})
 	in, err := d.Start(ctx, Spec{SessionID: "ses_c", Command: sh(`i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done`)})
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +225,7 @@ func TestProcessLogsBounded(t *testing.T) {
 
 func TestProcessStopGraceful(t *testing.T) {
 	ctx := testCtx(t)
-	d := newDriver(t, t.TempDir())
+	d := newDriver(t, tempDir(t))
 	in, err := d.Start(ctx, Spec{SessionID: "ses_d", Command: sh(`echo ready; exec sleep 600`)})
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +243,7 @@ func TestProcessStopGraceful(t *testing.T) {
 
 func TestProcessStopEscalatesToKill(t *testing.T) {
 	ctx := testCtx(t)
-	d := newDriver(t, t.TempDir())
+	d := newDriver(t, tempDir(t))
 	// An ignored signal stays ignored across exec, so sleep ignores TERM.
 	in, err := d.Start(ctx, Spec{SessionID: "ses_e", Command: sh(`trap '' TERM; echo ready; exec sleep 600`)})
 	if err != nil {
@@ -203,7 +262,7 @@ func TestProcessStopEscalatesToKill(t *testing.T) {
 
 func TestProcessAdoptOrphansAfterRestart(t *testing.T) {
 	ctx := testCtx(t)
-	dir := t.TempDir()
+	dir := tempDir(t)
 	before := newDriver(t, dir)
 	var started []Instance
 	for _, id := range []string{"ses_kept", "ses_gone"} {

@@ -4,7 +4,10 @@
 // match the sessions placed on it.
 //
 // The process driver (the default) runs an app's command as a local
-// process group. Container drivers (docker, kubernetes) fit the same
+// process group, sandboxed (package sandbox): an unprivileged user,
+// no_new_privs, rlimits, a private working directory, only the session's
+// environment and, where the kernel allows, a cgroup with the app's CPU
+// and memory limits. Container drivers (docker, kubernetes) fit the same
 // interface: Start maps the Spec's environment and GPUs onto the
 // container, Adopt lists the containers labelled by an earlier edge
 // process, and Instance.Stop maps onto the runtime's graceful stop.
@@ -44,6 +47,11 @@ type Spec struct {
 	WHIPURL string
 	// GPUs are exactly the GPUs reserved for the session.
 	GPUs []GPU
+	// CPUMillis and MemoryMB are the app's limits (thousandths of a CPU,
+	// MiB); zero is unlimited. The process driver applies them with a
+	// cgroup where the kernel lets it.
+	CPUMillis int64
+	MemoryMB  int64
 }
 
 // Environment variables every instance receives.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -130,6 +131,11 @@ func (c *Cluster) EdgeConfig(ctx context.Context, spec EdgeSpec) (edge.Config, e
 		},
 		LoadInterval: spec.LoadInterval, DrainGrace: spec.DrainGrace, LeaveTimeout: spec.LeaveTimeout,
 		AssignmentWait: spec.AssignmentWait, Media: spec.Media, Runtime: spec.Runtime,
+	}
+	if cfg.Runtime.Enabled() && cfg.Runtime.User == "" && os.Geteuid() == 0 {
+		// Test instances run the test binary from go test's private
+		// (0700) build directory, which only the test's own user reaches.
+		cfg.Runtime.User, cfg.Runtime.AllowRoot = "0", true
 	}
 	for _, n := range c.Nodes {
 		cfg.Join = append(cfg.Join, n.APIAddr())
