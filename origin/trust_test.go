@@ -194,6 +194,11 @@ func TestNodeIdentityEnforced(t *testing.T) {
 		return nil
 	})
 
+	// Followers answer reads from their own state: let them catch up, so
+	// a 404 below is a refusal, not a follower behind.
+	if err := c.WaitApplied(c.Nodes[c.Leader()].Origin().Registry().State().Index(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	as := func(edgeID string, origins ...string) *api.Client {
 		h, err := c.EdgeIdentity(edgeID)
 		if err != nil {

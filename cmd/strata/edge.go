@@ -23,7 +23,7 @@ func edgeFlags(cfg *edge.Config) *flag.FlagSet {
 	fs.String("config", "", "YAML configuration `file`")
 	fs.StringVar(&cfg.NodeID, "id", cfg.NodeID, "stable node ID (node_id)")
 	fs.Var((*config.StringList)(&cfg.Join), "join", "origin API `address`es, comma-separated or repeated (join)")
-	fs.StringVar(&cfg.Token, "token", cfg.Token, "edge join token from `strata cluster join-token`, needed once to enroll; ps shows it: prefer --token-file or $STRATA_TOKEN (token)")
+	fs.StringVar(&cfg.Token, "token", cfg.Token, "edge join token from strata cluster join-token, needed once to enroll; ps shows it: prefer --token-file or $STRATA_TOKEN (token)")
 	fs.Var(config.NewSecretFile(&cfg.Token), "token-file", "`file` holding the edge join token, kept off the command line (token)")
 	fs.StringVar(&cfg.CAFingerprint, "ca-fingerprint", cfg.CAFingerprint, "cluster CA fingerprint printed with the join token; the edge trusts only that CA (ca_fingerprint)")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the edge's certificate and key, 0700; default data/<id> (data_dir)")
