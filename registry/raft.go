@@ -360,6 +360,10 @@ func (r *Registry) Apply(ctx context.Context, c Command) (any, error) {
 	if r.raft.State() != raft.Leader {
 		return nil, ErrNotLeader
 	}
+	// A command the leader's state already refuses is not proposed.
+	if err := r.state.Check(c); err != nil {
+		return nil, err
+	}
 	timeout := 10 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
