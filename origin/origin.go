@@ -44,6 +44,7 @@ import (
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/auth"
 	"github.com/strata-edge/strata/internal/certs"
+	"github.com/strata-edge/strata/internal/fsperm"
 	"github.com/strata-edge/strata/internal/ids"
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/internal/pki"
@@ -125,7 +126,10 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		return nil, err
 	}
 	o.metrics = m
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := fsperm.MkdirAll(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	if err := fsperm.Restrict(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
 	if err := o.loadAdminToken(); err != nil {
