@@ -178,13 +178,8 @@ func (o *Origin) wrap(rt route) fasthttp.RequestHandler {
 		c := &call{ctx: ctx, cx: cx}
 		if rt.access != public {
 			who, err := o.authenticate(ctx)
-			if errors.Is(err, errUnknownKey) && !o.reg.IsLeader() && !o.forwarded(ctx) {
-				// The key may be newer than this follower's state.
-				o.forward(ctx, principal{})
-				return
-			}
 			if err != nil {
-				o.writeError(ctx, toAPIError(err))
+				o.authFailed(ctx, err, start)
 				return
 			}
 			if !rt.access.admits(who) {

@@ -12,8 +12,9 @@ import (
 )
 
 type apiMetrics struct {
-	latency   *prometheus.HistogramVec
-	forwarded prometheus.Counter
+	latency      *prometheus.HistogramVec
+	forwarded    prometheus.Counter
+	authFailures *prometheus.CounterVec
 }
 
 func newAPIMetrics(reg prometheus.Registerer) (*apiMetrics, error) {
@@ -27,8 +28,12 @@ func newAPIMetrics(reg prometheus.Registerer) (*apiMetrics, error) {
 			Name: "strata_api_forwarded_requests_total",
 			Help: "Requests this origin forwarded to the Raft leader.",
 		}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strata_api_auth_failures_total",
+			Help: "Requests whose credentials failed on this origin, by outcome: refused (401 here), forwarded (an unknown key the leader refused too), limited (429: too many failures from the address).",
+		}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.latency, m.forwarded} {
+	for _, c := range []prometheus.Collector{m.latency, m.forwarded, m.authFailures} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

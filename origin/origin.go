@@ -69,9 +69,11 @@ type Origin struct {
 	prom    *prometheus.Registry
 	metrics *apiMetrics
 	limiter *limiter
-	peers   *peerClients
-	server  *fasthttp.Server
-	pool    *gossip.Pool
+	// authFails limits failed authentications per client address.
+	authFails *limiter
+	peers     *peerClients
+	server    *fasthttp.Server
+	pool      *gossip.Pool
 	// placer, lifecycle and the other leader controllers run under leader
 	// while this origin leads.
 	placer    *controller.Placer
@@ -121,6 +123,7 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 	o := &Origin{cfg: cfg, log: log.With("component", "origin"), baseLog: log, prom: newPromRegistry(), peers: newPeerClients(), opened: make(chan struct{})}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	o.limiter = newLimiter(cfg.API.RateLimit, cfg.API.RateBurst)
+	o.authFails = newLimiter(cfg.API.AuthFailRate, cfg.API.AuthFailBurst)
 	m, err := newAPIMetrics(o.prom)
 	if err != nil {
 		return nil, err
