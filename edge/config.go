@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry/gossip"
 )
@@ -58,6 +59,10 @@ type Config struct {
 	LeaveTimeout time.Duration `yaml:"leave_timeout"`
 
 	Log LogConfig `yaml:"log"`
+	// Metrics: with metrics.addr set the edge serves /metrics there (an
+	// edge serves none otherwise); metrics.token (or token_file) requires
+	// a bearer token.
+	Metrics metricsrv.Config `yaml:"metrics"`
 }
 
 // AdvertiseConfig are the endpoints this edge serves, as others reach them.
@@ -167,6 +172,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Runtime.StopGrace < 0 {
 		return bad("runtime.stop_grace", "must not be negative")
+	}
+	if err := c.Metrics.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return c.Media.validate(bad)
 }

@@ -147,7 +147,9 @@ func (o *Origin) newRouter() *router.Router {
 	for _, rt := range o.routes() {
 		r.Handle(rt.method, rt.path, o.wrap(rt))
 	}
-	r.GET("/metrics", o.metricsHandler())
+	if o.cfg.Metrics.Addr == "" {
+		r.GET("/metrics", o.metricsHandler())
+	}
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		o.writeError(ctx, api.Errorf(http.StatusNotFound, api.CodeNotFound, "no route for %s %s", ctx.Method(), ctx.Path()))
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/internal/certs"
+	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -32,6 +33,9 @@ type Config struct {
 	Raft       RaftConfig   `yaml:"raft"`
 	PKI        PKIConfig    `yaml:"pki"`
 	Log        LogConfig    `yaml:"log"`
+	// Metrics: /metrics on the API listener by default, or on
+	// metrics.addr; metrics.token (or token_file) requires a bearer token.
+	Metrics metricsrv.Config `yaml:"metrics"`
 }
 
 // APIConfig configures the REST listener.
@@ -177,6 +181,9 @@ func (c *Config) Validate() error {
 	}
 	if err := gossip.Profile(c.Gossip.Profile).Validate(); err != nil {
 		return bad("gossip.profile", err.Error())
+	}
+	if err := c.Metrics.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", registry.ErrInvalid, err)
 	}
 	switch c.Log.Format {
 	case "", "text", "json":

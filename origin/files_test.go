@@ -14,6 +14,29 @@ import (
 	"github.com/strata-edge/strata/origin"
 )
 
+// startOrigin starts a lone bootstrap origin on loopback ports, with the
+// defaults but for what mutate changes, and closes it when the test ends.
+func startOrigin(t *testing.T, mutate func(*origin.Config)) *origin.Origin {
+	t.Helper()
+	ports, err := netutil.FreeLoopbackAddrs(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := origin.Defaults()
+	cfg.NodeID, cfg.DataDir, cfg.Bootstrap = "origin-1", filepath.Join(t.TempDir(), "origin-1"), true
+	cfg.API.Addr, cfg.Raft.Addr, cfg.Gossip.Addr = ports[0], ports[1], ports[2]
+	cfg.Gossip.Profile = "local"
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	o, err := origin.New(cfg, origin.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o.Close(context.Background()) })
+	return o
+}
+
 // TestOriginDataDirPrivate: a bootstrapped origin's data dir (Raft log,
 // snapshots with the signing keys, the generated admin token and gossip
 // key) is readable by its user only, even when the operator made the
@@ -23,19 +46,7 @@ func TestOriginDataDirPrivate(t *testing.T) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ports, err := netutil.FreeLoopbackAddrs(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := origin.Defaults()
-	cfg.NodeID, cfg.DataDir, cfg.Bootstrap = "origin-1", dir, true
-	cfg.API.Addr, cfg.Raft.Addr, cfg.Gossip.Addr = ports[0], ports[1], ports[2]
-	cfg.Gossip.Profile = "local"
-	o, err := origin.New(cfg, origin.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close(context.Background())
+	o := startOrigin(t, func(c *origin.Config) { c.DataDir = dir })
 	reg := o.Registry()
 	poll.For(t, 10*time.Second, 10*time.Millisecond, func() error {
 		if _, ok := reg.State().ActiveSigningKey(); !ok {
@@ -47,7 +58,7 @@ func TestOriginDataDirPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]bool{"admin-token": false, "gossip-key": false, "state.bin": false}
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

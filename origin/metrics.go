@@ -6,9 +6,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/strata-edge/strata/internal/metricsrv"
 )
 
 type apiMetrics struct {
@@ -54,6 +55,32 @@ func newPromRegistry() *prometheus.Registry {
 	return r
 }
 
+// metricsHandler serves /metrics on the API listener (when metrics.addr
+// is empty), behind the metrics token when one is set.
 func (o *Origin) metricsHandler() fasthttp.RequestHandler {
-	return fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(o.prom, promhttp.HandlerOpts{}))
+	return fasthttpadaptor.NewFastHTTPHandler(metricsrv.Handler(o.prom, o.metricsToken))
+}
+
+// listenMetrics serves /metrics on metrics.addr, when set, instead of the
+// API listener: scrapes can then stay on a private network.
+func (o *Origin) listenMetrics() error {
+	if o.cfg.Metrics.Addr == "" {
+		return nil
+	}
+	srv, err := metricsrv.Listen(o.cfg.Metrics.Addr, metricsrv.Handler(o.prom, o.metricsToken), o.log)
+	if err != nil {
+		return err
+	}
+	o.metricsSrv = srv
+	o.log.Info("metrics listening", "addr", srv.Addr())
+	return nil
+}
+
+// MetricsAddr is where /metrics is served: metrics.addr's bound address,
+// or the API address.
+func (o *Origin) MetricsAddr() string {
+	if o.metricsSrv != nil {
+		return o.metricsSrv.Addr()
+	}
+	return o.apiAddr
 }
