@@ -31,12 +31,13 @@ func metricsRegistry(cfg metricsrv.Config, given prometheus.Registerer) (prometh
 	return given, g, nil
 }
 
-// listenMetrics serves g on metrics.addr behind the metrics token.
+// listenMetrics serves g on metrics.addr behind the metrics token, over
+// TLS with the edge's cluster certificate.
 func (e *Edge) listenMetrics(g prometheus.Gatherer, token string) error {
 	if g == nil {
 		return nil
 	}
-	srv, err := metricsrv.Listen(e.cfg.Metrics.Addr, metricsrv.Handler(g, token), e.log)
+	srv, err := metricsrv.Listen(e.cfg.Metrics.Addr, metricsrv.Handler(g, token), e.id.ServerConfig(nil), e.log)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/registry/gossip"
 )
 
@@ -22,19 +25,24 @@ func TestEdgeMetrics(t *testing.T) {
 	if err := os.WriteFile(file, []byte(token), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig("127.0.0.1:1", key)
+	fo := newFakeOrigin(t)
+	cfg := testConfig(fo.addr(), key)
 	cfg.Metrics.Addr, cfg.Metrics.TokenFile = "127.0.0.1:0", file
-	e, err := New(cfg, Deps{Logger: testLogger(t)})
+	e, err := New(cfg, Deps{Logger: testLogger(t), Identity: fo.identity(pki.RoleEdge, "edge-1")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close(crashed())
+	// Served over TLS with the edge's cluster certificate.
+	roots := x509.NewCertPool()
+	roots.AddCert(fo.ca.Cert)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"}}}
 	get := func(tok string) (int, string) {
-		req, _ := http.NewRequest("GET", "http://"+e.MetricsAddr()+"/metrics", nil)
+		req, _ := http.NewRequest("GET", "https://"+e.MetricsAddr()+"/metrics", nil)
 		if tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
-		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		resp, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,9 +59,9 @@ func TestEdgeMetrics(t *testing.T) {
 		t.Errorf("right token: %d %.200s; want the edge's metrics", status, body)
 	}
 
-	cfg = testConfig("127.0.0.1:1", key)
+	cfg = testConfig(fo.addr(), key)
 	cfg.NodeID = "edge-2"
-	e2, err := New(cfg, Deps{Logger: testLogger(t)})
+	e2, err := New(cfg, Deps{Logger: testLogger(t), Identity: fo.identity(pki.RoleEdge, "edge-2")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/gpu"
 	"github.com/strata-edge/strata/edge/runtime"
+	"github.com/strata-edge/strata/internal/fsperm"
 	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/internal/pki"
@@ -130,6 +131,10 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 
 	id := deps.Identity
 	if id == nil {
+		// The data dir holds the node key: private however it was made.
+		if err := fsperm.MkdirAll(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("data_dir: %w", err)
+		}
 		if id, err = enroll(cfg, log); err != nil {
 			return nil, err
 		}

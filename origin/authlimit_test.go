@@ -13,6 +13,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/ids"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/origin"
 )
 
@@ -56,9 +57,9 @@ func TestFailedAuthLimitedAtFollower(t *testing.T) {
 	fwdBefore := counter(t, fo.Metrics(), "strata_api_forwarded_requests_total", nil)
 	leaderBefore := counter(t, lo.Metrics(), "strata_api_auth_failures_total", nil)
 
-	hc := &http.Client{Timeout: 10 * time.Second}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: pki.TrustConfig(c.CA)}}
 	get := func(token string) (*http.Response, []byte) {
-		req, _ := http.NewRequest("GET", "http://"+c.Nodes[follower].APIAddr()+"/v1/tenants", nil)
+		req, _ := http.NewRequest("GET", "https://"+c.Nodes[follower].APIAddr()+"/v1/tenants", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := hc.Do(req)
 		if err != nil {

@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"crypto/tls"
 	"strconv"
 	"time"
 
@@ -62,12 +63,17 @@ func (o *Origin) metricsHandler() fasthttp.RequestHandler {
 }
 
 // listenMetrics serves /metrics on metrics.addr, when set, instead of the
-// API listener: scrapes can then stay on a private network.
+// API listener: scrapes can then stay on a private network. Like the API
+// it serves the node's certificate (plain HTTP only with pki.disable).
 func (o *Origin) listenMetrics() error {
 	if o.cfg.Metrics.Addr == "" {
 		return nil
 	}
-	srv, err := metricsrv.Listen(o.cfg.Metrics.Addr, metricsrv.Handler(o.prom, o.metricsToken), o.log)
+	var tlsCfg *tls.Config
+	if o.node != nil {
+		tlsCfg = o.node.ServerConfig(nil)
+	}
+	srv, err := metricsrv.Listen(o.cfg.Metrics.Addr, metricsrv.Handler(o.prom, o.metricsToken), tlsCfg, o.log)
 	if err != nil {
 		return err
 	}

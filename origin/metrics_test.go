@@ -9,20 +9,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/origin"
 )
 
-// scrape GETs http://addr/metrics with token (none when empty).
-func scrape(t *testing.T, addr, token string) (int, string) {
+// scrape GETs https://addr/metrics with token (none when empty),
+// trusting o's cluster CA.
+func scrape(t *testing.T, o *origin.Origin, addr, token string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+	req, err := http.NewRequest("GET", "https://"+addr+"/metrics", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: pki.TrustConfig(o.CA())}}
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,10 +36,10 @@ func scrape(t *testing.T, addr, token string) (int, string) {
 
 // checkMetricsToken: without the token or with a wrong one /metrics is a
 // 401 with the API's error body; with it, the metrics.
-func checkMetricsToken(t *testing.T, addr, token, series string) {
+func checkMetricsToken(t *testing.T, o *origin.Origin, addr, token, series string) {
 	t.Helper()
 	for _, bad := range []string{"", "wrong", token + "x"} {
-		status, body := scrape(t, addr, bad)
+		status, body := scrape(t, o, addr, bad)
 		if status != http.StatusUnauthorized || !strings.Contains(body, `"code":"unauthorized"`) {
 			t.Errorf("token %q: %d %.200s; want 401 unauthorized", bad, status, body)
 		}
@@ -44,7 +47,7 @@ func checkMetricsToken(t *testing.T, addr, token, series string) {
 			t.Errorf("token %q: metrics leaked", bad)
 		}
 	}
-	status, body := scrape(t, addr, token)
+	status, body := scrape(t, o, addr, token)
 	if status != http.StatusOK || !strings.Contains(body, series) {
 		t.Errorf("right token: %d %.200s; want metrics with %s", status, body, series)
 	}
@@ -58,7 +61,7 @@ func TestOriginMetricsToken(t *testing.T) {
 	if o.MetricsAddr() != o.APIAddr() {
 		t.Fatalf("metrics at %s, want the API listener %s", o.MetricsAddr(), o.APIAddr())
 	}
-	checkMetricsToken(t, o.APIAddr(), token, "strata_registry_")
+	checkMetricsToken(t, o, o.APIAddr(), token, "strata_registry_")
 }
 
 // TestOriginMetricsOwnListener: with metrics.addr set, /metrics is served
@@ -77,8 +80,8 @@ func TestOriginMetricsOwnListener(t *testing.T) {
 	if o.MetricsAddr() == o.APIAddr() {
 		t.Fatal("metrics still on the API listener")
 	}
-	checkMetricsToken(t, o.MetricsAddr(), token, "strata_registry_")
-	if status, body := scrape(t, o.APIAddr(), token); status != http.StatusNotFound || strings.Contains(body, "strata_registry_") {
+	checkMetricsToken(t, o, o.MetricsAddr(), token, "strata_registry_")
+	if status, body := scrape(t, o, o.APIAddr(), token); status != http.StatusNotFound || strings.Contains(body, "strata_registry_") {
 		t.Errorf("API listener /metrics: %d %.200s; want 404", status, body)
 	}
 }

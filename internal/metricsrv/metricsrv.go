@@ -7,6 +7,7 @@ package metricsrv
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,11 +98,15 @@ type Server struct {
 	done chan struct{}
 }
 
-// Listen binds addr and serves h at /metrics until Close.
-func Listen(addr string, h http.Handler, log *slog.Logger) (*Server, error) {
+// Listen binds addr and serves h at /metrics until Close: over TLS with
+// tlsCfg (the node's certificate), or plain HTTP when it is nil.
+func Listen(addr string, h http.Handler, tlsCfg *tls.Config, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics.addr %s: %w", addr, err)
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", h)
