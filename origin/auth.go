@@ -223,6 +223,19 @@ func clientKey(ctx *fasthttp.RequestCtx) string {
 	return string(ip.Mask(net.CIDRMask(64, 128)))
 }
 
+// limitFailure takes a failed-authentication token from the bucket of
+// the client address key, or returns the 429 to answer when it is empty.
+func (o *Origin) limitFailure(key string, now time.Time) *api.Error {
+	wait, ok := o.authFails.allow(key, now)
+	if ok {
+		return nil
+	}
+	o.metrics.authFailures.WithLabelValues("limited").Inc()
+	e := api.Errorf(http.StatusTooManyRequests, api.CodeRateLimited, "too many failed authentications from this address (limit %g/s)", o.cfg.API.AuthFailRate)
+	e.RetryAfter = int(wait/time.Second) + 1
+	return e
+}
+
 // authFailed answers a request whose credentials were refused: at most
 // api.auth_fail_rate such requests per second per client address reach
 // the check (or, for a key this follower does not know yet, the leader);
@@ -230,10 +243,7 @@ func clientKey(ctx *fasthttp.RequestCtx) string {
 // its token back, so a follower's lag costs legitimate clients nothing.
 func (o *Origin) authFailed(ctx *fasthttp.RequestCtx, err error, now time.Time) {
 	key := clientKey(ctx)
-	if wait, ok := o.authFails.allow(key, now); !ok {
-		o.metrics.authFailures.WithLabelValues("limited").Inc()
-		e := api.Errorf(http.StatusTooManyRequests, api.CodeRateLimited, "too many failed authentications from this address (limit %g/s)", o.cfg.API.AuthFailRate)
-		e.RetryAfter = int(wait/time.Second) + 1
+	if e := o.limitFailure(key, now); e != nil {
 		o.writeError(ctx, e)
 		return
 	}

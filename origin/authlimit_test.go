@@ -58,8 +58,8 @@ func TestFailedAuthLimitedAtFollower(t *testing.T) {
 	leaderBefore := counter(t, lo.Metrics(), "strata_api_auth_failures_total", nil)
 
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: pki.TrustConfig(c.CA)}}
-	get := func(token string) (*http.Response, []byte) {
-		req, _ := http.NewRequest("GET", "https://"+c.Nodes[follower].APIAddr()+"/v1/tenants", nil)
+	do := func(method, path, token string) (*http.Response, []byte) {
+		req, _ := http.NewRequest(method, "https://"+c.Nodes[follower].APIAddr()+path, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -75,13 +75,19 @@ func TestFailedAuthLimitedAtFollower(t *testing.T) {
 	var limited *http.Response
 	var limitedBody []byte
 	for i := range n {
-		// Unknown key IDs (a follower forwards those) and a wrong admin
-		// secret (refused locally), alternately.
-		tok := ids.New("key", time.Now()) + ".bogus"
-		if i%2 == 1 {
-			tok = "strata_admin_" + strconv.Itoa(i) + strings.Repeat("x", 40)
+		// Unknown key IDs (a follower forwards those), a wrong admin
+		// secret (refused locally) and unknown join tokens at the public
+		// enrollment route, in turn.
+		var resp *http.Response
+		var body []byte
+		switch i % 3 {
+		case 0:
+			resp, body = do("GET", "/v1/tenants", ids.New("key", time.Now())+".bogus")
+		case 1:
+			resp, body = do("GET", "/v1/tenants", "strata_admin_"+strconv.Itoa(i)+strings.Repeat("x", 40))
+		case 2:
+			resp, body = do("POST", "/v1/pki/enroll", ids.New("jt", time.Now())+".bogus")
 		}
-		resp, body := get(tok)
 		codes[resp.StatusCode]++
 		if resp.StatusCode == http.StatusTooManyRequests && limited == nil {
 			limited, limitedBody = resp, body

@@ -50,6 +50,9 @@ var (
 	_ checker = (*SetNodeState)(nil)
 	_ checker = (*RemoveNode)(nil)
 	_ checker = (*RetireSigningKey)(nil)
+	_ checker = (*SetClusterCA)(nil)
+	_ checker = (*UseJoinToken)(nil)
+	_ checker = (*DeleteJoinToken)(nil)
 )
 
 type cmdType uint8
