@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/edge/runtime"
+	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry/gossip"
 )
@@ -59,6 +60,10 @@ type Config struct {
 	LeaveTimeout time.Duration `yaml:"leave_timeout"`
 
 	Log LogConfig `yaml:"log"`
+	// Metrics: with metrics.addr set the edge serves /metrics there (an
+	// edge serves none otherwise); metrics.token (or token_file) requires
+	// a bearer token.
+	Metrics metricsrv.Config `yaml:"metrics"`
 }
 
 // AdvertiseConfig are the endpoints this edge serves, as others reach them.
@@ -173,6 +178,9 @@ func (c *Config) Validate() error {
 	case "", runtime.CgroupsAuto, runtime.CgroupsRequired, runtime.CgroupsOff:
 	default:
 		return bad("runtime.cgroups", "%q: want auto, required or off", c.Runtime.Cgroups)
+	}
+	if err := c.Metrics.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return c.Media.validate(bad)
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/gpu"
 	"github.com/strata-edge/strata/edge/runtime"
+	"github.com/strata-edge/strata/internal/fsperm"
+	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -61,6 +63,8 @@ type Edge struct {
 	// id is the edge's certificate; renewer renews it through the origins.
 	id      *pki.Holder
 	renewer *pki.Renewer
+	// metricsSrv serves /metrics on metrics.addr; nil without it.
+	metricsSrv *metricsrv.Server
 
 	metaMu sync.Mutex
 	meta   gossip.Meta
@@ -96,6 +100,15 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		base = slog.Default()
 	}
 	log := base.With("component", "edge", "node", cfg.NodeID)
+	metricsToken, err := cfg.Metrics.LoadToken()
+	if err != nil {
+		return nil, err
+	}
+	reg, gatherer, err := metricsRegistry(cfg.Metrics, deps.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	deps.Registerer = reg
 
 	src := deps.GPUSource
 	if src == nil {
@@ -118,6 +131,10 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 
 	id := deps.Identity
 	if id == nil {
+		// The data dir holds the node key: private however it was made.
+		if err := fsperm.MkdirAll(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("data_dir: %w", err)
+		}
 		if id, err = enroll(cfg, log); err != nil {
 			return nil, err
 		}
@@ -198,6 +215,12 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	e.ctrlWG.Go(func() { e.joinPool(e.ctrlCtx) })
 	e.ctrlWG.Go(func() { e.registerLoop(e.ctrlCtx) })
 	e.ctrlWG.Go(func() { e.follow(e.ctrlCtx) })
+	if err := e.listenMetrics(gatherer, metricsToken); err != nil {
+		stopNow, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = e.Close(stopNow)
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -372,6 +395,9 @@ func (e *Edge) Close(ctx context.Context) error {
 		}
 		if leave {
 			e.closeErr = e.pool.Close(ctx)
+		}
+		if e.metricsSrv != nil {
+			e.metricsSrv.Close(ctx)
 		}
 		e.log.Info("edge stopped", "graceful", leave)
 	})

@@ -273,6 +273,8 @@ func TestConfigValidateNamesKey(t *testing.T) {
 		{"media.tls.mode", func(c *Config) { c.Media.QUICAddr, c.Media.TLS.Mode = "127.0.0.1:0", "public" }},
 		{"media.tls.acme.domains", func(c *Config) { c.Media.QUICAddr, c.Media.TLS.Mode = "127.0.0.1:0", certs.ModeACME }},
 		{"media.keys_refresh", func(c *Config) { c.Media.QUICAddr, c.Media.KeysRefresh = "127.0.0.1:0", -1 }},
+		{"metrics.addr", func(c *Config) { c.Metrics.Addr = "9100" }},
+		{"metrics.token_file", func(c *Config) { c.Metrics.Token, c.Metrics.TokenFile = "t", "f" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {

@@ -147,7 +147,9 @@ func (o *Origin) newRouter() *router.Router {
 	for _, rt := range o.routes() {
 		r.Handle(rt.method, rt.path, o.wrap(rt))
 	}
-	r.GET("/metrics", o.metricsHandler())
+	if o.cfg.Metrics.Addr == "" {
+		r.GET("/metrics", o.metricsHandler())
+	}
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		o.writeError(ctx, api.Errorf(http.StatusNotFound, api.CodeNotFound, "no route for %s %s", ctx.Method(), ctx.Path()))
 	}
@@ -178,13 +180,8 @@ func (o *Origin) wrap(rt route) fasthttp.RequestHandler {
 		c := &call{ctx: ctx, cx: cx}
 		if rt.access != public {
 			who, err := o.authenticate(ctx)
-			if errors.Is(err, errUnknownKey) && !o.reg.IsLeader() && !o.forwarded(ctx) {
-				// The key may be newer than this follower's state.
-				o.forward(ctx, principal{})
-				return
-			}
 			if err != nil {
-				o.writeError(ctx, toAPIError(err))
+				o.authFailed(ctx, err, start)
 				return
 			}
 			if !rt.access.admits(who) {

@@ -2,6 +2,8 @@ package origin
 
 import (
 	"bytes"
+	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -120,12 +122,17 @@ func (o *Origin) authenticate(ctx *fasthttp.RequestCtx) (principal, error) {
 	return principal{keyID: k.ID, scope: k.Scope, tenantID: k.TenantID}, nil
 }
 
-// limiter is a token bucket per API key, local to this origin.
+// limiter is a token bucket per key (an API key, a client address),
+// local to this origin. Memory is bounded: at most maxKeys buckets, beyond
+// which buckets that have refilled (as good as absent) are dropped, and if
+// none has, new keys share one overflow bucket.
 type limiter struct {
-	rate  float64 // tokens per second; 0 disables
-	burst float64
-	mu    sync.Mutex
-	keys  map[string]*bucket
+	rate    float64 // tokens per second; 0 disables
+	burst   float64
+	maxKeys int
+	mu      sync.Mutex
+	keys    map[string]*bucket
+	pruned  time.Time // last sweep for refilled buckets
 }
 
 type bucket struct {
@@ -133,11 +140,14 @@ type bucket struct {
 	last   time.Time
 }
 
+// overflowKey is the shared bucket of keys that found the limiter full.
+const overflowKey = "\x00overflow"
+
 func newLimiter(rate float64, burst int) *limiter {
 	if burst <= 0 {
 		burst = int(rate)
 	}
-	return &limiter{rate: rate, burst: float64(max(burst, 1)), keys: map[string]*bucket{}}
+	return &limiter{rate: rate, burst: float64(max(burst, 1)), maxKeys: 100000, keys: map[string]*bucket{}}
 }
 
 // allow takes a token for key, or says how long until one is available.
@@ -149,11 +159,7 @@ func (l *limiter) allow(key string, now time.Time) (time.Duration, bool) {
 	defer l.mu.Unlock()
 	b := l.keys[key]
 	if b == nil {
-		if len(l.keys) > 100000 {
-			l.keys = map[string]*bucket{} // bound memory; buckets refill anyway
-		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.keys[key] = b
+		b = l.add(key, now)
 	}
 	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
 	b.last = now
@@ -162,4 +168,95 @@ func (l *limiter) allow(key string, now time.Time) (time.Duration, bool) {
 	}
 	b.tokens--
 	return 0, true
+}
+
+// refund gives back a token allow took for key.
+func (l *limiter) refund(key string) {
+	if l.rate <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.keys[key]; b != nil {
+		b.tokens = min(l.burst, b.tokens+1)
+	}
+}
+
+// add makes a full bucket for key, making room first if the limiter is
+// full. The caller holds l.mu.
+func (l *limiter) add(key string, now time.Time) *bucket {
+	if len(l.keys) >= l.maxKeys && now.Sub(l.pruned) >= time.Second {
+		l.pruned = now
+		for k, b := range l.keys {
+			if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+				delete(l.keys, k)
+			}
+		}
+	}
+	if len(l.keys) >= l.maxKeys {
+		key = overflowKey
+		if b := l.keys[key]; b != nil {
+			return b
+		}
+	}
+	b := &bucket{tokens: l.burst, last: now}
+	l.keys[key] = b
+	return b
+}
+
+// leaderAccepted reports whether the leader's answer to a forwarded
+// request shows that it accepted the credentials: not a refusal (401),
+// not its own failure limit (429, which must not refill this origin's
+// bucket), and not an error that left them unjudged (5xx).
+func leaderAccepted(status int) bool {
+	return status < 500 && status != http.StatusUnauthorized && status != http.StatusTooManyRequests
+}
+
+// clientKey is the failed-authentication bucket of the connecting address:
+// an IPv4 address, or the /64 of an IPv6 one (one host usually holds a
+// whole /64, so single addresses would not bound an attacker).
+func clientKey(ctx *fasthttp.RequestCtx) string {
+	ip := ctx.RemoteIP()
+	if ip4 := ip.To4(); ip4 != nil {
+		return string(ip4)
+	}
+	return string(ip.Mask(net.CIDRMask(64, 128)))
+}
+
+// limitFailure takes a failed-authentication token from the bucket of
+// the client address key, or returns the 429 to answer when it is empty.
+func (o *Origin) limitFailure(key string, now time.Time) *api.Error {
+	wait, ok := o.authFails.allow(key, now)
+	if ok {
+		return nil
+	}
+	o.metrics.authFailures.WithLabelValues("limited").Inc()
+	e := api.Errorf(http.StatusTooManyRequests, api.CodeRateLimited, "too many failed authentications from this address (limit %g/s)", o.cfg.API.AuthFailRate)
+	e.RetryAfter = int(wait/time.Second) + 1
+	return e
+}
+
+// authFailed answers a request whose credentials were refused: at most
+// api.auth_fail_rate such requests per second per client address reach
+// the check (or, for a key this follower does not know yet, the leader);
+// beyond that they get 429 here. A forwarded key the leader accepts gives
+// its token back, so a follower's lag costs legitimate clients nothing.
+func (o *Origin) authFailed(ctx *fasthttp.RequestCtx, err error, now time.Time) {
+	key := clientKey(ctx)
+	if e := o.limitFailure(key, now); e != nil {
+		o.writeError(ctx, e)
+		return
+	}
+	if errors.Is(err, errUnknownKey) && !o.reg.IsLeader() && !o.forwarded(ctx) {
+		// The key may be newer than this follower's state.
+		o.forward(ctx, principal{})
+		if leaderAccepted(ctx.Response.StatusCode()) {
+			o.authFails.refund(key)
+			return
+		}
+		o.metrics.authFailures.WithLabelValues("forwarded").Inc()
+		return
+	}
+	o.metrics.authFailures.WithLabelValues("refused").Inc()
+	o.writeError(ctx, toAPIError(err))
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/internal/certs"
+	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -32,6 +33,9 @@ type Config struct {
 	Raft       RaftConfig   `yaml:"raft"`
 	PKI        PKIConfig    `yaml:"pki"`
 	Log        LogConfig    `yaml:"log"`
+	// Metrics: /metrics on the API listener by default, or on
+	// metrics.addr; metrics.token (or token_file) requires a bearer token.
+	Metrics metricsrv.Config `yaml:"metrics"`
 }
 
 // APIConfig configures the REST listener.
@@ -48,6 +52,12 @@ type APIConfig struct {
 	// nodes: the cluster CA's (mode cluster, the default), operator files
 	// or ACME. Nodes always get the cluster certificate (pki.ServerName).
 	TLS certs.Config `yaml:"tls"`
+	// AuthFailRate is failed authentications per second allowed per client
+	// address on this origin, checked where the request arrives, before a
+	// follower forwards a key it does not know; AuthFailBurst is the
+	// bucket size. Zero rate: no limit.
+	AuthFailRate  float64 `yaml:"auth_fail_rate"`
+	AuthFailBurst int     `yaml:"auth_fail_burst"`
 }
 
 // GossipConfig configures this origin's membership in the gossip pool that
@@ -91,10 +101,12 @@ func Defaults() Config {
 		NodeID:  "origin-1",
 		DataDir: "data/origin-1",
 		API: APIConfig{
-			Addr:         "127.0.0.1:7070",
-			MaxBodyBytes: 64 << 10,
-			RateLimit:    2000,
-			RateBurst:    4000,
+			Addr:          "127.0.0.1:7070",
+			MaxBodyBytes:  64 << 10,
+			RateLimit:     2000,
+			RateBurst:     4000,
+			AuthFailRate:  5,
+			AuthFailBurst: 50,
 		},
 		Raft:   RaftConfig{Addr: "127.0.0.1:7071", LogStore: "wal", Profile: "lan"},
 		Gossip: GossipConfig{Addr: "127.0.0.1:7072", Profile: string(gossip.ProfileLAN)},
@@ -142,6 +154,8 @@ func (c *Config) Validate() error {
 		return bad("api.max_body_bytes", "must not be negative")
 	case c.API.RateLimit < 0:
 		return bad("api.rate_limit", "must not be negative")
+	case c.API.AuthFailRate < 0:
+		return bad("api.auth_fail_rate", "must not be negative")
 	case c.AdminToken != "" && len(c.AdminToken) < 32:
 		return bad("admin_token", "at least 32 characters")
 	}
@@ -167,6 +181,9 @@ func (c *Config) Validate() error {
 	}
 	if err := gossip.Profile(c.Gossip.Profile).Validate(); err != nil {
 		return bad("gossip.profile", err.Error())
+	}
+	if err := c.Metrics.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", registry.ErrInvalid, err)
 	}
 	switch c.Log.Format {
 	case "", "text", "json":

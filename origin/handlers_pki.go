@@ -2,6 +2,7 @@ package origin
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -151,6 +152,22 @@ func (o *Origin) enrollNode(c *call) (int, any, error) {
 // joinToken authenticates the request's join token against local state;
 // a follower that does not know the token yet forwards the request.
 func (o *Origin) joinToken(c *call) (*registry.JoinToken, error) {
+	t, err := o.checkJoinToken(c)
+	if err != nil {
+		// A failed join token is a failed authentication: limited per
+		// address here, before a follower forwards a token it lacks.
+		if e := o.limitFailure(clientKey(c.ctx), time.Now()); e != nil {
+			return nil, e
+		}
+		if !errors.Is(err, registry.ErrNotLeader) {
+			o.metrics.authFailures.WithLabelValues("refused").Inc()
+		}
+	}
+	return t, err
+}
+
+// checkJoinToken is joinToken without the failure limit.
+func (o *Origin) checkJoinToken(c *call) (*registry.JoinToken, error) {
 	h := c.ctx.Request.Header.Peek("Authorization")
 	raw, ok := bytes.CutPrefix(h, []byte("Bearer "))
 	if !ok {

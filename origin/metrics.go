@@ -1,19 +1,22 @@
 package origin
 
 import (
+	"crypto/tls"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/strata-edge/strata/internal/metricsrv"
 )
 
 type apiMetrics struct {
-	latency   *prometheus.HistogramVec
-	forwarded prometheus.Counter
+	latency      *prometheus.HistogramVec
+	forwarded    prometheus.Counter
+	authFailures *prometheus.CounterVec
 }
 
 func newAPIMetrics(reg prometheus.Registerer) (*apiMetrics, error) {
@@ -27,8 +30,12 @@ func newAPIMetrics(reg prometheus.Registerer) (*apiMetrics, error) {
 			Name: "strata_api_forwarded_requests_total",
 			Help: "Requests this origin forwarded to the Raft leader.",
 		}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strata_api_auth_failures_total",
+			Help: "Requests whose credentials failed on this origin, by outcome: refused (401 here), forwarded (an unknown key the leader refused too), limited (429: too many failures from the address).",
+		}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.latency, m.forwarded} {
+	for _, c := range []prometheus.Collector{m.latency, m.forwarded, m.authFailures} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -49,6 +56,37 @@ func newPromRegistry() *prometheus.Registry {
 	return r
 }
 
+// metricsHandler serves /metrics on the API listener (when metrics.addr
+// is empty), behind the metrics token when one is set.
 func (o *Origin) metricsHandler() fasthttp.RequestHandler {
-	return fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(o.prom, promhttp.HandlerOpts{}))
+	return fasthttpadaptor.NewFastHTTPHandler(metricsrv.Handler(o.prom, o.metricsToken))
+}
+
+// listenMetrics serves /metrics on metrics.addr, when set, instead of the
+// API listener: scrapes can then stay on a private network. Like the API
+// it serves the node's certificate (plain HTTP only with pki.disable).
+func (o *Origin) listenMetrics() error {
+	if o.cfg.Metrics.Addr == "" {
+		return nil
+	}
+	var tlsCfg *tls.Config
+	if o.node != nil {
+		tlsCfg = o.node.ServerConfig(nil)
+	}
+	srv, err := metricsrv.Listen(o.cfg.Metrics.Addr, metricsrv.Handler(o.prom, o.metricsToken), tlsCfg, o.log)
+	if err != nil {
+		return err
+	}
+	o.metricsSrv = srv
+	o.log.Info("metrics listening", "addr", srv.Addr())
+	return nil
+}
+
+// MetricsAddr is where /metrics is served: metrics.addr's bound address,
+// or the API address.
+func (o *Origin) MetricsAddr() string {
+	if o.metricsSrv != nil {
+		return o.metricsSrv.Addr()
+	}
+	return o.apiAddr
 }

@@ -44,8 +44,10 @@ import (
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/auth"
 	"github.com/strata-edge/strata/internal/certs"
+	"github.com/strata-edge/strata/internal/fsperm"
 	"github.com/strata-edge/strata/internal/ids"
 	"github.com/strata-edge/strata/internal/logging"
+	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/origin/controller"
 	"github.com/strata-edge/strata/registry"
@@ -68,9 +70,11 @@ type Origin struct {
 	prom    *prometheus.Registry
 	metrics *apiMetrics
 	limiter *limiter
-	peers   *peerClients
-	server  *fasthttp.Server
-	pool    *gossip.Pool
+	// authFails limits failed authentications per client address.
+	authFails *limiter
+	peers     *peerClients
+	server    *fasthttp.Server
+	pool      *gossip.Pool
 	// placer, lifecycle and the other leader controllers run under leader
 	// while this origin leads.
 	placer    *controller.Placer
@@ -94,6 +98,10 @@ type Origin struct {
 	// public is api.tls's certificate source when it is not the cluster
 	// CA (operator files, ACME); nil otherwise.
 	public certs.Source
+	// metricsToken guards /metrics when set; metricsSrv serves them on
+	// metrics.addr.
+	metricsToken string
+	metricsSrv   *metricsrv.Server
 
 	// opened is closed when New has finished wiring the node; leader work
 	// started by Raft during New waits for it.
@@ -120,15 +128,22 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 	o := &Origin{cfg: cfg, log: log.With("component", "origin"), baseLog: log, prom: newPromRegistry(), peers: newPeerClients(), opened: make(chan struct{})}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	o.limiter = newLimiter(cfg.API.RateLimit, cfg.API.RateBurst)
+	o.authFails = newLimiter(cfg.API.AuthFailRate, cfg.API.AuthFailBurst)
 	m, err := newAPIMetrics(o.prom)
 	if err != nil {
 		return nil, err
 	}
 	o.metrics = m
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := fsperm.MkdirAll(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	if err := fsperm.Restrict(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
 	if err := o.loadAdminToken(); err != nil {
+		return nil, err
+	}
+	if o.metricsToken, err = cfg.Metrics.LoadToken(); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.API.Addr)
@@ -212,6 +227,10 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 	}
 	o.wg.Add(1)
 	go o.gossipJoinLoop()
+	if err := o.listenMetrics(); err != nil {
+		_ = o.Close(stopNow)
+		return nil, err
+	}
 	close(o.opened)
 	o.log.Info("origin started", "api", o.apiAddr, "raft", o.reg.RaftAddr(), "bootstrap", cfg.Bootstrap)
 	return o, nil
@@ -263,6 +282,9 @@ func (o *Origin) Close(ctx context.Context) error {
 		_ = o.pool.Close(ctx)
 		if serr := o.server.Shutdown(); serr != nil && err == nil {
 			err = serr
+		}
+		if o.metricsSrv != nil {
+			o.metricsSrv.Close(ctx)
 		}
 		o.wg.Wait()
 		o.peers.close()

@@ -19,6 +19,42 @@ type Command interface {
 	apply(s *State, idx uint64) (any, error)
 }
 
+// A checker is a command whose refusals can be read off the state alone.
+// apply runs check first, and Registry.Apply runs it on the leader's state
+// before proposing, so a refused command commits no log entry; the FSM's
+// own check stays the authority when two writes race.
+type checker interface {
+	check(s *State) error
+}
+
+// Check reports whether c would be refused if applied to the state as it
+// is now: nil when c has no checks or passes them.
+func (s *State) Check(c Command) error {
+	ch, ok := c.(checker)
+	if !ok {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return ch.check(s)
+}
+
+var (
+	_ checker = (*UpdateTenant)(nil)
+	_ checker = (*DeleteTenant)(nil)
+	_ checker = (*CreateKey)(nil)
+	_ checker = (*DeleteKey)(nil)
+	_ checker = (*CreateApp)(nil)
+	_ checker = (*DeleteApp)(nil)
+	_ checker = (*SetSessionState)(nil)
+	_ checker = (*SetNodeState)(nil)
+	_ checker = (*RemoveNode)(nil)
+	_ checker = (*RetireSigningKey)(nil)
+	_ checker = (*SetClusterCA)(nil)
+	_ checker = (*UseJoinToken)(nil)
+	_ checker = (*DeleteJoinToken)(nil)
+)
+
 type cmdType uint8
 
 // Command type codes are part of the log format: never reuse or renumber.

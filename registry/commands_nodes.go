@@ -55,15 +55,20 @@ func (c *SetNodeState) decode(d *decoder, _ uint8) {
 	c.Reason = d.string()
 	c.At = d.time()
 }
-func (c *SetNodeState) apply(s *State, idx uint64) (any, error) {
-	old, ok := s.data.nodes[c.ID]
-	if !ok {
-		return nil, fmt.Errorf("node %q: %w", c.ID, ErrNotFound)
+func (c *SetNodeState) check(s *State) error {
+	if _, ok := s.data.nodes[c.ID]; !ok {
+		return fmt.Errorf("node %q: %w", c.ID, ErrNotFound)
 	}
 	if c.State < NodeAlive || c.State > NodeLeft {
-		return nil, fmt.Errorf("%w: node state %d", ErrInvalid, c.State)
+		return fmt.Errorf("%w: node state %d", ErrInvalid, c.State)
 	}
-	n := *old
+	return nil
+}
+func (c *SetNodeState) apply(s *State, idx uint64) (any, error) {
+	if err := c.check(s); err != nil {
+		return nil, err
+	}
+	n := *s.data.nodes[c.ID]
 	n.State, n.Draining, n.Reason = c.State, c.Draining, c.Reason
 	n.ModifyIndex, n.UpdatedAt = idx, c.At
 	s.data.nodes[n.ID] = &n
@@ -78,9 +83,15 @@ type RemoveNode struct{ ID string }
 func (*RemoveNode) commandType() cmdType         { return cmdRemoveNode }
 func (c *RemoveNode) encode(e *encoder)          { e.string(c.ID) }
 func (c *RemoveNode) decode(d *decoder, _ uint8) { c.ID = d.string() }
-func (c *RemoveNode) apply(s *State, idx uint64) (any, error) {
+func (c *RemoveNode) check(s *State) error {
 	if _, ok := s.data.nodes[c.ID]; !ok {
-		return nil, fmt.Errorf("node %q: %w", c.ID, ErrNotFound)
+		return fmt.Errorf("node %q: %w", c.ID, ErrNotFound)
+	}
+	return nil
+}
+func (c *RemoveNode) apply(s *State, idx uint64) (any, error) {
+	if err := c.check(s); err != nil {
+		return nil, err
 	}
 	delete(s.data.nodes, c.ID)
 	s.capIndex = idx
@@ -119,13 +130,19 @@ type RetireSigningKey struct{ ID string }
 func (*RetireSigningKey) commandType() cmdType         { return cmdRetireSigningKey }
 func (c *RetireSigningKey) encode(e *encoder)          { e.string(c.ID) }
 func (c *RetireSigningKey) decode(d *decoder, _ uint8) { c.ID = d.string() }
-func (c *RetireSigningKey) apply(s *State, _ uint64) (any, error) {
+func (c *RetireSigningKey) check(s *State) error {
 	k, ok := s.data.signingKeys[c.ID]
 	if !ok {
-		return nil, fmt.Errorf("signing key %q: %w", c.ID, ErrNotFound)
+		return fmt.Errorf("signing key %q: %w", c.ID, ErrNotFound)
 	}
 	if k.Active {
-		return nil, fmt.Errorf("signing key %q is active; rotate first: %w", c.ID, ErrConflict)
+		return fmt.Errorf("signing key %q is active; rotate first: %w", c.ID, ErrConflict)
+	}
+	return nil
+}
+func (c *RetireSigningKey) apply(s *State, _ uint64) (any, error) {
+	if err := c.check(s); err != nil {
+		return nil, err
 	}
 	delete(s.data.signingKeys, c.ID)
 	return nil, nil

@@ -85,22 +85,29 @@ func (c *SetSessionState) decode(d *decoder, _ uint8) {
 	c.Reason = d.string()
 	c.At = d.time()
 }
-func (c *SetSessionState) apply(s *State, idx uint64) (any, error) {
+func (c *SetSessionState) check(s *State) error {
 	old, ok := s.data.sessions[c.ID]
 	if !ok || c.TenantID != "" && old.TenantID != c.TenantID {
-		return nil, fmt.Errorf("session %q: %w", c.ID, ErrNotFound)
+		return fmt.Errorf("session %q: %w", c.ID, ErrNotFound)
 	}
 	if c.ExpectState != 0 && old.State != c.ExpectState {
-		return nil, fmt.Errorf("session %q is %s, not %s: %w", c.ID, old.State, c.ExpectState, ErrConflict)
+		return fmt.Errorf("session %q is %s, not %s: %w", c.ID, old.State, c.ExpectState, ErrConflict)
 	}
 	if !CanTransition(old.State, c.State) {
-		return nil, fmt.Errorf("session %q: %s → %s: %w", c.ID, old.State, c.State, ErrInvalidTransition)
+		return fmt.Errorf("session %q: %s → %s: %w", c.ID, old.State, c.State, ErrInvalidTransition)
 	}
 	if c.State.holdsReservation() && old.Reservation == nil {
 		// Only PlaceSession gives a session capacity: a hibernated or
 		// pending session is woken through pending and the placer.
-		return nil, fmt.Errorf("session %q: %s → %s needs a placement: %w", c.ID, old.State, c.State, ErrInvalidTransition)
+		return fmt.Errorf("session %q: %s → %s needs a placement: %w", c.ID, old.State, c.State, ErrInvalidTransition)
 	}
+	return nil
+}
+func (c *SetSessionState) apply(s *State, idx uint64) (any, error) {
+	if err := c.check(s); err != nil {
+		return nil, err
+	}
+	old := s.data.sessions[c.ID]
 	ses := *old
 	ses.State, ses.Reason = c.State, c.Reason
 	ses.ModifyIndex, ses.UpdatedAt, ses.StateChangedAt = idx, c.At, c.At

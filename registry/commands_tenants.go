@@ -49,15 +49,21 @@ func (c *UpdateTenant) decode(d *decoder, _ uint8) {
 	c.ExpectIndex = d.uvarint()
 	c.At = d.time()
 }
-func (c *UpdateTenant) apply(s *State, idx uint64) (any, error) {
+func (c *UpdateTenant) check(s *State) error {
 	old, ok := s.data.tenants[c.ID]
 	if !ok {
-		return nil, fmt.Errorf("tenant %q: %w", c.ID, ErrNotFound)
+		return fmt.Errorf("tenant %q: %w", c.ID, ErrNotFound)
 	}
 	if c.ExpectIndex != 0 && c.ExpectIndex != old.ModifyIndex {
-		return nil, fmt.Errorf("tenant %q: %w", c.ID, ErrConflict)
+		return fmt.Errorf("tenant %q: %w", c.ID, ErrConflict)
 	}
-	t := *old
+	return nil
+}
+func (c *UpdateTenant) apply(s *State, idx uint64) (any, error) {
+	if err := c.check(s); err != nil {
+		return nil, err
+	}
+	t := *s.data.tenants[c.ID]
 	t.Name, t.Quota, t.Labels = c.Name, c.Quota, c.Labels
 	t.ModifyIndex, t.UpdatedAt = idx, c.At
 	s.data.tenants[t.ID] = &t
@@ -71,12 +77,18 @@ type DeleteTenant struct{ ID string }
 func (*DeleteTenant) commandType() cmdType         { return cmdDeleteTenant }
 func (c *DeleteTenant) encode(e *encoder)          { e.string(c.ID) }
 func (c *DeleteTenant) decode(d *decoder, _ uint8) { c.ID = d.string() }
-func (c *DeleteTenant) apply(s *State, _ uint64) (any, error) {
+func (c *DeleteTenant) check(s *State) error {
 	if _, ok := s.data.tenants[c.ID]; !ok {
-		return nil, fmt.Errorf("tenant %q: %w", c.ID, ErrNotFound)
+		return fmt.Errorf("tenant %q: %w", c.ID, ErrNotFound)
 	}
 	if u := s.tenantUse[c.ID]; u != nil && u.Sessions > 0 {
-		return nil, fmt.Errorf("tenant %q has %d live sessions: %w", c.ID, u.Sessions, ErrConflict)
+		return fmt.Errorf("tenant %q has %d live sessions: %w", c.ID, u.Sessions, ErrConflict)
+	}
+	return nil
+}
+func (c *DeleteTenant) apply(s *State, _ uint64) (any, error) {
+	if err := c.check(s); err != nil {
+		return nil, err
 	}
 	for id, k := range s.data.keys {
 		if k.TenantID == c.ID {
@@ -107,14 +119,20 @@ type CreateKey struct{ Key APIKey }
 func (*CreateKey) commandType() cmdType         { return cmdCreateKey }
 func (c *CreateKey) encode(e *encoder)          { c.Key.encode(e) }
 func (c *CreateKey) decode(d *decoder, _ uint8) { c.Key.decode(d) }
-func (c *CreateKey) apply(s *State, idx uint64) (any, error) {
+func (c *CreateKey) check(s *State) error {
 	if _, ok := s.data.keys[c.Key.ID]; ok {
-		return nil, fmt.Errorf("key %q: %w", c.Key.ID, ErrAlreadyExists)
+		return fmt.Errorf("key %q: %w", c.Key.ID, ErrAlreadyExists)
 	}
 	if c.Key.Scope == ScopeTenant {
 		if _, ok := s.data.tenants[c.Key.TenantID]; !ok {
-			return nil, fmt.Errorf("tenant %q: %w", c.Key.TenantID, ErrNotFound)
+			return fmt.Errorf("tenant %q: %w", c.Key.TenantID, ErrNotFound)
 		}
+	}
+	return nil
+}
+func (c *CreateKey) apply(s *State, idx uint64) (any, error) {
+	if err := c.check(s); err != nil {
+		return nil, err
 	}
 	k := c.Key
 	k.CreateIndex, k.ModifyIndex, k.UpdatedAt = idx, idx, k.CreatedAt
@@ -131,10 +149,16 @@ func (c *DeleteKey) decode(d *decoder, _ uint8) {
 	c.ID = d.string()
 	c.TenantID = d.string()
 }
-func (c *DeleteKey) apply(s *State, _ uint64) (any, error) {
+func (c *DeleteKey) check(s *State) error {
 	k, ok := s.data.keys[c.ID]
 	if !ok || c.TenantID != "" && k.TenantID != c.TenantID {
-		return nil, fmt.Errorf("key %q: %w", c.ID, ErrNotFound)
+		return fmt.Errorf("key %q: %w", c.ID, ErrNotFound)
+	}
+	return nil
+}
+func (c *DeleteKey) apply(s *State, _ uint64) (any, error) {
+	if err := c.check(s); err != nil {
+		return nil, err
 	}
 	delete(s.data.keys, c.ID)
 	return nil, nil
@@ -146,17 +170,23 @@ type CreateApp struct{ App App }
 func (*CreateApp) commandType() cmdType         { return cmdCreateApp }
 func (c *CreateApp) encode(e *encoder)          { c.App.encode(e) }
 func (c *CreateApp) decode(d *decoder, _ uint8) { c.App.decode(d) }
-func (c *CreateApp) apply(s *State, idx uint64) (any, error) {
+func (c *CreateApp) check(s *State) error {
 	if _, ok := s.data.tenants[c.App.TenantID]; !ok {
-		return nil, fmt.Errorf("tenant %q: %w", c.App.TenantID, ErrNotFound)
+		return fmt.Errorf("tenant %q: %w", c.App.TenantID, ErrNotFound)
 	}
 	if _, ok := s.data.apps[c.App.ID]; ok {
-		return nil, fmt.Errorf("app %q: %w", c.App.ID, ErrAlreadyExists)
+		return fmt.Errorf("app %q: %w", c.App.ID, ErrAlreadyExists)
 	}
 	for _, a := range s.data.apps {
 		if a.TenantID == c.App.TenantID && a.Name == c.App.Name {
-			return nil, fmt.Errorf("app named %q: %w", c.App.Name, ErrAlreadyExists)
+			return fmt.Errorf("app named %q: %w", c.App.Name, ErrAlreadyExists)
 		}
+	}
+	return nil
+}
+func (c *CreateApp) apply(s *State, idx uint64) (any, error) {
+	if err := c.check(s); err != nil {
+		return nil, err
 	}
 	a := c.App
 	a.CreateIndex, a.ModifyIndex, a.UpdatedAt = idx, idx, a.CreatedAt
@@ -173,15 +203,21 @@ func (c *DeleteApp) decode(d *decoder, _ uint8) {
 	c.ID = d.string()
 	c.TenantID = d.string()
 }
-func (c *DeleteApp) apply(s *State, _ uint64) (any, error) {
+func (c *DeleteApp) check(s *State) error {
 	a, ok := s.data.apps[c.ID]
 	if !ok || c.TenantID != "" && a.TenantID != c.TenantID {
-		return nil, fmt.Errorf("app %q: %w", c.ID, ErrNotFound)
+		return fmt.Errorf("app %q: %w", c.ID, ErrNotFound)
 	}
 	for _, ses := range s.data.sessions {
 		if ses.AppID == c.ID && !ses.State.Terminal() {
-			return nil, fmt.Errorf("app %q has live sessions: %w", c.ID, ErrConflict)
+			return fmt.Errorf("app %q has live sessions: %w", c.ID, ErrConflict)
 		}
+	}
+	return nil
+}
+func (c *DeleteApp) apply(s *State, _ uint64) (any, error) {
+	if err := c.check(s); err != nil {
+		return nil, err
 	}
 	delete(s.data.apps, c.ID)
 	return nil, nil

@@ -75,6 +75,9 @@ func (m *Memory) Apply(ctx context.Context, c Command) (any, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.f.state.Check(c); err != nil {
+		return nil, err // refused before the log, as Registry.Apply does
+	}
 	l := &raft.Log{Type: raft.LogCommand, Index: m.f.state.Index() + 1, Data: EncodeCommand(c)}
 	res := m.f.ApplyBatch([]*raft.Log{l})[0].(ApplyResult)
 	return res.Value, res.Err

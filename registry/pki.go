@@ -84,9 +84,15 @@ type SetClusterCA struct{ CA ClusterCA }
 func (*SetClusterCA) commandType() cmdType         { return cmdSetClusterCA }
 func (c *SetClusterCA) encode(e *encoder)          { c.CA.encode(e) }
 func (c *SetClusterCA) decode(d *decoder, _ uint8) { c.CA.decode(d) }
-func (c *SetClusterCA) apply(s *State, idx uint64) (any, error) {
+func (c *SetClusterCA) check(s *State) error {
 	if len(s.data.cas) > 0 {
-		return nil, fmt.Errorf("cluster CA: %w", ErrAlreadyExists)
+		return fmt.Errorf("cluster CA: %w", ErrAlreadyExists)
+	}
+	return nil
+}
+func (c *SetClusterCA) apply(s *State, idx uint64) (any, error) {
+	if err := c.check(s); err != nil {
+		return nil, err
 	}
 	ca := c.CA
 	ca.CreateIndex, ca.ModifyIndex, ca.UpdatedAt = idx, idx, ca.CreatedAt
@@ -131,15 +137,18 @@ func (c *UseJoinToken) decode(d *decoder, _ uint8) {
 	c.ID = d.string()
 	c.At = d.time()
 }
-func (c *UseJoinToken) apply(s *State, idx uint64) (any, error) {
+func (c *UseJoinToken) check(s *State) error {
 	t, ok := s.data.joinTokens[c.ID]
 	if !ok {
-		return nil, fmt.Errorf("join token %q: %w", c.ID, ErrNotFound)
+		return fmt.Errorf("join token %q: %w", c.ID, ErrNotFound)
 	}
-	if err := t.Usable(c.At); err != nil {
+	return t.Usable(c.At)
+}
+func (c *UseJoinToken) apply(s *State, idx uint64) (any, error) {
+	if err := c.check(s); err != nil {
 		return nil, err
 	}
-	n := *t
+	n := *s.data.joinTokens[c.ID]
 	n.Uses++
 	n.ModifyIndex, n.UpdatedAt = idx, c.At
 	s.data.joinTokens[n.ID] = &n
@@ -153,9 +162,15 @@ type DeleteJoinToken struct{ ID string }
 func (*DeleteJoinToken) commandType() cmdType         { return cmdDeleteJoinToken }
 func (c *DeleteJoinToken) encode(e *encoder)          { e.string(c.ID) }
 func (c *DeleteJoinToken) decode(d *decoder, _ uint8) { c.ID = d.string() }
-func (c *DeleteJoinToken) apply(s *State, _ uint64) (any, error) {
+func (c *DeleteJoinToken) check(s *State) error {
 	if _, ok := s.data.joinTokens[c.ID]; !ok {
-		return nil, fmt.Errorf("join token %q: %w", c.ID, ErrNotFound)
+		return fmt.Errorf("join token %q: %w", c.ID, ErrNotFound)
+	}
+	return nil
+}
+func (c *DeleteJoinToken) apply(s *State, _ uint64) (any, error) {
+	if err := c.check(s); err != nil {
+		return nil, err
 	}
 	delete(s.data.joinTokens, c.ID)
 	return nil, nil

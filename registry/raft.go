@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 	"github.com/hashicorp/raft-wal/metadb"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/strata-edge/strata/internal/fsperm"
 	"github.com/strata-edge/strata/internal/logging"
 )
 
@@ -147,7 +147,7 @@ func New(cfg Config, deps Deps) (*Registry, error) {
 
 func (r *Registry) open() error {
 	cfg := &r.cfg
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := fsperm.MkdirAll(cfg.DataDir); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
 	m, err := newMetrics(r.deps.Metrics, r)
@@ -161,9 +161,13 @@ func (r *Registry) open() error {
 	}
 	r.closers = append(r.closers, logs.Close)
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: logging.Writer(r.deps.Logger.With("component", "raft")), Level: hclog.Info})
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(cfg.DataDir, "snapshots"), 3, hlog)
+	snaps, err := openSnapshots(filepath.Join(cfg.DataDir, "snapshots"), hlog)
 	if err != nil {
-		return fmt.Errorf("snapshots: %w", err)
+		return err
+	}
+	// Files an older version left with wider modes are narrowed too.
+	if err := fsperm.Restrict(cfg.DataDir); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
 	}
 	ln, err := net.Listen("tcp", cfg.Bind)
 	if err != nil {
@@ -272,7 +276,7 @@ type logStore interface {
 }
 
 func openLogStore(kind, dir string) (logStore, raft.StableStore, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := fsperm.MkdirAll(dir); err != nil {
 		return nil, nil, fmt.Errorf("raft dir: %w", err)
 	}
 	switch kind {
@@ -280,7 +284,7 @@ func openLogStore(kind, dir string) (logStore, raft.StableStore, error) {
 		// raft-wal does not close its metadata database on Close, so we own
 		// it: otherwise a restart in the same process blocks on its lock.
 		meta := &metadb.BoltMetaDB{}
-		w, err := raftwal.Open(dir, raftwal.WithMetaStore(meta))
+		w, err := raftwal.Open(dir, raftwal.WithMetaStore(meta), raftwal.WithSegmentFiler(walSegmentFiler(dir)))
 		if err != nil {
 			meta.Close()
 			return nil, nil, fmt.Errorf("open raft-wal: %w", err)
@@ -359,6 +363,10 @@ func (r *Registry) Leader() (id, addr string) {
 func (r *Registry) Apply(ctx context.Context, c Command) (any, error) {
 	if r.raft.State() != raft.Leader {
 		return nil, ErrNotLeader
+	}
+	// A command the leader's state already refuses is not proposed.
+	if err := r.state.Check(c); err != nil {
+		return nil, err
 	}
 	timeout := 10 * time.Second
 	if dl, ok := ctx.Deadline(); ok {

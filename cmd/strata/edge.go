@@ -65,6 +65,7 @@ func edgeFlags(cfg *edge.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Runtime.CgroupParent, "instance-cgroup-parent", cfg.Runtime.CgroupParent, "cgroup, relative to the hierarchy root, holding the instances' cgroups; empty: strata (runtime.cgroup_parent)")
 	fs.DurationVar(&cfg.Runtime.StopGrace, "runtime-stop-grace", cfg.Runtime.StopGrace, "time between SIGTERM and SIGKILL when stopping an instance; 0: 10s (runtime.stop_grace)")
 	fs.DurationVar(&cfg.DrainGrace, "drain-grace", cfg.DrainGrace, "how long a draining edge waits for sessions to move (drain_grace)")
+	bindMetricsFlags(fs, &cfg.Metrics, "no metrics")
 	bindLogFlags(fs, &cfg.Log.Level, &cfg.Log.Format)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: strata edge [flags]\n\nRuns an edge node. Settings come from defaults, then --config FILE,\nthen STRATA_* environment variables (e.g. STRATA_GOSSIP_KEYS), then flags.\nSIGTERM drains (a second signal cuts the grace short).\n\nFlags:\n")

@@ -47,6 +47,7 @@ func originFlags(cfg *origin.Config) *flag.FlagSet {
 	fs.Var(config.NewSecretFile(&cfg.PKI.JoinToken), "join-token-file", "`file` holding the origin join token, kept off the command line (pki.join_token)")
 	fs.DurationVar(&cfg.PKI.CertValidity, "cert-validity", cfg.PKI.CertValidity, "life of the node certificates this origin issues, at most 168h (pki.cert_validity)")
 	fs.BoolVar(&cfg.PKI.Disable, "plaintext", cfg.PKI.Disable, "no TLS and no node identities; only to measure what TLS costs (pki.disable)")
+	bindMetricsFlags(fs, &cfg.Metrics, "on the API listener")
 	bindLogFlags(fs, &cfg.Log.Level, &cfg.Log.Format)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: strata origin [flags]\n\nRuns an origin node. Settings come from defaults, then --config FILE,\nthen STRATA_* environment variables (e.g. STRATA_RAFT_PROFILE), then flags.\n\nFlags:\n")

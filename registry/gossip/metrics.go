@@ -17,6 +17,7 @@ type metrics struct {
 	userBytesSent, userBytesRecv     prometheus.Counter
 	eventsDropped                    prometheus.Counter
 	badMessages                      prometheus.Counter
+	badPackets                       prometheus.Counter
 	probeRTT                         prometheus.Histogram
 	members                          *prometheus.GaugeVec
 }
@@ -38,6 +39,7 @@ func newMetrics() *metrics {
 		userBytesRecv:   c("user_message_received_bytes_total", "Bytes of Strata messages received."),
 		eventsDropped:   c("events_dropped_total", "Membership events dropped because the consumer lagged."),
 		badMessages:     c("bad_messages_total", "Undecodable Strata messages or metadata received."),
+		badPackets:      c("bad_packets_total", "Gossip packets or streams memberlist could not decrypt or decode (logged at most once per kind per 10s)."),
 		probeRTT: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "strata_gossip_probe_rtt_seconds",
 			Help:    "Round-trip time of successful memberlist probes.",
@@ -56,7 +58,7 @@ func (m *metrics) register(r prometheus.Registerer) error {
 	}
 	cs := []prometheus.Collector{m.packetsSent, m.packetsRecv, m.packetBytesSent, m.packetBytesRecv,
 		m.streamBytesSent, m.streamBytesRecv, m.userMsgsSent, m.userMsgsRecv, m.userBytesSent,
-		m.userBytesRecv, m.eventsDropped, m.badMessages, m.probeRTT, m.members}
+		m.userBytesRecv, m.eventsDropped, m.badMessages, m.badPackets, m.probeRTT, m.members}
 	var errs []error
 	for _, c := range cs {
 		if err := r.Register(c); err != nil {
@@ -75,7 +77,7 @@ func (m *metrics) unregister(r prometheus.Registerer) {
 	}
 	for _, c := range []prometheus.Collector{m.packetsSent, m.packetsRecv, m.packetBytesSent,
 		m.packetBytesRecv, m.streamBytesSent, m.streamBytesRecv, m.userMsgsSent, m.userMsgsRecv,
-		m.userBytesSent, m.userBytesRecv, m.eventsDropped, m.badMessages, m.probeRTT, m.members} {
+		m.userBytesSent, m.userBytesRecv, m.eventsDropped, m.badMessages, m.badPackets, m.probeRTT, m.members} {
 		r.Unregister(c)
 	}
 }

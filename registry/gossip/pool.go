@@ -110,7 +110,7 @@ func New(cfg Config, deps Deps) (*Pool, error) {
 		return nil, err
 	}
 
-	stdlog := log.New(logWriter{log: p.log}, "", 0)
+	stdlog := log.New(newLogWriter(p.log, p.m.badPackets), "", 0)
 	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
 		BindAddrs: []string{cfg.BindAddr},
 		BindPort:  cfg.BindPort,
