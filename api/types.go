@@ -215,7 +215,8 @@ type SessionStateReport struct {
 // SessionSourceReport is the body of POST /v1/sessions/{id}/source: the
 // ingest edge saw the session's publisher arrive (live) or leave (gone).
 type SessionSourceReport struct {
-	// NodeID names the reporting edge; node keys must give it.
+	// NodeID names the reporting edge: an edge reports as itself and
+	// may leave it out; an admin names the edge.
 	NodeID string        `json:"node_id,omitempty"`
 	Source SessionSource `json:"source"`
 }
