@@ -69,10 +69,23 @@ func (r *Relay) servePublisher(ctx context.Context, s *moq.Session, in *moq.Inco
 	if err := in.Accept(); err != nil {
 		return
 	}
+	// The eager subscriptions end with the broadcast: a takeover must
+	// not wait for a slow old publisher to answer them.
+	ectx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // owned here: ends with ectx
+		select {
+		case <-b.Done():
+			cancel()
+		case <-in.Done():
+			cancel()
+		case <-ectx.Done():
+		}
+	}()
 	for _, name := range r.opts.IngestTracks {
 		// Going through the hub shares the one-fetch-per-track guard with
 		// viewers that ask at the same moment.
-		sub, err := r.hub.Subscribe(ctx, ns, name)
+		sub, err := r.hub.Subscribe(ectx, ns, name)
 		if err != nil {
 			r.log.Debug("eager ingest failed", "namespace", ns.String(), "track", name, "err", err)
 			continue
