@@ -23,6 +23,16 @@ func (s SessionState) Live() bool {
 	return s == StatePlaced || s == StateStarting || s == StateRunning
 }
 
+// SessionSource says whether a session's media has a live publisher, as
+// its ingest edge last reported. Empty until the first report.
+type SessionSource string
+
+// Session sources.
+const (
+	SourceLive SessionSource = "live"
+	SourceGone SessionSource = "gone"
+)
+
 // NodeRole says what a node does.
 type NodeRole string
 

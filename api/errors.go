@@ -34,6 +34,9 @@ const (
 	CodeNoCapacity       Code = "no_capacity"
 	CodeTimeout          Code = "timeout"
 	CodeInternal         Code = "internal"
+	// CodePublisherLive is an edge's answer (WHIP 409) to a publisher of
+	// a session that already has a live one with a token at least as new.
+	CodePublisherLive Code = "publisher_live"
 	// CodeHTTP is what the client reports for an error answer that
 	// carries no API error body (a proxy's page, say).
 	CodeHTTP Code = "http_error"

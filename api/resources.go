@@ -294,6 +294,12 @@ func (s Sessions) Publisher(ctx context.Context, id string) (*PublisherAnswer, e
 	return post[PublisherAnswer](ctx, s.c, sessionPath(id)+"/publishers", nil, nil)
 }
 
+// ReportSource reports that the session's publisher is live or gone on
+// the reporting edge.
+func (s Sessions) ReportSource(ctx context.Context, id string, r SessionSourceReport) (*Session, error) {
+	return post[Session](ctx, s.c, sessionPath(id)+"/source", nil, r)
+}
+
 // ReportState reports what the session's edge observed of its instance.
 func (s Sessions) ReportState(ctx context.Context, id string, r SessionStateReport) (*Session, error) {
 	return post[Session](ctx, s.c, sessionPath(id)+"/state", nil, r)

@@ -198,6 +198,11 @@ type Session struct {
 	Reservation    *Reservation      `json:"reservation,omitempty"`
 	Placements     int64             `json:"placements"`
 	StateChangedAt time.Time         `json:"state_changed_at"`
+	// Source is live while a publisher feeds the session on its edge and
+	// gone once it left (players then wait for the source); empty before
+	// any report. SourceChangedAt is when it last changed.
+	Source          SessionSource `json:"source,omitempty"`
+	SourceChangedAt time.Time     `json:"source_changed_at,omitzero"`
 	Meta
 }
 
@@ -211,6 +216,15 @@ type SessionStateReport struct {
 	// ExitCode is the instance's exit status when State is failed and
 	// the edge knows it; 0 is a clean exit.
 	ExitCode *int `json:"exit_code,omitempty"`
+}
+
+// SessionSourceReport is the body of POST /v1/sessions/{id}/source: the
+// ingest edge saw the session's publisher arrive (live) or leave (gone).
+type SessionSourceReport struct {
+	// NodeID names the reporting edge: an edge reports as itself and
+	// may leave it out; an admin names the edge.
+	NodeID string        `json:"node_id,omitempty"`
+	Source SessionSource `json:"source"`
 }
 
 // SessionIdleReport is the body of POST /v1/sessions/{id}/idle.

@@ -211,6 +211,10 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	e.dataCtx, e.dataCancel = context.WithCancel(context.Background())
 	e.dataWG.Go(func() { _ = e.sampler.Run(e.dataCtx) })
 	e.dataWG.Go(func() { e.publishLoad(e.dataCtx) })
+	if ms != nil {
+		src := newSourceReporter(ms.hub, reportSource(origins), cfg.NodeID, log)
+		e.dataWG.Go(func() { src.run(e.dataCtx) })
+	}
 	e.renewer = pki.NewRenewer(pki.RenewerConfig{Holder: id, Renew: pki.APIRenewer(origins), Dir: e.pkiDir(), Logger: log})
 	e.ctrlWG.Go(func() { e.joinPool(e.ctrlCtx) })
 	e.ctrlWG.Go(func() { e.registerLoop(e.ctrlCtx) })

@@ -18,27 +18,28 @@ import (
 // so WebRTC admits exactly the tokens MoQ does, mapped to WebRTC's roles.
 // A relay token, good for pulling over MoQ, does not admit a WHEP viewer.
 func rtcAuthorizer(a *authz.Authorizer) webrtc.Authorizer {
-	return func(_ context.Context, tok string, ns media.Namespace, want webrtc.Role) (webrtc.Role, error) {
+	return func(_ context.Context, tok string, ns media.Namespace, want webrtc.Role) (webrtc.Grant, error) {
 		if tok == "" {
-			return 0, authz.ErrNoToken
+			return webrtc.Grant{}, authz.ErrNoToken
 		}
 		if want == webrtc.RolePublisher {
-			if _, err := a.Authorize(tok, ns, token.RolePublisher); err != nil {
-				return 0, err
+			c, err := a.Authorize(tok, ns, token.RolePublisher)
+			if err != nil {
+				return webrtc.Grant{}, err
 			}
-			return webrtc.RolePublisher, nil
+			return webrtc.Grant{Role: webrtc.RolePublisher, Issued: c.IssuedAt}, nil
 		}
 		c, err := a.Authorize(tok, ns, token.RoleViewer)
 		if err != nil {
-			return 0, err
+			return webrtc.Grant{}, err
 		}
 		switch c.Role {
 		case token.RoleController:
-			return webrtc.RoleController, nil
+			return webrtc.Grant{Role: webrtc.RoleController}, nil
 		case token.RoleViewer:
-			return webrtc.RoleViewer, nil
+			return webrtc.Grant{Role: webrtc.RoleViewer}, nil
 		}
-		return 0, fmt.Errorf("%w: %s token cannot %s %s over WebRTC", authz.ErrUnauthorized, c.Role, want, ns)
+		return webrtc.Grant{}, fmt.Errorf("%w: %s token cannot %s %s over WebRTC", authz.ErrUnauthorized, c.Role, want, ns)
 	}
 }
 

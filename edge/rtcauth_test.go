@@ -71,15 +71,19 @@ func TestRTCAuthorizer(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := authorize(context.Background(), tc.tok, ns, tc.want)
+			g, err := authorize(context.Background(), tc.tok, ns, tc.want)
 			if tc.got == 0 {
 				if err == nil {
-					t.Fatalf("granted %s", got)
+					t.Fatalf("granted %s", g.Role)
 				}
 				return
 			}
-			if err != nil || got != tc.got {
-				t.Fatalf("got %s, %v; want %s", got, err, tc.got)
+			if err != nil || g.Role != tc.got {
+				t.Fatalf("got %s, %v; want %s", g.Role, err, tc.got)
+			}
+			// Publishers are ordered by their token's issue time.
+			if tc.got == webrtc.RolePublisher && g.Issued.IsZero() {
+				t.Fatal("publisher grant carries no issue time")
 			}
 		})
 	}

@@ -95,6 +95,7 @@ func (o *Origin) routes() []route {
 		{"POST", "/v1/sessions/{id}/viewers", anyKey, read, o.addViewer},
 		{"POST", "/v1/sessions/{id}/publishers", anyOrNode, read, o.addPublisher},
 		{"POST", "/v1/sessions/{id}/state", nodeKey, write, o.setSessionState},
+		{"POST", "/v1/sessions/{id}/source", nodeKey, write, o.setSessionSource},
 		{"POST", "/v1/sessions/{id}/hibernate", anyKey, write, o.hibernateSession},
 		{"POST", "/v1/sessions/{id}/wake", anyKey, write, o.wakeSession},
 		{"POST", "/v1/sessions/{id}/idle", nodeKey, write, o.sessionIdle},

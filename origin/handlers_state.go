@@ -2,6 +2,7 @@ package origin
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/registry"
@@ -44,4 +45,36 @@ func (o *Origin) setSessionState(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusOK, toAPISession(v), nil
+}
+
+// setSessionSource records what the session's ingest edge saw of its
+// publisher: live when one arrived, gone when it left, so the registry
+// (and players asking for the session) can tell a stopped source from a
+// running session. Only the edge holding the reservation may report
+// (reportedSession); the command names that node, so the FSM refuses the
+// report if the session moved between the check and the commit. Repeating
+// the recorded source commits nothing.
+func (o *Origin) setSessionSource(c *call) (int, any, error) {
+	var b api.SessionSourceReport
+	if err := decode(c, &b); err != nil {
+		return 0, nil, err
+	}
+	if err := oneOf("source", b.Source, []api.SessionSource{api.SourceLive, api.SourceGone}); err != nil {
+		return 0, nil, err
+	}
+	src, _ := registry.ParseSessionSource(string(b.Source))
+	s, err := o.reportedSession(c, b.NodeID)
+	if err != nil {
+		return 0, nil, err
+	}
+	if s.Source == src {
+		return http.StatusOK, toAPISession(s), nil
+	}
+	v, err := o.reg.Apply(c.cx, &registry.SetSessionSource{
+		ID: s.ID, NodeID: s.Reservation.NodeID, Source: src, At: time.Now().UTC(),
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toAPISession(v.(*registry.Session)), nil
 }

@@ -553,6 +553,7 @@ var wireTypes = map[string]any{
 	"AppList":              api.List[api.App]{},
 	"SessionStateReport":   api.SessionStateReport{},
 	"SessionIdleReport":    api.SessionIdleReport{},
+	"SessionSourceReport":  api.SessionSourceReport{},
 	"SessionCreate":        api.SessionSpec{},
 	"GPUSlice":             api.GPUSlice{},
 	"Reservation":          api.Reservation{},

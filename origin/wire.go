@@ -53,6 +53,9 @@ func toAPISession(s *registry.Session) api.Session {
 		EgressMbps: s.EgressMbps, Placements: s.Placements, StateChangedAt: s.StateChangedAt,
 		Meta: toAPIMeta(s.Meta),
 	}
+	if s.Source != registry.SourceUnknown {
+		out.Source, out.SourceChangedAt = api.SessionSource(s.Source.String()), s.SourceChangedAt
+	}
 	if r := s.Reservation; r != nil {
 		out.Reservation = &api.Reservation{NodeID: r.NodeID, EgressMbps: r.EgressMbps}
 		for _, g := range r.GPUs {

@@ -264,15 +264,24 @@ func TestBrowserPlayer(t *testing.T) {
 		t.Logf("bad token: %q (fallback: %v)", s.Reason, derefS(s.FallbackReason))
 	})
 
-	// Last: it ends the session's broadcast.
-	t.Run("session-ended", func(t *testing.T) {
+	// Last: it ends the session's broadcast, then publishes again. A
+	// player whose source left says so instead of showing black, and
+	// plays again when the source returns.
+	t.Run("source-gone", func(t *testing.T) {
 		tab := openPlaying(t, b, false, rig.EmbedURL(viewer.Token))
 		rig.StopSource()
-		s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "error" })
-		if err != nil || !contains(s.Reason, "session ended") {
-			t.Fatalf("no session-ended error: %v %+v", err, s)
+		const stateJS = `(() => { const p = document.querySelector("strata-player"); const el = p.shadowRoot.querySelector(".state");
+			return JSON.stringify({state: p.state, text: el.textContent, hidden: el.hidden}); })()`
+		m, err := tab.WaitJSON(20*time.Second, stateJS, func(m map[string]any) bool { return m["state"] == "waiting" })
+		if err != nil || m["text"] != "Waiting for the source…" || m["hidden"] != false {
+			t.Fatalf("player not waiting for the source: %v %v", err, m)
 		}
-		t.Logf("ended: %q", s.Reason)
+		if err := rig.RestartSource(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := tab.WaitStats(30*time.Second, func(s *playertest.Stats) bool { return s.State == "playing" }); err != nil {
+			t.Fatalf("not playing after the source returned: %v %+v", err, s)
+		}
 	})
 }
 

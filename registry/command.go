@@ -80,11 +80,12 @@ const (
 	cmdCreateJoinToken
 	cmdUseJoinToken
 	cmdDeleteJoinToken
+	cmdSetSessionSource
 )
 
 // commandVersion is written with every command; decoders branch on it when
-// a command's fields change.
-const commandVersion = 1
+// a command's fields change. Version 2: sessions carry their source.
+const commandVersion = 2
 
 var commandTable = map[cmdType]func() Command{
 	cmdCreateTenant:        func() Command { return &CreateTenant{} },
@@ -108,6 +109,7 @@ var commandTable = map[cmdType]func() Command{
 	cmdCreateJoinToken:     func() Command { return &CreateJoinToken{} },
 	cmdUseJoinToken:        func() Command { return &UseJoinToken{} },
 	cmdDeleteJoinToken:     func() Command { return &DeleteJoinToken{} },
+	cmdSetSessionSource:    func() Command { return &SetSessionSource{} },
 }
 
 // EncodeCommand returns the log entry bytes for c.

@@ -11,9 +11,15 @@ import (
 // CreateSession adds a pending session after checking the tenant's quota.
 type CreateSession struct{ Session Session }
 
-func (*CreateSession) commandType() cmdType         { return cmdCreateSession }
-func (c *CreateSession) encode(e *encoder)          { c.Session.encode(e) }
-func (c *CreateSession) decode(d *decoder, _ uint8) { c.Session.decode(d) }
+func (*CreateSession) commandType() cmdType { return cmdCreateSession }
+func (c *CreateSession) encode(e *encoder) {
+	c.Session.encode(e)
+	c.Session.encodeSource(e)
+}
+func (c *CreateSession) decode(d *decoder, v uint8) {
+	c.Session.decode(d)
+	c.Session.decodeSource(d, v)
+}
 func (c *CreateSession) apply(s *State, idx uint64) (any, error) {
 	t, ok := s.data.tenants[c.Session.TenantID]
 	if !ok {
@@ -114,7 +120,56 @@ func (c *SetSessionState) apply(s *State, idx uint64) (any, error) {
 	if !c.State.holdsReservation() && ses.Reservation != nil {
 		s.touchNode(ses.Reservation.NodeID, idx)
 		ses.Reservation = nil
+		// Nothing publishes on an edge the session has left.
+		if ses.Source == SourceLive {
+			ses.Source, ses.SourceChangedAt = SourceGone, c.At
+		}
 	}
+	s.putSession(old, &ses)
+	return &ses, nil
+}
+
+// SetSessionSource records what the session's ingest edge reports of its
+// publisher: live, or gone. NodeID, when set, must hold the session's
+// reservation, so a report from an edge the session has since left
+// changes nothing. A report of the current source changes nothing either.
+type SetSessionSource struct {
+	ID     string
+	NodeID string
+	Source SessionSource
+	At     time.Time
+}
+
+func (*SetSessionSource) commandType() cmdType { return cmdSetSessionSource }
+func (c *SetSessionSource) encode(e *encoder) {
+	e.string(c.ID)
+	e.string(c.NodeID)
+	e.byte(byte(c.Source))
+	e.time(c.At)
+}
+func (c *SetSessionSource) decode(d *decoder, _ uint8) {
+	c.ID = d.string()
+	c.NodeID = d.string()
+	c.Source = SessionSource(d.byte())
+	c.At = d.time()
+}
+func (c *SetSessionSource) apply(s *State, idx uint64) (any, error) {
+	old, ok := s.data.sessions[c.ID]
+	if !ok {
+		return nil, fmt.Errorf("session %q: %w", c.ID, ErrNotFound)
+	}
+	if c.Source != SourceLive && c.Source != SourceGone {
+		return nil, fmt.Errorf("session %q: source %s: %w", c.ID, c.Source, ErrInvalid)
+	}
+	if c.NodeID != "" && (old.Reservation == nil || old.Reservation.NodeID != c.NodeID) {
+		return nil, fmt.Errorf("session %q is not reserved on node %q: %w", c.ID, c.NodeID, ErrConflict)
+	}
+	if old.Source == c.Source {
+		return old, nil
+	}
+	ses := *old
+	ses.Source, ses.SourceChangedAt = c.Source, c.At
+	ses.ModifyIndex, ses.UpdatedAt = idx, c.At
 	s.putSession(old, &ses)
 	return &ses, nil
 }
@@ -282,10 +337,12 @@ func (*CreatePlacedSession) commandType() cmdType { return cmdCreatePlacedSessio
 func (c *CreatePlacedSession) encode(e *encoder) {
 	c.Session.encode(e)
 	c.Reservation.encode(e)
+	c.Session.encodeSource(e)
 }
-func (c *CreatePlacedSession) decode(d *decoder, _ uint8) {
+func (c *CreatePlacedSession) decode(d *decoder, v uint8) {
 	c.Session.decode(d)
 	c.Reservation.decode(d)
+	c.Session.decodeSource(d, v)
 }
 func (c *CreatePlacedSession) apply(s *State, idx uint64) (any, error) {
 	v, err := (&CreateSession{Session: c.Session}).apply(s, idx)

@@ -178,7 +178,7 @@ func writeSnapshot(w io.Writer, t *tables, index uint64) error {
 		section(len(t.tenants), eachSorted(t.tenants)),
 		section(len(t.keys), eachSorted(t.keys)),
 		section(len(t.apps), eachSorted(t.apps)),
-		section(len(t.sessions), eachSorted(t.sessions)),
+		section(len(t.sessions), eachStoredSession(t.sessions)),
 		section(len(t.nodes), eachSorted(t.nodes)),
 		section(len(t.signingKeys), eachSorted(t.signingKeys)),
 		section(len(t.cas), eachSorted(t.cas)),
@@ -209,6 +209,13 @@ func eachSorted[V any, P interface {
 	}
 }
 
+// eachStoredSession visits the sessions in ID order in their snapshot form.
+func eachStoredSession(m map[string]*Session) func(yield func(encodable)) {
+	return func(yield func(encodable)) {
+		eachSorted(m)(func(v encodable) { yield((*storedSession)(v.(*Session))) })
+	}
+}
+
 func readSnapshot(r io.Reader) (tables, uint64, error) {
 	raw, err := io.ReadAll(r)
 	if err != nil {
@@ -227,7 +234,11 @@ func readSnapshot(r io.Reader) (tables, uint64, error) {
 	readSection(&d, t.tenants, func(o *Tenant) string { return o.ID })
 	readSection(&d, t.keys, func(o *APIKey) string { return o.ID })
 	readSection(&d, t.apps, func(o *App) string { return o.ID })
-	readSection(&d, t.sessions, func(o *Session) string { return o.ID })
+	sessions := map[string]*storedSession{}
+	readSection(&d, sessions, func(o *storedSession) string { return o.ID })
+	for id, s := range sessions {
+		t.sessions[id] = (*Session)(s)
+	}
 	readSection(&d, t.nodes, func(o *Node) string { return o.ID })
 	readSection(&d, t.signingKeys, func(o *SigningKey) string { return o.ID })
 	if v >= 2 {

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -202,8 +203,51 @@ type Session struct {
 	Reservation    *Reservation      `json:"reservation,omitempty"`
 	Placements     int64             `json:"placements"`
 	StateChangedAt time.Time         `json:"state_changed_at"`
+	// Source is whether the session's ingest edge has a live publisher,
+	// as that edge last reported; SourceChangedAt is when it changed.
+	// They are encoded after the fields above (encodeSource), which
+	// snapshots and commands written before them lack.
+	Source          SessionSource `json:"source,omitempty"`
+	SourceChangedAt time.Time     `json:"source_changed_at,omitzero"`
 	Meta
 }
+
+// SessionSource says whether a session's media has a publisher.
+type SessionSource uint8
+
+const (
+	// SourceUnknown: no edge has reported (a session before its first
+	// publisher, or one recorded before sources were tracked).
+	SourceUnknown SessionSource = iota
+	// SourceLive: a publisher is live on the session's ingest edge.
+	SourceLive
+	// SourceGone: the publisher left, or the session lost its edge.
+	SourceGone
+)
+
+var sourceNames = [...]string{"", "live", "gone"}
+
+func (s SessionSource) String() string {
+	if int(s) < len(sourceNames) {
+		return sourceNames[s]
+	}
+	return fmt.Sprintf("source(%d)", uint8(s))
+}
+
+// ParseSessionSource maps a reported source name to its value; the empty
+// name is not a report.
+func ParseSessionSource(name string) (SessionSource, bool) {
+	switch name {
+	case "live":
+		return SourceLive, true
+	case "gone":
+		return SourceGone, true
+	}
+	return SourceUnknown, false
+}
+
+// MarshalText writes the source's name.
+func (s SessionSource) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // NodeRole says what a node does.
 type NodeRole uint8
@@ -490,6 +534,39 @@ func (s *Session) decode(d *decoder) {
 	s.Placements = d.varint()
 	s.StateChangedAt = d.time()
 	s.Meta.decode(d)
+}
+
+// encodeSource writes the fields added in command version 2.
+func (s *Session) encodeSource(e *encoder) {
+	e.byte(byte(s.Source))
+	e.time(s.SourceChangedAt)
+}
+
+// decodeSource reads what encodeSource wrote, from a command of version
+// 2 or later; older ones leave the source unknown.
+func (s *Session) decodeSource(d *decoder, version uint8) {
+	if version < 2 {
+		return
+	}
+	s.Source = SessionSource(d.byte())
+	s.SourceChangedAt = d.time()
+}
+
+// storedSession is a Session as a snapshot holds it: the version-1 form,
+// then the fields added since, which a snapshot written before them lacks
+// (each object is length-prefixed, so a short one decodes with zeros).
+type storedSession Session
+
+func (s *storedSession) encode(e *encoder) {
+	(*Session)(s).encode(e)
+	(*Session)(s).encodeSource(e)
+}
+
+func (s *storedSession) decode(d *decoder) {
+	(*Session)(s).decode(d)
+	if d.err == nil && len(d.b) > 0 {
+		(*Session)(s).decodeSource(d, 2)
+	}
 }
 
 func (n *Node) encode(e *encoder) {

@@ -74,7 +74,7 @@ var (
 	keyCols       = []string{"id", "name", "scope", "expires_at", "token"}
 	joinTokenCols = []string{"id", "name", "role", "uses", "max_uses", "expires_at", "token", "ca_fingerprint"}
 	appCols       = []string{"id", "name", "runtime", "gpus", "egress_mbps", "restart_policy"}
-	sessionCols   = []string{"id", "app_id", "state", "reservation.node_id", "region", "reason"}
+	sessionCols   = []string{"id", "app_id", "state", "source", "reservation.node_id", "region", "reason"}
 	nodeCols      = []string{"id", "role", "region", "state", "draining", "nic_mbps", "reserved.sessions", "reserved.egress_mbps"}
 	viewerCols    = []string{"edge", "upstream", "relaying", "role", "expires_at", "token", "moq_url", "whep_url", "player_url"}
 	clusterCols   = []string{"node_id", "state", "leader_id", "leader_address", "term", "commit_index", "applied_index", "last_index"}

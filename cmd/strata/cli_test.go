@@ -54,6 +54,9 @@ func TestTableMode(t *testing.T) {
 			"ID        ADDRESS         SUFFRAGE  LEADER", "origin-2  127.0.0.1:7001  Voter     false"}},
 		{"sessions viewer", viewer, verbOf("sessions", "viewer"), []string{
 			"EDGE", "PLAYER_URL", "edge-1", "https://e:8443/embed/s", "tok"}},
+		// A session whose publisher left says so beside its state.
+		{"sessions get", `{"id":"ses_1","app_id":"app_1","state":"running","source":"gone","reservation":{"node_id":"edge-1"}}`,
+			verbOf("sessions", "get"), []string{"STATE    SOURCE", "running  gone    edge-1"}},
 	} {
 		var b bytes.Buffer
 		if err := render(&b, "table", json.RawMessage(tc.raw), tc.v.columns, tc.v.nested); err != nil {

@@ -22,21 +22,37 @@ type publisher struct {
 // servePublisher handles one PUBLISH_NAMESPACE: authorize, publish the
 // broadcast, pull the eager tracks, and tear down when the publisher
 // withdraws, disconnects or is replaced.
+//
+// A session has one publisher. While one is live here (over MoQ or WHIP),
+// another is refused unless its token was issued later, which takes the
+// session over: the old publisher's namespace is cancelled. Draft-14 has
+// no "already published" code for PUBLISH_NAMESPACE_ERROR or _CANCEL; the
+// refusal and the cancel use UNAUTHORIZED (0x1), since the newcomer is not
+// (or the old publisher no longer) authorized to announce the namespace.
 func (r *Relay) servePublisher(ctx context.Context, s *moq.Session, in *moq.IncomingNamespace) {
 	ns, err := media.NamespaceFromTuple(in.Request.Namespace)
 	if err != nil {
 		_ = in.Reject(wire.NamespaceErrUninterested, "namespace must be strata/{tenant}/{session}")
 		return
 	}
-	if _, err := r.authorize(s, in.Request.Params, ns, token.RolePublisher); err != nil {
+	claims, err := r.authorize(s, in.Request.Params, ns, token.RolePublisher)
+	if err != nil {
 		r.log.Info("publish refused", "namespace", ns.String(), "err", err)
 		_ = in.Reject(requestCode(err), "not authorized to publish "+ns.String())
 		return
 	}
-	b, err := r.hub.Publish(ns)
+	b, prev, err := r.hub.PublishNewer(ns, claims.IssuedAt)
+	if errors.Is(err, media.ErrPublisherLive) {
+		r.log.Info("second publisher refused", "namespace", ns.String(), "live_iat", prev.Issued(), "refused_iat", claims.IssuedAt)
+		_ = in.Reject(wire.NamespaceErrUnauthorized, reasonPublisherLive)
+		return
+	}
 	if err != nil {
 		_ = in.Reject(wire.NamespaceErrInternal, err.Error())
 		return
+	}
+	if prev != nil {
+		r.log.Warn("publisher takeover: a newer publisher token replaced the live publisher", "namespace", ns.String(), "old_iat", prev.Issued(), "new_iat", claims.IssuedAt)
 	}
 	p := &publisher{s: s, b: b}
 	r.mu.Lock()
@@ -53,10 +69,23 @@ func (r *Relay) servePublisher(ctx context.Context, s *moq.Session, in *moq.Inco
 	if err := in.Accept(); err != nil {
 		return
 	}
+	// The eager subscriptions end with the broadcast: a takeover must
+	// not wait for a slow old publisher to answer them.
+	ectx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // owned here: ends with ectx
+		select {
+		case <-b.Done():
+			cancel()
+		case <-in.Done():
+			cancel()
+		case <-ectx.Done():
+		}
+	}()
 	for _, name := range r.opts.IngestTracks {
 		// Going through the hub shares the one-fetch-per-track guard with
 		// viewers that ask at the same moment.
-		sub, err := r.hub.Subscribe(ctx, ns, name)
+		sub, err := r.hub.Subscribe(ectx, ns, name)
 		if err != nil {
 			r.log.Debug("eager ingest failed", "namespace", ns.String(), "track", name, "err", err)
 			continue
@@ -66,9 +95,18 @@ func (r *Relay) servePublisher(ctx context.Context, s *moq.Session, in *moq.Inco
 	select {
 	case <-in.Done():
 	case <-b.Done():
+		if cur, ok := r.hub.Broadcast(ns); ok && cur != b && !cur.Remote() {
+			_ = in.Cancel(wire.NamespaceErrUnauthorized, reasonTakenOver)
+		}
 	case <-ctx.Done():
 	}
 }
+
+// Reasons sent with the refusal and the cancel of a second publisher.
+const (
+	reasonPublisherLive = "publisher_live: the session has a live publisher; only a newer publisher token takes it over"
+	reasonTakenOver     = "publisher_taken_over: a newer publisher token took the session over"
+)
 
 // ingestTrack subscribes to the publisher of local broadcast b and feeds
 // the named track. It is the Upstream for broadcasts ingested here.

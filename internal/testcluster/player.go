@@ -54,6 +54,7 @@ type PlayerRig struct {
 	Front string
 
 	tenant   *api.Client
+	log      *slog.Logger
 	edgeHTTP string
 	srv      *http.Server
 	ln       net.Listener
@@ -72,7 +73,7 @@ func StartPlayerRig(ctx context.Context, opts PlayerRigOptions) (_ *PlayerRig, e
 	if err != nil {
 		return nil, fmt.Errorf("%w: cluster: %w", ErrPlayerSetup, err)
 	}
-	r := &PlayerRig{Cluster: c}
+	r := &PlayerRig{Cluster: c, log: opts.Logger}
 	defer func() {
 		if err != nil {
 			r.Close()
@@ -206,6 +207,16 @@ func (r *PlayerRig) StopSource() {
 	if r.stop != nil {
 		r.stop()
 	}
+}
+
+// RestartSource publishes into the session again after StopSource, with
+// a fresh publisher token, as an instance that comes back would.
+func (r *PlayerRig) RestartSource(ctx context.Context) error {
+	pub, err := r.tenant.Sessions().Publisher(ctx, r.Namespace.Session)
+	if err != nil {
+		return fmt.Errorf("%w: publisher token: %w", ErrPlayerSetup, err)
+	}
+	return r.startSource(ctx, pub.MoQURL, pub.Token, r.log)
 }
 
 // Close stops the front, the source and the cluster.

@@ -167,3 +167,55 @@ func TestParseJWKS(t *testing.T) {
 		}
 	}
 }
+
+// Two publisher tokens minted within one second are still ordered: an
+// edge hands a live broadcast only to a newer one.
+func TestPublisherIssueOrder(t *testing.T) {
+	pub, priv := testKey(1)
+	ks, err := NewKeySet(map[string]ed25519.PublicKey{"a": pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := func(role Role, at time.Time) Claims {
+		return Claims{Issuer: "o", Tenant: "t1", Session: "s1", Role: role, IssuedAt: at, ExpiresAt: at.Add(time.Hour)}
+	}
+	verify := func(c Claims) Claims {
+		t.Helper()
+		got, err := ks.Verify(mustSign(t, priv, "a", c), t0.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	older := verify(claims(RolePublisher, t0.Add(100*time.Millisecond)))
+	newer := verify(claims(RolePublisher, t0.Add(400*time.Millisecond)))
+	if !newer.NewerThan(older) || older.NewerThan(newer) || newer.NewerThan(newer) {
+		t.Fatalf("publisher tokens %v and %v are not ordered", older.IssuedAt, newer.IssuedAt)
+	}
+	if !newer.IssuedAt.Equal(t0.Add(400 * time.Millisecond)) {
+		t.Fatalf("issued at %v, want %v", newer.IssuedAt, t0.Add(400*time.Millisecond))
+	}
+	// Viewer tokens stay short: whole seconds only.
+	v := verify(claims(RoleViewer, t0.Add(400*time.Millisecond)))
+	if !v.IssuedAt.Equal(t0) {
+		t.Fatalf("viewer token issued at %v, want %v", v.IssuedAt, t0)
+	}
+	if strings.Contains(string(mustJSON(t, claims(RoleViewer, t0).toWire())), "iat_us") {
+		t.Fatal("viewer token carries iat_us")
+	}
+	// A fine time that disagrees with iat is ignored.
+	w := claims(RolePublisher, t0).toWire()
+	w.IatUs = t0.Add(5 * time.Second).UnixMicro()
+	if got := w.claims(); !got.IssuedAt.Equal(t0) {
+		t.Fatalf("inconsistent iat_us gave %v, want %v", got.IssuedAt, t0)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

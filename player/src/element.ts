@@ -9,7 +9,7 @@ import { wallMicros } from "./stats";
 import { STALL_MS, VideoPipe } from "./video";
 import { whep, WhepError, type WhepSession } from "./whep";
 
-export type State = "idle" | "connecting" | "playing" | "buffering" | "error";
+export type State = "idle" | "connecting" | "playing" | "buffering" | "waiting" | "error";
 export type Transport = "moq" | "whep";
 
 /** What the stats event carries (and the element's stats property). */
@@ -35,6 +35,11 @@ export interface PlayerStats {
   /** Why MoQ was given up for WHEP, when it was. */
   fallbackReason: string | null;
 }
+
+/** The text shown while a session has no live publisher. */
+export const WAITING_TEXT = "Waiting for the source…";
+/** How often a player waiting for the source tries again. */
+const WAIT_RETRY_MS = 2000;
 
 interface Claims {
   tid?: string;
@@ -112,6 +117,7 @@ export class StrataPlayer extends HTMLElement {
   private inputPub: MoqPublication | null = null;
   private input: InputCapture | null = null;
   private timer = 0;
+  private retry = 0; // the next try while waiting for the source
   private t0 = 0;
   private firstFrameMs: number | null = null;
   private fallbackReason: string | null = null;
@@ -164,7 +170,7 @@ export class StrataPlayer extends HTMLElement {
     if (this._transport === "whep") this.video.muted = false;
   };
 
-  /** Current state: idle, connecting, playing, buffering or error. */
+  /** Current state: idle, connecting, playing, buffering, waiting (for the source) or error. */
   get state(): State {
     return this._state;
   }
@@ -209,6 +215,7 @@ export class StrataPlayer extends HTMLElement {
       connecting: "Connecting…",
       playing: "",
       buffering: "Buffering…",
+      waiting: WAITING_TEXT,
       error: `Error: ${reason}`,
     };
     this.stateEl.textContent = text[s];
@@ -226,16 +233,38 @@ export class StrataPlayer extends HTMLElement {
     this.dispatchEvent(new CustomEvent("error", { detail: { reason, kind } }));
   }
 
+  /**
+   * The session has no live publisher (its broadcast is missing, or its
+   * tracks ended): say so instead of showing a black picture, and try
+   * again every few seconds until the source is back.
+   */
+  private waitForSource(run: number): void {
+    if (run !== this.run) return;
+    this.teardown();
+    const again = ++this.run;
+    this.setState("waiting");
+    this._stats = { ...this._stats, state: "waiting" };
+    this.retry = setTimeout(() => {
+      if (again === this.run) void this.start(true);
+    }, WAIT_RETRY_MS) as unknown as number;
+  }
+
   /** Starts (or restarts) playback. */
   async play(): Promise<void> {
     this.stop();
+    return this.start(false);
+  }
+
+  /** Connects; waiting keeps the waiting state while it does. */
+  private async start(waiting: boolean): Promise<void> {
+    this.teardown();
     const run = ++this.run;
     this.t0 = performance.now();
     this.firstFrameMs = null;
     this.fallbackReason = null;
     this.inputErr = null;
     this._stats = this.emptyStats();
-    this.setState("connecting");
+    this.setState(waiting ? "waiting" : "connecting");
     const session = this.getAttribute("session") ?? "";
     const token = this.getAttribute("token") ?? "";
     const claims = claimsOf(token);
@@ -257,7 +286,8 @@ export class StrataPlayer extends HTMLElement {
         if (run !== this.run) return;
         moqErr = e as Error;
         this.teardown();
-        if (e instanceof MoqError && (e.kind === "auth" || e.kind === "not-found")) return this.fail(run, e.message, e.kind);
+        if (e instanceof MoqError && e.kind === "not-found") return this.waitForSource(run);
+        if (e instanceof MoqError && e.kind === "auth") return this.fail(run, e.message, e.kind);
         if (want === "moq") return this.fail(run, `edge unreachable (${moqErr.message})`, "closed");
         this.fallbackReason = moqErr.message;
         console.warn("strata: MoQ failed, falling back to WHEP:", moqErr.message);
@@ -269,6 +299,7 @@ export class StrataPlayer extends HTMLElement {
     } catch (e) {
       const we = e as WhepError;
       const kind = we instanceof WhepError ? we.kind : "closed";
+      if (kind === "not-found") return this.waitForSource(run);
       const why = [moqErr?.message, we.message].filter(Boolean).join("; ");
       this.fail(run, kind === "closed" ? `edge unreachable (${why})` : we.message, kind);
     }
@@ -283,6 +314,7 @@ export class StrataPlayer extends HTMLElement {
 
   private teardown(): void {
     clearInterval(this.timer);
+    clearTimeout(this.retry);
     this.input?.stop();
     this.input = null;
     this.vp?.close();
@@ -340,8 +372,10 @@ export class StrataPlayer extends HTMLElement {
     const onErr = (m: string) => this.fail(run, m, "decode");
     this.vp = new VideoPipe(this.canvas, vt.codec, target, { firstFrame: () => this.firstFrame(run), error: onErr });
     const vp = this.vp;
+    // TRACK_ENDED: the publisher left (or the session ended); the edge
+    // has nothing more until a publisher returns.
     const ended = (status: number, reason: string) => {
-      if (status === 0x2) this.fail(run, "session ended", "ended");
+      if (status === 0x2) this.waitForSource(run);
       else console.debug("strata: publish done", status, reason);
     };
     if (at && at.codec === "opus") {
@@ -436,9 +470,21 @@ export class StrataPlayer extends HTMLElement {
     if (run !== this.run) return s.close();
     this.wh = s;
     if (controller && s.input) this.input = new InputCapture(this, () => this.video, channelSender(s.input));
+    // The edge closes a viewer whose broadcast ended, and a lost network
+    // fails the connection: offering again tells the two apart (a session
+    // that is not live waits for its source; an unreachable edge fails).
+    const lost = () => {
+      if (run === this.run) void this.start(true);
+    };
     s.pc.addEventListener("connectionstatechange", () => {
-      if (s.pc.connectionState === "failed") this.fail(run, "edge unreachable (WebRTC connection failed)", "closed");
+      if (s.pc.connectionState === "failed") lost();
     });
+    const dtls = s.pc.getReceivers()[0]?.transport;
+    if (dtls) {
+      dtls.addEventListener("statechange", () => {
+        if (dtls.state === "closed" || dtls.state === "failed") lost();
+      });
+    }
     const onFrame = () => {
       if (run !== this.run) return;
       if (this.firstFrameMs === null) this.firstFrame(run);

@@ -56,7 +56,8 @@ export async function whep(url: string, token: string, opts: { media: boolean; i
       body: pc.localDescription?.sdp ?? "",
     });
     if (rsp.status === 401 || rsp.status === 403) throw new WhepError(`bad token (WHEP ${rsp.status})`, "auth");
-    if (rsp.status === 404) throw new WhepError("session not live or ended", "not-found");
+    // 404: no such session here; 409: the session has no live publisher.
+    if (rsp.status === 404 || rsp.status === 409) throw new WhepError("session not live or ended", "not-found");
     if (rsp.status !== 201 && rsp.status !== 200) throw new WhepError(`WHEP answer ${rsp.status}: ${(await rsp.text()).slice(0, 200)}`, "closed");
     const loc = rsp.headers.get("Location");
     if (loc) sess.resource = new URL(loc, url).toString();

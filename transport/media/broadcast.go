@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Broadcast is one session's set of tracks under a namespace.
@@ -13,6 +14,7 @@ type Broadcast struct {
 	remote bool
 	hub    *Hub // nil for a standalone broadcast
 	done   chan struct{}
+	issued time.Time // the publisher's credential; set before it is shared
 
 	mu     sync.Mutex
 	tracks map[string]*Track
@@ -38,6 +40,10 @@ func (b *Broadcast) Namespace() Namespace { return b.ns }
 // Remote reports whether the hub created the broadcast to hold tracks pulled
 // from an upstream rather than published locally.
 func (b *Broadcast) Remote() bool { return b.remote }
+
+// Issued is when the credential of the broadcast's publisher was issued
+// (PublishNewer); zero otherwise.
+func (b *Broadcast) Issued() time.Time { return b.issued }
 
 // Done is closed when the broadcast is closed or replaced.
 func (b *Broadcast) Done() <-chan struct{} { return b.done }

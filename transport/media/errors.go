@@ -52,6 +52,10 @@ var (
 	// obtainable from the upstream.
 	ErrNotFound = errors.New("media: not found")
 
+	// ErrPublisherLive is returned by Hub.PublishNewer when the namespace
+	// has a live local publisher at least as new as the caller.
+	ErrPublisherLive = errors.New("media: namespace has a live publisher")
+
 	// ErrHubClosed is returned by a closed Hub.
 	ErrHubClosed = errors.New("media: hub closed")
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Upstream obtains a track this node does not have, typically by
@@ -67,6 +68,32 @@ func NewHub(opts HubOptions) *Hub {
 // one: a publisher that reconnects takes over its session's namespace.
 func (h *Hub) Publish(ns Namespace) (*Broadcast, error) {
 	return h.publish(ns, false)
+}
+
+// PublishNewer publishes ns for a publisher whose credential was issued
+// at issued, keeping one publisher per namespace: while a broadcast
+// published here (not relayed) is open under ns, it is replaced only by a
+// strictly newer publisher, and anything else gets ErrPublisherLive. prev
+// is that broadcast, replaced (and closed) or refusing; nil when there was
+// none. A broadcast from Publish counts as issued at the zero time.
+func (h *Hub) PublishNewer(ns Namespace, issued time.Time) (b, prev *Broadcast, err error) {
+	if err := ns.Validate(); err != nil {
+		return nil, nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, nil, ErrHubClosed
+	}
+	if old, ok := h.broadcasts[ns]; ok && !old.remote {
+		if !issued.After(old.issued) {
+			return nil, old, fmt.Errorf("%w: %s", ErrPublisherLive, ns)
+		}
+		prev = old
+	}
+	b = h.publishLocked(ns, false)
+	b.issued = issued
+	return b, prev, nil
 }
 
 func (h *Hub) publish(ns Namespace, remote bool) (*Broadcast, error) {

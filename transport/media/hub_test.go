@@ -231,3 +231,51 @@ func TestHubCloseEndsTracks(t *testing.T) {
 		t.Fatalf("create on closed: %v", err)
 	}
 }
+
+// One publisher per namespace: an older or equal credential is refused
+// while the broadcast lives; a newer one replaces it; a relayed broadcast
+// or a closed one never stands in the way.
+func TestHubPublishNewer(t *testing.T) {
+	h := NewHub(HubOptions{})
+	t0 := time.Unix(1_800_000_000, 0)
+	b1, prev, err := h.PublishNewer(testNS, t0)
+	if err != nil || prev != nil {
+		t.Fatalf("first publisher: %v, prev %v", err, prev)
+	}
+	for _, at := range []time.Time{t0, t0.Add(-time.Microsecond)} {
+		b, prev, err := h.PublishNewer(testNS, at)
+		if !errors.Is(err, ErrPublisherLive) || b != nil || prev != b1 {
+			t.Fatalf("publisher issued %v: %v, %v, prev %v; want ErrPublisherLive from the live one", at, b, err, prev)
+		}
+	}
+	if cur, _ := h.Broadcast(testNS); cur != b1 {
+		t.Fatal("a refused publisher replaced the live broadcast")
+	}
+	b2, prev, err := h.PublishNewer(testNS, t0.Add(time.Microsecond))
+	if err != nil || prev != b1 || !b2.Issued().Equal(t0.Add(time.Microsecond)) {
+		t.Fatalf("newer publisher: %v, prev %v", err, prev)
+	}
+	select {
+	case <-b1.Done():
+	default:
+		t.Fatal("the replaced broadcast is still open")
+	}
+	// Gone publisher: the next one, however old, is welcome.
+	b2.Close()
+	b3, prev, err := h.PublishNewer(testNS, t0)
+	if err != nil || prev != nil {
+		t.Fatalf("after the publisher left: %v, prev %v", err, prev)
+	}
+	b3.Close()
+	// A relayed broadcast is not a publisher here.
+	r, err := h.publish(testNS, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, prev, err := h.PublishNewer(testNS, t0); err != nil || prev != nil {
+		t.Fatalf("over a relayed broadcast: %v, prev %v", err, prev)
+	}
+	if _, ok := <-r.Done(); ok {
+		t.Fatal("relayed broadcast not replaced")
+	}
+}

@@ -35,12 +35,21 @@ func (r Role) String() string {
 	}
 }
 
+// Grant is what an Authorizer allows a token.
+type Grant struct {
+	// Role is the role granted: a WHEP token may grant RoleController.
+	Role Role
+	// Issued is when a publisher's token was issued. A session has one
+	// publisher: a WHIP publisher is refused while another is live unless
+	// its token is strictly newer, and then it takes the session over.
+	Issued time.Time
+}
+
 // Authorizer checks a bearer token (empty when none was sent) for a session
 // and the role the request needs (RolePublisher for WHIP, RoleViewer for
-// WHEP). It returns the role granted: a WHEP token may grant RoleController.
-// Any error answers 401. It lives here as a function so the edge can plug
-// in offline token verification without this package importing it.
-type Authorizer func(ctx context.Context, token string, ns media.Namespace, want Role) (Role, error)
+// WHEP). Any error answers 401. It lives here as a function so the edge can
+// plug in offline token verification without this package importing it.
+type Authorizer func(ctx context.Context, token string, ns media.Namespace, want Role) (Grant, error)
 
 // Router lets the edge send a viewer elsewhere: a non-empty URL answers 307
 // with that Location (WHEP clients re-POST there). It runs before the
@@ -77,7 +86,7 @@ type Config struct {
 	// AllowOrigin is the CORS Access-Control-Allow-Origin value; "*" if empty.
 	AllowOrigin string
 
-	Authorizer        Authorizer        // nil allows everyone as viewer/publisher
+	Authorizer        Authorizer        // nil allows everyone as viewer/publisher; the newest publisher wins
 	Router            Router            // nil serves every viewer here
 	KeyframeRequester KeyframeRequester // nil: keyframes of relayed tracks are not requested
 

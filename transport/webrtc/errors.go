@@ -14,6 +14,9 @@ var (
 	ErrFull = errors.New("webrtc: peer limit reached")
 	// ErrNotLive is returned to a viewer of a session that has no media.
 	ErrNotLive = errors.New("webrtc: session not live")
+	// ErrPublisherLive is returned to a WHIP publisher of a session whose
+	// live publisher holds a token at least as new as its own.
+	ErrPublisherLive = errors.New("webrtc: session has a live publisher")
 	// ErrNotFound is returned for an unknown WHIP/WHEP resource.
 	ErrNotFound = errors.New("webrtc: resource not found")
 	// ErrConfig is returned by New for an unusable Config.

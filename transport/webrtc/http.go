@@ -2,13 +2,16 @@ package webrtc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/transport/media"
 )
 
@@ -144,19 +147,20 @@ func (s *Server) links(h http.Header) {
 
 func quote(s string) string { return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) }
 
-func (s *Server) authorize(ctx context.Context, req *Request, ns media.Namespace, want Role) (Role, error) {
+func (s *Server) authorize(ctx context.Context, req *Request, ns media.Namespace, want Role) (Grant, error) {
 	token, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
 	if s.cfg.Authorizer == nil {
-		return want, nil
+		// No tokens to order publishers by: a reconnecting one wins.
+		return Grant{Role: want, Issued: time.Now()}, nil
 	}
-	got, err := s.cfg.Authorizer(ctx, strings.TrimSpace(token), ns, want)
+	g, err := s.cfg.Authorizer(ctx, strings.TrimSpace(token), ns, want)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+		return Grant{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
 	}
-	if want == RolePublisher && got != RolePublisher || want != RolePublisher && got != RoleViewer && got != RoleController {
-		return 0, fmt.Errorf("%w: token grants %s", ErrUnauthorized, got)
+	if got := g.Role; want == RolePublisher && got != RolePublisher || want != RolePublisher && got != RoleViewer && got != RoleController {
+		return Grant{}, fmt.Errorf("%w: token grants %s", ErrUnauthorized, got)
 	}
-	return got, nil
+	return g, nil
 }
 
 func (s *Server) post(ctx context.Context, req *Request, e endpoint) *Response {
@@ -174,7 +178,7 @@ func (s *Server) post(ctx context.Context, req *Request, e endpoint) *Response {
 			return &Response{Status: http.StatusTemporaryRedirect, Header: http.Header{"Location": {url}}}
 		}
 	}
-	role, err := s.authorize(ctx, req, e.ns, map[string]Role{"whip": RolePublisher, "whep": RoleViewer}[e.kind])
+	g, err := s.authorize(ctx, req, e.ns, map[string]Role{"whip": RolePublisher, "whep": RoleViewer}[e.kind])
 	if err != nil {
 		return unauthorized()
 	}
@@ -183,9 +187,9 @@ func (s *Server) post(ctx context.Context, req *Request, e endpoint) *Response {
 	}
 	var ans answer
 	if e.kind == "whip" {
-		ans, err = s.publish(ctx, e.ns, string(req.Body))
+		ans, err = s.publish(ctx, e.ns, g.Issued, string(req.Body))
 	} else {
-		ans, err = s.view(ctx, e.ns, role, string(req.Body))
+		ans, err = s.view(ctx, e.ns, g.Role, string(req.Body))
 	}
 	if err != nil {
 		return s.errorResponse(err)
@@ -265,6 +269,8 @@ func (s *Server) errorResponse(err error) *Response {
 		r := plain(http.StatusServiceUnavailable, "peer limit reached")
 		r.Header.Set("Retry-After", s.retryAfter())
 		return r
+	case errors.Is(err, ErrPublisherLive):
+		return jsonError(http.StatusConflict, api.CodePublisherLive, "the session has a live publisher; only a newer publisher token takes it over")
 	case errors.Is(err, ErrNotLive):
 		r := plain(http.StatusConflict, "session is not live")
 		r.Header.Set("Retry-After", s.retryAfter())
@@ -286,6 +292,13 @@ func unauthorized() *Response {
 	r := plain(http.StatusUnauthorized, "invalid or missing bearer token")
 	r.Header.Set("WWW-Authenticate", `Bearer realm="strata"`)
 	return r
+}
+
+// jsonError is an error answer in the API's JSON shape, for clients that
+// must tell one refusal from another by its stable code.
+func jsonError(status int, code api.Code, msg string) *Response {
+	body, _ := json.Marshal(api.ErrorResponse{Error: api.Error{Code: code, Message: msg}})
+	return &Response{Status: status, Header: http.Header{"Content-Type": {"application/json"}}, Body: body}
 }
 
 func plain(status int, msg string) *Response {

@@ -51,11 +51,11 @@ func (e *testEnv) inputOnly(session, token string) *inputOnlyPeer {
 // gets no audio or video in its answer and no RTP, and its input still
 // lands on the session's input track.
 func TestInputOnlyConnectionPullsNoMedia(t *testing.T) {
-	auth := func(_ context.Context, token string, _ media.Namespace, want Role) (Role, error) {
+	auth := func(_ context.Context, token string, _ media.Namespace, want Role) (Grant, error) {
 		if token == "ctl" {
-			return RoleController, nil
+			return Grant{Role: RoleController}, nil
 		}
-		return want, nil
+		return Grant{Role: want}, nil
 	}
 	var mu sync.Mutex
 	var upstream []string // tracks the hub asked upstream for

@@ -46,14 +46,14 @@ func recvonlyOffer(t *testing.T) string {
 }
 
 func TestPOSTErrors(t *testing.T) {
-	auth := func(_ context.Context, token string, _ media.Namespace, want Role) (Role, error) {
+	auth := func(_ context.Context, token string, _ media.Namespace, want Role) (Grant, error) {
 		switch token {
 		case "good":
-			return want, nil
+			return Grant{Role: want}, nil
 		case "ctl":
-			return RoleController, nil
+			return Grant{Role: RoleController}, nil
 		}
-		return 0, errors.New("bad token")
+		return Grant{}, errors.New("bad token")
 	}
 	e := newEnv(t, func(c *Config) {
 		c.Authorizer = auth
@@ -223,11 +223,11 @@ func TestPATCHETag(t *testing.T) {
 }
 
 func TestInputChannel(t *testing.T) {
-	auth := func(_ context.Context, token string, _ media.Namespace, want Role) (Role, error) {
+	auth := func(_ context.Context, token string, _ media.Namespace, want Role) (Grant, error) {
 		if token == "ctl" {
-			return RoleController, nil
+			return Grant{Role: RoleController}, nil
 		}
-		return want, nil
+		return Grant{Role: want}, nil
 	}
 	e := newEnv(t, func(c *Config) { c.Authorizer = auth })
 	e.liveHub("live")

@@ -26,7 +26,10 @@ type whipSession struct {
 	tracks map[string]*media.Track
 }
 
-func (s *Server) publish(ctx context.Context, ns media.Namespace, offer string) (answer, error) {
+// publish answers a WHIP offer. issued orders publishers: while one is
+// live for ns (over WHIP or any other path into the hub), only a newer
+// token takes the session over, and the replaced publisher is closed.
+func (s *Server) publish(ctx context.Context, ns media.Namespace, issued time.Time, offer string) (answer, error) {
 	if _, err := parseOffer(offer, true); err != nil {
 		return answer{}, err
 	}
@@ -62,11 +65,28 @@ func (s *Server) publish(ctx context.Context, ns media.Namespace, offer string) 
 	}
 	// Only a publisher that negotiated takes the namespace over; a bad
 	// offer must not cut off the live one.
-	b, err := s.cfg.Hub.Publish(ns)
+	b, prev, err := s.cfg.Hub.PublishNewer(ns, issued)
+	if errors.Is(err, media.ErrPublisherLive) {
+		w.close()
+		s.cfg.Logger.Info("second publisher refused", "ns", ns, "live_iat", prev.Issued(), "refused_iat", issued)
+		return answer{}, fmt.Errorf("%w: %s", ErrPublisherLive, ns)
+	}
 	if err != nil {
 		w.close()
 		return answer{}, fmt.Errorf("webrtc: publish %s: %w", ns, err)
 	}
+	if prev != nil {
+		s.cfg.Logger.Warn("publisher takeover: a newer publisher token replaced the live publisher", "ns", ns, "old_iat", prev.Issued(), "new_iat", issued)
+	}
+	// Whoever replaces this broadcast later (a newer publisher over WHIP
+	// or MoQ) ends this peer; the hub closing does too.
+	w.goroutine(func(ctx context.Context) {
+		select {
+		case <-b.Done():
+			s.spawn(w.close) // close waits for this goroutine
+		case <-ctx.Done():
+		}
+	})
 	w.mu.Lock()
 	w.b = b // hubTrack, on pion's goroutines, waits for it under w.mu
 	w.mu.Unlock()
@@ -85,10 +105,6 @@ func (s *Server) publish(ctx context.Context, ns media.Namespace, offer string) 
 		return answer{}, ErrClosed
 	}
 	s.whip[w.id] = w
-	if old := s.publishers[ns]; old != nil && old != w {
-		// The hub already replaced its broadcast; drop the old peer too.
-		s.spawn(old.close)
-	}
 	s.publishers[ns] = w
 	s.m.peerWHIP.Inc()
 	s.mu.Unlock()
