@@ -57,7 +57,7 @@ func TestOriginDataDirPrivate(t *testing.T) {
 	if err := reg.Snapshot(); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"admin-token": false, "gossip-key": false, "state.bin": false, "node.key": false}
+	want := map[string]bool{"admin-token": false, "gossip-key": false, "state.bin": false, "node.pem": false}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

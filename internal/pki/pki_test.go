@@ -189,7 +189,7 @@ func TestRenewerSwapsTheCertificateAndSavesIt(t *testing.T) {
 	if got.Identity() != id {
 		t.Fatalf("saved identity %v", got.Identity())
 	}
-	for _, name := range []string{"", FileCA, FileCert, FileKey} {
+	for _, name := range []string{"", FileCA, FileNode} {
 		st, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)

@@ -13,11 +13,12 @@ import (
 )
 
 // Files in a node's PKI directory. The directory is 0700 and every file
-// 0600: the key is the node's identity.
+// 0600: the key is the node's identity. The certificate and its key
+// share one file, replaced in one rename, so no crash or concurrent
+// reader ever sees a key with another key's certificate.
 const (
 	FileCA   = "ca.crt"
-	FileCert = "node.crt"
-	FileKey  = "node.key"
+	FileNode = "node.pem"
 )
 
 // WriteFile writes data atomically (temp file, then rename) with mode
@@ -59,15 +60,11 @@ func WriteFile(path string, data []byte) error {
 
 // SaveNode stores a node's certificate, key and CA in dir.
 func SaveNode(dir string, certPEM, keyPEM, caPEM []byte) error {
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{FileCA, caPEM}, {FileKey, keyPEM}, {FileCert, certPEM}} {
-		if err := WriteFile(filepath.Join(dir, f.name), f.data); err != nil {
-			return err
-		}
+	if err := WriteFile(filepath.Join(dir, FileCA), caPEM); err != nil {
+		return err
 	}
-	return nil
+	node := append(append(append([]byte{}, certPEM...), '\n'), keyPEM...)
+	return WriteFile(filepath.Join(dir, FileNode), node)
 }
 
 // LoadNode reads the node certificate stored in dir. It returns an error
@@ -78,14 +75,13 @@ func LoadNode(dir string) (*Holder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pki: %w", err)
 	}
-	certPEM, err := read(FileCert)
+	node, err := read(FileNode)
 	if err != nil {
 		return nil, fmt.Errorf("pki: %w", err)
 	}
-	keyPEM, err := read(FileKey)
-	if err != nil {
-		return nil, fmt.Errorf("pki: %w", err)
-	}
+	// tls.X509KeyPair picks the CERTIFICATE blocks from the first
+	// argument and the key block from the second.
+	certPEM, keyPEM := node, node
 	ca, err := ParseCertificate(caPEM)
 	if err != nil {
 		return nil, fmt.Errorf("pki: %s: %w", FileCA, err)
