@@ -8,6 +8,7 @@ import (
 	"github.com/strata-edge/strata/internal/certs"
 	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/netutil"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/gossip"
 )
@@ -161,6 +162,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := netutil.SplitHostPort(c.Gossip.Addr); err != nil {
 		return bad("gossip.addr", err.Error())
+	}
+	if c.PKI.CertValidity < 0 || c.PKI.CertValidity > pki.MaxNodeValidity {
+		return bad("pki.cert_validity", "at most "+pki.MaxNodeValidity.String())
 	}
 	if err := c.API.TLS.Validate("api.tls", modeCluster); err != nil {
 		return fmt.Errorf("%w: %w", registry.ErrInvalid, err)

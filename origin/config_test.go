@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/strata-edge/strata/registry"
 )
@@ -22,6 +23,8 @@ func TestConfigValidateNamesKey(t *testing.T) {
 		{"raft.profile", func(c *Config) { c.Raft.Profile = "moon" }},
 		{"raft.log_store", func(c *Config) { c.Raft.LogStore = "tape" }},
 		{"log.format", func(c *Config) { c.Log.Format = "xml" }},
+		{"pki.cert_validity", func(c *Config) { c.PKI.CertValidity = 8 * 24 * time.Hour }},
+		{"api.tls.mode", func(c *Config) { c.API.TLS.Mode = "self-signed" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
