@@ -108,7 +108,7 @@ func (o *Origin) openPKI(hosts []string) error {
 	case o.cfg.Bootstrap:
 		return o.bootstrapCA(hosts)
 	default:
-		return o.enroll(hosts)
+		return o.enroll()
 	}
 }
 
@@ -139,7 +139,7 @@ func (o *Origin) bootstrapCA(hosts []string) error {
 
 // enroll trades the join token for a certificate at one of the origins
 // to join, trusting them only if their CA has the pinned fingerprint.
-func (o *Origin) enroll(hosts []string) error {
+func (o *Origin) enroll() error {
 	if o.cfg.PKI.JoinToken == "" || o.cfg.PKI.CAFingerprint == "" {
 		return fmt.Errorf("%w: pki.join_token and pki.ca_fingerprint: a joining origin needs an origin join token and the cluster CA's fingerprint (strata cluster join-token --role origin prints both)", registry.ErrInvalid)
 	}
@@ -150,7 +150,7 @@ func (o *Origin) enroll(hosts []string) error {
 	if err != nil {
 		return err
 	}
-	_ = hosts // origins' own names are added when they renew locally
+	// Its own addresses join its certificate when it renews locally.
 	o.node = h
 	return nil
 }

@@ -169,7 +169,10 @@ func (ca *CA) Sign(csrDER []byte, id Identity, hosts []string, validity time.Dur
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		URIs:         []*url.URL{id.URI()},
 	}
-	addHosts(tmpl, hosts)
+	// Every node certificate also names ServerName, so a standard TLS
+	// client (a Prometheus scrape with the CA file and server_name) can
+	// verify any node without knowing its addresses.
+	addHosts(tmpl, append([]string{ServerName}, hosts...))
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, csr.PublicKey, ca.Key)
 	if err != nil {
 		return nil, fmt.Errorf("pki: sign: %w", err)

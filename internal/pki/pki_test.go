@@ -3,6 +3,7 @@ package pki
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -218,6 +219,12 @@ func TestSignIgnoresTheRequestedName(t *testing.T) {
 	c, _ := ParseCertificate(certPEM)
 	if id, _ := IdentityOf(c); id != (Identity{RoleEdge, "e1"}) {
 		t.Fatalf("identity %v", id)
+	}
+	// A standard client verifies it by the reserved name.
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	if _, err := c.Verify(x509.VerifyOptions{Roots: roots, DNSName: ServerName}); err != nil {
+		t.Fatalf("verify as %s: %v", ServerName, err)
 	}
 	if _, err := ca.Sign(csr, Identity{RoleEdge, "e1"}, nil, 8*24*time.Hour, time.Now()); !errors.Is(err, ErrValidity) {
 		t.Fatalf("validity over a week: %v", err)
