@@ -60,11 +60,7 @@ func newFakeOrigin(t *testing.T) *fakeOrigin {
 
 // identity issues a node certificate from the fake cluster's CA.
 func (f *fakeOrigin) identity(role, id string) *pki.Holder {
-	certPEM, keyPEM, err := pki.IssueLocal(f.ca, pki.Identity{Role: role, NodeID: id}, []string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	h, err := pki.NewHolder(f.ca.Cert, certPEM, keyPEM)
+	h, err := f.ca.Holder(pki.Identity{Role: role, NodeID: id}, []string{"127.0.0.1"}, time.Hour)
 	if err != nil {
 		f.t.Fatal(err)
 	}

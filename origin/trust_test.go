@@ -59,11 +59,7 @@ func requestVote(t *testing.T, target string, cfg *tls.Config) error {
 // issue makes a node certificate from ca.
 func issue(t *testing.T, ca *pki.CA, id pki.Identity) *pki.Holder {
 	t.Helper()
-	certPEM, keyPEM, err := pki.IssueLocal(ca, id, nil, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := pki.NewHolder(ca.Cert, certPEM, keyPEM)
+	h, err := ca.Holder(id, nil, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

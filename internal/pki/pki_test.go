@@ -26,11 +26,7 @@ func newCA(t *testing.T) *CA {
 
 func holder(t *testing.T, ca *CA, id Identity, validity time.Duration) *Holder {
 	t.Helper()
-	certPEM, keyPEM, err := IssueLocal(ca, id, []string{"127.0.0.1"}, validity)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := NewHolder(ca.Cert, certPEM, keyPEM)
+	h, err := ca.Holder(id, []string{"127.0.0.1"}, validity)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -207,6 +207,17 @@ func (r *Renewer) renewOnce(ctx context.Context) error {
 	return nil
 }
 
+// Holder issues a certificate for id with a new key and holds it: what a
+// node gets when it enrolls, in one step, for nodes (and tests) that hold
+// the CA themselves.
+func (ca *CA) Holder(id Identity, hosts []string, validity time.Duration) (*Holder, error) {
+	certPEM, keyPEM, err := IssueLocal(ca, id, hosts, validity)
+	if err != nil {
+		return nil, err
+	}
+	return NewHolder(ca.Cert, certPEM, keyPEM)
+}
+
 // IssueLocal makes a key and has ca sign it for id: how origins, which
 // hold the CA, get and renew their own certificates.
 func IssueLocal(ca *CA, id Identity, hosts []string, validity time.Duration) (certPEM, keyPEM []byte, err error) {
