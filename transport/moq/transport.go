@@ -180,7 +180,7 @@ func (l *Listener) upgrade(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	c := wtConn{s: wts}
+	c := wtConn{s: wts, query: r.URL.RawQuery}
 	if hs, ok := w.(http3.HTTPStreamer); ok {
 		c.connect = hs.HTTPStream()
 	}
