@@ -1,0 +1,161 @@
+package webrtc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	pmedia "github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/strata-edge/strata/internal/poll"
+	"github.com/strata-edge/strata/transport/msf"
+)
+
+// TestWHIPCatalog: a WHIP-published broadcast carries an MSF catalog
+// track naming its video and audio with the codecs the peer negotiated
+// (H.264 as avc3 with the fmtp's profile-level-id, Opus at 48 kHz), and
+// the picture size once a key frame's SPS shows it, so MoQ players can
+// play it.
+func TestWHIPCatalog(t *testing.T) {
+	e := newEnv(t, nil)
+	p := e.publish("cat", "")
+	p.run(50, 10, 1500)
+	// The codec the edge negotiated for the publisher's video.
+	var video *webrtc.RTPCodecParameters
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+		e.srv.mu.Lock()
+		w := e.srv.publishers[nsOf("cat")]
+		e.srv.mu.Unlock()
+		if w == nil {
+			return errors.New("no publisher yet")
+		}
+		for _, tc := range w.pc.GetTransceivers() {
+			if tr := tc.Receiver().Track(); tr != nil && tr.Kind() == webrtc.RTPCodecTypeVideo && tr.Codec().MimeType != "" {
+				c := tr.Codec()
+				video = &c
+				return nil
+			}
+		}
+		return errors.New("no video track yet")
+	})
+	if !strings.EqualFold(video.MimeType, webrtc.MimeTypeH264) {
+		t.Fatalf("negotiated %s, want H.264", video.MimeType)
+	}
+	wantVideo := "avc3." + strings.ToLower(fmtpParams(video.SDPFmtpLine)["profile-level-id"])
+
+	var cat *msf.Catalog
+	poll.For(t, 20*time.Second, 10*time.Millisecond, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		sub, err := e.hub.Subscribe(ctx, nsOf("cat"), msf.CatalogTrackName)
+		if err != nil {
+			return err
+		}
+		defer sub.Close()
+		o, err := sub.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if cat, err = msf.Parse(o.Payload); err != nil {
+			t.Fatalf("catalog does not parse: %v\n%s", err, o.Payload)
+		}
+		if len(cat.Tracks) != 2 || cat.Tracks[0].Width == 0 {
+			return fmt.Errorf("catalog not complete yet: %s", o.Payload)
+		}
+		return nil
+	})
+	v, a := cat.Tracks[0], cat.Tracks[1]
+	t.Logf("catalog: video %s %dx%d, audio %s %d Hz channels %s", v.Codec, v.Width, v.Height, a.Codec, a.SampleRate, a.ChannelConfig)
+	if v.Name != msf.SessionVideoTrack || v.Role != msf.RoleVideo || v.Codec != wantVideo || v.Packaging != msf.PackagingLOC ||
+		v.Width != 1280 || v.Height != 720 {
+		t.Errorf("video track %+v, want %s 1280x720", v, wantVideo)
+	}
+	if a.Name != msf.SessionAudioTrack || a.Role != msf.RoleAudio || a.Codec != "opus" || a.SampleRate != 48000 || a.ChannelConfig == "" {
+		t.Errorf("audio track %+v, want opus at 48000 Hz", a)
+	}
+	if len(cat.PublishTracks) != 1 || cat.PublishTracks[0].Name != msf.SessionInputTrack {
+		t.Errorf("publish tracks %+v, want the input track", cat.PublishTracks)
+	}
+	if c, err := codecOfCatalog(v.Codec); err != nil || c.mime != webrtc.MimeTypeH264 {
+		t.Errorf("WHEP reads the catalog's video codec %q as %v %v", v.Codec, c, err)
+	}
+}
+
+// TestWHIPCatalogVideoOnly: a publisher that negotiated only video gets a
+// catalog at once, without waiting for audio.
+func TestWHIPCatalogVideoOnly(t *testing.T) {
+	e := newEnv(t, nil)
+	pc, err := clientAPI(t).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	vt, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "pub")
+	if _, err := pc.AddTransceiverFromTrack(vt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		t.Fatal(err)
+	}
+	e.postOffer(pc, e.url("whip", "vo"), "")
+	start := time.Now()
+	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
+		_ = vt.WriteSample(pmedia.Sample{Data: testFrame(0, true, 1500), Duration: 20 * time.Millisecond})
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		sub, err := e.hub.Subscribe(ctx, nsOf("vo"), msf.CatalogTrackName)
+		if err != nil {
+			return err
+		}
+		defer sub.Close()
+		o, err := sub.Next(ctx)
+		if err != nil {
+			return err
+		}
+		c, err := msf.Parse(o.Payload)
+		if err != nil || len(c.Tracks) != 1 || c.Tracks[0].Role != msf.RoleVideo {
+			return errors.New("no video-only catalog yet")
+		}
+		return nil
+	})
+	if took := time.Since(start); took >= catalogGrace+500*time.Millisecond {
+		t.Errorf("video-only catalog took %s, want it without the %s grace", took, catalogGrace)
+	}
+}
+
+func TestCatalogCodecOf(t *testing.T) {
+	cp := func(mime, fmtp string) webrtc.RTPCodecParameters {
+		return webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mime, SDPFmtpLine: fmtp}}
+	}
+	cases := []struct {
+		p    webrtc.RTPCodecParameters
+		want string
+	}{
+		{cp(webrtc.MimeTypeH264, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"), "avc3.42e01f"},
+		{cp("video/h264", "profile-level-id=640C32; packetization-mode=1"), "avc3.640c32"},
+		{cp(webrtc.MimeTypeH264, "packetization-mode=1"), "avc3.42000a"},
+		{cp(webrtc.MimeTypeH264, "profile-level-id=zz0000"), "avc3.42000a"},
+		{cp(webrtc.MimeTypeVP8, ""), "vp8"},
+		{cp(webrtc.MimeTypeVP9, "profile-id=0"), "vp09.00.41.08"},
+		{cp(webrtc.MimeTypeVP9, "profile-id=2"), "vp09.02.41.10"},
+		{cp(webrtc.MimeTypeAV1, ""), "av01.0.05M.08"},
+		{cp(webrtc.MimeTypeAV1, "profile=0;level-idx=8;tier=1"), "av01.0.08H.08"},
+		{cp(webrtc.MimeTypeOpus, "minptime=10;useinbandfec=1"), "opus"},
+	}
+	for _, tc := range cases {
+		if got := catalogCodecOf(tc.p); got != tc.want {
+			t.Errorf("%s %q: got %q, want %q", tc.p.MimeType, tc.p.SDPFmtpLine, got, tc.want)
+		}
+		// WHEP maps each back to the codec it came from.
+		if c, err := codecOfCatalog(catalogCodecOf(tc.p)); err != nil || !strings.EqualFold(c.mime, tc.p.MimeType) {
+			t.Errorf("%q maps back to %v %v", tc.want, c, err)
+		}
+	}
+	if got := opusChannels("minptime=10;stereo=1"); got != "2" {
+		t.Errorf("stereo opus: %q", got)
+	}
+	if got := opusChannels("minptime=10"); got != "1" {
+		t.Errorf("mono opus: %q", got)
+	}
+}
