@@ -71,3 +71,21 @@ func (s *Session) urlToken() []byte {
 	}
 	return nil
 }
+
+// RedactURL returns rawURL with the value of its URLTokenParam replaced,
+// for errors and logs: a token must never reach them. A URL that does not
+// parse is returned without its query.
+func RedactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		base, _, _ := strings.Cut(rawURL, "?")
+		return base
+	}
+	q := u.Query()
+	if !q.Has(URLTokenParam) {
+		return rawURL
+	}
+	q.Set(URLTokenParam, "REDACTED")
+	u.RawQuery = q.Encode()
+	return u.String()
+}

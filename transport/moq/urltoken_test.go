@@ -2,8 +2,11 @@ package moq
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go"
 )
 
 // TestURLToken: a client that cannot send the AUTHORIZATION TOKEN setup
@@ -57,6 +60,29 @@ func TestURLToken(t *testing.T) {
 					t.Fatalf("setup tokens %q, want %q", toks, tc.want)
 				}
 			})
+		}
+	}
+}
+
+// TestURLTokenNotInErrors: a failed dial names the URL without its token.
+func TestURLTokenNotInErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, cliTLS := newListener(t, Config{})
+	addr := l.Addr().String()
+	_ = l.Close()
+	_, err := DialWebTransport(ctx, "https://"+addr+WebTransportPath+"?a=1&jwt=secret-token", cliTLS, &quic.Config{HandshakeIdleTimeout: 200 * time.Millisecond}, Config{})
+	if err == nil || strings.Contains(err.Error(), "secret-token") || !strings.Contains(err.Error(), "jwt=REDACTED") {
+		t.Fatalf("dial error %v, want the URL with jwt=REDACTED", err)
+	}
+	for in, want := range map[string]string{
+		"https://h/moq?jwt=abc": "https://h/moq?jwt=REDACTED",
+		"https://h/moq?x=1":     "https://h/moq?x=1",
+		"https://h/moq":         "https://h/moq",
+		"%zz?jwt=abc":           "%zz",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
