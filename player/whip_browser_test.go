@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/player/playertest"
 	"github.com/strata-edge/strata/transport/moq"
@@ -22,23 +23,8 @@ func TestBrowserPlayerWHIP(t *testing.T) {
 	b := browser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	rig, err := testcluster.StartPlayerRig(ctx, testcluster.PlayerRigOptions{Dir: t.TempDir(), WHIP: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rig.Close()
-	viewer, err := rig.Viewer(ctx, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tab, err := b.NewTab(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tab.Close()
-	if err := tab.Open(rig.EmbedURL(viewer.Token)); err != nil {
-		t.Fatal(err)
-	}
+	rig, viewer := whipRig(ctx, t)
+	tab := openPlaying(t, b, false, rig.EmbedURL(viewer.Token))
 	s, err := tab.WaitStats(30*time.Second, func(s *playertest.Stats) bool {
 		return s.State == "error" || (s.State == "playing" && s.FramesDecoded >= 30)
 	})
@@ -59,15 +45,7 @@ func TestBrowserPlayerWHIP(t *testing.T) {
 func TestMoQTokenInURL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	rig, err := testcluster.StartPlayerRig(ctx, testcluster.PlayerRigOptions{Dir: t.TempDir(), WHIP: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rig.Close()
-	viewer, err := rig.Viewer(ctx, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rig, viewer := whipRig(ctx, t)
 	tc := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the loopback test edge's self-signed certificate
 	dial := func(rawURL string) *moq.Session {
 		s, err := moq.DialWebTransport(ctx, rawURL, tc, nil, moq.Config{})
@@ -133,4 +111,20 @@ func TestMoQTokenInURL(t *testing.T) {
 		}
 	}
 	t.Logf("token in the URL only: catalog names %s %s %dx%d; %d objects, %d keyframes", video.Name, video.Codec, video.Width, video.Height, objects, keyframes)
+}
+
+// whipRig starts a player rig whose test source publishes over WHIP, and
+// a viewer grant for it; both end with the test.
+func whipRig(ctx context.Context, t *testing.T) (*testcluster.PlayerRig, *api.ViewerAnswer) {
+	t.Helper()
+	rig, err := testcluster.StartPlayerRig(ctx, testcluster.PlayerRigOptions{Dir: t.TempDir(), WHIP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rig.Close)
+	viewer, err := rig.Viewer(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rig, viewer
 }

@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
@@ -79,20 +80,8 @@ func TestURLTokenAuthorizes(t *testing.T) {
 			// A relay token in a viewer's URL is refused as in setup.
 			relay := "?jwt=" + url.QueryEscape(string(e.token(token.RoleRelay)))
 			s3, err := e.dialURL(ctx, a, wt, relay, moq.Config{})
-			if err == nil {
-				poll.For(t, 10*time.Second, 5*time.Millisecond, func() error {
-					if s3.Err() != nil {
-						return nil
-					}
-					return errors.New("waiting for the relay token in the URL to close the session")
-				})
-				err = s3.Err()
-			}
-			var se *moq.SessionError
-			var ae *quic.ApplicationError
-			if !(errors.As(err, &se) && se.Code == wire.CodeUnauthorized) &&
-				!(errors.As(err, &ae) && uint64(ae.ErrorCode) == uint64(wire.CodeUnauthorized)) {
-				t.Fatalf("relay token in a viewer's URL: %v, want UNAUTHORIZED", err)
+			if err := refusedSession(t, s3, err, wire.CodeUnauthorized); err != nil {
+				t.Fatalf("relay token in a viewer's URL: %v", err)
 			}
 		})
 	}
@@ -165,4 +154,25 @@ func TestSubscribeMissingTrack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refusedSession checks a session the edge refuses at setup: either the
+// dial failed (err) or the session closes soon after, with code.
+func refusedSession(t *testing.T, s *moq.Session, err error, code wire.ErrorCode) error {
+	t.Helper()
+	if err == nil {
+		poll.For(t, 10*time.Second, 5*time.Millisecond, func() error {
+			if s.Err() != nil {
+				return nil
+			}
+			return errors.New("waiting for the edge to close the session")
+		})
+		err = s.Err()
+	}
+	var se *moq.SessionError
+	var ae *quic.ApplicationError
+	if (errors.As(err, &se) && se.Code == code) || (errors.As(err, &ae) && uint64(ae.ErrorCode) == uint64(code)) {
+		return nil
+	}
+	return fmt.Errorf("got %v, want session code 0x%x", err, uint64(code))
 }

@@ -49,22 +49,12 @@ func TestWHIPCatalog(t *testing.T) {
 
 	var cat *msf.Catalog
 	poll.For(t, 20*time.Second, 10*time.Millisecond, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		sub, err := e.hub.Subscribe(ctx, nsOf("cat"), msf.CatalogTrackName)
-		if err != nil {
+		var err error
+		if cat, err = e.catalog("cat", time.Second); err != nil {
 			return err
-		}
-		defer sub.Close()
-		o, err := sub.Next(ctx)
-		if err != nil {
-			return err
-		}
-		if cat, err = msf.Parse(o.Payload); err != nil {
-			t.Fatalf("catalog does not parse: %v\n%s", err, o.Payload)
 		}
 		if len(cat.Tracks) != 2 || cat.Tracks[0].Width == 0 {
-			return fmt.Errorf("catalog not complete yet: %s", o.Payload)
+			return fmt.Errorf("catalog not complete yet: %+v", cat.Tracks)
 		}
 		return nil
 	})
@@ -102,20 +92,9 @@ func TestWHIPCatalogVideoOnly(t *testing.T) {
 	start := time.Now()
 	poll.For(t, 20*time.Second, 5*time.Millisecond, func() error {
 		_ = vt.WriteSample(pmedia.Sample{Data: testFrame(0, true, 1500), Duration: 20 * time.Millisecond})
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		defer cancel()
-		sub, err := e.hub.Subscribe(ctx, nsOf("vo"), msf.CatalogTrackName)
-		if err != nil {
-			return err
-		}
-		defer sub.Close()
-		o, err := sub.Next(ctx)
-		if err != nil {
-			return err
-		}
-		c, err := msf.Parse(o.Payload)
+		c, err := e.catalog("vo", 50*time.Millisecond)
 		if err != nil || len(c.Tracks) != 1 || c.Tracks[0].Role != msf.RoleVideo {
-			return errors.New("no video-only catalog yet")
+			return fmt.Errorf("no video-only catalog yet (%v)", err)
 		}
 		return nil
 	})
@@ -158,4 +137,25 @@ func TestCatalogCodecOf(t *testing.T) {
 	if got := opusChannels("minptime=10"); got != "1" {
 		t.Errorf("mono opus: %q", got)
 	}
+}
+
+// catalog reads the newest catalog of session's broadcast from the hub,
+// waiting up to wait for one.
+func (e *testEnv) catalog(session string, wait time.Duration) (*msf.Catalog, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	sub, err := e.hub.Subscribe(ctx, nsOf(session), msf.CatalogTrackName)
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Close()
+	o, err := sub.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := msf.Parse(o.Payload)
+	if err != nil {
+		e.t.Fatalf("catalog does not parse: %v\n%s", err, o.Payload)
+	}
+	return c, nil
 }
