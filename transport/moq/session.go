@@ -122,7 +122,8 @@ type Session struct {
 // Version reports the negotiated version.
 func (s *Session) Version() wire.Version { return s.codec.Version() }
 
-// Path reports the PATH a raw QUIC client requested (server side).
+// Path reports the PATH a raw QUIC client requested (server side). Its
+// query may hold a token (URLTokenParam): log it only through RedactURL.
 func (s *Session) Path() string { return s.path }
 
 // TLS reports the TLS handshake of the session's connection; ok is false

@@ -159,3 +159,23 @@ func (e *testEnv) catalog(session string, wait time.Duration) (*msf.Catalog, err
 	}
 	return c, nil
 }
+
+// TestAnsweredTracks: the first catalog waits for the audio and video
+// sections the answer accepted, not for rejected or inactive ones.
+func TestAnsweredTracks(t *testing.T) {
+	const head = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+	cases := []struct {
+		name, body string
+		want       int
+	}{
+		{"audio and video", "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\na=recvonly\r\n", 2},
+		{"video rejected", "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\nm=video 0 UDP/TLS/RTP/SAVPF 0\r\n", 1},
+		{"audio inactive", "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=inactive\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\na=recvonly\r\n", 1},
+		{"data channel only", "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n", 1},
+	}
+	for _, tc := range cases {
+		if got := answeredTracks(head + tc.body); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
