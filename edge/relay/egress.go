@@ -60,11 +60,7 @@ func (r *Relay) serveSubscription(ctx context.Context, s *moq.Session, in *moq.I
 	}
 	sub, err := r.hub.Subscribe(ctx, ns, in.Request.TrackName)
 	if err != nil {
-		code := wire.SubscribeErrInternal
-		if errors.Is(err, media.ErrNotFound) || errors.Is(err, ErrNoLocator) || errors.Is(err, moq.ErrSubscribeRejected) {
-			code = wire.SubscribeErrTrackDoesNotExist
-		}
-		_ = in.Reject(code, "track unavailable")
+		_ = in.Reject(subscribeCode(err), "track unavailable")
 		return
 	}
 	defer sub.Close()
@@ -156,5 +152,19 @@ func (r *Relay) sendGroup(ctx context.Context, pub *moq.Publication, gr *media.G
 		if o.CaptureMicros > 0 {
 			r.m.latency.Observe(time.Since(time.UnixMicro(o.CaptureMicros)).Seconds())
 		}
+	}
+}
+
+// subscribeCode maps a failed hub subscription to its SUBSCRIBE_ERROR
+// code: a track nobody here or upstream has is TRACK_DOES_NOT_EXIST (a
+// WHIP broadcast has no MoQ publisher to ask for other tracks), so a
+// client can tell "no such track" from a fault of the edge.
+func subscribeCode(err error) uint64 {
+	switch {
+	case errors.Is(err, media.ErrNotFound), errors.Is(err, ErrNoLocator),
+		errors.Is(err, ErrNoPublisher), errors.Is(err, moq.ErrSubscribeRejected):
+		return wire.SubscribeErrTrackDoesNotExist
+	default:
+		return wire.SubscribeErrInternal
 	}
 }

@@ -38,6 +38,8 @@ type PlayerRigOptions struct {
 	Dir string
 	// Logger is nil for a discarding logger.
 	Logger *slog.Logger
+	// WHIP publishes the test source over WHIP instead of MoQ.
+	WHIP bool
 }
 
 // PlayerRig is a running cluster with a live session.
@@ -46,7 +48,9 @@ type PlayerRig struct {
 	Edge      *edge.Edge
 	Namespace media.Namespace
 	Source    *testsrc.Source
-	Publisher *testsrc.Publisher
+	Publisher *testsrc.Publisher // nil with WHIP
+	// WHIPPublisher is the source's publisher with PlayerRigOptions.WHIP.
+	WHIPPublisher *testsrc.WHIPPublisher
 	// Front is the plain-HTTP address (on loopback, a secure context)
 	// that forwards /player.js, /embed/ and /whep/ to the edge's HTTPS
 	// server, so the browser needs no certificate exception: WebTransport
@@ -55,6 +59,7 @@ type PlayerRig struct {
 
 	tenant   *api.Client
 	log      *slog.Logger
+	whip     bool
 	edgeHTTP string
 	srv      *http.Server
 	ln       net.Listener
@@ -73,7 +78,7 @@ func StartPlayerRig(ctx context.Context, opts PlayerRigOptions) (_ *PlayerRig, e
 	if err != nil {
 		return nil, fmt.Errorf("%w: cluster: %w", ErrPlayerSetup, err)
 	}
-	r := &PlayerRig{Cluster: c, log: opts.Logger}
+	r := &PlayerRig{Cluster: c, log: opts.Logger, whip: opts.WHIP}
 	defer func() {
 		if err != nil {
 			r.Close()
@@ -111,7 +116,7 @@ func StartPlayerRig(ctx context.Context, opts PlayerRigOptions) (_ *PlayerRig, e
 	if err != nil {
 		return nil, fmt.Errorf("%w: publisher token: %w", ErrPlayerSetup, err)
 	}
-	if err := r.startSource(ctx, pub.MoQURL, pub.Token, opts.Logger); err != nil {
+	if err := r.startSource(ctx, pub, opts.Logger); err != nil {
 		return nil, err
 	}
 	v, err := r.Viewer(ctx, false)
@@ -129,11 +134,12 @@ func StartPlayerRig(ctx context.Context, opts PlayerRigOptions) (_ *PlayerRig, e
 	return r, nil
 }
 
-// startSource runs the test source and its publisher until Close.
-func (r *PlayerRig) startSource(ctx context.Context, moqURL, tok string, log *slog.Logger) error {
-	u, err := url.Parse(moqURL)
+// startSource runs the test source and its publisher (MoQ, or WHIP)
+// until Close.
+func (r *PlayerRig) startSource(ctx context.Context, pub *api.PublisherAnswer, log *slog.Logger) error {
+	u, err := url.Parse(pub.MoQURL)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%w: publisher grant has no MoQ URL: %q", ErrPlayerSetup, moqURL)
+		return fmt.Errorf("%w: publisher grant has no MoQ URL: %q", ErrPlayerSetup, pub.MoQURL)
 	}
 	clip, err := testsrc.LoadClip()
 	if err != nil {
@@ -145,8 +151,17 @@ func (r *PlayerRig) startSource(ctx context.Context, moqURL, tok string, log *sl
 	runCtx, stop := context.WithCancel(context.Background())
 	r.stop = stop
 	r.wg.Go(func() { _ = r.Source.Run(runCtx) })
+	if r.whip {
+		r.WHIPPublisher, err = testsrc.DialWHIP(ctx, r.Source, testsrc.WHIPConfig{URL: pub.WHIPURL, Token: []byte(pub.Token),
+			TLS: r.pinnedTLS(), Logger: log.With("component", "testsrc")})
+		if err != nil {
+			return fmt.Errorf("%w: publish over WHIP: %w", ErrPlayerSetup, err)
+		}
+		r.wg.Go(func() { _ = r.WHIPPublisher.Serve(runCtx) })
+		return nil
+	}
 	r.Publisher, err = testsrc.Dial(ctx, r.Source, testsrc.PublishConfig{Addr: u.Host, TLS: r.pinnedTLS(),
-		Token: []byte(tok), Namespace: r.Namespace, Logger: log.With("component", "testsrc")})
+		Token: []byte(pub.Token), Namespace: r.Namespace, Logger: log.With("component", "testsrc")})
 	if err != nil {
 		return fmt.Errorf("%w: publish: %w", ErrPlayerSetup, err)
 	}
@@ -216,7 +231,7 @@ func (r *PlayerRig) RestartSource(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: publisher token: %w", ErrPlayerSetup, err)
 	}
-	return r.startSource(ctx, pub.MoQURL, pub.Token, r.log)
+	return r.startSource(ctx, pub, r.log)
 }
 
 // Close stops the front, the source and the cluster.

@@ -135,7 +135,12 @@ type wtConn struct {
 	// connect is the session's CONNECT stream where the server has it;
 	// closing through it keeps the close code intact (see closeWT).
 	connect *http3.Stream
+	// query is the CONNECT request's URL query (server side), where
+	// clients that cannot send setup parameters put their token.
+	query string
 }
+
+func (w wtConn) connectQuery() string { return w.query }
 
 func (w wtConn) OpenStream(ctx context.Context) (Stream, error) {
 	s, err := w.s.OpenStreamSync(ctx)

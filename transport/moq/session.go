@@ -115,14 +115,15 @@ type Session struct {
 	incomingNS    chan *IncomingNamespace
 	nsIn          []*IncomingNamespace     // accepted peer namespaces
 	nsOut         map[uint64]*Announcement // our namespaces, by request ID
-	setupTokens   [][]byte                 // from CLIENT_SETUP (server side)
+	setupTokens   [][]byte                 // from CLIENT_SETUP or the URL (server side)
 	pubTracks     *publishState            // PUBLISH requests (publishtrack.go)
 }
 
 // Version reports the negotiated version.
 func (s *Session) Version() wire.Version { return s.codec.Version() }
 
-// Path reports the PATH a raw QUIC client requested (server side).
+// Path reports the PATH a raw QUIC client requested (server side). Its
+// query may hold a token (URLTokenParam): log it only through RedactURL.
 func (s *Session) Path() string { return s.path }
 
 // TLS reports the TLS handshake of the session's connection; ok is false
@@ -294,6 +295,11 @@ func (s *Session) serverSetup(ctx context.Context) error {
 		return err
 	}
 	s.setupTokens = Tokens(cs.Params)
+	if len(s.setupTokens) == 0 {
+		if tok := s.urlToken(); tok != nil {
+			s.setupTokens = [][]byte{tok}
+		}
+	}
 	s.peerMax, _ = cs.Params.Uint(wire.SetupParamMaxRequestID)
 	return s.write(&wire.ServerSetup{Version: chosen, Params: wire.Parameters{
 		wire.IntPair(wire.SetupParamMaxRequestID, s.localMax)}})

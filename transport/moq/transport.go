@@ -64,11 +64,11 @@ func DialWebTransport(ctx context.Context, url string, tlsConf *tls.Config, qcon
 	rsp, wts, err := tr.Dial(ctx, url, nil)
 	if err != nil {
 		_ = tr.Close()
-		return nil, fmt.Errorf("moq: webtransport dial %s: %w", url, err)
+		return nil, fmt.Errorf("moq: webtransport dial %s: %w", RedactURL(url), err)
 	}
 	if rsp.StatusCode < 200 || rsp.StatusCode > 299 {
 		_ = tr.Close()
-		return nil, fmt.Errorf("moq: webtransport dial %s: status %d", url, rsp.StatusCode)
+		return nil, fmt.Errorf("moq: webtransport dial %s: status %d", RedactURL(url), rsp.StatusCode)
 	}
 	s, err := Client(ctx, WebTransportConn(wts), cfg)
 	if err != nil {
@@ -180,7 +180,7 @@ func (l *Listener) upgrade(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	c := wtConn{s: wts}
+	c := wtConn{s: wts, query: r.URL.RawQuery}
 	if hs, ok := w.(http3.HTTPStreamer); ok {
 		c.connect = hs.HTTPStream()
 	}

@@ -17,7 +17,10 @@ import (
 // whipSession is one WHIP publisher feeding a hub broadcast.
 type whipSession struct {
 	*peer
-	b *media.Broadcast
+	b   *media.Broadcast
+	cat *whipCatalog // nil if the catalog track could not be made
+
+	// Lock order: mu, then cat's.
 
 	mu     sync.Mutex
 	codecs map[string]*codec    // hub track name -> codec
@@ -87,8 +90,12 @@ func (s *Server) publish(ctx context.Context, ns media.Namespace, issued time.Ti
 		case <-ctx.Done():
 		}
 	})
+	cat, err := newWHIPCatalog(b, answeredTracks(sdp))
+	if err != nil {
+		s.cfg.Logger.Warn("creating catalog track", "ns", ns, "err", err)
+	}
 	w.mu.Lock()
-	w.b = b // hubTrack, on pion's goroutines, waits for it under w.mu
+	w.b, w.cat = b, cat // hubTrack, on pion's goroutines, waits for them under w.mu
 	w.mu.Unlock()
 	if _, err := b.CreateTrack(media.TrackInfo{Name: msf.SessionInputTrack, Kind: media.KindInput}, media.TrackOptions{FirstGroupID: uint64(time.Now().UnixMilli())}); err != nil {
 		s.cfg.Logger.Warn("creating input track", "ns", ns, "err", err)
@@ -117,10 +124,11 @@ func (w *whipSession) codecOf(track string) *codec {
 	return w.codecs[track]
 }
 
-// hubTrack creates the hub track for a remote track on first use. The
-// group numbering starts at the wall clock in milliseconds so a publisher
-// that reconnects never reuses group IDs (MSF).
-func (w *whipSession) hubTrack(name string, kind media.TrackKind, c *codec, ssrc uint32) (*media.Track, error) {
+// hubTrack creates the hub track for a remote track on first use and
+// describes it in the catalog with its negotiated codec. The group
+// numbering starts at the wall clock in milliseconds so a publisher that
+// reconnects never reuses group IDs (MSF).
+func (w *whipSession) hubTrack(name string, kind media.TrackKind, c *codec, ssrc uint32, params webrtc.RTPCodecParameters) (*media.Track, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if t, ok := w.tracks[name]; ok {
@@ -142,6 +150,15 @@ func (w *whipSession) hubTrack(name string, kind media.TrackKind, c *codec, ssrc
 		return nil, err
 	}
 	w.tracks[name], w.codecs[name], w.ssrcs[name] = t, c, ssrc
+	if w.cat != nil {
+		waiting, err := w.cat.add(name, params)
+		if err != nil {
+			w.s.cfg.Logger.Warn("writing whip catalog", "ns", w.ns, "err", err)
+		}
+		if waiting {
+			w.goroutine(w.waitCatalog)
+		}
+	}
 	return t, nil
 }
 
@@ -157,7 +174,7 @@ func (w *whipSession) ingest(ctx context.Context, tr *webrtc.TrackRemote) {
 	if tr.Kind() == webrtc.RTPCodecTypeAudio {
 		name, kind = msf.SessionAudioTrack, media.KindAudio
 	}
-	t, err := w.hubTrack(name, kind, c, uint32(tr.SSRC()))
+	t, err := w.hubTrack(name, kind, c, uint32(tr.SSRC()), tr.Codec())
 	if err != nil {
 		w.s.cfg.Logger.Warn("whip track not bridged", "ns", w.ns, "err", err)
 		return
@@ -185,6 +202,13 @@ func (w *whipSession) ingest(ctx context.Context, tr *webrtc.TrackRemote) {
 			continue
 		}
 		key := c.keyframe(frame)
+		if key && c.video && w.cat != nil {
+			if width, height, ok := videoSize(c.mime, frame); ok {
+				if err := w.cat.setSize(name, width, height); err != nil {
+					w.s.cfg.Logger.Debug("writing whip catalog", "ns", w.ns, "err", err)
+				}
+			}
+		}
 		if !c.video {
 			// Audio frames are all independent; a group per half second
 			// keeps MoQ streams few while late joiners wait little.
