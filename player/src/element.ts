@@ -286,7 +286,10 @@ export class StrataPlayer extends HTMLElement {
         if (run !== this.run) return;
         moqErr = e as Error;
         this.teardown();
-        if (e instanceof MoqError && e.kind === "not-found") return this.waitForSource(run);
+        // Not found over MoQ may be a source that is gone, or a live
+        // publisher without a catalog track (third-party MoQ publishers):
+        // WHEP tells them apart, and waits only if it finds nothing either.
+        if (e instanceof MoqError && e.kind === "not-found" && want === "moq") return this.waitForSource(run);
         if (e instanceof MoqError && e.kind === "auth") return this.fail(run, e.message, e.kind);
         if (want === "moq") return this.fail(run, `edge unreachable (${moqErr.message})`, "closed");
         this.fallbackReason = moqErr.message;
