@@ -54,11 +54,16 @@ type Request struct {
 const TokenParam = "token"
 
 // Token returns the request's bearer token: the Authorization header's
-// when one is sent, else TokenParam's. fromQuery says it came from the URL.
+// when it holds one, else TokenParam's. fromQuery says it came from the URL.
 func (r *Request) Token() (tok string, fromQuery bool) {
-	if h := r.Header.Get("Authorization"); h != "" {
-		t, _ := strings.CutPrefix(h, "Bearer ")
-		return strings.TrimSpace(t), false
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	if scheme, rest, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		h = strings.TrimSpace(rest)
+	} else if strings.EqualFold(h, "Bearer") {
+		h = ""
+	}
+	if h != "" {
+		return h, false
 	}
 	if t := strings.TrimSpace(r.Query.Get(TokenParam)); t != "" {
 		return t, true

@@ -355,6 +355,11 @@ func TestQueryToken(t *testing.T) {
 	if st != http.StatusUnauthorized {
 		t.Errorf("bad query token: %d, want 401", st)
 	}
+	// An empty bearer is no token: the query's counts.
+	st, _, body = e.do(http.MethodPost, e.url("whep", "live")+"?token=good", ContentTypeSDP, recvonlyOffer(t), map[string]string{"Authorization": "Bearer "})
+	if st != http.StatusCreated {
+		t.Errorf("empty bearer with good query: %d %s, want 201", st, body)
+	}
 	// The session resource takes the query token too.
 	st, _, body = e.do(http.MethodDelete, e.http.URL+loc, "", "", nil)
 	if st != http.StatusOK {
@@ -362,7 +367,7 @@ func TestQueryToken(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if want := []string{"good", "nope", "nope", "good"}; !slices.Equal(seen, want) {
+	if want := []string{"good", "nope", "nope", "good", "good"}; !slices.Equal(seen, want) {
 		t.Errorf("authorizer saw %q, want %q", seen, want)
 	}
 }
