@@ -55,6 +55,10 @@ window.play = async (endpoint, token) => {
     r.answeredBy = new URL(resp.url).host;
     const loc = resp.headers.get("Location");
     if (loc) r.resourceHost = new URL(loc, resp.url).host;
+    window.hangUp = async () => {
+      const d = await fetch(new URL(loc, resp.url), {method: "DELETE", headers: {"Authorization": "Bearer " + token}});
+      r.deleted = d.status;
+    };
     const body = await resp.text();
     if (resp.status !== 201) { r.error = body; return; }
     await pc.setRemoteDescription({type: "answer", sdp: body});
@@ -143,4 +147,13 @@ func TestBrowserWHEPRedirect(t *testing.T) {
 		t.Fatalf("browser WHEP: %v; want redirected, answered by edge-2 (%s) with a video track", m, target.Host)
 	}
 	t.Logf("browser WHEP redirected from edge-1 to edge-2: %v frames decoded", m["framesDecoded"])
+	// The session resource on edge-2 answers the browser's preflight and
+	// DELETE across origins.
+	if err := tab.Eval("hangUp()"); err != nil {
+		t.Fatal(err)
+	}
+	m, err = tab.WaitJSON(10*time.Second, "JSON.stringify(window.whep)", func(m map[string]any) bool { return m["deleted"] != nil || m["error"] != nil })
+	if err != nil || m["deleted"] != float64(http.StatusOK) {
+		t.Fatalf("browser DELETE of the WHEP resource: %v %v", err, m["deleted"])
+	}
 }
