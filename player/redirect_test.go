@@ -15,6 +15,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/testcluster"
+	"github.com/strata-edge/strata/player/playertest"
 )
 
 // whepPage is a minimal WHEP player, as a third party would write one:
@@ -109,25 +110,72 @@ func TestBrowserWHEPRedirect(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	t.Run("fetch-client", func(t *testing.T) {
+		whepClientPlays(t, b, near.WHEPURL, far.Token, target.Host)
+	})
+	// Strata's player, given edge-1's embed page and edge-2's token,
+	// plays over WHEP through the redirect and ends its session there.
+	t.Run("strata-player", func(t *testing.T) {
+		tab := trustingTab(t, b, true)
+		if err := tab.Open(rig.EmbedURL(far.Token)); err != nil {
+			t.Fatal(err)
+		}
+		s, err := tab.WaitStats(20*time.Second, func(s *playertest.Stats) bool { return s.State == "playing" || s.State == "error" })
+		if err != nil || s.State != "playing" || derefS(s.Transport) != "whep" {
+			t.Fatalf("player via edge-1's embed page: %v %+v", err, s)
+		}
+		if err := tab.Eval(`(() => { const f = window.fetch; window.__deletes = [];
+			window.fetch = async (u, o) => { const r = await f(u, o);
+				if (o && o.method === "DELETE") window.__deletes.push({host: new URL(r.url).host, status: r.status});
+				return r; };
+			document.querySelector("strata-player").stop(); })()`); err != nil {
+			t.Fatal(err)
+		}
+		m, err := tab.WaitJSON(10*time.Second, `JSON.stringify({d: window.__deletes})`, func(m map[string]any) bool {
+			d, _ := m["d"].([]any)
+			return len(d) > 0
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The player closes its peer connection first, which may end the
+		// session on edge-2 before the DELETE lands: 404 then, never 401.
+		d := m["d"].([]any)[0].(map[string]any)
+		if st := d["status"]; d["host"] != target.Host || st != float64(http.StatusOK) && st != float64(http.StatusNotFound) {
+			t.Fatalf("player's DELETE on stop: %v, want edge-2 (%s) to answer 200 or 404", d, target.Host)
+		}
+	})
+}
+
+// trustingTab opens a tab that accepts the edges' self-signed
+// certificates, as pages in production accept edges' trusted ones.
+func trustingTab(t *testing.T, b *playertest.Browser, noWT bool) *playertest.Tab {
+	t.Helper()
+	tab, err := b.NewTab(noWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tab.Close)
+	if _, err := chromedp.Call(tab.Ctx, security.SetIgnoreCertificateErrors, security.SetIgnoreCertificateErrorsParams{Ignore: true}); err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// whepClientPlays runs whepPage's client against endpoint with tok and
+// checks it plays from the edge at host and deletes its session there.
+func whepClientPlays(t *testing.T, b *playertest.Browser, endpoint, tok, host string) {
+	t.Helper()
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(whepPage))
 	}))
 	defer page.Close()
-	tab, err := b.NewTab(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tab.Close()
-	// The edges' certificates are self-signed; pages in production reach
-	// edges with trusted ones.
-	if _, err := chromedp.Call(tab.Ctx, security.SetIgnoreCertificateErrors, security.SetIgnoreCertificateErrorsParams{Ignore: true}); err != nil {
-		t.Fatal(err)
-	}
+	tab := trustingTab(t, b, false)
 	if err := tab.Open(page.URL); err != nil {
 		t.Fatal(err)
 	}
-	args, _ := json.Marshal([]string{near.WHEPURL, far.Token})
+	args, _ := json.Marshal([]string{endpoint, tok})
 	if err := tab.Eval("play(..." + string(args) + ")"); err != nil {
 		t.Fatal(err)
 	}
@@ -137,18 +185,18 @@ func TestBrowserWHEPRedirect(t *testing.T) {
 	})
 	if m != nil {
 		if e, ok := m["error"].(string); ok {
-			m["error"] = strings.ReplaceAll(e, far.Token, "<token>")
+			m["error"] = strings.ReplaceAll(e, tok, "<token>")
 		}
 	}
 	if err != nil || m["error"] != nil || m["state"] != "connected" {
-		t.Fatalf("browser WHEP via edge-1: %v %v", err, m)
+		t.Fatalf("browser WHEP: %v %v", err, m)
 	}
-	if m["redirected"] != true || m["answeredBy"] != target.Host || m["resourceHost"] != target.Host || m["track"] != true {
-		t.Fatalf("browser WHEP: %v; want redirected, answered by edge-2 (%s) with a video track", m, target.Host)
+	if m["redirected"] != true || m["answeredBy"] != host || m["resourceHost"] != host || m["track"] != true {
+		t.Fatalf("browser WHEP: %v; want redirected, answered by %s with a video track", m, host)
 	}
-	t.Logf("browser WHEP redirected from edge-1 to edge-2: %v frames decoded", m["framesDecoded"])
-	// The session resource on edge-2 answers the browser's preflight and
-	// DELETE across origins.
+	t.Logf("browser WHEP redirected to %s: %v frames decoded", host, m["framesDecoded"])
+	// The session resource on the target edge answers the browser's
+	// preflight and DELETE across origins.
 	if err := tab.Eval("hangUp()"); err != nil {
 		t.Fatal(err)
 	}
