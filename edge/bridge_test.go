@@ -138,8 +138,8 @@ func TestWebRTCBridgeAcrossEdges(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != view.WHEPURL {
-			t.Errorf("WHEP on edge-a with edge-b's token: %d Location %q, want 307 to %s", resp.StatusCode, resp.Header.Get("Location"), view.WHEPURL)
+		if want := view.WHEPURL + "?token=" + view.Token; resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
+			t.Errorf("WHEP on edge-a with edge-b's token: %d Location %q, want 307 to %s", resp.StatusCode, resp.Header.Get("Location"), want)
 		}
 		// Edge B takes one viewer; the next is told to come back later.
 		extra, err := bridgeAPI(t).NewPeerConnection(webrtc.Configuration{})

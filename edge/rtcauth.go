@@ -3,8 +3,6 @@ package edge
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/strata-edge/strata/api"
@@ -56,9 +54,12 @@ type boundChecker interface {
 
 var _ boundChecker = (*authz.Authorizer)(nil)
 
-// viewerRouter sends a WHEP viewer whose valid token is bound to another
-// edge (the one the origin routed it to) there with a 307; anything else
-// is left to authorization.
+// viewerRouter sends a WHEP viewer (or WHIP publisher) whose valid token
+// is bound to another edge, the one the origin routed it to, there with a
+// 307; anything else is left to authorization. The Location carries the
+// token in its query (webrtc.TokenParam), since browsers drop
+// Authorization on a redirect to another origin; the token is bound to
+// that edge, so it goes nowhere it was not already valid.
 type viewerRouter struct {
 	auth    boundChecker
 	nodes   nodeLookup
@@ -66,8 +67,8 @@ type viewerRouter struct {
 }
 
 func (v *viewerRouter) route(ctx context.Context, ns media.Namespace, req *webrtc.Request) (string, error) {
-	tok, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-	node, ok := v.auth.BoundElsewhere(strings.TrimSpace(tok), ns)
+	tok, _ := req.Token()
+	node, ok := v.auth.BoundElsewhere(tok, ns)
 	if !ok {
 		return "", nil
 	}
@@ -75,11 +76,11 @@ func (v *viewerRouter) route(ctx context.Context, ns media.Namespace, req *webrt
 	defer cancel()
 	n, err := v.nodes.Node(ctx, node)
 	if err != nil {
-		return "", fmt.Errorf("route viewer to %s: %w", node, err)
+		return "", fmt.Errorf("route client to %s: %w", node, err)
 	}
 	addr := n.Addrs["whip"]
 	if addr == "" {
 		return "", nil
 	}
-	return "https://" + addr + "/whep/" + url.PathEscape(ns.Tenant) + "/" + url.PathEscape(ns.Session), nil
+	return "https://" + addr, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -114,7 +115,8 @@ func TestViewerRouter(t *testing.T) {
 		url     string
 		wantErr bool
 	}{
-		{"bound to another edge", sign(token.RoleViewer, bound("edge-2")), "https://10.0.0.2:8443/whep/t1/s1", false},
+		{"bound to another edge", sign(token.RoleViewer, bound("edge-2")), "https://10.0.0.2:8443", false},
+		{"publisher bound to another edge", sign(token.RolePublisher, bound("edge-2")), "https://10.0.0.2:8443", false},
 		{"bound here", sign(token.RoleViewer, bound("edge-1")), "", false},
 		{"unbound", sign(token.RoleViewer), "", false},
 		{"other session", sign(token.RoleViewer, bound("edge-2"), func(c *token.Claims) { c.Session = "s2" }), "", false},
@@ -128,9 +130,15 @@ func TestViewerRouter(t *testing.T) {
 			if tc.tok != "" {
 				req.Header.Set("Authorization", "Bearer "+tc.tok)
 			}
-			url, err := r.route(context.Background(), ns, req)
-			if (err != nil) != tc.wantErr || url != tc.url {
-				t.Fatalf("route = %q, %v; want %q (error %v)", url, err, tc.url, tc.wantErr)
+			got, err := r.route(context.Background(), ns, req)
+			if (err != nil) != tc.wantErr || got != tc.url {
+				t.Fatalf("route = %q, %v; want %q (error %v)", got, err, tc.url, tc.wantErr)
+			}
+			// A token in the query (a redirect followed by a browser)
+			// routes the same way.
+			q := &webrtc.Request{Header: http.Header{}, Query: url.Values{webrtc.TokenParam: {tc.tok}}}
+			if got, err := r.route(context.Background(), ns, q); (err != nil) != tc.wantErr || got != tc.url {
+				t.Fatalf("route with the token in the query = %q, %v; want %q (error %v)", got, err, tc.url, tc.wantErr)
 			}
 		})
 	}

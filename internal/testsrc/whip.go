@@ -225,7 +225,7 @@ func (p *WHIPPublisher) post(ctx context.Context, u *url.URL, offer string) (str
 			if ctx.Err() != nil {
 				return "", ctx.Err()
 			}
-			return "", fmt.Errorf("%w: POST %s: %w", ErrWHIPUnavailable, u.Redacted(), err)
+			return "", fmt.Errorf("%w: POST %s: %w", ErrWHIPUnavailable, u.Redacted(), withoutURL(err))
 		}
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, whipMaxBody))
 		_ = resp.Body.Close()
@@ -413,7 +413,7 @@ func (p *WHIPPublisher) deleteResource() {
 	p.authorize(req)
 	resp, err := p.hc.Do(req)
 	if err != nil {
-		p.log.Warn("whip delete failed", "err", err)
+		p.log.Warn("whip delete failed", "err", withoutURL(err))
 		return
 	}
 	_ = resp.Body.Close()
@@ -440,4 +440,14 @@ func isLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// withoutURL drops the URL an HTTP client error names: after a redirect
+// to another edge it carries the token in its query, and errors get logged.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }

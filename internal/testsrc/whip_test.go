@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -233,5 +234,27 @@ func TestTestsrcWHIPRefusals(t *testing.T) {
 				t.Fatalf("%d requests, want %d", calls.Load(), len(tc.statuses))
 			}
 		})
+	}
+}
+
+// TestTestsrcWHIPErrorHidesRedirectToken: a redirect to another edge
+// carries the token in the Location's query; when that edge cannot be
+// reached the error, which gets logged, does not repeat it.
+func TestTestsrcWHIPErrorHidesRedirectToken(t *testing.T) {
+	closed := httptest.NewTLSServer(http.NotFoundHandler())
+	gone := closed.URL
+	closed.Close()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Location", gone+"/whip/t/s?token=secret-token")
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	src, _ := newSource(t, testsrc.SourceOptions{NoInput: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := testsrc.DialWHIP(ctx, src, testsrc.WHIPConfig{URL: srv.URL + "/whip/t/s", Token: []byte("tok"),
+		TLS: srv.Client().Transport.(*http.Transport).TLSClientConfig, Attempts: 1, Backoff: time.Millisecond})
+	if !errors.Is(err, testsrc.ErrWHIPUnavailable) || strings.Contains(err.Error(), "secret-token") {
+		t.Fatalf("err %v: want %v naming no token", err, testsrc.ErrWHIPUnavailable)
 	}
 }

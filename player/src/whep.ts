@@ -60,7 +60,9 @@ export async function whep(url: string, token: string, opts: { media: boolean; i
     if (rsp.status === 404 || rsp.status === 409) throw new WhepError("session not live or ended", "not-found");
     if (rsp.status !== 201 && rsp.status !== 200) throw new WhepError(`WHEP answer ${rsp.status}: ${(await rsp.text()).slice(0, 200)}`, "closed");
     const loc = rsp.headers.get("Location");
-    if (loc) sess.resource = new URL(loc, url).toString();
+    // Relative to the URL that answered: a 307 may have sent the offer to
+    // another edge, and the session lives there.
+    if (loc) sess.resource = new URL(loc, rsp.url || url).toString();
     await pc.setRemoteDescription({ type: "answer", sdp: await rsp.text() });
   } catch (e) {
     pc.close();

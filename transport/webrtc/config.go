@@ -51,10 +51,13 @@ type Grant struct {
 // plug in offline token verification without this package importing it.
 type Authorizer func(ctx context.Context, token string, ns media.Namespace, want Role) (Grant, error)
 
-// Router lets the edge send a viewer elsewhere: a non-empty URL answers 307
-// with that Location (WHEP clients re-POST there). It runs before the
-// Authorizer, so it must only redirect for a token it has verified.
-type Router func(ctx context.Context, ns media.Namespace, req *Request) (url string, err error)
+// Router lets the edge send a WHIP or WHEP client elsewhere: a non-empty
+// base URL (scheme://host:port of another server mounted at the same
+// PathPrefix) answers 307 to the same endpoint there, with the request's
+// token in the Location's query (see TokenParam); clients re-POST there.
+// It runs before the Authorizer, so it must only redirect for a token it
+// has verified and that the target accepts.
+type Router func(ctx context.Context, ns media.Namespace, req *Request) (base string, err error)
 
 // KeyframeRequester asks the publisher of a track that is not ingested here
 // (e.g. relayed over MoQ) for a keyframe. Calls are already rate-limited.

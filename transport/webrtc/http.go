@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -29,8 +30,45 @@ const maxBody = 64 << 10
 type Request struct {
 	Method string
 	Path   string
+	// Query is the parsed query string; only TokenParam is read.
+	Query  url.Values
 	Header http.Header
 	Body   []byte
+}
+
+// TokenParam is the query parameter that carries a bearer token when the
+// request has no Authorization header.
+//
+// Why: RFC 9725 (section 4.5) and the WHEP draft make clients follow a
+// 307 from an endpoint to another server, and both allow the token to be
+// encoded in the endpoint URL instead of the Authorization header. A
+// browser following a redirect to another origin drops Authorization
+// (Fetch standard, "HTTP-redirect fetch"), and edges are different
+// origins, so a redirect to another edge would arrive unauthenticated.
+// The redirecting edge therefore puts the caller's token, already
+// verified and bound to the target edge by its node claim, in the
+// Location's query; the target accepts it there. The token goes nowhere
+// it was not already valid, and viewer tokens are short-lived. URLs leak
+// into logs and Referer headers, so nothing here logs a URL, every
+// answer says Referrer-Policy: no-referrer, and a redirect is no-store.
+const TokenParam = "token"
+
+// Token returns the request's bearer token: the Authorization header's
+// when it holds one, else TokenParam's. fromQuery says it came from the URL.
+func (r *Request) Token() (tok string, fromQuery bool) {
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	if scheme, rest, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		h = strings.TrimSpace(rest)
+	} else if strings.EqualFold(h, "Bearer") {
+		h = ""
+	}
+	if h != "" {
+		return h, false
+	}
+	if t := strings.TrimSpace(r.Query.Get(TokenParam)); t != "" {
+		return t, true
+	}
+	return "", false
 }
 
 // Response is what the core answers; adapters copy it out.
@@ -67,7 +105,16 @@ func (s *Server) parsePath(p string) (endpoint, bool) {
 }
 
 func (s *Server) resourcePath(e endpoint, id string) string {
-	return fmt.Sprintf("%s/%s/%s/%s/%s", s.cfg.PathPrefix, e.kind, e.ns.Tenant, e.ns.Session, id)
+	return s.endpointPath(e) + "/" + id
+}
+
+func (s *Server) endpointPath(e endpoint) string {
+	return fmt.Sprintf("%s/%s/%s/%s", s.cfg.PathPrefix, e.kind, url.PathEscape(e.ns.Tenant), url.PathEscape(e.ns.Session))
+}
+
+// withToken appends tok to u as TokenParam.
+func withToken(u, tok string) string {
+	return u + "?" + url.Values{TokenParam: {tok}}.Encode()
 }
 
 // Serve handles one WHIP or WHEP request.
@@ -80,6 +127,9 @@ func (s *Server) Serve(ctx context.Context, req *Request) *Response {
 		resp.Header = http.Header{}
 	}
 	s.cors(resp.Header)
+	// A token may be in this request's URL: a page the answer leads to
+	// must not pass it on.
+	resp.Header.Set("Referrer-Policy", "no-referrer")
 	return resp
 }
 
@@ -148,12 +198,12 @@ func (s *Server) links(h http.Header) {
 func quote(s string) string { return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) }
 
 func (s *Server) authorize(ctx context.Context, req *Request, ns media.Namespace, want Role) (Grant, error) {
-	token, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	token, _ := req.Token()
 	if s.cfg.Authorizer == nil {
 		// No tokens to order publishers by: a reconnecting one wins.
 		return Grant{Role: want, Issued: time.Now()}, nil
 	}
-	g, err := s.cfg.Authorizer(ctx, strings.TrimSpace(token), ns, want)
+	g, err := s.cfg.Authorizer(ctx, token, ns, want)
 	if err != nil {
 		return Grant{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
 	}
@@ -164,18 +214,18 @@ func (s *Server) authorize(ctx context.Context, req *Request, ns media.Namespace
 }
 
 func (s *Server) post(ctx context.Context, req *Request, e endpoint) *Response {
-	// Routing comes first: a viewer token bound to another edge is not
-	// valid here, but the viewer belongs there.
-	if e.kind == "whep" && s.cfg.Router != nil {
-		url, err := s.cfg.Router(ctx, e.ns, req)
+	// Routing comes first: a token bound to another edge is not valid
+	// here, but its holder belongs there.
+	if s.cfg.Router != nil {
+		base, err := s.cfg.Router(ctx, e.ns, req)
 		if err != nil {
-			s.cfg.Logger.Warn("routing a viewer failed", "ns", e.ns, "err", err)
+			s.cfg.Logger.Warn("routing a client failed", "kind", e.kind, "ns", e.ns, "err", err)
 			r := plain(http.StatusServiceUnavailable, "routing failed")
 			r.Header.Set("Retry-After", s.retryAfter())
 			return r
 		}
-		if url != "" {
-			return &Response{Status: http.StatusTemporaryRedirect, Header: http.Header{"Location": {url}}}
+		if base != "" {
+			return s.redirect(base, e, req)
 		}
 	}
 	g, err := s.authorize(ctx, req, e.ns, map[string]Role{"whip": RolePublisher, "whep": RoleViewer}[e.kind])
@@ -196,11 +246,28 @@ func (s *Server) post(ctx context.Context, req *Request, e endpoint) *Response {
 	}
 	h := http.Header{}
 	h.Set("Content-Type", ContentTypeSDP)
-	h.Set("Location", s.resourcePath(e, ans.id))
+	loc := s.resourcePath(e, ans.id)
+	if tok, fromQuery := req.Token(); fromQuery {
+		// A client authenticated by its URL (a followed redirect, or one
+		// configured so) reaches its session the same way.
+		loc = withToken(loc, tok)
+	}
+	h.Set("Location", loc)
 	h.Set("ETag", ans.etag)
 	h.Set("Accept-Patch", ContentTypeSDPFrag)
 	s.links(h)
 	return &Response{Status: http.StatusCreated, Header: h, Body: []byte(ans.sdp)}
+}
+
+// redirect answers 307 to the same endpoint on the edge at base, with
+// the caller's token in the query (see TokenParam): the Router verified
+// it and found it bound to that edge, which is the only place it admits.
+func (s *Server) redirect(base string, e endpoint, req *Request) *Response {
+	loc := base + s.endpointPath(e)
+	if tok, _ := req.Token(); tok != "" {
+		loc = withToken(loc, tok)
+	}
+	return &Response{Status: http.StatusTemporaryRedirect, Header: http.Header{"Location": {loc}, "Cache-Control": {"no-store"}}}
 }
 
 func (s *Server) patch(ctx context.Context, req *Request, e endpoint) *Response {
@@ -321,7 +388,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	resp := s.Serve(r.Context(), &Request{Method: r.Method, Path: r.URL.Path, Header: r.Header, Body: body})
+	resp := s.Serve(r.Context(), &Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header, Body: body})
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,7 +62,7 @@ func TestPOSTErrors(t *testing.T) {
 		c.MaxViewers = 1
 		c.Router = func(_ context.Context, ns media.Namespace, _ *Request) (string, error) {
 			if ns.Session == "elsewhere" {
-				return "https://edge-b.example/rtc/whep/acme/elsewhere", nil
+				return "https://edge-b.example", nil
 			}
 			return "", nil
 		}
@@ -99,7 +101,18 @@ func TestPOSTErrors(t *testing.T) {
 			}},
 		{name: "routed elsewhere", kind: "whep", session: "elsewhere", ctype: ContentTypeSDP, body: valid, hdr: good, status: 307,
 			check: func(t *testing.T, h http.Header, _ string) {
-				if h.Get("Location") != "https://edge-b.example/rtc/whep/acme/elsewhere" {
+				// The token rides in the query: a browser drops
+				// Authorization on a redirect to another origin.
+				if h.Get("Location") != "https://edge-b.example/rtc/whep/acme/elsewhere?token=good" {
+					t.Errorf("Location = %q", h.Get("Location"))
+				}
+				if h.Get("Cache-Control") != "no-store" || h.Get("Referrer-Policy") != "no-referrer" {
+					t.Errorf("Cache-Control %q, Referrer-Policy %q; want no-store, no-referrer", h.Get("Cache-Control"), h.Get("Referrer-Policy"))
+				}
+			}},
+		{name: "publisher routed elsewhere", kind: "whip", session: "elsewhere", ctype: ContentTypeSDP, body: valid, hdr: good, status: 307,
+			check: func(t *testing.T, h http.Header, _ string) {
+				if h.Get("Location") != "https://edge-b.example/rtc/whip/acme/elsewhere?token=good" {
 					t.Errorf("Location = %q", h.Get("Location"))
 				}
 			}},
@@ -288,4 +301,62 @@ func dataChannels(v *viewer) []*webrtc.DataChannel {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.dcs
+}
+
+// TestQueryToken: a client without an Authorization header (a browser
+// that followed a redirect to another origin) is authorized by the token
+// in the URL's query, reaches its session resource the same way, and a
+// header, when sent, is the one that counts.
+func TestQueryToken(t *testing.T) {
+	var seen []string
+	var mu sync.Mutex
+	e := newEnv(t, func(c *Config) {
+		c.Authorizer = func(_ context.Context, token string, _ media.Namespace, want Role) (Grant, error) {
+			mu.Lock()
+			seen = append(seen, token)
+			mu.Unlock()
+			if token == "good" {
+				return Grant{Role: want}, nil
+			}
+			return Grant{}, errors.New("bad token")
+		}
+	})
+	e.liveHub("live")
+
+	st, h, body := e.do(http.MethodPost, e.url("whep", "live")+"?token=good", ContentTypeSDP, recvonlyOffer(t), nil)
+	if st != http.StatusCreated {
+		t.Fatalf("POST with ?token=: %d %s", st, body)
+	}
+	loc := h.Get("Location")
+	if !strings.HasPrefix(loc, "/rtc/whep/acme/live/") || !strings.HasSuffix(loc, "?token=good") {
+		t.Fatalf("Location = %q, want the resource with the query token", loc)
+	}
+	if h.Get("Referrer-Policy") != "no-referrer" {
+		t.Errorf("Referrer-Policy = %q", h.Get("Referrer-Policy"))
+	}
+
+	// Authorization wins over the query: a bad header is refused.
+	st, _, _ = e.do(http.MethodPost, e.url("whep", "live")+"?token=good", ContentTypeSDP, recvonlyOffer(t), map[string]string{"Authorization": "Bearer nope"})
+	if st != http.StatusUnauthorized {
+		t.Errorf("bad header with good query: %d, want 401", st)
+	}
+	st, _, _ = e.do(http.MethodPost, e.url("whep", "live")+"?token=nope", ContentTypeSDP, recvonlyOffer(t), nil)
+	if st != http.StatusUnauthorized {
+		t.Errorf("bad query token: %d, want 401", st)
+	}
+	// An empty bearer is no token: the query's counts.
+	st, _, body = e.do(http.MethodPost, e.url("whep", "live")+"?token=good", ContentTypeSDP, recvonlyOffer(t), map[string]string{"Authorization": "Bearer "})
+	if st != http.StatusCreated {
+		t.Errorf("empty bearer with good query: %d %s, want 201", st, body)
+	}
+	// The session resource takes the query token too.
+	st, _, body = e.do(http.MethodDelete, e.http.URL+loc, "", "", nil)
+	if st != http.StatusOK {
+		t.Fatalf("DELETE %s: %d %s", loc, st, body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"good", "nope", "nope", "good", "good"}; !slices.Equal(seen, want) {
+		t.Errorf("authorizer saw %q, want %q", seen, want)
+	}
 }
