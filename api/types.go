@@ -384,8 +384,10 @@ type JoinRequest struct {
 	APIAddr  string `json:"api_addr"`
 	// GossipAddr lets edges and other origins find this origin's pool.
 	GossipAddr string `json:"gossip_addr,omitempty"`
-	Region     string `json:"region,omitempty"`
-	Nonvoter   bool   `json:"nonvoter,omitempty"`
+	// MetricsAddr is where the origin serves /metrics (addrs.metrics).
+	MetricsAddr string `json:"metrics_addr,omitempty"`
+	Region      string `json:"region,omitempty"`
+	Nonvoter    bool   `json:"nonvoter,omitempty"`
 }
 
 // LeaderChange is the answer of a leadership transfer.
@@ -494,4 +496,13 @@ type NodeCertificate struct {
 	Certificate string    `json:"certificate"`
 	CA          string    `json:"ca"`
 	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// PrometheusTargetGroup is one entry of GET /v1/prometheus/targets, in
+// Prometheus' http_sd_config format: a node's metrics endpoint and the
+// labels its series get. __scheme__ and __metrics_path__ tell Prometheus
+// how to scrape it; role, region and node are plain target labels.
+type PrometheusTargetGroup struct {
+	Targets []string          `json:"targets"`
+	Labels  map[string]string `json:"labels"`
 }

@@ -61,8 +61,9 @@ type Config struct {
 
 	Log LogConfig `yaml:"log"`
 	// Metrics: with metrics.addr set the edge serves /metrics there (an
-	// edge serves none otherwise); metrics.token (or token_file) requires
-	// a bearer token.
+	// edge serves none otherwise; Defaults, which `strata edge` starts
+	// from, sets DefaultMetricsAddr); metrics.token (or token_file)
+	// requires a bearer token.
 	Metrics metricsrv.Config `yaml:"metrics"`
 }
 
@@ -72,6 +73,9 @@ type AdvertiseConfig struct {
 	QUIC   string `yaml:"quic"`
 	WebRTC string `yaml:"webrtc"`
 	WHIP   string `yaml:"whip"`
+	// Metrics is the /metrics host:port Prometheus dials; default: the
+	// bound metrics.addr, an unspecified host replaced by gossip's.
+	Metrics string `yaml:"metrics"`
 }
 
 // GossipConfig is the edge's gossip membership.
@@ -99,6 +103,7 @@ func Defaults() Config {
 		AssignmentWait: 30 * time.Second,
 		LeaveTimeout:   5 * time.Second,
 		Log:            LogConfig{Level: "info", Format: "text"},
+		Metrics:        metricsrv.Config{Addr: DefaultMetricsAddr},
 	}
 }
 
@@ -166,6 +171,11 @@ func (c *Config) Validate() error {
 	if c.Gossip.Advertise != "" {
 		if _, _, err := netutil.SplitHostPort(c.Gossip.Advertise); err != nil {
 			return bad("gossip.advertise", "%v", err)
+		}
+	}
+	if c.Advertise.Metrics != "" {
+		if _, _, err := netutil.SplitHostPort(c.Advertise.Metrics); err != nil {
+			return bad("advertise.metrics", "%v", err)
 		}
 	}
 	if err := gossip.Profile(c.Gossip.Profile).Validate(); err != nil {

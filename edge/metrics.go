@@ -2,12 +2,22 @@ package edge
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/strata-edge/strata/internal/metricsrv"
+	"github.com/strata-edge/strata/internal/pki"
 )
+
+// DefaultMetricsAddr is where `strata edge` serves /metrics unless
+// metrics.addr says otherwise: a port of its own next to gossip's 7946,
+// meant for the same private cluster network, HTTPS with the edge's
+// cluster certificate like every node-to-node listener. The public media
+// listeners are not used: their certificate is the public one, and a
+// scrape endpoint there would be open to every viewer.
+const DefaultMetricsAddr = "0.0.0.0:7947"
 
 // metricsRegistry picks the registry the edge's metrics go to and are
 // served from when metrics.addr is set: deps.Registerer if it can also be
@@ -32,18 +42,17 @@ func metricsRegistry(cfg metricsrv.Config, given prometheus.Registerer) (prometh
 }
 
 // listenMetrics serves g on metrics.addr behind the metrics token, over
-// TLS with the edge's cluster certificate.
-func (e *Edge) listenMetrics(g prometheus.Gatherer, token string) error {
+// TLS with the edge's cluster certificate; nil, nil without g.
+func listenMetrics(cfg metricsrv.Config, g prometheus.Gatherer, token string, id *pki.Holder, log *slog.Logger) (*metricsrv.Server, error) {
 	if g == nil {
-		return nil
+		return nil, nil
 	}
-	srv, err := metricsrv.Listen(e.cfg.Metrics.Addr, metricsrv.Handler(g, token), e.id.ServerConfig(nil), e.log)
+	srv, err := metricsrv.Listen(cfg.Addr, metricsrv.Handler(g, token), id.ServerConfig(nil), log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	e.metricsSrv = srv
-	e.log.Info("metrics listening", "addr", srv.Addr())
-	return nil
+	log.Info("metrics listening", "addr", srv.Addr())
+	return srv, nil
 }
 
 // MetricsAddr is the bound metrics.addr, or "" when the edge serves no

@@ -3,6 +3,8 @@ package edge
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/internal/pki"
+	"github.com/strata-edge/strata/internal/poll"
 	"github.com/strata-edge/strata/registry/gossip"
 )
 
@@ -58,6 +61,18 @@ func TestEdgeMetrics(t *testing.T) {
 	if status, body := get(token); status != http.StatusOK || !strings.Contains(body, "strata_gossip_members") {
 		t.Errorf("right token: %d %.200s; want the edge's metrics", status, body)
 	}
+	// The registration tells origins (and so /v1/nodes and Prometheus
+	// service discovery) where the metrics are.
+	poll.For(t, 10*time.Second, 20*time.Millisecond, func() error {
+		regs, _, _ := fo.snapshot()
+		if len(regs) == 0 {
+			return errors.New("no registration yet")
+		}
+		if got := regs[len(regs)-1].Addrs["metrics"]; got != e.MetricsAddr() {
+			return fmt.Errorf("registered addrs.metrics %q, want %s", got, e.MetricsAddr())
+		}
+		return nil
+	})
 
 	cfg = testConfig(fo.addr(), key)
 	cfg.NodeID = "edge-2"
@@ -68,5 +83,14 @@ func TestEdgeMetrics(t *testing.T) {
 	defer e2.Close(crashed())
 	if a := e2.MetricsAddr(); a != "" {
 		t.Errorf("edge without metrics.addr serves metrics at %s", a)
+	}
+}
+
+// TestEdgeMetricsDefault: `strata edge` starts from Defaults, which serve
+// metrics on DefaultMetricsAddr; an explicitly empty metrics.addr turns
+// them off.
+func TestEdgeMetricsDefault(t *testing.T) {
+	if got := Defaults().Metrics.Addr; got != DefaultMetricsAddr {
+		t.Errorf("Defaults().Metrics.Addr = %q, want %q", got, DefaultMetricsAddr)
 	}
 }

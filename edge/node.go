@@ -63,7 +63,8 @@ type Edge struct {
 	// id is the edge's certificate; renewer renews it through the origins.
 	id      *pki.Holder
 	renewer *pki.Renewer
-	// metricsSrv serves /metrics on metrics.addr; nil without it.
+	// metricsSrv serves /metrics on metrics.addr; nil without it. Closed
+	// last, so a scrape can see the edge leave.
 	metricsSrv *metricsrv.Server
 
 	metaMu sync.Mutex
@@ -140,10 +141,24 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		}
 	}
 	origins := api.New("", cfg.Join...).WithTLS(id.ClientConfig(pki.RolesOf(pki.RoleOrigin)))
+	// Metrics listen first so the registration can name their address.
+	msrv, err := listenMetrics(cfg.Metrics, gatherer, metricsToken, id, log)
+	if err != nil {
+		return nil, err
+	}
 	var ms *mediaServer
+	fail := func(err error) (*Edge, error) {
+		if ms != nil {
+			ms.close()
+		}
+		if msrv != nil {
+			msrv.Close(context.Background())
+		}
+		return nil, err
+	}
 	if cfg.Media.Enabled() {
 		if ms, err = startMedia(cfg.Media, cfg.NodeID, id, origins, base.With("node", cfg.NodeID), deps.Registerer); err != nil {
-			return nil, err
+			return fail(err)
 		}
 		a := ms.addrs()
 		cfg.Advertise.QUIC = cmp.Or(cfg.Advertise.QUIC, a.QUIC)
@@ -152,12 +167,6 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		if deps.Load == nil {
 			deps.Load = ms.load
 		}
-	}
-	fail := func(err error) (*Edge, error) {
-		if ms != nil {
-			ms.close()
-		}
-		return nil, err
 	}
 
 	meta := gossip.Meta{
@@ -174,7 +183,7 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	}
 
 	e := &Edge{
-		cfg: cfg, log: log, api: origins, pool: pool, media: ms, id: id,
+		cfg: cfg, log: log, api: origins, pool: pool, media: ms, id: id, metricsSrv: msrv,
 		sampler: gpu.NewSampler(src, cfg.LoadInterval, log, nil),
 		rec:     deps.Reconciler, loadSrc: deps.Load, cpu: cpuMeter{file: deps.CPUStatFile}, meta: meta,
 	}
@@ -203,7 +212,11 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	if e.rec == nil {
 		e.rec = LogReconciler{Log: log}
 	}
-	e.reg = registration(cfg, addrMap(cfg.Advertise, pool.Addr()), gpus, nic.Mbps)
+	addrs := addrMap(cfg.Advertise, pool.Addr())
+	if msrv != nil {
+		addrs["metrics"] = metricsrv.AdvertiseAddr(cfg.Advertise.Metrics, msrv.Addr(), pool.Addr())
+	}
+	e.reg = registration(cfg, addrs, gpus, nic.Mbps)
 	log.Info("edge starting", "gpus", len(gpus), "nic_mbps", nic.Mbps, "nic_iface", nic.Iface,
 		"gossip", pool.Addr(), "origins", cfg.Join)
 
@@ -219,12 +232,6 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	e.ctrlWG.Go(func() { e.joinPool(e.ctrlCtx) })
 	e.ctrlWG.Go(func() { e.registerLoop(e.ctrlCtx) })
 	e.ctrlWG.Go(func() { e.follow(e.ctrlCtx) })
-	if err := e.listenMetrics(gatherer, metricsToken); err != nil {
-		stopNow, cancel := context.WithCancel(context.Background())
-		cancel()
-		_ = e.Close(stopNow)
-		return nil, err
-	}
 	return e, nil
 }
 

@@ -25,13 +25,14 @@ import (
 type access uint8
 
 const (
-	public        access = iota // no credentials
-	anyKey                      // any valid API key (tenant-scoped results)
-	adminKey                    // admin keys only
-	nodeKey                     // admin keys or nodes (by certificate)
-	anyOrNode                   // any key, or a node
-	nodeOnly                    // nodes only
-	adminOrOrigin               // admin keys or origins
+	public         access = iota // no credentials
+	anyKey                       // any valid API key (tenant-scoped results)
+	adminKey                     // admin keys only
+	nodeKey                      // admin keys or nodes (by certificate)
+	anyOrNode                    // any key, or a node
+	nodeOnly                     // nodes only
+	adminOrOrigin                // admin keys or origins
+	adminOrMetrics               // admin keys or the metrics token (metrics.token)
 )
 
 // kind says where a route runs.
@@ -119,6 +120,8 @@ func (o *Origin) routes() []route {
 		{"POST", "/v1/pki/renew", nodeOnly, local, o.renewNode},
 		{"GET", "/v1/cluster/keys", public, read, o.jwks},
 		{"POST", "/v1/cluster/keys/rotate", adminKey, write, o.rotateSigningKey},
+
+		{"GET", "/v1/prometheus/targets", adminOrMetrics, local, o.prometheusTargets},
 	}
 }
 
@@ -129,7 +132,7 @@ func (a access) admits(who principal) bool {
 	switch a {
 	case anyKey:
 		return !who.isNode()
-	case adminKey:
+	case adminKey, adminOrMetrics:
 		return admin
 	case nodeKey:
 		return admin || who.isNode()
@@ -179,7 +182,7 @@ func (o *Origin) wrap(rt route) fasthttp.RequestHandler {
 		cx, cancel := context.WithCancel(o.ctx)
 		defer cancel()
 		c := &call{ctx: ctx, cx: cx}
-		if rt.access != public {
+		if rt.access != public && !(rt.access == adminOrMetrics && o.metricsTokenPresented(ctx)) {
 			who, err := o.authenticate(ctx)
 			if err != nil {
 				o.authFailed(ctx, err, start)

@@ -109,6 +109,8 @@ func (o *Origin) joinCluster(c *call) (int, any, error) {
 		return 0, nil, badRequest("api_addr: required")
 	case len(b.GossipAddr) > 256:
 		return 0, nil, badRequest("gossip_addr: at most 256 characters")
+	case len(b.MetricsAddr) > 256:
+		return 0, nil, badRequest("metrics_addr: at most 256 characters")
 	}
 	if err := c.who.mayActAs(b.ID, pki.RoleOrigin); err != nil {
 		return 0, nil, err
@@ -122,10 +124,14 @@ func (o *Origin) joinCluster(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	v, err := o.reg.Apply(c.cx, &registry.UpsertNode{Node: registry.Node{
+	n := registry.Node{
 		ID: b.ID, Role: registry.RoleOrigin, Region: b.Region, State: registry.NodeAlive,
 		Addrs: map[string]string{"api": b.APIAddr, "raft": b.RaftAddr, "gossip": b.GossipAddr},
-	}})
+	}
+	if b.MetricsAddr != "" {
+		n.Addrs["metrics"] = b.MetricsAddr
+	}
+	v, err := o.reg.Apply(c.cx, &registry.UpsertNode{Node: n})
 	if err != nil {
 		return 0, nil, err
 	}

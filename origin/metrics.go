@@ -82,6 +82,15 @@ func (o *Origin) listenMetrics() error {
 	return nil
 }
 
+// metricsAdvertise is the /metrics address other nodes and Prometheus
+// dial, recorded in the registry as addrs.metrics.
+func (o *Origin) metricsAdvertise() string {
+	if o.metricsSrv == nil {
+		return o.apiAddr
+	}
+	return metricsrv.AdvertiseAddr("", o.metricsSrv.Addr(), o.apiAddr)
+}
+
 // MetricsAddr is where /metrics is served: metrics.addr's bound address,
 // or the API address.
 func (o *Origin) MetricsAddr() string {

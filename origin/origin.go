@@ -160,6 +160,18 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		ln.Close()
 		return nil, err
 	}
+	// Metrics listen before the registry starts, so that this node's
+	// registration (join, registerSelf) can name their address.
+	if err := o.listenMetrics(); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	closeEarly := func() {
+		ln.Close()
+		if o.metricsSrv != nil {
+			o.metricsSrv.Close(context.Background())
+		}
+	}
 	rdeps := registry.Deps{OnLeader: o.onLeader, WrapStream: deps.WrapRaftStream, Logger: log, Metrics: o.prom}
 	if o.node != nil {
 		onlyOrigins := pki.RolesOf(pki.RoleOrigin)
@@ -167,7 +179,7 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		o.peers.tls = o.node.ClientConfig(onlyOrigins)
 		apiTLS, err := o.apiTLS(hosts)
 		if err != nil {
-			ln.Close()
+			closeEarly()
 			return nil, err
 		}
 		ln = tls.NewListener(ln, apiTLS)
@@ -175,19 +187,19 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 	}
 	o.reg, err = registry.New(cfg.registryConfig(), rdeps)
 	if err != nil {
-		ln.Close()
+		closeEarly()
 		return nil, err
 	}
 	// A failed start unwinds at once: nothing was announced to hand off.
 	stopNow, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := o.openGossip(); err != nil {
-		ln.Close()
+		closeEarly()
 		o.reg.Close(stopNow)
 		return nil, err
 	}
 	if err := o.openControllers(); err != nil {
-		ln.Close()
+		closeEarly()
 		o.reg.Close(stopNow)
 		_ = o.pool.Close(stopNow)
 		return nil, err
@@ -227,10 +239,6 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 	}
 	o.wg.Add(1)
 	go o.gossipJoinLoop()
-	if err := o.listenMetrics(); err != nil {
-		_ = o.Close(stopNow)
-		return nil, err
-	}
 	close(o.opened)
 	o.log.Info("origin started", "api", o.apiAddr, "raft", o.reg.RaftAddr(), "bootstrap", cfg.Bootstrap)
 	return o, nil
@@ -378,12 +386,12 @@ func (o *Origin) leaderHousekeeping(ctx context.Context) bool {
 }
 
 func (o *Origin) registerSelf(ctx context.Context) error {
-	if n, ok := o.reg.State().Node(o.cfg.NodeID); ok && n.Addrs["api"] == o.apiAddr && n.Addrs["raft"] == o.reg.RaftAddr() && n.Addrs["gossip"] == o.gossipAddr && n.State == registry.NodeAlive {
+	if n, ok := o.reg.State().Node(o.cfg.NodeID); ok && n.Addrs["api"] == o.apiAddr && n.Addrs["raft"] == o.reg.RaftAddr() && n.Addrs["gossip"] == o.gossipAddr && n.Addrs["metrics"] == o.metricsAdvertise() && n.State == registry.NodeAlive {
 		return nil
 	}
 	_, err := o.reg.Apply(ctx, &registry.UpsertNode{Node: registry.Node{
 		ID: o.cfg.NodeID, Role: registry.RoleOrigin, Region: o.cfg.Region,
-		Addrs: map[string]string{"api": o.apiAddr, "raft": o.reg.RaftAddr(), "gossip": o.gossipAddr},
+		Addrs: map[string]string{"api": o.apiAddr, "raft": o.reg.RaftAddr(), "gossip": o.gossipAddr, "metrics": o.metricsAdvertise()},
 		State: registry.NodeAlive, Meta: registry.Meta{UpdatedAt: time.Now().UTC()},
 	}})
 	return err
@@ -407,7 +415,7 @@ func (o *Origin) addSigningKey(ctx context.Context) (*registry.SigningKey, error
 // joinLoop asks the configured origins to add this node until one does.
 func (o *Origin) joinLoop() {
 	defer o.wg.Done()
-	body, _ := json.Marshal(api.JoinRequest{ID: o.cfg.NodeID, RaftAddr: o.reg.RaftAddr(), APIAddr: o.apiAddr, GossipAddr: o.gossipAddr, Region: o.cfg.Region, Nonvoter: o.cfg.Nonvoter})
+	body, _ := json.Marshal(api.JoinRequest{ID: o.cfg.NodeID, RaftAddr: o.reg.RaftAddr(), APIAddr: o.apiAddr, GossipAddr: o.gossipAddr, MetricsAddr: o.metricsAdvertise(), Region: o.cfg.Region, Nonvoter: o.cfg.Nonvoter})
 	backoff := 100 * time.Millisecond
 	for {
 		for _, addr := range o.cfg.Join {

@@ -528,15 +528,15 @@ func TestPlacementClusterCapacity(t *testing.T) {
 	t.Run("metrics", func(t *testing.T) {
 		pending := census(f.waitSettled(t, pcCapacity))["pending"]
 		exact := map[string]float64{
-			`strata_placement_pending_sessions`:                              float64(pending),
-			`strata_placement_region_reserved_gpu_memory_mb{region="local"}`: pcCapacity * pcSessionMB,
-			`strata_placement_region_reserved_egress_mbps{region="local"}`:   pcCapacity * pcEgressMbps,
-			`strata_placement_region_capacity_egress_mbps{region="local"}`:   pcEdges * pcEdgeNICMbps,
+			`strata_placement_pending_sessions`:                                        float64(pending),
+			`strata_placement_region_reserved_gpu_memory_bytes{region="local"}`:        pcCapacity * pcSessionMB << 20,
+			`strata_placement_region_reserved_egress_bytes_per_second{region="local"}`: pcCapacity * pcEgressMbps * 1e6 / 8,
+			`strata_placement_region_capacity_egress_bytes_per_second{region="local"}`: pcEdges * pcEdgeNICMbps * 1e6 / 8,
 		}
 		positive := []string{
 			`strata_placement_decisions_total{outcome="placed"}`,
 			`strata_placement_decision_seconds_count`,
-			`strata_placement_capacity_gpu_memory_mb{node="` + edgeIDs(1)[0] + `",region="local"}`,
+			`strata_placement_capacity_gpu_memory_bytes{node="` + edgeIDs(1)[0] + `",region="local"}`,
 		}
 		// Gauges come from the replicated state, on every live origin;
 		// decision counters from the leader, which decides.

@@ -89,6 +89,9 @@ func runDev(args []string) error {
 		ecfg.Token, ecfg.CAFingerprint, ecfg.DataDir = joinTok.Token, joinTok.CAFingerprint, filepath.Join(*dir, e.id)
 		ecfg.Gossip.Addr, ecfg.Gossip.Keys, ecfg.Gossip.Profile = ports[2+i], []string{key}, string(gossip.ProfileLocal)
 		ecfg.DrainGrace = 0
+		// Two edges in one process: metrics on a port the kernel picks
+		// (service discovery and /v1/nodes list it) instead of the default.
+		ecfg.Metrics.Addr = "127.0.0.1:0"
 		// Media on loopback ports the kernel picks; the edge advertises
 		// what it bound, with a self-signed certificate.
 		ecfg.Media = edge.MediaConfig{QUICAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", WebRTCAddr: "127.0.0.1:0"}

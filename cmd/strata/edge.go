@@ -43,6 +43,7 @@ func edgeFlags(cfg *edge.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Advertise.API, "api-advertise", cfg.Advertise.API, "edge API host:port others use (advertise.api)")
 	fs.StringVar(&cfg.Advertise.QUIC, "quic-advertise", cfg.Advertise.QUIC, "MoQ QUIC/WebTransport host:port (advertise.quic)")
 	fs.StringVar(&cfg.Advertise.WebRTC, "webrtc-advertise", cfg.Advertise.WebRTC, "WebRTC UDP host:port (advertise.webrtc)")
+	fs.StringVar(&cfg.Advertise.Metrics, "metrics-advertise", cfg.Advertise.Metrics, "/metrics host:port Prometheus dials, listed in /v1/nodes and service discovery; default: --metrics-addr with gossip's host (advertise.metrics)")
 	fs.StringVar(&cfg.Advertise.WHIP, "whip-advertise", cfg.Advertise.WHIP, "WHIP/WHEP HTTP host:port (advertise.whip)")
 	fs.StringVar(&cfg.Media.QUICAddr, "media-quic-addr", cfg.Media.QUICAddr, "UDP host:port for MoQ over raw QUIC and WebTransport /moq; empty: no MoQ (media.quic_addr)")
 	fs.StringVar(&cfg.Media.HTTPAddr, "media-http-addr", cfg.Media.HTTPAddr, "HTTPS host:port for WHIP /whip/{tenant}/{session} and WHEP /whep/... (media.http_addr)")

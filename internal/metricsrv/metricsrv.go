@@ -76,10 +76,8 @@ func Handler(g prometheus.Gatherer, token string) http.Handler {
 	if token == "" {
 		return h
 	}
-	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
+		if !Authorized(r.Header.Get("Authorization"), token) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
 			w.WriteHeader(http.StatusUnauthorized)
@@ -89,6 +87,16 @@ func Handler(g prometheus.Gatherer, token string) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// Authorized reports whether an Authorization header value presents
+// token as a bearer token (compared in constant time). An empty token
+// authorizes nothing.
+func Authorized(header, token string) bool {
+	if token == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(header), []byte("Bearer "+token)) == 1
 }
 
 // Server is a listener of its own serving only /metrics.
@@ -134,4 +142,25 @@ func (s *Server) Close(ctx context.Context) {
 		_ = s.srv.Close()
 	}
 	<-s.done
+}
+
+// AdvertiseAddr is the metrics address others should dial: advertise when
+// set, else bound with an unspecified host (0.0.0.0, ::) replaced by the
+// host of peer, an address of the same node others already reach (its
+// API or gossip address).
+func AdvertiseAddr(advertise, bound, peer string) string {
+	if advertise != "" {
+		return advertise
+	}
+	host, port, err := net.SplitHostPort(bound)
+	if err != nil {
+		return bound
+	}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		return bound
+	}
+	if ph, _, err := net.SplitHostPort(peer); err == nil && ph != "" {
+		return net.JoinHostPort(ph, port)
+	}
+	return bound
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
+	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/poll"
 )
@@ -131,6 +132,8 @@ func (c *Cluster) EdgeConfig(ctx context.Context, spec EdgeSpec) (edge.Config, e
 		},
 		LoadInterval: spec.LoadInterval, DrainGrace: spec.DrainGrace, LeaveTimeout: spec.LeaveTimeout,
 		AssignmentWait: spec.AssignmentWait, Media: spec.Media, Runtime: spec.Runtime,
+		// Like `strata edge`, every edge serves /metrics (on a free port).
+		Metrics: metricsrv.Config{Addr: "127.0.0.1:0"},
 	}
 	if cfg.Runtime.Enabled() && cfg.Runtime.User == "" && os.Geteuid() == 0 {
 		// Test instances run the test binary from go test's private

@@ -128,12 +128,12 @@ func TestCapacityCollector(t *testing.T) {
 		}
 	}
 	for key, want := range map[string]float64{
-		"strata_placement_capacity_egress_mbps e1 eu":       100,
-		"strata_placement_reserved_egress_mbps e1 eu":       20,
-		"strata_placement_capacity_egress_mbps e3 eu":       70,
-		"strata_placement_region_capacity_egress_mbps eu":   150, // e3 drains
-		"strata_placement_region_reserved_egress_mbps eu":   20,
-		"strata_placement_region_capacity_gpu_memory_mb eu": 0,
+		"strata_placement_capacity_egress_bytes_per_second e1 eu":     100e6 / 8,
+		"strata_placement_reserved_egress_bytes_per_second e1 eu":     20e6 / 8,
+		"strata_placement_capacity_egress_bytes_per_second e3 eu":     70e6 / 8,
+		"strata_placement_region_capacity_egress_bytes_per_second eu": 150e6 / 8, // e3 drains
+		"strata_placement_region_reserved_egress_bytes_per_second eu": 20e6 / 8,
+		"strata_placement_region_capacity_gpu_memory_bytes eu":        0,
 	} {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %v", key, got[key], want)
