@@ -38,6 +38,19 @@ type sourceReporter struct {
 // maxSourceRetry caps the wait between failed reports of one change.
 const maxSourceRetry = 5 * time.Second
 
+// maxSourceMemory bounds the sessions the reporter remembers; past it,
+// the gone ones are forgotten (a repeated gone report changes nothing at
+// the origins, which commit only a change).
+const maxSourceMemory = 4096
+
+func forgetGone(reported map[media.Namespace]api.SessionSource) {
+	for ns, src := range reported {
+		if src == api.SourceGone {
+			delete(reported, ns)
+		}
+	}
+}
+
 func newSourceReporter(hub *media.Hub, report sourceAPI, node string, log *slog.Logger) *sourceReporter {
 	return &sourceReporter{
 		hub: hub, report: report, node: node, log: log.With("component", "edge-source"),
@@ -110,9 +123,12 @@ func (r *sourceReporter) send(ctx context.Context) {
 			err := r.send1(ctx, ns, src)
 			switch {
 			case err == nil:
+				// Gone is remembered too: the watcher's events for one
+				// takeover can land in two batches, and the second must not
+				// report gone again.
 				reported[ns] = src
-				if src == api.SourceGone {
-					delete(reported, ns) // a gone session needs no memory here
+				if len(reported) > maxSourceMemory {
+					forgetGone(reported)
 				}
 			case ctx.Err() != nil:
 				return
