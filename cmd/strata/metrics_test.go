@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -25,14 +24,7 @@ import (
 // both, and the edge's /metrics, found there, carries its gossip, MoQ
 // relay and WebRTC collectors.
 func TestBinaryEdgeServesMetrics(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the real binary")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "strata")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	dir, bin := buildBinary(t)
 	const token = "metrics-test-admin-token-0123456789abcdef"
 	key := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // test-only gossip key
 	run := func(name string, env []string, args ...string) {
@@ -52,23 +44,8 @@ func TestBinaryEdgeServesMetrics(t *testing.T) {
 		"--api-addr", ports[0], "--raft-addr", ports[1], "--gossip-addr", ports[2],
 		"--admin-token", token, "--gossip-key", key, "--gossip-profile", "local", "--log-level", "warn")
 
-	ctx := context.Background()
 	caFile := filepath.Join(dir, "o1", "pki", "ca.crt")
-	var admin *api.Client
-	var join *api.CreatedJoinToken
-	poll.For(t, 30*time.Second, 20*time.Millisecond, func() error {
-		b, err := os.ReadFile(caFile)
-		if err != nil {
-			return err
-		}
-		ca, err := pki.ParseCertificate(b)
-		if err != nil {
-			return err
-		}
-		admin = api.New(token, ports[0]).WithTLS(pki.TrustConfig(ca))
-		join, err = admin.Cluster().CreateJoinToken(ctx, api.JoinTokenCreate{Name: "edges"})
-		return err
-	})
+	_, join := joinBootstrap(t, caFile, ports[0], token, api.RoleEdge)
 	// Metrics on a port the kernel picks rather than the default, which
 	// another process on this machine may hold.
 	run("e1", []string{"STRATA_TOKEN=" + join.Token}, "edge", "--id", "e1", "--data-dir", filepath.Join(dir, "e1"),

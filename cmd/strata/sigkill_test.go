@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/netutil"
-	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/poll"
 )
 
@@ -24,15 +22,7 @@ import (
 // leader mid-load, and checks that every acknowledged write is on the
 // survivors and, after a restart, on the killed node too.
 func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the real binary")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "strata")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	dir, bin := buildBinary(t)
 	const token = "sigkill-test-admin-token-0123456789abcdef"
 	key := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // test-only gossip key
 	type proc struct {
@@ -75,22 +65,7 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	caFile := filepath.Join(dir, "o1", "pki", "ca.crt")
-	var trust *tls.Config
-	var join *api.CreatedJoinToken
-	poll.For(t, 30*time.Second, 20*time.Millisecond, func() error {
-		b, err := os.ReadFile(caFile)
-		if err != nil {
-			return err
-		}
-		ca, err := pki.ParseCertificate(b)
-		if err != nil {
-			return err
-		}
-		trust = pki.TrustConfig(ca)
-		join, err = api.New(token, procs[0].api).WithTLS(trust).Cluster().CreateJoinToken(ctx, api.JoinTokenCreate{Name: "origins", Role: api.RoleOrigin})
-		return err
-	})
+	trust, join := joinBootstrap(t, filepath.Join(dir, "o1", "pki", "ca.crt"), procs[0].api, token, api.RoleOrigin)
 	for _, p := range procs[1:] {
 		p.args = append(p.args, "--ca-fingerprint", join.CAFingerprint)
 		p.env = []string{"STRATA_PKI_JOIN_TOKEN=" + join.Token}
