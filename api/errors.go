@@ -14,8 +14,10 @@ type Code string
 
 // Error codes.
 const (
-	CodeBadRequest       Code = "bad_request"
-	CodeInvalidJSON      Code = "invalid_json"
+	CodeBadRequest  Code = "bad_request"
+	CodeInvalidJSON Code = "invalid_json"
+	// CodeDuplicateKey: a JSON object of the body names a key twice.
+	CodeDuplicateKey     Code = "duplicate_key"
 	CodeInvalidArgument  Code = "invalid_argument"
 	CodeInvalidID        Code = "invalid_id"
 	CodeUnauthorized     Code = "unauthorized"
@@ -26,14 +28,16 @@ const (
 	CodeAlreadyExists    Code = "already_exists"
 	CodeInvalidState     Code = "invalid_state_transition"
 	CodeTooLarge         Code = "request_too_large"
-	CodeUnsupportedType  Code = "unsupported_media_type"
-	CodeQuotaExceeded    Code = "quota_exceeded"
-	CodeRateLimited      Code = "rate_limited"
-	CodeNoLeader         Code = "no_leader"
-	CodeUnknownOutcome   Code = "unknown_outcome"
-	CodeNoCapacity       Code = "no_capacity"
-	CodeTimeout          Code = "timeout"
-	CodeInternal         Code = "internal"
+	// CodeURITooLong: the request's path and query exceed api.MaxURIBytes.
+	CodeURITooLong      Code = "uri_too_long"
+	CodeUnsupportedType Code = "unsupported_media_type"
+	CodeQuotaExceeded   Code = "quota_exceeded"
+	CodeRateLimited     Code = "rate_limited"
+	CodeNoLeader        Code = "no_leader"
+	CodeUnknownOutcome  Code = "unknown_outcome"
+	CodeNoCapacity      Code = "no_capacity"
+	CodeTimeout         Code = "timeout"
+	CodeInternal        Code = "internal"
 	// CodePublisherLive is an edge's answer (WHIP 409) to a publisher of
 	// a session that already has a live one with a token at least as new.
 	CodePublisherLive Code = "publisher_live"
@@ -44,9 +48,9 @@ const (
 
 // Codes lists every code an origin answers with.
 var Codes = []Code{
-	CodeBadRequest, CodeInvalidJSON, CodeInvalidArgument, CodeInvalidID, CodeUnauthorized,
+	CodeBadRequest, CodeInvalidJSON, CodeDuplicateKey, CodeInvalidArgument, CodeInvalidID, CodeUnauthorized,
 	CodeForbidden, CodeNotFound, CodeMethodNotAllowed, CodeConflict, CodeAlreadyExists,
-	CodeInvalidState, CodeTooLarge, CodeUnsupportedType, CodeQuotaExceeded, CodeRateLimited,
+	CodeInvalidState, CodeTooLarge, CodeURITooLong, CodeUnsupportedType, CodeQuotaExceeded, CodeRateLimited,
 	CodeNoLeader, CodeUnknownOutcome, CodeNoCapacity, CodeTimeout, CodeInternal,
 }
 
