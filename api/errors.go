@@ -14,10 +14,9 @@ type Code string
 
 // Error codes.
 const (
-	CodeBadRequest  Code = "bad_request"
-	CodeInvalidJSON Code = "invalid_json"
-	// CodeDuplicateKey: a JSON object of the body names a key twice.
-	CodeDuplicateKey     Code = "duplicate_key"
+	CodeBadRequest       Code = "bad_request"
+	CodeInvalidJSON      Code = "invalid_json"
+	CodeDuplicateKey     Code = "duplicate_key" // a JSON object of the body names a key twice
 	CodeInvalidArgument  Code = "invalid_argument"
 	CodeInvalidID        Code = "invalid_id"
 	CodeUnauthorized     Code = "unauthorized"
@@ -28,16 +27,15 @@ const (
 	CodeAlreadyExists    Code = "already_exists"
 	CodeInvalidState     Code = "invalid_state_transition"
 	CodeTooLarge         Code = "request_too_large"
-	// CodeURITooLong: the request's path and query exceed api.MaxURIBytes.
-	CodeURITooLong      Code = "uri_too_long"
-	CodeUnsupportedType Code = "unsupported_media_type"
-	CodeQuotaExceeded   Code = "quota_exceeded"
-	CodeRateLimited     Code = "rate_limited"
-	CodeNoLeader        Code = "no_leader"
-	CodeUnknownOutcome  Code = "unknown_outcome"
-	CodeNoCapacity      Code = "no_capacity"
-	CodeTimeout         Code = "timeout"
-	CodeInternal        Code = "internal"
+	CodeURITooLong       Code = "uri_too_long" // path and query over MaxURIBytes
+	CodeUnsupportedType  Code = "unsupported_media_type"
+	CodeQuotaExceeded    Code = "quota_exceeded"
+	CodeRateLimited      Code = "rate_limited"
+	CodeNoLeader         Code = "no_leader"
+	CodeUnknownOutcome   Code = "unknown_outcome"
+	CodeNoCapacity       Code = "no_capacity"
+	CodeTimeout          Code = "timeout"
+	CodeInternal         Code = "internal"
 	// CodePublisherLive is an edge's answer (WHIP 409) to a publisher of
 	// a session that already has a live one with a token at least as new.
 	CodePublisherLive Code = "publisher_live"
