@@ -78,12 +78,21 @@ func flagsOf(fs *flag.FlagSet) []compFlag {
 
 var shells = []string{"bash", "fish", "zsh"}
 
+const completionUsage = `Usage: strata completion bash|zsh|fish
+
+  bash: source <(strata completion bash)   (in ~/.bashrc)
+  zsh:  source <(strata completion zsh)    (in ~/.zshrc, after compinit)
+  fish: strata completion fish > ~/.config/fish/completions/strata.fish
+`
+
 func runCompletion(args []string) error {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprint(os.Stderr, completionUsage)
+		return flag.ErrHelp
+	}
 	if len(args) != 1 || !slices.Contains(shells, args[0]) {
-		return usagef("usage: strata completion bash|zsh|fish\n\n" +
-			"  bash: source <(strata completion bash)   (in ~/.bashrc)\n" +
-			"  zsh:  source <(strata completion zsh)    (in ~/.zshrc, after compinit)\n" +
-			"  fish: strata completion fish > ~/.config/fish/completions/strata.fish")
+		fmt.Fprint(os.Stderr, completionUsage)
+		return usagef("want one shell: bash, zsh or fish")
 	}
 	tree := commandTree()
 	switch args[0] {
