@@ -88,8 +88,9 @@ func TestSnapshotRoundTripEveryField(t *testing.T) {
 			s   Session
 			n   Node
 			sk  SigningKey
+			sd  ScaleDecision
 		)
-		for _, v := range []any{&ten, &k, &a, &s, &n, &sk} {
+		for _, v := range []any{&ten, &k, &a, &s, &n, &sk, &sd} {
 			fill(r, reflect.ValueOf(v))
 		}
 		tb.tenants[ten.ID] = &ten
@@ -98,6 +99,7 @@ func TestSnapshotRoundTripEveryField(t *testing.T) {
 		tb.sessions[s.ID] = &s
 		tb.nodes[n.ID] = &n
 		tb.signingKeys[sk.ID] = &sk
+		tb.scaleDecisions[sd.ID] = &sd
 	}
 	var buf bytes.Buffer
 	if err := writeSnapshot(&buf, &tb, 42); err != nil {

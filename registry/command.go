@@ -53,6 +53,8 @@ var (
 	_ checker = (*SetClusterCA)(nil)
 	_ checker = (*UseJoinToken)(nil)
 	_ checker = (*DeleteJoinToken)(nil)
+	_ checker = (*RecordScaleDecision)(nil)
+	_ checker = (*SetScaleDecisionStatus)(nil)
 )
 
 type cmdType uint8
@@ -81,6 +83,8 @@ const (
 	cmdUseJoinToken
 	cmdDeleteJoinToken
 	cmdSetSessionSource
+	cmdRecordScaleDecision
+	cmdSetScaleDecisionStatus
 )
 
 // commandVersion is written with every command; decoders branch on it when
@@ -88,28 +92,30 @@ const (
 const commandVersion = 2
 
 var commandTable = map[cmdType]func() Command{
-	cmdCreateTenant:        func() Command { return &CreateTenant{} },
-	cmdUpdateTenant:        func() Command { return &UpdateTenant{} },
-	cmdDeleteTenant:        func() Command { return &DeleteTenant{} },
-	cmdCreateKey:           func() Command { return &CreateKey{} },
-	cmdDeleteKey:           func() Command { return &DeleteKey{} },
-	cmdCreateApp:           func() Command { return &CreateApp{} },
-	cmdDeleteApp:           func() Command { return &DeleteApp{} },
-	cmdCreateSession:       func() Command { return &CreateSession{} },
-	cmdSetSessionState:     func() Command { return &SetSessionState{} },
-	cmdPlaceSession:        func() Command { return &PlaceSession{} },
-	cmdUpsertNode:          func() Command { return &UpsertNode{} },
-	cmdSetNodeState:        func() Command { return &SetNodeState{} },
-	cmdRemoveNode:          func() Command { return &RemoveNode{} },
-	cmdAddSigningKey:       func() Command { return &AddSigningKey{} },
-	cmdRetireSigningKey:    func() Command { return &RetireSigningKey{} },
-	cmdNotePending:         func() Command { return &NotePending{} },
-	cmdCreatePlacedSession: func() Command { return &CreatePlacedSession{} },
-	cmdSetClusterCA:        func() Command { return &SetClusterCA{} },
-	cmdCreateJoinToken:     func() Command { return &CreateJoinToken{} },
-	cmdUseJoinToken:        func() Command { return &UseJoinToken{} },
-	cmdDeleteJoinToken:     func() Command { return &DeleteJoinToken{} },
-	cmdSetSessionSource:    func() Command { return &SetSessionSource{} },
+	cmdCreateTenant:           func() Command { return &CreateTenant{} },
+	cmdUpdateTenant:           func() Command { return &UpdateTenant{} },
+	cmdDeleteTenant:           func() Command { return &DeleteTenant{} },
+	cmdCreateKey:              func() Command { return &CreateKey{} },
+	cmdDeleteKey:              func() Command { return &DeleteKey{} },
+	cmdCreateApp:              func() Command { return &CreateApp{} },
+	cmdDeleteApp:              func() Command { return &DeleteApp{} },
+	cmdCreateSession:          func() Command { return &CreateSession{} },
+	cmdSetSessionState:        func() Command { return &SetSessionState{} },
+	cmdPlaceSession:           func() Command { return &PlaceSession{} },
+	cmdUpsertNode:             func() Command { return &UpsertNode{} },
+	cmdSetNodeState:           func() Command { return &SetNodeState{} },
+	cmdRemoveNode:             func() Command { return &RemoveNode{} },
+	cmdAddSigningKey:          func() Command { return &AddSigningKey{} },
+	cmdRetireSigningKey:       func() Command { return &RetireSigningKey{} },
+	cmdNotePending:            func() Command { return &NotePending{} },
+	cmdCreatePlacedSession:    func() Command { return &CreatePlacedSession{} },
+	cmdSetClusterCA:           func() Command { return &SetClusterCA{} },
+	cmdCreateJoinToken:        func() Command { return &CreateJoinToken{} },
+	cmdUseJoinToken:           func() Command { return &UseJoinToken{} },
+	cmdDeleteJoinToken:        func() Command { return &DeleteJoinToken{} },
+	cmdSetSessionSource:       func() Command { return &SetSessionSource{} },
+	cmdRecordScaleDecision:    func() Command { return &RecordScaleDecision{} },
+	cmdSetScaleDecisionStatus: func() Command { return &SetScaleDecisionStatus{} },
 }
 
 // EncodeCommand returns the log entry bytes for c.

@@ -141,8 +141,9 @@ func (s *snapshot) Release() {}
 var snapshotMagic = []byte("STRATA-REGISTRY\x00")
 
 // Version 2 added the cluster CA and join tokens after the
-// signing keys; a version 1 snapshot has neither.
-const snapshotVersion = 2
+// signing keys; a version 1 snapshot has neither. Version 3 added the
+// autoscaler's decisions after the join tokens.
+const snapshotVersion = 3
 
 // encodable is any stored object.
 type encodable interface{ encode(e *encoder) }
@@ -183,6 +184,7 @@ func writeSnapshot(w io.Writer, t *tables, index uint64) error {
 		section(len(t.signingKeys), eachSorted(t.signingKeys)),
 		section(len(t.cas), eachSorted(t.cas)),
 		section(len(t.joinTokens), eachSorted(t.joinTokens)),
+		section(len(t.scaleDecisions), eachSorted(t.scaleDecisions)),
 	}
 	for _, err := range sections {
 		if err != nil {
@@ -244,6 +246,9 @@ func readSnapshot(r io.Reader) (tables, uint64, error) {
 	if v >= 2 {
 		readSection(&d, t.cas, func(o *ClusterCA) string { return o.ID })
 		readSection(&d, t.joinTokens, func(o *JoinToken) string { return o.ID })
+	}
+	if v >= 3 {
+		readSection(&d, t.scaleDecisions, func(o *ScaleDecision) string { return o.ID })
 	}
 	if err := d.finish(); err != nil {
 		return tables{}, 0, err

@@ -49,32 +49,36 @@ type tables struct {
 	signingKeys map[string]*SigningKey
 	cas         map[string]*ClusterCA
 	joinTokens  map[string]*JoinToken
+	// scaleDecisions are the autoscaler's recent decisions.
+	scaleDecisions map[string]*ScaleDecision
 }
 
 func newTables() tables {
 	return tables{
-		tenants:     map[string]*Tenant{},
-		keys:        map[string]*APIKey{},
-		apps:        map[string]*App{},
-		sessions:    map[string]*Session{},
-		nodes:       map[string]*Node{},
-		signingKeys: map[string]*SigningKey{},
-		cas:         map[string]*ClusterCA{},
-		joinTokens:  map[string]*JoinToken{},
+		tenants:        map[string]*Tenant{},
+		keys:           map[string]*APIKey{},
+		apps:           map[string]*App{},
+		sessions:       map[string]*Session{},
+		nodes:          map[string]*Node{},
+		signingKeys:    map[string]*SigningKey{},
+		cas:            map[string]*ClusterCA{},
+		joinTokens:     map[string]*JoinToken{},
+		scaleDecisions: map[string]*ScaleDecision{},
 	}
 }
 
 // clone copies the maps (not the immutable objects) for a snapshot.
 func (t *tables) clone() tables {
 	return tables{
-		tenants:     cloneMap(t.tenants),
-		keys:        cloneMap(t.keys),
-		apps:        cloneMap(t.apps),
-		sessions:    cloneMap(t.sessions),
-		nodes:       cloneMap(t.nodes),
-		signingKeys: cloneMap(t.signingKeys),
-		cas:         cloneMap(t.cas),
-		joinTokens:  cloneMap(t.joinTokens),
+		tenants:        cloneMap(t.tenants),
+		keys:           cloneMap(t.keys),
+		apps:           cloneMap(t.apps),
+		sessions:       cloneMap(t.sessions),
+		nodes:          cloneMap(t.nodes),
+		signingKeys:    cloneMap(t.signingKeys),
+		cas:            cloneMap(t.cas),
+		joinTokens:     cloneMap(t.joinTokens),
+		scaleDecisions: cloneMap(t.scaleDecisions),
 	}
 }
 
