@@ -125,7 +125,7 @@ func Decide(now time.Time, in Input, mem Memory, decisionID string) (Plan, Memor
 		}
 		for i := range next.Requests {
 			r := &next.Requests[i]
-			if r.Filled < r.Count && !n.JoinedAt.Before(r.At) {
+			if r.Filled < r.Count {
 				r.Filled++
 				if took := n.JoinedAt.Sub(r.At); took > 0 {
 					if next.LeadTime == 0 {
