@@ -122,6 +122,7 @@ func (o *Origin) routes() []route {
 		{"POST", "/v1/cluster/keys/rotate", adminKey, write, o.rotateSigningKey},
 
 		{"GET", "/v1/prometheus/targets", adminOrMetrics, local, o.prometheusTargets},
+		{"GET", "/v1/autoscaler", adminKey, read, o.autoscalerStatus},
 	}
 }
 

@@ -37,6 +37,8 @@ type Config struct {
 	// Metrics: /metrics on the API listener by default, or on
 	// metrics.addr; metrics.token (or token_file) requires a bearer token.
 	Metrics metricsrv.Config `yaml:"metrics"`
+	// Autoscale is the leader's autoscaler (off unless enabled).
+	Autoscale AutoscaleConfig `yaml:"autoscale"`
 }
 
 // APIConfig configures the REST listener.
@@ -194,7 +196,7 @@ func (c *Config) Validate() error {
 	default:
 		return bad("log.format", "want text or json")
 	}
-	return nil
+	return c.Autoscale.validate()
 }
 
 // registryConfig is the configuration of the origin's Raft member.

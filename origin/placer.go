@@ -27,12 +27,19 @@ func (o *Origin) openControllers() error {
 	if err := o.prom.Register(controller.NewCapacity(o.reg)); err != nil {
 		return fmt.Errorf("capacity metrics: %w", err)
 	}
+	if err := o.prom.Register(controller.NewDemand(o.reg)); err != nil {
+		return fmt.Errorf("demand metrics: %w", err)
+	}
 	// Every leader loop is one entry here.
-	o.leader, err = controller.NewSupervisor(o.baseLog,
-		placer,
-		nodes,
-		lifecycle,
-	)
+	loops := []controller.Controller{placer, nodes, lifecycle}
+	scaler, err := o.openAutoscaler()
+	if err != nil {
+		return err
+	}
+	if scaler != nil {
+		loops = append(loops, scaler)
+	}
+	o.leader, err = controller.NewSupervisor(o.baseLog, loops...)
 	if err != nil {
 		return err
 	}

@@ -197,8 +197,8 @@ func (a *Autoscaler) observe(ctx context.Context) observed {
 	return o
 }
 
-// nodeClass is a node's class: its first GPU's model, or "".
-func nodeClass(n *registry.Node) string {
+// NodeClass is a node's autoscaling class: its first GPU's model, or "".
+func NodeClass(n *registry.Node) string {
 	if len(n.GPUs) == 0 {
 		return ""
 	}
@@ -246,7 +246,7 @@ func (a *Autoscaler) Round(ctx context.Context) {
 		if n.Role != registry.RoleEdge || (n.State != registry.NodeAlive && n.State != registry.NodeSuspect) {
 			continue
 		}
-		i := a.poolOf(n.Region, nodeClass(n), true)
+		i := a.poolOf(n.Region, NodeClass(n), true)
 		if i < 0 {
 			continue
 		}
@@ -380,4 +380,14 @@ func (a *Autoscaler) decide(ctx context.Context, p autoscale.Pool, in autoscale.
 	if _, err := a.store.Apply(ctx, &registry.SetScaleDecisionStatus{ID: id, Status: status, Error: msg, At: a.now().UTC()}); err != nil {
 		a.log.Warn("settle scale decision", "decision", id, "err", err)
 	}
+}
+
+// MemoryLeadTime is the lead time measured so far, as a pool's decision
+// remembers it; 0 when none was measured.
+func MemoryLeadTime(d *registry.ScaleDecision) time.Duration {
+	var m autoscale.Memory
+	if json.Unmarshal(d.Memory, &m) != nil {
+		return 0
+	}
+	return m.LeadTime
 }

@@ -39,7 +39,7 @@ func (c *Demand) Collect(ch chan<- prometheus.Metric) {
 		if n.Role != registry.RoleEdge || n.State != registry.NodeAlive {
 			continue
 		}
-		placed[key{n.Region, nodeClass(n)}] += float64(st.NodeUsage(n.ID).Sessions)
+		placed[key{n.Region, NodeClass(n)}] += float64(st.NodeUsage(n.ID).Sessions)
 	}
 	pending, _, _ := st.PendingSessions(0)
 	for _, s := range pending {
