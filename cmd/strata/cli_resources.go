@@ -79,6 +79,9 @@ var (
 	viewerCols    = []string{"edge", "upstream", "relaying", "role", "expires_at", "token", "moq_url", "whep_url", "player_url"}
 	clusterCols   = []string{"node_id", "state", "leader_id", "leader_address", "term", "commit_index", "applied_index", "last_index"}
 	peers         = &nestedTable{key: "peers", columns: []string{"id", "address", "suffrage", "leader"}}
+	scaleCols     = []string{"enabled", "dry_run"}
+	scalePools    = &nestedTable{key: "pools", columns: []string{"name", "nodes", "draining", "current", "desired", "min", "max", "lead_time_seconds", "last_reason"}}
+	decisionCols  = []string{"id", "pool", "at", "current", "desired", "add", "drain", "undrain", "remove", "status", "reason"}
 )
 
 func resources() []resource {
@@ -239,6 +242,28 @@ func resources() []resource {
 			"drain": {args: "ID", help: "stop sending new sessions and viewers to a node", columns: nodeCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
 				return c.Nodes().Drain(ctx, id)
 			})},
+		}},
+		{name: "autoscale", summary: "the autoscaler's pools and decisions (admin)", verbs: map[string]verb{
+			"status": {help: "pools with current and desired sizes and last reasons", columns: scaleCols, nested: scalePools, flags: noArgs(func(ctx context.Context, c *api.Client) (any, error) {
+				return c.Autoscaler(ctx, 1)
+			})},
+			"history": {help: "the newest decisions, with inputs (-o json) and reasons", columns: decisionCols, flags: func(fs *flag.FlagSet) func([]string) (op, error) {
+				limit := fs.Int("limit", 20, "how many decisions (1-1000)")
+				return func(args []string) (op, error) {
+					if err := nargs(args, 0, ""); err != nil {
+						return nil, err
+					}
+					return func(ctx context.Context, c *api.Client) (any, error) {
+						a, err := c.Autoscaler(ctx, *limit)
+						if err != nil {
+							return nil, err
+						}
+						return struct {
+							Items []api.ScaleDecision `json:"items"`
+						}{a.Decisions}, nil
+					}, nil
+				}
+			}},
 		}},
 		{name: "cluster", summary: "Raft cluster status and membership (admin)", verbs: map[string]verb{
 			"status": {help: "leader, term, indexes and peers", columns: clusterCols, nested: peers, flags: noArgs(func(ctx context.Context, c *api.Client) (any, error) {
