@@ -95,8 +95,9 @@ func (p *Plan) Acts() bool {
 	return p.Add > 0 || len(p.Drain) > 0 || len(p.Undrain) > 0 || len(p.Remove) > 0
 }
 
-// requestExpiry is how many lead times a scale-up may take before the
-// policy stops counting it as on its way (the provider failed).
+// requestExpiry is how many lead times (the longer of the configured and
+// the measured one) a scale-up may take before the policy stops counting
+// it as on its way (the provider failed, or the nodes never came).
 const requestExpiry = 3
 
 // Decide runs one round of the policy for a pool. decisionID names the
@@ -141,7 +142,7 @@ func Decide(now time.Time, in Input, mem Memory, decisionID string) (Plan, Memor
 	inFlight := 0
 	open := next.Requests[:0]
 	for _, r := range next.Requests {
-		if r.Filled >= r.Count || now.Sub(r.At) > requestExpiry*lead {
+		if r.Filled >= r.Count || now.Sub(r.At) > requestExpiry*max(lead, p.LeadTime) {
 			continue
 		}
 		inFlight += r.Count - r.Filled

@@ -52,6 +52,8 @@ type Options struct {
 	// short ones make certificates rotate during a test.
 	CertValidity time.Duration
 	Logger       *slog.Logger
+	// Configure, when set, adjusts each origin's configuration last.
+	Configure func(c *origin.Config)
 }
 
 // Cluster is a running in-process cluster.
@@ -145,6 +147,9 @@ func Start(opts Options) (*Cluster, error) {
 				}
 				cfg.PKI.CAFingerprint = pki.Fingerprint(c.CA)
 			}
+		}
+		if opts.Configure != nil {
+			opts.Configure(&cfg)
 		}
 		n := &Node{ID: cfg.NodeID, cfg: cfg, part: &partition{conns: map[net.Conn]struct{}{}}}
 		n.deps = origin.Deps{Logger: opts.Logger, WrapRaftStream: n.part.wrap}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -306,7 +307,8 @@ func (a *Autoscaler) decide(ctx context.Context, p autoscale.Pool, in autoscale.
 	}
 	mem.Requests = open
 	now := a.now().UTC()
-	id := fmt.Sprintf("%s-%d", p.Name(), st.Index()+1)
+	// IDs are file-name safe: exec scripts may keep one file per decision.
+	id := fmt.Sprintf("%s-%d", strings.ReplaceAll(p.Name(), "/", "."), st.Index()+1)
 	plan, next := autoscale.Decide(now, in, mem, id)
 	memBytes, err := json.Marshal(next)
 	if err != nil {
@@ -364,7 +366,15 @@ func (a *Autoscaler) decide(ctx context.Context, p autoscale.Pool, in autoscale.
 	mark(plan.Drain, true, "drain")
 	if plan.Add > 0 || len(plan.Remove) > 0 {
 		act := autoscale.Action{DecisionID: id, Pool: name, Region: p.Region, Class: p.Class, Add: plan.Add, Remove: plan.Remove}
-		if err := a.provider.Scale(ctx, act); err != nil {
+		err := a.provider.Scale(ctx, act)
+		if ctx.Err() != nil {
+			// Leadership (or the origin) ended mid-action: the outcome is
+			// unknown, so the decision stays planned and the next leader
+			// counts its nodes as on their way rather than asking again.
+			a.log.Warn("scale decision interrupted; left planned", "pool", name, "decision", id, "err", err)
+			return
+		}
+		if err != nil {
 			a.providerErrors.Inc()
 			errs = append(errs, err)
 		} else {
