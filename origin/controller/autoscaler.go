@@ -26,6 +26,10 @@ var _ MetricsSource = (*prom.Client)(nil)
 
 // Queries are the PromQL the autoscaler reads. Pending and Growth answer
 // per (region, class); Viewers per node. A zero field means the default.
+// Every query must answer for metrics to count as up; growth feeds the
+// time-to-exhaustion projection, viewers the choice and emptiness of
+// drained nodes, and pending is recorded beside the registry's own count,
+// which the policy uses.
 type Queries struct {
 	Pending string `yaml:"pending"`
 	Growth  string `yaml:"growth"`
@@ -239,8 +243,7 @@ func (a *Autoscaler) Round(ctx context.Context) {
 	for i, p := range a.pools {
 		inputs[i] = autoscale.Input{Pool: p, MetricsOK: obs.ok, DryRun: a.dryRun}
 		if obs.ok {
-			k := poolKey(p.Region, p.Class)
-			inputs[i].Demand = autoscale.Demand{Pending: int(obs.pending[k] + 0.5), GrowthPerSecond: obs.growth[k]}
+			inputs[i].Demand.GrowthPerSecond = obs.growth[poolKey(p.Region, p.Class)]
 		}
 	}
 	for _, n := range st.Nodes() {
@@ -258,8 +261,10 @@ func (a *Autoscaler) Round(ctx context.Context) {
 			Viewers: int(obs.viewers[n.ID] + 0.5), Draining: n.Draining, JoinedAt: n.CreatedAt,
 		})
 	}
-	// The registry's pending sessions are the floor: authoritative, and
-	// all there is when Prometheus is away.
+	// Pending sessions are counted from the registry: it is the source of
+	// the pending series and fresher than any scrape of it, and a stale
+	// scrape of sessions already placed would add nodes twice. Prometheus'
+	// figure is kept with the decision's inputs.
 	regPending := make([]int, len(a.pools))
 	pending, _, _ := st.PendingSessions(0)
 	for _, s := range pending {
@@ -270,8 +275,8 @@ func (a *Autoscaler) Round(ctx context.Context) {
 	last := lastDecisions(st)
 	for i, p := range a.pools {
 		in := inputs[i]
-		in.Demand.Pending = max(in.Demand.Pending, regPending[i])
-		a.decide(ctx, p, in, last[p.Name()], byID)
+		in.Demand.Pending = regPending[i]
+		a.decide(ctx, p, in, obs.pending[poolKey(p.Region, p.Class)], last[p.Name()], byID)
 	}
 }
 
@@ -286,7 +291,7 @@ func lastDecisions(st *registry.State) map[string]*registry.ScaleDecision {
 
 // decide runs the policy for one pool, records the decision if it acts
 // or the memory moved, then acts.
-func (a *Autoscaler) decide(ctx context.Context, p autoscale.Pool, in autoscale.Input, last *registry.ScaleDecision, byID map[string]*registry.Node) {
+func (a *Autoscaler) decide(ctx context.Context, p autoscale.Pool, in autoscale.Input, promPending float64, last *registry.ScaleDecision, byID map[string]*registry.Node) {
 	var mem autoscale.Memory
 	var lastMem []byte
 	if last != nil {
@@ -324,10 +329,11 @@ func (a *Autoscaler) decide(ctx context.Context, p autoscale.Pool, in autoscale.
 		return
 	}
 	inputs, _ := json.Marshal(struct {
-		Demand    autoscale.Demand `json:"demand"`
-		MetricsOK bool             `json:"metrics_ok"`
-		Nodes     []autoscale.Node `json:"nodes"`
-	}{in.Demand, in.MetricsOK, in.Nodes})
+		Demand      autoscale.Demand `json:"demand"`
+		PromPending float64          `json:"prometheus_pending"`
+		MetricsOK   bool             `json:"metrics_ok"`
+		Nodes       []autoscale.Node `json:"nodes"`
+	}{in.Demand, promPending, in.MetricsOK, in.Nodes})
 	d := registry.ScaleDecision{
 		ID: id, Pool: name, At: now, Current: int64(plan.Current), Desired: int64(plan.Desired), Add: int64(plan.Add),
 		Drain: plan.Drain, Undrain: plan.Undrain, Remove: plan.Remove, Reason: plan.Reason, Inputs: string(inputs),
