@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -196,6 +199,7 @@ func TestAutoscalerEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
+	f.c = c
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { f.run(ctx) })
@@ -242,6 +246,15 @@ scrape_configs:
 	}
 	ps.start()
 	t.Cleanup(func() {
+		if t.Failed() {
+			for _, q := range []string{"strata_placement_region_sessions", "strata_placement_region_pending_sessions", `up{job="strata"}`} {
+				if resp, err := http.Get("http://" + ports[0] + "/api/v1/query?query=" + url.QueryEscape(q)); err == nil {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					t.Logf("prometheus %s: %.2000s", q, b)
+				}
+			}
+		}
 		ps.kill()
 		if t.Failed() {
 			t.Logf("prometheus log:\n%.3000s", ps.logs.String())

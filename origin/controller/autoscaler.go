@@ -324,7 +324,10 @@ func (a *Autoscaler) decide(ctx context.Context, p autoscale.Pool, in autoscale.
 	a.current.WithLabelValues(name).Set(float64(plan.Current))
 	a.desired.WithLabelValues(name).Set(float64(plan.Desired))
 	a.leadTime.WithLabelValues(name).Set(plan.LeadTime.Seconds())
-	unchanged := last != nil && bytes.Equal(memBytes, lastMem) && last.Current == int64(plan.Current) && last.Desired == int64(plan.Desired)
+	// A round is recorded when it acts, or when the memory, the sizes or
+	// the metrics' health moved since the pool's last record.
+	unchanged := last != nil && bytes.Equal(memBytes, lastMem) && last.Current == int64(plan.Current) && last.Desired == int64(plan.Desired) &&
+		strings.Contains(last.Inputs, fmt.Sprintf(`"metrics_ok":%t`, in.MetricsOK))
 	if !plan.Acts() && unchanged {
 		return
 	}
