@@ -189,8 +189,9 @@ func Decide(now time.Time, in Input, mem Memory, decisionID string) (Plan, Memor
 		perNode = max(1, slots/len(active))
 	}
 
-	// Desired size: the sessions in use and pending, plus the larger of
-	// the buffer and what demand will grow by within one lead time.
+	// Desired size: the sessions in use and pending, plus the buffer (for
+	// noise) and what demand will grow by within one lead time (for the
+	// trend): a node asked for now serves only what comes after it is up.
 	want := inUse + in.Demand.Pending
 	headroom := p.buffer(inUse)
 	why := fmt.Sprintf("%d in use, %d pending, buffer %d", inUse, in.Demand.Pending, headroom)
@@ -200,7 +201,7 @@ func Decide(now time.Time, in Input, mem Memory, decisionID string) (Plan, Memor
 			tte := time.Duration(float64(free) / g * float64(time.Second))
 			why += fmt.Sprintf(", exhaustion in %s (lead %s)", tte.Round(time.Second), lead.Round(time.Second))
 		}
-		headroom = max(headroom, growth)
+		headroom += growth
 	}
 	want += headroom
 	desired := (want + perNode - 1) / perNode

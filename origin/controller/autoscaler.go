@@ -41,7 +41,7 @@ type Queries struct {
 // registry) and the edges' viewer gauges.
 const (
 	DefaultPendingQuery = `max by (region, class) (strata_placement_region_pending_sessions)`
-	DefaultGrowthQuery  = `max by (region, class) (deriv(strata_placement_region_sessions[2m]))`
+	DefaultGrowthQuery  = `max by (region, class) (deriv(strata_placement_region_sessions[1m]))`
 	DefaultViewersQuery = `sum by (node) (strata_edge_moq_subscribers or strata_webrtc_peers{kind="whep"})`
 )
 
