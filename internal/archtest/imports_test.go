@@ -38,6 +38,8 @@ var depRules = []depRule{
 		allow: []string{"api/..."},
 		deny: []string{"github.com/hashicorp/raft/...", "github.com/hashicorp/raft-wal/...", "github.com/hashicorp/raft-boltdb/...",
 			"go.etcd.io/bbolt/...", "github.com/boltdb/bolt/...", "github.com/valyala/fasthttp/...", "github.com/fasthttp/..."}},
+	{pkgs: "autoscale", why: "the autoscaling policy is pure: api types at most; its adapters live below it",
+		allow: []string{"autoscale", "api/..."}},
 	{pkgs: "registry/...", why: "registry may import only placement and internal helpers",
 		allow: []string{"registry/...", "placement/...", "internal/..."}},
 	{pkgs: "player/...", why: "the player is served by edges, never the other way round",

@@ -3,11 +3,14 @@ package controller
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-edge/strata/autoscale"
 	"github.com/strata-edge/strata/autoscale/prom"
@@ -315,5 +318,58 @@ func TestNewAutoscalerRefusesBadPools(t *testing.T) {
 		if _, err := NewAutoscaler(AutoscalerDeps{Store: h, Pools: pools}); !errors.Is(err, autoscale.ErrInvalidPool) {
 			t.Fatalf("%+v: %v", pools, err)
 		}
+	}
+}
+
+// TestDemandSeries checks the per-region series the default queries
+// read, and the autoscaler's own gauges.
+func TestDemandSeries(t *testing.T) {
+	h := newHarness(t)
+	h.app("app1", 10, "", "")
+	h.edge("e1", 1000) // region eu, no GPU: class ""
+	h.edge("e2", 1000)
+	h.running("s1", "app1", "e1")
+	h.running("s2", "app1", "e2")
+	s := h.newSession("s3", "app1")
+	s.Region = "us"
+	h.must(&registry.CreateSession{Session: s})
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(NewDemand(h)); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				key += "," + l.GetName() + "=" + l.GetValue()
+			}
+			got[key] = m.GetGauge().GetValue()
+		}
+	}
+	want := map[string]float64{
+		"strata_placement_region_sessions,class=,region=eu":         2,
+		"strata_placement_region_pending_sessions,class=,region=eu": 0,
+		"strata_placement_region_pending_sessions,class=,region=us": 1,
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("series %v, want %v", got, want)
+	}
+
+	areg := prometheus.NewRegistry()
+	a, err := NewAutoscaler(AutoscalerDeps{Store: h, Pools: []autoscale.Pool{euPool}, Registerer: areg, Now: h.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Round(context.Background())
+	if v := gathered(t, areg, "strata_autoscaler_metrics_up"); v != 0 {
+		t.Fatalf("metrics_up %v with no Prometheus", v)
+	}
+	if v := gathered(t, areg, "strata_autoscaler_pool_current_nodes"); v != 2 {
+		t.Fatalf("current nodes %v", v)
 	}
 }
