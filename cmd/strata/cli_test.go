@@ -56,6 +56,12 @@ func TestTableMode(t *testing.T) {
 			"ID        ADDRESS         SUFFRAGE  LEADER", "origin-2  127.0.0.1:7001  Voter     false"}},
 		{"sessions viewer", viewer, verbOf("sessions", "viewer"), []string{
 			"EDGE", "PLAYER_URL", "edge-1", "https://e:8443/embed/s", "tok"}},
+		{"autoscale status", `{"enabled":true,"dry_run":false,"pools":[{"name":"eu/L4","region":"eu","class":"L4","min":1,"max":4,"buffer":0,
+			"nodes":3,"draining":["edge-2"],"current":3,"desired":2,"lead_time_seconds":41,"last_reason":"scale in 3→2"}],"decisions":[]}`,
+			verbOf("autoscale", "status"), []string{"ENABLED", "NAME", "eu/L4", `["edge-2"]`, "scale in 3→2"}},
+		{"autoscale history", `{"items":[{"id":"eu.L4-9","pool":"eu/L4","at":"2026-01-01T00:00:00Z","current":1,"desired":3,"add":2,
+			"drain":[],"undrain":[],"remove":[],"reason":"scale up 1→3","inputs":"{}","dry_run":false,"status":"done"}]}`,
+			verbOf("autoscale", "history"), []string{"ID", "STATUS", "eu.L4-9", "done", "scale up 1→3"}},
 		// A session whose publisher left says so beside its state.
 		{"sessions get", `{"id":"ses_1","app_id":"app_1","state":"running","source":"gone","reservation":{"node_id":"edge-1"}}`,
 			verbOf("sessions", "get"), []string{"STATE    SOURCE", "running  gone    edge-1"}},
