@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -101,17 +102,24 @@ func (h *harness) autoscaler(m MetricsSource, p autoscale.Provider, pool autosca
 	return a
 }
 
-var euPool = autoscale.Pool{Region: "eu", Min: 1, Max: 5, SlotsPerNode: 2, ScaleDownWindow: time.Minute, LeadTime: 30 * time.Second}
-
-func TestAutoscalerScalesUpForPendingOnceAcrossLeaders(t *testing.T) {
+// fullEdge is a harness with edge e1 of pool eu full (two sessions at
+// two per node) and pending sessions waiting.
+func fullEdge(t *testing.T, pending int) *harness {
 	h := newHarness(t)
 	h.app("app1", 10, "", "")
 	h.edge("e1", 1000)
 	h.running("s1", "app1", "e1")
 	h.running("s2", "app1", "e1")
-	h.pending("s3", "app1")
-	h.pending("s4", "app1")
-	h.pending("s5", "app1")
+	for i := range pending {
+		h.pending(fmt.Sprintf("s%d", i+3), "app1")
+	}
+	return h
+}
+
+var euPool = autoscale.Pool{Region: "eu", Min: 1, Max: 5, SlotsPerNode: 2, ScaleDownWindow: time.Minute, LeadTime: 30 * time.Second}
+
+func TestAutoscalerScalesUpForPendingOnceAcrossLeaders(t *testing.T) {
+	h := fullEdge(t, 3)
 	// Prometheus is away: the registry's pending sessions alone scale out.
 	pv := &fakeProvider{}
 	a := h.autoscaler(&fakeProm{}, pv, euPool)
@@ -150,12 +158,7 @@ func TestAutoscalerScalesUpForPendingOnceAcrossLeaders(t *testing.T) {
 // the decision and dies while the provider runs (its status never
 // settles); the next leader counts the request as in flight.
 func TestAutoscalerLeaderLostMidScaleUpAddsNothingTwice(t *testing.T) {
-	h := newHarness(t)
-	h.app("app1", 10, "", "")
-	h.edge("e1", 1000)
-	h.running("s1", "app1", "e1")
-	h.running("s2", "app1", "e1")
-	h.pending("s3", "app1")
+	h := fullEdge(t, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	pv := &fakeProvider{fail: func(autoscale.Action) error { cancel(); return context.Canceled }}
 	h.autoscaler(&fakeProm{}, pv, euPool).Round(ctx)
@@ -181,12 +184,7 @@ func TestAutoscalerLeaderLostMidScaleUpAddsNothingTwice(t *testing.T) {
 }
 
 func TestAutoscalerFailedProviderIsRetried(t *testing.T) {
-	h := newHarness(t)
-	h.app("app1", 10, "", "")
-	h.edge("e1", 1000)
-	h.running("s1", "app1", "e1")
-	h.running("s2", "app1", "e1")
-	h.pending("s3", "app1")
+	h := fullEdge(t, 1)
 	pv := &fakeProvider{fail: func(autoscale.Action) error { return errors.New("quota") }}
 	a := h.autoscaler(&fakeProm{}, pv, euPool)
 	a.Round(context.Background())
