@@ -5,9 +5,13 @@ import (
 	"net/http"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/autoscale"
 	"github.com/strata-edge/strata/autoscale/execprovider"
+	"github.com/strata-edge/strata/autoscale/k8sprovider"
 	"github.com/strata-edge/strata/autoscale/prom"
 	"github.com/strata-edge/strata/origin/controller"
 	"github.com/strata-edge/strata/registry"
@@ -22,10 +26,24 @@ type AutoscaleConfig struct {
 	// Interval between rounds (default 15s).
 	Interval time.Duration `yaml:"interval"`
 	// DryRun records decisions without acting on them.
-	DryRun  bool                `yaml:"dry_run"`
-	Queries controller.Queries  `yaml:"queries"`
-	Pools   []autoscale.Pool    `yaml:"pools"`
-	Exec    AutoscaleExecConfig `yaml:"exec"`
+	DryRun  bool               `yaml:"dry_run"`
+	Queries controller.Queries `yaml:"queries"`
+	Pools   []autoscale.Pool   `yaml:"pools"`
+	// Provider is exec (default) or kubernetes.
+	Provider   string                    `yaml:"provider"`
+	Exec       AutoscaleExecConfig       `yaml:"exec"`
+	Kubernetes AutoscaleKubernetesConfig `yaml:"kubernetes"`
+}
+
+// AutoscaleKubernetesConfig is the kubernetes provider, run inside the
+// cluster with the origin pod's service account.
+type AutoscaleKubernetesConfig struct {
+	Namespace string `yaml:"namespace"`
+	// Kind is deployment (default) or statefulset.
+	Kind string `yaml:"kind"`
+	// Workloads maps pool names to workload names; default
+	// strata-edge-<region>[-<class>].
+	Workloads map[string]string `yaml:"workloads"`
 }
 
 // AutoscaleExecConfig is the exec provider: Command (argv) gets each
@@ -34,6 +52,12 @@ type AutoscaleExecConfig struct {
 	Command []string      `yaml:"command"`
 	Timeout time.Duration `yaml:"timeout"`
 }
+
+// Providers of autoscale.provider.
+const (
+	providerExec       = "exec"
+	providerKubernetes = "kubernetes"
+)
 
 // validate checks the autoscale keys, naming the one at fault.
 func (c *AutoscaleConfig) validate() error {
@@ -57,8 +81,19 @@ func (c *AutoscaleConfig) validate() error {
 			return bad("prometheus_url", err.Error())
 		}
 	}
-	if !c.DryRun && len(c.Exec.Command) == 0 {
-		return bad("exec.command", "required unless dry_run")
+	switch c.Provider {
+	case "", providerExec:
+		if !c.DryRun && len(c.Exec.Command) == 0 {
+			return bad("exec.command", "required unless dry_run")
+		}
+	case providerKubernetes:
+		switch c.Kubernetes.Kind {
+		case "", k8sprovider.KindDeployment, k8sprovider.KindStatefulSet:
+		default:
+			return bad("kubernetes.kind", "want deployment or statefulset")
+		}
+	default:
+		return bad("provider", "want exec or kubernetes")
 	}
 	return nil
 }
@@ -78,7 +113,22 @@ func (o *Origin) openAutoscaler() (*controller.Autoscaler, error) {
 		}
 		d.Metrics = pc
 	}
-	if len(c.Exec.Command) > 0 {
+	switch {
+	case c.Provider == providerKubernetes:
+		rc, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("autoscale.provider kubernetes: %w", err)
+		}
+		cs, err := kubernetes.NewForConfig(rc)
+		if err != nil {
+			return nil, fmt.Errorf("autoscale.provider kubernetes: %w", err)
+		}
+		kp, err := k8sprovider.New(cs, k8sprovider.Config{Namespace: c.Kubernetes.Namespace, Kind: c.Kubernetes.Kind, Names: c.Kubernetes.Workloads})
+		if err != nil {
+			return nil, err
+		}
+		d.Provider = kp
+	case len(c.Exec.Command) > 0:
 		ep, err := execprovider.New(c.Exec.Command, c.Exec.Timeout)
 		if err != nil {
 			return nil, err

@@ -22,6 +22,8 @@ func TestAutoscaleConfigValidate(t *testing.T) {
 		{origin.AutoscaleConfig{Enabled: true, Pools: []autoscale.Pool{{Region: "eu", Min: 4, Max: 3}}, DryRun: true}, "autoscale.pools[0]"},
 		{origin.AutoscaleConfig{Enabled: true, Pools: []autoscale.Pool{pool}}, "autoscale.exec.command"},
 		{origin.AutoscaleConfig{Enabled: true, Pools: []autoscale.Pool{pool}, DryRun: true, PrometheusURL: "prom:9090"}, "autoscale.prometheus_url"},
+		{origin.AutoscaleConfig{Enabled: true, Pools: []autoscale.Pool{pool}, Provider: "terraform"}, "autoscale.provider"},
+		{origin.AutoscaleConfig{Enabled: true, Pools: []autoscale.Pool{pool}, Provider: "kubernetes", Kubernetes: origin.AutoscaleKubernetesConfig{Kind: "daemonset"}}, "autoscale.kubernetes.kind"},
 	} {
 		cfg := origin.Defaults()
 		cfg.Autoscale = tc.a
@@ -38,5 +40,9 @@ func TestAutoscaleConfigValidate(t *testing.T) {
 	cfg.Autoscale = origin.AutoscaleConfig{Enabled: true, Pools: []autoscale.Pool{pool}, DryRun: true, PrometheusURL: "http://127.0.0.1:9090"}
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("valid dry run refused: %v", err)
+	}
+	cfg.Autoscale = origin.AutoscaleConfig{Enabled: true, Pools: []autoscale.Pool{pool}, Provider: "kubernetes"}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("kubernetes provider without exec.command refused: %v", err)
 	}
 }
