@@ -33,6 +33,7 @@ type AutoscaleConfig struct {
 	Provider   string                    `yaml:"provider"`
 	Exec       AutoscaleExecConfig       `yaml:"exec"`
 	Kubernetes AutoscaleKubernetesConfig `yaml:"kubernetes"`
+	KEDA       AutoscaleKEDAConfig       `yaml:"keda"`
 }
 
 // AutoscaleKubernetesConfig is the kubernetes provider, run inside the

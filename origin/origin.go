@@ -40,6 +40,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+	"google.golang.org/grpc"
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/auth"
@@ -102,6 +103,9 @@ type Origin struct {
 	// metrics.addr.
 	metricsToken string
 	metricsSrv   *metricsrv.Server
+	// keda serves the KEDA external scaler on kedaAddr, when configured.
+	keda     *grpc.Server
+	kedaAddr string
 
 	// opened is closed when New has finished wiring the node; leader work
 	// started by Raft during New waits for it.
@@ -204,6 +208,12 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		_ = o.pool.Close(stopNow)
 		return nil, err
 	}
+	if err := o.listenKEDA(); err != nil {
+		closeEarly()
+		o.reg.Close(stopNow)
+		_ = o.pool.Close(stopNow)
+		return nil, err
+	}
 	o.server = &fasthttp.Server{
 		Handler:            o.limitURI(o.newRouter().Handler),
 		Name:               "strata",
@@ -300,6 +310,9 @@ func (o *Origin) Close(ctx context.Context) error {
 		}
 		if o.metricsSrv != nil {
 			o.metricsSrv.Close(ctx)
+		}
+		if o.keda != nil {
+			o.keda.Stop()
 		}
 		o.wg.Wait()
 		o.peers.close()
