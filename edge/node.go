@@ -113,17 +113,18 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 
 	src := deps.GPUSource
 	if src == nil {
-		src = (&gpu.Discoverer{Logger: log}).Source(cfg.GPUs)
+		src = (&gpu.Discoverer{}).Source(cfg.GPUs)
 	}
 	dctx, cancel := context.WithTimeout(context.Background(), discoverTimeout)
-	gpus, err := src(dctx)
+	gpus, discoverErr := src(dctx)
 	cancel()
 	switch {
-	case errors.Is(err, gpu.ErrNoNvidiaSMI):
-		log.Warn("no nvidia-smi; running without GPUs", "err", err)
+	case errors.Is(discoverErr, gpu.ErrNoNvidiaSMI):
+		// Logged once here; the sampler logs only when this changes.
+		log.Warn("no nvidia-smi; running without GPUs, so no GPU session is placed here (--gpus fake:1xL4:24GB declares GPUs to try without one)", "err", discoverErr)
 		gpus = nil
-	case err != nil:
-		return nil, fmt.Errorf("gpus: %w", err)
+	case discoverErr != nil:
+		return nil, fmt.Errorf("gpus: %w", discoverErr)
 	}
 	nic, err := deps.NICProbe.NICCapacity(cfg.NICMbps, cfg.NICIface)
 	if err != nil {
@@ -184,9 +185,10 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 
 	e := &Edge{
 		cfg: cfg, log: log, api: origins, pool: pool, media: ms, id: id, metricsSrv: msrv,
-		sampler: gpu.NewSampler(src, cfg.LoadInterval, log, nil),
+		sampler: gpu.NewSampler(src, cfg.LoadInterval, base.With("node", cfg.NodeID), nil),
 		rec:     deps.Reconciler, loadSrc: deps.Load, cpu: cpuMeter{file: deps.CPUStatFile}, meta: meta,
 	}
+	e.sampler.Prime(gpus, discoverErr)
 	if e.rec == nil && cfg.Runtime.Enabled() {
 		// A failed start unwinds at once: nothing was announced yet.
 		stopNow, cancel := context.WithCancel(context.Background())
@@ -210,7 +212,7 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		e.rec = e.runner
 	}
 	if e.rec == nil {
-		e.rec = LogReconciler{Log: log}
+		e.rec = &LogReconciler{Log: log}
 	}
 	addrs := addrMap(cfg.Advertise, pool.Addr())
 	if msrv != nil {

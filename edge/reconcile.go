@@ -3,6 +3,9 @@ package edge
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/strata-edge/strata/api"
@@ -16,14 +19,23 @@ type Reconciler interface {
 	Reconcile(ctx context.Context, sessions []api.Session) error
 }
 
-// LogReconciler only logs what it is asked to run; it stands in until the
-// session runtime exists.
-type LogReconciler struct{ Log *slog.Logger }
+// LogReconciler stands in for the session runtime on an edge that runs
+// none (runtime.driver none, or an embedded edge without a state dir): it
+// logs the sessions assigned here when that set changes, and warns once,
+// at the first assignment, that they will not start here. The zero value
+// is ready; it must not be copied after first use.
+type LogReconciler struct {
+	Log *slog.Logger
 
-var _ Reconciler = LogReconciler{}
+	mu     sync.Mutex
+	last   string // the set last logged, to log changes only
+	warned bool
+}
 
-// Reconcile logs the desired sessions.
-func (r LogReconciler) Reconcile(_ context.Context, sessions []api.Session) error {
+var _ Reconciler = (*LogReconciler)(nil)
+
+// Reconcile logs the desired sessions if they changed.
+func (r *LogReconciler) Reconcile(_ context.Context, sessions []api.Session) error {
 	log := r.Log
 	if log == nil {
 		log = slog.Default()
@@ -32,7 +44,21 @@ func (r LogReconciler) Reconcile(_ context.Context, sessions []api.Session) erro
 	for i, s := range sessions {
 		ids[i] = s.ID + ":" + string(s.State)
 	}
-	log.Info("assignments changed", "component", "edge", "sessions", ids)
+	slices.Sort(ids)
+	key := strings.Join(ids, ",")
+	r.mu.Lock()
+	changed, warn := key != r.last, !r.warned && len(ids) > 0
+	r.last = key
+	r.warned = r.warned || warn
+	r.mu.Unlock()
+	if warn {
+		log.Warn("sessions are placed on this edge but it runs none: they stay placed and never start; " +
+			"run the edge with the process runtime (the default of strata edge; runtime.driver process, --runtime process) " +
+			"or keep GPU sessions off it (--gpus none)")
+	}
+	if changed {
+		log.Info("assignments changed", "sessions", ids)
+	}
 	return nil
 }
 
