@@ -267,10 +267,7 @@ func (p *Placer) placeRound(ctx context.Context) {
 // noteWaiting returns why a session is still pending and whether that
 // reason is new (needs recording).
 func (p *Placer) noteWaiting(s *registry.Session, err error) (string, bool) {
-	reason := "waiting for capacity: " + err.Error()
-	if len(reason) > 256 {
-		reason = reason[:256]
-	}
+	reason := waitingReason(s, err)
 	p.mu.Lock()
 	same := p.reasons[s.ID] == reason || s.Reason == reason
 	p.reasons[s.ID] = reason
