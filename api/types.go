@@ -203,6 +203,9 @@ type Session struct {
 	// any report. SourceChangedAt is when it last changed.
 	Source          SessionSource `json:"source,omitempty"`
 	SourceChangedAt time.Time     `json:"source_changed_at,omitzero"`
+	// RetryAt is when a session restarting after its instance failed
+	// will next be placed (the restart backoff); absent otherwise.
+	RetryAt time.Time `json:"retry_at,omitzero"`
 	Meta
 }
 
