@@ -182,7 +182,7 @@ func resources() []resource {
 					Region: f["region"], TenantID: f["tenant_id"], ListOptions: o,
 				})
 			}, "state", "app_id", "node_id", "region", "tenant_id")},
-			"get": {args: "ID", help: "show a session", columns: sessionCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+			"get": {args: "ID", help: "show a session: why it waits or failed (reason) and when a restart is tried next (retry_at)", columns: sessionGetCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
 				return c.Sessions().Get(ctx, id, "")
 			})},
 			"create": {help: "start a session of an app", columns: sessionCols, flags: func(fs *flag.FlagSet) func([]string) (op, error) {
