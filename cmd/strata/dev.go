@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -182,20 +184,50 @@ Strata dev cluster is up.
 		fmt.Printf("  publish to     %s (MoQ)  %s (WHIP)  edge=%s\n", pub.MoQURL, pub.WHIPURL, pub.Edge)
 		fmt.Printf("  demo stream    its instance (%s testsrc, run by the edge's process runtime) publishes a looped H.264 + Opus clip there\n", exe)
 	}
+	cli, onPath := cliName(exe)
+	pathNote := ""
+	if !onPath {
+		pathNote = "  (strata is not on PATH here; make install puts it there)\n"
+	}
 	fmt.Printf(`
 Try the CLI (it trusts the cluster CA from the file; --ca-fingerprint pins it instead):
   export STRATA_ADDR=%s STRATA_TOKEN=%s STRATA_CA_FILE=%s
-  strata nodes list
-  strata sessions list
-  strata cluster status
-
+  %[4]s nodes list
+  %[4]s sessions list
+  %[4]s cluster status
+%[5]s
 Edges serve MoQ (raw QUIC and WebTransport) and WHIP/WHEP with self-signed
 certificates; tokens come from POST /v1/sessions/{id}/viewers and /publishers.
 Ctrl-C stops everything.
-`, o.APIAddr(), o.AdminToken(), caFile)
+`, o.APIAddr(), o.AdminToken(), caFile, cli, pathNote)
 	<-ctx.Done()
 	fmt.Println("\nshutting down")
 	return nil
+}
+
+// cliName is how to run this binary from the working directory, for the
+// user to paste: "strata" when PATH finds this very binary, else a path
+// to exe (relative when under the working directory); and whether PATH
+// finds it.
+func cliName(exe string) (string, bool) {
+	if p, err := exec.LookPath("strata"); err == nil && sameFile(p, exe) {
+		return "strata", true
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, exe); err == nil && !strings.HasPrefix(rel, "..") {
+			if !strings.Contains(rel, string(filepath.Separator)) {
+				rel = "." + string(filepath.Separator) + rel
+			}
+			return rel, false
+		}
+	}
+	return exe, false
+}
+
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }
 
 // waitRunning waits until the session's edge reports its first keyframe.
