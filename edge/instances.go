@@ -342,7 +342,8 @@ func (r *Runner) start(ctx context.Context, s api.Session) error {
 	in, err := r.drv.Start(ctx, spec)
 	if err != nil {
 		r.log.Warn("instance failed to start", "session", s.ID, "err", err)
-		r.failLocked(s.ID, s.ModifyIndex, err.Error(), nil)
+		// The session's reason: what failed where, and what to look at.
+		r.failLocked(s.ID, s.ModifyIndex, fmt.Sprintf("edge %s could not start the app's command (check its --command and the edge's log): %v", r.node, err), nil)
 		r.mu.Unlock()
 		return nil
 	}
