@@ -17,9 +17,9 @@ import (
 
 // RuntimeConfig turns on the session runtime: with Driver "process" (the
 // default of `strata edge`) or StateDir set, the edge runs the sessions
-// placed on it with the process driver; with Driver "none", or a zero
-// config (an embedded edge), it only logs its assignments and warns once
-// that sessions placed on it will not start.
+// placed on it with the process driver; with Driver "none" it reports
+// them failed; a zero config (an embedded edge in tests) only logs its
+// assignments and warns once that they will not start.
 type RuntimeConfig struct {
 	// Driver is "process" or "none"; empty means process when StateDir
 	// is set, else none.

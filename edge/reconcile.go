@@ -2,7 +2,9 @@ package edge
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -53,7 +55,7 @@ func (r *LogReconciler) Reconcile(_ context.Context, sessions []api.Session) err
 	r.mu.Unlock()
 	if warn {
 		log.Warn("sessions are placed on this edge but it runs none: they stay placed and never start; " +
-			"run the edge with the process runtime (the default of strata edge; runtime.driver process, --runtime process) " +
+			"run the edge with the process runtime (runtime.driver process, the default of strata edge) " +
 			"or keep GPU sessions off it (--gpus none)")
 	}
 	if changed {
@@ -128,4 +130,51 @@ func (b *backoff) wait(ctx context.Context) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// refusingReconciler stands in for a runtime this edge cannot run (the
+// default one failed to start) or was told not to (runtime.driver none):
+// it reports each session placed here failed, once per placement, with
+// why and what to change, so the control plane applies the app's restart
+// policy (and its backoff) instead of the session staying placed.
+type refusingReconciler struct {
+	node, why string
+	api       *api.Client
+	log       *slog.Logger
+
+	mu       sync.Mutex
+	reported map[string]uint64 // session → the ModifyIndex reported failed
+}
+
+var _ Reconciler = (*refusingReconciler)(nil)
+
+// Reconcile reports the sessions newly placed here failed.
+func (r *refusingReconciler) Reconcile(ctx context.Context, sessions []api.Session) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.reported == nil {
+		r.reported = map[string]uint64{}
+	}
+	here := map[string]bool{}
+	for _, s := range sessions {
+		if s.State != api.StatePlaced || s.Reservation == nil || s.Reservation.NodeID != r.node {
+			continue
+		}
+		here[s.ID] = true
+		if r.reported[s.ID] == s.ModifyIndex {
+			continue
+		}
+		_, err := r.api.Sessions().ReportState(ctx, s.ID, api.SessionStateReport{NodeID: r.node, State: api.StateFailed, Reason: r.why})
+		if st := api.StatusOf(err); err != nil && (st < 400 || st >= 500 || st == http.StatusTooManyRequests) {
+			return fmt.Errorf("report session %s failed: %w", s.ID, err) // the follower retries
+		}
+		r.reported[s.ID] = s.ModifyIndex
+		r.log.Warn("session placed on this edge, which runs none: reported failed", "session", s.ID)
+	}
+	for id := range r.reported {
+		if !here[id] {
+			delete(r.reported, id)
+		}
+	}
+	return nil
 }

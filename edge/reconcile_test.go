@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/strata-edge/strata/api"
 )
@@ -28,5 +29,41 @@ func TestLogReconcilerLogsChangesOnce(t *testing.T) {
 	}
 	if n := strings.Count(logs, "level=WARN"); n != 1 || !strings.Contains(logs, "never start") {
 		t.Errorf("want one warning that sessions never start here, got %d:\n%s", n, logs)
+	}
+}
+
+// An edge that cannot run sessions reports each one placed on it failed,
+// with why, once per placement, rather than leave it placed.
+func TestRefusingReconcilerFailsPlacedSessions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	origins := &runtimeAPI{reports: make(chan report, 16)}
+	r := &refusingReconciler{node: "edge-a", why: "edge edge-a cannot run sessions: no state dir", api: fakeClient(origins.roundTrip),
+		log: slog.New(slog.DiscardHandler)}
+	a := placed("ses_a", "app", 0)
+	a.ModifyIndex = 5
+	elsewhere := placed("ses_b", "app", 0)
+	elsewhere.Reservation.NodeID = "edge-b"
+	running := placed("ses_c", "app", 0)
+	running.State = api.StateRunning
+	for range 2 { // the same set again reports nothing more
+		if err := r.Reconcile(ctx, []api.Session{a, elsewhere, running}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := nextReport(ctx, t, origins); got != (report{"ses_a", "failed", r.why}) {
+		t.Fatalf("report %+v; want ses_a failed with the edge's reason", got)
+	}
+	a.ModifyIndex = 9 // placed here again
+	if err := r.Reconcile(ctx, []api.Session{a}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextReport(ctx, t, origins); got.session != "ses_a" || got.state != "failed" {
+		t.Fatalf("report %+v; want ses_a failed again for its new placement", got)
+	}
+	select {
+	case got := <-origins.reports:
+		t.Fatalf("unexpected report %+v", got)
+	default:
 	}
 }
