@@ -319,6 +319,7 @@ func (c *NotePending) apply(s *State, idx uint64) (any, error) {
 		}
 		ses := *old
 		ses.Reason, ses.ModifyIndex, ses.UpdatedAt = c.Reason, idx, c.At
+		ses.RetryAt = time.Time{} // tried (its backoff passed); now it waits for room
 		s.putSession(old, &ses)
 		n++
 	}

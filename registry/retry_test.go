@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// A restart's RetryAt travels with the session until it is placed (or
-// changes state otherwise), and survives a snapshot.
+// A restart's RetryAt travels with the session until it is tried (placed,
+// or noted waiting for room) or changes state otherwise, and survives a
+// snapshot.
 func TestSessionRetryAt(t *testing.T) {
 	s := fixture(t)
 	res := Reservation{NodeID: "e1", EgressMbps: 10, GPUs: []GPUSlice{{Index: 0, MemoryMB: 60}}}
@@ -31,6 +32,13 @@ func TestSessionRetryAt(t *testing.T) {
 	snap.decode(&d)
 	if err := d.finish(); err != nil || !snap.RetryAt.Equal(at) {
 		t.Fatalf("snapshot form: RetryAt %v, err %v", snap.RetryAt, err)
+	}
+	// Tried and found no room: it waits for capacity, no longer for a time.
+	if errs := applyAll(t, s, &NotePending{Reason: "waiting for capacity", IDs: []string{"s1"}}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if ses, _ := s.Session("s1"); !ses.RetryAt.IsZero() || ses.Reason != "waiting for capacity" {
+		t.Fatalf("noted session: RetryAt %v, reason %q", ses.RetryAt, ses.Reason)
 	}
 	if errs := applyAll(t, s, &PlaceSession{ID: "s1", Reservation: res}); errs[0] != nil {
 		t.Fatal(errs[0])
