@@ -36,9 +36,10 @@ else
 	  case ":$$PATH:" in *":$$dir:"*) ;; *) echo "$$dir is not on PATH: export PATH=\"$$dir:\$$PATH\"" ;; esac
 endif
 
-# The whole cluster in one process, with a demo session.
+# The whole cluster in one process, with a demo session; ARGS go to
+# `strata dev` (make run ARGS='--api-addr 127.0.0.1:8070').
 run: build
-	./$(BIN) dev
+	./$(BIN) dev $(ARGS)
 
 # Unit and integration tests (real sockets, in-process clusters), with the
 # race detector. Long soaks and heavy benchmarks are under `make bench`.

@@ -16,6 +16,7 @@ type Code string
 const (
 	CodeBadRequest       Code = "bad_request"
 	CodeInvalidJSON      Code = "invalid_json"
+	CodeDuplicateKey     Code = "duplicate_key" // a JSON object of the body names a key twice
 	CodeInvalidArgument  Code = "invalid_argument"
 	CodeInvalidID        Code = "invalid_id"
 	CodeUnauthorized     Code = "unauthorized"
@@ -26,6 +27,7 @@ const (
 	CodeAlreadyExists    Code = "already_exists"
 	CodeInvalidState     Code = "invalid_state_transition"
 	CodeTooLarge         Code = "request_too_large"
+	CodeURITooLong       Code = "uri_too_long" // path and query over MaxURIBytes
 	CodeUnsupportedType  Code = "unsupported_media_type"
 	CodeQuotaExceeded    Code = "quota_exceeded"
 	CodeRateLimited      Code = "rate_limited"
@@ -44,9 +46,9 @@ const (
 
 // Codes lists every code an origin answers with.
 var Codes = []Code{
-	CodeBadRequest, CodeInvalidJSON, CodeInvalidArgument, CodeInvalidID, CodeUnauthorized,
+	CodeBadRequest, CodeInvalidJSON, CodeDuplicateKey, CodeInvalidArgument, CodeInvalidID, CodeUnauthorized,
 	CodeForbidden, CodeNotFound, CodeMethodNotAllowed, CodeConflict, CodeAlreadyExists,
-	CodeInvalidState, CodeTooLarge, CodeUnsupportedType, CodeQuotaExceeded, CodeRateLimited,
+	CodeInvalidState, CodeTooLarge, CodeURITooLong, CodeUnsupportedType, CodeQuotaExceeded, CodeRateLimited,
 	CodeNoLeader, CodeUnknownOutcome, CodeNoCapacity, CodeTimeout, CodeInternal,
 }
 

@@ -1,7 +1,6 @@
 package origin
 
 import (
-	"bytes"
 	"errors"
 	"net"
 	"net/http"
@@ -90,12 +89,10 @@ func (o *Origin) authenticate(ctx *fasthttp.RequestCtx) (principal, error) {
 		}
 		// An origin forwarding a key holder's request: the key decides.
 	}
-	h := ctx.Request.Header.Peek("Authorization")
-	token, ok := bytes.CutPrefix(h, []byte("Bearer "))
-	if !ok || len(token) == 0 {
+	tok, ok := api.BearerToken(string(ctx.Request.Header.Peek("Authorization")))
+	if !ok {
 		return principal{}, api.Errorf(http.StatusUnauthorized, api.CodeUnauthorized, "an Authorization: Bearer <API key> header is required")
 	}
-	tok := string(token)
 	id, secret := adminKeyID, tok
 	if strings.HasPrefix(tok, "key_") {
 		var err error

@@ -205,8 +205,9 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		return nil, err
 	}
 	o.server = &fasthttp.Server{
-		Handler:            o.newRouter().Handler,
+		Handler:            o.limitURI(o.newRouter().Handler),
 		Name:               "strata",
+		ReadBufferSize:     api.MaxHeaderBytes,
 		MaxRequestBodySize: max(cfg.API.MaxBodyBytes*4, 1<<20),
 		ReadTimeout:        90 * time.Second,
 		WriteTimeout:       90 * time.Second,
@@ -214,6 +215,12 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 				o.writeError(ctx, api.Errorf(413, api.CodeTooLarge, "request body exceeds %d bytes", cfg.API.MaxBodyBytes))
+				return
+			}
+			var small *fasthttp.ErrSmallBuffer
+			if errors.As(err, &small) {
+				o.writeError(ctx, api.Errorf(431, api.CodeTooLarge,
+					"request line and headers exceed %d bytes", api.MaxHeaderBytes))
 				return
 			}
 			o.writeError(ctx, api.Errorf(400, api.CodeBadRequest, "cannot parse request: %v", err))

@@ -266,7 +266,7 @@ func exitCode(err error) int {
 		switch {
 		case ae.Status == 404:
 			return exitNotFound
-		case ae.Status == 400 || ae.Status == 413 || ae.Status == 415 || ae.Status == 401:
+		case ae.Status == 400 || ae.Status == 413 || ae.Status == 414 || ae.Status == 415 || ae.Status == 431 || ae.Status == 401:
 			return exitUsage
 		case ae.Status == 403 || ae.Status == 409 || ae.Status == 429:
 			return exitConflict

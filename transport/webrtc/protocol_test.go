@@ -360,3 +360,23 @@ func TestQueryToken(t *testing.T) {
 		t.Errorf("authorizer saw %q, want %q", seen, want)
 	}
 }
+
+// TestBearerSchemeAnyCase: WHEP reads the token whatever the case of the
+// Authorization scheme (RFC 7235 section 2.1).
+func TestBearerSchemeAnyCase(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.Authorizer = func(_ context.Context, token string, _ media.Namespace, want Role) (Grant, error) {
+			if token == "good" {
+				return Grant{Role: want}, nil
+			}
+			return Grant{}, errors.New("bad token")
+		}
+	})
+	e.liveHub("live")
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
+		st, _, body := e.do(http.MethodPost, e.url("whep", "live"), ContentTypeSDP, recvonlyOffer(t), map[string]string{"Authorization": scheme + " good"})
+		if st != http.StatusCreated {
+			t.Errorf("%s: %d %s, want 201", scheme, st, body)
+		}
+	}
+}
