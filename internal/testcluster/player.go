@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
 	"github.com/strata-edge/strata/internal/logging"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/testsrc"
 	"github.com/strata-edge/strata/transport/media"
 )
@@ -214,6 +216,29 @@ func (r *PlayerRig) Viewer(ctx context.Context, controller bool) (*api.ViewerAns
 // EmbedURL is the embed page for token, through the front.
 func (r *PlayerRig) EmbedURL(token string) string {
 	return "http://" + r.Front + "/embed/" + url.PathEscape(r.Namespace.Session) + "?token=" + url.QueryEscape(token)
+}
+
+// EdgeMetrics scrapes the edge's /metrics (HTTPS with its cluster
+// certificate, trusted through the cluster CA).
+func (r *PlayerRig) EdgeMetrics(ctx context.Context) (string, error) {
+	roots := x509.NewCertPool()
+	roots.AddCert(r.Cluster.CA)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: pki.ServerName}}}
+	defer hc.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+r.Edge.MetricsAddr()+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("testcluster: scrape edge: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("testcluster: scrape edge: %d %.200s", resp.StatusCode, b)
+	}
+	return string(b), err
 }
 
 // StopSource ends the test source and its publisher: the session's

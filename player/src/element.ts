@@ -3,6 +3,7 @@
 // a stats overlay, and input for controllers.
 
 import { AudioPipe } from "./audio";
+import { Beacon, beaconURL } from "./beacon";
 import { channelSender, InputCapture, type Send } from "./input";
 import { MoqError, MoqSession, STATUS_NORMAL, type MoqObject, type MoqPublication } from "./moq";
 import { wallMicros } from "./stats";
@@ -34,6 +35,9 @@ export interface PlayerStats {
   inputChannel: string | null;
   /** Why MoQ was given up for WHEP, when it was. */
   fallbackReason: string | null;
+  /** Viewer beacons sent to the edge this playback, and the last answer's status. */
+  beaconsSent: number;
+  beaconStatus: number | null;
 }
 
 /** The text shown while a session has no live publisher. */
@@ -126,6 +130,8 @@ export class StrataPlayer extends HTMLElement {
   private lastFrames = 0;
   private lastTick = 0;
   private whepPrev = { frames: 0, bytes: 0, decoded: 0 };
+  private beacon: Beacon | null = null;
+  private whepURL = "";
   private _stats: PlayerStats;
   private gesture = () => this.ap?.resume();
 
@@ -203,6 +209,8 @@ export class StrataPlayer extends HTMLElement {
       audio: false,
       fallbackReason: null,
       inputChannel: null,
+      beaconsSent: 0,
+      beaconStatus: null,
     };
   }
 
@@ -273,6 +281,7 @@ export class StrataPlayer extends HTMLElement {
     if (!claims || !tenant) return this.fail(run, "bad token (malformed)", "auth");
     const controller = claims.role === "controller";
     const whepURL = this.getAttribute("whep") ?? `${scriptOrigin}/whep/${encodeURIComponent(tenant)}/${encodeURIComponent(session)}`;
+    this.whepURL = whepURL;
     const want = (this.getAttribute("transport") ?? "auto").toLowerCase();
     const src = this.getAttribute("src");
     this.timer = setInterval(() => this.tick(), 1000) as unknown as number;
@@ -317,6 +326,8 @@ export class StrataPlayer extends HTMLElement {
 
   private teardown(): void {
     clearInterval(this.timer);
+    this.beacon?.close();
+    this.beacon = null;
     clearTimeout(this.retry);
     this.input?.stop();
     this.input = null;
@@ -337,9 +348,28 @@ export class StrataPlayer extends HTMLElement {
   private firstFrame(run: number): void {
     if (run !== this.run) return;
     this.firstFrameMs = performance.now() - this.t0;
+    this.startBeacon();
     this.setState("playing");
     this.tick();
     this.dispatchEvent(new CustomEvent("playing", { detail: { transport: this._transport, firstFrameMs: this.firstFrameMs } }));
+  }
+
+  /**
+   * Starts reporting this playback to the edge it plays from (the WHEP
+   * resource's edge after a redirect, else the WHEP endpoint's, which is
+   * also the MoQ edge's HTTPS listener). beacon="off" turns it off;
+   * beacon-interval sets the period in seconds (default 10, at least 2).
+   */
+  private startBeacon(): void {
+    if (this.getAttribute("beacon") === "off" || !this._transport || this.firstFrameMs === null) return;
+    const session = this.getAttribute("session") ?? "";
+    const secs = Number(this.getAttribute("beacon-interval")) || 10;
+    try {
+      const url = beaconURL(this.wh?.resource ?? this.whepURL, session);
+      this.beacon = new Beacon(url, () => this.getAttribute("token") ?? "", this._transport, this.firstFrameMs, Math.max(2, secs) * 1000);
+    } catch (e) {
+      console.warn("strata: no viewer beacons:", e);
+    }
   }
 
   private async playMoQ(run: number, src: string, token: string, tenant: string, session: string, controller: boolean, whepURL: string): Promise<void> {
@@ -373,7 +403,11 @@ export class StrataPlayer extends HTMLElement {
     if (!support.supported) throw new MoqError(`this browser cannot decode ${vt.codec}`, 0, "protocol");
     const target = Number(this.getAttribute("latency")) || vt.targetLatency || 150;
     const onErr = (m: string) => this.fail(run, m, "decode");
-    this.vp = new VideoPipe(this.canvas, vt.codec, target, { firstFrame: () => this.firstFrame(run), error: onErr });
+    this.vp = new VideoPipe(this.canvas, vt.codec, target, {
+      firstFrame: () => this.firstFrame(run),
+      frame: (at, g2g) => this.beacon?.frame(at, g2g),
+      error: onErr,
+    });
     const vp = this.vp;
     // TRACK_ENDED: the publisher left (or the session ended); the edge
     // has nothing more until a publisher returns.
@@ -488,9 +522,13 @@ export class StrataPlayer extends HTMLElement {
         if (dtls.state === "closed" || dtls.state === "failed") lost();
       });
     }
-    const onFrame = () => {
+    const onFrame = (now: number, meta: VideoFrameCallbackMetadata) => {
       if (run !== this.run) return;
       if (this.firstFrameMs === null) this.firstFrame(run);
+      // Glass-to-glass over WebRTC: the browser's capture time of the
+      // frame, from the edge's RTCP sender reports, when it has one.
+      const cap = meta.captureTime;
+      this.beacon?.frame(now, cap !== undefined && cap > 0 ? meta.expectedDisplayTime - cap : null);
       this.video.requestVideoFrameCallback(onFrame);
     };
     this.video.requestVideoFrameCallback(onFrame);
@@ -533,6 +571,8 @@ export class StrataPlayer extends HTMLElement {
     } else if (this.wh) {
       await this.whepStats(st, dt);
     }
+    st.beaconsSent = this.beacon?.sent ?? 0;
+    st.beaconStatus = this.beacon?.lastStatus ?? null;
     this._stats = st;
     this.renderStats(st);
     this.dispatchEvent(new CustomEvent("stats", { detail: st }));
