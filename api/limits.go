@@ -40,4 +40,8 @@ const (
 	// MaxJoinTokenUses bounds how many nodes one token enrolls.
 	MaxJoinTokenTTLSeconds = 30 * 24 * 3600
 	MaxJoinTokenUses       = 10000
+	// MaxViewerTTLSeconds bounds (and is the default of) a viewer
+	// token's life: a playback URL is short-lived; players get a new
+	// token when it expires.
+	MaxViewerTTLSeconds = 15 * 60
 )

@@ -175,6 +175,7 @@ Strata dev cluster is up.
 			// the browser; WebTransport then pins the certificate by hash.
 			fmt.Printf("  player         %s\n", view.PlayerURL)
 		}
+		fmt.Print(tokenExpiryHint(ses.ID, view.ExpiresAt))
 	} else {
 		fmt.Printf("  viewer         %v\n", viewErr)
 	}
@@ -265,4 +266,12 @@ func waitEdges(ctx context.Context, admin *api.Client, n int) error {
 		}
 	}
 	return errors.New("edges did not register in time")
+}
+
+// tokenExpiryHint says when the demo viewer's token (and so the player
+// URL) stops working, and how to get a new one: the player shows "token
+// expired" then, and needs a fresh URL or token.
+func tokenExpiryHint(session string, expires time.Time) string {
+	return fmt.Sprintf("  token expires  %s (in %s); a new player URL: strata sessions viewer %s\n",
+		expires.Local().Format("15:04:05"), time.Until(expires).Round(time.Minute), session)
 }

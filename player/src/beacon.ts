@@ -52,6 +52,8 @@ export class Beacon {
     private readonly transport: Transport,
     firstFrameMs: number,
     intervalMs = BEACON_INTERVAL_MS,
+    /** The edge refused a beacon's token as expired. */
+    private readonly onExpired: () => void = () => undefined,
   ) {
     this.firstFrameMs = firstFrameMs;
     this.start = this.last = performance.now();
@@ -115,6 +117,12 @@ export class Beacon {
     }).then(
       (r) => {
         this.lastStatus = r.status;
+        if (r.status === 401 && !leaving) {
+          r.json().then(
+            (b) => b?.error?.code === "token_expired" && this.onExpired(),
+            () => undefined,
+          );
+        }
       },
       () => {
         this.lastStatus = 0;

@@ -5,10 +5,10 @@
 import { AudioPipe } from "./audio";
 import { Beacon, beaconURL } from "./beacon";
 import { channelSender, InputCapture, type Send } from "./input";
-import { MoqError, MoqSession, STATUS_NORMAL, type MoqObject, type MoqPublication } from "./moq";
+import { CODE_EXPIRED_TOKEN, MoqError, MoqSession, STATUS_NORMAL, SUB_EXPIRED_TOKEN, type MoqObject, type MoqPublication } from "./moq";
 import { wallMicros } from "./stats";
 import { STALL_MS, VideoPipe } from "./video";
-import { whep, WhepError, type WhepSession } from "./whep";
+import { TOKEN_EXPIRED, whep, WhepError, type WhepSession } from "./whep";
 
 export type State = "idle" | "connecting" | "playing" | "buffering" | "waiting" | "error";
 export type Transport = "moq" | "whep";
@@ -44,6 +44,17 @@ export interface PlayerStats {
 export const WAITING_TEXT = "Waiting for the source…";
 /** How often a player waiting for the source tries again. */
 const WAIT_RETRY_MS = 2000;
+/** Refreshes in a row without playing before an expired token is final. */
+const MAX_REFRESHES = 2;
+
+/** Returns a new viewer token for the element's session (the tokenRefresh property). */
+export type TokenRefresh = () => string | Promise<string>;
+
+/** Whether the edge refused a token because it expired (MoQ or WHEP). */
+function isExpired(e: unknown): boolean {
+  if (e instanceof MoqError) return e.kind === "auth" && (e.code === CODE_EXPIRED_TOKEN || e.code === SUB_EXPIRED_TOKEN);
+  return e instanceof WhepError && e.kind === "expired";
+}
 
 interface Claims {
   tid?: string;
@@ -102,7 +113,17 @@ const scriptOrigin = (() => {
 })();
 
 export class StrataPlayer extends HTMLElement {
-  static observedAttributes = ["stats"];
+  static observedAttributes = ["stats", "token"];
+
+  /**
+   * Called when the edge refuses the token as expired: the element
+   * reconnects with the token it returns (and sets the token attribute to
+   * it). Without one, the element shows "token expired" and plays again
+   * when the token attribute changes.
+   */
+  tokenRefresh: TokenRefresh | null = null;
+  private refreshes = 0; // in a row, without reaching playing
+  private renewing = false;
 
   private root: ShadowRoot;
   private canvas: HTMLCanvasElement;
@@ -168,8 +189,10 @@ export class StrataPlayer extends HTMLElement {
     this.stop();
   }
 
-  attributeChangedCallback(name: string): void {
+  attributeChangedCallback(name: string, old: string | null, now: string | null): void {
     if (name === "stats") this.statsEl.hidden = !this.hasAttribute("stats");
+    // A new token for a player stopped by an expired one: play again.
+    if (name === "token" && now !== old && this._state === "error" && this.dataset.reason === TOKEN_EXPIRED) void this.play();
   }
 
   private unmute = () => {
@@ -242,6 +265,35 @@ export class StrataPlayer extends HTMLElement {
   }
 
   /**
+   * The edge refused the token as expired: with a tokenRefresh callback,
+   * reconnect with the token it gives (a few times in a row at most, so a
+   * callback handing out stale tokens does not loop); otherwise, or when
+   * it fails, show the expired state.
+   */
+  private async expired(run: number): Promise<void> {
+    if (run !== this.run) return;
+    this.teardown();
+    const refresh = this.tokenRefresh;
+    const old = this.getAttribute("token") ?? "";
+    if (refresh && this.refreshes < MAX_REFRESHES) {
+      this.refreshes++;
+      this.setState("connecting");
+      try {
+        const tok = await refresh();
+        if (run !== this.run) return;
+        if (tok && tok !== old) {
+          this.setAttribute("token", tok);
+          return this.start(false);
+        }
+      } catch (e) {
+        console.warn("strata: token refresh failed:", e);
+      }
+      if (run !== this.run) return;
+    }
+    this.fail(run, TOKEN_EXPIRED, "expired");
+  }
+
+  /**
    * The session has no live publisher (its broadcast is missing, or its
    * tracks ended): say so instead of showing a black picture, and try
    * again every few seconds until the source is back.
@@ -299,6 +351,7 @@ export class StrataPlayer extends HTMLElement {
         // publisher without a catalog track (third-party MoQ publishers):
         // WHEP tells them apart, and waits only if it finds nothing either.
         if (e instanceof MoqError && e.kind === "not-found" && want === "moq") return this.waitForSource(run);
+        if (isExpired(e)) return this.expired(run);
         if (e instanceof MoqError && e.kind === "auth") return this.fail(run, e.message, e.kind);
         if (want === "moq") return this.fail(run, `edge unreachable (${moqErr.message})`, "closed");
         this.fallbackReason = moqErr.message;
@@ -312,6 +365,7 @@ export class StrataPlayer extends HTMLElement {
       const we = e as WhepError;
       const kind = we instanceof WhepError ? we.kind : "closed";
       if (kind === "not-found") return this.waitForSource(run);
+      if (kind === "expired") return this.expired(run);
       const why = [moqErr?.message, we.message].filter(Boolean).join("; ");
       this.fail(run, kind === "closed" ? `edge unreachable (${why})` : we.message, kind);
     }
@@ -348,6 +402,7 @@ export class StrataPlayer extends HTMLElement {
   private firstFrame(run: number): void {
     if (run !== this.run) return;
     this.firstFrameMs = performance.now() - this.t0;
+    this.refreshes = 0;
     this.startBeacon();
     this.setState("playing");
     this.tick();
@@ -366,9 +421,27 @@ export class StrataPlayer extends HTMLElement {
     const secs = Number(this.getAttribute("beacon-interval")) || 10;
     try {
       const url = beaconURL(this.wh?.resource ?? this.whepURL, session);
-      this.beacon = new Beacon(url, () => this.getAttribute("token") ?? "", this._transport, this.firstFrameMs, Math.max(2, secs) * 1000);
+      this.beacon = new Beacon(url, () => this.getAttribute("token") ?? "", this._transport, this.firstFrameMs, Math.max(2, secs) * 1000, () => void this.renewToken());
     } catch (e) {
       console.warn("strata: no viewer beacons:", e);
+    }
+  }
+
+  /**
+   * Gets a new token while playing on (the edge refused a beacon's as
+   * expired), for the next beacon and the next connection.
+   */
+  private async renewToken(): Promise<void> {
+    const refresh = this.tokenRefresh;
+    if (!refresh || this.renewing) return;
+    this.renewing = true;
+    try {
+      const tok = await refresh();
+      if (tok) this.setAttribute("token", tok);
+    } catch (e) {
+      console.warn("strata: token refresh failed:", e);
+    } finally {
+      this.renewing = false;
     }
   }
 
@@ -429,7 +502,9 @@ export class StrataPlayer extends HTMLElement {
     }
     await moq.subscribe(ns, vt.name, { object: (o) => vp.object(o), stream: (s) => vp.stream(s), done: ended });
     void moq.closed.then((e) => {
-      if (run === this.run && e.message !== "closed") this.fail(run, e.kind === "auth" ? e.message : `edge unreachable (${e.message})`, e.kind);
+      if (run !== this.run || e.message === "closed") return;
+      if (isExpired(e)) return void this.expired(run);
+      this.fail(run, e.kind === "auth" ? e.message : `edge unreachable (${e.message})`, e.kind);
     });
     if (controller) this.startMoQInput(run, moq, ns, token, whepURL);
   }
