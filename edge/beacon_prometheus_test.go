@@ -1,27 +1,24 @@
 package edge_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/strata-edge/strata/api"
-	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/poll"
+	"github.com/strata-edge/strata/internal/promtest"
 	"github.com/strata-edge/strata/internal/testcluster"
 )
 
@@ -32,17 +29,7 @@ import (
 // It needs Debian's prometheus package: skipped without it, failed with
 // CI=true.
 func TestViewerBeaconsInPrometheus(t *testing.T) {
-	var progs [2]string
-	for i, name := range []string{"prometheus", "promtool"} {
-		p, err := exec.LookPath(name)
-		if err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s not found (Debian package prometheus): %v", name, err)
-			}
-			t.Skipf("%s not found (install Debian's prometheus package): %v", name, err)
-		}
-		progs[i] = p
-	}
+	prom, promtool := promtest.Programs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	dir := t.TempDir()
@@ -100,8 +87,7 @@ func TestViewerBeaconsInPrometheus(t *testing.T) {
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.CA.Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfgFile := filepath.Join(dir, "prometheus.yml")
-	cfg := fmt.Sprintf(`global:
+	srv, err := promtest.Start(prom, dir, fmt.Sprintf(`global:
   scrape_interval: 1s
 scrape_configs:
   - job_name: edges
@@ -111,26 +97,14 @@ scrape_configs:
     tls_config: {ca_file: %q, server_name: %s}
     static_configs:
       - targets: [%q]
-`, caFile, pki.ServerName, e.MetricsAddr())
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ports, err := netutil.FreeLoopbackAddrs(1)
+`, caFile, pki.ServerName, e.MetricsAddr()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	cmd := exec.Command(progs[0], "--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
-		"--web.listen-address="+ports[0], "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
+		srv.Close()
 		if t.Failed() {
-			t.Logf("prometheus log:\n%.5000s", logs.String())
+			t.Logf("prometheus log:\n%.5000s", srv.Logs())
 		}
 	}()
 
@@ -145,12 +119,12 @@ scrape_configs:
 	}
 	poll.For(t, 45*time.Second, 250*time.Millisecond, func() error {
 		for q, v := range want {
-			got, err := promQuery(ports[0], q)
+			got, err := srv.Query(q)
 			if err != nil {
 				return err
 			}
-			if len(got) != 1 || got[0] != v {
-				return fmt.Errorf("%s = %v, want [%s]", q, got, v)
+			if len(got) != 1 || got[0].Value != v {
+				return fmt.Errorf("%s = %v, want %s", q, got, v)
 			}
 		}
 		return nil
@@ -167,41 +141,7 @@ scrape_configs:
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	check := exec.Command(progs[1], "check", "metrics")
-	check.Stdin = bytes.NewReader(body)
-	if out, err := check.CombinedOutput(); err != nil {
-		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	if err := promtest.CheckMetrics(promtool, string(body)); err != nil {
+		t.Error(err)
 	}
-}
-
-// promQuery runs an instant query on Prometheus at addr and returns the
-// values of its result series.
-func promQuery(addr, q string) ([]string, error) {
-	resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(q))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Status string `json:"status"`
-		Data   struct {
-			Result []struct {
-				Value []any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return nil, err
-	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("query %s: status %s", q, r.Status)
-	}
-	var out []string
-	for _, s := range r.Data.Result {
-		if len(s.Value) == 2 {
-			v, _ := s.Value[1].(string)
-			out = append(out, v)
-		}
-	}
-	return out, nil
 }
