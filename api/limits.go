@@ -45,4 +45,8 @@ const (
 	// and headers past MaxHeaderBytes get 431 request_too_large.
 	MaxURIBytes    = 4096
 	MaxHeaderBytes = 16 << 10
+	// MaxViewerTTLSeconds bounds (and is the default of) a viewer
+	// token's life: a playback URL is short-lived; players get a new
+	// token when it expires.
+	MaxViewerTTLSeconds = 15 * 60
 )

@@ -243,6 +243,9 @@ type ViewerRequest struct {
 	Region string   `json:"region,omitempty"`
 	// Controller asks for the role that may send input to the session.
 	Controller bool `json:"controller,omitempty"`
+	// TTLSeconds is how long the viewer token works, at most
+	// MaxViewerTTLSeconds; 0 means that.
+	TTLSeconds int64 `json:"ttl_seconds,omitempty"`
 }
 
 // ViewerAnswer tells a viewer where to play a session from.

@@ -161,7 +161,7 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		return nil, err
 	}
 	if cfg.Media.Enabled() {
-		if ms, err = startMedia(cfg.Media, cfg.NodeID, id, origins, base.With("node", cfg.NodeID), deps.Registerer); err != nil {
+		if ms, err = startMedia(cfg.Media, cfg.NodeID, cfg.Region, id, origins, base.With("node", cfg.NodeID), deps.Registerer); err != nil {
 			return fail(err)
 		}
 		a := ms.addrs()

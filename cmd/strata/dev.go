@@ -164,6 +164,7 @@ Strata dev cluster is up.
   tenant key     %[5]s
   demo session   %[6]s  state=%[7]s  edge=%[8]s
 `, o.APIAddr(), devEdges[0].id, devEdges[1].id, o.AdminToken(), tkey.Token, ses.ID, ses.State, reservationNode(ses), caFile, pki.Fingerprint(o.CA()))
+	cli, onPath := cliName(exe)
 	if viewErr == nil {
 		fmt.Printf("  viewer         edge=%s token=%s…\n", view.Edge, view.Token[:min(24, len(view.Token))])
 		if view.MoQURL != "" {
@@ -177,6 +178,7 @@ Strata dev cluster is up.
 			// the browser; WebTransport then pins the certificate by hash.
 			fmt.Printf("  player         %s\n", view.PlayerURL)
 		}
+		fmt.Print(tokenExpiryHint(cli, ses.ID, view.ExpiresAt))
 	} else {
 		fmt.Printf("  viewer         %v\n", viewErr)
 	}
@@ -184,7 +186,6 @@ Strata dev cluster is up.
 		fmt.Printf("  publish to     %s (MoQ)  %s (WHIP)  edge=%s\n", pub.MoQURL, pub.WHIPURL, pub.Edge)
 		fmt.Printf("  demo stream    its instance (%s testsrc, run by the edge's process runtime) publishes a looped H.264 + Opus clip there\n", exe)
 	}
-	cli, onPath := cliName(exe)
 	pathNote := ""
 	if !onPath {
 		pathNote = "  (strata is not on PATH here; make install puts it there)\n"
@@ -297,4 +298,12 @@ func waitEdges(ctx context.Context, admin *api.Client, n int) error {
 		}
 	}
 	return errors.New("edges did not register in time")
+}
+
+// tokenExpiryHint says when the demo viewer's token (and so the player
+// URL) stops working, and how to get a new one: the player shows "token
+// expired" then, and needs a fresh URL or token.
+func tokenExpiryHint(cli, session string, expires time.Time) string {
+	return fmt.Sprintf("  token expires  %s (in %s); a new player URL: %s sessions viewer %s\n",
+		expires.Local().Format("15:04:05"), time.Until(expires).Round(time.Minute), cli, session)
 }

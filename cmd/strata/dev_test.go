@@ -3,7 +3,9 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // strata dev prints CLI lines that work as printed: "strata" only when
@@ -30,5 +32,16 @@ func TestCLINameWorksAsPrinted(t *testing.T) {
 	t.Setenv("PATH", bin)
 	if got, on := cliName(exe); got != "strata" || !on {
 		t.Errorf("on PATH: %q (on PATH %v), want strata", got, on)
+	}
+}
+
+// TestTokenExpiryHint: `strata dev` says when the demo player URL's token
+// expires and the command that gives a new one.
+func TestTokenExpiryHint(t *testing.T) {
+	got := tokenExpiryHint("strata", "ses_1", time.Now().Add(15*time.Minute))
+	for _, want := range []string{"token expires", "in 15m", "strata sessions viewer ses_1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("hint %q lacks %q", got, want)
+		}
 	}
 }

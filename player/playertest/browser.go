@@ -126,6 +126,8 @@ type Stats struct {
 	FallbackReason    *string  `json:"fallbackReason"`
 	InputChannel      *string  `json:"inputChannel"`
 	Audio             bool     `json:"audio"`
+	BeaconsSent       int      `json:"beaconsSent"`
+	BeaconStatus      *int     `json:"beaconStatus"`
 	// Reason is the element's error reason (data-reason), if any.
 	Reason string `json:"reason"`
 }
