@@ -107,7 +107,18 @@ type App struct {
 	// CPUMillis and MemoryMB are each instance's limits; zero is none.
 	CPUMillis int64 `json:"cpu_millis,omitempty"`
 	MemoryMB  int64 `json:"memory_mb,omitempty"`
+	// Args, ShmMB, Volume and PullPolicy are the container fields (see
+	// api.ContainerFields).
+	Args       []string `json:"args,omitempty"`
+	ShmMB      int64    `json:"shm_mb,omitempty"`
+	Volume     string   `json:"volume,omitempty"`
+	PullPolicy string   `json:"pull_policy,omitempty"`
 	Meta
+}
+
+// hasContainerFields reports whether any field after the limits is set.
+func (a *App) hasContainerFields() bool {
+	return len(a.Args) > 0 || a.ShmMB != 0 || a.Volume != "" || a.PullPolicy != ""
 }
 
 // SessionState is a step of a session's life; see transitions for the
@@ -307,9 +318,11 @@ type Node struct {
 	Labels      map[string]string `json:"labels,omitempty"`
 	GPUs        []GPU             `json:"gpus,omitempty"`
 	NICMbps     int64             `json:"nic_mbps"`
-	State       NodeState         `json:"state"`
-	Draining    bool              `json:"draining"`
-	Reason      string            `json:"reason,omitempty"`
+	// Runtimes are the runtime drivers the edge offers; empty: process.
+	Runtimes []string  `json:"runtimes,omitempty"`
+	State    NodeState `json:"state"`
+	Draining bool      `json:"draining"`
+	Reason   string    `json:"reason,omitempty"`
 	// ResIndex is the Raft index of the last change to the node's
 	// reservations; placement decisions carry it to detect staleness.
 	ResIndex uint64 `json:"reservation_index"`
@@ -425,9 +438,18 @@ func (a *App) encode(e *encoder) {
 	a.Meta.encode(e)
 	// The limits came later: written after Meta, and only when set, so
 	// apps without them encode as before and older entries decode.
-	if a.CPUMillis != 0 || a.MemoryMB != 0 {
+	// The container fields came later still: after the limits (written
+	// then even when zero), and only when set.
+	ext := a.hasContainerFields()
+	if a.CPUMillis != 0 || a.MemoryMB != 0 || ext {
 		e.varint(a.CPUMillis)
 		e.varint(a.MemoryMB)
+	}
+	if ext {
+		e.strings(a.Args)
+		e.varint(a.ShmMB)
+		e.string(a.Volume)
+		e.string(a.PullPolicy)
 	}
 }
 
@@ -452,6 +474,12 @@ func (a *App) decode(d *decoder) {
 	if d.err == nil && len(d.b) > 0 {
 		a.CPUMillis = d.varint()
 		a.MemoryMB = d.varint()
+	}
+	if d.err == nil && len(d.b) > 0 {
+		a.Args = d.strings()
+		a.ShmMB = d.varint()
+		a.Volume = d.string()
+		a.PullPolicy = d.string()
 	}
 }
 
@@ -592,6 +620,11 @@ func (n *Node) encode(e *encoder) {
 	e.string(n.Reason)
 	e.uvarint(n.ResIndex)
 	n.Meta.encode(e)
+	// Runtimes came later: after Meta and only when set, so older
+	// entries decode (a node is the last thing in its decoder).
+	if len(n.Runtimes) > 0 {
+		e.strings(n.Runtimes)
+	}
 }
 
 func (n *Node) decode(d *decoder) {
@@ -616,6 +649,9 @@ func (n *Node) decode(d *decoder) {
 	n.Reason = d.string()
 	n.ResIndex = d.uvarint()
 	n.Meta.decode(d)
+	if d.err == nil && len(d.b) > 0 {
+		n.Runtimes = d.strings()
+	}
 }
 
 func (k *SigningKey) encode(e *encoder) {
