@@ -14,7 +14,6 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/gpu"
-	"github.com/strata-edge/strata/edge/runtime"
 	"github.com/strata-edge/strata/internal/fsperm"
 	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/netutil"
@@ -191,7 +190,7 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		// A failed start unwinds at once: nothing was announced yet.
 		stopNow, cancel := context.WithCancel(context.Background())
 		cancel()
-		drv, err := runtime.NewProcess(cfg.Runtime.processConfig(), runtime.ProcessDeps{Logger: base.With("node", cfg.NodeID)})
+		drvs, err := newDrivers(cfg, origins, base.With("node", cfg.NodeID))
 		if err != nil {
 			_ = pool.Close(stopNow)
 			return fail(fmt.Errorf("runtime: %w", err))
@@ -201,9 +200,11 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 			hub = ms.relay.Hub()
 		}
 		e.runner, err = NewRunner(RunnerConfig{NodeID: cfg.NodeID, StopGrace: cfg.Runtime.StopGrace, IdleMinute: cfg.Runtime.IdleMinute},
-			RunnerDeps{API: origins, Driver: drv, Hub: hub, Logger: base})
+			RunnerDeps{API: origins, Drivers: drvs, Hub: hub, Logger: base})
 		if err != nil {
-			_ = drv.Close(stopNow)
+			for _, d := range drvs {
+				_ = d.Close(stopNow)
+			}
 			_ = pool.Close(stopNow)
 			return fail(fmt.Errorf("runtime: %w", err))
 		}
@@ -217,6 +218,9 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		addrs["metrics"] = metricsrv.AdvertiseAddr(cfg.Advertise.Metrics, msrv.Addr(), pool.Addr())
 	}
 	e.reg = registration(cfg, addrs, gpus, nic.Mbps)
+	if e.runner != nil {
+		e.reg.Runtimes = e.runner.Runtimes()
+	}
 	log.Info("edge starting", "gpus", len(gpus), "nic_mbps", nic.Mbps, "nic_iface", nic.Iface,
 		"gossip", pool.Addr(), "origins", cfg.Join)
 

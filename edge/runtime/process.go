@@ -214,6 +214,9 @@ func (p *Process) Start(ctx context.Context, spec Spec) (Instance, error) {
 	if len(spec.Command) == 0 {
 		return nil, fmt.Errorf("%w: session %s: no command", ErrInvalidSpec, spec.SessionID)
 	}
+	if spec.Volume != "" {
+		return nil, fmt.Errorf("%w: session %s: the process runtime mounts no volume", ErrInvalidSpec, spec.SessionID)
+	}
 	if spec.SessionID == "" || strings.ContainsAny(spec.SessionID, `/\`) {
 		return nil, fmt.Errorf("%w: session id %q", ErrInvalidSpec, spec.SessionID)
 	}
@@ -227,12 +230,12 @@ func (p *Process) Start(ctx context.Context, spec Spec) (Instance, error) {
 	if _, ok := env["PATH"]; !ok {
 		env["PATH"] = SafePATH
 	}
-	sb := sandbox.Spec{Argv: spec.Command, Env: make([]string, 0, len(env)), Cred: p.cred, Rlimits: p.rlimits()}
+	sb := sandbox.Spec{Argv: spec.Argv(), Env: make([]string, 0, len(env)), Cred: p.cred, Rlimits: p.rlimits()}
 	for k, v := range env {
 		sb.Env = append(sb.Env, k+"="+v)
 	}
 	slices.Sort(sb.Env)
-	id := spec.SessionID + "." + strconv.FormatInt(time.Now().UnixNano(), 36)
+	id := NewInstanceID(spec.SessionID)
 	log := p.log.With("session", spec.SessionID, "instance", id)
 	var err error
 	if sb.Dir, err = p.makeWorkDir(id); err != nil {
