@@ -4,6 +4,8 @@
 //	env K...    print K=value for each, then wait for SIGTERM and exit 0
 //	exit N      print to stdout and stderr, exit with status N
 //	ignore      print "ready", ignore SIGTERM, wait to be killed
+//	file P      print "found" if P exists, else create it and print
+//	            "created"; then as env
 package main
 
 import (
@@ -20,6 +22,16 @@ func main() {
 		os.Exit(2)
 	}
 	switch os.Args[1] {
+	case "file":
+		if _, err := os.Stat(os.Args[2]); err == nil {
+			fmt.Println("found")
+		} else if err := os.WriteFile(os.Args[2], []byte("kept"), 0o644); err != nil {
+			fmt.Println("write failed:", err)
+		} else {
+			fmt.Println("created")
+		}
+		os.Args = os.Args[:2]
+		fallthrough
 	case "env":
 		term := make(chan os.Signal, 1)
 		signal.Notify(term, syscall.SIGTERM)
