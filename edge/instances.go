@@ -65,7 +65,8 @@ type DockerConfig struct {
 	// OrphanGrace is how old an unowned container with Strata labels
 	// must be before it is removed (default 5m).
 	OrphanGrace time.Duration `yaml:"orphan_grace"`
-	// SweepInterval is how often orphans are looked for (default 1m).
+	// SweepInterval is how often orphans are looked for (default half
+	// the grace, within 1s..1m).
 	SweepInterval time.Duration `yaml:"sweep_interval"`
 }
 

@@ -34,7 +34,8 @@ type Config struct {
 	// instance of this driver owns must be before it is removed (default
 	// 5 minutes): younger ones may be starting.
 	OrphanGrace time.Duration
-	// SweepInterval is how often orphans are looked for (default 1m).
+	// SweepInterval is how often orphans are looked for (default half
+	// the grace, at least a second and at most a minute).
 	SweepInterval time.Duration
 	// LogBytes bounds each instance's captured output (default 64 KiB).
 	LogBytes int
@@ -58,7 +59,7 @@ func (c *Config) setDefaults() {
 		c.OrphanGrace = 5 * time.Minute
 	}
 	if c.SweepInterval <= 0 {
-		c.SweepInterval = time.Minute
+		c.SweepInterval = min(time.Minute, max(c.OrphanGrace/2, time.Second))
 	}
 	if c.LogBytes <= 0 {
 		c.LogBytes = 64 << 10
