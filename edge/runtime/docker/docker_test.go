@@ -155,7 +155,9 @@ func TestDockerOrphanCleanup(t *testing.T) {
 		if _, err := cli.ContainerStart(ctx, c.ID, client.ContainerStartOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _, _ = cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true}) })
+		t.Cleanup(func() {
+			_, _ = cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
+		})
 		return c.ID
 	}
 	orphan := mk(node+"-orphan", node)
@@ -213,7 +215,9 @@ func TestDockerUnadoptableOrphan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true}) })
+	t.Cleanup(func() {
+		_, _ = cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
+	})
 	d := newDriver(t, docker.Config{NodeID: node, Host: host, OrphanGrace: time.Nanosecond})
 	ins, err := d.Adopt(ctx)
 	if err != nil || len(ins) != 0 {
