@@ -110,3 +110,77 @@ func TestPlacementByRuntime(t *testing.T) {
 		return nil
 	})
 }
+
+// A woken session of an app with a volume goes back to the edge that
+// keeps its volume when that edge has room, even with a closer one; a
+// session without a volume goes to the closest; and with the volume's
+// edge draining, the volume session goes elsewhere.
+func TestWakePrefersTheVolumesEdge(t *testing.T) {
+	c := startCluster(t, 1)
+	ctx := context.Background()
+	admin := c.Client()
+	ten, err := admin.Tenants().Create(ctx, api.TenantCreate{Name: "vol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	register := func(id string, lat, lon float64) {
+		t.Helper()
+		if _, err := admin.Nodes().Register(ctx, api.NodeRegistration{ID: id, Region: "eu", Lat: &lat, Lon: &lon, NICMbps: 1000, Runtimes: []api.Runtime{api.RuntimeDocker}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	register("edge-far", 10, 10)
+	mkApp := func(name, volume string) string {
+		t.Helper()
+		a, err := admin.Apps().Create(ctx, api.AppSpec{TenantID: ten.ID, Name: name, Runtime: api.RuntimeDocker, Image: "img",
+			ContainerFields: api.ContainerFields{Volume: volume}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	}
+	lat, lon := 48.0, 2.0
+	on := func(id, node string) {
+		t.Helper()
+		waitSession(ctx, t, admin, id, 10*time.Second, func(s *api.Session) error {
+			if s.State != api.StatePlaced || s.Reservation == nil || s.Reservation.NodeID != node {
+				return fmt.Errorf("session %s (%s) on %v; want placed on %s", s.State, s.Reason, s.Reservation, node)
+			}
+			return nil
+		})
+	}
+	cycle := func(id, node string) { // run there, hibernate, wake
+		t.Helper()
+		for _, st := range []api.SessionState{api.StateStarting, api.StateRunning} {
+			if _, err := admin.Sessions().ReportState(ctx, id, api.SessionStateReport{NodeID: node, State: st}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := admin.Sessions().Hibernate(ctx, id, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.Sessions().Wake(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withVol, err := admin.Sessions().Create(ctx, api.SessionSpec{TenantID: ten.ID, AppID: mkApp("vol", "/data"), Lat: &lat, Lon: &lon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := admin.Sessions().Create(ctx, api.SessionSpec{TenantID: ten.ID, AppID: mkApp("plain", ""), Lat: &lat, Lon: &lon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	on(withVol.ID, "edge-far")
+	on(plain.ID, "edge-far")
+	register("edge-near", 48, 2)
+	cycle(withVol.ID, "edge-far")
+	cycle(plain.ID, "edge-far")
+	on(withVol.ID, "edge-far")
+	on(plain.ID, "edge-near")
+	if _, err := admin.Nodes().Drain(ctx, "edge-far"); err != nil {
+		t.Fatal(err)
+	}
+	cycle(withVol.ID, "edge-far")
+	on(withVol.ID, "edge-near")
+}

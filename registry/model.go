@@ -220,6 +220,11 @@ type Session struct {
 	// snapshots and commands written before them lack.
 	Source          SessionSource `json:"source,omitempty"`
 	SourceChangedAt time.Time     `json:"source_changed_at,omitzero"`
+	// VolumeNode is the edge that keeps the session's volume while it
+	// hibernates (apps with a volume), which its wake prefers. The FSM
+	// sets it from the reservation it releases, so no command carries
+	// it; snapshots store it last.
+	VolumeNode string `json:"volume_node,omitempty"`
 	Meta
 }
 
@@ -588,12 +593,18 @@ type storedSession Session
 func (s *storedSession) encode(e *encoder) {
 	(*Session)(s).encode(e)
 	(*Session)(s).encodeSource(e)
+	if s.VolumeNode != "" {
+		e.string(s.VolumeNode)
+	}
 }
 
 func (s *storedSession) decode(d *decoder) {
 	(*Session)(s).decode(d)
 	if d.err == nil && len(d.b) > 0 {
 		(*Session)(s).decodeSource(d, 2)
+	}
+	if d.err == nil && len(d.b) > 0 {
+		s.VolumeNode = d.string()
 	}
 }
 

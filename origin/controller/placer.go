@@ -211,7 +211,7 @@ func (p *Placer) placeRound(ctx context.Context) {
 	now := p.now().UTC()
 	for _, s := range pending {
 		start := time.Now()
-		d, err := placement.Place(snap, requestFor(st, s))
+		d, err := placeSession(snap, requestFor(st, s), s.VolumeNode)
 		p.latency.Observe(time.Since(start).Seconds())
 		if err != nil {
 			p.decisions.WithLabelValues(outcome(err)).Inc()

@@ -96,3 +96,26 @@ func toReservation(d placement.Decision) registry.Reservation {
 	}
 	return r
 }
+
+// placeSession places a session, on prefer when that edge passes every
+// filter (it keeps the session's volume), else wherever the engine
+// picks. The decision is the engine's either way: the preferred edge is
+// tried as a snapshot of its own, so its GPU choice and revision are
+// those Place makes.
+func placeSession(snap *placement.Snapshot, req placement.Request, prefer string) (placement.Decision, error) {
+	if prefer != "" {
+		for i := range snap.Nodes {
+			if snap.Nodes[i].ID != prefer {
+				continue
+			}
+			one := &placement.Snapshot{Nodes: []placement.Node{snap.Nodes[i]}}
+			if one.Prepare() == nil {
+				if d, err := placement.Place(one, req); err == nil {
+					return d, nil
+				}
+			}
+			break
+		}
+	}
+	return placement.Place(snap, req)
+}
