@@ -223,7 +223,7 @@ type Session struct {
 	// VolumeNode is the edge that keeps the session's volume while it
 	// hibernates (apps with a volume), which its wake prefers. The FSM
 	// sets it from the reservation it releases, so no command carries
-	// it; snapshots store it last.
+	// it in practice; it is encoded last (encodeSource).
 	VolumeNode string `json:"volume_node,omitempty"`
 	Meta
 }
@@ -570,9 +570,15 @@ func (s *Session) decode(d *decoder) {
 }
 
 // encodeSource writes the fields added in command version 2.
+// VolumeNode follows them, only when set: it is always last in its
+// decoder, and only the FSM sets it, so a command a node of an earlier
+// version reads never has it.
 func (s *Session) encodeSource(e *encoder) {
 	e.byte(byte(s.Source))
 	e.time(s.SourceChangedAt)
+	if s.VolumeNode != "" {
+		e.string(s.VolumeNode)
+	}
 }
 
 // decodeSource reads what encodeSource wrote, from a command of version
@@ -583,6 +589,9 @@ func (s *Session) decodeSource(d *decoder, version uint8) {
 	}
 	s.Source = SessionSource(d.byte())
 	s.SourceChangedAt = d.time()
+	if d.err == nil && len(d.b) > 0 {
+		s.VolumeNode = d.string()
+	}
 }
 
 // storedSession is a Session as a snapshot holds it: the version-1 form,
@@ -593,18 +602,12 @@ type storedSession Session
 func (s *storedSession) encode(e *encoder) {
 	(*Session)(s).encode(e)
 	(*Session)(s).encodeSource(e)
-	if s.VolumeNode != "" {
-		e.string(s.VolumeNode)
-	}
 }
 
 func (s *storedSession) decode(d *decoder) {
 	(*Session)(s).decode(d)
 	if d.err == nil && len(d.b) > 0 {
 		(*Session)(s).decodeSource(d, 2)
-	}
-	if d.err == nil && len(d.b) > 0 {
-		s.VolumeNode = d.string()
 	}
 }
 
