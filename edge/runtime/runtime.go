@@ -17,6 +17,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -207,4 +208,47 @@ type Instance interface {
 	// Logs returns the newest captured output (stdout and stderr
 	// interleaved), bounded.
 	Logs() []byte
+}
+
+// Exit is how an instance ended, for the drivers' Instance types: Done,
+// Err and Wait, set once by Finish.
+type Exit struct {
+	once sync.Once
+	done chan struct{}
+	err  error
+}
+
+// NewExit returns an Exit not yet finished.
+func NewExit() *Exit { return &Exit{done: make(chan struct{})} }
+
+// Finish records err (nil: a clean exit) and closes Done; later calls
+// change nothing.
+func (x *Exit) Finish(err error) {
+	x.once.Do(func() {
+		x.err = err
+		close(x.done)
+	})
+}
+
+// Done is closed when the instance has exited.
+func (x *Exit) Done() <-chan struct{} { return x.done }
+
+// Err is why the instance exited; nil before then.
+func (x *Exit) Err() error {
+	select {
+	case <-x.done:
+		return x.err
+	default:
+		return nil
+	}
+}
+
+// Wait waits for the exit or ctx, and returns Err.
+func (x *Exit) Wait(ctx context.Context) error {
+	select {
+	case <-x.done:
+		return x.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

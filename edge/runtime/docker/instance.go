@@ -17,6 +17,7 @@ import (
 
 // instance is one container, started or adopted.
 type instance struct {
+	*runtime.Exit
 	d       *Driver
 	id      string
 	session string
@@ -24,20 +25,17 @@ type instance struct {
 	logs    *runtime.LogSink
 	logDone chan struct{} // closed when the log follower ends (or never ran)
 
-	mu  sync.Mutex
-	cid string // container ID; empty until created
-
-	done chan struct{}
-	once sync.Once
-	err  error
+	mu     sync.Mutex
+	cid    string    // container ID; empty until created
+	ending sync.Once // finish runs once
 }
 
 var _ runtime.Instance = (*instance)(nil)
 
 func (d *Driver) newInstance(id, session string) *instance {
 	log := d.log.With("session", session, "instance", id)
-	return &instance{d: d, id: id, session: session, log: log, logs: runtime.NewLogSink(d.cfg.LogBytes, log),
-		logDone: make(chan struct{}), done: make(chan struct{})}
+	return &instance{Exit: runtime.NewExit(), d: d, id: id, session: session, log: log, logs: runtime.NewLogSink(d.cfg.LogBytes, log),
+		logDone: make(chan struct{})}
 }
 
 func (in *instance) setContainer(cid string) {
@@ -52,28 +50,9 @@ func (in *instance) container() string {
 	return in.cid
 }
 
-func (in *instance) ID() string            { return in.id }
-func (in *instance) SessionID() string     { return in.session }
-func (in *instance) Done() <-chan struct{} { return in.done }
-func (in *instance) Logs() []byte          { return in.logs.Bytes() }
-
-func (in *instance) Err() error {
-	select {
-	case <-in.done:
-		return in.err
-	default:
-		return nil
-	}
-}
-
-func (in *instance) Wait(ctx context.Context) error {
-	select {
-	case <-in.done:
-		return in.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (in *instance) ID() string        { return in.id }
+func (in *instance) SessionID() string { return in.session }
+func (in *instance) Logs() []byte      { return in.logs.Bytes() }
 
 // Stop asks the engine to stop the container: its stop signal (SIGTERM
 // unless the image says otherwise), SIGKILL after grace. The engine
@@ -81,7 +60,7 @@ func (in *instance) Wait(ctx context.Context) error {
 // the exit to be seen.
 func (in *instance) Stop(ctx context.Context, grace time.Duration) error {
 	select {
-	case <-in.done:
+	case <-in.Done():
 		return nil
 	default:
 	}
@@ -160,7 +139,7 @@ func exitError(st *container.State) error {
 // finish ends an instance once: its output is drained, the container
 // removed (the volume stays), and Done closed.
 func (d *Driver) finish(in *instance, err error) {
-	in.once.Do(func() {
+	in.ending.Do(func() {
 		d.wg.Go(func() {
 			select { // the follower ends at the exit; do not wait forever
 			case <-in.logDone:
@@ -176,8 +155,7 @@ func (d *Driver) finish(in *instance, err error) {
 				status = err.Error()
 			}
 			in.log.Info("instance exited", "status", status)
-			in.err = err
-			close(in.done)
+			in.Finish(err)
 		})
 	})
 }
