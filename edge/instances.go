@@ -129,6 +129,7 @@ type Runner struct {
 	ctx    context.Context // the runner's life; ended by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	starts sync.WaitGroup // driver starts in flight (outside mu)
 
 	mu      sync.Mutex
 	adopted bool
@@ -287,13 +288,31 @@ func (r *Runner) Reconcile(ctx context.Context, sessions []api.Session) error {
 	}
 	r.mu.Unlock()
 
+	// Starts run side by side (a container start takes the engine
+	// hundreds of milliseconds); Reconcile returns once all are through,
+	// so the next one sees them in r.inst.
+	var (
+		wg   sync.WaitGroup
+		emu  sync.Mutex
+		slot = make(chan struct{}, maxParallelStarts)
+	)
 	for _, s := range start {
-		if err := r.start(ctx, s); err != nil {
-			errs = append(errs, fmt.Errorf("session %s: %w", s.ID, err))
-		}
+		wg.Go(func() {
+			slot <- struct{}{}
+			defer func() { <-slot }()
+			if err := r.start(ctx, s); err != nil {
+				emu.Lock()
+				errs = append(errs, fmt.Errorf("session %s: %w", s.ID, err))
+				emu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// maxParallelStarts bounds the instance starts one Reconcile runs at once.
+const maxParallelStarts = 8
 
 // adopt takes over, once, the instances an earlier edge process left; the
 // first Reconcile then stops those no longer assigned.
@@ -378,8 +397,13 @@ func (r *Runner) start(ctx context.Context, s api.Session) error {
 		r.mu.Unlock()
 		return ErrClosed
 	}
-	// Holding mu across Start keeps Close from missing a new instance.
+	// Close waits for starts in flight before it stops the instances, so
+	// it cannot miss one that lands after it began.
+	r.starts.Add(1)
+	r.mu.Unlock()
+	defer r.starts.Done()
 	in, err := drv.Start(ctx, spec)
+	r.mu.Lock()
 	if err != nil {
 		r.log.Warn("instance failed to start", "session", s.ID, "err", err)
 		r.failLocked(s.ID, s.ModifyIndex, err.Error(), nil)
@@ -612,6 +636,9 @@ func (r *Runner) Close(ctx context.Context) error {
 		return nil
 	}
 	r.closed = true
+	r.mu.Unlock()
+	r.starts.Wait() // what they start is in r.inst afterwards
+	r.mu.Lock()
 	for id, m := range r.inst {
 		if !m.stopping {
 			r.stopLocked(id, m, "edge closing", grace)

@@ -34,6 +34,7 @@ type Driver struct {
 	closed  bool
 	adopted bool                 // Adopt ran: the sweeper may judge orphans
 	inst    map[string]*instance // by instance ID, from before create to removal
+	images  map[string]time.Time // images seen on the engine, and when
 }
 
 var _ runtime.Driver = (*Driver)(nil)
@@ -63,7 +64,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Driver, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Driver{cfg: cfg, deps: deps, cli: cli, log: log.With("component", "runtime", "driver", "docker"), inst: map[string]*instance{}}
+	d := &Driver{cfg: cfg, deps: deps, cli: cli, log: log.With("component", "runtime", "driver", "docker"), inst: map[string]*instance{}, images: map[string]time.Time{}}
 	d.podman = strings.Contains(strings.ToLower(v.Platform.Name), "podman")
 	for _, c := range v.Components {
 		d.podman = d.podman || strings.Contains(strings.ToLower(c.Name), "podman")
@@ -160,9 +161,8 @@ func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Instance
 	}
 	in.log.Info("instance started", "container", shortID(created.ID), "image", spec.Image, "gpus", len(spec.GPUs))
 	d.follow(in)
-	// An exit before the watcher saw the container start would have
-	// been missed by a watcher that connected late: look once.
-	d.check(in)
+	// An exit is seen by the event watcher (connected since New), or,
+	// while it reconnects, by its look at every instance afterwards.
 	return in, nil
 }
 

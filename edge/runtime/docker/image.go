@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/moby/moby/client"
 
@@ -12,11 +13,21 @@ import (
 // ensureImage makes sure image is on the engine as policy says: always
 // pulls it, if_missing (the default) pulls it only when absent, never
 // fails with ErrImageMissing when it is absent.
+//
+// An image seen within imageFresh is not looked up again: a burst of
+// starts of one app costs the engine one inspect.
 func (d *Driver) ensureImage(ctx context.Context, image, policy string) error {
 	if policy != runtime.PullAlways {
+		d.mu.Lock()
+		seen, ok := d.images[image]
+		d.mu.Unlock()
+		if ok && time.Since(seen) < imageFresh {
+			return nil
+		}
 		_, err := d.cli.ImageInspect(ctx, image)
 		switch {
 		case err == nil:
+			d.sawImage(image)
 			return nil
 		case !isNotFound(err):
 			return fmt.Errorf("inspect image %q: %w", image, err)
@@ -37,7 +48,21 @@ func (d *Driver) ensureImage(ctx context.Context, image, policy string) error {
 	if _, err := d.cli.ImageInspect(ctx, image); err != nil {
 		return fmt.Errorf("%w: image %q not there after pulling: %w", ErrImageMissing, image, err)
 	}
+	d.sawImage(image)
 	return nil
+}
+
+// imageFresh is how long an image seen on the engine counts as there.
+const imageFresh = 30 * time.Second
+
+// sawImage records that image is on the engine now.
+func (d *Driver) sawImage(image string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.images) > 1024 {
+		clear(d.images) // bounded: many apps' images come and go
+	}
+	d.images[image] = time.Now()
 }
 
 // ensureVolume creates the session's volume unless it exists (a woken
