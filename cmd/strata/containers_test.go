@@ -70,7 +70,7 @@ func TestBinaryDockerSessions(t *testing.T) {
 	if err := containerimage.Import(ctx, host, image, bin); err != nil {
 		t.Fatal(err)
 	}
-	eng, err := client.New(client.FromEnv, client.WithHost(host), client.WithAPIVersionNegotiation())
+	eng, err := client.New(client.FromEnv, client.WithHost(host))
 	if err != nil {
 		t.Fatal(err)
 	}

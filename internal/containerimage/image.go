@@ -46,7 +46,7 @@ func Import(ctx context.Context, host, ref, bin string) error {
 	if err != nil {
 		return err
 	}
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	opts := []client.Opt{client.FromEnv}
 	if host != "" {
 		opts = append(opts, client.WithHost(host))
 	}

@@ -39,7 +39,7 @@ type Driver struct {
 
 var _ runtime.Driver = (*Driver)(nil)
 
-// New connects to the engine (negotiating the API version), learns how
+// New connects to the engine (the client negotiates the API version), learns how
 // it takes GPUs, and starts the event watcher and the orphan sweeper.
 // ctx bounds only the connection check.
 func New(ctx context.Context, cfg Config, deps Deps) (*Driver, error) {
@@ -47,7 +47,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Driver, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	opts := []client.Opt{client.FromEnv}
 	if cfg.Host != "" {
 		opts = append(opts, client.WithHost(cfg.Host))
 	}

@@ -41,7 +41,7 @@ func newDriver(t *testing.T, cfg docker.Config) *docker.Driver {
 
 func engine(t *testing.T, host string) *client.Client {
 	t.Helper()
-	cli, err := client.New(client.FromEnv, client.WithHost(host), client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv, client.WithHost(host))
 	if err != nil {
 		t.Fatal(err)
 	}
