@@ -48,19 +48,32 @@ func (d *Driver) Adopt(ctx context.Context) ([]runtime.Instance, error) {
 		d.mu.Lock()
 		d.inst[id] = in
 		d.mu.Unlock()
+		d.follow(in) // an exited container's log is read to its end
 		if c.State == container.StateRunning {
 			in.log.Info("adopted container from an earlier edge process", "container", shortID(c.ID))
-			d.follow(in)
+			d.check(in) // it may have exited since the list
 		} else {
-			close(in.logDone)
+			// Exited while the edge was away, or created and never
+			// started (the edge died in between): it ends now.
+			in.log.Info("adopted a stopped container from an earlier edge process", "container", shortID(c.ID), "state", c.State)
+			d.finish(in, d.exitOf(ctx, c.ID))
 		}
-		d.check(in)
 		out = append(out, in)
 	}
 	d.mu.Lock()
 	d.adopted = true
 	d.mu.Unlock()
 	return out, nil
+}
+
+// exitOf is the exit status of a stopped container; unknown when it
+// never ran or cannot be read.
+func (d *Driver) exitOf(ctx context.Context, cid string) error {
+	res, err := d.cli.ContainerInspect(ctx, cid, client.ContainerInspectOptions{})
+	if err != nil || res.Container.State == nil || !exited(res.Container.State) {
+		return &runtime.ExitError{Code: -1, Unknown: true}
+	}
+	return exitError(res.Container.State)
 }
 
 // sweepLoop runs Sweep every SweepInterval until Close.

@@ -240,3 +240,62 @@ func waitLogs(t *testing.T, in runtime.Instance, want string) {
 		return nil
 	})
 }
+
+// Containers that stopped while the edge was away come back adopted and
+// already ended: one that exited with its status, one created and never
+// started with an unknown one; both are removed.
+func TestDockerAdoptStopped(t *testing.T) {
+	host := runtimetest.DockerHost(t)
+	image := runtimetest.ImportWorkload(t, host)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	node := testNode(t)
+	cli := engine(t, host)
+	mk := func(session string, args []string, run bool) string {
+		t.Helper()
+		labels := map[string]string{runtime.LabelManaged: "true", runtime.LabelNode: node, runtime.LabelSession: session, runtime.LabelInstance: session + ".1"}
+		c, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: node + "-" + strings.ReplaceAll(session, "_", "-"),
+			Config: &container.Config{Image: image, Cmd: args, Labels: labels}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_, _ = cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
+		})
+		if run {
+			if _, err := cli.ContainerStart(ctx, c.ID, client.ContainerStartOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			wait := cli.ContainerWait(ctx, c.ID, client.ContainerWaitOptions{})
+			select {
+			case <-wait.Result:
+			case err := <-wait.Error:
+				t.Fatal(err)
+			}
+		}
+		return c.ID
+	}
+	exitedID := mk("ses_exited", []string{"exit", "3"}, true)
+	createdID := mk("ses_created", []string{"env"}, false)
+	d := newDriver(t, docker.Config{NodeID: node, Host: host})
+	ins, err := d.Adopt(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]error{}
+	for _, in := range ins {
+		got[in.SessionID()] = in.Wait(ctx)
+	}
+	var ee *runtime.ExitError
+	if err := got["ses_exited"]; !errors.As(err, &ee) || ee.Code != 3 {
+		t.Errorf("exited container: %v, want status 3", err)
+	}
+	if err := got["ses_created"]; !errors.As(err, &ee) || !ee.Unknown {
+		t.Errorf("never-started container: %v, want an unknown status", err)
+	}
+	for _, id := range []string{exitedID, createdID} {
+		if _, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); err == nil {
+			t.Errorf("container %s not removed after adoption", id[:12])
+		}
+	}
+}

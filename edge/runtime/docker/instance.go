@@ -68,11 +68,20 @@ func (in *instance) Stop(ctx context.Context, grace time.Duration) error {
 	if _, err := in.d.cli.ContainerStop(ctx, in.container(), client.ContainerStopOptions{Timeout: &secs}); err != nil && !isNotFound(err) {
 		return fmt.Errorf("stop %s: %w", in.id, err)
 	}
-	in.d.check(in)
-	if err := in.Wait(ctx); ctx.Err() != nil {
-		return fmt.Errorf("stop %s: %w", in.id, err)
+	// The engine has stopped it: look until the exit is recorded (an
+	// inspect may fail while the engine is busy).
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		in.d.check(in)
+		select {
+		case <-in.Done():
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("stop %s: %w", in.id, ctx.Err())
+		case <-t.C:
+		}
 	}
-	return nil
 }
 
 // follow copies the container's output into the instance's log sink
