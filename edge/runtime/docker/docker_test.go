@@ -49,6 +49,35 @@ func engine(t *testing.T, host string) *client.Client {
 	return cli
 }
 
+// handMade creates a container the way an operator or an earlier edge
+// might have, removed when the test ends; with run set it is started,
+// and with wait set too, waited for.
+func handMade(ctx context.Context, t *testing.T, cli *client.Client, name, image string, args []string, labels map[string]string, run, wait bool) string {
+	t.Helper()
+	c, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: &container.Config{Image: image, Cmd: args, Labels: labels}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
+	})
+	if !run {
+		return c.ID
+	}
+	if _, err := cli.ContainerStart(ctx, c.ID, client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if wait {
+		res := cli.ContainerWait(ctx, c.ID, client.ContainerWaitOptions{})
+		select {
+		case <-res.Result:
+		case err := <-res.Error:
+			t.Fatal(err)
+		}
+	}
+	return c.ID
+}
+
 // TestDockerConformance runs the drivers' conformance suite through the
 // Docker Engine API; a second driver for the same node is a restarted
 // edge.
@@ -146,19 +175,8 @@ func TestDockerOrphanCleanup(t *testing.T) {
 	node := testNode(t)
 	cli := engine(t, host)
 	mk := func(name, forNode string) string {
-		t.Helper()
 		labels := map[string]string{runtime.LabelManaged: "true", runtime.LabelNode: forNode, runtime.LabelSession: "ses_handmade", runtime.LabelInstance: name}
-		c, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: &container.Config{Image: image, Cmd: []string{"env"}, Labels: labels}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cli.ContainerStart(ctx, c.ID, client.ContainerStartOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_, _ = cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
-		})
-		return c.ID
+		return handMade(ctx, t, cli, name, image, []string{"env"}, labels, true, false)
 	}
 	orphan := mk(node+"-orphan", node)
 	other := mk(node+"-other", node+"-elsewhere")
@@ -210,14 +228,7 @@ func TestDockerUnadoptableOrphan(t *testing.T) {
 	defer cancel()
 	node := testNode(t)
 	cli := engine(t, host)
-	c, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: node + "-bare",
-		Config: &container.Config{Image: image, Cmd: []string{"env"}, Labels: map[string]string{runtime.LabelManaged: "true", runtime.LabelNode: node}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
-	})
+	id := handMade(ctx, t, cli, node+"-bare", image, []string{"env"}, map[string]string{runtime.LabelManaged: "true", runtime.LabelNode: node}, false, false)
 	d := newDriver(t, docker.Config{NodeID: node, Host: host, OrphanGrace: time.Nanosecond})
 	ins, err := d.Adopt(ctx)
 	if err != nil || len(ins) != 0 {
@@ -226,7 +237,7 @@ func TestDockerUnadoptableOrphan(t *testing.T) {
 	if err := d.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cli.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{}); err == nil {
+	if _, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); err == nil {
 		t.Fatal("orphan still there after the sweep")
 	}
 }
@@ -252,28 +263,8 @@ func TestDockerAdoptStopped(t *testing.T) {
 	node := testNode(t)
 	cli := engine(t, host)
 	mk := func(session string, args []string, run bool) string {
-		t.Helper()
 		labels := map[string]string{runtime.LabelManaged: "true", runtime.LabelNode: node, runtime.LabelSession: session, runtime.LabelInstance: session + ".1"}
-		c, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: node + "-" + strings.ReplaceAll(session, "_", "-"),
-			Config: &container.Config{Image: image, Cmd: args, Labels: labels}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_, _ = cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
-		})
-		if run {
-			if _, err := cli.ContainerStart(ctx, c.ID, client.ContainerStartOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			wait := cli.ContainerWait(ctx, c.ID, client.ContainerWaitOptions{})
-			select {
-			case <-wait.Result:
-			case err := <-wait.Error:
-				t.Fatal(err)
-			}
-		}
-		return c.ID
+		return handMade(ctx, t, cli, node+"-"+strings.ReplaceAll(session, "_", "-"), image, args, labels, run, true)
 	}
 	exitedID := mk("ses_exited", []string{"exit", "3"}, true)
 	createdID := mk("ses_created", []string{"env"}, false)
