@@ -151,6 +151,7 @@ func Sessions(ctx context.Context, o SessionsOptions) (SessionsResult, error) {
 		if err := containerimage.Import(ctx, "", image, o.Command[0]); err != nil {
 			return res, err
 		}
+		defer func() { _ = containerimage.Remove(context.WithoutCancel(ctx), "", image) }()
 	}
 	p.Step("starting %d origin(s) and %d edges (%s runtime, gossip profile %s)", o.Origins, o.Edges, o.Runtime, o.GossipProfile)
 	c, err := testcluster.Start(testcluster.Options{Origins: o.Origins, Dir: filepath.Join(dir, "origins"), GossipProfile: o.GossipProfile})

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 )
 
@@ -46,13 +47,9 @@ func Import(ctx context.Context, host, ref, bin string) error {
 	if err != nil {
 		return err
 	}
-	opts := []client.Opt{client.FromEnv}
-	if host != "" {
-		opts = append(opts, client.WithHost(host))
-	}
-	cli, err := client.New(opts...)
+	cli, err := engine(host)
 	if err != nil {
-		return fmt.Errorf("containerimage: %w", err)
+		return err
 	}
 	defer cli.Close()
 	rc, err := cli.ImageImport(ctx, client.ImageImportSource{Source: bytes.NewReader(layer), SourceName: "-"}, ref,
@@ -106,4 +103,31 @@ func rootfs(bin string) ([]byte, error) {
 		return nil, fmt.Errorf("containerimage: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// Remove deletes the image ref from the engine at host (empty:
+// DOCKER_HOST); an image already gone is no error.
+func Remove(ctx context.Context, host, ref string) error {
+	cli, err := engine(host)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	if _, err := cli.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("containerimage: remove %s: %w", ref, err)
+	}
+	return nil
+}
+
+// engine is a client of the engine at host (empty: DOCKER_HOST).
+func engine(host string) (*client.Client, error) {
+	opts := []client.Opt{client.FromEnv}
+	if host != "" {
+		opts = append(opts, client.WithHost(host))
+	}
+	cli, err := client.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("containerimage: %w", err)
+	}
+	return cli, nil
 }
