@@ -119,6 +119,25 @@ type AppSpec struct {
 	// MiB) where the edge can make cgroups; zero is unlimited.
 	CPUMillis int64 `json:"cpu_millis,omitempty"`
 	MemoryMB  int64 `json:"memory_mb,omitempty"`
+	ContainerFields
+}
+
+// ContainerFields are the app fields beyond command and image that the
+// container runtimes (docker, kubernetes) use; the process runtime
+// appends Args to Command and refuses the others.
+type ContainerFields struct {
+	// Args are the arguments after Command (or after the image's
+	// entrypoint when Command is empty).
+	Args []string `json:"args,omitempty"`
+	// ShmMB sizes the container's /dev/shm in MiB; zero keeps the
+	// runtime's default.
+	ShmMB int64 `json:"shm_mb,omitempty"`
+	// Volume, when set, is the absolute path inside the container where
+	// a per-session volume is mounted; it is kept across hibernate and
+	// removed when the session ends.
+	Volume string `json:"volume,omitempty"`
+	// PullPolicy is when the image is pulled (default if_missing).
+	PullPolicy PullPolicy `json:"pull_policy,omitempty"`
 }
 
 // App is a session template: what to run and what it needs.
@@ -139,6 +158,7 @@ type App struct {
 	RestartPolicy RestartPolicy     `json:"restart_policy"`
 	CPUMillis     int64             `json:"cpu_millis,omitempty"`
 	MemoryMB      int64             `json:"memory_mb,omitempty"`
+	ContainerFields
 	Meta
 }
 
@@ -293,6 +313,9 @@ type NodeRegistration struct {
 	Labels  map[string]string `json:"labels,omitempty"`
 	GPUs    []GPU             `json:"gpus,omitempty"`
 	NICMbps int64             `json:"nic_mbps"`
+	// Runtimes are the runtime drivers the edge runs sessions with;
+	// empty means process only.
+	Runtimes []Runtime `json:"runtimes,omitempty"`
 }
 
 // Node is an origin or edge known to the cluster.
@@ -308,6 +331,7 @@ type Node struct {
 	Labels      map[string]string `json:"labels,omitempty"`
 	GPUs        []GPU             `json:"gpus,omitempty"`
 	NICMbps     int64             `json:"nic_mbps"`
+	Runtimes    []Runtime         `json:"runtimes,omitempty"`
 	State       NodeState         `json:"state"`
 	Draining    bool              `json:"draining"`
 	Reason      string            `json:"reason,omitempty"`

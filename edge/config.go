@@ -2,11 +2,13 @@ package edge
 
 import (
 	"fmt"
+	"github.com/strata-edge/strata/api"
 	"net"
 	"strings"
 	"time"
 
 	"github.com/strata-edge/strata/edge/runtime"
+	"github.com/strata-edge/strata/edge/runtime/docker"
 	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -197,6 +199,18 @@ func (c *Config) Validate() error {
 	case "", runtime.CgroupsAuto, runtime.CgroupsRequired, runtime.CgroupsOff:
 	default:
 		return bad("runtime.cgroups", "%q: want auto, required or off", c.Runtime.Cgroups)
+	}
+	seen := map[string]bool{}
+	for _, d := range c.Runtime.Drivers {
+		if d != string(api.RuntimeProcess) && d != string(api.RuntimeDocker) || seen[d] {
+			return bad("runtime.drivers", "%q: want process and/or docker, each once", d)
+		}
+		seen[d] = true
+	}
+	switch c.Runtime.Docker.GPUs {
+	case "", docker.GPUsAuto, docker.GPUsCDI, docker.GPUsNVIDIA:
+	default:
+		return bad("runtime.docker.gpus", "%q: want auto, cdi or nvidia", c.Runtime.Docker.GPUs)
 	}
 	if err := c.Metrics.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)

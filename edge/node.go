@@ -14,7 +14,6 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/gpu"
-	"github.com/strata-edge/strata/edge/runtime"
 	"github.com/strata-edge/strata/internal/fsperm"
 	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/netutil"
@@ -230,6 +229,9 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		addrs["metrics"] = metricsrv.AdvertiseAddr(cfg.Advertise.Metrics, msrv.Addr(), pool.Addr())
 	}
 	e.reg = registration(cfg, addrs, gpus, nic.Mbps)
+	if e.runner != nil {
+		e.reg.Runtimes = e.runner.Runtimes()
+	}
 	log.Info("edge starting", "gpus", len(gpus), "nic_mbps", nic.Mbps, "nic_iface", nic.Iface,
 		"gossip", pool.Addr(), "origins", cfg.Join)
 
@@ -251,16 +253,18 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 // startRunner makes the session runtime: the process driver and the
 // runner over it.
 func (e *Edge) startRunner(cfg Config, origins *api.Client, hub *media.Hub, base *slog.Logger) error {
-	drv, err := runtime.NewProcess(cfg.Runtime.processConfig(), runtime.ProcessDeps{Logger: base.With("node", cfg.NodeID)})
+	drvs, err := newDrivers(cfg, origins, base.With("node", cfg.NodeID))
 	if err != nil {
 		return err
 	}
 	e.runner, err = NewRunner(RunnerConfig{NodeID: cfg.NodeID, StopGrace: cfg.Runtime.StopGrace, IdleMinute: cfg.Runtime.IdleMinute},
-		RunnerDeps{API: origins, Driver: drv, Hub: hub, Logger: base})
+		RunnerDeps{API: origins, Drivers: drvs, Hub: hub, Logger: base})
 	if err != nil {
 		stopNow, cancel := context.WithCancel(context.Background())
 		cancel()
-		_ = drv.Close(stopNow)
+		for _, d := range drvs {
+			_ = d.Close(stopNow)
+		}
 		return err
 	}
 	return nil

@@ -111,6 +111,7 @@ func (o *Origin) explainPlacement(c *call) (int, any, error) {
 			return 0, nil, notFound("app", app)
 		}
 		req.GPUs, req.GPUModel, req.GPUMemoryMB, req.EgressMbps = int(a.GPUs), a.GPUModel, a.GPUMemoryMB, a.EgressMbps
+		req.Runtime = a.Runtime
 	}
 	ints := []struct {
 		name string

@@ -124,6 +124,9 @@ func (c *SetSessionState) apply(s *State, idx uint64) (any, error) {
 	ses.State, ses.Reason, ses.RetryAt = c.State, c.Reason, c.RetryAt
 	ses.ModifyIndex, ses.UpdatedAt, ses.StateChangedAt = idx, c.At, c.At
 	if !c.State.holdsReservation() && ses.Reservation != nil {
+		if a, ok := s.data.apps[ses.AppID]; ok && a.Volume != "" && c.State == StateHibernated {
+			ses.VolumeNode = ses.Reservation.NodeID
+		}
 		s.touchNode(ses.Reservation.NodeID, idx)
 		ses.Reservation = nil
 		// Nothing publishes on an edge the session has left.

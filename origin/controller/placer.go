@@ -225,7 +225,7 @@ func (p *Placer) placeRound(ctx context.Context) (nextDue time.Time) {
 	notes := map[string][]string{} // reason → sessions
 	for _, s := range pending {
 		start := time.Now()
-		d, err := placement.Place(snap, requestFor(s))
+		d, err := placeSession(snap, requestFor(st, s), s.VolumeNode)
 		p.latency.Observe(time.Since(start).Seconds())
 		if err != nil {
 			p.decisions.WithLabelValues(outcome(err)).Inc()
@@ -387,7 +387,7 @@ func (p *Placer) CreatePlaced(ctx context.Context, s registry.Session) (*registr
 		return nil, nil
 	}
 	start := time.Now()
-	d, err := placement.Place(in.snap, requestFor(&s))
+	d, err := placement.Place(in.snap, requestFor(st, &s))
 	p.latency.Observe(time.Since(start).Seconds())
 	if err == nil {
 		err = in.snap.Apply(d)
