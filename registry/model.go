@@ -595,7 +595,8 @@ func (s *Session) decodeSource(d *decoder, version uint8) {
 	}
 	s.Source = SessionSource(d.byte())
 	s.SourceChangedAt = d.time()
-	if version < 3 {
+	// A snapshot written before version 3 ends here.
+	if version < 3 || d.err != nil || len(d.b) == 0 {
 		return
 	}
 	s.RetryAt = d.time()
@@ -617,10 +618,7 @@ func (s *storedSession) encode(e *encoder) {
 func (s *storedSession) decode(d *decoder) {
 	(*Session)(s).decode(d)
 	if d.err == nil && len(d.b) > 0 {
-		(*Session)(s).decodeSource(d, 2)
-	}
-	if d.err == nil && len(d.b) > 0 {
-		s.RetryAt = d.time() // written since version 3
+		(*Session)(s).decodeSource(d, 3)
 	}
 }
 
