@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -43,7 +44,7 @@ func runBench(args []string) error {
 	if err != nil {
 		return err
 	}
-	return printResult(os.Stdout, res, jsonOut)
+	return printResult(os.Stdout, res, jsonOut, append([]string{"strata-bench"}, args...))
 }
 
 // jsonOut is set by each suite's --json flag.
@@ -59,12 +60,23 @@ func parseBenchFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func printResult(w io.Writer, res any, asJSON bool) error {
-	enc := json.NewEncoder(w)
-	if !asJSON {
-		enc.SetIndent("", "  ")
+// printResult writes a suite's result stamped with this host and the
+// command line (every suite's JSON says where it was measured): one line
+// with --json, indented otherwise.
+func printResult(w io.Writer, res any, asJSON bool, argv []string) error {
+	raw, err := bench.Stamped(res, bench.ThisHost(), argv)
+	if err != nil {
+		return err
 	}
-	return enc.Encode(res)
+	var buf bytes.Buffer
+	if asJSON {
+		buf.Write(raw)
+	} else if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err = w.Write(buf.Bytes())
+	return err
 }
 
 func benchRegistry(ctx context.Context, args []string, p *bench.Progress) (any, error) {
