@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -40,20 +41,36 @@ func runBench(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := suite(ctx, args[1:], &bench.Progress{W: os.Stderr})
+	p := &bench.Progress{W: os.Stderr}
+	res, err := suite(ctx, args[1:], p)
 	if err != nil {
 		return err
 	}
-	return printResult(os.Stdout, res, jsonOut, append([]string{"strata-bench"}, args...))
+	argv := append([]string{"strata-bench"}, args...)
+	if reportDir != "" {
+		rep, err := bench.ReportFor(args[0], res, bench.ThisHost(), argv)
+		if err != nil {
+			return err
+		}
+		if err := rep.Write(reportDir); err != nil {
+			return err
+		}
+		p.Step("report written to %s", filepath.Join(reportDir, "index.html"))
+	}
+	return printResult(os.Stdout, res, jsonOut, argv)
 }
 
-// jsonOut is set by each suite's --json flag.
-var jsonOut bool
+// jsonOut and reportDir are set by each suite's --json and --report flags.
+var (
+	jsonOut   bool
+	reportDir string
+)
 
-// parseBenchFlags adds the --json flag every suite has to fs and parses
-// the suite's arguments.
+// parseBenchFlags adds the flags every suite has (--json, --report) to fs
+// and parses the suite's arguments.
 func parseBenchFlags(fs *flag.FlagSet, args []string) error {
 	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
+	fs.StringVar(&reportDir, "report", "", "also write an HTML report (index.html, SVG plots, result.json) into this directory")
 	if err := fs.Parse(args); err != nil {
 		return usagef("%v", err)
 	}
