@@ -27,13 +27,20 @@ var benchSuites = map[string]func(ctx context.Context, args []string, p *bench.P
 	"gossip":    benchGossip,
 }
 
+// benchTools are the commands that read or write results rather than
+// measure (compare, calibrate); they print their own output.
+var benchTools = map[string]func(args []string, w io.Writer) error{}
+
 func runBench(args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(os.Stderr, "Usage: strata-bench <registry|placement|gossip|fanout|sessions|player> [flags] [--json]\n   or: strata bench <suite> [flags] [--json]\nRun 'strata-bench SUITE -h' for a suite's flags.")
+		fmt.Fprintln(os.Stderr, "Usage: strata-bench <registry|placement|gossip|fanout|sessions|player|capacity> [flags] [--json] [--report DIR]\n   or: strata-bench compare OLD.json NEW.json\n   or: strata bench <suite> [flags] [--json]\nRun 'strata-bench SUITE -h' for a suite's flags.")
 		if len(args) == 0 {
 			return usagef("missing suite")
 		}
 		return nil
+	}
+	if tool, ok := benchTools[args[0]]; ok {
+		return tool(args[1:], os.Stdout)
 	}
 	suite, ok := benchSuites[args[0]]
 	if !ok {
@@ -80,6 +87,9 @@ func parseBenchFlags(fs *flag.FlagSet, args []string) error {
 // printResult writes a suite's result stamped with this host and the
 // command line (every suite's JSON says where it was measured): one line
 // with --json, indented otherwise.
+// printJSON writes v as one JSON line.
+func printJSON(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
+
 func printResult(w io.Writer, res any, asJSON bool, argv []string) error {
 	raw, err := bench.Stamped(res, bench.ThisHost(), argv)
 	if err != nil {
