@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/strata-edge/strata/internal/capacity"
 )
 
 // ErrCapacityConfig reports unusable CapacityOptions.
@@ -216,7 +218,7 @@ func (o *CapacityOptions) localMeasure(ctx context.Context, n int) (CapacityStep
 
 // selfRSS is this process's resident memory, from /proc; 0 elsewhere.
 func selfRSS() uint64 {
-	v := procField("/proc/self/status", "VmRSS")
+	v := capacity.ProcField("/proc/self/status", "VmRSS")
 	kb, err := strconv.ParseUint(strings.TrimSuffix(v, " kB"), 10, 64)
 	if err != nil {
 		return 0
@@ -227,7 +229,7 @@ func selfRSS() uint64 {
 // gpuLoad reads the first GPU's utilisation and encoder sessions from
 // nvidia-smi; both nil without one.
 func gpuLoad() (*float64, *int) {
-	out, err := nvidiaSMI("--query-gpu=utilization.gpu,encoder.stats.sessionCount", "--format=csv,noheader,nounits")
+	out, err := capacity.NvidiaSMI("--query-gpu=utilization.gpu,encoder.stats.sessionCount", "--format=csv,noheader,nounits")
 	if err != nil {
 		return nil, nil
 	}
