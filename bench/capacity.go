@@ -252,3 +252,16 @@ func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
+
+// ProfileFrom turns capacity sweeps, by transport, into a capacity
+// profile for host.
+func ProfileFrom(sweeps map[string]CapacityResult, host Host, now time.Time) (capacity.Profile, error) {
+	ts := map[string]capacity.Transport{}
+	var bitrate int64
+	for name, r := range sweeps {
+		ts[name] = capacity.Transport{KneeViewers: r.KneeViewers, EgressMbps: r.EgressGbpsAtKnee * 1000,
+			CPUCores: r.CPUCoresAtKnee, Broke: r.Broke}
+		bitrate = r.BitrateBps
+	}
+	return capacity.NewProfile(host, bitrate, ts, now)
+}
