@@ -368,7 +368,7 @@ func runWebRTCChildIfRequested() (bool, error) {
 func runWebRTCChild(cfg webrtcChildConfig, in io.Reader, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
 	defer cancel()
-	api := benchViewerAPI()
+	api := benchViewerAPI(true)
 	hc := &http.Client{Timeout: 30 * time.Second}
 	defer hc.CloseIdleConnections()
 	viewers := make([]*fanoutViewer, cfg.Subscribers)
@@ -446,7 +446,7 @@ func runWebRTCChild(cfg webrtcChildConfig, in io.Reader, out io.Writer) error {
 // browser sends them (they are part of the relay's load), without pion's
 // default stats and congestion interceptors, which only cost the viewer
 // process CPU the relay's measurement does not need.
-func benchViewerAPI() *webrtc.API {
+func benchViewerAPI(loopbackOnly bool) *webrtc.API {
 	me := &webrtc.MediaEngine{}
 	_ = me.RegisterDefaultCodecs()
 	reg := &interceptor.Registry{}
@@ -456,7 +456,9 @@ func benchViewerAPI() *webrtc.API {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	if loopbackOnly {
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 }
 

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/strata-edge/strata/api"
+	"github.com/strata-edge/strata/bench"
+)
+
+func init() { benchSuites["load"] = benchLoad }
+
+// benchLoad is `strata-bench load`: sessions of an app on a running
+// cluster, each watched by viewers routed through the API.
+func benchLoad(ctx context.Context, args []string, p *bench.Progress) (any, error) {
+	fs := flag.NewFlagSet("bench load", flag.ContinueOnError)
+	var o bench.LoadOptions
+	target := fs.String("target", "", "an origin's API URL, https://host:port (required)")
+	key := fs.String("key", os.Getenv("STRATA_API_KEY"), "API key of the tenant (or admin token); $STRATA_API_KEY")
+	caFile := fs.String("ca", "", "PEM file of the CA to trust for the API and the edges (strata dev writes one)")
+	insecure := fs.Bool("insecure", false, "do not verify TLS certificates (loopback and test clusters only)")
+	fs.StringVar(&o.AppID, "app", "", "app whose sessions to create (required)")
+	fs.StringVar(&o.TenantID, "tenant", "", "tenant of the app (needed with an admin token)")
+	fs.StringVar(&o.Region, "region", "", "placement region for the sessions and viewers")
+	fs.IntVar(&o.Sessions, "sessions", 1, "sessions to create")
+	fs.IntVar(&o.ViewersPerSession, "viewers-per-session", 10, "viewers per session, each routed through the API")
+	fs.StringVar(&o.Transport, "transport", bench.TransportMoQ, "viewers' transport: moq (raw QUIC) or webrtc (WHEP)")
+	fs.DurationVar(&o.Duration, "duration", 20*time.Second, "how long the viewers play")
+	fs.BoolVar(&o.Publish, "publish", false, "publish a synthetic stream into each session (for apps whose instance publishes nothing)")
+	bitrate := fs.String("bitrate", "1M", "with --publish: stream bitrate in bit/s (suffix k or M)")
+	fs.IntVar(&o.FPS, "fps", 30, "with --publish: frames per second")
+	fs.BoolVar(&o.Keep, "keep", false, "leave the sessions running afterwards")
+	if err := parseBenchFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if *target == "" || *key == "" || o.AppID == "" {
+		return nil, usagef("--target, --key and --app are required")
+	}
+	bps, err := parseBitrate(*bitrate)
+	if err != nil {
+		return nil, usagef("--bitrate: %v", err)
+	}
+	o.BitrateBps = bps
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: *insecure} //nolint:gosec // opt-in for test clusters
+	if *caFile != "" {
+		pem, err := os.ReadFile(*caFile)
+		if err != nil {
+			return nil, err
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, usagef("--ca %s: no PEM certificate", *caFile)
+		}
+	}
+	o.Client = api.New(*key, *target)
+	if !strings.HasPrefix(*target, "http://") {
+		o.Client = o.Client.WithTLS(tc)
+	}
+	o.TLS, o.Progress = tc, p
+	res, err := bench.Load(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if p != nil && p.W != nil {
+		if err := writeLoadTable(p.W, res); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// writeLoadTable prints one row per session and a total.
+func writeLoadTable(w io.Writer, r bench.LoadResult) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SESSION\tINGEST\tVIEWERS\tPLAYING\tEDGES\tFRAMES\tP50 MS\tP99 MS\tERRORS")
+	for _, s := range r.Sessions {
+		edges := make([]string, 0, len(s.Edges))
+		for e, n := range s.Edges {
+			edges = append(edges, fmt.Sprintf("%s:%d", e, n))
+		}
+		sort.Strings(edges)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%.1f\t%.1f\t%d %s\n", s.ID, s.Ingest, s.Viewers, s.Playing,
+			strings.Join(edges, ","), s.Frames, s.P50Ms, s.P99Ms, s.Errors, s.FirstError)
+	}
+	fmt.Fprintf(tw, "total\t\t%d\t%d\t\t%d\t%.1f\t%.1f\t%d\n", r.Viewers, r.Playing, r.Frames, r.P50Ms, r.P99Ms, r.Errors)
+	return tw.Flush()
+}
