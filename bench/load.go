@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,6 +58,7 @@ type LoadSession struct {
 	P50Ms   float64        `json:"p50_ms"`
 	P99Ms   float64        `json:"p99_ms"`
 	Errors  int            `json:"errors"`
+	Rejoins int            `json:"rejoins"` // streams that ended mid-run and were joined again
 	// FirstError is the first viewer or publisher error, for the table.
 	FirstError string `json:"first_error,omitempty"`
 }
@@ -71,6 +73,7 @@ type LoadResult struct {
 	P50Ms           float64       `json:"p50_ms"`
 	P99Ms           float64       `json:"p99_ms"`
 	Errors          int           `json:"errors"`
+	Rejoins         int           `json:"rejoins"`
 	DurationSeconds float64       `json:"duration_seconds"`
 }
 
@@ -153,6 +156,7 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 		res.Playing += row.Playing
 		res.Frames += row.Frames
 		res.Errors += row.Errors
+		res.Rejoins += row.Rejoins
 		all = append(all, lat...)
 	}
 	slices.Sort(all)
@@ -174,7 +178,7 @@ func (r *loadRun) fail(err error) {
 	defer r.mu.Unlock()
 	r.row.Errors++
 	if r.row.FirstError == "" {
-		r.row.FirstError = err.Error()
+		r.row.FirstError = strings.Join(strings.Fields(err.Error()), " ")
 	}
 }
 
@@ -294,7 +298,7 @@ func publishLoad(ctx context.Context, o *LoadOptions, ses *api.Session, wg *sync
 func (r *loadRun) viewers(ctx context.Context, o *LoadOptions, wg *sync.WaitGroup) {
 	for i := range o.ViewersPerSession {
 		wg.Go(func() {
-			if err := r.play(ctx, o, i); err != nil && ctx.Err() == nil {
+			if err := r.play(ctx, o, i); err != nil {
 				r.fail(err)
 			}
 		})
@@ -310,10 +314,25 @@ func (r *loadRun) play(ctx context.Context, o *LoadOptions, i int) error {
 	r.mu.Lock()
 	r.row.Edges[ans.Edge]++
 	r.mu.Unlock()
-	if o.Transport == TransportWebRTC {
-		return r.playWHEP(ctx, o, i, ans)
+	// A stream that ends mid-run (the instance restarted, the edge
+	// dropped the viewer) is joined again, as a player does; the rejoin
+	// is counted, and only a viewer that cannot join again is an error.
+	for {
+		if o.Transport == TransportWebRTC {
+			err = r.playWHEP(ctx, o, i, ans)
+		} else {
+			err = r.playMoQ(ctx, o, i, ans)
+		}
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		r.mu.Lock()
+		r.row.Rejoins++
+		r.mu.Unlock()
+		if err := retryJoin(ctx, err); err != nil {
+			return nil // the run ended while the viewer waited to rejoin
+		}
 	}
-	return r.playMoQ(ctx, o, i, ans)
 }
 
 func (r *loadRun) playMoQ(ctx context.Context, o *LoadOptions, i int, ans *api.ViewerAnswer) error {
@@ -327,7 +346,10 @@ func (r *loadRun) playMoQ(ctx context.Context, o *LoadOptions, i int, ans *api.V
 	for {
 		s, err := dialMoQURL(ctx, ans.MoQURL, o.TLS)
 		if err != nil {
-			return err
+			if err := retryJoin(ctx, err); err != nil {
+				return err
+			}
+			continue
 		}
 		sub, err = s.Subscribe(ctx, wire.Subscribe{Namespace: media.Namespace{Tenant: r.tenant, Session: r.row.ID}.Tuple(),
 			TrackName: msf.SessionVideoTrack, Forward: true, GroupOrder: wire.GroupOrderAscending,
@@ -337,10 +359,8 @@ func (r *loadRun) playMoQ(ctx context.Context, o *LoadOptions, i int, ans *api.V
 			break
 		}
 		_ = s.Close()
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(200 * time.Millisecond):
+		if err := retryJoin(ctx, err); err != nil {
+			return err
 		}
 	}
 	for {
@@ -362,9 +382,16 @@ func (r *loadRun) playMoQ(ctx context.Context, o *LoadOptions, i int, ans *api.V
 func (r *loadRun) playWHEP(ctx context.Context, o *LoadOptions, i int, ans *api.ViewerAnswer) error {
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: o.TLS}}
 	defer hc.CloseIdleConnections()
-	v, err := newFanoutViewer(ctx, benchViewerAPI(false), hc, ans.WHEPURL+"?token="+ans.Token, freezeGap(o.FPS))
-	if err != nil {
-		return err
+	var v *fanoutViewer
+	for {
+		var err error
+		v, err = newFanoutViewer(ctx, benchViewerAPI(false), hc, ans.WHEPURL+"?token="+ans.Token, freezeGap(o.FPS))
+		if err == nil {
+			break
+		}
+		if err := retryJoin(ctx, err); err != nil {
+			return err
+		}
 	}
 	defer v.close()
 	<-ctx.Done()
@@ -376,6 +403,19 @@ func (r *loadRun) playWHEP(ctx context.Context, o *LoadOptions, i int, ans *api.
 	}
 	r.lat = append(r.lat, lat...)
 	return nil
+}
+
+// retryJoin waits before a viewer tries to join again, as a player does
+// while a session's publisher is still starting or its edge is busy; when
+// the run ends first it returns the last join error, which counts
+// against the session.
+func retryJoin(ctx context.Context, err error) error {
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("never joined: %w", err)
+	case <-time.After(200 * time.Millisecond):
+		return nil
+	}
 }
 
 // dialMoQURL opens a raw QUIC MoQ session to an edge's moq_url.

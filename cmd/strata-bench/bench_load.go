@@ -81,16 +81,16 @@ func benchLoad(ctx context.Context, args []string, p *bench.Progress) (any, erro
 // writeLoadTable prints one row per session and a total.
 func writeLoadTable(w io.Writer, r bench.LoadResult) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SESSION\tINGEST\tVIEWERS\tPLAYING\tEDGES\tFRAMES\tP50 MS\tP99 MS\tERRORS")
+	fmt.Fprintln(tw, "SESSION\tINGEST\tVIEWERS\tPLAYING\tEDGES\tFRAMES\tP50 MS\tP99 MS\tREJOINS\tERRORS")
 	for _, s := range r.Sessions {
 		edges := make([]string, 0, len(s.Edges))
 		for e, n := range s.Edges {
 			edges = append(edges, fmt.Sprintf("%s:%d", e, n))
 		}
 		sort.Strings(edges)
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%.1f\t%.1f\t%d %s\n", s.ID, s.Ingest, s.Viewers, s.Playing,
-			strings.Join(edges, ","), s.Frames, s.P50Ms, s.P99Ms, s.Errors, s.FirstError)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%.1f\t%.1f\t%d\t%d %s\n", s.ID, s.Ingest, s.Viewers, s.Playing,
+			strings.Join(edges, ","), s.Frames, s.P50Ms, s.P99Ms, s.Rejoins, s.Errors, s.FirstError)
 	}
-	fmt.Fprintf(tw, "total\t\t%d\t%d\t\t%d\t%.1f\t%.1f\t%d\n", r.Viewers, r.Playing, r.Frames, r.P50Ms, r.P99Ms, r.Errors)
+	fmt.Fprintf(tw, "total\t\t%d\t%d\t\t%d\t%.1f\t%.1f\t%d\t%d\n", r.Viewers, r.Playing, r.Frames, r.P50Ms, r.P99Ms, r.Rejoins, r.Errors)
 	return tw.Flush()
 }
