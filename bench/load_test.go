@@ -56,4 +56,43 @@ func TestLoadAgainstCluster(t *testing.T) {
 			}
 		})
 	}
+	// The capacity sweep against this cluster: each step a load run,
+	// the edge's CPU, memory and egress from its /metrics.
+	t.Run("remote capacity", func(t *testing.T) {
+		e, ok := c.Edge("edge-a")
+		if !ok {
+			t.Fatal("no edge-a")
+		}
+		tc := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // loopback test edges
+		remote := RemoteEdge{Load: LoadOptions{Client: c.Client(), TLS: tc, TenantID: ten.ID, AppID: app.ID, Region: "eu",
+			Transport: TransportMoQ, Publish: true, BitrateBps: 300_000}, MetricsURL: "https://" + e.MetricsAddr() + "/metrics"}
+		res, err := Capacity(ctx, CapacityOptions{Transport: TransportMoQ, Start: 2, Step: 2, MaxViewers: 4,
+			SLO: SLO{P99Ms: 5000, Loss: 0.5}, Measure: remote.Measure(2 * time.Second)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%+v", res)
+		if res.KneeViewers != 4 || res.Broke || res.CPUCoresAtKnee <= 0 || res.EgressGbpsAtKnee <= 0 || res.Steps[1].RSSBytes == 0 {
+			t.Fatalf("remote sweep %+v", res)
+		}
+	})
+}
+
+func TestPromSample(t *testing.T) {
+	for line, want := range map[string]float64{
+		"process_cpu_seconds_total 12.5":                      12.5,
+		`strata_webrtc_egress_bytes_total{edge="a"} 1e+06`:    1e6,
+		"process_resident_memory_bytes 4.2e+07 1700000000000": 4.2e7,
+		`strata_edge_moq_egress_bytes_total{a="}",b="x"} 7`:   7,
+	} {
+		_, got, ok := promSample(line)
+		if !ok || got != want {
+			t.Errorf("%q: %v %v, want %v", line, got, ok, want)
+		}
+	}
+	for _, line := range []string{"", "# HELP x y", "name", "x{bad 1"} {
+		if _, _, ok := promSample(line); ok {
+			t.Errorf("%q parsed", line)
+		}
+	}
 }

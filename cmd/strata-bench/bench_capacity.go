@@ -47,6 +47,11 @@ func benchCapacity(ctx context.Context, args []string, p *bench.Progress) (any, 
 	var o bench.CapacityOptions
 	fs.StringVar(&o.Transport, "transport", bench.TransportWebRTC, "viewers' transport: moq (raw QUIC) or webrtc (WHEP)")
 	finish := sweepFlags(fs, &o)
+	// With --target the steps are load runs against a running cluster.
+	var remote bench.RemoteEdge
+	cluster := clusterFlags(fs, &remote.Load)
+	fs.StringVar(&remote.MetricsURL, "edge-metrics", "", "with --target: the edge's /metrics URL, for its CPU, memory and egress")
+	fs.StringVar(&remote.MetricsToken, "edge-metrics-token", os.Getenv("STRATA_METRICS_TOKEN"), "bearer token of --edge-metrics; $STRATA_METRICS_TOKEN")
 	if err := parseBenchFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -55,6 +60,13 @@ func benchCapacity(ctx context.Context, args []string, p *bench.Progress) (any, 
 	}
 	if o.Transport != bench.TransportMoQ && o.Transport != bench.TransportWebRTC {
 		return nil, usagef("--transport %q: want moq or webrtc", o.Transport)
+	}
+	if err := cluster(false); err != nil {
+		return nil, err
+	}
+	if remote.Load.Client != nil {
+		remote.Load.Transport, remote.Load.BitrateBps, remote.Load.FPS = o.Transport, o.BitrateBps, o.FPS
+		o.Measure = remote.Measure(o.StepDuration)
 	}
 	o.Progress = p
 	return bench.Capacity(ctx, o)

@@ -24,48 +24,25 @@ func init() { benchSuites["load"] = benchLoad }
 func benchLoad(ctx context.Context, args []string, p *bench.Progress) (any, error) {
 	fs := flag.NewFlagSet("bench load", flag.ContinueOnError)
 	var o bench.LoadOptions
-	target := fs.String("target", "", "an origin's API URL, https://host:port (required)")
-	key := fs.String("key", os.Getenv("STRATA_API_KEY"), "API key of the tenant (or admin token); $STRATA_API_KEY")
-	caFile := fs.String("ca", "", "PEM file of the CA to trust for the API and the edges (strata dev writes one)")
-	insecure := fs.Bool("insecure", false, "do not verify TLS certificates (loopback and test clusters only)")
-	fs.StringVar(&o.AppID, "app", "", "app whose sessions to create (required)")
-	fs.StringVar(&o.TenantID, "tenant", "", "tenant of the app (needed with an admin token)")
-	fs.StringVar(&o.Region, "region", "", "placement region for the sessions and viewers")
+	cluster := clusterFlags(fs, &o)
 	fs.IntVar(&o.Sessions, "sessions", 1, "sessions to create")
 	fs.IntVar(&o.ViewersPerSession, "viewers-per-session", 10, "viewers per session, each routed through the API")
 	fs.StringVar(&o.Transport, "transport", bench.TransportMoQ, "viewers' transport: moq (raw QUIC) or webrtc (WHEP)")
 	fs.DurationVar(&o.Duration, "duration", 20*time.Second, "how long the viewers play")
-	fs.BoolVar(&o.Publish, "publish", false, "publish a synthetic stream into each session (for apps whose instance publishes nothing)")
 	bitrate := fs.String("bitrate", "1M", "with --publish: stream bitrate in bit/s (suffix k or M)")
 	fs.IntVar(&o.FPS, "fps", 30, "with --publish: frames per second")
 	fs.BoolVar(&o.Keep, "keep", false, "leave the sessions running afterwards")
 	if err := parseBenchFlags(fs, args); err != nil {
 		return nil, err
 	}
-	if *target == "" || *key == "" || o.AppID == "" {
-		return nil, usagef("--target, --key and --app are required")
+	if err := cluster(true); err != nil {
+		return nil, err
 	}
 	bps, err := parseBitrate(*bitrate)
 	if err != nil {
 		return nil, usagef("--bitrate: %v", err)
 	}
-	o.BitrateBps = bps
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: *insecure} //nolint:gosec // opt-in for test clusters
-	if *caFile != "" {
-		pem, err := os.ReadFile(*caFile)
-		if err != nil {
-			return nil, err
-		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, usagef("--ca %s: no PEM certificate", *caFile)
-		}
-	}
-	o.Client = api.New(*key, *target)
-	if !strings.HasPrefix(*target, "http://") {
-		o.Client = o.Client.WithTLS(tc)
-	}
-	o.TLS, o.Progress = tc, p
+	o.BitrateBps, o.Progress = bps, p
 	res, err := bench.Load(ctx, o)
 	if err != nil {
 		return nil, err
@@ -76,6 +53,47 @@ func benchLoad(ctx context.Context, args []string, p *bench.Progress) (any, erro
 		}
 	}
 	return res, nil
+}
+
+// clusterFlags adds the flags that reach a running cluster (--target,
+// --key, --app, --tenant, --region, --publish, --ca, --insecure) to fs;
+// the returned func, called once fs is parsed, fills o's Client, TLS and
+// app. With required it insists on --target, --key and --app; otherwise
+// it does nothing when --target is empty.
+func clusterFlags(fs *flag.FlagSet, o *bench.LoadOptions) func(required bool) error {
+	target := fs.String("target", "", "an origin's API URL, https://host:port")
+	key := fs.String("key", os.Getenv("STRATA_API_KEY"), "API key of the tenant (or admin token); $STRATA_API_KEY")
+	caFile := fs.String("ca", "", "PEM file of the CA to trust for the API and the edges (strata dev writes one)")
+	insecure := fs.Bool("insecure", false, "do not verify TLS certificates (loopback and test clusters only)")
+	fs.StringVar(&o.AppID, "app", "", "app whose sessions to create")
+	fs.StringVar(&o.TenantID, "tenant", "", "tenant of the app (needed with an admin token)")
+	fs.StringVar(&o.Region, "region", "", "placement region for the sessions and viewers")
+	fs.BoolVar(&o.Publish, "publish", false, "publish a synthetic stream into each session (for apps whose instance publishes nothing)")
+	return func(required bool) error {
+		if *target == "" && !required {
+			return nil
+		}
+		if *target == "" || *key == "" || o.AppID == "" {
+			return usagef("--target, --key and --app are required")
+		}
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: *insecure} //nolint:gosec // opt-in for test clusters
+		if *caFile != "" {
+			pem, err := os.ReadFile(*caFile)
+			if err != nil {
+				return err
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return usagef("--ca %s: no PEM certificate", *caFile)
+			}
+		}
+		o.Client = api.New(*key, *target)
+		if !strings.HasPrefix(*target, "http://") {
+			o.Client = o.Client.WithTLS(tc)
+		}
+		o.TLS = tc
+		return nil
+	}
 }
 
 // writeLoadTable prints one row per session and a total.
