@@ -123,6 +123,12 @@ func benchCalibrate(ctx context.Context, args []string, p *bench.Progress) (any,
 			cal.Sweeps[tr] = res
 		}
 	}
+	for tr, res := range cal.Sweeps {
+		if !res.Broke {
+			p.Step("warning: the %s sweep never broke the SLO: its knee (%d viewers) is a floor, and the profile caps the edge there; raise --max-viewers to find the real one",
+				tr, res.KneeViewers)
+		}
+	}
 	prof, err := bench.ProfileFrom(cal.Sweeps, host, time.Now())
 	if err != nil {
 		return nil, err
