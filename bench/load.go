@@ -74,6 +74,7 @@ type LoadResult struct {
 	P99Ms           float64       `json:"p99_ms"`
 	Errors          int           `json:"errors"`
 	Rejoins         int           `json:"rejoins"`
+	Agents          int           `json:"agents,omitempty"` // load generators that shared the run
 	DurationSeconds float64       `json:"duration_seconds"`
 }
 

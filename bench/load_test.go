@@ -3,6 +3,9 @@ package bench
 import (
 	"context"
 	"crypto/tls"
+	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +77,37 @@ func TestLoadAgainstCluster(t *testing.T) {
 		t.Logf("%+v", res)
 		if res.KneeViewers != 4 || res.Broke || res.CPUCoresAtKnee <= 0 || res.EgressGbpsAtKnee <= 0 || res.Steps[1].RSSBytes == 0 {
 			t.Fatalf("remote sweep %+v", res)
+		}
+	})
+	// Two agents, each with its own HTTP listener, share one run that a
+	// controller drives: sessions are split 2 + 1 and the rows merged.
+	t.Run("agents", func(t *testing.T) {
+		tc := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // loopback test edges
+		var urls []string
+		for range 2 {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := &http.Server{Handler: &Agent{Token: "agent-secret", Load: LoadOptions{Client: c.Client(), TLS: tc,
+				TenantID: ten.ID, AppID: app.ID}}, ReadHeaderTimeout: 5 * time.Second}
+			go func() { _ = srv.Serve(ln) }()
+			t.Cleanup(func() { _ = srv.Close() })
+			urls = append(urls, "http://"+ln.Addr().String())
+		}
+		hc := &http.Client{Timeout: time.Minute}
+		job := AgentJob{Sessions: 3, ViewersPerSession: 2, Transport: TransportMoQ, Duration: 2 * time.Second,
+			Publish: true, BitrateBps: 300_000, FPS: 30}
+		if _, err := RunAgents(ctx, hc, urls, "wrong", job); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("wrong agent token: %v", err)
+		}
+		res, err := RunAgents(ctx, hc, urls, "agent-secret", job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%+v", res)
+		if res.Agents != 2 || len(res.Sessions) != 3 || res.Viewers != 6 || res.Playing != 6 || res.Errors != 0 || res.P50Ms <= 0 {
+			t.Fatalf("merged %+v", res)
 		}
 	})
 }
