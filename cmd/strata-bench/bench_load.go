@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -32,10 +33,8 @@ func benchLoad(ctx context.Context, args []string, p *bench.Progress) (any, erro
 	bitrate := fs.String("bitrate", "1M", "with --publish: stream bitrate in bit/s (suffix k or M)")
 	fs.IntVar(&o.FPS, "fps", 30, "with --publish: frames per second")
 	fs.BoolVar(&o.Keep, "keep", false, "leave the sessions running afterwards")
+	agents := fs.String("agents", "", "comma-separated agent URLs (strata bench agent) that share the sessions; token in $"+agentTokenEnv)
 	if err := parseBenchFlags(fs, args); err != nil {
-		return nil, err
-	}
-	if err := cluster(true); err != nil {
 		return nil, err
 	}
 	bps, err := parseBitrate(*bitrate)
@@ -43,7 +42,20 @@ func benchLoad(ctx context.Context, args []string, p *bench.Progress) (any, erro
 		return nil, usagef("--bitrate: %v", err)
 	}
 	o.BitrateBps, o.Progress = bps, p
-	res, err := bench.Load(ctx, o)
+	var res bench.LoadResult
+	if *agents != "" {
+		// The agents reach the cluster with their own configuration.
+		job := bench.AgentJob{Sessions: o.Sessions, ViewersPerSession: o.ViewersPerSession, Transport: o.Transport,
+			Duration: o.Duration, Publish: o.Publish, BitrateBps: o.BitrateBps, FPS: o.FPS}
+		hc := &http.Client{Timeout: o.Duration + 5*time.Minute}
+		p.Step("%d sessions × %d viewers over %s, shared by %d agents", o.Sessions, o.ViewersPerSession, o.Transport, len(strings.Split(*agents, ",")))
+		res, err = bench.RunAgents(ctx, hc, strings.Split(*agents, ","), os.Getenv(agentTokenEnv), job)
+	} else {
+		if err := cluster(true); err != nil {
+			return nil, err
+		}
+		res, err = bench.Load(ctx, o)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -26,3 +26,14 @@ func TestBenchLoadUsageAndTable(t *testing.T) {
 		t.Fatalf("table:\n%s", buf.String())
 	}
 }
+
+// TestBenchAgentNeedsToken: an agent does not start without the token
+// controllers must present (kept in the environment, off argv).
+func TestBenchAgentNeedsToken(t *testing.T) {
+	t.Setenv(agentTokenEnv, "")
+	err := benchAgent([]string{"--target", "https://127.0.0.1:1", "--key", "k", "--app", "a", "--listen", "127.0.0.1:0"}, &bytes.Buffer{})
+	var ue *usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), agentTokenEnv) {
+		t.Fatalf("agent without a token: %v", err)
+	}
+}
