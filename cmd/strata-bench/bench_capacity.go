@@ -51,7 +51,7 @@ func benchCapacity(ctx context.Context, args []string, p *bench.Progress) (any, 
 	var remote bench.RemoteEdge
 	cluster := clusterFlags(fs, &remote.Load)
 	fs.StringVar(&remote.MetricsURL, "edge-metrics", "", "with --target: the edge's /metrics URL, for its CPU, memory and egress")
-	fs.StringVar(&remote.MetricsToken, "edge-metrics-token", os.Getenv("STRATA_METRICS_TOKEN"), "bearer token of --edge-metrics; $STRATA_METRICS_TOKEN")
+	fs.StringVar(&remote.MetricsToken, "edge-metrics-token", "", "bearer token of --edge-metrics; default $STRATA_METRICS_TOKEN")
 	if err := parseBenchFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -65,6 +65,9 @@ func benchCapacity(ctx context.Context, args []string, p *bench.Progress) (any, 
 		return nil, err
 	}
 	if remote.Load.Client != nil {
+		if remote.MetricsToken == "" {
+			remote.MetricsToken = os.Getenv("STRATA_METRICS_TOKEN")
+		}
 		remote.Load.Transport, remote.Load.BitrateBps, remote.Load.FPS = o.Transport, o.BitrateBps, o.FPS
 		o.Measure = remote.Measure(o.StepDuration)
 	}

@@ -74,7 +74,7 @@ func benchLoad(ctx context.Context, args []string, p *bench.Progress) (any, erro
 // it does nothing when --target is empty.
 func clusterFlags(fs *flag.FlagSet, o *bench.LoadOptions) func(required bool) error {
 	target := fs.String("target", "", "an origin's API URL, https://host:port")
-	key := fs.String("key", os.Getenv("STRATA_API_KEY"), "API key of the tenant (or admin token); $STRATA_API_KEY")
+	key := fs.String("key", "", "API key of the tenant (or admin token); default $STRATA_API_KEY")
 	caFile := fs.String("ca", "", "PEM file of the CA to trust for the API and the edges (strata dev writes one)")
 	insecure := fs.Bool("insecure", false, "do not verify TLS certificates (loopback and test clusters only)")
 	fs.StringVar(&o.AppID, "app", "", "app whose sessions to create")
@@ -84,6 +84,9 @@ func clusterFlags(fs *flag.FlagSet, o *bench.LoadOptions) func(required bool) er
 	return func(required bool) error {
 		if *target == "" && !required {
 			return nil
+		}
+		if *key == "" { // read here, so -h never prints it
+			*key = os.Getenv("STRATA_API_KEY")
 		}
 		if *target == "" || *key == "" || o.AppID == "" {
 			return usagef("--target, --key and --app are required")
