@@ -67,6 +67,11 @@ type FanoutResult struct {
 	AddedLatencyP50Ms float64 `json:"added_latency_p50_ms"`
 	AddedLatencyP99Ms float64 `json:"added_latency_p99_ms"`
 	DroppedObjects    int64   `json:"dropped_objects"`
+	// ReceivedObjects is every subscriber's objects, summed; Freezes
+	// counts gaps between two objects at one subscriber longer than
+	// freezeGap.
+	ReceivedObjects int64 `json:"received_objects"`
+	Freezes         int64 `json:"freezes"`
 	// RelaySendLatency is the subscribers' relay's own share: capture to
 	// the object's stream write (its added-latency histogram over the
 	// window, interpolated within buckets), without the subscriber
@@ -184,7 +189,7 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 
 	cfg := childConfig{Addr: edge.pc.LocalAddr().String(), Subscribers: opts.Subscribers,
 		CertDER: base64.StdEncoding.EncodeToString(certDER), Token: tok,
-		Namespace: ns.Tuple(), Track: "video", Timeout: opts.Duration + time.Minute}
+		Namespace: ns.Tuple(), Track: "video", Timeout: opts.Duration + time.Minute, FPS: opts.FPS}
 	child, out, err := startChild(ctx, cfg)
 	if err != nil {
 		return FanoutResult{}, err
@@ -238,6 +243,8 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 		AddedLatencyP50Ms: rep.P50Ms,
 		AddedLatencyP99Ms: rep.P99Ms,
 		DroppedObjects:    max(0, int64(published)*int64(opts.Subscribers)-rep.Objects),
+		ReceivedObjects:   rep.Objects,
+		Freezes:           rep.Freezes,
 
 		RelaySendLatencyP50Ms: 1000 * lat.quantileSince(lat0, 0.50),
 		RelaySendLatencyP99Ms: 1000 * lat.quantileSince(lat0, 0.99),

@@ -41,6 +41,8 @@ type Config struct {
 	// of NICIface (or the default-route interface) from sysfs.
 	NICMbps  int64  `yaml:"nic_mbps"`
 	NICIface string `yaml:"nic_iface"`
+	// Capacity is the calibrated capacity profile, if any.
+	Capacity CapacityConfig `yaml:"capacity"`
 
 	Advertise AdvertiseConfig `yaml:"advertise"`
 	Gossip    GossipConfig    `yaml:"gossip"`
@@ -69,6 +71,15 @@ type Config struct {
 	// from, sets DefaultMetricsAddr); metrics.token (or token_file)
 	// requires a bearer token.
 	Metrics metricsrv.Config `yaml:"metrics"`
+}
+
+// CapacityConfig names a capacity profile written by `strata bench
+// calibrate`. On matching hardware the edge advertises no more egress than
+// the profile's knee, so placement and viewer routing never load it past
+// the point where its viewers' SLO broke; on other hardware it warns and
+// keeps the configured figures.
+type CapacityConfig struct {
+	Profile string `yaml:"profile"`
 }
 
 // AdvertiseConfig are the endpoints this edge serves, as others reach them.

@@ -132,6 +132,9 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: nic_mbps: %w", ErrNoNIC, err)
 	}
+	if nic.Mbps, err = calibratedEgress(cfg.Capacity.Profile, nic.Mbps, log); err != nil {
+		return nil, err
+	}
 
 	id := deps.Identity
 	if id == nil {

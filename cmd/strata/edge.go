@@ -33,6 +33,7 @@ func edgeFlags(cfg *edge.Config) *flag.FlagSet {
 	fs.Float64Var(&cfg.Lon, "lon", cfg.Lon, "longitude in degrees (lon)")
 	fs.Int64Var(&cfg.NICMbps, "nic-mbps", cfg.NICMbps, "egress capacity in Mbit/s; 0 reads the link speed (nic_mbps)")
 	fs.StringVar(&cfg.NICIface, "nic-iface", cfg.NICIface, "interface whose speed to read; default: the default route's (nic_iface)")
+	fs.StringVar(&cfg.Capacity.Profile, "capacity-profile", cfg.Capacity.Profile, "capacity profile from 'strata bench calibrate': advertise no more egress than its knee (capacity.profile)")
 	fs.StringVar(&cfg.GPUs, "gpus", cfg.GPUs, "GPU discovery: auto, none or fake:SPEC e.g. fake:4xH200:141GB (gpus)")
 	fs.StringVar(&cfg.Gossip.Addr, "gossip-addr", cfg.Gossip.Addr, "gossip bind host:port (gossip.addr)")
 	fs.StringVar(&cfg.Gossip.Advertise, "gossip-advertise", cfg.Gossip.Advertise, "gossip host:port others dial (gossip.advertise)")
