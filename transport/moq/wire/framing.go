@@ -12,10 +12,11 @@ import (
 // not encode, or its payload exceeds MaxMessageLength.
 func (c *Codec) AppendMessage(b []byte, m Message) ([]byte, error) {
 	t := m.Type()
-	if _, ok := c.table[t]; !ok {
-		return b, fmt.Errorf("encode type 0x%x: %w", uint64(t), ErrUnknownMessage)
+	code, ok := c.codes[t]
+	if !ok {
+		return b, fmt.Errorf("encode %v in %v: %w", t, c.version, ErrUnknownMessage)
 	}
-	out := appendVarint(b, uint64(t))
+	out := c.f.append(b, code)
 	lenAt := len(out)
 	out = append(out, 0, 0)
 	out, err := m.AppendPayload(out, c.version)
@@ -42,7 +43,7 @@ func (c *Codec) ReadMessage(r io.Reader, maxLen int) (Message, error) {
 	if !ok {
 		br = byteReader{r}
 	}
-	t, err := ReadVarint(br)
+	t, err := c.f.read(br)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +72,7 @@ func (c *Codec) ReadMessage(r io.Reader, maxLen int) (Message, error) {
 // it with the bytes consumed. ErrTruncated means p holds less than a whole
 // message.
 func (c *Codec) ParseMessage(p []byte) (Message, int, error) {
-	t, n1, err := ParseVarint(p)
+	t, n1, err := c.f.parse(p)
 	if err != nil {
 		return nil, 0, err
 	}
