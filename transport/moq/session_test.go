@@ -77,13 +77,25 @@ var transports = []struct {
 	}},
 }
 
+// testVersions are the versions the session tests run against.
+var testVersions = []wire.Version{wire.Draft14, wire.Draft18}
+
 func TestSubscribeAndReceive(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
+	for _, v := range testVersions {
+		for _, tr := range transports {
+			t.Run(v.String()+"/"+tr.name, func(t *testing.T) { testSubscribeAndReceive(t, v, tr.dial, tr.name) })
+		}
+	}
+}
+
+func testSubscribeAndReceive(t *testing.T, v wire.Version, dial dialer, trName string) {
+	tr := struct{ name string }{trName}
+	{
+		{
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			l, cliTLS := newListener(t, Config{})
-			cli, err := tr.dial(ctx, l.Addr().String(), cliTLS, Config{Path: "/live?tenant=1"})
+			cli, err := dial(ctx, l.Addr().String(), cliTLS, Config{Path: "/live?tenant=1", Versions: []wire.Version{v}})
 			if err != nil {
 				t.Fatalf("dial: %v", err)
 			}
@@ -93,7 +105,7 @@ func TestSubscribeAndReceive(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer srv.Close()
-			if cli.Version() != wire.Draft14 || srv.Version() != wire.Draft14 {
+			if cli.Version() != v || srv.Version() != v {
 				t.Fatalf("versions %v %v", cli.Version(), srv.Version())
 			}
 			wantPath := "/live?tenant=1"
@@ -140,7 +152,7 @@ func TestSubscribeAndReceive(t *testing.T) {
 			if !errors.Is(err, ErrSubscriptionDone) || !errors.As(err, &re) || re.Code != wire.PublishDoneTrackEnded {
 				t.Fatalf("after done: %v", err)
 			}
-		})
+		}
 	}
 }
 
@@ -216,7 +228,9 @@ func TestVersionNegotiationFails(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	l, cliTLS := newListener(t, Config{})
-	_, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{0xff000099}})
+	// Draft 13 negotiates in CLIENT_SETUP (ALPN moq-00), where the
+	// server finds nothing in common.
+	_, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{0xff00000d}})
 	var ae *quic.ApplicationError
 	if !errors.As(err, &ae) || ae.ErrorCode != quic.ApplicationErrorCode(wire.CodeVersionNegotiationFail) {
 		t.Fatalf("got %v, want VERSION_NEGOTIATION_FAILED", err)

@@ -47,6 +47,16 @@ func (c *Codec) ReadMessage(r io.Reader, maxLen int) (Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.ReadMessageAfterType(r, t, maxLen)
+}
+
+// ReadMessageAfterType reads the rest of a message whose type t the
+// caller has read: a draft-18 control stream starts with SETUP's type,
+// which is also the stream's type.
+func (c *Codec) ReadMessageAfterType(r io.Reader, t uint64, maxLen int) (Message, error) {
+	if maxLen <= 0 || maxLen > MaxMessageLength {
+		maxLen = MaxMessageLength
+	}
 	n, err := readU16(r)
 	if err != nil {
 		return nil, err
@@ -127,3 +137,13 @@ var messageNames = map[MessageType]string{
 	TypeSubscribeNamespaceOK: "SUBSCRIBE_NAMESPACE_OK", TypeSubscribeNamespaceError: "SUBSCRIBE_NAMESPACE_ERROR",
 	TypeUnsubscribeNamespace: "UNSUBSCRIBE_NAMESPACE",
 }
+
+// AppendInt appends v in the version's integer encoding (QUIC varint or
+// vi64), for callers that frame objects themselves.
+func (c *Codec) AppendInt(b []byte, v uint64) []byte { return c.f.append(b, v) }
+
+// IntLen is the size of v in the version's integer encoding.
+func (c *Codec) IntLen(v uint64) int { return c.f.size(v) }
+
+// ReadInt reads one integer in the version's encoding.
+func (c *Codec) ReadInt(r io.ByteReader) (uint64, error) { return c.f.read(r) }
