@@ -64,6 +64,11 @@ func (c Config) versions() []wire.Version {
 	return c.Versions
 }
 
+// ALPNs lists the raw QUIC ALPNs of the configured versions, newest
+// first, for a TLS configuration a listener hands out per connection
+// (GetConfigForClient) in place of the one Listen sets.
+func (c Config) ALPNs() []string { return c.protocols(false) }
+
 // inBandVersions are the configured versions CLIENT_SETUP negotiates.
 func (c Config) inBandVersions() []wire.Version {
 	var out []wire.Version
