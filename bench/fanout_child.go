@@ -28,6 +28,7 @@ type childConfig struct {
 	Namespace   []string      `json:"namespace"`
 	Track       string        `json:"track"`
 	Timeout     time.Duration `json:"timeout"`
+	Version     uint64        `json:"version"` // MoQ Transport version to offer
 }
 
 // childReport is the subscriber process's one JSON line on stdout.
@@ -90,9 +91,12 @@ func runFanoutChild(cfg childConfig) (childReport, error) {
 		wg      sync.WaitGroup
 	)
 	for range cfg.Subscribers {
-		s, err := moq.DialQUIC(ctx, cfg.Addr, tc, nil, moq.Config{Logger: quiet})
+		s, err := moq.DialQUIC(ctx, cfg.Addr, tc, nil, moq.Config{Logger: quiet, Versions: []wire.Version{wire.Version(cfg.Version)}})
 		if err != nil {
 			return childReport{}, err
+		}
+		if s.Version() != wire.Version(cfg.Version) {
+			return childReport{}, fmt.Errorf("negotiated %v, want %v", s.Version(), wire.Version(cfg.Version))
 		}
 		defer s.Close()
 		sub, err := s.Subscribe(ctx, wire.Subscribe{Namespace: cfg.Namespace, TrackName: cfg.Track, Forward: true,
