@@ -80,6 +80,8 @@ func (s *Session) handle(m wire.Message) error {
 	case *wire.PublishOK:
 		s.onPublishAnswer(m.RequestID, m, nil)
 		return nil
+	case *wire.RequestOK, *wire.RequestErrorMsg:
+		return s.onGenericReply(m)
 	case *wire.PublishError:
 		s.onPublishAnswer(m.RequestID, nil, m)
 		return nil
@@ -112,6 +114,31 @@ func (s *Session) rejectUnsupported(m wire.Message) error {
 		return err
 	}
 	return s.write(reply)
+}
+
+// onGenericReply reads a draft-16 REQUEST_OK or REQUEST_ERROR as the
+// reply of the request its Request ID names.
+func (s *Session) onGenericReply(m wire.Message) error {
+	id := uint64(0)
+	switch m := m.(type) {
+	case *wire.RequestOK:
+		id = m.RequestID
+	case *wire.RequestErrorMsg:
+		id = m.RequestID
+	}
+	s.mu.Lock()
+	kind, ok := s.reqKinds[id]
+	delete(s.reqKinds, id)
+	s.mu.Unlock()
+	if !ok {
+		s.log.Debug("reply to an unknown request", "id", id)
+		return nil
+	}
+	r, err := s.asReply(&reqStream{id: id, kind: kind}, m)
+	if err != nil || r == nil {
+		return err
+	}
+	return s.handle(r)
 }
 
 func (s *Session) onGoAway(m *wire.GoAway) error {

@@ -25,11 +25,35 @@ func TestNegotiation(t *testing.T) {
 		want   wire.Version
 	}{
 		{name: "only-14", offer: []wire.Version{wire.Draft14}, want: wire.Draft14},
+		{name: "only-16", offer: []wire.Version{wire.Draft16}, want: wire.Draft16},
 		{name: "only-18", offer: []wire.Version{wire.Draft18}, want: wire.Draft18},
+		{name: "14-and-16", offer: []wire.Version{wire.Draft14, wire.Draft16}, want: wire.Draft16},
 		{name: "all", want: wire.Draft18},
-		{name: "all-oldest-first", offer: []wire.Version{wire.Draft14, wire.Draft18}, want: wire.Draft18},
+		{name: "all-oldest-first", offer: []wire.Version{wire.Draft14, wire.Draft16, wire.Draft18}, want: wire.Draft18},
 		{name: "old-client", legacy: true, want: wire.Draft14},
 	}
+	// A server restricted to older drafts answers a newer client with the
+	// newest it has.
+	t.Run("quic/server-without-18", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		l, cliTLS := newListener(t, Config{Versions: []wire.Version{wire.Draft16, wire.Draft14}})
+		for _, tr := range []string{"quic", "webtransport"} {
+			cli, err := negotiateDial(ctx, tr, l.Addr().String(), cliTLS, nil, false)
+			if err != nil {
+				t.Fatalf("%s: dial: %v", tr, err)
+			}
+			srv, err := l.Accept(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cli.Version() != wire.Draft16 || srv.Version() != wire.Draft16 {
+				t.Fatalf("%s: client %v, server %v", tr, cli.Version(), srv.Version())
+			}
+			_ = cli.Close()
+			_ = srv.Close()
+		}
+	})
 	for _, tr := range []string{"quic", "webtransport"} {
 		for _, c := range cases {
 			t.Run(tr+"/"+c.name, func(t *testing.T) {

@@ -123,6 +123,10 @@ type Session struct {
 	ctrlR   *bufio.Reader
 	ctrlIn  ReceiveStream // draft 18: the peer's control stream
 	sm      *streamMode   // draft 18: requests on streams (session18.go)
+	chosen  *wire.Codec   // the version ALPN chose, if setup has none
+	// reqKinds (draft 16) remembers what our open requests are, so the
+	// generic REQUEST_OK and REQUEST_ERROR can be read as their replies.
+	reqKinds map[uint64]wire.MessageType
 	writeMu sync.Mutex    // serializes control writes; never taken under mu
 	wbuf    []byte        // guarded by writeMu
 
@@ -251,7 +255,10 @@ func (s *Session) setup(ctx context.Context) error {
 			return err
 		}
 		s.codec = c
-		return s.setup18(ctx)
+		if c.Has(wire.TypeSetup) {
+			return s.setup18(ctx)
+		}
+		s.chosen = c // draft 16: control stream setup without versions
 	}
 	if s.isClient {
 		return s.clientSetup(ctx)
@@ -259,9 +266,13 @@ func (s *Session) setup(ctx context.Context) error {
 	return s.serverSetup(ctx)
 }
 
-// setupCodec frames the setup messages. Their layout is shared by all
-// versions that negotiate in-band, so draft 14's codec reads them.
-func setupCodec() *wire.Codec {
+// setupCodec frames the setup messages: the transport's chosen version's
+// (draft 16), or draft 14's, whose layout all versions that negotiate
+// in-band share.
+func (s *Session) setupCodec() *wire.Codec {
+	if s.chosen != nil {
+		return s.chosen
+	}
 	c, _ := wire.CodecFor(wire.Draft14)
 	return c
 }
@@ -270,7 +281,7 @@ func setupCodec() *wire.Codec {
 func (s *Session) readSetup(ctx context.Context) (wire.Message, error) {
 	stop := context.AfterFunc(ctx, func() { s.ctrl.CancelRead(uint64(wire.CodeControlMessageTimeout)) })
 	defer stop()
-	return setupCodec().ReadMessage(s.ctrlR, 0)
+	return s.setupCodec().ReadMessage(s.ctrlR, 0)
 }
 
 func (s *Session) clientSetup(ctx context.Context) error {
@@ -291,8 +302,12 @@ func (s *Session) clientSetup(ctx context.Context) error {
 	if s.cfg.Path != "" && !s.conn.WebTransport() {
 		params = append(params, wire.BytesPair(wire.SetupParamPath, []byte(s.cfg.Path)))
 	}
-	s.codec = setupCodec()
-	if err := s.write(&wire.ClientSetup{Versions: s.cfg.inBandVersions(), Params: params}); err != nil {
+	s.codec = s.setupCodec()
+	versions := s.cfg.inBandVersions()
+	if s.chosen != nil {
+		versions = nil // ALPN chose the version
+	}
+	if err := s.write(&wire.ClientSetup{Versions: versions, Params: params}); err != nil {
 		return err
 	}
 	m, err := s.readSetup(ctx)
@@ -303,7 +318,9 @@ func (s *Session) clientSetup(ctx context.Context) error {
 	if !ok {
 		return protocolError(wire.CodeProtocolViolation, "expected SERVER_SETUP, got %v", m.Type())
 	}
-	if !slices.Contains(s.cfg.inBandVersions(), ss.Version) {
+	if s.chosen != nil {
+		ss.Version = s.chosen.Version()
+	} else if !slices.Contains(s.cfg.inBandVersions(), ss.Version) {
 		return protocolError(wire.CodeVersionNegotiationFail, "server chose unoffered version %v", ss.Version)
 	}
 	if _, ok := ss.Params.Get(wire.SetupParamPath); ok {
@@ -337,6 +354,9 @@ func (s *Session) serverSetup(ctx context.Context) error {
 			chosen = v
 			break
 		}
+	}
+	if s.chosen != nil {
+		chosen = s.chosen.Version()
 	}
 	if chosen == 0 {
 		return protocolError(wire.CodeVersionNegotiationFail, "no common version in %v", cs.Versions)
@@ -381,6 +401,14 @@ func (s *Session) write(m wire.Message) error {
 	if s.sm != nil {
 		return s.send18(m)
 	}
+	if id, _, ok := requestOf(m); ok && s.codec.Has(wire.TypeRequestOK) {
+		s.mu.Lock()
+		if s.reqKinds == nil {
+			s.reqKinds = map[uint64]wire.MessageType{}
+		}
+		s.reqKinds[id] = m.Type()
+		s.mu.Unlock()
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	b, err := s.codec.AppendMessage(s.wbuf[:0], m)
@@ -399,9 +427,13 @@ func (s *Session) start() {
 	go s.controlLoop()
 	go s.acceptUniLoop()
 	go s.datagramLoop()
-	if s.sm != nil {
+	if s.sm != nil || s.codec.Has(wire.TypeRequestOK) {
+		// Draft 16 opens a stream for SUBSCRIBE_NAMESPACE only; draft 18
+		// for every request.
 		s.wg.Add(1)
 		go s.acceptRequests()
+	}
+	if s.sm != nil {
 		for _, e := range s.sm.early {
 			s.wg.Add(1)
 			go func() {

@@ -62,7 +62,7 @@ func (s *Session) setup18(ctx context.Context) error {
 	}
 	setPriority(out, urgencyControl)
 	s.sm = &streamMode{ctrlOut: out, reqs: map[uint64]*reqStream{}}
-	params := wire.Parameters{wire.BytesPair(wire.SetupParamMOQTImplementation18, []byte(implementationName))}
+	params := wire.Parameters{wire.BytesPair(wire.SetupParamMOQTImplementation16, []byte(implementationName))}
 	if s.isClient {
 		if len(s.cfg.AuthToken) > 0 {
 			p, err := TokenParam(s.cfg.AuthToken)
@@ -466,6 +466,10 @@ func (s *Session) serveRequest(st Stream) {
 		st.CancelWrite(wire.StreamErrCancelled)
 		return
 	}
+	if s.sm == nil {
+		s.serveNamespaceStream16(st, m)
+		return
+	}
 	id, ns, ok := requestOf(m)
 	if !ok {
 		s.fail(protocolError(wire.CodeProtocolViolation, "request stream opened with %v", m.Type()))
@@ -528,4 +532,27 @@ func (s *Session) acceptRequestID18(id uint64) error {
 		s.nextPeerReqID = id + 2
 	}
 	return nil
+}
+
+// serveNamespaceStream16 answers a draft-16 SUBSCRIBE_NAMESPACE, the only
+// request that version sends on a stream of its own: this session layer
+// does not serve namespace subscriptions, so REQUEST_ERROR NOT_SUPPORTED.
+func (s *Session) serveNamespaceStream16(st Stream, m wire.Message) {
+	sn, ok := m.(*wire.SubscribeNamespace)
+	if !ok {
+		s.fail(protocolError(wire.CodeProtocolViolation, "%v on a request stream", m.Type()))
+		return
+	}
+	if err := s.acceptRequestID(sn.RequestID); err != nil {
+		s.fail(err)
+		return
+	}
+	const notSupported = 0x3
+	rq := &reqStream{id: sn.RequestID, kind: m.Type(), st: st}
+	if err := rq.write(s.codec, &wire.SubscribeNamespaceError{RequestID: sn.RequestID, ErrorCode: notSupported}); err != nil {
+		st.CancelWrite(wire.StreamErrCancelled)
+	} else {
+		_ = st.Close()
+	}
+	st.CancelRead(wire.StreamErrCancelled)
 }

@@ -67,7 +67,7 @@ func newListener(t *testing.T, cfg Config) (*Listener, *tls.Config) {
 type dialer func(ctx context.Context, addr string, tc *tls.Config, cfg Config) (*Session, error)
 
 // testVersions are the versions the session tests run against.
-var testVersions = []wire.Version{wire.Draft14, wire.Draft18}
+var testVersions = []wire.Version{wire.Draft14, wire.Draft16, wire.Draft18}
 
 // transports dials each transport with each test version: a dial whose
 // Config names no versions offers only the case's one.
@@ -115,9 +115,11 @@ func TestSubscribeAndReceive(t *testing.T) {
 }
 
 func testSubscribeAndReceive(t *testing.T, dial dialer, name string) {
-	v := wire.Draft14
-	if strings.HasPrefix(name, wire.Draft18.String()) {
-		v = wire.Draft18
+	var v wire.Version
+	for _, tv := range testVersions {
+		if strings.HasPrefix(name, tv.String()+"/") {
+			v = tv
+		}
 	}
 	{
 		{

@@ -10,7 +10,7 @@ import (
 type encoder struct {
 	b   []byte
 	err error
-	f   intFormat
+	f   dialect
 }
 
 func (e *encoder) fail(err error) {
@@ -78,7 +78,7 @@ func (e *encoder) location(l Location) {
 type decoder struct {
 	p   []byte
 	err error
-	f   intFormat
+	f   dialect
 }
 
 func (d *decoder) fail(err error) {

@@ -57,7 +57,7 @@ func (c *Codec) AppendDatagram(b []byte, d *Datagram) ([]byte, error) {
 		return b, err
 	}
 	o := &d.Object
-	if c.f == fmtVi64 {
+	if c.f.newData() {
 		if err := checkObjectFormat(c.f, o.Status, o.Extensions, len(o.Payload)); err != nil {
 			return b, fmt.Errorf("%w: %v", ErrInvalidObject, err)
 		}
@@ -98,7 +98,7 @@ func (c *Codec) ParseDatagram(p []byte) (Datagram, error) {
 		return Datagram{}, d.err
 	}
 	status := false
-	v18 := c.f == fmtVi64
+	v18 := c.f.newData() // draft 16's types, kept by 18
 	switch {
 	case t <= 0x07, v18 && t <= 0x0F:
 	case t == dgStatusBase || t == dgStatusBase|dgBitExtensions:

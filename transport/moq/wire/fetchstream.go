@@ -50,7 +50,7 @@ type FetchReader struct {
 	Header FetchHeader
 	r      StreamReader
 	lim    Limits
-	f      intFormat
+	f      dialect
 	// Draft 18 codes objects against the previous one; Descending says
 	// group deltas count down (the fetch's group order).
 	Descending bool
@@ -69,8 +69,8 @@ func (c *Codec) NewFetchReader(r StreamReader, h FetchHeader, lim Limits) *Fetch
 
 // ReadObject returns the next object; io.EOF at a clean end.
 func (f *FetchReader) ReadObject() (Object, error) {
-	if f.f == fmtVi64 {
-		return f.readObject18()
+	if f.f.newData() {
+		return f.readObjectNew()
 	}
 	var o Object
 	var err error

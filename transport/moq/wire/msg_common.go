@@ -14,15 +14,12 @@ type fielder interface {
 // table instead; f is then unused and may be nil.
 func appendFields(v Version, m Message, b []byte, f fielder) ([]byte, error) {
 	e := encoder{b: b, f: formatOf(v)}
-	if ls := layoutsOf(v); ls != nil {
-		l, ok := ls[m.Type()]
-		if !ok || l.enc == nil {
-			return b, fmt.Errorf("%v in %v: %w", m.Type(), v, ErrUnknownMessage)
-		}
+	switch l, ok := layoutOf(v, m.Type()); {
+	case ok && l.enc != nil:
 		l.enc(&e, m)
-	} else if f != nil {
+	case ok && f != nil:
 		f.enc(&e)
-	} else {
+	default:
 		return b, fmt.Errorf("%v in %v: %w", m.Type(), v, ErrUnknownMessage)
 	}
 	if e.err != nil {
@@ -33,15 +30,12 @@ func appendFields(v Version, m Message, b []byte, f fielder) ([]byte, error) {
 
 func decodeFields(v Version, m Message, p []byte, f fielder) error {
 	d := decoder{p: p, f: formatOf(v)}
-	if ls := layoutsOf(v); ls != nil {
-		l, ok := ls[m.Type()]
-		if !ok || l.dec == nil {
-			return fmt.Errorf("%v in %v: %w", m.Type(), v, ErrUnknownMessage)
-		}
+	switch l, ok := layoutOf(v, m.Type()); {
+	case ok && l.dec != nil:
 		l.dec(&d, m)
-	} else if f != nil {
+	case ok && f != nil:
 		f.dec(&d)
-	} else {
+	default:
 		return fmt.Errorf("%v in %v: %w", m.Type(), v, ErrUnknownMessage)
 	}
 	return d.finish()

@@ -56,9 +56,11 @@ func (m *PublishNamespaceError) DecodePayload(p []byte, v Version) error {
 	return decodeFields(v, m, p, (*RequestError)(m))
 }
 
-// PublishNamespaceDone withdraws a namespace advertisement.
+// PublishNamespaceDone withdraws a namespace advertisement. Draft 16
+// names it by the PUBLISH_NAMESPACE's RequestID instead of Namespace.
 type PublishNamespaceDone struct {
 	Namespace Namespace
+	RequestID uint64
 }
 
 func (*PublishNamespaceDone) Type() MessageType { return TypePublishNamespaceDone }
@@ -74,8 +76,11 @@ func (m *PublishNamespaceDone) dec(d *decoder) { m.Namespace = d.namespace() }
 
 // PublishNamespaceCancel tells the publisher the receiver will stop
 // sending subscriptions for a namespace.
+//
+// Draft 16 names it by the PUBLISH_NAMESPACE's RequestID instead.
 type PublishNamespaceCancel struct {
 	Namespace Namespace
+	RequestID uint64
 	ErrorCode uint64
 	Reason    string
 }
@@ -102,9 +107,12 @@ func (m *PublishNamespaceCancel) dec(d *decoder) {
 }
 
 // SubscribeNamespace asks for namespaces and tracks under a prefix.
+//
+// Options (draft 16) asks for PUBLISH (0), NAMESPACE (1) or both (2).
 type SubscribeNamespace struct {
 	RequestID uint64
 	Prefix    Namespace
+	Options   uint64
 	Params    Parameters
 }
 

@@ -111,7 +111,7 @@ func appendObjectTail(e *encoder, withExt bool, o *Object) {
 }
 
 // readObjectTail reads what appendObjectTail writes, plus the payload.
-func readObjectTail(r StreamReader, f intFormat, withExt bool, lim Limits, o *Object) error {
+func readObjectTail(r StreamReader, f dialect, withExt bool, lim Limits, o *Object) error {
 	if withExt {
 		n, err := f.read(r)
 		if err != nil {
@@ -147,10 +147,11 @@ func readObjectTail(r StreamReader, f intFormat, withExt bool, lim Limits, o *Ob
 	return err
 }
 
-// checkObjectFormat adds draft 18's rule to checkObject: status 0x1 (does
-// not exist) was removed, and only normal objects carry properties.
-func checkObjectFormat(f intFormat, status ObjectStatus, ext Extensions, payloadLen int) error {
-	if f == fmtVi64 && (status == StatusDoesNotExist || (status != StatusNormal && len(ext) != 0)) {
+// checkObjectFormat adds the rule of draft 16 on to checkObject: status
+// 0x1 (does not exist) was removed, and only normal objects carry
+// properties.
+func checkObjectFormat(f dialect, status ObjectStatus, ext Extensions, payloadLen int) error {
+	if f.newData() && (status == StatusDoesNotExist || (status != StatusNormal && len(ext) != 0)) {
 		return fmt.Errorf("object status 0x%x: %w", uint64(status), ErrMalformed)
 	}
 	return checkObject(status, ext, payloadLen)

@@ -89,8 +89,8 @@ func (c *Codec) AppendSubgroupHeader(b []byte, h *SubgroupHeader) ([]byte, error
 	if err != nil {
 		return b, err
 	}
-	if c.f == fmtVi64 {
-		t |= h.bits18()
+	if c.f.newData() && (c.f == dialect18 || !h.FirstObject) {
+		t |= h.bitsNew()
 	} else if h.DefaultPriority || h.FirstObject {
 		return b, fmt.Errorf("%v subgroup header: %w", c.version, ErrMalformed)
 	}
@@ -111,11 +111,11 @@ func (c *Codec) AppendSubgroupHeader(b []byte, h *SubgroupHeader) ([]byte, error
 }
 
 // readSubgroupHeader reads the fields after the stream type.
-func readSubgroupHeader(r StreamReader, f intFormat, t uint64) (SubgroupHeader, error) {
+func readSubgroupHeader(r StreamReader, f dialect, t uint64) (SubgroupHeader, error) {
 	var h SubgroupHeader
 	var err error
-	if f == fmtVi64 {
-		h, err = subgroupHeaderFromType18(t)
+	if f.newData() {
+		h, err = subgroupHeaderFromTypeNew(f, t)
 	} else {
 		h, err = subgroupHeaderFromType(t)
 	}
@@ -210,7 +210,7 @@ func (w *SubgroupWriter) AppendObject(b []byte, o *Object) ([]byte, error) {
 // header.
 type SubgroupReader struct {
 	Header  SubgroupHeader
-	f       intFormat
+	f       dialect
 	r       StreamReader
 	lim     Limits
 	prev    uint64

@@ -149,7 +149,7 @@ type Message interface {
 // version. It is immutable and safe for concurrent use.
 type Codec struct {
 	version Version
-	f       intFormat
+	f       dialect
 	// table makes an empty message for a type code on the wire; codes
 	// maps a message's Go identity (Message.Type) to its wire code.
 	table map[uint64]func() Message
@@ -157,21 +157,41 @@ type Codec struct {
 }
 
 // layout is one message's payload encoding in a version whose layouts
-// differ from the draft-14 ones the message types carry themselves.
+// differ from the draft-14 ones the message types carry themselves; a nil
+// function keeps the draft-14 layout.
 type layout struct {
 	enc func(e *encoder, m Message)
 	dec func(d *decoder, m Message)
 }
 
+// lay adapts typed encode and decode functions to a layout entry.
+func lay[T Message](enc func(*encoder, T), dec func(*decoder, T)) layout {
+	var l layout
+	if enc != nil {
+		l.enc = func(e *encoder, m Message) { enc(e, m.(T)) }
+	}
+	if dec != nil {
+		l.dec = func(d *decoder, m Message) { dec(d, m.(T)) }
+	}
+	return l
+}
+
 var (
-	draft14Codec = newCodec(Draft14, fmtQUIC, draft14Table())
-	draft18Codec = newCodec(Draft18, fmtVi64, draft18Table())
+	draft14Codec = newCodec(Draft14, dialect14, draft14Table(), nil)
+	draft16Codec = newCodec(Draft16, dialect16, draft16Table(), draft16Replies)
+	draft18Codec = newCodec(Draft18, dialect18, draft18Table(), draft18Replies)
 )
 
-func newCodec(v Version, f intFormat, table map[uint64]func() Message) *Codec {
+// newCodec builds a codec from its decode table; replies maps the reply
+// types that encode to a shared wire code (REQUEST_OK, REQUEST_ERROR) and
+// so have no decode entry of their own.
+func newCodec(v Version, f dialect, table map[uint64]func() Message, replies map[MessageType]uint64) *Codec {
 	c := &Codec{version: v, f: f, table: table, codes: map[MessageType]uint64{}}
 	for code, mk := range table {
 		c.codes[mk().Type()] = code
+	}
+	for t, code := range replies {
+		c.codes[t] = code
 	}
 	return c
 }
@@ -181,6 +201,8 @@ func CodecFor(v Version) (*Codec, error) {
 	switch v {
 	case Draft14:
 		return draft14Codec, nil
+	case Draft16:
+		return draft16Codec, nil
 	case Draft18:
 		return draft18Codec, nil
 	}
@@ -188,23 +210,35 @@ func CodecFor(v Version) (*Codec, error) {
 }
 
 // SupportedVersions lists versions with a codec, most preferred first.
-func SupportedVersions() []Version { return []Version{Draft18, Draft14} }
+func SupportedVersions() []Version { return []Version{Draft18, Draft16, Draft14} }
 
 // formatOf is the integer encoding of v.
-func formatOf(v Version) intFormat {
-	if v >= Draft18 {
-		return fmtVi64
+func formatOf(v Version) dialect {
+	switch {
+	case v >= Draft18:
+		return dialect18
+	case v >= Draft16:
+		return dialect16
 	}
-	return fmtQUIC
+	return dialect14
 }
 
-// layoutsOf returns v's own message layouts, or nil where the message
-// types' draft-14 layouts apply.
-func layoutsOf(v Version) map[MessageType]layout {
-	if v == Draft18 {
-		return draft18Layouts
+// layoutOf returns v's layout for message type t: ok is false if v has
+// no such message. Draft 14 uses the message types' own layouts.
+func layoutOf(v Version, t MessageType) (layout, bool) {
+	var ls map[MessageType]layout
+	switch v {
+	case Draft14:
+		return layout{}, true
+	case Draft16:
+		ls = draft16Layouts
+	case Draft18:
+		ls = draft18Layouts
+	default:
+		return layout{}, false
 	}
-	return nil
+	l, ok := ls[t]
+	return l, ok
 }
 
 // Version reports the version this codec speaks.
@@ -226,6 +260,13 @@ func (c *Codec) New(t MessageType) (Message, bool) {
 func (c *Codec) WireType(t MessageType) (uint64, bool) {
 	code, ok := c.codes[t]
 	return code, ok
+}
+
+// Has reports whether the version has message t, e.g. REQUEST_OK (from
+// draft 16) or SETUP (draft 18).
+func (c *Codec) Has(t MessageType) bool {
+	_, ok := c.codes[t]
+	return ok
 }
 
 func draft14Table() map[uint64]func() Message {

@@ -84,46 +84,56 @@ func ReadVi64(r io.ByteReader) (uint64, error) {
 	return vi64Value(buf[:n]), nil
 }
 
-// intFormat selects the integer encoding of a version: QUIC varints up
-// to draft 16, vi64 from draft 17.
-type intFormat uint8
+// dialect is what the codec varies by version below the message
+// layouts: the integer encoding (QUIC varints up to draft 16, vi64 from
+// draft 17), Key-Value-Pair types as deltas (from draft 16), and the
+// data stream rules of draft 16 on (optional priorities, status 0x1
+// gone, fetch objects coded against the previous one).
+type dialect uint8
 
 const (
-	fmtQUIC intFormat = iota
-	fmtVi64
+	dialect14 dialect = iota
+	dialect16
+	dialect18
 )
 
-func (f intFormat) append(b []byte, v uint64) []byte {
-	if f == fmtVi64 {
+// deltaKVP reports whether Key-Value-Pair types are deltas.
+func (f dialect) deltaKVP() bool { return f >= dialect16 }
+
+// newData reports whether draft 16's data stream rules apply.
+func (f dialect) newData() bool { return f >= dialect16 }
+
+func (f dialect) append(b []byte, v uint64) []byte {
+	if f == dialect18 {
 		return AppendVi64(b, v)
 	}
 	return appendVarint(b, v)
 }
 
-func (f intFormat) parse(p []byte) (uint64, int, error) {
-	if f == fmtVi64 {
+func (f dialect) parse(p []byte) (uint64, int, error) {
+	if f == dialect18 {
 		return ParseVi64(p)
 	}
 	return ParseVarint(p)
 }
 
-func (f intFormat) read(r io.ByteReader) (uint64, error) {
-	if f == fmtVi64 {
+func (f dialect) read(r io.ByteReader) (uint64, error) {
+	if f == dialect18 {
 		return ReadVi64(r)
 	}
 	return ReadVarint(r)
 }
 
-func (f intFormat) size(v uint64) int {
-	if f == fmtVi64 {
+func (f dialect) size(v uint64) int {
+	if f == dialect18 {
 		return Vi64Len(v)
 	}
 	return VarintLen(v)
 }
 
 // max is the largest encodable value.
-func (f intFormat) max() uint64 {
-	if f == fmtVi64 {
+func (f dialect) max() uint64 {
+	if f == dialect18 {
 		return 1<<64 - 1
 	}
 	return MaxVarint

@@ -2,7 +2,8 @@ package wire
 
 import "fmt"
 
-// Draft-18 data stream and datagram type bits beyond draft 14's.
+// Data stream and datagram type bits of drafts 16 and 18 beyond draft 14's
+// (FIRST_OBJECT is draft 18's).
 const (
 	subgroupBitDefaultPriority18 = 0x20
 	subgroupBitFirstObject18     = 0x40
@@ -10,11 +11,11 @@ const (
 	dgBitDefaultPriority18 = 0x08
 )
 
-// DefaultPublisherPriority applies to draft-18 subgroups and datagrams
+// DefaultPublisherPriority applies to subgroups and datagrams (draft 16 on)
 // that omit their priority (no DEFAULT_PUBLISHER_PRIORITY property seen).
 const DefaultPublisherPriority = 128
 
-func (h *SubgroupHeader) bits18() uint64 {
+func (h *SubgroupHeader) bitsNew() uint64 {
 	var t uint64
 	if h.DefaultPriority {
 		t |= subgroupBitDefaultPriority18
@@ -25,14 +26,18 @@ func (h *SubgroupHeader) bits18() uint64 {
 	return t
 }
 
-// IsSubgroupStreamType18 reports whether t is a draft-18 SUBGROUP_HEADER
-// type: the form 0b0XX1XXXX with a subgroup ID mode other than 0b11.
-func IsSubgroupStreamType18(t uint64) bool {
-	return t < 0x80 && t&0x10 != 0 && t&subgroupBitsIDMode != subgroupBitsIDMode
+// isSubgroupStreamTypeNew reports whether t is a SUBGROUP_HEADER type of
+// draft 16 (0b00X1XXXX) or 18 (0b0XX1XXXX), subgroup ID mode not 0b11.
+func isSubgroupStreamTypeNew(f dialect, t uint64) bool {
+	limit := uint64(0x40)
+	if f == dialect18 {
+		limit = 0x80
+	}
+	return t < limit && t&0x10 != 0 && t&subgroupBitsIDMode != subgroupBitsIDMode
 }
 
-func subgroupHeaderFromType18(t uint64) (SubgroupHeader, error) {
-	if !IsSubgroupStreamType18(t) {
+func subgroupHeaderFromTypeNew(f dialect, t uint64) (SubgroupHeader, error) {
+	if !isSubgroupStreamTypeNew(f, t) {
 		return SubgroupHeader{}, fmt.Errorf("stream type 0x%x: %w", t, ErrUnknownStreamType)
 	}
 	h, err := subgroupHeaderFromType(t &^ (subgroupBitDefaultPriority18 | subgroupBitFirstObject18))
@@ -80,12 +85,13 @@ func (c *Codec) NewFetchWriter() *FetchWriter { return &FetchWriter{c: c} }
 // AppendObjectHeader appends o up to, not including, its payload. In
 // draft 18 only normal objects can be sent (the format has no status).
 func (w *FetchWriter) AppendObjectHeader(b []byte, o *Object) ([]byte, error) {
-	if w.c.f == fmtQUIC {
+	if !w.c.f.newData() {
 		return AppendFetchObjectHeader(b, o)
 	}
 	if o.Status != StatusNormal {
-		return b, fmt.Errorf("%w: draft-18 fetch objects carry no status", ErrInvalidObject)
+		return b, fmt.Errorf("%w: %v fetch objects carry no status", ErrInvalidObject, w.c.version)
 	}
+	deltas := w.c.f == dialect18 // draft 16 sends absolute IDs
 	p := &w.prior
 	flags := uint64(fetchGroupDelta18 | fetchObjectDelta18 | fetchPriority18 | fetchSubgroupField18)
 	if len(o.Extensions) > 0 {
@@ -99,10 +105,13 @@ func (w *FetchWriter) AppendObjectHeader(b []byte, o *Object) ([]byte, error) {
 			if o.ID <= p.object {
 				return b, fmt.Errorf("%w: fetch object id %d after %d", ErrInvalidObject, o.ID, p.object)
 			}
-			odelta = o.ID - p.object
-			if odelta == 1 {
+			if deltas {
+				odelta = o.ID - p.object
+			}
+			if o.ID == p.object+1 {
 				flags &^= fetchObjectDelta18
 			}
+		case !deltas:
 		case !w.Descending && o.GroupID > p.group:
 			gdelta = o.GroupID - p.group - 1
 		case w.Descending && o.GroupID < p.group:
@@ -120,7 +129,7 @@ func (w *FetchWriter) AppendObjectHeader(b []byte, o *Object) ([]byte, error) {
 	if flags&fetchSubgroupMask18 == fetchSubgroupField18 && o.SubgroupID == 0 {
 		flags &^= fetchSubgroupMask18
 	}
-	e := encoder{b: b, f: fmtVi64}
+	e := encoder{b: b, f: w.c.f}
 	e.varint(flags)
 	if flags&fetchGroupDelta18 != 0 {
 		e.varint(gdelta)
@@ -145,13 +154,15 @@ func (w *FetchWriter) AppendObjectHeader(b []byte, o *Object) ([]byte, error) {
 	return e.b, nil
 }
 
-// readObject18 reads one draft-18 fetch object. End of Range markers are
+// readObjectNew reads one fetch object of draft 16 (absolute IDs) or 18
+// (IDs coded as deltas from the previous object). End of Range markers are
 // returned as objects with status StatusEndOfGroup (non-existent range)
 // or StatusEndOfTrack (unknown range) at the range's last location and
 // no payload; the caller tells them apart from real objects by Status,
 // which a draft-18 fetch object never carries otherwise.
-func (f *FetchReader) readObject18() (Object, error) {
-	flags, err := ReadVi64(f.r)
+func (f *FetchReader) readObjectNew() (Object, error) {
+	deltas := f.f == dialect18
+	flags, err := f.f.read(f.r)
 	if err != nil {
 		return Object{}, err
 	}
@@ -161,7 +172,7 @@ func (f *FetchReader) readObject18() (Object, error) {
 			return 0
 		}
 		var v uint64
-		v, err = ReadVi64(f.r)
+		v, err = f.f.read(f.r)
 		err = eofIsTruncated(err)
 		return v
 	}
@@ -186,7 +197,7 @@ func (f *FetchReader) readObject18() (Object, error) {
 	switch {
 	case flags&fetchGroupDelta18 == 0:
 		o.GroupID = p.group
-	case !p.set:
+	case !p.set || !deltas:
 		o.GroupID = rd()
 	default:
 		d := rd()
@@ -220,7 +231,7 @@ func (f *FetchReader) readObject18() (Object, error) {
 	switch {
 	case flags&fetchObjectDelta18 == 0:
 		o.ID = p.object + 1
-	case flags&fetchGroupDelta18 != 0 || !p.set:
+	case flags&fetchGroupDelta18 != 0 || !p.set || !deltas:
 		o.ID = rd()
 	default:
 		o.ID = p.object + rd()
@@ -239,7 +250,7 @@ func (f *FetchReader) readObject18() (Object, error) {
 		return Object{}, err
 	}
 	if flags&fetchProperties18 != 0 {
-		n, err := ReadVi64(f.r)
+		n, err := f.f.read(f.r)
 		if err != nil {
 			return Object{}, eofIsTruncated(err)
 		}
@@ -250,11 +261,11 @@ func (f *FetchReader) readObject18() (Object, error) {
 		if err != nil {
 			return Object{}, err
 		}
-		if o.Extensions, err = parseExtensionsFormat(block, fmtVi64); err != nil {
+		if o.Extensions, err = parseExtensionsFormat(block, f.f); err != nil {
 			return Object{}, err
 		}
 	}
-	n, err := ReadVi64(f.r)
+	n, err := f.f.read(f.r)
 	if err != nil {
 		return Object{}, eofIsTruncated(err)
 	}

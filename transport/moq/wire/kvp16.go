@@ -1,10 +1,13 @@
 package wire
 
-import "slices"
+import (
+	"errors"
+	"slices"
+)
 
-// Draft-18 Key-Value-Pairs (Setup Options and Properties) carry each
-// Type as a delta from the previous one, so a block is written in
-// ascending type order; values keep the draft-14 parity rule.
+// From draft 16, Key-Value-Pairs (parameters, setup options, properties)
+// carry each Type as a delta from the previous one, so a block is written
+// in ascending type order; values keep the draft-14 parity rule.
 
 // sortedKVP returns the pairs ordered by type, keeping the order of
 // equal types (repeatable ones such as AUTHORIZATION TOKEN).
@@ -47,7 +50,7 @@ func (e *encoder) kvps(x []KeyValuePair) {
 
 // parseKVPs decodes a whole block of pairs in format f; delta says the
 // types are delta-coded (draft 18).
-func parseKVPs(p []byte, f intFormat, delta bool) (Parameters, error) {
+func parseKVPs(p []byte, f dialect, delta bool) (Parameters, error) {
 	if len(p) == 0 {
 		return nil, nil
 	}
@@ -55,19 +58,14 @@ func parseKVPs(p []byte, f intFormat, delta bool) (Parameters, error) {
 	x := make(Parameters, 0, min(len(p)/2, 16))
 	prev := uint64(0)
 	for len(d.p) > 0 {
-		t := d.varint()
+		var kv KeyValuePair
 		if delta {
-			if d.err == nil && t > ^uint64(0)-prev {
-				return nil, ErrMalformed
-			}
-			t += prev
-			prev = t
-		}
-		kv := KeyValuePair{Type: t}
-		if kv.IsBytes() {
-			kv.Bytes = d.lenBytes(MaxKeyValueLength)
+			kv = d.deltaKVP(&prev)
 		} else {
-			kv.Value = d.varint()
+			kv = d.kvp()
+		}
+		if errors.Is(d.err, ErrMalformed) {
+			return nil, d.err
 		}
 		if d.err != nil {
 			return nil, ErrKeyValueFormat
@@ -77,10 +75,31 @@ func parseKVPs(p []byte, f intFormat, delta bool) (Parameters, error) {
 	return x, nil
 }
 
+// deltaKVP reads one pair whose type is a delta from *prev, which it
+// advances; the absolute type's parity decides the value's form.
+func (d *decoder) deltaKVP(prev *uint64) KeyValuePair {
+	delta := d.varint()
+	if d.err != nil {
+		return KeyValuePair{}
+	}
+	if delta > ^uint64(0)-*prev {
+		d.fail(ErrMalformed) // the spec's PROTOCOL_VIOLATION
+		return KeyValuePair{}
+	}
+	*prev += delta
+	kv := KeyValuePair{Type: *prev}
+	if kv.IsBytes() {
+		kv.Bytes = d.lenBytes(MaxKeyValueLength)
+	} else {
+		kv.Value = d.varint()
+	}
+	return kv
+}
+
 // parseExtensionsFormat decodes an extension (property) block of the
 // format's version.
-func parseExtensionsFormat(p []byte, f intFormat) (Extensions, error) {
-	if f == fmtQUIC {
+func parseExtensionsFormat(p []byte, f dialect) (Extensions, error) {
+	if !f.deltaKVP() {
 		return parseExtensions(p)
 	}
 	ps, err := parseKVPs(p, f, true)
@@ -90,7 +109,7 @@ func parseExtensionsFormat(p []byte, f intFormat) (Extensions, error) {
 // extBlockFor writes Extension Headers Length (draft 18: Properties
 // Length) and the pairs in the encoder's format.
 func (e *encoder) extBlockFor(x Extensions) {
-	if e.f == fmtQUIC {
+	if !e.f.deltaKVP() {
 		e.extBlock(x)
 		return
 	}
@@ -106,11 +125,11 @@ func (e *encoder) extBlockFor(x Extensions) {
 	}
 }
 
-// props18 writes Track Properties: pairs to the end of the message.
-func (e *encoder) props18(x Extensions) { e.kvps(sortedKVP(x)) }
+// props writes Track Properties: pairs to the end of the message.
+func (e *encoder) props(x Extensions) { e.kvps(sortedKVP(x)) }
 
-// trackProps18 reads Track Properties: the rest of the message.
-func (d *decoder) trackProps18() Extensions {
+// trackProps reads Track Properties: the rest of the message.
+func (d *decoder) trackProps() Extensions {
 	x, err := parseKVPs(d.rest(), d.f, true)
 	if err != nil {
 		d.fail(err)
@@ -122,7 +141,7 @@ func (d *decoder) trackProps18() Extensions {
 // v's encoding: a relay holds extensions in draft-14 form
 // (AppendExtensions) and re-encodes them for sessions of other versions.
 func AppendExtensionsFor(b []byte, x Extensions, v Version) ([]byte, error) {
-	if formatOf(v) == fmtQUIC {
+	if !formatOf(v).deltaKVP() {
 		return AppendExtensions(b, x)
 	}
 	e := encoder{b: b, f: formatOf(v)}
