@@ -27,6 +27,8 @@ func TestRelayVersions(t *testing.T) {
 		{name: "both-all", a: all, b: all, want: wire.Draft18, pub: wire.Draft14},
 		{name: "ingest-edge-14", a: only14, b: all, want: wire.Draft14, pub: wire.Draft14},
 		{name: "pull-edge-14", a: all, b: only14, want: wire.Draft14, pub: wire.Draft18},
+		{name: "pull-edge-16", a: all, b: []wire.Version{wire.Draft16, wire.Draft14}, want: wire.Draft16, pub: wire.Draft18},
+		{name: "ingest-edge-16", a: []wire.Version{wire.Draft16}, b: all, want: wire.Draft16, pub: wire.Draft16},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,11 +30,8 @@ func (g *SubgroupStream) WriteRaw(id uint64, ext, payload []byte) error {
 	}
 	if len(ext) > 0 && c.Version() != wire.Draft14 {
 		// The relay holds extensions in draft-14 form; re-encode them.
-		x, err := wire.ParseExtensions(ext)
-		if err != nil {
-			return err
-		}
-		if ext, err = wire.AppendExtensionsFor(g.ext[:0], x, c.Version()); err != nil {
+		var err error
+		if ext, err = wire.TranscodeExtensions(g.ext[:0], ext, c.Version()); err != nil {
 			return err
 		}
 		g.ext = ext
@@ -101,11 +98,49 @@ func FrameObject(ext, payload []byte) (framed []byte, extOff, payloadOff int) {
 // header into the first full-size packet instead of a packet of its own.
 func (g *SubgroupStream) WriteFramed(id uint64, framed, ext, payload []byte) error {
 	zeroDelta := (!g.rawStarted && id == 0) || (g.rawStarted && id == g.rawPrev+1)
-	if len(framed) == 0 || !zeroDelta || !g.w.Header.Extensions || g.w.Codec().Version() != wire.Draft14 {
+	if g.w.Codec().Version() != wire.Draft14 && g.w.Header.Extensions {
+		return g.writeJoined(id, ext, payload)
+	}
+	if len(framed) == 0 || !zeroDelta || !g.w.Header.Extensions {
 		return g.WriteRaw(id, ext, payload)
 	}
 	g.rawPrev, g.rawStarted = id, true
 	n, err := g.st.Write(framed)
+	g.written += int64(n)
+	return err
+}
+
+// writeJoined is WriteFramed for a stream of a version other than
+// draft 14, whose framing the shared buffer does not hold: it encodes
+// the object header in the stream's version and writes it with the
+// payload in one call, copying the payload once so the header does not
+// go out in a packet of its own.
+func (g *SubgroupStream) writeJoined(id uint64, ext, payload []byte) error {
+	var delta uint64
+	switch {
+	case !g.rawStarted:
+		delta = id
+	case id <= g.rawPrev:
+		return fmt.Errorf("%w: object id %d after %d", wire.ErrInvalidObject, id, g.rawPrev)
+	default:
+		delta = id - g.rawPrev - 1
+	}
+	c := g.w.Codec()
+	var err error
+	if g.ext, err = wire.TranscodeExtensions(g.ext[:0], ext, c.Version()); err != nil {
+		return err
+	}
+	b := c.AppendInt(g.buf[:0], delta)
+	b = c.AppendInt(b, uint64(len(g.ext)))
+	b = append(b, g.ext...)
+	b = c.AppendInt(b, uint64(len(payload)))
+	if len(payload) == 0 {
+		b = c.AppendInt(b, uint64(wire.StatusNormal))
+	}
+	b = append(b, payload...)
+	g.rawPrev, g.rawStarted = id, true
+	g.buf = b
+	n, err := g.st.Write(b)
 	g.written += int64(n)
 	return err
 }

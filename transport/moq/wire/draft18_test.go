@@ -123,8 +123,9 @@ func TestDraft18DataStreams(t *testing.T) {
 	if b[0] != 0x19 {
 		t.Fatalf("header type 0x%x", b[0])
 	}
+	immutable, _ := AppendExtensions(nil, Extensions{IntPair(0x04, 1), IntPair(0x10, 5)})
 	objs := []Object{
-		{ID: 0, Extensions: Extensions{IntPair(0x3C, 1), BytesPair(0x0B, []byte{1}), IntPair(0x06, 1000)}, Payload: []byte("k")},
+		{ID: 0, Extensions: Extensions{IntPair(0x3C, 1), BytesPair(0x0B, immutable), IntPair(0x06, 1000)}, Payload: []byte("k")},
 		{ID: 1, Payload: []byte("d")},
 		{ID: 4, Status: StatusEndOfGroup},
 	}
@@ -150,6 +151,10 @@ func TestDraft18DataStreams(t *testing.T) {
 			if len(o.Extensions) != 3 || o.Extensions[0].Type != 0x06 || o.Extensions[2].Type != 0x3C {
 				t.Fatalf("properties %+v", o.Extensions)
 			}
+			// The nested block comes back in draft-14 form (as sent).
+			if kv, _ := o.Extensions.Get(0x0B); !bytes.Equal(kv.Bytes, immutable) {
+				t.Fatalf("immutable properties %x, want %x", kv.Bytes, immutable)
+			}
 		}
 	}
 	dg := Datagram{TrackAlias: 2, Object: Object{GroupID: 3, ID: 0, PublisherPriority: 1, Status: StatusEndOfTrack}}
@@ -160,5 +165,37 @@ func TestDraft18DataStreams(t *testing.T) {
 	got, err := c.ParseDatagram(db)
 	if err != nil || !reflect.DeepEqual(got, dg) {
 		t.Fatalf("datagram %+v %v", got, err)
+	}
+}
+
+// TestTranscodeExtensions: the relay's fast re-encoding of held
+// extensions matches the general path, sorted or not.
+func TestTranscodeExtensions(t *testing.T) {
+	immutable, _ := AppendExtensions(nil, Extensions{IntPair(0x10, 5)})
+	for _, x := range []Extensions{
+		{IntPair(0x06, 1700000000000000), IntPair(0x08, 1000000)},
+		{IntPair(0x3C, 1), IntPair(0x06, 2), BytesPair(0x0B, immutable)},
+	} {
+		src, _ := AppendExtensions(nil, x)
+		for _, v := range []Version{Draft14, Draft16, Draft18} {
+			got, err := TranscodeExtensions(nil, src, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := AppendExtensionsFor(nil, x, v)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%v: %x, want %x", v, got, want)
+			}
+			back, err := ParseExtensionsFor(got, v)
+			if err != nil || len(back) != len(x) {
+				t.Fatalf("%v: parse back %+v %v", v, back, err)
+			}
+		}
+	}
+	buf, src := make([]byte, 0, 64), []byte{0x06, 0x05, 0x08, 0x01}
+	if n := testing.AllocsPerRun(100, func() {
+		buf, _ = TranscodeExtensions(buf[:0], src, Draft18)
+	}); n != 0 {
+		t.Fatalf("%v allocations", n)
 	}
 }

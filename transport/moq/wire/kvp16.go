@@ -98,12 +98,54 @@ func (d *decoder) deltaKVP(prev *uint64) KeyValuePair {
 
 // parseExtensionsFormat decodes an extension (property) block of the
 // format's version.
+//
+// A nested Immutable Extensions block is converted to draft-14 form, the
+// form Extensions values hold whatever the version.
 func parseExtensionsFormat(p []byte, f dialect) (Extensions, error) {
 	if !f.deltaKVP() {
 		return parseExtensions(p)
 	}
 	ps, err := parseKVPs(p, f, true)
-	return Extensions(ps), err
+	if err != nil {
+		return nil, err
+	}
+	for i, kv := range ps {
+		if kv.Type == ExtImmutableExtensions {
+			inner, err := parseExtensionsFormat(kv.Bytes, f)
+			if err != nil {
+				return nil, err
+			}
+			if ps[i].Bytes, err = AppendExtensions(nil, inner); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return Extensions(ps), nil
+}
+
+// immutableFor re-encodes the draft-14 Immutable Extensions values of x
+// in format f, copying x only if it has one.
+func immutableFor(x Extensions, f dialect) (Extensions, error) {
+	out := x
+	for i, kv := range x {
+		if kv.Type != ExtImmutableExtensions {
+			continue
+		}
+		if &out[0] == &x[0] {
+			out = slices.Clone(x)
+		}
+		inner, err := parseExtensions(kv.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		ie := encoder{f: f}
+		ie.kvps(sortedKVP(inner))
+		if ie.err != nil {
+			return nil, ie.err
+		}
+		out[i].Bytes = ie.b
+	}
+	return out, nil
 }
 
 // extBlockFor writes Extension Headers Length (draft 18: Properties
@@ -111,6 +153,11 @@ func parseExtensionsFormat(p []byte, f dialect) (Extensions, error) {
 func (e *encoder) extBlockFor(x Extensions) {
 	if !e.f.deltaKVP() {
 		e.extBlock(x)
+		return
+	}
+	x, err := immutableFor(x, e.f)
+	if err != nil {
+		e.fail(err)
 		return
 	}
 	inner := encoder{f: e.f}
@@ -144,6 +191,10 @@ func AppendExtensionsFor(b []byte, x Extensions, v Version) ([]byte, error) {
 	if !formatOf(v).deltaKVP() {
 		return AppendExtensions(b, x)
 	}
+	x, err := immutableFor(x, formatOf(v))
+	if err != nil {
+		return b, err
+	}
 	e := encoder{b: b, f: formatOf(v)}
 	e.kvps(sortedKVP(x))
 	if e.err != nil {
@@ -155,4 +206,49 @@ func AppendExtensionsFor(b []byte, x Extensions, v Version) ([]byte, error) {
 // ParseExtensionsFor decodes the pairs of an extension block of v.
 func ParseExtensionsFor(p []byte, v Version) (Extensions, error) {
 	return parseExtensionsFormat(p, formatOf(v))
+}
+
+// TranscodeExtensions appends the draft-14 extension pairs src (no
+// length prefix) in v's encoding. It allocates nothing when the types
+// ascend, as they do in blocks Strata writes; a nested Immutable
+// Extensions block is re-encoded too.
+func TranscodeExtensions(dst, src []byte, v Version) ([]byte, error) {
+	f := formatOf(v)
+	if !f.deltaKVP() {
+		return append(dst, src...), nil
+	}
+	d := decoder{p: src}
+	e := encoder{b: dst, f: f}
+	prev := uint64(0)
+	for len(d.p) > 0 && e.err == nil {
+		kv := d.kvp()
+		if d.err != nil {
+			return dst, ErrKeyValueFormat
+		}
+		if kv.Type < prev {
+			x, err := ParseExtensions(src)
+			if err != nil {
+				return dst, err
+			}
+			return AppendExtensionsFor(dst, x, v)
+		}
+		e.varint(kv.Type - prev)
+		prev = kv.Type
+		switch {
+		case kv.Type == ExtImmutableExtensions:
+			inner, err := TranscodeExtensions(nil, kv.Bytes, v)
+			if err != nil {
+				return dst, err
+			}
+			e.lenBytes(inner, MaxKeyValueLength)
+		case kv.IsBytes():
+			e.lenBytes(kv.Bytes, MaxKeyValueLength)
+		default:
+			e.varint(kv.Value)
+		}
+	}
+	if e.err != nil {
+		return dst, e.err
+	}
+	return e.b, nil
 }
