@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/strata-edge/strata/transport/moq/wire"
 )
@@ -33,6 +34,21 @@ type reqStream struct {
 	incoming bool
 
 	wmu sync.Mutex
+	// ownEnd is set before this endpoint ends its write side, so that
+	// ending is not taken for the peer's STOP_SENDING (watchRequest).
+	ownEnd atomic.Bool
+}
+
+// closeWrite finishes this endpoint's half of the stream (FIN).
+func (rq *reqStream) closeWrite() {
+	rq.ownEnd.Store(true)
+	_ = rq.st.Close()
+}
+
+// resetWrite abandons this endpoint's half of the stream.
+func (rq *reqStream) resetWrite(code uint64) {
+	rq.ownEnd.Store(true)
+	rq.st.CancelWrite(code)
 }
 
 // streamMode is a session's draft-18 state.
@@ -218,7 +234,7 @@ func (s *Session) send18(m wire.Message) error {
 		}
 		if final {
 			s.dropRequest(id)
-			_ = rq.st.Close()
+			rq.closeWrite()
 		}
 		return nil
 	}
@@ -289,7 +305,7 @@ func (s *Session) cancelRequest(rq *reqStream) {
 		return
 	}
 	s.dropRequest(rq.id)
-	rq.st.CancelWrite(wire.StreamErrCancelled)
+	rq.resetWrite(wire.StreamErrCancelled)
 	rq.st.CancelRead(wire.StreamErrCancelled)
 }
 
@@ -308,6 +324,7 @@ func (s *Session) openRequest(id uint64, ns wire.Namespace, m wire.Message) erro
 		s.cancelRequest(rq)
 		return err
 	}
+	s.watchRequest(rq)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -398,9 +415,40 @@ func (s *Session) asReply(rq *reqStream, m wire.Message) (wire.Message, error) {
 	return nil, protocolError(wire.CodeProtocolViolation, "%v on a %v stream", m.Type(), rq.kind)
 }
 
-// requestEnded handles the end of a request's incoming half: a codec
-// error ends the session, a FIN or reset ends the request as the
-// request type says.
+// errStopSending stands for a peer's STOP_SENDING on a request stream,
+// which cancels the request like a reset of its own half.
+var errStopSending = errors.New("moq: peer stopped reading the request stream")
+
+// watchRequest treats the peer's STOP_SENDING on rq's stream (which ends
+// the stream's write side, as our own Close does) as a cancellation.
+func (s *Session) watchRequest(rq *reqStream) {
+	if c, ok := rq.st.(interface{ Context() context.Context }); ok {
+		context.AfterFunc(c.Context(), func() {
+			if !rq.ownEnd.Load() {
+				s.requestEnded(rq, errStopSending)
+			}
+		})
+	}
+}
+
+// claimRequest unregisters rq and reports whether it was still
+// registered: the first notice of a request's end acts, later ones (the
+// other half's, or our own close) do not.
+func (s *Session) claimRequest(rq *reqStream) bool {
+	s.sm.mu.Lock()
+	defer s.sm.mu.Unlock()
+	if s.sm.reqs[rq.id] != rq {
+		return false
+	}
+	delete(s.sm.reqs, rq.id)
+	return true
+}
+
+// requestEnded handles the end of one half of a request's stream: a
+// codec error ends the session; a reset (or STOP_SENDING) cancels the
+// request; a FIN ends it where the peer's half carries the outcome (the
+// publisher's replies), and is otherwise only the peer saying it has
+// nothing more to send.
 func (s *Session) requestEnded(rq *reqStream, err error) {
 	var we *wire.Error
 	if errors.As(err, &we) && !errors.Is(err, io.EOF) {
@@ -410,22 +458,24 @@ func (s *Session) requestEnded(rq *reqStream, err error) {
 	if s.ctx.Err() != nil {
 		return
 	}
-	s.dropRequest(rq.id)
+	eof := errors.Is(err, io.EOF)
+	peerPublishes := (rq.incoming && rq.kind == wire.TypePublish) || (!rq.incoming && rq.kind != wire.TypePublish && rq.kind != wire.TypePublishNamespace)
+	if eof && !peerPublishes {
+		return
+	}
+	if !s.claimRequest(rq) {
+		return
+	}
 	switch {
 	case rq.kind == wire.TypePublishNamespace && rq.incoming:
 		s.onPublishNamespaceDone(&wire.PublishNamespaceDone{Namespace: rq.ns})
 	case rq.kind == wire.TypePublishNamespace:
 		s.onPublishNamespaceCancel(&wire.PublishNamespaceCancel{Namespace: rq.ns})
 	case rq.kind == wire.TypeSubscribe && rq.incoming, rq.kind == wire.TypePublish && !rq.incoming:
-		if errors.Is(err, io.EOF) {
-			// The subscriber finished sending updates; only a reset
-			// cancels the subscription.
-			return
-		}
 		s.onUnsubscribe(&wire.Unsubscribe{RequestID: rq.id})
 	case rq.kind == wire.TypeSubscribe, rq.kind == wire.TypePublish:
-		// The publisher closed without PUBLISH_DONE: the subscription is
-		// over.
+		// The publisher ended the request; after PUBLISH_DONE nothing is
+		// left, without it the subscription is over.
 		s.mu.Lock()
 		sub := s.subs[rq.id]
 		delete(s.subs, rq.id)
@@ -436,6 +486,11 @@ func (s *Session) requestEnded(rq *reqStream, err error) {
 		}
 	}
 	rq.st.CancelRead(wire.StreamErrCancelled)
+	if eof {
+		rq.closeWrite()
+	} else {
+		rq.resetWrite(wire.StreamErrCancelled)
+	}
 }
 
 // acceptRequests serves the peer's request streams.
@@ -495,6 +550,7 @@ func (s *Session) serveRequest(st Stream) {
 		_ = s.write(&wire.SubscribeNamespaceError{RequestID: id, ErrorCode: notSupported})
 		return
 	}
+	s.watchRequest(rq)
 	if err := s.handle(m); err != nil {
 		s.fail(err)
 		return
@@ -550,9 +606,9 @@ func (s *Session) serveNamespaceStream16(st Stream, m wire.Message) {
 	const notSupported = 0x3
 	rq := &reqStream{id: sn.RequestID, kind: m.Type(), st: st}
 	if err := rq.write(s.codec, &wire.SubscribeNamespaceError{RequestID: sn.RequestID, ErrorCode: notSupported}); err != nil {
-		st.CancelWrite(wire.StreamErrCancelled)
+		rq.resetWrite(wire.StreamErrCancelled)
 	} else {
-		_ = st.Close()
+		rq.closeWrite()
 	}
 	st.CancelRead(wire.StreamErrCancelled)
 }

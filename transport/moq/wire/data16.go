@@ -82,13 +82,34 @@ type FetchWriter struct {
 // NewFetchWriter starts encoding objects of c's version.
 func (c *Codec) NewFetchWriter() *FetchWriter { return &FetchWriter{c: c} }
 
-// AppendObjectHeader appends o up to, not including, its payload. In
-// draft 18 only normal objects can be sent (the format has no status).
+// AppendObjectHeader appends o up to, not including, its payload. From
+// draft 16, fetch objects carry no status: StatusEndOfGroup and
+// StatusEndOfTrack objects are written as End of Non-Existent Range and
+// End of Unknown Range markers at o's location (see readObjectNew).
 func (w *FetchWriter) AppendObjectHeader(b []byte, o *Object) ([]byte, error) {
 	if !w.c.f.newData() {
 		return AppendFetchObjectHeader(b, o)
 	}
-	if o.Status != StatusNormal {
+	switch o.Status {
+	case StatusNormal:
+	case StatusEndOfGroup, StatusEndOfTrack:
+		if len(o.Payload) != 0 || len(o.Extensions) != 0 {
+			return b, fmt.Errorf("%w: end of range with content", ErrInvalidObject)
+		}
+		flags := uint64(fetchEndNonExistent18)
+		if o.Status == StatusEndOfTrack {
+			flags = fetchEndUnknown18
+		}
+		e := encoder{b: b, f: w.c.f}
+		e.varint(flags)
+		e.varint(o.GroupID)
+		e.varint(o.ID)
+		if e.err != nil {
+			return b, e.err
+		}
+		w.prior.set, w.prior.group, w.prior.object = true, o.GroupID, o.ID
+		return e.b, nil
+	default:
 		return b, fmt.Errorf("%w: %v fetch objects carry no status", ErrInvalidObject, w.c.version)
 	}
 	deltas := w.c.f == dialect18 // draft 16 sends absolute IDs
@@ -102,7 +123,7 @@ func (w *FetchWriter) AppendObjectHeader(b []byte, o *Object) ([]byte, error) {
 		switch {
 		case o.GroupID == p.group:
 			flags &^= fetchGroupDelta18
-			if o.ID <= p.object {
+			if deltas && o.ID < p.object {
 				return b, fmt.Errorf("%w: fetch object id %d after %d", ErrInvalidObject, o.ID, p.object)
 			}
 			if deltas {
@@ -119,10 +140,10 @@ func (w *FetchWriter) AppendObjectHeader(b []byte, o *Object) ([]byte, error) {
 		default:
 			return b, fmt.Errorf("%w: fetch group %d out of order", ErrInvalidObject, o.GroupID)
 		}
-		if o.PublisherPriority == p.prio {
+		if p.objSet && o.PublisherPriority == p.prio {
 			flags &^= fetchPriority18
 		}
-		if o.SubgroupID == p.sg {
+		if p.objSet && o.SubgroupID == p.sg {
 			flags = flags&^fetchSubgroupMask18 | fetchSubgroupPrior18
 		}
 	}
