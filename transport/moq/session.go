@@ -119,16 +119,16 @@ type Session struct {
 	isClient bool
 	path     string // PATH the client sent (server side, raw QUIC)
 
-	ctrl    Stream
-	ctrlR   *bufio.Reader
-	ctrlIn  ReceiveStream // draft 18: the peer's control stream
-	sm      *streamMode   // draft 18: requests on streams (session18.go)
-	chosen  *wire.Codec   // the version ALPN chose, if setup has none
+	ctrl   Stream
+	ctrlR  *bufio.Reader
+	ctrlIn ReceiveStream // draft 18: the peer's control stream
+	sm     *streamMode   // draft 18: requests on streams (session18.go)
+	chosen *wire.Codec   // the version ALPN chose, if setup has none
 	// reqKinds (draft 16) remembers what our open requests are, so the
 	// generic REQUEST_OK and REQUEST_ERROR can be read as their replies.
 	reqKinds map[uint64]wire.MessageType
-	writeMu sync.Mutex    // serializes control writes; never taken under mu
-	wbuf    []byte        // guarded by writeMu
+	writeMu  sync.Mutex // serializes control writes; never taken under mu
+	wbuf     []byte     // guarded by writeMu
 
 	ctx    context.Context
 	cancel context.CancelFunc
