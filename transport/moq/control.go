@@ -150,6 +150,11 @@ func (s *Session) onGoAway(m *wire.GoAway) error {
 	if !s.isClient && m.NewSessionURI != "" {
 		return protocolError(wire.CodeProtocolViolation, "GOAWAY with URI sent to a server")
 	}
+	if m.HasRequestID && m.RequestID%2 != s.nextReqID%2 {
+		// Draft 18 names the first of our requests the peer did not
+		// process; it must have our parity.
+		return protocolError(wire.CodeInvalidRequestID, "GOAWAY request id %d has the wrong parity", m.RequestID)
+	}
 	s.gotGoAway = true
 	return nil
 }

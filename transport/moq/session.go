@@ -121,9 +121,8 @@ type Session struct {
 
 	ctrl   Stream
 	ctrlR  *bufio.Reader
-	ctrlIn ReceiveStream // draft 18: the peer's control stream
-	sm     *streamMode   // draft 18: requests on streams (session18.go)
-	chosen *wire.Codec   // the version ALPN chose, if setup has none
+	sm     *streamMode // draft 18: requests on streams (session18.go)
+	chosen *wire.Codec // the version ALPN chose, if setup has none
 	// reqKinds (draft 16) remembers what our open requests are, so the
 	// generic REQUEST_OK and REQUEST_ERROR can be read as their replies.
 	reqKinds map[uint64]wire.MessageType

@@ -145,7 +145,6 @@ func (s *Session) acceptControl18(ctx context.Context) (*wire.Setup, error) {
 			return nil, fmt.Errorf("read SETUP: %w", err)
 		}
 		s.ctrlR = r
-		s.ctrlIn = st
 		return m.(*wire.Setup), nil
 	}
 }
@@ -564,9 +563,8 @@ func (s *Session) serveRequest(st Stream) {
 		m, err = s.asReply(rq, m)
 		if err == nil && m != nil {
 			err = s.handle(m)
-			if u, ok := m.(*wire.SubscribeUpdate); ok && err == nil {
-				err = rq.write(s.codec, &wire.RequestOK{})
-				_ = u
+			if _, ok := m.(*wire.SubscribeUpdate); ok && err == nil {
+				err = rq.write(s.codec, &wire.RequestOK{}) // REQUEST_UPDATE_OK
 			}
 		}
 		if err != nil {

@@ -2,6 +2,7 @@ package moq
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -68,4 +69,38 @@ func TestDraft18StopSendingUnsubscribes(t *testing.T) {
 			t.Fatal("subscription did not end")
 		}
 	}
+}
+
+// TestGoAway: GOAWAY reaches the client in every version (on draft 18's
+// control stream), and a second one is a protocol violation.
+func TestGoAway(t *testing.T) {
+	forVersions(t, func(t *testing.T, v wire.Version) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		l, cliTLS := newListener(t, Config{})
+		cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{v}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cli.Close()
+		srv, err := l.Accept(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		for range 2 {
+			if err := srv.GoAway("https://other.example/moq"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case <-cli.Context().Done():
+		case <-ctx.Done():
+			t.Fatal("second GOAWAY did not end the session")
+		}
+		var se *SessionError
+		if !errors.As(cli.Err(), &se) || se.Code != wire.CodeProtocolViolation || se.Remote {
+			t.Fatalf("client ended with %v", cli.Err())
+		}
+	})
 }
