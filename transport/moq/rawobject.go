@@ -9,17 +9,13 @@ import (
 // WriteRaw writes one normal-status object whose extension headers are
 // already serialized (the key-value pairs of a draft-14 extension block,
 // without its length), as a relay holds them; a stream of another
-// version gets them re-encoded. The payload is not copied. The stream must have been opened with Extensions set if ext is
-// non-empty. Do not mix WriteRaw and WriteObject on one stream.
+// version gets them re-encoded. The payload is not copied. The stream
+// must have been opened with Extensions set if ext is non-empty. Do not
+// mix WriteRaw and WriteObject on one stream.
 func (g *SubgroupStream) WriteRaw(id uint64, ext, payload []byte) error {
-	var delta uint64
-	switch {
-	case !g.rawStarted:
-		delta = id
-	case id <= g.rawPrev:
-		return fmt.Errorf("%w: object id %d after %d", wire.ErrInvalidObject, id, g.rawPrev)
-	default:
-		delta = id - g.rawPrev - 1
+	delta, err := g.rawDelta(id)
+	if err != nil {
+		return err
 	}
 	if len(ext) > 0 && !g.w.Header.Extensions {
 		return fmt.Errorf("%w: extensions on a stream type without them", wire.ErrInvalidObject)
@@ -30,7 +26,6 @@ func (g *SubgroupStream) WriteRaw(id uint64, ext, payload []byte) error {
 	}
 	if len(ext) > 0 && c.Version() != wire.Draft14 {
 		// The relay holds extensions in draft-14 form; re-encode them.
-		var err error
 		if ext, err = wire.TranscodeExtensions(g.ext[:0], ext, c.Version()); err != nil {
 			return err
 		}
@@ -116,17 +111,11 @@ func (g *SubgroupStream) WriteFramed(id uint64, framed, ext, payload []byte) err
 // payload in one call, copying the payload once so the header does not
 // go out in a packet of its own.
 func (g *SubgroupStream) writeJoined(id uint64, ext, payload []byte) error {
-	var delta uint64
-	switch {
-	case !g.rawStarted:
-		delta = id
-	case id <= g.rawPrev:
-		return fmt.Errorf("%w: object id %d after %d", wire.ErrInvalidObject, id, g.rawPrev)
-	default:
-		delta = id - g.rawPrev - 1
+	delta, err := g.rawDelta(id)
+	if err != nil {
+		return err
 	}
 	c := g.w.Codec()
-	var err error
 	if g.ext, err = wire.TranscodeExtensions(g.ext[:0], ext, c.Version()); err != nil {
 		return err
 	}
@@ -143,4 +132,16 @@ func (g *SubgroupStream) writeJoined(id uint64, ext, payload []byte) error {
 	n, err := g.st.Write(b)
 	g.written += int64(n)
 	return err
+}
+
+// rawDelta is the Object ID Delta of id after the stream's last raw
+// object; IDs must increase.
+func (g *SubgroupStream) rawDelta(id uint64) (uint64, error) {
+	switch {
+	case !g.rawStarted:
+		return id, nil
+	case id <= g.rawPrev:
+		return 0, fmt.Errorf("%w: object id %d after %d", wire.ErrInvalidObject, id, g.rawPrev)
+	}
+	return id - g.rawPrev - 1, nil
 }

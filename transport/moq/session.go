@@ -283,6 +283,22 @@ func (s *Session) readSetup(ctx context.Context) (wire.Message, error) {
 	return s.setupCodec().ReadMessage(s.ctrlR, 0)
 }
 
+// clientSetupParams adds the client's token and PATH (raw QUIC only) to
+// the setup parameters the version needs.
+func (s *Session) clientSetupParams(params ...wire.KeyValuePair) (wire.Parameters, error) {
+	if len(s.cfg.AuthToken) > 0 {
+		p, err := TokenParam(s.cfg.AuthToken)
+		if err != nil {
+			return nil, err
+		}
+		params = append(params, p)
+	}
+	if s.cfg.Path != "" && !s.conn.WebTransport() {
+		params = append(params, wire.BytesPair(wire.SetupParamPath, []byte(s.cfg.Path)))
+	}
+	return params, nil
+}
+
 func (s *Session) clientSetup(ctx context.Context) error {
 	st, err := s.conn.OpenStream(ctx)
 	if err != nil {
@@ -290,16 +306,9 @@ func (s *Session) clientSetup(ctx context.Context) error {
 	}
 	s.ctrl, s.ctrlR = st, bufio.NewReader(st)
 	setPriority(st, urgencyControl)
-	params := wire.Parameters{wire.IntPair(wire.SetupParamMaxRequestID, s.localMax)}
-	if len(s.cfg.AuthToken) > 0 {
-		p, err := TokenParam(s.cfg.AuthToken)
-		if err != nil {
-			return err
-		}
-		params = append(params, p)
-	}
-	if s.cfg.Path != "" && !s.conn.WebTransport() {
-		params = append(params, wire.BytesPair(wire.SetupParamPath, []byte(s.cfg.Path)))
+	params, err := s.clientSetupParams(wire.IntPair(wire.SetupParamMaxRequestID, s.localMax))
+	if err != nil {
+		return err
 	}
 	s.codec = s.setupCodec()
 	versions := s.cfg.inBandVersions()

@@ -80,15 +80,8 @@ func (s *Session) setup18(ctx context.Context) error {
 	s.sm = &streamMode{ctrlOut: out, reqs: map[uint64]*reqStream{}}
 	params := wire.Parameters{wire.BytesPair(wire.SetupParamMOQTImplementation16, []byte(implementationName))}
 	if s.isClient {
-		if len(s.cfg.AuthToken) > 0 {
-			p, err := TokenParam(s.cfg.AuthToken)
-			if err != nil {
-				return err
-			}
-			params = append(params, p)
-		}
-		if s.cfg.Path != "" && !s.conn.WebTransport() {
-			params = append(params, wire.BytesPair(wire.SetupParamPath, []byte(s.cfg.Path)))
+		if params, err = s.clientSetupParams(params...); err != nil {
+			return err
 		}
 	}
 	if err := s.writeControl(&wire.Setup{Params: params}); err != nil {
@@ -332,8 +325,9 @@ func (s *Session) openRequest(id uint64, ns wire.Namespace, m wire.Message) erro
 	return nil
 }
 
-// readReplies turns the replies on an outgoing request's stream into
-// the draft-14 messages the handlers expect.
+// readReplies turns what follows the request on its stream (replies to
+// our requests, REQUEST_UPDATE to the peer's) into the draft-14
+// messages the handlers expect.
 func (s *Session) readReplies(rq *reqStream) {
 	for {
 		m, err := s.codec.ReadMessage(rq.r, 0)
@@ -344,6 +338,9 @@ func (s *Session) readReplies(rq *reqStream) {
 		m, err = s.asReply(rq, m)
 		if err == nil && m != nil {
 			err = s.handle(m)
+			if _, ok := m.(*wire.SubscribeUpdate); ok && err == nil {
+				err = rq.write(s.codec, &wire.RequestOK{}) // REQUEST_UPDATE_OK
+			}
 		}
 		if err != nil {
 			s.fail(err)
@@ -554,24 +551,7 @@ func (s *Session) serveRequest(st Stream) {
 		s.fail(err)
 		return
 	}
-	for {
-		m, err := s.codec.ReadMessage(r, 0)
-		if err != nil {
-			s.requestEnded(rq, err)
-			return
-		}
-		m, err = s.asReply(rq, m)
-		if err == nil && m != nil {
-			err = s.handle(m)
-			if _, ok := m.(*wire.SubscribeUpdate); ok && err == nil {
-				err = rq.write(s.codec, &wire.RequestOK{}) // REQUEST_UPDATE_OK
-			}
-		}
-		if err != nil {
-			s.fail(err)
-			return
-		}
-	}
+	s.readReplies(rq)
 }
 
 // acceptRequestID18 checks a request ID's parity (draft 18 has no

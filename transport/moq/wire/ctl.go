@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 )
@@ -102,15 +103,7 @@ func collectParams(ps Parameters, lifted []msgParam) []msgParam {
 			out = append(out, msgParam{Type: paramObjectDeliveryTimeout, Value: kv.Value})
 		}
 	}
-	slices.SortStableFunc(out, func(a, b msgParam) int {
-		switch {
-		case a.Type < b.Type:
-			return -1
-		case a.Type > b.Type:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(out, func(a, b msgParam) int { return cmp.Compare(a.Type, b.Type) })
 	return out
 }
 
@@ -125,13 +118,8 @@ func (c *ctl) params(e *encoder, ps Parameters, lifted ...msgParam) {
 		prev = p.Type
 		kind := paramKinds[p.Type]
 		if p.Type == paramAuthorizationToken {
-			// Tokens are held in draft-14 form; re-encode the integers.
-			tok, err := parseAuthToken(p.Bytes, dialect14)
-			if err != nil {
-				e.fail(err)
-				return
-			}
-			if p.Bytes, err = tok.appendFormat(nil, e.f); err != nil {
+			var err error
+			if p.Bytes, err = reencodeToken(p.Bytes, dialect14, e.f); err != nil {
 				e.fail(err)
 				return
 			}
@@ -243,12 +231,11 @@ func (c *ctl) readParams(d *decoder) msgParams {
 			}
 			out.loc = &l
 		case paramAuthorizationToken:
-			tok, err := parseAuthToken(value, d.f)
-			if err != nil {
+			if _, err := parseAuthToken(value, d.f); err != nil {
 				d.fail(err)
 				return out
 			}
-			canon, err := tok.appendFormat(nil, dialect14)
+			canon, err := reencodeToken(value, d.f, dialect14)
 			if err != nil {
 				d.fail(err)
 				return out

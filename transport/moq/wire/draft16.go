@@ -19,39 +19,26 @@ package wire
 //     by ID; SUBSCRIBE_NAMESPACE has Subscribe Options and its own stream;
 //   - REQUEST_ERROR and PUBLISH_DONE codes renumbered (see ctl.go).
 
-// Draft-16 wire codes that differ from draft 14's or are new.
+// Draft-16 wire codes of its generic replies; they reuse the codes of
+// draft 14's PUBLISH_NAMESPACE_OK and SUBSCRIBE_ERROR.
 const (
-	code16RequestOK              uint64 = 0x7
-	code16RequestError           uint64 = 0x5
-	code16PublishNamespaceDone   uint64 = 0x9
-	code16PublishNamespaceCancel uint64 = 0xC
+	code16RequestOK    uint64 = 0x7
+	code16RequestError uint64 = 0x5
 )
 
+// draft16Table is draft 14's, less the per-request replies folded into
+// REQUEST_OK and REQUEST_ERROR and less UNSUBSCRIBE_NAMESPACE (draft 16
+// cancels a SUBSCRIBE_NAMESPACE by closing its stream).
 func draft16Table() map[uint64]func() Message {
-	return map[uint64]func() Message{
-		uint64(TypeClientSetup):        func() Message { return new(ClientSetup) },
-		uint64(TypeServerSetup):        func() Message { return new(ServerSetup) },
-		uint64(TypeGoAway):             func() Message { return new(GoAway) },
-		uint64(TypeMaxRequestID):       func() Message { return new(MaxRequestID) },
-		uint64(TypeRequestsBlocked):    func() Message { return new(RequestsBlocked) },
-		code16RequestOK:                func() Message { return new(RequestOK) },
-		code16RequestError:             func() Message { return new(RequestErrorMsg) },
-		uint64(TypeSubscribe):          func() Message { return new(Subscribe) },
-		uint64(TypeSubscribeOK):        func() Message { return new(SubscribeOK) },
-		uint64(TypeSubscribeUpdate):    func() Message { return new(SubscribeUpdate) },
-		uint64(TypeUnsubscribe):        func() Message { return new(Unsubscribe) },
-		uint64(TypePublish):            func() Message { return new(Publish) },
-		uint64(TypePublishOK):          func() Message { return new(PublishOK) },
-		uint64(TypePublishDone):        func() Message { return new(PublishDone) },
-		uint64(TypeFetch):              func() Message { return new(Fetch) },
-		uint64(TypeFetchOK):            func() Message { return new(FetchOK) },
-		uint64(TypeFetchCancel):        func() Message { return new(FetchCancel) },
-		uint64(TypeTrackStatus):        func() Message { return new(TrackStatus) },
-		uint64(TypePublishNamespace):   func() Message { return new(PublishNamespace) },
-		code16PublishNamespaceDone:     func() Message { return new(PublishNamespaceDone) },
-		code16PublishNamespaceCancel:   func() Message { return new(PublishNamespaceCancel) },
-		uint64(TypeSubscribeNamespace): func() Message { return new(SubscribeNamespace) },
+	t := draft14Table()
+	for _, gone := range []MessageType{TypeSubscribeError, TypePublishError, TypeFetchError,
+		TypeTrackStatusOK, TypeTrackStatusError, TypePublishNamespaceOK, TypePublishNamespaceError,
+		TypeSubscribeNamespaceOK, TypeSubscribeNamespaceError, TypeUnsubscribeNamespace} {
+		delete(t, uint64(gone))
 	}
+	t[code16RequestOK] = func() Message { return new(RequestOK) }
+	t[code16RequestError] = func() Message { return new(RequestErrorMsg) }
+	return t
 }
 
 // draft16Replies are the reply types framed as REQUEST_OK or

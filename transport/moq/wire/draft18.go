@@ -98,35 +98,21 @@ var publishDone14To18 = codeMap{
 var draft18Layouts = func() map[MessageType]layout {
 	c := draft18
 	ls := map[MessageType]layout{
-		TypeSetup:            lay(enc18Setup, dec18Setup),
-		TypeGoAway:           lay(enc18GoAway, dec18GoAway),
-		TypeSubscribe:        lay(c.encSubscribe, c.decSubscribe),
-		TypeTrackStatus:      lay(func(e *encoder, m *TrackStatus) { c.encSubscribe(e, (*Subscribe)(m)) }, func(d *decoder, m *TrackStatus) { c.decSubscribe(d, (*Subscribe)(m)) }),
-		TypeSubscribeOK:      lay(c.encSubscribeOK, c.decSubscribeOK),
-		TypeSubscribeUpdate:  lay(enc18RequestUpdate, dec18RequestUpdate),
-		TypePublish:          lay(c.encPublish, c.decPublish),
-		TypePublishDone:      lay(c.encPublishDone, c.decPublishDone),
-		TypeFetch:            lay(c.encFetch, c.decFetch),
-		TypeFetchOK:          lay(c.encFetchOK, c.decFetchOK),
-		TypePublishNamespace: lay(c.encPublishNamespace, c.decPublishNamespace),
-		TypeSubscribeNamespace: lay(
-			func(e *encoder, m *SubscribeNamespace) {
-				c.encPublishNamespace(e, nsRequest(m.RequestID, m.Prefix, m.Params))
-			},
-			func(d *decoder, m *SubscribeNamespace) {
-				var p PublishNamespace
-				c.decPublishNamespace(d, &p)
-				m.RequestID, m.Prefix, m.Params = p.RequestID, p.Namespace, p.Params
-			}),
+		TypeSetup:              lay(enc18Setup, dec18Setup),
+		TypeGoAway:             lay(enc18GoAway, dec18GoAway),
+		TypeSubscribe:          lay(c.encSubscribe, c.decSubscribe),
+		TypeTrackStatus:        lay(func(e *encoder, m *TrackStatus) { c.encSubscribe(e, (*Subscribe)(m)) }, func(d *decoder, m *TrackStatus) { c.decSubscribe(d, (*Subscribe)(m)) }),
+		TypeSubscribeOK:        lay(c.encSubscribeOK, c.decSubscribeOK),
+		TypeSubscribeUpdate:    lay(enc18RequestUpdate, dec18RequestUpdate),
+		TypePublish:            lay(c.encPublish, c.decPublish),
+		TypePublishDone:        lay(c.encPublishDone, c.decPublishDone),
+		TypeFetch:              lay(c.encFetch, c.decFetch),
+		TypeFetchOK:            lay(c.encFetchOK, c.decFetchOK),
+		TypePublishNamespace:   lay(c.encPublishNamespace, c.decPublishNamespace),
+		TypeSubscribeNamespace: lay(enc18SubscribeNamespace, dec18SubscribeNamespace),
 		TypeSubscribeTracks: lay(
-			func(e *encoder, m *SubscribeTracks) {
-				c.encPublishNamespace(e, nsRequest(m.RequestID, m.Prefix, m.Params))
-			},
-			func(d *decoder, m *SubscribeTracks) {
-				var p PublishNamespace
-				c.decPublishNamespace(d, &p)
-				m.RequestID, m.Prefix, m.Params = p.RequestID, p.Namespace, p.Params
-			}),
+			func(e *encoder, m *SubscribeTracks) { enc18SubscribeNamespace(e, (*SubscribeNamespace)(m)) },
+			func(d *decoder, m *SubscribeTracks) { dec18SubscribeNamespace(d, (*SubscribeNamespace)(m)) }),
 		TypeRequestOK:    lay(c.encRequestOK, c.decRequestOK),
 		TypeRequestError: lay(enc18RequestError, dec18RequestError),
 	}
@@ -134,9 +120,17 @@ var draft18Layouts = func() map[MessageType]layout {
 	return ls
 }()
 
-// nsRequest holds the fields every namespace request shares.
-func nsRequest(id uint64, ns Namespace, ps Parameters) *PublishNamespace {
-	return &PublishNamespace{RequestID: id, Namespace: ns, Params: ps}
+// enc18SubscribeNamespace: draft 18's SUBSCRIBE_NAMESPACE (and
+// SUBSCRIBE_TRACKS) has PUBLISH_NAMESPACE's layout, without draft 16's
+// Subscribe Options.
+func enc18SubscribeNamespace(e *encoder, m *SubscribeNamespace) {
+	draft18.encPublishNamespace(e, &PublishNamespace{RequestID: m.RequestID, Namespace: m.Prefix, Params: m.Params})
+}
+
+func dec18SubscribeNamespace(d *decoder, m *SubscribeNamespace) {
+	var p PublishNamespace
+	draft18.decPublishNamespace(d, &p)
+	m.RequestID, m.Prefix, m.Params = p.RequestID, p.Namespace, p.Params
 }
 
 // Setup is draft 18's single setup message; each endpoint sends one on
@@ -224,11 +218,8 @@ func dec18RequestUpdate(d *decoder, m *SubscribeUpdate) {
 
 // SubscribeTracks (draft 18) asks for PUBLISH of every track under a
 // prefix. Strata does not serve it; the session answers NOT_SUPPORTED.
-type SubscribeTracks struct {
-	RequestID uint64
-	Prefix    Namespace
-	Params    Parameters
-}
+// Its layout is SUBSCRIBE_NAMESPACE's (Options unused).
+type SubscribeTracks SubscribeNamespace
 
 func (*SubscribeTracks) Type() MessageType { return TypeSubscribeTracks }
 func (m *SubscribeTracks) AppendPayload(b []byte, v Version) ([]byte, error) {
@@ -277,11 +268,10 @@ func tokensToFormat(ps Parameters, from, to dialect) (Parameters, error) {
 	out := make(Parameters, 0, len(ps))
 	for _, kv := range ps {
 		if kv.Type == ParamAuthorizationToken {
-			tok, err := parseAuthToken(kv.Bytes, from)
-			if err != nil {
+			if _, err := parseAuthToken(kv.Bytes, from); err != nil {
 				return nil, err
 			}
-			b, err := tok.appendFormat(nil, to)
+			b, err := reencodeToken(kv.Bytes, from, to)
 			if err != nil {
 				return nil, err
 			}

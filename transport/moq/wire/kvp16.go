@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 )
@@ -20,15 +21,7 @@ func sortedKVP[T ~[]KeyValuePair](x T) T {
 	return out
 }
 
-func cmpKVP(a, b KeyValuePair) int {
-	switch {
-	case a.Type < b.Type:
-		return -1
-	case a.Type > b.Type:
-		return 1
-	}
-	return 0
-}
+func cmpKVP(a, b KeyValuePair) int { return cmp.Compare(a.Type, b.Type) }
 
 // kvps writes delta-typed pairs, which must be in ascending order.
 func (e *encoder) kvps(x []KeyValuePair) {

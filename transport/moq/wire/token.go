@@ -111,3 +111,16 @@ func checkTokens(ps Parameters) error {
 	}
 	return nil
 }
+
+// reencodeToken rewrites a Token structure's integers from one version's
+// encoding to another's: parameters hold tokens in draft-14 form.
+func reencodeToken(b []byte, from, to dialect) ([]byte, error) {
+	if from == to || (from != dialect18 && to != dialect18) {
+		return b, nil // same integer encoding
+	}
+	tok, err := parseAuthToken(b, from)
+	if err != nil {
+		return nil, err
+	}
+	return tok.appendFormat(nil, to)
+}
