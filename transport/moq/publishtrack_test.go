@@ -27,17 +27,7 @@ func TestPublishTrack(t *testing.T) {
 			t.Run(v.String()+"/"+tc.name, func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				defer cancel()
-				l, cliTLS := newListener(t, Config{AcceptPublish: tc.accept})
-				cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{v}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer cli.Close()
-				srv, err := l.Accept(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer srv.Close()
+				cli, srv := quicPair(ctx, t, Config{AcceptPublish: tc.accept}, v)
 
 				got := make(chan *Subscription, 1)
 				srvErr := make(chan error, 1)
@@ -138,17 +128,7 @@ func TestPublishDoneEndsSubscription(t *testing.T) { forVersions(t, testPublishD
 func testPublishDoneEndsSubscription(t *testing.T, v wire.Version) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	l, cliTLS := newListener(t, Config{AcceptPublish: true})
-	cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{v}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	srv, err := l.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	cli, srv := quicPair(ctx, t, Config{AcceptPublish: true}, v)
 	subc := make(chan *Subscription, 1)
 	go func() {
 		in, err := srv.AcceptPublish(ctx)

@@ -16,17 +16,7 @@ func TestDraft18StopSendingUnsubscribes(t *testing.T) {
 	for _, stopOnly := range []bool{true, false} {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		l, cliTLS := newListener(t, Config{})
-		cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{wire.Draft18}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cli.Close()
-		srv, err := l.Accept(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Close()
+		cli, srv := quicPair(ctx, t, Config{}, wire.Draft18)
 		pubCh := make(chan *Publication, 1)
 		go func() {
 			in, err := srv.AcceptSubscription(ctx)
@@ -77,17 +67,7 @@ func TestGoAway(t *testing.T) {
 	forVersions(t, func(t *testing.T, v wire.Version) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		l, cliTLS := newListener(t, Config{})
-		cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{v}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cli.Close()
-		srv, err := l.Accept(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Close()
+		cli, srv := quicPair(ctx, t, Config{}, v)
 		for range 2 {
 			if err := srv.GoAway("https://other.example/moq"); err != nil {
 				t.Fatal(err)

@@ -101,6 +101,24 @@ var transports = func() []struct {
 	return out
 }()
 
+// quicPair dials a raw QUIC session offering only v to a new listener
+// configured with srvCfg, and returns both ends; they close when the
+// test ends.
+func quicPair(ctx context.Context, t *testing.T, srvCfg Config, v wire.Version) (cli, srv *Session) {
+	t.Helper()
+	l, cliTLS := newListener(t, srvCfg)
+	cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{v}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	if srv, err = l.Accept(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return cli, srv
+}
+
 // forVersions runs f once per test version, as a subtest.
 func forVersions(t *testing.T, f func(t *testing.T, v wire.Version)) {
 	for _, v := range testVersions {
@@ -222,18 +240,8 @@ func publish(ctx context.Context, s *Session, payloads [][]byte) error {
 func TestRequestIDWindow(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	l, cliTLS := newListener(t, Config{MaxRequestID: 2})
 	// MAX_REQUEST_ID exists up to draft 16 only.
-	cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{wire.Draft14}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	srv, err := l.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	cli, srv := quicPair(ctx, t, Config{MaxRequestID: 2}, wire.Draft14)
 	go func() {
 		for {
 			in, err := srv.AcceptSubscription(ctx)
@@ -274,15 +282,7 @@ func TestCloseEndsSubscriber(t *testing.T) { forVersions(t, testCloseEndsSubscri
 func testCloseEndsSubscriber(t *testing.T, v wire.Version) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	l, cliTLS := newListener(t, Config{})
-	cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{v}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := l.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cli, srv := quicPair(ctx, t, Config{}, v)
 	go func() {
 		in, err := srv.AcceptSubscription(ctx)
 		if err == nil {
