@@ -10,13 +10,8 @@ import (
 // TestDraft16Vectors checks encodings built by hand from draft 16's
 // layouts (QUIC varints, delta-typed Key-Value-Pairs).
 func TestDraft16Vectors(t *testing.T) {
-	c, _ := CodecFor(Draft16)
 	tok, _ := AuthToken{AliasType: AliasUseValue, Value: []byte("t")}.Param()
-	for _, tc := range []struct {
-		name string
-		m    Message
-		hex  string
-	}{
+	checkVectors(t, Draft16, []vector{
 		// CLIENT_SETUP: no versions; 2 parameters: MAX_REQUEST_ID (2) = 5,
 		// then AUTHORIZATION TOKEN (delta 1): USE_VALUE, type 0, "t".
 		{"client_setup", &ClientSetup{Params: Parameters{tok, IntPair(SetupParamMaxRequestID, 5)}},
@@ -44,20 +39,7 @@ func TestDraft16Vectors(t *testing.T) {
 			"0b" + "0004" + "01" + "12" + "02" + "00"},
 		// UNSUBSCRIBE keeps draft 14's layout.
 		{"unsubscribe", &Unsubscribe{RequestID: 4}, "0a" + "0001" + "04"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			b, err := c.AppendMessage(nil, tc.m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := hex.EncodeToString(b); got != tc.hex {
-				t.Fatalf("got  %s\nwant %s", got, tc.hex)
-			}
-			if _, _, err := c.ParseMessage(b); err != nil {
-				t.Fatalf("parse: %v", err)
-			}
-		})
-	}
+	})
 }
 
 // laterDraftSamples are messages of draft 16 or 18 whose Go value
@@ -176,5 +158,33 @@ func TestFetchStreamsLaterDrafts(t *testing.T) {
 				t.Fatalf("%v object %d: %+v %v, want %+v", v, i, got, err, want)
 			}
 		}
+	}
+}
+
+// vector is a message and its hand-built encoding.
+type vector struct {
+	name string
+	m    Message
+	hex  string
+}
+
+// checkVectors encodes each message in v and compares the bytes, then
+// checks they parse.
+func checkVectors(t *testing.T, v Version, vs []vector) {
+	t.Helper()
+	c, _ := CodecFor(v)
+	for _, tc := range vs {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := c.AppendMessage(nil, tc.m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := hex.EncodeToString(b); got != tc.hex {
+				t.Fatalf("got  %s\nwant %s", got, tc.hex)
+			}
+			if _, _, err := c.ParseMessage(b); err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+		})
 	}
 }
