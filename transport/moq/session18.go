@@ -127,7 +127,7 @@ func (s *Session) acceptControl18(ctx context.Context) (*wire.Setup, error) {
 			st.CancelRead(wire.StreamErrCancelled)
 			continue
 		}
-		if t != uint64(wire.TypeSetup&^(1<<63)) {
+		if t != wire.SetupStreamType {
 			s.sm.early = append(s.sm.early, earlyStream{st: st, r: r, t: t})
 			continue
 		}
