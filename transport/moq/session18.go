@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/strata-edge/strata/transport/moq/wire"
 )
@@ -60,6 +61,20 @@ type streamMode struct {
 	reqs map[uint64]*reqStream
 	// early are data streams that arrived before the peer's SETUP.
 	early []earlyStream
+}
+
+// cancelReadAtEnd ends a read of st when the session ends. A
+// WebTransport read of a stream the peer reset because its session is
+// gone waits for the library's session to close, which it may not do when
+// the peer closed first, and CancelRead does not end that wait; a read
+// deadline does. The returned func forgets st.
+func (s *Session) cancelReadAtEnd(st ReceiveStream) (stop func() bool) {
+	return context.AfterFunc(s.ctx, func() {
+		if d, ok := st.(interface{ SetReadDeadline(time.Time) error }); ok {
+			_ = d.SetReadDeadline(time.Now())
+		}
+		st.CancelRead(wire.StreamErrSessionClosed)
+	})
 }
 
 type earlyStream struct {
@@ -138,6 +153,7 @@ func (s *Session) acceptControl18(ctx context.Context) (*wire.Setup, error) {
 			return nil, fmt.Errorf("read SETUP: %w", err)
 		}
 		s.ctrlR = r
+		s.cancelReadAtEnd(st)
 		return m.(*wire.Setup), nil
 	}
 }
@@ -320,6 +336,7 @@ func (s *Session) openRequest(id uint64, ns wire.Namespace, m wire.Message) erro
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer s.cancelReadAtEnd(rq.st)()
 		s.readReplies(rq)
 	}()
 	return nil
@@ -507,6 +524,7 @@ func (s *Session) acceptRequests() {
 
 func (s *Session) serveRequest(st Stream) {
 	r := bufio.NewReader(st)
+	defer s.cancelReadAtEnd(st)()
 	m, err := s.codec.ReadMessage(r, 0)
 	if err != nil {
 		var we *wire.Error
