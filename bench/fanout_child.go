@@ -29,6 +29,7 @@ type childConfig struct {
 	Track       string        `json:"track"`
 	Timeout     time.Duration `json:"timeout"`
 	FPS         int           `json:"fps"`
+	Version     uint64        `json:"version"` // MoQ Transport version to offer
 }
 
 // childReport is the subscriber process's one JSON line on stdout.
@@ -93,9 +94,12 @@ func runFanoutChild(cfg childConfig) (childReport, error) {
 		wg      sync.WaitGroup
 	)
 	for range cfg.Subscribers {
-		s, err := moq.DialQUIC(ctx, cfg.Addr, tc, nil, moq.Config{Logger: quiet})
+		s, err := moq.DialQUIC(ctx, cfg.Addr, tc, nil, moq.Config{Logger: quiet, Versions: []wire.Version{wire.Version(cfg.Version)}})
 		if err != nil {
 			return childReport{}, err
+		}
+		if s.Version() != wire.Version(cfg.Version) {
+			return childReport{}, fmt.Errorf("negotiated %v, want %v", s.Version(), wire.Version(cfg.Version))
 		}
 		defer s.Close()
 		sub, err := s.Subscribe(ctx, wire.Subscribe{Namespace: cfg.Namespace, TrackName: cfg.Track, Forward: true,

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/bench"
+	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
 // benchSuites maps a suite name to its runner. Each prints progress on
@@ -197,6 +198,7 @@ func benchFanout(ctx context.Context, args []string, p *bench.Progress) (any, er
 	baseline := fs.Bool("baseline", false, "moq: also measure a plain UDP sender per core")
 	fps := fs.Int("fps", 60, "moq: frames (objects) per second; groups are one second long")
 	hops := fs.Int("hops", 0, "moq: relays between the publisher's relay and the subscribers' (0 or 1)")
+	moqVersion := fs.Int("moq-version", 0, "moq: MoQ Transport draft the subscribers speak, 14 or 18 (default the newest)")
 	var prof bench.FanoutProfile
 	fs.StringVar(&prof.CPU, "cpuprofile", "", "write a CPU profile of the relay process over the measured window")
 	fs.StringVar(&prof.Alloc, "memprofile", "", "moq: write an allocation profile of the relay process after the window")
@@ -207,11 +209,18 @@ func benchFanout(ctx context.Context, args []string, p *bench.Progress) (any, er
 	if err != nil {
 		return nil, usagef("--bitrate: %v", err)
 	}
+	var mv wire.Version
+	if *moqVersion != 0 {
+		mv = wire.Version(0xff000000 + uint64(*moqVersion))
+		if _, err := wire.CodecFor(mv); err != nil || *moqVersion < 0 || *moqVersion > 0xff {
+			return nil, usagef("--moq-version %d: want one of %v", *moqVersion, wire.SupportedVersions())
+		}
+	}
 	p.Step("%s fan-out: %d subscribers of a %s bit/s stream for %s", *transport, *subs, *bitrate, *d)
 	switch *transport {
 	case "moq":
 		return bench.FanoutMoQ(ctx, bench.FanoutOptions{Subscribers: *subs, BitrateBps: bps, Duration: *d,
-			Baseline: *baseline, FPS: *fps, Hops: *hops, Profile: prof})
+			Baseline: *baseline, FPS: *fps, Hops: *hops, Profile: prof, MoQVersion: mv})
 	case "webrtc":
 		return bench.FanoutWebRTC(ctx, bench.FanoutWebRTCOptions{Subscribers: *subs, BitrateBps: bps, Duration: *d, CPUProfile: prof.CPU})
 	}
