@@ -4,7 +4,7 @@
 
 import { AudioPipe } from "./audio";
 import { channelSender, InputCapture, type Send } from "./input";
-import { MoqError, MoqSession, STATUS_NORMAL, type MoqObject, type MoqPublication } from "./moq";
+import { connect, MoqError, STATUS_NORMAL, type MoqObject, type MoqPublication, type MoqSession } from "./moq";
 import { wallMicros } from "./stats";
 import { STALL_MS, VideoPipe } from "./video";
 import { whep, WhepError, type WhepSession } from "./whep";
@@ -34,6 +34,8 @@ export interface PlayerStats {
   inputChannel: string | null;
   /** Why MoQ was given up for WHEP, when it was. */
   fallbackReason: string | null;
+  /** The MoQ Transport draft negotiated with the edge (14 or 18), over MoQ. */
+  moqDraft: number | null;
 }
 
 /** The text shown while a session has no live publisher. */
@@ -203,6 +205,7 @@ export class StrataPlayer extends HTMLElement {
       audio: false,
       fallbackReason: null,
       inputChannel: null,
+      moqDraft: null,
     };
   }
 
@@ -343,7 +346,9 @@ export class StrataPlayer extends HTMLElement {
   }
 
   private async playMoQ(run: number, src: string, token: string, tenant: string, session: string, controller: boolean, whepURL: string): Promise<void> {
-    const moq = await MoqSession.connect(src, { token, certHash: hexBytes(this.getAttribute("cert-hash")) });
+    // moq-drafts="14" (a comma-separated list) restricts what is offered.
+    const drafts = (this.getAttribute("moq-drafts") ?? "").split(",").map(Number).filter((d) => d > 0);
+    const moq = await connect(src, { token, certHash: hexBytes(this.getAttribute("cert-hash")), drafts });
     if (run !== this.run) {
       moq.close();
       return;
@@ -507,6 +512,7 @@ export class StrataPlayer extends HTMLElement {
     st.firstFrameMs = this.firstFrameMs;
     st.inputSent = this.input?.sent ?? 0;
     st.fallbackReason = this.fallbackReason;
+    st.moqDraft = this._transport === "moq" ? (this.moq?.draft ?? null) : null;
     st.inputChannel =
       this.inputErr ?? (this.inputPub ? (this.inputPub.done ? "moq-closed" : "moq") : null) ?? this.inputPC?.input?.readyState ?? this.wh?.input?.readyState ?? null;
     if (this.vp) {
