@@ -22,7 +22,13 @@ func (s *Session) controlLoop() {
 			s.fail(err)
 			return
 		}
-		if err := s.handle(m); err != nil {
+		if _, ok := m.(*wire.GoAway); !ok && s.sm != nil {
+			// Draft 18's control stream carries SETUP and GOAWAY only.
+			err = protocolError(wire.CodeProtocolViolation, "%v on the control stream", m.Type())
+		} else {
+			err = s.handle(m)
+		}
+		if err != nil {
 			s.fail(err)
 			return
 		}
@@ -31,6 +37,8 @@ func (s *Session) controlLoop() {
 
 func (s *Session) handle(m wire.Message) error {
 	switch m := m.(type) {
+	case *wire.Setup:
+		return protocolError(wire.CodeProtocolViolation, "second setup message")
 	case *wire.ClientSetup, *wire.ServerSetup:
 		return protocolError(wire.CodeProtocolViolation, "second setup message")
 	case *wire.GoAway:
@@ -139,6 +147,9 @@ func (s *Session) onMaxRequestID(m *wire.MaxRequestID) error {
 // and the granted window, then slides the window so the peer keeps about
 // the configured number of requests available.
 func (s *Session) acceptRequestID(id uint64) error {
+	if s.sm != nil {
+		return s.acceptRequestID18(id)
+	}
 	s.mu.Lock()
 	if id != s.nextPeerReqID {
 		s.mu.Unlock()

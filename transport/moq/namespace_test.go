@@ -110,11 +110,13 @@ func TestPublishNamespaceAndIngest(t *testing.T) {
 	}
 }
 
-func TestPublishNamespaceRejected(t *testing.T) {
+func TestPublishNamespaceRejected(t *testing.T) { forVersions(t, testPublishNamespaceRejected) }
+
+func testPublishNamespaceRejected(t *testing.T, v wire.Version) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	l, cliTLS := newListener(t, Config{})
-	pub, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{})
+	pub, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{v}})
 	if err != nil {
 		t.Fatal(err)
 	}

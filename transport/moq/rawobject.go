@@ -8,7 +8,8 @@ import (
 
 // WriteRaw writes one normal-status object whose extension headers are
 // already serialized (the key-value pairs of a draft-14 extension block,
-// without its length), as a relay holds them. The payload is not copied. The stream must have been opened with Extensions set if ext is
+// without its length), as a relay holds them; a stream of another
+// version gets them re-encoded. The payload is not copied. The stream must have been opened with Extensions set if ext is
 // non-empty. Do not mix WriteRaw and WriteObject on one stream.
 func (g *SubgroupStream) WriteRaw(id uint64, ext, payload []byte) error {
 	var delta uint64
@@ -23,20 +24,31 @@ func (g *SubgroupStream) WriteRaw(id uint64, ext, payload []byte) error {
 	if len(ext) > 0 && !g.w.Header.Extensions {
 		return fmt.Errorf("%w: extensions on a stream type without them", wire.ErrInvalidObject)
 	}
-	b := g.buf[:0]
-	var err error
-	if b, err = wire.AppendVarint(b, delta); err != nil {
-		return err
+	c := g.w.Codec()
+	if delta > wire.MaxVarint {
+		return wire.ErrVarintRange
 	}
+	if len(ext) > 0 && c.Version() != wire.Draft14 {
+		// The relay holds extensions in draft-14 form; re-encode them.
+		x, err := wire.ParseExtensions(ext)
+		if err != nil {
+			return err
+		}
+		if ext, err = wire.AppendExtensionsFor(g.ext[:0], x, c.Version()); err != nil {
+			return err
+		}
+		g.ext = ext
+	}
+	b := c.AppendInt(g.buf[:0], delta)
 	if g.w.Header.Extensions {
 		// Extensions are a few bytes; copying them keeps this to two
 		// stream writes. The payload is never copied.
-		b, _ = wire.AppendVarint(b, uint64(len(ext)))
+		b = c.AppendInt(b, uint64(len(ext)))
 		b = append(b, ext...)
 	}
-	b, _ = wire.AppendVarint(b, uint64(len(payload)))
+	b = c.AppendInt(b, uint64(len(payload)))
 	if len(payload) == 0 {
-		b, _ = wire.AppendVarint(b, uint64(wire.StatusNormal))
+		b = c.AppendInt(b, uint64(wire.StatusNormal))
 	}
 	g.rawPrev, g.rawStarted = id, true
 	g.buf = b
@@ -45,9 +57,11 @@ func (g *SubgroupStream) WriteRaw(id uint64, ext, payload []byte) error {
 	}
 	g.written += int64(len(b) + len(payload))
 	if len(payload) > 0 {
-		_, err = g.st.Write(payload)
+		if _, err := g.st.Write(payload); err != nil {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
 // Written reports the bytes WriteRaw has written, headers included.
@@ -87,7 +101,7 @@ func FrameObject(ext, payload []byte) (framed []byte, extOff, payloadOff int) {
 // header into the first full-size packet instead of a packet of its own.
 func (g *SubgroupStream) WriteFramed(id uint64, framed, ext, payload []byte) error {
 	zeroDelta := (!g.rawStarted && id == 0) || (g.rawStarted && id == g.rawPrev+1)
-	if len(framed) == 0 || !zeroDelta || !g.w.Header.Extensions {
+	if len(framed) == 0 || !zeroDelta || !g.w.Header.Extensions || g.w.Codec().Version() != wire.Draft14 {
 		return g.WriteRaw(id, ext, payload)
 	}
 	g.rawPrev, g.rawStarted = id, true

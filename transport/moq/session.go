@@ -64,6 +64,38 @@ func (c Config) versions() []wire.Version {
 	return c.Versions
 }
 
+// ALPNs lists the raw QUIC ALPNs of the configured versions, newest
+// first, for a TLS configuration a listener hands out per connection
+// (GetConfigForClient) in place of the one Listen sets.
+func (c Config) ALPNs() []string { return c.protocols(false) }
+
+// inBandVersions are the configured versions CLIENT_SETUP negotiates.
+func (c Config) inBandVersions() []wire.Version {
+	var out []wire.Version
+	for _, v := range c.versions() {
+		if v.InBandNegotiation() {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// protocols lists the ALPNs (and WebTransport protocols) to offer for the
+// configured versions, newest first; in-band versions share moq-00, and
+// webTransport leaves them out (no protocol there means draft 14).
+func (c Config) protocols(webTransport bool) []string {
+	var out []string
+	for _, v := range c.versions() {
+		if v.InBandNegotiation() && webTransport {
+			continue
+		}
+		if p := v.ALPN(); !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func (c Config) maxRequestID() uint64 {
 	if c.MaxRequestID == 0 {
 		return DefaultMaxRequestID
@@ -89,8 +121,10 @@ type Session struct {
 
 	ctrl    Stream
 	ctrlR   *bufio.Reader
-	writeMu sync.Mutex // serializes control writes; never taken under mu
-	wbuf    []byte     // guarded by writeMu
+	ctrlIn  ReceiveStream // draft 18: the peer's control stream
+	sm      *streamMode   // draft 18: requests on streams (session18.go)
+	writeMu sync.Mutex    // serializes control writes; never taken under mu
+	wbuf    []byte        // guarded by writeMu
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -177,7 +211,7 @@ func newSession(conn Conn, cfg Config, isClient bool) *Session {
 // On failure the connection is closed with the matching error code.
 func Client(ctx context.Context, conn Conn, cfg Config) (*Session, error) {
 	s := newSession(conn, cfg, true)
-	if err := s.clientSetup(ctx); err != nil {
+	if err := s.setup(ctx); err != nil {
 		s.fail(err)
 		if remote := s.remoteCloseOf(err); remote != nil {
 			// The server refused the session (a bad token, say): return
@@ -195,12 +229,34 @@ func Client(ctx context.Context, conn Conn, cfg Config) (*Session, error) {
 // and answers with SERVER_SETUP.
 func Server(ctx context.Context, conn Conn, cfg Config) (*Session, error) {
 	s := newSession(conn, cfg, false)
-	if err := s.serverSetup(ctx); err != nil {
+	if err := s.setup(ctx); err != nil {
 		s.fail(err)
 		return nil, err
 	}
 	s.start()
 	return s, nil
+}
+
+// setup runs the handshake of the version the transport negotiated: an
+// ALPN or WebTransport protocol naming a draft selects it, and anything
+// else (moq-00, or WebTransport without a protocol) negotiates among the
+// in-band versions in CLIENT_SETUP.
+func (s *Session) setup(ctx context.Context) error {
+	if v, ok := negotiatedVersion(s.conn); ok {
+		if !slices.Contains(s.cfg.versions(), v) {
+			return protocolError(wire.CodeVersionNegotiationFail, "transport negotiated unconfigured %v", v)
+		}
+		c, err := wire.CodecFor(v)
+		if err != nil {
+			return err
+		}
+		s.codec = c
+		return s.setup18(ctx)
+	}
+	if s.isClient {
+		return s.clientSetup(ctx)
+	}
+	return s.serverSetup(ctx)
 }
 
 // setupCodec frames the setup messages. Their layout is shared by all
@@ -236,7 +292,7 @@ func (s *Session) clientSetup(ctx context.Context) error {
 		params = append(params, wire.BytesPair(wire.SetupParamPath, []byte(s.cfg.Path)))
 	}
 	s.codec = setupCodec()
-	if err := s.write(&wire.ClientSetup{Versions: s.cfg.versions(), Params: params}); err != nil {
+	if err := s.write(&wire.ClientSetup{Versions: s.cfg.inBandVersions(), Params: params}); err != nil {
 		return err
 	}
 	m, err := s.readSetup(ctx)
@@ -247,7 +303,7 @@ func (s *Session) clientSetup(ctx context.Context) error {
 	if !ok {
 		return protocolError(wire.CodeProtocolViolation, "expected SERVER_SETUP, got %v", m.Type())
 	}
-	if !slices.Contains(s.cfg.versions(), ss.Version) {
+	if !slices.Contains(s.cfg.inBandVersions(), ss.Version) {
 		return protocolError(wire.CodeVersionNegotiationFail, "server chose unoffered version %v", ss.Version)
 	}
 	if _, ok := ss.Params.Get(wire.SetupParamPath); ok {
@@ -276,7 +332,7 @@ func (s *Session) serverSetup(ctx context.Context) error {
 		return protocolError(wire.CodeProtocolViolation, "expected CLIENT_SETUP, got %v", m.Type())
 	}
 	var chosen wire.Version
-	for _, v := range s.cfg.versions() {
+	for _, v := range s.cfg.inBandVersions() {
 		if slices.Contains(cs.Versions, v) {
 			chosen = v
 			break
@@ -319,8 +375,12 @@ func codeOf(err error) (wire.ErrorCode, string) {
 	return wire.CodeOf(err), err.Error()
 }
 
-// write frames and sends one control message.
+// write frames and sends one control message (draft 18: routes it onto
+// the request streams, see send18).
 func (s *Session) write(m wire.Message) error {
+	if s.sm != nil {
+		return s.send18(m)
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	b, err := s.codec.AppendMessage(s.wbuf[:0], m)
@@ -339,6 +399,18 @@ func (s *Session) start() {
 	go s.controlLoop()
 	go s.acceptUniLoop()
 	go s.datagramLoop()
+	if s.sm != nil {
+		s.wg.Add(1)
+		go s.acceptRequests()
+		for _, e := range s.sm.early {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.readDataStreamAfterType(e.st, e.r, e.t)
+			}()
+		}
+		s.sm.early = nil
+	}
 }
 
 // fail closes the session because of err, choosing the code from it.

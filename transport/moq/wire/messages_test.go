@@ -109,7 +109,7 @@ func TestMessageRoundTrip(t *testing.T) {
 		})
 	}
 	for typ := range c.table {
-		if !seen[typ] {
+		if !seen[MessageType(typ)] {
 			t.Errorf("no round-trip sample for %v", typ)
 		}
 	}
