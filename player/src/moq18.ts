@@ -137,24 +137,38 @@ export class Draft18Session implements MoqSession {
   /** Opens a request stream with its first message. */
   private async request(type: number, payload: Uint8Array): Promise<RequestStream> {
     if (this.closedErr) throw this.closedErr;
-    const bidi = await this.wt.createBidirectionalStream();
-    const rs = { w: bidi.writable.getWriter(), r: new StreamReader(bidi.readable, this.enc) };
-    await rs.w.write(frame(type, payload, this.enc));
-    return rs;
+    try {
+      const bidi = await this.wt.createBidirectionalStream();
+      const rs = { w: bidi.writable.getWriter(), r: new StreamReader(bidi.readable, this.enc) };
+      await rs.w.write(frame(type, payload, this.enc));
+      return rs;
+    } catch (e) {
+      throw await this.why(e);
+    }
+  }
+
+  /**
+   * The error to report for a failed stream operation: the session's end
+   * when it ended, since a refused setup token (checked after SETUP) closes
+   * the session with a code that arrives just after the failure.
+   */
+  private async why(e: unknown): Promise<unknown> {
+    return (await Promise.race([this.closed, new Promise<null>((res) => setTimeout(() => res(null), 500))])) ?? e;
   }
 
   /** Reads the next message on a request stream; null at its end. */
   private async answer(rs: RequestStream): Promise<[number, BufReader] | null> {
     const next = (async (): Promise<[number, BufReader] | null> => {
-      let type: number;
+      let type = -1;
       try {
         type = await rs.r.varint();
+        const len = await rs.r.u16();
+        return [type, new BufReader(await rs.r.bytes(len), this.enc)];
       } catch (e) {
-        if (e instanceof EOFError) return null;
-        throw e;
+        // A FIN between messages ends the request; within one, it is cut.
+        if (e instanceof EOFError && type < 0) return null;
+        throw await this.why(e instanceof EOFError ? new ProtocolError("request stream ended mid-message") : e);
       }
-      const len = await rs.r.u16();
-      return [type, new BufReader(await rs.r.bytes(len), this.enc)];
     })();
     return Promise.race([next, this.closed.then((e) => Promise.reject(e))]);
   }
