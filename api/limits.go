@@ -40,4 +40,13 @@ const (
 	// MaxJoinTokenUses bounds how many nodes one token enrolls.
 	MaxJoinTokenTTLSeconds = 30 * 24 * 3600
 	MaxJoinTokenUses       = 10000
+	// MaxURIBytes bounds a request's path and query: every route's fits
+	// in far less. A longer one gets 414 uri_too_long; a request line
+	// and headers past MaxHeaderBytes get 431 request_too_large.
+	MaxURIBytes    = 4096
+	MaxHeaderBytes = 16 << 10
+	// MaxViewerTTLSeconds bounds (and is the default of) a viewer
+	// token's life: a playback URL is short-lived; players get a new
+	// token when it expires.
+	MaxViewerTTLSeconds = 15 * 60
 )

@@ -203,6 +203,9 @@ type Session struct {
 	// any report. SourceChangedAt is when it last changed.
 	Source          SessionSource `json:"source,omitempty"`
 	SourceChangedAt time.Time     `json:"source_changed_at,omitzero"`
+	// RetryAt is when a session restarting after its instance failed
+	// will next be placed (the restart backoff); absent otherwise.
+	RetryAt time.Time `json:"retry_at,omitzero"`
 	Meta
 }
 
@@ -240,6 +243,9 @@ type ViewerRequest struct {
 	Region string   `json:"region,omitempty"`
 	// Controller asks for the role that may send input to the session.
 	Controller bool `json:"controller,omitempty"`
+	// TTLSeconds is how long the viewer token works, at most
+	// MaxViewerTTLSeconds; 0 means that.
+	TTLSeconds int64 `json:"ttl_seconds,omitempty"`
 }
 
 // ViewerAnswer tells a viewer where to play a session from.

@@ -46,7 +46,9 @@ type Config struct {
 	// addresses are empty. Empty advertise.quic, .whip and .webrtc follow
 	// the bound media addresses.
 	Media MediaConfig `yaml:"media"`
-	// Runtime runs the sessions placed here; off without runtime.state_dir.
+	// Runtime runs the sessions placed here: `strata edge` defaults to the
+	// process driver with its state in <data_dir>/runtime; a zero config
+	// runs none unless runtime.state_dir is set.
 	Runtime RuntimeConfig `yaml:"runtime"`
 
 	// LoadInterval is how often live load is sampled and published.
@@ -104,6 +106,7 @@ func Defaults() Config {
 		LeaveTimeout:   5 * time.Second,
 		Log:            LogConfig{Level: "info", Format: "text"},
 		Metrics:        metricsrv.Config{Addr: DefaultMetricsAddr},
+		Runtime:        RuntimeConfig{Driver: DriverProcess},
 	}
 }
 
@@ -115,6 +118,7 @@ func (c *Config) setDefaults() {
 	if c.GPUs == "" {
 		c.GPUs = d.GPUs
 	}
+	c.Runtime.setDefaults(c.DataDir)
 	if c.Gossip.Addr == "" {
 		c.Gossip.Addr = d.Gossip.Addr
 	}
@@ -180,6 +184,11 @@ func (c *Config) Validate() error {
 	}
 	if err := gossip.Profile(c.Gossip.Profile).Validate(); err != nil {
 		return bad("gossip.profile", "%v", err)
+	}
+	switch c.Runtime.Driver {
+	case "", DriverProcess, DriverNone:
+	default:
+		return bad("runtime.driver", "%q: want process or none", c.Runtime.Driver)
 	}
 	if c.Runtime.StopGrace < 0 {
 		return bad("runtime.stop_grace", "must not be negative")

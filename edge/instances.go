@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -14,14 +15,18 @@ import (
 	"github.com/strata-edge/strata/transport/media"
 )
 
-// RuntimeConfig turns on the session runtime: with StateDir set, the edge
-// runs the sessions placed on it with the process driver; without it the
-// edge only logs its assignments. Opt-in because an edge that runs
-// commands from the registry must be deliberately set up for it (a state
-// dir that survives restarts, an account fit to run tenants' apps).
+// RuntimeConfig turns on the session runtime: with Driver "process" (the
+// default of `strata edge`) or StateDir set, the edge runs the sessions
+// placed on it with the process driver; with Driver "none" it reports
+// them failed; a zero config (an embedded edge in tests) only logs its
+// assignments and warns once that they will not start.
 type RuntimeConfig struct {
+	// Driver is "process" or "none"; empty means process when StateDir
+	// is set, else none.
+	Driver string `yaml:"driver"`
 	// StateDir keeps a PID file per instance; after a restart the edge
-	// adopts the instances listed there and stops the orphans.
+	// adopts the instances listed there and stops the orphans. Default
+	// with Driver process: <data_dir>/runtime.
 	StateDir string `yaml:"state_dir"`
 	// StopGrace is how long a stopping instance has between SIGTERM and
 	// SIGKILL (default 10 s).
@@ -55,8 +60,22 @@ func (c RuntimeConfig) processConfig() runtime.ProcessConfig {
 	}
 }
 
+// Runtime drivers an edge config names.
+const (
+	DriverProcess = "process"
+	DriverNone    = "none"
+)
+
 // Enabled reports whether the edge runs sessions.
-func (c RuntimeConfig) Enabled() bool { return c.StateDir != "" }
+func (c RuntimeConfig) Enabled() bool { return c.Driver != DriverNone && c.StateDir != "" }
+
+// setDefaults puts the process driver's state beside the edge's other
+// state, so an edge runs its sessions without being told where.
+func (c *RuntimeConfig) setDefaults(dataDir string) {
+	if c.Driver == DriverProcess && c.StateDir == "" && dataDir != "" {
+		c.StateDir = filepath.Join(dataDir, "runtime")
+	}
+}
 
 // defaultStopGrace is RuntimeConfig.StopGrace's default.
 const defaultStopGrace = 10 * time.Second
@@ -323,7 +342,8 @@ func (r *Runner) start(ctx context.Context, s api.Session) error {
 	in, err := r.drv.Start(ctx, spec)
 	if err != nil {
 		r.log.Warn("instance failed to start", "session", s.ID, "err", err)
-		r.failLocked(s.ID, s.ModifyIndex, err.Error(), nil)
+		// The session's reason: what failed where, and what to look at.
+		r.failLocked(s.ID, s.ModifyIndex, fmt.Sprintf("edge %s could not start the app's command (check its --command and the edge's log): %v", r.node, err), nil)
 		r.mu.Unlock()
 		return nil
 	}

@@ -167,6 +167,19 @@ func (o *Origin) newRouter() *router.Router {
 	return r
 }
 
+// limitURI answers 414 to a request whose path and query exceed
+// api.MaxURIBytes, before routing: no route takes one that long, and a
+// not-found message would echo it.
+func (o *Origin) limitURI(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if n := len(ctx.Request.Header.RequestURI()); n > api.MaxURIBytes {
+			o.writeError(ctx, api.Errorf(http.StatusRequestURITooLong, api.CodeURITooLong, "path and query are %d bytes; the limit is %d", n, api.MaxURIBytes))
+			return
+		}
+		next(ctx)
+	}
+}
+
 // wrap applies the request pipeline: size limit, authentication, rate
 // limit, routing to the leader, the handler, metrics.
 func (o *Origin) wrap(rt route) fasthttp.RequestHandler {
@@ -192,7 +205,7 @@ func (o *Origin) wrap(rt route) fasthttp.RequestHandler {
 				o.writeError(ctx, api.Errorf(http.StatusForbidden, api.CodeForbidden, "%s may not call %s %s", who, rt.method, rt.path))
 				return
 			}
-			if wait, ok := o.limiter.allow(who.keyID, start); !ok {
+			if wait, ok := o.limiter.Allow(who.keyID, start); !ok {
 				e := api.Errorf(http.StatusTooManyRequests, api.CodeRateLimited, "rate limit of %.0f requests/s exceeded", o.cfg.API.RateLimit)
 				e.RetryAfter = int(wait/time.Second) + 1
 				o.writeError(ctx, e)
@@ -318,11 +331,13 @@ func (o *Origin) writeError(ctx *fasthttp.RequestCtx, e *api.Error) {
 }
 
 // decode parses a JSON body strictly: it must be JSON, one value, with no
-// fields the target does not know.
+// fields the target does not know and no key twice in one object.
 func decode(c *call, dst any) error {
 	ct := string(c.ctx.Request.Header.ContentType())
 	if ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return api.Errorf(http.StatusUnsupportedMediaType, api.CodeUnsupportedType, "content type %q: want application/json", ct)
+		// curl -d sends application/x-www-form-urlencoded unless told.
+		return api.Errorf(http.StatusUnsupportedMediaType, api.CodeUnsupportedType,
+			"content type %q: send the header Content-Type: application/json (curl: -H 'Content-Type: application/json')", truncate(ct, 80))
 	}
 	body := c.ctx.Request.Body()
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -336,7 +351,72 @@ func decode(c *call, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return api.Errorf(http.StatusBadRequest, api.CodeInvalidJSON, "unexpected data after the JSON object")
 	}
+	if key, dup := duplicateKey(body); dup {
+		return api.Errorf(http.StatusBadRequest, api.CodeDuplicateKey, "key %q appears twice in one object; send each key once", truncate(key, 80))
+	}
 	return nil
+}
+
+// duplicateKey returns the path (a.b, list[].c) of the first key that
+// appears twice in one object of a well-formed JSON document. encoding/json keeps the last of duplicate keys without a word, so
+// {"name":"a","name":"b"} would pass as "b", and a proxy or log reading
+// the first would see another request than the origin acted on.
+func duplicateKey(body []byte) (string, bool) {
+	type frame struct {
+		path string          // of this object or array
+		keys map[string]bool // nil for an array
+		key  string          // path of the key just read
+		// inValue: the object's next token is the value of key.
+		inValue bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false // io.EOF, or an error decode reports
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if top != nil && top.keys != nil && !top.inValue {
+			key, _ := tok.(string)
+			if top.keys[key] {
+				return keyPath(top.path, key), true
+			}
+			top.keys[key] = true
+			top.key, top.inValue = keyPath(top.path, key), true
+			continue
+		}
+		// A value, in an array, an object (which then wants a key) or alone.
+		path := ""
+		if top != nil {
+			path = top.path + "[]"
+			if top.keys != nil {
+				path, top.inValue = top.key, false
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{path: path, keys: map[string]bool{}})
+		case json.Delim('['):
+			stack = append(stack, &frame{path: path})
+		}
+	}
+}
+
+// keyPath is the path of a key inside the object at path.
+func keyPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }
 
 func jsonErr(err error) string {

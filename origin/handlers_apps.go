@@ -115,7 +115,7 @@ func (o *Origin) createApp(c *call) (int, any, error) {
 }
 
 func (o *Origin) listApps(c *call) (int, any, error) {
-	limit, cursor, err := page(c)
+	limit, cursor, err := page(c, idOf("app"))
 	if err != nil {
 		return 0, nil, err
 	}

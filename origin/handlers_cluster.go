@@ -56,7 +56,7 @@ func (o *Origin) listNodes(c *call) (int, any, error) {
 	if err := o.block(c); err != nil {
 		return 0, nil, err
 	}
-	limit, cursor, err := page(c)
+	limit, cursor, err := page(c, nodeIDPattern.MatchString)
 	if err != nil {
 		return 0, nil, err
 	}

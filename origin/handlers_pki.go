@@ -1,10 +1,8 @@
 package origin
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/strata-edge/strata/api"
@@ -69,7 +67,7 @@ func (o *Origin) createJoinToken(c *call) (int, any, error) {
 }
 
 func (o *Origin) listJoinTokens(c *call) (int, any, error) {
-	limit, cursor, err := page(c)
+	limit, cursor, err := page(c, idOf("jt"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -168,12 +166,11 @@ func (o *Origin) joinToken(c *call) (*registry.JoinToken, error) {
 
 // checkJoinToken is joinToken without the failure limit.
 func (o *Origin) checkJoinToken(c *call) (*registry.JoinToken, error) {
-	h := c.ctx.Request.Header.Peek("Authorization")
-	raw, ok := bytes.CutPrefix(h, []byte("Bearer "))
+	raw, ok := api.BearerToken(string(c.ctx.Request.Header.Peek("Authorization")))
 	if !ok {
 		return nil, api.Errorf(http.StatusUnauthorized, api.CodeUnauthorized, "an Authorization: Bearer <join token> header is required")
 	}
-	id, secret, err := auth.Split(strings.TrimSpace(string(raw)))
+	id, secret, err := auth.Split(raw)
 	if err != nil {
 		return nil, err
 	}

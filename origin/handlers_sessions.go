@@ -130,7 +130,7 @@ func (o *Origin) listSessions(c *call) (int, any, error) {
 	if err := block(c); err != nil {
 		return 0, nil, err
 	}
-	limit, cursor, err := page(c)
+	limit, cursor, err := page(c, idOf("ses"))
 	if err != nil {
 		return 0, nil, err
 	}

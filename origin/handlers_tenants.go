@@ -47,7 +47,7 @@ func (o *Origin) createTenant(c *call) (int, any, error) {
 }
 
 func (o *Origin) listTenants(c *call) (int, any, error) {
-	limit, cursor, err := page(c)
+	limit, cursor, err := page(c, idOf("ten"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -170,7 +170,7 @@ func (o *Origin) listKeys(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	limit, cursor, err := page(c)
+	limit, cursor, err := page(c, idOf("key"))
 	if err != nil {
 		return 0, nil, err
 	}

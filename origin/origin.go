@@ -49,6 +49,7 @@ import (
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/pki"
+	"github.com/strata-edge/strata/internal/ratelimit"
 	"github.com/strata-edge/strata/origin/controller"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -69,9 +70,9 @@ type Origin struct {
 	reg     *registry.Registry
 	prom    *prometheus.Registry
 	metrics *apiMetrics
-	limiter *limiter
+	limiter *ratelimit.Limiter
 	// authFails limits failed authentications per client address.
-	authFails *limiter
+	authFails *ratelimit.Limiter
 	peers     *peerClients
 	server    *fasthttp.Server
 	pool      *gossip.Pool
@@ -127,8 +128,8 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 	log = log.With("node", cfg.NodeID)
 	o := &Origin{cfg: cfg, log: log.With("component", "origin"), baseLog: log, prom: newPromRegistry(), peers: newPeerClients(), opened: make(chan struct{})}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
-	o.limiter = newLimiter(cfg.API.RateLimit, cfg.API.RateBurst)
-	o.authFails = newLimiter(cfg.API.AuthFailRate, cfg.API.AuthFailBurst)
+	o.limiter = ratelimit.New(cfg.API.RateLimit, cfg.API.RateBurst)
+	o.authFails = ratelimit.New(cfg.API.AuthFailRate, cfg.API.AuthFailBurst)
 	m, err := newAPIMetrics(o.prom)
 	if err != nil {
 		return nil, err
@@ -205,8 +206,9 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		return nil, err
 	}
 	o.server = &fasthttp.Server{
-		Handler:            o.newRouter().Handler,
+		Handler:            o.limitURI(o.newRouter().Handler),
 		Name:               "strata",
+		ReadBufferSize:     api.MaxHeaderBytes,
 		MaxRequestBodySize: max(cfg.API.MaxBodyBytes*4, 1<<20),
 		ReadTimeout:        90 * time.Second,
 		WriteTimeout:       90 * time.Second,
@@ -214,6 +216,12 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 				o.writeError(ctx, api.Errorf(413, api.CodeTooLarge, "request body exceeds %d bytes", cfg.API.MaxBodyBytes))
+				return
+			}
+			var small *fasthttp.ErrSmallBuffer
+			if errors.As(err, &small) {
+				o.writeError(ctx, api.Errorf(431, api.CodeTooLarge,
+					"request line and headers exceed %d bytes", api.MaxHeaderBytes))
 				return
 			}
 			o.writeError(ctx, api.Errorf(400, api.CodeBadRequest, "cannot parse request: %v", err))

@@ -85,8 +85,12 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// page reads limit and cursor query parameters.
-func page(c *call) (limit int, cursor string, err error) {
+// page reads limit and cursor query parameters. A cursor is a next_cursor
+// the same list answered, the ID of its last item: valid says whether a
+// value has the form of the list's IDs. Anything else (a typo, a cursor
+// of another list) is refused rather than read as a position, which
+// would answer a wrong page with 200.
+func page(c *call, valid func(string) bool) (limit int, cursor string, err error) {
 	limit = api.DefaultListLimit
 	if v := c.ctx.QueryArgs().Peek("limit"); len(v) > 0 {
 		n, perr := strconv.Atoi(string(v))
@@ -96,10 +100,15 @@ func page(c *call) (limit int, cursor string, err error) {
 		limit = n
 	}
 	cursor = string(c.ctx.QueryArgs().Peek("cursor"))
-	if len(cursor) > 64 {
-		return 0, "", badRequest("cursor: too long")
+	if cursor != "" && !valid(cursor) {
+		return 0, "", badRequest("cursor: %q is not a next_cursor of this list; pass the next_cursor value of the previous page as is", truncate(cursor, 80))
 	}
 	return limit, cursor, nil
+}
+
+// idOf checks IDs with the given prefix (see ids.Valid), as cursors.
+func idOf(prefix string) func(string) bool {
+	return func(id string) bool { return ids.Valid(prefix, id) }
 }
 
 // block implements Consul-style blocking queries: with ?index=N, wait

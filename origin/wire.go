@@ -51,7 +51,7 @@ func toAPISession(s *registry.Session) api.Session {
 		Reason: s.Reason, Region: s.Region, Lat: s.Lat, Lon: s.Lon, HasLocation: s.HasLocation,
 		Labels: s.Labels, GPUs: s.GPUs, GPUModel: s.GPUModel, GPUMemoryMB: s.GPUMemoryMB,
 		EgressMbps: s.EgressMbps, Placements: s.Placements, StateChangedAt: s.StateChangedAt,
-		Meta: toAPIMeta(s.Meta),
+		RetryAt: s.RetryAt, Meta: toAPIMeta(s.Meta),
 	}
 	if s.Source != registry.SourceUnknown {
 		out.Source, out.SourceChangedAt = api.SessionSource(s.Source.String()), s.SourceChangedAt

@@ -209,6 +209,10 @@ type Session struct {
 	// snapshots and commands written before them lack.
 	Source          SessionSource `json:"source,omitempty"`
 	SourceChangedAt time.Time     `json:"source_changed_at,omitzero"`
+	// RetryAt is when a pending session restarted after a failure may be
+	// placed again (the restart backoff); zero: at once. Set by
+	// SetSessionState; encoded after the source (command version 3).
+	RetryAt time.Time `json:"retry_at,omitzero"`
 	Meta
 }
 
@@ -536,20 +540,27 @@ func (s *Session) decode(d *decoder) {
 	s.Meta.decode(d)
 }
 
-// encodeSource writes the fields added in command version 2.
+// encodeSource writes the fields added in command versions 2 (source)
+// and 3 (RetryAt).
 func (s *Session) encodeSource(e *encoder) {
 	e.byte(byte(s.Source))
 	e.time(s.SourceChangedAt)
+	e.time(s.RetryAt)
 }
 
-// decodeSource reads what encodeSource wrote, from a command of version
-// 2 or later; older ones leave the source unknown.
+// decodeSource reads what encodeSource wrote, as far as a command of the
+// given version has it; older ones leave the source unknown and RetryAt
+// zero.
 func (s *Session) decodeSource(d *decoder, version uint8) {
 	if version < 2 {
 		return
 	}
 	s.Source = SessionSource(d.byte())
 	s.SourceChangedAt = d.time()
+	if version < 3 {
+		return
+	}
+	s.RetryAt = d.time()
 }
 
 // storedSession is a Session as a snapshot holds it: the version-1 form,
@@ -566,6 +577,9 @@ func (s *storedSession) decode(d *decoder) {
 	(*Session)(s).decode(d)
 	if d.err == nil && len(d.b) > 0 {
 		(*Session)(s).decodeSource(d, 2)
+	}
+	if d.err == nil && len(d.b) > 0 {
+		s.RetryAt = d.time() // written since version 3
 	}
 }
 

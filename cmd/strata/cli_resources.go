@@ -74,7 +74,7 @@ var (
 	keyCols       = []string{"id", "name", "scope", "expires_at", "token"}
 	joinTokenCols = []string{"id", "name", "role", "uses", "max_uses", "expires_at", "token", "ca_fingerprint"}
 	appCols       = []string{"id", "name", "runtime", "gpus", "egress_mbps", "restart_policy"}
-	sessionCols   = []string{"id", "app_id", "state", "source", "reservation.node_id", "region", "reason"}
+	sessionCols   = []string{"id", "tenant_id", "app_id", "state", "source", "reservation.node_id", "region", "reason"}
 	nodeCols      = []string{"id", "role", "region", "state", "draining", "nic_mbps", "reserved.sessions", "reserved.egress_mbps"}
 	viewerCols    = []string{"edge", "upstream", "relaying", "role", "expires_at", "token", "moq_url", "whep_url", "player_url"}
 	clusterCols   = []string{"node_id", "state", "leader_id", "leader_address", "term", "commit_index", "applied_index", "last_index"}
@@ -102,6 +102,7 @@ func resources() []resource {
 					return func(ctx context.Context, c *api.Client) (any, error) { return c.Tenants().Create(ctx, spec) }, nil
 				}
 			}},
+			"update": {args: "ID", help: "change a tenant's name or quota; only the flags given change", columns: tenantCols, flags: updateTenant},
 			"delete": {args: "ID", help: "delete a tenant with no live sessions", flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
 				return done(c.Tenants().Delete(ctx, id))
 			})},
@@ -182,7 +183,7 @@ func resources() []resource {
 					Region: f["region"], TenantID: f["tenant_id"], ListOptions: o,
 				})
 			}, "state", "app_id", "node_id", "region", "tenant_id")},
-			"get": {args: "ID", help: "show a session", columns: sessionCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+			"get": {args: "ID", help: "show a session: why it waits or failed (reason) and when a restart is tried next (retry_at)", columns: sessionGetCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
 				return c.Sessions().Get(ctx, id, "")
 			})},
 			"create": {help: "start a session of an app", columns: sessionCols, flags: func(fs *flag.FlagSet) func([]string) (op, error) {
@@ -278,5 +279,50 @@ func resources() []resource {
 				return c.Cluster().Keys(ctx)
 			})},
 		}},
+	}
+}
+
+// updateTenant builds "tenants update": the API replaces a quota as a
+// whole, so the quota flags given are laid over the tenant's current
+// quota, read first.
+func updateTenant(fs *flag.FlagSet) func([]string) (op, error) {
+	name := fs.String("name", "", "new name")
+	ms := fs.Int64("max-sessions", 0, "session quota (0 = unlimited)")
+	mg := fs.Int64("max-gpus", 0, "GPU quota (0 = unlimited)")
+	me := fs.Int64("max-egress-mbps", 0, "egress quota in Mbit/s (0 = unlimited)")
+	return func(args []string) (op, error) {
+		if err := nargs(args, 1, "ID"); err != nil {
+			return nil, err
+		}
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		quota := given["max-sessions"] || given["max-gpus"] || given["max-egress-mbps"]
+		if !quota && !given["name"] {
+			return nil, usagef("nothing to change: give --name, --max-sessions, --max-gpus or --max-egress-mbps")
+		}
+		return func(ctx context.Context, c *api.Client) (any, error) {
+			var u api.TenantUpdate
+			if given["name"] {
+				u.Name = name
+			}
+			if quota {
+				t, err := c.Tenants().Get(ctx, args[0], api.Consistent)
+				if err != nil {
+					return nil, err
+				}
+				q := t.Quota
+				if given["max-sessions"] {
+					q.MaxSessions = *ms
+				}
+				if given["max-gpus"] {
+					q.MaxGPUs = *mg
+				}
+				if given["max-egress-mbps"] {
+					q.MaxEgressMbps = *me
+				}
+				u.Quota = &q
+			}
+			return c.Tenants().Update(ctx, args[0], u)
+		}, nil
 	}
 }

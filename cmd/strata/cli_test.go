@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/strata-edge/strata/api"
 )
 
 // TestUsageListsActionsInOrder: a resource's help lists its actions
@@ -74,6 +76,16 @@ func TestTableMode(t *testing.T) {
 		b.Reset()
 		if err := render(&b, "json", json.RawMessage(tc.raw), tc.v.columns, tc.v.nested); err != nil || !json.Valid(b.Bytes()) {
 			t.Errorf("%s: -o json printed %q, %v", tc.name, b.String(), err)
+		}
+	}
+}
+
+// TestExitCodeOfRequestErrors: an answer refusing the request as sent
+// (a URI or headers too long among them) is a usage error.
+func TestExitCodeOfRequestErrors(t *testing.T) {
+	for _, st := range []int{400, 401, 413, 414, 415, 431} {
+		if got := exitCode(api.Errorf(st, api.CodeBadRequest, "x")); got != exitUsage {
+			t.Errorf("status %d: exit %d, want %d", st, got, exitUsage)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,9 +23,10 @@ var ErrInvalid = errors.New("invalid configuration")
 
 // Resolve fills dst (a pointer to a struct with yaml tags) from the layers.
 // setDefaults writes defaults into dst. fs has flags bound to dst's fields;
-// its "config" flag, if any, names the YAML file. Flags are parsed first
-// only to find the file and to learn which were given; they are then
-// re-applied last so they win.
+// its "config" flag, if any, names the YAML file, read as the section
+// named like fs (see LoadSection). Flags are parsed first only to find the
+// file and to learn which were given; they are then re-applied last so
+// they win.
 func Resolve(dst any, setDefaults func(), fs *flag.FlagSet, args []string, environ []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -34,7 +36,7 @@ func Resolve(dst any, setDefaults func(), fs *flag.FlagSet, args []string, envir
 	file := given["config"]
 	setDefaults()
 	if file != "" {
-		if err := LoadFile(dst, file); err != nil {
+		if err := LoadSection(dst, file, fs.Name()); err != nil {
 			return err
 		}
 	}
@@ -51,17 +53,62 @@ func Resolve(dst any, setDefaults func(), fs *flag.FlagSet, args []string, envir
 
 // LoadFile merges a YAML file into dst. Unknown keys are errors, so a typo
 // never silently does nothing.
-func LoadFile(dst any, path string) error {
+func LoadFile(dst any, path string) error { return LoadSection(dst, path, "") }
+
+// Roles are the top-level keys of a file shared by several roles: one
+// host's origin and edge can keep their settings in one file.
+var Roles = []string{"origin", "edge"}
+
+// LoadSection is LoadFile for the role named role: when every top-level
+// key of the file is a role's name (origin:, edge:), only role's section
+// is read (none there: nothing to merge); any other file is read whole.
+// Unknown keys in the section read are errors, with their file line.
+func LoadSection(dst any, path, role string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("%w: config file: %v", ErrInvalid, err)
 	}
+	target := dst
+	if role != "" && sectioned(b) {
+		// A struct with one field per role, dst's role bound to dst, the
+		// others kept as raw nodes: decoded with KnownFields, a typo in
+		// the section still fails with its line.
+		fields := make([]reflect.StructField, len(Roles))
+		for i, r := range Roles {
+			fields[i] = reflect.StructField{Name: strings.ToUpper(r[:1]) + r[1:], Type: reflect.TypeOf(yaml.Node{}), Tag: reflect.StructTag(`yaml:"` + r + `"`)}
+			if r == role {
+				fields[i].Type = reflect.TypeOf(dst)
+			}
+		}
+		w := reflect.New(reflect.StructOf(fields))
+		for i, r := range Roles {
+			if r == role {
+				w.Elem().Field(i).Set(reflect.ValueOf(dst))
+			}
+		}
+		target = w.Interface()
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(dst); err != nil && !errors.Is(err, errEOF(err)) {
+	if err := dec.Decode(target); err != nil && !errors.Is(err, errEOF(err)) {
 		return fmt.Errorf("%w: config file %s: %v", ErrInvalid, path, err)
 	}
 	return nil
+}
+
+// sectioned reports whether a file's top-level keys are all role names.
+func sectioned(b []byte) bool {
+	var doc yaml.Node
+	if yaml.Unmarshal(b, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return false
+	}
+	m := doc.Content[0]
+	for i := 0; i < len(m.Content); i += 2 {
+		if !slices.Contains(Roles, m.Content[i].Value) {
+			return false
+		}
+	}
+	return len(m.Content) > 0
 }
 
 // errEOF lets an empty file through.

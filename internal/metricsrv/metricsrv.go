@@ -90,13 +90,14 @@ func Handler(g prometheus.Gatherer, token string) http.Handler {
 }
 
 // Authorized reports whether an Authorization header value presents
-// token as a bearer token (compared in constant time). An empty token
-// authorizes nothing.
+// token as a bearer token (compared in constant time; the scheme in any
+// case). An empty token authorizes nothing.
 func Authorized(header, token string) bool {
-	if token == "" {
+	got, ok := api.BearerToken(header)
+	if token == "" || !ok {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(header), []byte("Bearer "+token)) == 1
+	return subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
 }
 
 // Server is a listener of its own serving only /metrics.

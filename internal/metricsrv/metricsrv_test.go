@@ -28,6 +28,9 @@ func TestAuthorized(t *testing.T) {
 		want          bool
 	}{
 		{"Bearer s3cret", "s3cret", true},
+		{"bearer s3cret", "s3cret", true}, // RFC 7235: the scheme is case-insensitive
+		{"BEARER s3cret", "s3cret", true},
+		{"Basic s3cret", "s3cret", false},
 		{"Bearer s3cre", "s3cret", false},
 		{"s3cret", "s3cret", false},
 		{"Bearer ", "", false},

@@ -127,7 +127,9 @@ type Stats struct {
 	InputChannel      *string  `json:"inputChannel"`
 	Audio             bool     `json:"audio"`
 	// MoQDraft is the MoQ Transport draft negotiated (14 or 18), over MoQ.
-	MoQDraft *int `json:"moqDraft"`
+	MoQDraft     *int `json:"moqDraft"`
+	BeaconsSent  int  `json:"beaconsSent"`
+	BeaconStatus *int `json:"beaconStatus"`
 	// Reason is the element's error reason (data-reason), if any.
 	Reason string `json:"reason"`
 }

@@ -31,6 +31,8 @@ export class MoqError extends Error {
     message: string,
     readonly code: number,
     readonly kind: "auth" | "not-found" | "closed" | "protocol",
+    /** The edge refused the token as expired (a new one would do). */
+    readonly expired = false,
   ) {
     super(message);
   }
@@ -164,7 +166,7 @@ export function closeError(code: number, reason: string): MoqError {
     case CODE_UNAUTHORIZED:
     case CODE_MALFORMED_TOKEN:
     case CODE_EXPIRED_TOKEN:
-      return new MoqError(`bad token (${reason || "unauthorized"})`, code, "auth");
+      return new MoqError(`bad token (${reason || "unauthorized"})`, code, "auth", code === CODE_EXPIRED_TOKEN);
   }
   return new MoqError(`session closed by the edge${reason ? ": " + reason : ""} (code ${code})`, code, "closed");
 }
@@ -183,7 +185,7 @@ export function subscribeError(codes: RequestCodes, code: number, reason: string
     case codes.unauthorized:
     case codes.malformedToken:
     case codes.expiredToken:
-      return new MoqError(`bad token (${reason})`, code, "auth");
+      return new MoqError(`bad token (${reason})`, code, "auth", code === codes.expiredToken);
     case codes.doesNotExist:
       return new MoqError("session not live or ended", code, "not-found");
   }
