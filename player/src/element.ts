@@ -5,7 +5,7 @@
 import { AudioPipe } from "./audio";
 import { Beacon, beaconURL } from "./beacon";
 import { channelSender, InputCapture, type Send } from "./input";
-import { CODE_EXPIRED_TOKEN, MoqError, MoqSession, STATUS_NORMAL, SUB_EXPIRED_TOKEN, type MoqObject, type MoqPublication } from "./moq";
+import { connect, MoqError, STATUS_NORMAL, type MoqObject, type MoqPublication, type MoqSession } from "./moq";
 import { wallMicros } from "./stats";
 import { STALL_MS, VideoPipe } from "./video";
 import { TOKEN_EXPIRED, whep, WhepError, type WhepSession } from "./whep";
@@ -35,6 +35,8 @@ export interface PlayerStats {
   inputChannel: string | null;
   /** Why MoQ was given up for WHEP, when it was. */
   fallbackReason: string | null;
+  /** The MoQ Transport draft negotiated with the edge (14 or 18), over MoQ. */
+  moqDraft: number | null;
   /** Viewer beacons sent to the edge this playback, and the last answer's status. */
   beaconsSent: number;
   beaconStatus: number | null;
@@ -52,7 +54,7 @@ export type TokenRefresh = () => string | Promise<string>;
 
 /** Whether the edge refused a token because it expired (MoQ or WHEP). */
 function isExpired(e: unknown): boolean {
-  if (e instanceof MoqError) return e.kind === "auth" && (e.code === CODE_EXPIRED_TOKEN || e.code === SUB_EXPIRED_TOKEN);
+  if (e instanceof MoqError) return e.kind === "auth" && e.expired;
   return e instanceof WhepError && e.kind === "expired";
 }
 
@@ -232,6 +234,7 @@ export class StrataPlayer extends HTMLElement {
       audio: false,
       fallbackReason: null,
       inputChannel: null,
+      moqDraft: null,
       beaconsSent: 0,
       beaconStatus: null,
     };
@@ -446,7 +449,9 @@ export class StrataPlayer extends HTMLElement {
   }
 
   private async playMoQ(run: number, src: string, token: string, tenant: string, session: string, controller: boolean, whepURL: string): Promise<void> {
-    const moq = await MoqSession.connect(src, { token, certHash: hexBytes(this.getAttribute("cert-hash")) });
+    // moq-drafts="14" (a comma-separated list) restricts what is offered.
+    const drafts = (this.getAttribute("moq-drafts") ?? "").split(",").map(Number).filter((d) => d > 0);
+    const moq = await connect(src, { token, certHash: hexBytes(this.getAttribute("cert-hash")), drafts });
     if (run !== this.run) {
       moq.close();
       return;
@@ -620,6 +625,7 @@ export class StrataPlayer extends HTMLElement {
     st.firstFrameMs = this.firstFrameMs;
     st.inputSent = this.input?.sent ?? 0;
     st.fallbackReason = this.fallbackReason;
+    st.moqDraft = this._transport === "moq" ? (this.moq?.draft ?? null) : null;
     st.inputChannel =
       this.inputErr ?? (this.inputPub ? (this.inputPub.done ? "moq-closed" : "moq") : null) ?? this.inputPC?.input?.readyState ?? this.wh?.input?.readyState ?? null;
     if (this.vp) {
