@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK ?= staticcheck
 
-.PHONY: build run test lint tools bench fuzz clean
+.PHONY: build install run test lint tools bench fuzz clean
 
 # The release binary, and the benches beside it (`strata bench` runs
 # strata-bench from the same folder).
@@ -17,6 +17,24 @@ STATICCHECK ?= staticcheck
 build:
 	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/strata
 	$(GO) build -buildvcs=auto -o $(BENCH) ./cmd/strata-bench
+
+# strata and strata-bench on PATH: into $(PREFIX)/bin when PREFIX is set
+# (make install PREFIX=/usr/local), else where `go install` puts commands
+# ($GOBIN, else $(go env GOPATH)/bin). Says where, and how to put that
+# folder on PATH when it is not.
+install:
+ifdef PREFIX
+	mkdir -p $(DESTDIR)$(PREFIX)/bin
+	$(GO) build -buildvcs=auto -o $(DESTDIR)$(PREFIX)/bin/strata ./cmd/strata
+	$(GO) build -buildvcs=auto -o $(DESTDIR)$(PREFIX)/bin/strata-bench ./cmd/strata-bench
+	@dir="$(DESTDIR)$(PREFIX)/bin"; echo "installed strata and strata-bench in $$dir"; \
+	  case ":$$PATH:" in *":$$dir:"*) ;; *) echo "$$dir is not on PATH: export PATH=\"$$dir:\$$PATH\"" ;; esac
+else
+	$(GO) install -buildvcs=auto ./cmd/strata ./cmd/strata-bench
+	@dir="$$($(GO) env GOBIN)"; [ -n "$$dir" ] || dir="$$($(GO) env GOPATH)/bin"; \
+	  echo "installed strata and strata-bench in $$dir"; \
+	  case ":$$PATH:" in *":$$dir:"*) ;; *) echo "$$dir is not on PATH: export PATH=\"$$dir:\$$PATH\"" ;; esac
+endif
 
 # The whole cluster in one process, with a demo session; ARGS go to
 # `strata dev` (make run ARGS='--api-addr 127.0.0.1:8070').

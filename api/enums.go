@@ -76,6 +76,19 @@ const (
 // Runtimes lists every runtime an app may name.
 var Runtimes = []Runtime{RuntimeProcess, RuntimeDocker, RuntimeKubernetes}
 
+// PullPolicy says when a container runtime pulls an app's image.
+type PullPolicy string
+
+// Pull policies; the default is if_missing.
+const (
+	PullAlways    PullPolicy = "always"
+	PullIfMissing PullPolicy = "if_missing"
+	PullNever     PullPolicy = "never"
+)
+
+// PullPolicies lists every pull policy an app may name.
+var PullPolicies = []PullPolicy{PullAlways, PullIfMissing, PullNever}
+
 // IdlePolicy says what happens to a session without viewers for the
 // app's idle_minutes.
 type IdlePolicy string

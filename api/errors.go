@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 )
 
 // Code is a stable, machine-readable error code. Clients may switch on
@@ -39,6 +40,10 @@ const (
 	// CodePublisherLive is an edge's answer (WHIP 409) to a publisher of
 	// a session that already has a live one with a token at least as new.
 	CodePublisherLive Code = "publisher_live"
+	// CodeTokenExpired is an edge's answer (401) to a viewer or publisher
+	// token whose expiry has passed: the client should get a new one, not
+	// report a bad token.
+	CodeTokenExpired Code = "token_expired"
 	// CodeHTTP is what the client reports for an error answer that
 	// carries no API error body (a proxy's page, say).
 	CodeHTTP Code = "http_error"
@@ -76,6 +81,17 @@ type ErrorResponse struct {
 // Errorf returns an API error with a formatted message.
 func Errorf(status int, code Code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Write sends e as an error answer on a net/http server (the edges'
+// media listener): the JSON body, its status and any Retry-After.
+func (e *Error) Write(w http.ResponseWriter) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(ErrorResponse{Error: *e})
 }
 
 // ErrUnreachable means no origin answered.

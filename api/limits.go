@@ -22,6 +22,8 @@ const (
 	MinCPUMillis = 10
 	// MaxMemoryMB bounds an app's memory limit in MiB (16 TiB).
 	MaxMemoryMB = 1 << 24
+	// MaxShmMB bounds an app's /dev/shm size in MiB (1 TiB).
+	MaxShmMB = 1 << 20
 	// MaxIdleMinutes bounds an app's idle_minutes (30 days).
 	MaxIdleMinutes = 30 * 24 * 60
 	// MaxIdleSeconds bounds an edge's idle report (one year).
@@ -45,4 +47,8 @@ const (
 	// and headers past MaxHeaderBytes get 431 request_too_large.
 	MaxURIBytes    = 4096
 	MaxHeaderBytes = 16 << 10
+	// MaxViewerTTLSeconds bounds (and is the default of) a viewer
+	// token's life: a playback URL is short-lived; players get a new
+	// token when it expires.
+	MaxViewerTTLSeconds = 15 * 60
 )

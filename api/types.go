@@ -119,6 +119,25 @@ type AppSpec struct {
 	// MiB) where the edge can make cgroups; zero is unlimited.
 	CPUMillis int64 `json:"cpu_millis,omitempty"`
 	MemoryMB  int64 `json:"memory_mb,omitempty"`
+	ContainerFields
+}
+
+// ContainerFields are the app fields beyond command and image that the
+// container runtimes (docker, kubernetes) use; the process runtime
+// appends Args to Command and refuses the others.
+type ContainerFields struct {
+	// Args are the arguments after Command (or after the image's
+	// entrypoint when Command is empty).
+	Args []string `json:"args,omitempty"`
+	// ShmMB sizes the container's /dev/shm in MiB; zero keeps the
+	// runtime's default.
+	ShmMB int64 `json:"shm_mb,omitempty"`
+	// Volume, when set, is the absolute path inside the container where
+	// a per-session volume is mounted; it is kept across hibernate and
+	// removed when the session ends.
+	Volume string `json:"volume,omitempty"`
+	// PullPolicy is when the image is pulled (default if_missing).
+	PullPolicy PullPolicy `json:"pull_policy,omitempty"`
 }
 
 // App is a session template: what to run and what it needs.
@@ -139,6 +158,7 @@ type App struct {
 	RestartPolicy RestartPolicy     `json:"restart_policy"`
 	CPUMillis     int64             `json:"cpu_millis,omitempty"`
 	MemoryMB      int64             `json:"memory_mb,omitempty"`
+	ContainerFields
 	Meta
 }
 
@@ -203,6 +223,9 @@ type Session struct {
 	// any report. SourceChangedAt is when it last changed.
 	Source          SessionSource `json:"source,omitempty"`
 	SourceChangedAt time.Time     `json:"source_changed_at,omitzero"`
+	// RetryAt is when a session restarting after its instance failed
+	// will next be placed (the restart backoff); absent otherwise.
+	RetryAt time.Time `json:"retry_at,omitzero"`
 	Meta
 }
 
@@ -240,6 +263,9 @@ type ViewerRequest struct {
 	Region string   `json:"region,omitempty"`
 	// Controller asks for the role that may send input to the session.
 	Controller bool `json:"controller,omitempty"`
+	// TTLSeconds is how long the viewer token works, at most
+	// MaxViewerTTLSeconds; 0 means that.
+	TTLSeconds int64 `json:"ttl_seconds,omitempty"`
 }
 
 // ViewerAnswer tells a viewer where to play a session from.
@@ -287,6 +313,9 @@ type NodeRegistration struct {
 	Labels  map[string]string `json:"labels,omitempty"`
 	GPUs    []GPU             `json:"gpus,omitempty"`
 	NICMbps int64             `json:"nic_mbps"`
+	// Runtimes are the runtime drivers the edge runs sessions with;
+	// empty means process only.
+	Runtimes []Runtime `json:"runtimes,omitempty"`
 }
 
 // Node is an origin or edge known to the cluster.
@@ -302,6 +331,7 @@ type Node struct {
 	Labels      map[string]string `json:"labels,omitempty"`
 	GPUs        []GPU             `json:"gpus,omitempty"`
 	NICMbps     int64             `json:"nic_mbps"`
+	Runtimes    []Runtime         `json:"runtimes,omitempty"`
 	State       NodeState         `json:"state"`
 	Draining    bool              `json:"draining"`
 	Reason      string            `json:"reason,omitempty"`

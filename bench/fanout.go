@@ -50,6 +50,9 @@ type FanoutOptions struct {
 	Hops int
 	// Profile names pprof files to write for the relay process.
 	Profile FanoutProfile
+	// MoQVersion is the MoQ Transport version the subscribers speak
+	// (relays between edges use the newest); zero means the newest.
+	MoQVersion wire.Version
 }
 
 // FanoutProfile names the pprof outputs of a fan-out run; empty means none.
@@ -61,12 +64,18 @@ type FanoutProfile struct {
 // FanoutResult is one MoQ fan-out measurement.
 type FanoutResult struct {
 	Subscribers       int     `json:"subscribers"`
+	MoQVersion        string  `json:"moq_version"`
 	EgressGbps        float64 `json:"egress_gbps"`
 	RelayCPUCores     float64 `json:"relay_cpu_cores"`
 	GbpsPerRelayCore  float64 `json:"gbps_per_relay_core"`
 	AddedLatencyP50Ms float64 `json:"added_latency_p50_ms"`
 	AddedLatencyP99Ms float64 `json:"added_latency_p99_ms"`
 	DroppedObjects    int64   `json:"dropped_objects"`
+	// ReceivedObjects is every subscriber's objects, summed; Freezes
+	// counts gaps between two objects at one subscriber longer than
+	// freezeGap.
+	ReceivedObjects int64 `json:"received_objects"`
+	Freezes         int64 `json:"freezes"`
 	// RelaySendLatency is the subscribers' relay's own share: capture to
 	// the object's stream write (its added-latency histogram over the
 	// window, interpolated within buckets), without the subscriber
@@ -109,6 +118,9 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 	}
 	if opts.Hops < 0 || opts.Hops > 1 {
 		return FanoutResult{}, fmt.Errorf("%w: hops must be 0 or 1", ErrFanoutConfig)
+	}
+	if _, err := wire.CodecFor(opts.moqVersion()); err != nil {
+		return FanoutResult{}, fmt.Errorf("%w: moq version: %v", ErrFanoutConfig, err)
 	}
 	if opts.FPS <= 0 {
 		opts.FPS = 60
@@ -184,7 +196,8 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 
 	cfg := childConfig{Addr: edge.pc.LocalAddr().String(), Subscribers: opts.Subscribers,
 		CertDER: base64.StdEncoding.EncodeToString(certDER), Token: tok,
-		Namespace: ns.Tuple(), Track: "video", Timeout: opts.Duration + time.Minute}
+		Namespace: ns.Tuple(), Track: "video", Timeout: opts.Duration + time.Minute, FPS: opts.FPS,
+		Version: uint64(opts.moqVersion())}
 	child, out, err := startChild(ctx, cfg)
 	if err != nil {
 		return FanoutResult{}, err
@@ -233,11 +246,14 @@ func FanoutMoQ(ctx context.Context, opts FanoutOptions) (FanoutResult, error) {
 	}
 	res := FanoutResult{
 		Subscribers:       opts.Subscribers,
+		MoQVersion:        opts.moqVersion().String(),
 		EgressGbps:        egress * 8 / elapsed.Seconds() / 1e9,
 		RelayCPUCores:     cpu.Seconds() / elapsed.Seconds(),
 		AddedLatencyP50Ms: rep.P50Ms,
 		AddedLatencyP99Ms: rep.P99Ms,
 		DroppedObjects:    max(0, int64(published)*int64(opts.Subscribers)-rep.Objects),
+		ReceivedObjects:   rep.Objects,
+		Freezes:           rep.Freezes,
 
 		RelaySendLatencyP50Ms: 1000 * lat.quantileSince(lat0, 0.50),
 		RelaySendLatencyP99Ms: 1000 * lat.quantileSince(lat0, 0.99),
@@ -405,4 +421,12 @@ func benchTLS() (*tls.Config, []byte, error) {
 		return nil, nil, err
 	}
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, der, nil
+}
+
+// moqVersion is the subscribers' version: the option, or the newest.
+func (o FanoutOptions) moqVersion() wire.Version {
+	if o.MoQVersion != 0 {
+		return o.MoQVersion
+	}
+	return wire.SupportedVersions()[0]
 }

@@ -28,6 +28,8 @@ type childConfig struct {
 	Namespace   []string      `json:"namespace"`
 	Track       string        `json:"track"`
 	Timeout     time.Duration `json:"timeout"`
+	FPS         int           `json:"fps"`
+	Version     uint64        `json:"version"` // MoQ Transport version to offer
 }
 
 // childReport is the subscriber process's one JSON line on stdout.
@@ -36,6 +38,7 @@ type childReport struct {
 	P50Ms   float64 `json:"p50_ms"`
 	P99Ms   float64 `json:"p99_ms"`
 	Errors  int     `json:"errors"`
+	Freezes int64   `json:"freezes"`
 }
 
 // RunFanoutChildIfRequested runs FanoutMoQ's subscriber process when the
@@ -87,12 +90,16 @@ func runFanoutChild(cfg childConfig) (childReport, error) {
 		lat     []float64
 		objects int64
 		errs    int
+		freezes int64
 		wg      sync.WaitGroup
 	)
 	for range cfg.Subscribers {
-		s, err := moq.DialQUIC(ctx, cfg.Addr, tc, nil, moq.Config{Logger: quiet})
+		s, err := moq.DialQUIC(ctx, cfg.Addr, tc, nil, moq.Config{Logger: quiet, Versions: []wire.Version{wire.Version(cfg.Version)}})
 		if err != nil {
 			return childReport{}, err
+		}
+		if s.Version() != wire.Version(cfg.Version) {
+			return childReport{}, fmt.Errorf("negotiated %v, want %v", s.Version(), wire.Version(cfg.Version))
 		}
 		defer s.Close()
 		sub, err := s.Subscribe(ctx, wire.Subscribe{Namespace: cfg.Namespace, TrackName: cfg.Track, Forward: true,
@@ -105,7 +112,8 @@ func runFanoutChild(cfg childConfig) (childReport, error) {
 		go func() {
 			defer wg.Done()
 			var local []float64
-			var n int64
+			var n, froze int64
+			fc := freezeClock{gap: freezeGap(cfg.FPS)}
 			for {
 				o, err := sub.ReadObject(ctx)
 				if err != nil {
@@ -113,7 +121,7 @@ func runFanoutChild(cfg childConfig) (childReport, error) {
 					if !errors.Is(err, moq.ErrSubscriptionDone) {
 						errs++
 					}
-					lat, objects = append(lat, local...), objects+n
+					lat, objects, freezes = append(lat, local...), objects+n, freezes+froze
 					mu.Unlock()
 					return
 				}
@@ -121,6 +129,9 @@ func runFanoutChild(cfg childConfig) (childReport, error) {
 					continue
 				}
 				n++
+				if fc.frame(time.Now()) {
+					froze++
+				}
 				if kv, ok := o.Extensions.Get(0x10); ok {
 					local = append(local, float64(time.Now().UnixMicro()-int64(kv.Value))/1000)
 				}
@@ -129,7 +140,7 @@ func runFanoutChild(cfg childConfig) (childReport, error) {
 	}
 	wg.Wait()
 	slices.Sort(lat)
-	return childReport{Objects: objects, P50Ms: percentile(lat, 0.50), P99Ms: percentile(lat, 0.99), Errors: errs}, nil
+	return childReport{Objects: objects, P50Ms: percentile(lat, 0.50), P99Ms: percentile(lat, 0.99), Errors: errs, Freezes: freezes}, nil
 }
 
 func percentile(sorted []float64, q float64) float64 {

@@ -58,6 +58,11 @@ type WebRTCFanoutResult struct {
 	AddedLatencyP50Ms float64 `json:"added_latency_p50_ms"`
 	AddedLatencyP99Ms float64 `json:"added_latency_p99_ms"`
 	DroppedObjects    uint64  `json:"dropped_objects"`
+	// ReceivedFrames is every viewer's frames in the window, summed;
+	// Freezes counts the gaps between two frames at one viewer that a
+	// person would see as a freeze (see freezeGap).
+	ReceivedFrames uint64 `json:"received_frames"`
+	Freezes        uint64 `json:"freezes"`
 	// ViewersPerRelayCore is how many viewers of this bitrate one relay
 	// core serves: the egress in whole streams (so viewers that did not
 	// get everything do not count fully) over RelayCPUCores.
@@ -69,6 +74,7 @@ type webrtcChildConfig struct {
 	URL         string        `json:"url"`
 	Subscribers int           `json:"subscribers"`
 	Timeout     time.Duration `json:"timeout"`
+	FPS         int           `json:"fps"`
 }
 
 // webrtcChildReport is the viewer process's report for the window.
@@ -76,6 +82,7 @@ type webrtcChildReport struct {
 	Bytes   uint64  `json:"bytes"`
 	Frames  uint64  `json:"frames"`
 	Dropped uint64  `json:"dropped"`
+	Freezes uint64  `json:"freezes"`
 	P50Ms   float64 `json:"p50_ms"`
 	P99Ms   float64 `json:"p99_ms"`
 }
@@ -137,7 +144,7 @@ func FanoutWebRTC(ctx context.Context, opts FanoutWebRTCOptions) (WebRTCFanoutRe
 	defer stopSrc()
 
 	cfg := webrtcChildConfig{URL: "http://" + ln.Addr().String() + "/whep/" + ns.Tenant + "/" + ns.Session,
-		Subscribers: opts.Subscribers, Timeout: opts.Duration + 3*time.Minute}
+		Subscribers: opts.Subscribers, Timeout: opts.Duration + 3*time.Minute, FPS: opts.FPS}
 	child, err := startWebRTCChild(ctx, cfg)
 	if err != nil {
 		return WebRTCFanoutResult{}, err
@@ -176,6 +183,8 @@ func FanoutWebRTC(ctx context.Context, opts FanoutWebRTCOptions) (WebRTCFanoutRe
 		EgressGbps:        float64(rep.Bytes*8) / elapsed.Seconds() / 1e9,
 		RelayCPUCores:     cpu.Seconds() / elapsed.Seconds(),
 		DroppedObjects:    rep.Dropped,
+		ReceivedFrames:    rep.Frames,
+		Freezes:           rep.Freezes,
 		AddedLatencyP50Ms: rep.P50Ms,
 		AddedLatencyP99Ms: rep.P99Ms,
 	}
@@ -359,7 +368,7 @@ func runWebRTCChildIfRequested() (bool, error) {
 func runWebRTCChild(cfg webrtcChildConfig, in io.Reader, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
 	defer cancel()
-	api := benchViewerAPI()
+	api := benchViewerAPI(true)
 	hc := &http.Client{Timeout: 30 * time.Second}
 	defer hc.CloseIdleConnections()
 	viewers := make([]*fanoutViewer, cfg.Subscribers)
@@ -381,7 +390,7 @@ func runWebRTCChild(cfg webrtcChildConfig, in io.Reader, out io.Writer) error {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			v, err := newFanoutViewer(ctx, api, hc, cfg.URL)
+			v, err := newFanoutViewer(ctx, api, hc, cfg.URL, freezeGap(cfg.FPS))
 			errMu.Lock()
 			defer errMu.Unlock()
 			if err != nil && firstErr == nil {
@@ -420,6 +429,7 @@ func runWebRTCChild(cfg webrtcChildConfig, in io.Reader, out io.Writer) error {
 				rep.Bytes += v.bytes.Load()
 				rep.Dropped += d
 				rep.Frames += got
+				rep.Freezes += v.freezes.Load()
 				lat = append(lat, l...)
 			}
 			slices.Sort(lat)
@@ -436,7 +446,7 @@ func runWebRTCChild(cfg webrtcChildConfig, in io.Reader, out io.Writer) error {
 // browser sends them (they are part of the relay's load), without pion's
 // default stats and congestion interceptors, which only cost the viewer
 // process CPU the relay's measurement does not need.
-func benchViewerAPI() *webrtc.API {
+func benchViewerAPI(loopbackOnly bool) *webrtc.API {
 	me := &webrtc.MediaEngine{}
 	_ = me.RegisterDefaultCodecs()
 	reg := &interceptor.Registry{}
@@ -446,7 +456,9 @@ func benchViewerAPI() *webrtc.API {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	if loopbackOnly {
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 }
 
@@ -455,8 +467,10 @@ type fanoutViewer struct {
 	pc *webrtc.PeerConnection
 	wg sync.WaitGroup
 
-	frames atomic.Uint64
-	bytes  atomic.Uint64
+	frames  atomic.Uint64
+	bytes   atomic.Uint64
+	freezes atomic.Uint64
+	freeze  freezeClock
 
 	mu      sync.Mutex
 	closed  bool
@@ -468,12 +482,12 @@ type fanoutViewer struct {
 	latency []float64 // milliseconds
 }
 
-func newFanoutViewer(ctx context.Context, api *webrtc.API, hc *http.Client, url string) (*fanoutViewer, error) {
+func newFanoutViewer(ctx context.Context, api *webrtc.API, hc *http.Client, url string, gap time.Duration) (*fanoutViewer, error) {
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
 	}
-	v := &fanoutViewer{pc: pc, cur: -1, first: -1}
+	v := &fanoutViewer{pc: pc, cur: -1, first: -1, freeze: freezeClock{gap: gap}}
 	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		_ = pc.Close()
 		return nil, err
@@ -551,6 +565,9 @@ func (v *fanoutViewer) read(tr *webrtc.TrackRemote) {
 		}
 		if marker {
 			v.frames.Add(1)
+			if v.freeze.frame(now) {
+				v.freezes.Add(1)
+			}
 			v.mu.Lock()
 			if v.cur >= 0 {
 				v.latency = append(v.latency, float64(now.UnixMicro()-v.curAt)/1000)
@@ -569,6 +586,7 @@ func (v *fanoutViewer) read(tr *webrtc.TrackRemote) {
 // reset starts the measured window.
 func (v *fanoutViewer) reset() {
 	v.bytes.Store(0)
+	v.freezes.Store(0)
 	v.mu.Lock()
 	v.first, v.got, v.latency = -1, 0, v.latency[:0]
 	v.mu.Unlock()

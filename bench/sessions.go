@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
+	"github.com/strata-edge/strata/internal/containerimage"
 	"github.com/strata-edge/strata/internal/testcluster"
 )
 
@@ -33,6 +35,12 @@ type SessionsOptions struct {
 	// Command is the instance every session runs (e.g. `strata
 	// testsrc`); it gets the session environment. Required.
 	Command []string
+	// Runtime is process (default) or docker. With docker the timed
+	// starts run Command's binary (static) in a container image the
+	// bench imports through DOCKER_HOST, and the same number of process
+	// starts is timed on the same cluster for comparison; the edge-loss
+	// phase is not run.
+	Runtime string
 	// ViewerStall is how long a viewer waits for a frame before it routes
 	// again, as a player's stall timeout (default 1 s).
 	ViewerStall time.Duration
@@ -62,6 +70,11 @@ type SessionsResult struct {
 	StartP99Ms  float64 `json:"start_p99_ms"`
 	StartMaxMs  float64 `json:"start_max_ms"`
 	StartErrors int     `json:"start_errors"`
+	// ProcessStart*: with runtime docker, the same starts with the
+	// process runtime in the same run.
+	ProcessStartP50Ms  float64 `json:"process_start_p50_ms,omitempty"`
+	ProcessStartP99Ms  float64 `json:"process_start_p99_ms,omitempty"`
+	ProcessStartErrors int     `json:"process_start_errors,omitempty"`
 	// ReplaceAfterEdgeLoss*: an edge killed (no goodbye) → the first
 	// frame of each of its sessions at its viewer, which routes again
 	// when its stream stops, from the edge the session was re-placed on.
@@ -107,9 +120,17 @@ func Sessions(ctx context.Context, o SessionsOptions) (SessionsResult, error) {
 	if o.ViewerStall == 0 {
 		o.ViewerStall = time.Second
 	}
+	if o.Runtime == "" {
+		o.Runtime = string(api.RuntimeProcess)
+	}
 	res := SessionsResult{Sessions: o.Count, Concurrency: o.Concurrency, Origins: o.Origins, Edges: o.Edges,
-		Runtime: "process", GossipProfile: o.GossipProfile, ViewerStallMs: ms(o.ViewerStall)}
+		Runtime: o.Runtime, GossipProfile: o.GossipProfile, ViewerStallMs: ms(o.ViewerStall)}
+	docker := o.Runtime == string(api.RuntimeDocker)
 	switch {
+	case o.Runtime != string(api.RuntimeProcess) && !docker:
+		return res, fmt.Errorf("bench sessions: --runtime %q: want process or docker", o.Runtime)
+	case docker && os.Getenv("DOCKER_HOST") == "":
+		return res, errors.New("bench sessions: --runtime docker needs DOCKER_HOST (a Docker Engine API, e.g. Podman's service)")
 	case len(o.Command) == 0:
 		return res, errors.New("bench sessions: no instance command")
 	case o.Edges < 2:
@@ -123,7 +144,16 @@ func Sessions(ctx context.Context, o SessionsOptions) (SessionsResult, error) {
 	}
 	defer cleanup()
 	p := o.Progress
-	p.Step("starting %d origin(s) and %d edges (process runtime, gossip profile %s)", o.Origins, o.Edges, o.GossipProfile)
+	image := ""
+	if docker {
+		image = fmt.Sprintf("localhost/strata-bench:%d", os.Getpid())
+		p.Step("importing %s into the engine at %s (%s as /strata)", image, os.Getenv("DOCKER_HOST"), o.Command[0])
+		if err := containerimage.Import(ctx, "", image, o.Command[0]); err != nil {
+			return res, err
+		}
+		defer func() { _ = containerimage.Remove(context.WithoutCancel(ctx), "", image) }()
+	}
+	p.Step("starting %d origin(s) and %d edges (%s runtime, gossip profile %s)", o.Origins, o.Edges, o.Runtime, o.GossipProfile)
 	c, err := testcluster.Start(testcluster.Options{Origins: o.Origins, Dir: filepath.Join(dir, "origins"), GossipProfile: o.GossipProfile})
 	if err != nil {
 		return res, err
@@ -135,6 +165,9 @@ func Sessions(ctx context.Context, o SessionsOptions) (SessionsResult, error) {
 		s := testcluster.EdgeSpec{ID: ids[i], Region: "eu", Lat: 48 + float64(i)/10, Lon: 2 + float64(i)/10,
 			GPUs: "fake:4xL4:24GB", NICMbps: 100000,
 			Runtime: edge.RuntimeConfig{StateDir: filepath.Join(dir, ids[i]), StopGrace: 2 * time.Second}}
+		if docker {
+			s.Runtime.Drivers = []string{string(api.RuntimeProcess), string(api.RuntimeDocker)}
+		}
 		s.Media.QUICAddr, s.Media.HTTPAddr, s.Media.WebRTCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 		return s
 	}); err != nil {
@@ -148,10 +181,22 @@ func Sessions(ctx context.Context, o SessionsOptions) (SessionsResult, error) {
 	if err != nil {
 		return res, err
 	}
-	app, err := admin.Apps().Create(ctx, api.AppSpec{TenantID: ten.ID, Name: "testsrc", Command: o.Command,
-		GPUs: 1, GPUMemoryMB: 1024, EgressMbps: 5})
+	spec := api.AppSpec{TenantID: ten.ID, Name: "testsrc", Command: o.Command, GPUs: 1, GPUMemoryMB: 1024, EgressMbps: 5}
+	if docker {
+		// No GPU: the fake GPUs have no CDI devices for a container to get.
+		spec.GPUs, spec.GPUMemoryMB = 0, 0
+	}
+	procApp, err := admin.Apps().Create(ctx, spec)
 	if err != nil {
 		return res, err
+	}
+	app := procApp
+	if docker {
+		spec.Name, spec.Runtime, spec.Image, spec.Command = "testsrc-docker", api.RuntimeDocker, image, nil
+		spec.ContainerFields = api.ContainerFields{Args: o.Command[1:], PullPolicy: api.PullNever}
+		if app, err = admin.Apps().Create(ctx, spec); err != nil {
+			return res, err
+		}
 	}
 	b := &sessionsBench{ctx: ctx, admin: admin, tenant: ten.ID, app: app.ID, stall: o.ViewerStall}
 
@@ -164,6 +209,16 @@ func Sessions(ctx context.Context, o SessionsOptions) (SessionsResult, error) {
 	}
 	p.Step("start: p50 %.0f ms, p99 %.0f ms, max %.0f ms, %d errors", res.StartP50Ms, res.StartP99Ms, res.StartMaxMs, errs)
 	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	if docker {
+		p.Step("start (process runtime, for comparison): %d sessions, %d at a time", o.Count, o.Concurrency)
+		pb := *b
+		pb.app = procApp.ID
+		pstarts, perrs := pb.starts(o.Count, o.Concurrency, p)
+		res.ProcessStartErrors = perrs
+		res.ProcessStartP50Ms, res.ProcessStartP99Ms = percentileMs(pstarts, 0.5), percentileMs(pstarts, 0.99)
+		p.Step("start (process): p50 %.0f ms, p99 %.0f ms, %d errors", res.ProcessStartP50Ms, res.ProcessStartP99Ms, perrs)
 		return res, ctx.Err()
 	}
 

@@ -2,11 +2,13 @@ package edge
 
 import (
 	"fmt"
+	"github.com/strata-edge/strata/api"
 	"net"
 	"strings"
 	"time"
 
 	"github.com/strata-edge/strata/edge/runtime"
+	"github.com/strata-edge/strata/edge/runtime/docker"
 	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -39,6 +41,8 @@ type Config struct {
 	// of NICIface (or the default-route interface) from sysfs.
 	NICMbps  int64  `yaml:"nic_mbps"`
 	NICIface string `yaml:"nic_iface"`
+	// Capacity is the calibrated capacity profile, if any.
+	Capacity CapacityConfig `yaml:"capacity"`
 
 	Advertise AdvertiseConfig `yaml:"advertise"`
 	Gossip    GossipConfig    `yaml:"gossip"`
@@ -46,7 +50,9 @@ type Config struct {
 	// addresses are empty. Empty advertise.quic, .whip and .webrtc follow
 	// the bound media addresses.
 	Media MediaConfig `yaml:"media"`
-	// Runtime runs the sessions placed here; off without runtime.state_dir.
+	// Runtime runs the sessions placed here: `strata edge` defaults to the
+	// process driver with its state in <data_dir>/runtime; a zero config
+	// runs none unless runtime.state_dir is set.
 	Runtime RuntimeConfig `yaml:"runtime"`
 
 	// LoadInterval is how often live load is sampled and published.
@@ -65,6 +71,15 @@ type Config struct {
 	// from, sets DefaultMetricsAddr); metrics.token (or token_file)
 	// requires a bearer token.
 	Metrics metricsrv.Config `yaml:"metrics"`
+}
+
+// CapacityConfig names a capacity profile written by `strata bench
+// calibrate`. On matching hardware the edge advertises no more egress than
+// the profile's knee, so placement and viewer routing never load it past
+// the point where its viewers' SLO broke; on other hardware it warns and
+// keeps the configured figures.
+type CapacityConfig struct {
+	Profile string `yaml:"profile"`
 }
 
 // AdvertiseConfig are the endpoints this edge serves, as others reach them.
@@ -104,6 +119,7 @@ func Defaults() Config {
 		LeaveTimeout:   5 * time.Second,
 		Log:            LogConfig{Level: "info", Format: "text"},
 		Metrics:        metricsrv.Config{Addr: DefaultMetricsAddr},
+		Runtime:        RuntimeConfig{Driver: DriverProcess},
 	}
 }
 
@@ -115,6 +131,7 @@ func (c *Config) setDefaults() {
 	if c.GPUs == "" {
 		c.GPUs = d.GPUs
 	}
+	c.Runtime.setDefaults(c.DataDir)
 	if c.Gossip.Addr == "" {
 		c.Gossip.Addr = d.Gossip.Addr
 	}
@@ -181,6 +198,11 @@ func (c *Config) Validate() error {
 	if err := gossip.Profile(c.Gossip.Profile).Validate(); err != nil {
 		return bad("gossip.profile", "%v", err)
 	}
+	switch c.Runtime.Driver {
+	case "", DriverProcess, DriverNone:
+	default:
+		return bad("runtime.driver", "%q: want process or none", c.Runtime.Driver)
+	}
 	if c.Runtime.StopGrace < 0 {
 		return bad("runtime.stop_grace", "must not be negative")
 	}
@@ -188,6 +210,18 @@ func (c *Config) Validate() error {
 	case "", runtime.CgroupsAuto, runtime.CgroupsRequired, runtime.CgroupsOff:
 	default:
 		return bad("runtime.cgroups", "%q: want auto, required or off", c.Runtime.Cgroups)
+	}
+	seen := map[string]bool{}
+	for _, d := range c.Runtime.Drivers {
+		if d != string(api.RuntimeProcess) && d != string(api.RuntimeDocker) || seen[d] {
+			return bad("runtime.drivers", "%q: want process and/or docker, each once", d)
+		}
+		seen[d] = true
+	}
+	switch c.Runtime.Docker.GPUs {
+	case "", docker.GPUsAuto, docker.GPUsCDI, docker.GPUsNVIDIA:
+	default:
+		return bad("runtime.docker.gpus", "%q: want auto, cdi or nvidia", c.Runtime.Docker.GPUs)
 	}
 	if err := c.Metrics.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)

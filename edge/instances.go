@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -14,14 +15,18 @@ import (
 	"github.com/strata-edge/strata/transport/media"
 )
 
-// RuntimeConfig turns on the session runtime: with StateDir set, the edge
-// runs the sessions placed on it with the process driver; without it the
-// edge only logs its assignments. Opt-in because an edge that runs
-// commands from the registry must be deliberately set up for it (a state
-// dir that survives restarts, an account fit to run tenants' apps).
+// RuntimeConfig turns on the session runtime: with Driver "process" (the
+// default of `strata edge`) or StateDir set, the edge runs the sessions
+// placed on it with the process driver; with Driver "none" it reports
+// them failed; a zero config (an embedded edge in tests) only logs its
+// assignments and warns once that they will not start.
 type RuntimeConfig struct {
+	// Driver is "process" or "none"; empty means process when StateDir
+	// is set, else none.
+	Driver string `yaml:"driver"`
 	// StateDir keeps a PID file per instance; after a restart the edge
-	// adopts the instances listed there and stops the orphans.
+	// adopts the instances listed there and stops the orphans. Default
+	// with Driver process: <data_dir>/runtime.
 	StateDir string `yaml:"state_dir"`
 	// StopGrace is how long a stopping instance has between SIGTERM and
 	// SIGKILL (default 10 s).
@@ -44,6 +49,38 @@ type RuntimeConfig struct {
 	// holding the instances' (default "strata").
 	Cgroups      string `yaml:"cgroups"`
 	CgroupParent string `yaml:"cgroup_parent"`
+
+	// Drivers are the runtimes the edge runs sessions with and
+	// advertises to placement: process, docker (default: process).
+	Drivers []string `yaml:"drivers"`
+	// Docker configures the docker driver.
+	Docker DockerConfig `yaml:"docker"`
+}
+
+// DockerConfig is the docker driver's part of the edge configuration
+// (see docker.Config).
+type DockerConfig struct {
+	// Host is the engine's address; empty: DOCKER_HOST, else the
+	// engine's default socket.
+	Host string `yaml:"host"`
+	// Network is the containers' network mode (default host).
+	Network string `yaml:"network"`
+	// GPUs is auto (default), cdi or nvidia.
+	GPUs string `yaml:"gpus"`
+	// OrphanGrace is how old an unowned container with Strata labels
+	// must be before it is removed (default 5m).
+	OrphanGrace time.Duration `yaml:"orphan_grace"`
+	// SweepInterval is how often orphans are looked for (default half
+	// the grace, within 1s..1m).
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+}
+
+// drivers are the configured runtime names, process when none.
+func (c RuntimeConfig) drivers() []string {
+	if len(c.Drivers) == 0 {
+		return []string{string(api.RuntimeProcess)}
+	}
+	return c.Drivers
 }
 
 // processConfig is the process driver's configuration.
@@ -55,8 +92,22 @@ func (c RuntimeConfig) processConfig() runtime.ProcessConfig {
 	}
 }
 
+// Runtime drivers an edge config names.
+const (
+	DriverProcess = "process"
+	DriverNone    = "none"
+)
+
 // Enabled reports whether the edge runs sessions.
-func (c RuntimeConfig) Enabled() bool { return c.StateDir != "" }
+func (c RuntimeConfig) Enabled() bool { return c.Driver != DriverNone && c.StateDir != "" }
+
+// setDefaults puts the process driver's state beside the edge's other
+// state, so an edge runs its sessions without being told where.
+func (c *RuntimeConfig) setDefaults(dataDir string) {
+	if c.Driver == DriverProcess && c.StateDir == "" && dataDir != "" {
+		c.StateDir = filepath.Join(dataDir, "runtime")
+	}
+}
 
 // defaultStopGrace is RuntimeConfig.StopGrace's default.
 const defaultStopGrace = 10 * time.Second
@@ -83,11 +134,13 @@ const idleCheckEvery = time.Second
 // Goroutines: one per instance (exit and first-keyframe watch) and one
 // per stop in progress, all ended by Close.
 type Runner struct {
-	node  string
-	api   *api.Client
-	drv   runtime.Driver
-	hub   *media.Hub // nil: no media plane, sessions never report running
-	grace time.Duration
+	node string
+	api  *api.Client
+	// drivers by runtime name; order is drvOrder (adoption, Close).
+	drivers  map[string]runtime.Driver
+	drvOrder []runtime.Driver
+	hub      *media.Hub // nil: no media plane, sessions never report running
+	grace    time.Duration
 	// idleMinute is what one of an app's idle_minutes lasts.
 	idleMinute time.Duration
 	log        *slog.Logger
@@ -95,6 +148,7 @@ type Runner struct {
 	ctx    context.Context // the runner's life; ended by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	starts sync.WaitGroup // driver starts in flight (outside mu)
 
 	mu      sync.Mutex
 	adopted bool
@@ -156,6 +210,9 @@ type RunnerDeps struct {
 	API *api.Client
 	// Driver runs the instances; the runner closes it.
 	Driver runtime.Driver
+	// Drivers are more drivers, one per runtime name (Driver may be nil
+	// when they are given); the runner closes them too.
+	Drivers []runtime.Driver
 	// Hub is the edge's track hub; nil: sessions never report running.
 	Hub    *media.Hub
 	Logger *slog.Logger // nil is slog.Default()
@@ -169,7 +226,19 @@ func NewRunner(cfg RunnerConfig, deps RunnerDeps) (*Runner, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if deps.API == nil || deps.Driver == nil {
+	drivers := map[string]runtime.Driver{}
+	var order []runtime.Driver
+	for _, d := range append([]runtime.Driver{deps.Driver}, deps.Drivers...) {
+		if d == nil {
+			continue
+		}
+		if _, dup := drivers[d.Name()]; dup {
+			return nil, fmt.Errorf("%w: runtime %q given twice", ErrInvalid, d.Name())
+		}
+		drivers[d.Name()] = d
+		order = append(order, d)
+	}
+	if deps.API == nil || len(order) == 0 {
 		return nil, fmt.Errorf("%w: runner needs an API client and a runtime driver", ErrInvalid)
 	}
 	log := deps.Logger
@@ -178,7 +247,7 @@ func NewRunner(cfg RunnerConfig, deps RunnerDeps) (*Runner, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runner{
-		node: cfg.NodeID, api: deps.API, drv: deps.Driver, hub: deps.Hub, grace: cfg.StopGrace, idleMinute: cfg.IdleMinute,
+		node: cfg.NodeID, api: deps.API, drivers: drivers, drvOrder: order, hub: deps.Hub, grace: cfg.StopGrace, idleMinute: cfg.IdleMinute,
 		log: log.With("component", "runtime", "node", cfg.NodeID),
 		ctx: ctx, cancel: cancel, inst: map[string]*managed{}, failed: map[string]uint64{},
 	}, nil
@@ -238,13 +307,31 @@ func (r *Runner) Reconcile(ctx context.Context, sessions []api.Session) error {
 	}
 	r.mu.Unlock()
 
+	// Starts run side by side (a container start takes the engine
+	// hundreds of milliseconds); Reconcile returns once all are through,
+	// so the next one sees them in r.inst.
+	var (
+		wg   sync.WaitGroup
+		emu  sync.Mutex
+		slot = make(chan struct{}, maxParallelStarts)
+	)
 	for _, s := range start {
-		if err := r.start(ctx, s); err != nil {
-			errs = append(errs, fmt.Errorf("session %s: %w", s.ID, err))
-		}
+		wg.Go(func() {
+			slot <- struct{}{}
+			defer func() { <-slot }()
+			if err := r.start(ctx, s); err != nil {
+				emu.Lock()
+				errs = append(errs, fmt.Errorf("session %s: %w", s.ID, err))
+				emu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// maxParallelStarts bounds the instance starts one Reconcile runs at once.
+const maxParallelStarts = 8
 
 // adopt takes over, once, the instances an earlier edge process left; the
 // first Reconcile then stops those no longer assigned.
@@ -255,9 +342,13 @@ func (r *Runner) adopt(ctx context.Context) error {
 	if done {
 		return nil
 	}
-	ins, err := r.drv.Adopt(ctx)
-	if err != nil {
-		return fmt.Errorf("adopt instances: %w", err)
+	var ins []runtime.Instance
+	for _, d := range r.drvOrder {
+		got, err := d.Adopt(ctx)
+		if err != nil {
+			return fmt.Errorf("adopt %s instances: %w", d.Name(), err)
+		}
+		ins = append(ins, got...)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -283,9 +374,14 @@ func (r *Runner) start(ctx context.Context, s api.Session) error {
 	if err != nil {
 		return fmt.Errorf("read app %s: %w", s.AppID, err)
 	}
-	if app.Runtime != "" && string(app.Runtime) != r.drv.Name() {
+	name := string(app.Runtime)
+	if name == "" {
+		name = string(api.RuntimeProcess)
+	}
+	drv, ok := r.drivers[name]
+	if !ok {
 		r.mu.Lock()
-		r.failLocked(s.ID, s.ModifyIndex, fmt.Sprintf("runtime %q is not available on edge %s", app.Runtime, r.node), nil)
+		r.failLocked(s.ID, s.ModifyIndex, fmt.Sprintf("runtime %q is not available on edge %s", name, r.node), nil)
 		r.mu.Unlock()
 		return nil
 	}
@@ -300,7 +396,8 @@ func (r *Runner) start(ctx context.Context, s api.Session) error {
 	}
 	spec := runtime.Spec{
 		SessionID: s.ID, TenantID: s.TenantID, AppID: s.AppID,
-		Command: app.Command, Image: app.Image, Env: app.Env,
+		Command: app.Command, Args: app.Args, Image: app.Image, Env: app.Env,
+		PullPolicy: string(app.PullPolicy), Volume: app.Volume, ShmMB: app.ShmMB, Generation: s.Placements,
 		PublishURL: pub.MoQURL, PublishToken: pub.Token,
 		// Input travels on the session's own MoQ broadcast (its input
 		// track), so the input endpoint is the MoQ endpoint.
@@ -319,11 +416,17 @@ func (r *Runner) start(ctx context.Context, s api.Session) error {
 		r.mu.Unlock()
 		return ErrClosed
 	}
-	// Holding mu across Start keeps Close from missing a new instance.
-	in, err := r.drv.Start(ctx, spec)
+	// Close waits for starts in flight before it stops the instances, so
+	// it cannot miss one that lands after it began.
+	r.starts.Add(1)
+	r.mu.Unlock()
+	defer r.starts.Done()
+	in, err := drv.Start(ctx, spec)
+	r.mu.Lock()
 	if err != nil {
 		r.log.Warn("instance failed to start", "session", s.ID, "err", err)
-		r.failLocked(s.ID, s.ModifyIndex, err.Error(), nil)
+		// The session's reason: what failed where, and what to look at.
+		r.failLocked(s.ID, s.ModifyIndex, fmt.Sprintf("edge %s could not start the app's command (check its --command and the edge's log): %v", r.node, err), nil)
 		r.mu.Unlock()
 		return nil
 	}
@@ -553,6 +656,9 @@ func (r *Runner) Close(ctx context.Context) error {
 		return nil
 	}
 	r.closed = true
+	r.mu.Unlock()
+	r.starts.Wait() // what they start is in r.inst afterwards
+	r.mu.Lock()
 	for id, m := range r.inst {
 		if !m.stopping {
 			r.stopLocked(id, m, "edge closing", grace)
@@ -561,7 +667,21 @@ func (r *Runner) Close(ctx context.Context) error {
 	r.mu.Unlock()
 	r.cancel()
 	r.wg.Wait()
-	return r.drv.Close(ctx)
+	var errs []error
+	for _, d := range r.drvOrder {
+		errs = append(errs, d.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Runtimes are the names of the runner's drivers, which the edge
+// advertises so placement sends it only sessions it can run.
+func (r *Runner) Runtimes() []api.Runtime {
+	out := make([]api.Runtime, len(r.drvOrder))
+	for i, d := range r.drvOrder {
+		out[i] = api.Runtime(d.Name())
+	}
+	return out
 }
 
 func truncateReason(s string) string {

@@ -253,3 +253,29 @@ func newProcessRunner(t *testing.T, origins *runtimeAPI) (*Runner, *media.Hub) {
 	t.Cleanup(func() { _ = r.Close(context.Background()) })
 	return r, hub
 }
+
+// A command that cannot start fails the session with a reason that names
+// the edge, the command and what to check.
+func TestRunnerStartFailureSaysWhy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	origins := &runtimeAPI{reports: make(chan report, 16), apps: map[string]api.App{
+		"app_missing": {Runtime: "process", Command: []string{"/nonexistent/strata-game"}},
+	}}
+	r, _ := newProcessRunner(t, origins)
+	if err := r.Reconcile(ctx, []api.Session{placed("ses_missing", "app_missing", 0)}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		got := nextReport(ctx, t, origins)
+		if got.state != "failed" {
+			continue
+		}
+		for _, want := range []string{"edge edge-a could not start the app's command", "--command", "/nonexistent/strata-game"} {
+			if !strings.Contains(got.reason, want) {
+				t.Errorf("reason %q lacks %q", got.reason, want)
+			}
+		}
+		return
+	}
+}

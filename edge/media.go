@@ -121,7 +121,8 @@ func (m MediaConfig) validate(bad func(key, format string, args ...any) error) e
 //   - locator (locator.go): which edge ingests a session, for relaying;
 //   - relayToks (relaytoken.go): the token this edge shows other edges;
 //   - router (rtcauth.go): WHEP viewers bound to another edge go there;
-//   - egress (load.go): load accounting for gossip.
+//   - egress (load.go): load accounting for gossip;
+//   - beacons (beacon.go): viewers' experience reports, as metrics.
 //
 // A new media path (the recorder, live HLS) reads from hub and admits
 // with auth. No part calls another while holding its own lock, so there
@@ -140,6 +141,9 @@ type mediaServer struct {
 	relayToks *relayTokens
 	router    *viewerRouter
 	egress    egressMeter
+	viewers   *viewerMetrics
+	beacons   *beaconHandler
+	reg       prometheus.Registerer
 
 	tls      certs.Source // the listeners' certificates
 	cert     *certs.Cert  // the self-signed certificate the player pins; nil otherwise
@@ -160,11 +164,12 @@ type mediaAddrs struct{ QUIC, WHIP, WebRTC string }
 
 // startMedia opens the media listeners and starts serving. Tokens are
 // verified with keys fetched from the origins on first use.
-func startMedia(cfg MediaConfig, nodeID string, identity *pki.Holder, client *api.Client, log *slog.Logger, reg prometheus.Registerer) (_ *mediaServer, err error) {
+// Viewer beacons are labelled with region.
+func startMedia(cfg MediaConfig, nodeID, region string, identity *pki.Holder, client *api.Client, log *slog.Logger, reg prometheus.Registerer) (_ *mediaServer, err error) {
 	if cfg.LocateTTL <= 0 {
 		cfg.LocateTTL = defaultLocateTTL
 	}
-	m := &mediaServer{log: log.With("component", "edge-media"), cfg: cfg}
+	m := &mediaServer{log: log.With("component", "edge-media"), cfg: cfg, reg: reg}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
@@ -236,9 +241,14 @@ func startMedia(cfg MediaConfig, nodeID string, identity *pki.Holder, client *ap
 			return nil, fmt.Errorf("media: http_addr: %w", err)
 		}
 		m.httpLn = tls.NewListener(ln, srvTLS)
+		if m.viewers, err = newViewerMetrics(reg); err != nil {
+			return nil, fmt.Errorf("media: %w", err)
+		}
+		m.beacons = newBeaconHandler(m.auth, m.viewers, region, m.log)
 		mux := http.NewServeMux()
 		mux.Handle("/whip/", m.rtc)
 		mux.Handle("/whep/", m.rtc)
+		mux.Handle(BeaconPath, m.beacons)
 		m.mountPlayer(mux)
 		m.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelDebug)}
@@ -328,6 +338,9 @@ func (m *mediaServer) close() {
 	}
 	if m.quicConn != nil {
 		_ = m.quicConn.Close()
+	}
+	if m.viewers != nil {
+		m.viewers.unregister(m.reg)
 	}
 	if m.tls != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), httpShutdownGrace)

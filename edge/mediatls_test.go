@@ -30,7 +30,7 @@ func startTLSMedia(t *testing.T, tc certs.Config) *mediaServer {
 	t.Helper()
 	cfg := MediaConfig{QUICAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", WebRTCAddr: "127.0.0.1:0", TLS: tc}
 	noOrigin := fakeClient(func(*http.Request) (*http.Response, error) { return nil, errors.New("no origin in this test") })
-	m, err := startMedia(cfg, "edge-1", nil, noOrigin, testLogger(t), prometheus.NewRegistry())
+	m, err := startMedia(cfg, "edge-1", "local", nil, noOrigin, testLogger(t), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/gpu"
-	"github.com/strata-edge/strata/edge/runtime"
 	"github.com/strata-edge/strata/internal/fsperm"
 	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/netutil"
@@ -92,6 +91,9 @@ type Edge struct {
 // background with retries, so an edge can start before its origins are
 // reachable. Close stops it.
 func New(cfg Config, deps Deps) (*Edge, error) {
+	// The runtime strata edge turns on by default may be impossible here
+	// (an instance user who cannot reach the state); one asked for must not.
+	runtimeDefaulted := cfg.Runtime.Driver == DriverProcess && cfg.Runtime.StateDir == ""
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -113,21 +115,25 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 
 	src := deps.GPUSource
 	if src == nil {
-		src = (&gpu.Discoverer{Logger: log}).Source(cfg.GPUs)
+		src = (&gpu.Discoverer{}).Source(cfg.GPUs)
 	}
 	dctx, cancel := context.WithTimeout(context.Background(), discoverTimeout)
-	gpus, err := src(dctx)
+	gpus, discoverErr := src(dctx)
 	cancel()
 	switch {
-	case errors.Is(err, gpu.ErrNoNvidiaSMI):
-		log.Warn("no nvidia-smi; running without GPUs", "err", err)
+	case errors.Is(discoverErr, gpu.ErrNoNvidiaSMI):
+		// Logged once here; the sampler logs only when this changes.
+		log.Warn("no nvidia-smi; running without GPUs, so no GPU session is placed here (--gpus fake:1xL4:24GB declares GPUs to try without one)", "err", discoverErr)
 		gpus = nil
-	case err != nil:
-		return nil, fmt.Errorf("gpus: %w", err)
+	case discoverErr != nil:
+		return nil, fmt.Errorf("gpus: %w", discoverErr)
 	}
 	nic, err := deps.NICProbe.NICCapacity(cfg.NICMbps, cfg.NICIface)
 	if err != nil {
 		return nil, fmt.Errorf("%w: nic_mbps: %w", ErrNoNIC, err)
+	}
+	if nic.Mbps, err = calibratedEgress(cfg.Capacity.Profile, nic.Mbps, log); err != nil {
+		return nil, err
 	}
 
 	id := deps.Identity
@@ -157,7 +163,7 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		return nil, err
 	}
 	if cfg.Media.Enabled() {
-		if ms, err = startMedia(cfg.Media, cfg.NodeID, id, origins, base.With("node", cfg.NodeID), deps.Registerer); err != nil {
+		if ms, err = startMedia(cfg.Media, cfg.NodeID, cfg.Region, id, origins, base.With("node", cfg.NodeID), deps.Registerer); err != nil {
 			return fail(err)
 		}
 		a := ms.addrs()
@@ -184,39 +190,51 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 
 	e := &Edge{
 		cfg: cfg, log: log, api: origins, pool: pool, media: ms, id: id, metricsSrv: msrv,
-		sampler: gpu.NewSampler(src, cfg.LoadInterval, log, nil),
+		sampler: gpu.NewSampler(src, cfg.LoadInterval, base.With("node", cfg.NodeID), nil),
 		rec:     deps.Reconciler, loadSrc: deps.Load, cpu: cpuMeter{file: deps.CPUStatFile}, meta: meta,
 	}
+	e.sampler.Prime(gpus, discoverErr)
 	if e.rec == nil && cfg.Runtime.Enabled() {
-		// A failed start unwinds at once: nothing was announced yet.
-		stopNow, cancel := context.WithCancel(context.Background())
-		cancel()
-		drv, err := runtime.NewProcess(cfg.Runtime.processConfig(), runtime.ProcessDeps{Logger: base.With("node", cfg.NodeID)})
-		if err != nil {
-			_ = pool.Close(stopNow)
-			return fail(fmt.Errorf("runtime: %w", err))
-		}
 		var hub *media.Hub
 		if ms != nil {
 			hub = ms.relay.Hub()
 		}
-		e.runner, err = NewRunner(RunnerConfig{NodeID: cfg.NodeID, StopGrace: cfg.Runtime.StopGrace, IdleMinute: cfg.Runtime.IdleMinute},
-			RunnerDeps{API: origins, Driver: drv, Hub: hub, Logger: base})
-		if err != nil {
-			_ = drv.Close(stopNow)
+		err := e.startRunner(cfg, origins, hub, base)
+		switch {
+		case err != nil && !runtimeDefaulted:
+			// Asked for explicitly: a failed start unwinds at once,
+			// nothing was announced yet.
+			stopNow, cancel := context.WithCancel(context.Background())
+			cancel()
 			_ = pool.Close(stopNow)
 			return fail(fmt.Errorf("runtime: %w", err))
+		case err != nil:
+			// The default runtime cannot run here: the edge still
+			// serves media, says so once, and fails what is placed here
+			// with the reason rather than leave it placed.
+			why := fmt.Sprintf("edge %s cannot run sessions: %v; fix that, set --runtime-state-dir, or start the edge with --runtime none", cfg.NodeID, err)
+			log.Error("this edge cannot run sessions; sessions placed here fail", "err", err,
+				"fix", "set --runtime-state-dir (runtime.state_dir) to a directory the instance user can pass through, or --runtime none")
+			e.rec = &refusingReconciler{node: cfg.NodeID, why: why, api: origins, log: log}
+		default:
+			e.rec = e.runner
 		}
-		e.rec = e.runner
+	}
+	if e.rec == nil && cfg.Runtime.Driver == DriverNone {
+		e.rec = &refusingReconciler{node: cfg.NodeID, api: origins, log: log,
+			why: fmt.Sprintf("edge %s runs no sessions (--runtime none): start it with --runtime process, or keep GPU sessions off it (--gpus none)", cfg.NodeID)}
 	}
 	if e.rec == nil {
-		e.rec = LogReconciler{Log: log}
+		e.rec = &LogReconciler{Log: log}
 	}
 	addrs := addrMap(cfg.Advertise, pool.Addr())
 	if msrv != nil {
 		addrs["metrics"] = metricsrv.AdvertiseAddr(cfg.Advertise.Metrics, msrv.Addr(), pool.Addr())
 	}
 	e.reg = registration(cfg, addrs, gpus, nic.Mbps)
+	if e.runner != nil {
+		e.reg.Runtimes = e.runner.Runtimes()
+	}
 	log.Info("edge starting", "gpus", len(gpus), "nic_mbps", nic.Mbps, "nic_iface", nic.Iface,
 		"gossip", pool.Addr(), "origins", cfg.Join)
 
@@ -233,6 +251,26 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	e.ctrlWG.Go(func() { e.registerLoop(e.ctrlCtx) })
 	e.ctrlWG.Go(func() { e.follow(e.ctrlCtx) })
 	return e, nil
+}
+
+// startRunner makes the session runtime: the process driver and the
+// runner over it.
+func (e *Edge) startRunner(cfg Config, origins *api.Client, hub *media.Hub, base *slog.Logger) error {
+	drvs, err := newDrivers(cfg, origins, base.With("node", cfg.NodeID))
+	if err != nil {
+		return err
+	}
+	e.runner, err = NewRunner(RunnerConfig{NodeID: cfg.NodeID, StopGrace: cfg.Runtime.StopGrace, IdleMinute: cfg.Runtime.IdleMinute},
+		RunnerDeps{API: origins, Drivers: drvs, Hub: hub, Logger: base})
+	if err != nil {
+		stopNow, cancel := context.WithCancel(context.Background())
+		cancel()
+		for _, d := range drvs {
+			_ = d.Close(stopNow)
+		}
+		return err
+	}
+	return nil
 }
 
 func poolConfig(cfg Config, meta gossip.Meta) gossip.Config {

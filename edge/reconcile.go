@@ -2,7 +2,12 @@ package edge
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/strata-edge/strata/api"
@@ -16,14 +21,23 @@ type Reconciler interface {
 	Reconcile(ctx context.Context, sessions []api.Session) error
 }
 
-// LogReconciler only logs what it is asked to run; it stands in until the
-// session runtime exists.
-type LogReconciler struct{ Log *slog.Logger }
+// LogReconciler stands in for the session runtime on an edge that runs
+// none (runtime.driver none, or an embedded edge without a state dir): it
+// logs the sessions assigned here when that set changes, and warns once,
+// at the first assignment, that they will not start here. The zero value
+// is ready; it must not be copied after first use.
+type LogReconciler struct {
+	Log *slog.Logger
 
-var _ Reconciler = LogReconciler{}
+	mu     sync.Mutex
+	last   string // the set last logged, to log changes only
+	warned bool
+}
 
-// Reconcile logs the desired sessions.
-func (r LogReconciler) Reconcile(_ context.Context, sessions []api.Session) error {
+var _ Reconciler = (*LogReconciler)(nil)
+
+// Reconcile logs the desired sessions if they changed.
+func (r *LogReconciler) Reconcile(_ context.Context, sessions []api.Session) error {
 	log := r.Log
 	if log == nil {
 		log = slog.Default()
@@ -32,7 +46,21 @@ func (r LogReconciler) Reconcile(_ context.Context, sessions []api.Session) erro
 	for i, s := range sessions {
 		ids[i] = s.ID + ":" + string(s.State)
 	}
-	log.Info("assignments changed", "component", "edge", "sessions", ids)
+	slices.Sort(ids)
+	key := strings.Join(ids, ",")
+	r.mu.Lock()
+	changed, warn := key != r.last, !r.warned && len(ids) > 0
+	r.last = key
+	r.warned = r.warned || warn
+	r.mu.Unlock()
+	if warn {
+		log.Warn("sessions are placed on this edge but it runs none: they stay placed and never start; " +
+			"run the edge with the process runtime (runtime.driver process, the default of strata edge) " +
+			"or keep GPU sessions off it (--gpus none)")
+	}
+	if changed {
+		log.Info("assignments changed", "sessions", ids)
+	}
 	return nil
 }
 
@@ -102,4 +130,51 @@ func (b *backoff) wait(ctx context.Context) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// refusingReconciler stands in for a runtime this edge cannot run (the
+// default one failed to start) or was told not to (runtime.driver none):
+// it reports each session placed here failed, once per placement, with
+// why and what to change, so the control plane applies the app's restart
+// policy (and its backoff) instead of the session staying placed.
+type refusingReconciler struct {
+	node, why string
+	api       *api.Client
+	log       *slog.Logger
+
+	mu       sync.Mutex
+	reported map[string]uint64 // session → the ModifyIndex reported failed
+}
+
+var _ Reconciler = (*refusingReconciler)(nil)
+
+// Reconcile reports the sessions newly placed here failed.
+func (r *refusingReconciler) Reconcile(ctx context.Context, sessions []api.Session) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.reported == nil {
+		r.reported = map[string]uint64{}
+	}
+	here := map[string]bool{}
+	for _, s := range sessions {
+		if s.State != api.StatePlaced || s.Reservation == nil || s.Reservation.NodeID != r.node {
+			continue
+		}
+		here[s.ID] = true
+		if r.reported[s.ID] == s.ModifyIndex {
+			continue
+		}
+		_, err := r.api.Sessions().ReportState(ctx, s.ID, api.SessionStateReport{NodeID: r.node, State: api.StateFailed, Reason: r.why})
+		if st := api.StatusOf(err); err != nil && (st < 400 || st >= 500 || st == http.StatusTooManyRequests) {
+			return fmt.Errorf("report session %s failed: %w", s.ID, err) // the follower retries
+		}
+		r.reported[s.ID] = s.ModifyIndex
+		r.log.Warn("session placed on this edge, which runs none: reported failed", "session", s.ID)
+	}
+	for id := range r.reported {
+		if !here[id] {
+			delete(r.reported, id)
+		}
+	}
+	return nil
 }

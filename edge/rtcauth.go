@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,28 +18,37 @@ import (
 // A relay token, good for pulling over MoQ, does not admit a WHEP viewer.
 func rtcAuthorizer(a *authz.Authorizer) webrtc.Authorizer {
 	return func(_ context.Context, tok string, ns media.Namespace, want webrtc.Role) (webrtc.Grant, error) {
-		if tok == "" {
-			return webrtc.Grant{}, authz.ErrNoToken
+		g, err := rtcAuthorize(a, tok, ns, want)
+		if errors.Is(err, token.ErrExpired) {
+			err = fmt.Errorf("%w: %w", webrtc.ErrTokenExpired, err)
 		}
-		if want == webrtc.RolePublisher {
-			c, err := a.Authorize(tok, ns, token.RolePublisher)
-			if err != nil {
-				return webrtc.Grant{}, err
-			}
-			return webrtc.Grant{Role: webrtc.RolePublisher, Issued: c.IssuedAt}, nil
-		}
-		c, err := a.Authorize(tok, ns, token.RoleViewer)
+		return g, err
+	}
+}
+
+// rtcAuthorize is rtcAuthorizer's decision.
+func rtcAuthorize(a *authz.Authorizer, tok string, ns media.Namespace, want webrtc.Role) (webrtc.Grant, error) {
+	if tok == "" {
+		return webrtc.Grant{}, authz.ErrNoToken
+	}
+	if want == webrtc.RolePublisher {
+		c, err := a.Authorize(tok, ns, token.RolePublisher)
 		if err != nil {
 			return webrtc.Grant{}, err
 		}
-		switch c.Role {
-		case token.RoleController:
-			return webrtc.Grant{Role: webrtc.RoleController}, nil
-		case token.RoleViewer:
-			return webrtc.Grant{Role: webrtc.RoleViewer}, nil
-		}
-		return webrtc.Grant{}, fmt.Errorf("%w: %s token cannot %s %s over WebRTC", authz.ErrUnauthorized, c.Role, want, ns)
+		return webrtc.Grant{Role: webrtc.RolePublisher, Issued: c.IssuedAt}, nil
 	}
+	c, err := a.Authorize(tok, ns, token.RoleViewer)
+	if err != nil {
+		return webrtc.Grant{}, err
+	}
+	switch c.Role {
+	case token.RoleController:
+		return webrtc.Grant{Role: webrtc.RoleController}, nil
+	case token.RoleViewer:
+		return webrtc.Grant{Role: webrtc.RoleViewer}, nil
+	}
+	return webrtc.Grant{}, fmt.Errorf("%w: %s token cannot %s %s over WebRTC", authz.ErrUnauthorized, c.Role, want, ns)
 }
 
 // nodeLookup reads a node's registration from the origins.

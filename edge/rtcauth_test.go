@@ -70,9 +70,19 @@ func TestRTCAuthorizer(t *testing.T) {
 		{"bound to another node", sign(token.RoleViewer, func(c *token.Claims) { c.Node = "edge-2" }), webrtc.RoleViewer, 0},
 		{"no token", "", webrtc.RoleViewer, 0},
 	}
+	// An expired token is refused as such, so the WHEP 401 can say so.
+	old := sign(token.RoleViewer, func(c *token.Claims) {
+		c.IssuedAt, c.ExpiresAt = time.Now().Add(-time.Hour), time.Now().Add(-time.Minute)
+	})
+	if _, err := authorize(context.Background(), old, ns, webrtc.RoleViewer); !errors.Is(err, webrtc.ErrTokenExpired) {
+		t.Errorf("expired token: %v, want webrtc.ErrTokenExpired", err)
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			g, err := authorize(context.Background(), tc.tok, ns, tc.want)
+			if err != nil && errors.Is(err, webrtc.ErrTokenExpired) {
+				t.Errorf("a valid token refused as expired: %v", err)
+			}
 			if tc.got == 0 {
 				if err == nil {
 					t.Fatalf("granted %s", g.Role)

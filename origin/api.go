@@ -206,7 +206,7 @@ func (o *Origin) wrap(rt route) fasthttp.RequestHandler {
 				o.writeError(ctx, api.Errorf(http.StatusForbidden, api.CodeForbidden, "%s may not call %s %s", who, rt.method, rt.path))
 				return
 			}
-			if wait, ok := o.limiter.allow(who.keyID, start); !ok {
+			if wait, ok := o.limiter.Allow(who.keyID, start); !ok {
 				e := api.Errorf(http.StatusTooManyRequests, api.CodeRateLimited, "rate limit of %.0f requests/s exceeded", o.cfg.API.RateLimit)
 				e.RetryAfter = int(wait/time.Second) + 1
 				o.writeError(ctx, e)

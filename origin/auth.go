@@ -2,10 +2,8 @@ package origin
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -13,6 +11,7 @@ import (
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/internal/auth"
 	"github.com/strata-edge/strata/internal/pki"
+	"github.com/strata-edge/strata/internal/ratelimit"
 	"github.com/strata-edge/strata/registry"
 )
 
@@ -119,88 +118,6 @@ func (o *Origin) authenticate(ctx *fasthttp.RequestCtx) (principal, error) {
 	return principal{keyID: k.ID, scope: k.Scope, tenantID: k.TenantID}, nil
 }
 
-// limiter is a token bucket per key (an API key, a client address),
-// local to this origin. Memory is bounded: at most maxKeys buckets, beyond
-// which buckets that have refilled (as good as absent) are dropped, and if
-// none has, new keys share one overflow bucket.
-type limiter struct {
-	rate    float64 // tokens per second; 0 disables
-	burst   float64
-	maxKeys int
-	mu      sync.Mutex
-	keys    map[string]*bucket
-	pruned  time.Time // last sweep for refilled buckets
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// overflowKey is the shared bucket of keys that found the limiter full.
-const overflowKey = "\x00overflow"
-
-func newLimiter(rate float64, burst int) *limiter {
-	if burst <= 0 {
-		burst = int(rate)
-	}
-	return &limiter{rate: rate, burst: float64(max(burst, 1)), maxKeys: 100000, keys: map[string]*bucket{}}
-}
-
-// allow takes a token for key, or says how long until one is available.
-func (l *limiter) allow(key string, now time.Time) (time.Duration, bool) {
-	if l.rate <= 0 {
-		return 0, true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.keys[key]
-	if b == nil {
-		b = l.add(key, now)
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), false
-	}
-	b.tokens--
-	return 0, true
-}
-
-// refund gives back a token allow took for key.
-func (l *limiter) refund(key string) {
-	if l.rate <= 0 {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b := l.keys[key]; b != nil {
-		b.tokens = min(l.burst, b.tokens+1)
-	}
-}
-
-// add makes a full bucket for key, making room first if the limiter is
-// full. The caller holds l.mu.
-func (l *limiter) add(key string, now time.Time) *bucket {
-	if len(l.keys) >= l.maxKeys && now.Sub(l.pruned) >= time.Second {
-		l.pruned = now
-		for k, b := range l.keys {
-			if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
-				delete(l.keys, k)
-			}
-		}
-	}
-	if len(l.keys) >= l.maxKeys {
-		key = overflowKey
-		if b := l.keys[key]; b != nil {
-			return b
-		}
-	}
-	b := &bucket{tokens: l.burst, last: now}
-	l.keys[key] = b
-	return b
-}
-
 // leaderAccepted reports whether the leader's answer to a forwarded
 // request shows that it accepted the credentials: not a refusal (401),
 // not its own failure limit (429, which must not refill this origin's
@@ -209,21 +126,14 @@ func leaderAccepted(status int) bool {
 	return status < 500 && status != http.StatusUnauthorized && status != http.StatusTooManyRequests
 }
 
-// clientKey is the failed-authentication bucket of the connecting address:
-// an IPv4 address, or the /64 of an IPv6 one (one host usually holds a
-// whole /64, so single addresses would not bound an attacker).
-func clientKey(ctx *fasthttp.RequestCtx) string {
-	ip := ctx.RemoteIP()
-	if ip4 := ip.To4(); ip4 != nil {
-		return string(ip4)
-	}
-	return string(ip.Mask(net.CIDRMask(64, 128)))
-}
+// clientKey is the failed-authentication bucket of the connecting
+// address (ratelimit.AddrKey).
+func clientKey(ctx *fasthttp.RequestCtx) string { return ratelimit.AddrKey(ctx.RemoteIP()) }
 
 // limitFailure takes a failed-authentication token from the bucket of
 // the client address key, or returns the 429 to answer when it is empty.
 func (o *Origin) limitFailure(key string, now time.Time) *api.Error {
-	wait, ok := o.authFails.allow(key, now)
+	wait, ok := o.authFails.Allow(key, now)
 	if ok {
 		return nil
 	}
@@ -248,7 +158,7 @@ func (o *Origin) authFailed(ctx *fasthttp.RequestCtx, err error, now time.Time) 
 		// The key may be newer than this follower's state.
 		o.forward(ctx, principal{})
 		if leaderAccepted(ctx.Response.StatusCode()) {
-			o.authFails.refund(key)
+			o.authFails.Refund(key)
 			return
 		}
 		o.metrics.authFailures.WithLabelValues("forwarded").Inc()

@@ -23,6 +23,7 @@ import (
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/poll"
+	"github.com/strata-edge/strata/internal/promtest"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/origin"
 	"github.com/strata-edge/strata/origin/controller"
@@ -129,7 +130,9 @@ func asEdge(id string) testcluster.EdgeSpec {
 }
 
 // promServer is a Debian prometheus process the test can kill and start
-// again on the same port and storage.
+// again on the same port and storage (promtest.Start picks a new port
+// each time, and the origins are configured with the address before
+// Prometheus first starts).
 type promServer struct {
 	t         *testing.T
 	bin, addr string
@@ -170,7 +173,7 @@ func (p *promServer) kill() {
 // while the provider is adding a node and the new leader adds nothing
 // twice.
 func TestAutoscalerEndToEnd(t *testing.T) {
-	promPath := promBinary(t, "prometheus")
+	promPath, _ := promtest.Programs(t)
 	dir := t.TempDir()
 	ports, err := netutil.FreeLoopbackAddrs(1)
 	if err != nil {

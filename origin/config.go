@@ -37,8 +37,19 @@ type Config struct {
 	// Metrics: /metrics on the API listener by default, or on
 	// metrics.addr; metrics.token (or token_file) requires a bearer token.
 	Metrics metricsrv.Config `yaml:"metrics"`
+	// Restart is the backoff before a session whose instance failed is
+	// placed again.
+	Restart RestartConfig `yaml:"restart"`
 	// Autoscale is the leader's autoscaler (off unless enabled).
 	Autoscale AutoscaleConfig `yaml:"autoscale"`
+}
+
+// RestartConfig shapes the restart backoff: the first restart after a
+// failure waits about Backoff (default 1s), each further one twice as
+// long up to MaxBackoff (default 1m), with ±20% jitter.
+type RestartConfig struct {
+	Backoff    time.Duration `yaml:"backoff"`
+	MaxBackoff time.Duration `yaml:"max_backoff"`
 }
 
 // APIConfig configures the REST listener.
@@ -139,6 +150,10 @@ func (c *Config) setDefaults() {
 func (c *Config) Validate() error {
 	bad := func(key, why string) error { return fmt.Errorf("%w: %s: %s", registry.ErrInvalid, key, why) }
 	switch {
+	case c.Restart.Backoff < 0:
+		return bad("restart.backoff", "must not be negative")
+	case c.Restart.MaxBackoff < 0:
+		return bad("restart.max_backoff", "must not be negative")
 	case c.NodeID == "":
 		return bad("node_id", "required")
 	case len(c.NodeID) > 64:

@@ -3,6 +3,8 @@ package origin
 import (
 	"errors"
 	"net/http"
+	"path"
+	"slices"
 	"time"
 
 	"github.com/strata-edge/strata/api"
@@ -38,6 +40,9 @@ func validateApp(b *api.AppSpec) error {
 	if b.EgressMbps == 0 {
 		b.EgressMbps = 10
 	}
+	if b.PullPolicy == "" && b.Runtime != api.RuntimeProcess {
+		b.PullPolicy = api.PullIfMissing
+	}
 	if err := firstErr(
 		oneOf("runtime", b.Runtime, api.Runtimes),
 		oneOf("idle_policy", b.IdlePolicy, api.IdlePolicies),
@@ -48,7 +53,9 @@ func validateApp(b *api.AppSpec) error {
 		checkRange("idle_minutes", b.IdleMinutes, api.MaxIdleMinutes),
 		checkRange("cpu_millis", b.CPUMillis, api.MaxCPUMillis),
 		checkRange("memory_mb", b.MemoryMB, api.MaxMemoryMB),
+		checkRange("shm_mb", b.ShmMB, api.MaxShmMB),
 		checkLabels("env", b.Env),
+		validateContainerFields(b),
 	); err != nil {
 		return err
 	}
@@ -57,19 +64,39 @@ func validateApp(b *api.AppSpec) error {
 		return badRequest("command: required for the process runtime")
 	case b.Runtime != api.RuntimeProcess && b.Image == "":
 		return badRequest("image: required for the %s runtime", b.Runtime)
-	case len(b.Command) > 64:
-		return badRequest("command: at most 64 arguments")
+	case len(b.Command)+len(b.Args) > 64:
+		return badRequest("command, args: at most 64 arguments together")
 	case b.CPUMillis > 0 && b.CPUMillis < api.MinCPUMillis:
 		return badRequest("cpu_millis: at least %d when set", api.MinCPUMillis)
 	case b.IdlePolicy != api.IdleNone && b.IdleMinutes == 0:
 		return badRequest("idle_minutes: required when idle_policy is %s", b.IdlePolicy)
 	}
-	for _, a := range b.Command {
+	for _, a := range append(slices.Clone(b.Command), b.Args...) {
 		if len(a) > 4096 {
-			return badRequest("command: arguments are at most 4096 bytes")
+			return badRequest("command, args: arguments are at most 4096 bytes")
 		}
 	}
 	return nil
+}
+
+// validateContainerFields checks the fields only container runtimes use:
+// the process runtime has no image to pull and no volume to mount.
+func validateContainerFields(b *api.AppSpec) error {
+	if b.Runtime == api.RuntimeProcess {
+		switch {
+		case b.Volume != "":
+			return badRequest("volume: only for the docker and kubernetes runtimes")
+		case b.PullPolicy != "":
+			return badRequest("pull_policy: only for the docker and kubernetes runtimes")
+		case b.ShmMB != 0:
+			return badRequest("shm_mb: only for the docker and kubernetes runtimes")
+		}
+		return nil
+	}
+	if b.Volume != "" && (!path.IsAbs(b.Volume) || path.Clean(b.Volume) != b.Volume || b.Volume == "/" || len(b.Volume) > 4096) {
+		return badRequest("volume: %q is not a clean absolute path below /", truncate(b.Volume, 80))
+	}
+	return oneOf("pull_policy", b.PullPolicy, api.PullPolicies)
 }
 
 // ownerTenant decides which tenant a new object belongs to: a tenant key's
@@ -105,6 +132,7 @@ func (o *Origin) createApp(c *call) (int, any, error) {
 		Command: b.Command, Image: b.Image, Env: b.Env, GPUs: b.GPUs, GPUModel: b.GPUModel,
 		GPUMemoryMB: b.GPUMemoryMB, EgressMbps: b.EgressMbps, IdlePolicy: string(b.IdlePolicy),
 		IdleMinutes: b.IdleMinutes, RestartPolicy: string(b.RestartPolicy), CPUMillis: b.CPUMillis, MemoryMB: b.MemoryMB,
+		Args: b.Args, ShmMB: b.ShmMB, Volume: b.Volume, PullPolicy: string(b.PullPolicy),
 		Meta: registry.Meta{CreatedAt: now},
 	}
 	v, err := o.reg.Apply(c.cx, &registry.CreateApp{App: a})

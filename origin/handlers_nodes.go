@@ -2,6 +2,7 @@ package origin
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/strata-edge/strata/api"
@@ -34,6 +35,15 @@ func (o *Origin) registerNode(c *call) (int, any, error) {
 	if err := checkLabels("addrs", b.Addrs); err != nil {
 		return 0, nil, err
 	}
+	var runtimes []string
+	for _, r := range b.Runtimes {
+		if err := oneOf("runtimes", r, api.Runtimes); err != nil {
+			return 0, nil, err
+		}
+		if !slices.Contains(runtimes, string(r)) {
+			runtimes = append(runtimes, string(r))
+		}
+	}
 	seen := map[int64]bool{}
 	for _, g := range b.GPUs {
 		if g.Index < 0 || seen[g.Index] || g.MemoryMB <= 0 || len(g.Model) > maxNameLen || len(g.UUID) > maxNameLen {
@@ -52,7 +62,7 @@ func (o *Origin) registerNode(c *call) (int, any, error) {
 	}
 	n := registry.Node{
 		ID: b.ID, Role: registry.RoleEdge, Region: b.Region, Zone: b.Zone, Addrs: b.Addrs, Labels: b.Labels,
-		GPUs: fromAPIGPUs(b.GPUs), NICMbps: b.NICMbps, State: registry.NodeAlive, Reason: "registered",
+		GPUs: fromAPIGPUs(b.GPUs), NICMbps: b.NICMbps, Runtimes: runtimes, State: registry.NodeAlive, Reason: "registered",
 		Meta: registry.Meta{UpdatedAt: time.Now().UTC()},
 	}
 	if b.Lat != nil {

@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,9 +16,6 @@ import (
 	"github.com/strata-edge/strata/placement"
 	"github.com/strata-edge/strata/registry"
 )
-
-// viewerTokenTTL bounds how long a playback URL works.
-const viewerTokenTTL = 15 * time.Minute
 
 // addViewer routes a viewer to the closest edge that can carry the
 // session's bitrate (preferring edges already relaying it) and signs a
@@ -39,6 +37,10 @@ func (o *Origin) addViewer(c *call) (int, any, error) {
 	if b.Lat != nil && !validLocation(*b.Lat, *b.Lon) {
 		return 0, nil, badRequest("lat, lon: out of range")
 	}
+	if err := checkRange("ttl_seconds", b.TTLSeconds, api.MaxViewerTTLSeconds); err != nil {
+		return 0, nil, err
+	}
+	ttl := time.Duration(cmp.Or(b.TTLSeconds, api.MaxViewerTTLSeconds)) * time.Second
 	if s.Reservation == nil {
 		return 0, nil, noEdgeYet(s)
 	}
@@ -71,7 +73,7 @@ func (o *Origin) addViewer(c *call) (int, any, error) {
 	if b.Controller {
 		role = token.RoleController
 	}
-	exp := now.Add(viewerTokenTTL)
+	exp := now.Add(ttl)
 	tok, err := token.Sign(key.Private, key.ID, token.Claims{
 		Issuer: "strata", Tenant: s.TenantID, Session: s.ID, Role: role, Node: d.EdgeID,
 		IssuedAt: now, NotBefore: now.Add(-time.Minute), ExpiresAt: exp,
@@ -109,6 +111,7 @@ func (o *Origin) explainPlacement(c *call) (int, any, error) {
 			return 0, nil, notFound("app", app)
 		}
 		req.GPUs, req.GPUModel, req.GPUMemoryMB, req.EgressMbps = int(a.GPUs), a.GPUModel, a.GPUMemoryMB, a.EgressMbps
+		req.Runtime = a.Runtime
 	}
 	ints := []struct {
 		name string

@@ -50,6 +50,7 @@ import (
 	"github.com/strata-edge/strata/internal/logging"
 	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/pki"
+	"github.com/strata-edge/strata/internal/ratelimit"
 	"github.com/strata-edge/strata/origin/controller"
 	"github.com/strata-edge/strata/registry"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -70,9 +71,9 @@ type Origin struct {
 	reg     *registry.Registry
 	prom    *prometheus.Registry
 	metrics *apiMetrics
-	limiter *limiter
+	limiter *ratelimit.Limiter
 	// authFails limits failed authentications per client address.
-	authFails *limiter
+	authFails *ratelimit.Limiter
 	peers     *peerClients
 	server    *fasthttp.Server
 	pool      *gossip.Pool
@@ -131,8 +132,8 @@ func New(cfg Config, deps Deps) (*Origin, error) {
 	log = log.With("node", cfg.NodeID)
 	o := &Origin{cfg: cfg, log: log.With("component", "origin"), baseLog: log, prom: newPromRegistry(), peers: newPeerClients(), opened: make(chan struct{})}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
-	o.limiter = newLimiter(cfg.API.RateLimit, cfg.API.RateBurst)
-	o.authFails = newLimiter(cfg.API.AuthFailRate, cfg.API.AuthFailBurst)
+	o.limiter = ratelimit.New(cfg.API.RateLimit, cfg.API.RateBurst)
+	o.authFails = ratelimit.New(cfg.API.AuthFailRate, cfg.API.AuthFailBurst)
 	m, err := newAPIMetrics(o.prom)
 	if err != nil {
 		return nil, err

@@ -589,6 +589,21 @@ func TestPlacementClusterCapacity(t *testing.T) {
 		if !strings.HasPrefix(v.Edge, "edge-") || v.Token == "" || v.Role == "" {
 			t.Fatalf("viewer answer %+v", v)
 		}
+		// A viewer token lives 15 minutes, or less when asked.
+		if d := time.Until(v.ExpiresAt); d < 14*time.Minute || d > 15*time.Minute {
+			t.Errorf("default viewer token expires in %s, want 15 min", d)
+		}
+		lat, lon := 48.5, 2.0
+		short, err := c.Client().Sessions().Viewer(ctx, placed, api.ViewerRequest{Lat: &lat, Lon: &lon, TTLSeconds: 60})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Until(short.ExpiresAt); d < 50*time.Second || d > time.Minute {
+			t.Errorf("ttl_seconds 60: token expires in %s", d)
+		}
+		if _, err := c.Client().Sessions().Viewer(ctx, placed, api.ViewerRequest{TTLSeconds: api.MaxViewerTTLSeconds + 1}); !api.IsCode(err, api.CodeInvalidArgument) {
+			t.Errorf("ttl_seconds over the maximum: %v, want invalid_argument", err)
+		}
 		var ex *api.PlacementExplanation
 		retryAPI(t, func() (err error) {
 			ex, err = c.Client().ExplainPlacement(ctx, api.PlacementQuery{AppID: f.app})

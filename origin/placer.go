@@ -16,7 +16,8 @@ func (o *Origin) openControllers() error {
 	if err != nil {
 		return err
 	}
-	lifecycle, err := controller.NewLifecycle(controller.LifecycleDeps{Store: o.reg, Placement: placer, Log: o.baseLog})
+	lifecycle, err := controller.NewLifecycle(controller.LifecycleDeps{Store: o.reg, Placement: placer, Log: o.baseLog,
+		RestartBackoff: o.cfg.Restart.Backoff, RestartBackoffMax: o.cfg.Restart.MaxBackoff})
 	if err != nil {
 		return err
 	}

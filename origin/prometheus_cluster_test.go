@@ -1,18 +1,14 @@
 package origin_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -21,27 +17,12 @@ import (
 	"time"
 
 	"github.com/strata-edge/strata/api"
-	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/poll"
+	"github.com/strata-edge/strata/internal/promtest"
 	"github.com/strata-edge/strata/internal/testcluster"
 	"github.com/strata-edge/strata/origin"
 )
-
-// promBinary finds a program of Debian's prometheus package, or skips the
-// test when it is not installed; with CI=true (where .ci/run installs the
-// package) a missing program fails instead.
-func promBinary(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found (Debian package prometheus): %v", name, err)
-		}
-		t.Skipf("%s not found (install Debian's prometheus package): %v", name, err)
-	}
-	return p
-}
 
 // sdTargets fetches GET /v1/prometheus/targets with token.
 func sdTargets(hc *http.Client, apiAddr, token string) (int, []api.PrometheusTargetGroup, error) {
@@ -85,7 +66,7 @@ func caClient(t *testing.T, caFile string) *http.Client {
 // finds every origin and edge and scrapes each with up == 1; and every
 // node kind's /metrics passes `promtool check metrics`.
 func TestPrometheusScrapesWholeCluster(t *testing.T) {
-	promPath, promtool := promBinary(t, "prometheus"), promBinary(t, "promtool")
+	promPath, promtool := promtest.Programs(t)
 	dir := t.TempDir()
 	c, err := testcluster.Start(testcluster.Options{Origins: 2, Dir: filepath.Join(dir, "cluster")})
 	if err != nil {
@@ -158,10 +139,8 @@ func TestPrometheusScrapesWholeCluster(t *testing.T) {
 				}
 			}
 		}
-		cmd := exec.Command(promtool, "check", "metrics")
-		cmd.Stdin = strings.NewReader(body)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("%s: promtool check metrics: %v\n%s", tg.Labels["node"], err, out)
+		if err := promtest.CheckMetrics(promtool, body); err != nil {
+			t.Errorf("%s: %v", tg.Labels["node"], err)
 		}
 	}
 
@@ -172,8 +151,7 @@ func TestPrometheusScrapesWholeCluster(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(c.AdminToken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfgFile := filepath.Join(dir, "prometheus.yml")
-	cfg := fmt.Sprintf(`global:
+	srv, err := promtest.Start(promPath, dir, fmt.Sprintf(`global:
   scrape_interval: 1s
 scrape_configs:
   - job_name: strata
@@ -185,37 +163,25 @@ scrape_configs:
         refresh_interval: 1s
         authorization: {type: Bearer, credentials_file: %[3]q}
         tls_config: {ca_file: %[1]q, server_name: %[4]s}
-`, caFile, sdAddr, tokenFile, pki.ServerName)
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ports, err := netutil.FreeLoopbackAddrs(1)
+`, caFile, sdAddr, tokenFile, pki.ServerName))
 	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	cmd := exec.Command(promPath, "--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
-		"--web.listen-address="+ports[0], "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
 		if t.Failed() {
-			if resp, err := http.Get("http://" + ports[0] + "/api/v1/targets"); err == nil {
+			if resp, err := http.Get("http://" + srv.Addr + "/api/v1/targets"); err == nil {
 				b, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				t.Logf("prometheus targets: %.3000s", b)
 			}
 		}
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
+		srv.Close()
 		if t.Failed() {
-			t.Logf("prometheus log:\n%.5000s", logs.String())
+			t.Logf("prometheus log:\n%.5000s", srv.Logs())
 		}
 	}()
 	poll.For(t, 45*time.Second, 250*time.Millisecond, func() error {
-		up, err := queryUp(ports[0])
+		up, err := queryUp(srv)
 		if err != nil {
 			return err
 		}
@@ -249,33 +215,15 @@ func scrapeTLS(t *testing.T, hc *http.Client, addr string) string {
 	return string(b)
 }
 
-// queryUp asks Prometheus' HTTP API for up, by node label.
-func queryUp(addr string) (map[string]string, error) {
-	resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(`up{job="strata"}`))
+// queryUp asks Prometheus for up, by node label.
+func queryUp(srv *promtest.Server) (map[string]string, error) {
+	res, err := srv.Query(`up{job="strata"}`)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	var r struct {
-		Status string `json:"status"`
-		Data   struct {
-			Result []struct {
-				Metric map[string]string `json:"metric"`
-				Value  []any             `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return nil, err
-	}
-	if r.Status != "success" {
-		return nil, errors.New("query up: status " + r.Status)
-	}
 	up := map[string]string{}
-	for _, s := range r.Data.Result {
-		if len(s.Value) == 2 {
-			up[s.Metric["node"]], _ = s.Value[1].(string)
-		}
+	for _, s := range res {
+		up[s.Metric["node"]] = s.Value
 	}
 	return up, nil
 }

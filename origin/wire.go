@@ -41,7 +41,8 @@ func toAPIApp(a *registry.App) api.App {
 		Command: a.Command, Image: a.Image, Env: a.Env, GPUs: a.GPUs, GPUModel: a.GPUModel,
 		GPUMemoryMB: a.GPUMemoryMB, EgressMbps: a.EgressMbps, IdlePolicy: api.IdlePolicy(a.IdlePolicy),
 		IdleMinutes: a.IdleMinutes, RestartPolicy: api.RestartPolicy(a.RestartPolicy), CPUMillis: a.CPUMillis, MemoryMB: a.MemoryMB,
-		Meta: toAPIMeta(a.Meta),
+		ContainerFields: api.ContainerFields{Args: a.Args, ShmMB: a.ShmMB, Volume: a.Volume, PullPolicy: api.PullPolicy(a.PullPolicy)},
+		Meta:            toAPIMeta(a.Meta),
 	}
 }
 
@@ -51,7 +52,7 @@ func toAPISession(s *registry.Session) api.Session {
 		Reason: s.Reason, Region: s.Region, Lat: s.Lat, Lon: s.Lon, HasLocation: s.HasLocation,
 		Labels: s.Labels, GPUs: s.GPUs, GPUModel: s.GPUModel, GPUMemoryMB: s.GPUMemoryMB,
 		EgressMbps: s.EgressMbps, Placements: s.Placements, StateChangedAt: s.StateChangedAt,
-		Meta: toAPIMeta(s.Meta),
+		RetryAt: s.RetryAt, Meta: toAPIMeta(s.Meta),
 	}
 	if s.Source != registry.SourceUnknown {
 		out.Source, out.SourceChangedAt = api.SessionSource(s.Source.String()), s.SourceChangedAt
@@ -82,6 +83,9 @@ func toAPINode(n *registry.Node) api.Node {
 	}
 	for _, g := range n.GPUs {
 		out.GPUs = append(out.GPUs, api.GPU{Index: g.Index, UUID: g.UUID, Model: g.Model, MemoryMB: g.MemoryMB})
+	}
+	for _, r := range n.Runtimes {
+		out.Runtimes = append(out.Runtimes, api.Runtime(r))
 	}
 	return out
 }

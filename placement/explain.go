@@ -24,12 +24,13 @@ const (
 	FilterGPUCount            // "gpu_count": fewer matching GPUs than requested
 	FilterGPUMemory           // "gpu_memory": not enough GPUs with free memory
 	FilterQuota               // "tenant_quota": the tenant's quota is exhausted
+	FilterRuntime             // "runtime": the node does not offer Request.Runtime
 	NumFilters                // number of Filter values, for FilterCounts
 )
 
 var filterNames = [NumFilters]string{
 	"pass", "not_alive", "draining", "region", "labels", "anti_affinity",
-	"nic_headroom", "gpu_model", "gpu_count", "gpu_memory", "tenant_quota",
+	"nic_headroom", "gpu_model", "gpu_count", "gpu_memory", "tenant_quota", "runtime",
 }
 
 // String returns the stable name of the filter.

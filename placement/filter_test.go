@@ -221,3 +221,32 @@ func TestNoCapacityExplains(t *testing.T) {
 		t.Fatalf("JSON %s lacks %s", js, want)
 	}
 }
+
+// TestRuntimeFilter: a node that does not offer the session's runtime
+// driver is rejected under the "runtime" filter, and the one that does
+// wins even though it is farther.
+func TestRuntimeFilter(t *testing.T) {
+	near := node("near", "eu-west", paris.Lat, paris.Lon)
+	near.Runtimes = []string{"process"}
+	far := node("far", "eu-west", paris.Lat+5, paris.Lon)
+	far.Runtimes = []string{"process", "docker"}
+	bare := node("bare", "eu-west", paris.Lat, paris.Lon+0.1) // offers none
+	snap := &Snapshot{Nodes: []Node{near, far, bare}}
+	d, err := Place(snap, Request{Tenant: "t", GPUs: 1, EgressMbps: 10, Requester: at(paris), Runtime: "docker", Explain: true})
+	if err != nil || d.NodeID != "far" {
+		t.Fatalf("docker: node %q, err %v; want far", d.NodeID, err)
+	}
+	if got := d.Explanation.RejectedByName()["runtime"]; got != 2 {
+		t.Fatalf("runtime rejections = %d, want 2 (%s)", got, d.Explanation.Summary())
+	}
+	if d, err := Place(snap, Request{Tenant: "t", GPUs: 1, EgressMbps: 10, Requester: at(paris), Runtime: "process"}); err != nil || d.NodeID != "near" {
+		t.Fatalf("process: node %q, err %v; want near", d.NodeID, err)
+	}
+	d, err = Place(snap, Request{Tenant: "t", GPUs: 1, EgressMbps: 10, Requester: at(paris), Runtime: "kubernetes", Explain: true})
+	if !errors.Is(err, ErrNoCapacity) || d.Explanation.Rejected[FilterRuntime] != 3 {
+		t.Fatalf("kubernetes: err %v, %s; want all 3 rejected by runtime", err, d.Explanation.Summary())
+	}
+	if FilterRuntime.String() != "runtime" {
+		t.Fatalf("name %q", FilterRuntime)
+	}
+}

@@ -99,6 +99,9 @@ type Node struct {
 	Location Location
 	// Labels are matched by equality against Request.Labels.
 	Labels map[string]string
+	// Runtimes are the runtime drivers the node offers (e.g. "process",
+	// "docker"), matched against Request.Runtime.
+	Runtimes []string
 
 	State NodeState
 	// Draining nodes keep their sessions and viewers but get no new ones.

@@ -133,6 +133,8 @@ func (q *query) scanNodes(snap *Snapshot, p *prepared, o *origin, ex *Explanatio
 		memMB       = q.gpu.memMB
 		model       = q.gpu.model
 		constrained = q.hasRegions || len(q.labels) > 0 || len(q.avoid) > 0
+		hasRuntime  = q.hasRuntime
+		runtimeBit  = q.runtime
 		geo         = o.hasLoc
 		ox, oy, oz  = o.x, o.y, o.z
 		odim        = o.dim
@@ -158,7 +160,8 @@ func (q *query) scanNodes(snap *Snapshot, p *prepared, o *origin, ex *Explanatio
 		fl := np.flags
 		bad := b2u(fl&flagAlive == 0)<<FilterNotAlive |
 			b2u(fl&flagEligible == 0)<<FilterDraining |
-			b2u(int64(np.egressFree) < egress)<<FilterNICHeadroom
+			b2u(int64(np.egressFree) < egress)<<FilterNICHeadroom |
+			b2u(hasRuntime && np.runtimes&runtimeBit == 0)<<FilterRuntime
 		if constrained && fl&flagEligible != 0 {
 			bad |= 1 << q.constraint(p, i, np) // bit 0 (pass) is masked below
 		}

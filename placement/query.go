@@ -17,6 +17,10 @@ type query struct {
 	labels     []labelID // required labels, interned; the hot loop compares ints
 	noLabels   bool      // a required pair exists on no node at all
 	avoid      []int32   // sorted node indices
+	// hasRuntime: nodes must offer the runtime whose bit is runtime (0
+	// when no node offers it: all fail).
+	hasRuntime bool
+	runtime    uint8
 	egress     int64
 	gpu        gpuQuery
 	policy     Policy
@@ -44,6 +48,9 @@ func newQuery(p *prepared, r *Request) query {
 		}
 	}
 	slices.Sort(q.avoid)
+	if r.Runtime != "" {
+		q.hasRuntime, q.runtime = true, p.runtimes[r.Runtime]
+	}
 	return q
 }
 

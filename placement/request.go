@@ -68,6 +68,9 @@ type Request struct {
 	Regions []string
 	// Labels must all be present with equal values on the node.
 	Labels map[string]string
+	// Runtime, when set, is the runtime driver the session needs: nodes
+	// whose Runtimes lack it are rejected (FilterRuntime).
+	Runtime string
 	// AvoidNodes lists node IDs that must not be chosen (anti-affinity),
 	// e.g. the nodes already hosting other sessions of the same group.
 	// Unknown IDs are ignored.

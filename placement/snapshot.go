@@ -158,6 +158,7 @@ type nodePrep struct {
 	wholeFree  int16 // GPUs with nothing reserved
 	flags      uint8
 	dim        uint8 // Vivaldi dimensionality, 0 without a coordinate
+	runtimes   uint8 // bit per interned runtime the node offers
 }
 
 // nodeCold is the rest of a node's prepared view.
@@ -183,17 +184,20 @@ type labelID struct{ key, value int32 }
 
 // prepared holds everything Prepare derives from the nodes.
 type prepared struct {
-	n        int
-	base     *Node // &Nodes[0] when prepared: detects a replaced Nodes slice
-	nodes    []nodePrep
-	cold     []nodeCold
-	gpus     []gpuPrep
-	labels   []labelID
-	byID     map[string]int32
-	keys     map[string]int32 // interned label keys
-	values   map[string]int32 // interned label values
-	regions  map[string]int32
-	models   map[string]int32
+	n       int
+	base    *Node // &Nodes[0] when prepared: detects a replaced Nodes slice
+	nodes   []nodePrep
+	cold    []nodeCold
+	gpus    []gpuPrep
+	labels  []labelID
+	byID    map[string]int32
+	keys    map[string]int32 // interned label keys
+	values  map[string]int32 // interned label values
+	regions map[string]int32
+	models  map[string]int32
+	// runtimes interns runtime names to a bit of nodePrep.runtimes; only
+	// the first maxRuntimes names get one (there are three).
+	runtimes map[string]uint8
 	relayers map[string][]int32
 	index    *geoIndex
 }
@@ -215,6 +219,7 @@ func (s *Snapshot) Prepare() error {
 		models:   make(map[string]int32),
 		keys:     make(map[string]int32),
 		values:   make(map[string]int32),
+		runtimes: make(map[string]uint8),
 		relayers: make(map[string][]int32),
 	}
 	total := 0
@@ -257,6 +262,9 @@ func (s *Snapshot) Prepare() error {
 		nc.labelOff, nc.labelN = int32(len(p.labels)), int32(len(nd.Labels))
 		for k, v := range nd.Labels { // order irrelevant: matching scans all
 			p.labels = append(p.labels, labelID{intern(p.keys, k), intern(p.values, v)})
+		}
+		for _, rt := range nd.Runtimes {
+			np.runtimes |= p.runtimeBit(rt)
 		}
 		seg := p.gpus[np.gpuOff : np.gpuOff+int32(np.gpuN)]
 		for g := range nd.GPUs {
@@ -387,6 +395,7 @@ func (s *Snapshot) Clone() *Snapshot {
 		n := s.Nodes[i]
 		n.GPUs = slices.Clone(n.GPUs)
 		n.Relaying = slices.Clone(n.Relaying)
+		n.Runtimes = slices.Clone(n.Runtimes)
 		if n.Labels != nil {
 			l := make(map[string]string, len(n.Labels))
 			for k, v := range n.Labels {
@@ -412,6 +421,22 @@ func (s *Snapshot) Clone() *Snapshot {
 func validLocation(l Location) bool {
 	return l.Known && l.Lat >= -90 && l.Lat <= 90 && l.Lon >= -180 && l.Lon <= 180 &&
 		!math.IsNaN(l.Lat) && !math.IsNaN(l.Lon)
+}
+
+// maxRuntimes is how many runtime names nodePrep.runtimes has bits for.
+const maxRuntimes = 8
+
+// runtimeBit interns a runtime name; 0 when all bits are taken.
+func (p *prepared) runtimeBit(name string) uint8 {
+	if b, ok := p.runtimes[name]; ok {
+		return b
+	}
+	if len(p.runtimes) >= maxRuntimes {
+		return 0
+	}
+	b := uint8(1) << len(p.runtimes)
+	p.runtimes[name] = b
+	return b
 }
 
 // nodeLabels returns node i's interned labels.

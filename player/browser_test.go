@@ -88,6 +88,11 @@ func TestBrowserPlayer(t *testing.T) {
 		if s.Transport == nil || *s.Transport != "moq" || s.State != "playing" {
 			t.Fatalf("transport %v state %s", s.Transport, s.State)
 		}
+		// The browser offers moqt-18 (WT-Available-Protocols) and the
+		// edge, which speaks it, chooses it.
+		if s.MoQDraft == nil || *s.MoQDraft != 18 {
+			t.Fatalf("negotiated MoQ draft %v, want 18", derefI(s.MoQDraft))
+		}
 		t.Logf("moq: first frame %.0f ms, glass-to-glass p50 %.0f ms p99 %.0f ms, %d frames decoded, %d rendered, %d dropped",
 			*s.FirstFrameMs, *s.GlassToGlassP50Ms, deref(s.GlassToGlassP99Ms), s.FramesDecoded, s.FramesRendered, s.FramesDropped)
 		png, err := tab.Screenshot()
@@ -108,6 +113,22 @@ func TestBrowserPlayer(t *testing.T) {
 		ev, err := tab.WaitJSON(10*time.Second, `JSON.stringify(window.__ev)`, func(m map[string]any) bool { return m["playing"] != nil && m["stats"] != nil })
 		if err != nil || ev["stopped"] != "idle" || ev["error"] != nil {
 			t.Fatalf("events after stop/play: %v %v", err, ev)
+		}
+	})
+
+	// A player told to offer only draft 14 (as an older player would)
+	// gets it through SETUP, with no WebTransport protocol.
+	t.Run("moq-draft-14", func(t *testing.T) {
+		tab := openPlaying(t, b, false, rig.EmbedURL(viewer.Token))
+		if err := tab.Eval(`(() => { const p = document.querySelector("strata-player"); p.stop();
+			p.setAttribute("moq-drafts", "14"); p.play(); })()`); err != nil {
+			t.Fatal(err)
+		}
+		s, err := tab.WaitStats(15*time.Second, func(s *playertest.Stats) bool {
+			return s.State == "error" || (s.MoQDraft != nil && *s.MoQDraft == 14 && s.FramesDecoded >= 30)
+		})
+		if err != nil || s.State == "error" {
+			t.Fatalf("draft 14 playback: %v %+v", err, s)
 		}
 	})
 
@@ -302,6 +323,13 @@ func contains(s, sub string) bool {
 }
 
 func deref(p *float64) float64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+func derefI(p *int) int {
 	if p == nil {
 		return -1
 	}

@@ -17,6 +17,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -105,7 +106,21 @@ func (h *handler) script(w http.ResponseWriter, r *http.Request) {
 // embedData fills the embed page.
 type embedData struct {
 	Session, Token, MoQURL, CertHash string
+	// Refresh is where the page gets a new token when its own expires
+	// (RefreshParam); empty asks the embedding page, if any.
+	Refresh string
 }
+
+// RefreshParam names the embed page's query parameter with a URL that
+// answers a POST with a new viewer token for the session: JSON with a
+// "token" field (the origin's viewer answer has one) or the bare token.
+// Without it, a framed page asks its parent with postMessage
+// ({type: "strata-token-expired", session}) and takes the token of a
+// {type: "strata-token", token} message from it.
+const RefreshParam = "refresh"
+
+// maxRefreshURL bounds RefreshParam.
+const maxRefreshURL = 2048
 
 var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -116,6 +131,29 @@ var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
 <script src="/player.js"></script>
 </head><body>
 <strata-player id="player" session="{{.Session}}" token="{{.Token}}"{{if .MoQURL}} src="{{.MoQURL}}"{{end}}{{if .CertHash}} cert-hash="{{.CertHash}}"{{end}} controls stats autoplay></strata-player>
+<script>
+(() => {
+  const p = document.getElementById("player");
+  const refresh = {{.Refresh}};
+  const fromURL = async () => {
+    const r = await fetch(refresh, {method: "POST", headers: {Accept: "application/json"}});
+    if (!r.ok) throw new Error("token refresh: HTTP " + r.status);
+    const text = (await r.text()).trim();
+    try { return JSON.parse(text).token || ""; } catch { return text; }
+  };
+  const fromParent = () => new Promise((resolve, reject) => {
+    const done = (f) => { clearTimeout(t); removeEventListener("message", on); f(); };
+    const on = (e) => {
+      if (e.source === parent && e.data && e.data.type === "strata-token" && typeof e.data.token === "string") done(() => resolve(e.data.token));
+    };
+    const t = setTimeout(() => done(() => reject(new Error("no token from the embedding page"))), 10000);
+    addEventListener("message", on);
+    parent.postMessage({type: "strata-token-expired", session: p.getAttribute("session")}, "*");
+  });
+  if (refresh) p.tokenRefresh = fromURL;
+  else if (parent !== window) p.tokenRefresh = fromParent;
+})();
+</script>
 </body></html>
 `))
 
@@ -130,7 +168,11 @@ func (h *handler) embed(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "token too long", http.StatusRequestURITooLong)
 		return
 	}
-	d := embedData{Session: session, Token: tok}
+	d := embedData{Session: session, Token: tok, Refresh: r.URL.Query().Get(RefreshParam)}
+	if d.Refresh != "" && !validRefresh(d.Refresh) {
+		http.Error(w, "refresh must be an http(s) URL or an absolute path", http.StatusBadRequest)
+		return
+	}
 	if h.cfg.MoQURL != nil {
 		d.MoQURL = h.cfg.MoQURL(r)
 	}
@@ -143,4 +185,19 @@ func (h *handler) embed(w http.ResponseWriter, r *http.Request) {
 	if err := embedPage.Execute(w, d); err != nil {
 		h.log.Debug("embed page write failed", "err", err)
 	}
+}
+
+// validRefresh accepts an http(s) URL or an absolute path of this origin.
+func validRefresh(s string) bool {
+	if len(s) > maxRefreshURL {
+		return false
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	if u.Scheme == "" {
+		return u.Host == "" && strings.HasPrefix(u.Path, "/") && !strings.HasPrefix(s, "//")
+	}
+	return (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }

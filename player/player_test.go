@@ -38,6 +38,13 @@ func TestHandler(t *testing.T) {
 		{"embed", "GET", "/embed/ses_1?token=a.b.c", 200, "text/html; charset=utf-8", []string{
 			`session="ses_1"`, `token="a.b.c"`, `src="https://example.test:4443/moq"`, `cert-hash="abab`, `/player.js`}},
 		{"embed escapes", "GET", "/embed/ses_1?token=%22%3E%3Cscript%3E", 200, "text/html; charset=utf-8", []string{`token="&#34;&gt;&lt;script&gt;"`}},
+		// A refresh URL lands in the page's script as a JS string; none is null.
+		{"embed refresh", "GET", "/embed/ses_1?token=a.b.c&refresh=https%3A%2F%2Ftenant.example%2Ftoken%3Fs%3D1", 200, "text/html; charset=utf-8", []string{
+			`const refresh = "https://tenant.example/token?s=1";`, `p.tokenRefresh = fromURL`}},
+		{"embed refresh path", "GET", "/embed/ses_1?token=a.b.c&refresh=%2Fapi%2Ftoken", 200, "text/html; charset=utf-8", []string{`const refresh = "/api/token";`}},
+		{"embed no refresh", "GET", "/embed/ses_1?token=a.b.c", 200, "text/html; charset=utf-8", []string{`const refresh = "";`, `parent.postMessage`}},
+		{"embed refresh script", "GET", "/embed/ses_1?token=a.b.c&refresh=javascript%3Aalert(1)", 400, "", nil},
+		{"embed refresh protocol-relative", "GET", "/embed/ses_1?token=a.b.c&refresh=%2F%2Fevil.example%2Ft", 400, "", nil},
 		{"bad session", "GET", "/embed/a%2Fb", 404, "", nil},
 		{"empty session", "GET", "/embed/", 404, "", nil},
 		{"post", "POST", "/player.js", 405, "", nil},

@@ -89,7 +89,8 @@ const (
 
 // commandVersion is written with every command; decoders branch on it when
 // a command's fields change. Version 2: sessions carry their source.
-const commandVersion = 2
+// Version 3: SetSessionState carries RetryAt.
+const commandVersion = 3
 
 var commandTable = map[cmdType]func() Command{
 	cmdCreateTenant:           func() Command { return &CreateTenant{} },

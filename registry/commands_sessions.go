@@ -64,7 +64,8 @@ func checkQuota(t *Tenant, u *TenantUsage, ses *Session) error {
 // SetSessionState moves a session along its life cycle. Leaving a state
 // that holds capacity releases the reservation in the same command.
 // TenantID, when set, must own the session; ExpectState, when set, must be
-// the current state.
+// the current state. RetryAt becomes the session's (zero clears it): the
+// leader's restart backoff, chosen outside the FSM.
 type SetSessionState struct {
 	ID          string
 	TenantID    string
@@ -72,6 +73,7 @@ type SetSessionState struct {
 	ExpectState SessionState
 	Reason      string
 	At          time.Time
+	RetryAt     time.Time // version 3
 }
 
 func (*SetSessionState) commandType() cmdType { return cmdSetSessionState }
@@ -82,14 +84,18 @@ func (c *SetSessionState) encode(e *encoder) {
 	e.byte(byte(c.ExpectState))
 	e.string(c.Reason)
 	e.time(c.At)
+	e.time(c.RetryAt)
 }
-func (c *SetSessionState) decode(d *decoder, _ uint8) {
+func (c *SetSessionState) decode(d *decoder, v uint8) {
 	c.ID = d.string()
 	c.TenantID = d.string()
 	c.State = SessionState(d.byte())
 	c.ExpectState = SessionState(d.byte())
 	c.Reason = d.string()
 	c.At = d.time()
+	if v >= 3 {
+		c.RetryAt = d.time()
+	}
 }
 func (c *SetSessionState) check(s *State) error {
 	old, ok := s.data.sessions[c.ID]
@@ -115,9 +121,12 @@ func (c *SetSessionState) apply(s *State, idx uint64) (any, error) {
 	}
 	old := s.data.sessions[c.ID]
 	ses := *old
-	ses.State, ses.Reason = c.State, c.Reason
+	ses.State, ses.Reason, ses.RetryAt = c.State, c.Reason, c.RetryAt
 	ses.ModifyIndex, ses.UpdatedAt, ses.StateChangedAt = idx, c.At, c.At
 	if !c.State.holdsReservation() && ses.Reservation != nil {
+		if a, ok := s.data.apps[ses.AppID]; ok && a.Volume != "" && c.State == StateHibernated {
+			ses.VolumeNode = ses.Reservation.NodeID
+		}
 		s.touchNode(ses.Reservation.NodeID, idx)
 		ses.Reservation = nil
 		// Nothing publishes on an edge the session has left.
@@ -229,7 +238,7 @@ func (c *PlaceSession) apply(s *State, idx uint64) (any, error) {
 	}
 	ses := *old
 	r := c.Reservation
-	ses.State, ses.Reason, ses.Reservation = StatePlaced, "", &r
+	ses.State, ses.Reason, ses.Reservation, ses.RetryAt = StatePlaced, "", &r, time.Time{}
 	ses.Placements++
 	ses.ModifyIndex, ses.UpdatedAt, ses.StateChangedAt = idx, c.At, c.At
 	s.putSession(old, &ses)
@@ -313,6 +322,7 @@ func (c *NotePending) apply(s *State, idx uint64) (any, error) {
 		}
 		ses := *old
 		ses.Reason, ses.ModifyIndex, ses.UpdatedAt = c.Reason, idx, c.At
+		ses.RetryAt = time.Time{} // tried (its backoff passed); now it waits for room
 		s.putSession(old, &ses)
 		n++
 	}

@@ -107,7 +107,18 @@ type App struct {
 	// CPUMillis and MemoryMB are each instance's limits; zero is none.
 	CPUMillis int64 `json:"cpu_millis,omitempty"`
 	MemoryMB  int64 `json:"memory_mb,omitempty"`
+	// Args, ShmMB, Volume and PullPolicy are the container fields (see
+	// api.ContainerFields).
+	Args       []string `json:"args,omitempty"`
+	ShmMB      int64    `json:"shm_mb,omitempty"`
+	Volume     string   `json:"volume,omitempty"`
+	PullPolicy string   `json:"pull_policy,omitempty"`
 	Meta
+}
+
+// hasContainerFields reports whether any field after the limits is set.
+func (a *App) hasContainerFields() bool {
+	return len(a.Args) > 0 || a.ShmMB != 0 || a.Volume != "" || a.PullPolicy != ""
 }
 
 // SessionState is a step of a session's life; see transitions for the
@@ -209,6 +220,15 @@ type Session struct {
 	// snapshots and commands written before them lack.
 	Source          SessionSource `json:"source,omitempty"`
 	SourceChangedAt time.Time     `json:"source_changed_at,omitzero"`
+	// RetryAt is when a pending session restarted after a failure may be
+	// placed again (the restart backoff); zero: at once. Set by
+	// SetSessionState; encoded after the source (command version 3).
+	RetryAt time.Time `json:"retry_at,omitzero"`
+	// VolumeNode is the edge that keeps the session's volume while it
+	// hibernates (apps with a volume), which its wake prefers. The FSM
+	// sets it from the reservation it releases, so no command carries
+	// it in practice; it is encoded last (encodeSource).
+	VolumeNode string `json:"volume_node,omitempty"`
 	Meta
 }
 
@@ -307,9 +327,11 @@ type Node struct {
 	Labels      map[string]string `json:"labels,omitempty"`
 	GPUs        []GPU             `json:"gpus,omitempty"`
 	NICMbps     int64             `json:"nic_mbps"`
-	State       NodeState         `json:"state"`
-	Draining    bool              `json:"draining"`
-	Reason      string            `json:"reason,omitempty"`
+	// Runtimes are the runtime drivers the edge offers; empty: process.
+	Runtimes []string  `json:"runtimes,omitempty"`
+	State    NodeState `json:"state"`
+	Draining bool      `json:"draining"`
+	Reason   string    `json:"reason,omitempty"`
 	// ResIndex is the Raft index of the last change to the node's
 	// reservations; placement decisions carry it to detect staleness.
 	ResIndex uint64 `json:"reservation_index"`
@@ -425,9 +447,18 @@ func (a *App) encode(e *encoder) {
 	a.Meta.encode(e)
 	// The limits came later: written after Meta, and only when set, so
 	// apps without them encode as before and older entries decode.
-	if a.CPUMillis != 0 || a.MemoryMB != 0 {
+	// The container fields came later still: after the limits (written
+	// then even when zero), and only when set.
+	ext := a.hasContainerFields()
+	if a.CPUMillis != 0 || a.MemoryMB != 0 || ext {
 		e.varint(a.CPUMillis)
 		e.varint(a.MemoryMB)
+	}
+	if ext {
+		e.strings(a.Args)
+		e.varint(a.ShmMB)
+		e.string(a.Volume)
+		e.string(a.PullPolicy)
 	}
 }
 
@@ -452,6 +483,12 @@ func (a *App) decode(d *decoder) {
 	if d.err == nil && len(d.b) > 0 {
 		a.CPUMillis = d.varint()
 		a.MemoryMB = d.varint()
+	}
+	if d.err == nil && len(d.b) > 0 {
+		a.Args = d.strings()
+		a.ShmMB = d.varint()
+		a.Volume = d.string()
+		a.PullPolicy = d.string()
 	}
 }
 
@@ -536,20 +573,36 @@ func (s *Session) decode(d *decoder) {
 	s.Meta.decode(d)
 }
 
-// encodeSource writes the fields added in command version 2.
+// encodeSource writes the fields added in command versions 2 (source)
+// and 3 (RetryAt). VolumeNode follows them, only when set: it is always
+// last in its decoder, and only the FSM sets it, so a command a node of
+// an earlier version reads never has it.
 func (s *Session) encodeSource(e *encoder) {
 	e.byte(byte(s.Source))
 	e.time(s.SourceChangedAt)
+	e.time(s.RetryAt)
+	if s.VolumeNode != "" {
+		e.string(s.VolumeNode)
+	}
 }
 
-// decodeSource reads what encodeSource wrote, from a command of version
-// 2 or later; older ones leave the source unknown.
+// decodeSource reads what encodeSource wrote, as far as a command of the
+// given version has it; older ones leave the source unknown and RetryAt
+// zero.
 func (s *Session) decodeSource(d *decoder, version uint8) {
 	if version < 2 {
 		return
 	}
 	s.Source = SessionSource(d.byte())
 	s.SourceChangedAt = d.time()
+	// A snapshot written before version 3 ends here.
+	if version < 3 || d.err != nil || len(d.b) == 0 {
+		return
+	}
+	s.RetryAt = d.time()
+	if d.err == nil && len(d.b) > 0 {
+		s.VolumeNode = d.string()
+	}
 }
 
 // storedSession is a Session as a snapshot holds it: the version-1 form,
@@ -565,7 +618,7 @@ func (s *storedSession) encode(e *encoder) {
 func (s *storedSession) decode(d *decoder) {
 	(*Session)(s).decode(d)
 	if d.err == nil && len(d.b) > 0 {
-		(*Session)(s).decodeSource(d, 2)
+		(*Session)(s).decodeSource(d, 3)
 	}
 }
 
@@ -592,6 +645,11 @@ func (n *Node) encode(e *encoder) {
 	e.string(n.Reason)
 	e.uvarint(n.ResIndex)
 	n.Meta.encode(e)
+	// Runtimes came later: after Meta and only when set, so older
+	// entries decode (a node is the last thing in its decoder).
+	if len(n.Runtimes) > 0 {
+		e.strings(n.Runtimes)
+	}
 }
 
 func (n *Node) decode(d *decoder) {
@@ -616,6 +674,9 @@ func (n *Node) decode(d *decoder) {
 	n.Reason = d.string()
 	n.ResIndex = d.uvarint()
 	n.Meta.decode(d)
+	if d.err == nil && len(d.b) > 0 {
+		n.Runtimes = d.strings()
+	}
 }
 
 func (k *SigningKey) encode(e *encoder) {

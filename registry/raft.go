@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -160,7 +161,7 @@ func (r *Registry) open() error {
 		return err
 	}
 	r.closers = append(r.closers, logs.Close)
-	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: logging.Writer(r.deps.Logger.With("component", "raft")), Level: hclog.Info})
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: logging.WriterLeveled(r.deps.Logger.With("component", "raft"), raftLevel), Level: hclog.Info})
 	snaps, err := openSnapshots(filepath.Join(cfg.DataDir, "snapshots"), hlog)
 	if err != nil {
 		return err
@@ -653,4 +654,15 @@ func (r *Registry) voters() int {
 		}
 	}
 	return n
+}
+
+// raftLevel logs a node's first election as info: raft warns of a
+// heartbeat timeout whenever a follower starts an election, but one with
+// no last leader is a node starting up, not a leader lost.
+func raftLevel(l slog.Level, msg string) slog.Level {
+	if l == slog.LevelWarn && strings.HasPrefix(msg, "raft: heartbeat timeout reached, starting election") &&
+		(strings.HasSuffix(msg, "last-leader-id=") || strings.HasSuffix(msg, `last-leader-id=""`)) {
+		return slog.LevelInfo
+	}
+	return l
 }

@@ -4,52 +4,32 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/strata-edge/strata/internal/poll"
+	"github.com/strata-edge/strata/internal/promtest"
 )
 
 // TestQueryRealPrometheus scrapes a tiny exporter with Debian's
 // prometheus and reads it back as samples; bad PromQL, a range result
 // and an unreachable server are errors.
 func TestQueryRealPrometheus(t *testing.T) {
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("prometheus not found (Debian package prometheus): %v", err)
-		}
-		t.Skipf("prometheus not found (install Debian's prometheus package): %v", err)
-	}
+	bin, _ := promtest.Programs(t)
 	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, `strata_placement_region_sessions{region="eu",class="L4"} 3`)
 		fmt.Fprintln(w, `strata_placement_region_sessions{region="us",class=""} 1`)
 	}))
 	defer exporter.Close()
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	cfg := fmt.Sprintf("scrape_configs:\n  - job_name: x\n    scrape_interval: 200ms\n    static_configs: [{targets: [%q]}]\n", exporter.Listener.Addr().String())
+	srv, err := promtest.Start(bin, t.TempDir(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	body := fmt.Sprintf("scrape_configs:\n  - job_name: x\n    scrape_interval: 200ms\n    static_configs: [{targets: [%q]}]\n", exporter.Listener.Addr().String())
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+addr, "--log.level=warn")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	c, err := New("http://"+addr, nil)
+	defer srv.Close()
+	c, err := New("http://"+srv.Addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +53,7 @@ func TestQueryRealPrometheus(t *testing.T) {
 			t.Errorf("%s: %v, want ErrQuery", q, err)
 		}
 	}
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
+	srv.Close()
 	if _, err := c.Query(ctx, `up`); !errors.Is(err, ErrQuery) {
 		t.Errorf("unreachable: %v, want ErrQuery", err)
 	}

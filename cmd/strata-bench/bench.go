@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -8,12 +9,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/strata-edge/strata/bench"
+	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
 // benchSuites maps a suite name to its runner. Each prints progress on
@@ -25,13 +28,20 @@ var benchSuites = map[string]func(ctx context.Context, args []string, p *bench.P
 	"gossip":    benchGossip,
 }
 
+// benchTools are the commands that read or write results rather than
+// measure (compare, calibrate); they print their own output.
+var benchTools = map[string]func(args []string, w io.Writer) error{}
+
 func runBench(args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(os.Stderr, "Usage: strata-bench <registry|placement|gossip|fanout|sessions|player> [flags] [--json]\n   or: strata bench <suite> [flags] [--json]\nRun 'strata-bench SUITE -h' for a suite's flags.")
+		fmt.Fprintln(os.Stderr, "Usage: strata-bench <registry|placement|gossip|fanout|sessions|player|capacity|calibrate|load> [flags] [--json] [--report DIR]\n   or: strata-bench compare OLD.json NEW.json\n   or: strata bench <suite> [flags] [--json]\nRun 'strata-bench SUITE -h' for a suite's flags.")
 		if len(args) == 0 {
 			return usagef("missing suite")
 		}
 		return nil
+	}
+	if tool, ok := benchTools[args[0]]; ok {
+		return tool(args[1:], os.Stdout)
 	}
 	suite, ok := benchSuites[args[0]]
 	if !ok {
@@ -39,32 +49,62 @@ func runBench(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := suite(ctx, args[1:], &bench.Progress{W: os.Stderr})
+	p := &bench.Progress{W: os.Stderr}
+	res, err := suite(ctx, args[1:], p)
 	if err != nil {
 		return err
 	}
-	return printResult(os.Stdout, res, jsonOut)
+	argv := append([]string{"strata-bench"}, args...)
+	if reportDir != "" {
+		rep, err := bench.ReportFor(args[0], res, bench.ThisHost(), argv)
+		if err != nil {
+			return err
+		}
+		if err := rep.Write(reportDir); err != nil {
+			return err
+		}
+		p.Step("report written to %s", filepath.Join(reportDir, "index.html"))
+	}
+	return printResult(os.Stdout, res, jsonOut, argv)
 }
 
-// jsonOut is set by each suite's --json flag.
-var jsonOut bool
+// jsonOut and reportDir are set by each suite's --json and --report flags.
+var (
+	jsonOut   bool
+	reportDir string
+)
 
-// parseBenchFlags adds the --json flag every suite has to fs and parses
-// the suite's arguments.
+// parseBenchFlags adds the flags every suite has (--json, --report) to fs
+// and parses the suite's arguments.
 func parseBenchFlags(fs *flag.FlagSet, args []string) error {
 	fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
+	fs.StringVar(&reportDir, "report", "", "also write an HTML report (index.html, SVG plots, result.json) into this directory")
 	if err := fs.Parse(args); err != nil {
 		return usagef("%v", err)
 	}
 	return nil
 }
 
-func printResult(w io.Writer, res any, asJSON bool) error {
-	enc := json.NewEncoder(w)
-	if !asJSON {
-		enc.SetIndent("", "  ")
+// printResult writes a suite's result stamped with this host and the
+// command line (every suite's JSON says where it was measured): one line
+// with --json, indented otherwise.
+// printJSON writes v as one JSON line.
+func printJSON(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
+
+func printResult(w io.Writer, res any, asJSON bool, argv []string) error {
+	raw, err := bench.Stamped(res, bench.ThisHost(), argv)
+	if err != nil {
+		return err
 	}
-	return enc.Encode(res)
+	var buf bytes.Buffer
+	if asJSON {
+		buf.Write(raw)
+	} else if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err = w.Write(buf.Bytes())
+	return err
 }
 
 func benchRegistry(ctx context.Context, args []string, p *bench.Progress) (any, error) {
@@ -158,6 +198,7 @@ func benchFanout(ctx context.Context, args []string, p *bench.Progress) (any, er
 	baseline := fs.Bool("baseline", false, "moq: also measure a plain UDP sender per core")
 	fps := fs.Int("fps", 60, "moq: frames (objects) per second; groups are one second long")
 	hops := fs.Int("hops", 0, "moq: relays between the publisher's relay and the subscribers' (0 or 1)")
+	moqVersion := fs.Int("moq-version", 0, "moq: MoQ Transport draft the subscribers speak, 14 or 18 (default the newest)")
 	var prof bench.FanoutProfile
 	fs.StringVar(&prof.CPU, "cpuprofile", "", "write a CPU profile of the relay process over the measured window")
 	fs.StringVar(&prof.Alloc, "memprofile", "", "moq: write an allocation profile of the relay process after the window")
@@ -168,11 +209,18 @@ func benchFanout(ctx context.Context, args []string, p *bench.Progress) (any, er
 	if err != nil {
 		return nil, usagef("--bitrate: %v", err)
 	}
+	var mv wire.Version
+	if *moqVersion != 0 {
+		mv = wire.Version(0xff000000 + uint64(*moqVersion))
+		if _, err := wire.CodecFor(mv); err != nil || *moqVersion < 0 || *moqVersion > 0xff {
+			return nil, usagef("--moq-version %d: want one of %v", *moqVersion, wire.SupportedVersions())
+		}
+	}
 	p.Step("%s fan-out: %d subscribers of a %s bit/s stream for %s", *transport, *subs, *bitrate, *d)
 	switch *transport {
 	case "moq":
 		return bench.FanoutMoQ(ctx, bench.FanoutOptions{Subscribers: *subs, BitrateBps: bps, Duration: *d,
-			Baseline: *baseline, FPS: *fps, Hops: *hops, Profile: prof})
+			Baseline: *baseline, FPS: *fps, Hops: *hops, Profile: prof, MoQVersion: mv})
 	case "webrtc":
 		return bench.FanoutWebRTC(ctx, bench.FanoutWebRTCOptions{Subscribers: *subs, BitrateBps: bps, Duration: *d, CPUProfile: prof.CPU})
 	}

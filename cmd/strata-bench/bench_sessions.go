@@ -31,6 +31,7 @@ func benchSessions(ctx context.Context, args []string, p *bench.Progress) (any, 
 	fs.IntVar(&o.Replace, "replace", 0, "sessions watched while edges are killed (default min(count, 20))")
 	fs.DurationVar(&o.ViewerStall, "viewer-stall", 0, "how long a viewer waits for a frame before routing again (default 1s)")
 	fs.StringVar(&o.GossipProfile, "gossip-profile", "lan", "gossip profile: lan, wan or local")
+	fs.StringVar(&o.Runtime, "runtime", "process", "process, or docker: time container starts through $DOCKER_HOST (the strata binary must be static, CGO_ENABLED=0) and, in the same run, as many process starts")
 	strata := fs.String("strata", "", "strata binary run as each session's instance (default: $"+strataBinEnv+", which strata bench sets to itself, else strata beside strata-bench, else on PATH)")
 	if err := parseBenchFlags(fs, args); err != nil {
 		return nil, err

@@ -32,7 +32,7 @@ func (f *clientFlags) bind(fs *flag.FlagSet) {
 	}
 	fs.StringVar(&f.addr, "addr", addr, "origin API address(es), comma-separated ($STRATA_ADDR)")
 	fs.StringVar(&f.token, "token", os.Getenv("STRATA_TOKEN"), "API key ($STRATA_TOKEN)")
-	fs.StringVar(&f.output, "o", "table", "output: table or json")
+	fs.StringVar(&f.output, "o", "table", "output: table, json, or value: only the value a script needs (a join token, a key's token, the CA fingerprint, else the ID), nothing when it is missing and a non-zero exit")
 	fs.StringVar(&f.caFile, "ca-file", os.Getenv("STRATA_CA_FILE"), "cluster CA certificate `file` to trust, e.g. <origin data dir>/pki/ca.crt ($STRATA_CA_FILE)")
 	fs.StringVar(&f.caPin, "ca-fingerprint", os.Getenv("STRATA_CA_FINGERPRINT"), "trust the cluster CA with this sha256 `fingerprint` ($STRATA_CA_FINGERPRINT)")
 }
@@ -140,6 +140,9 @@ func (r resource) run(args []string) error {
 	out, err := json.Marshal(res)
 	if err != nil {
 		return err
+	}
+	if cf.output == "value" {
+		return printValue(os.Stdout, out, valueField(r.name, args[0]))
 	}
 	return render(os.Stdout, cf.output, out, v.columns, v.nested)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"strings"
 	"time"
 
@@ -162,6 +163,19 @@ func resources() []resource {
 				idleMin := fs.Int64("idle-minutes", 0, "minutes without viewers before --idle applies")
 				cpu := fs.Int64("cpu-millis", 0, "CPU limit per instance in thousandths of a CPU (0 = none)")
 				mem := fs.Int64("memory-mb", 0, "memory limit per instance in MiB (0 = none)")
+				cargs := fs.String("args", "", "arguments after the command or the image's entrypoint, split on spaces")
+				shm := fs.Int64("shm-mb", 0, "size of /dev/shm in MiB (docker, kubernetes; 0 = runtime default)")
+				volume := fs.String("volume", "", "mount a per-session volume, kept across hibernate, at this container `path`")
+				pull := fs.String("pull", "", "image pull policy: always, if_missing (default) or never")
+				env := map[string]string{}
+				fs.Func("env", "`KEY=VALUE` in the instance's environment (repeatable)", func(s string) error {
+					k, v, ok := strings.Cut(s, "=")
+					if !ok || k == "" {
+						return fmt.Errorf("want KEY=VALUE, got %q", s)
+					}
+					env[k] = v
+					return nil
+				})
 				return func(args []string) (op, error) {
 					if err := nargs(args, 1, "NAME"); err != nil {
 						return nil, err
@@ -171,6 +185,10 @@ func resources() []resource {
 						GPUs: *gpus, GPUMemoryMB: *gpuMem, EgressMbps: *egress, IdleMinutes: *idleMin,
 						RestartPolicy: api.RestartPolicy(*restart), IdlePolicy: api.IdlePolicy(*idle),
 						Command: strings.Fields(*command), CPUMillis: *cpu, MemoryMB: *mem,
+						ContainerFields: api.ContainerFields{Args: strings.Fields(*cargs), ShmMB: *shm, Volume: *volume, PullPolicy: api.PullPolicy(*pull)},
+					}
+					if len(env) > 0 {
+						spec.Env = env
 					}
 					return func(ctx context.Context, c *api.Client) (any, error) { return c.Apps().Create(ctx, spec) }, nil
 				}
@@ -186,7 +204,7 @@ func resources() []resource {
 					Region: f["region"], TenantID: f["tenant_id"], ListOptions: o,
 				})
 			}, "state", "app_id", "node_id", "region", "tenant_id")},
-			"get": {args: "ID", help: "show a session", columns: sessionCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
+			"get": {args: "ID", help: "show a session: why it waits or failed (reason) and when a restart is tried next (retry_at)", columns: sessionGetCols, flags: byID(func(ctx context.Context, c *api.Client, id string) (any, error) {
 				return c.Sessions().Get(ctx, id, "")
 			})},
 			"create": {help: "start a session of an app", columns: sessionCols, flags: func(fs *flag.FlagSet) func([]string) (op, error) {

@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -93,5 +97,45 @@ func TestExitCodeOfRequestErrors(t *testing.T) {
 		if got := exitCode(api.Errorf(st, api.CodeBadRequest, "x")); got != exitUsage {
 			t.Errorf("status %d: exit %d, want %d", st, got, exitUsage)
 		}
+	}
+}
+
+// TestAppsCreateContainerFlags: apps create sends the container fields
+// and the environment it was given.
+func TestAppsCreateContainerFlags(t *testing.T) {
+	var got api.AppSpec
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := json.NewDecoder(r.Body).Decode(&got); err != nil {
+			t.Error(err)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"id":"app_1"}`))
+	}))
+	defer srv.Close()
+	var create verb
+	for _, r := range resources() {
+		if r.name == "apps" {
+			create = r.verbs["create"]
+		}
+	}
+	fs := flag.NewFlagSet("apps create", flag.ContinueOnError)
+	mk := create.flags(fs)
+	if err := fs.Parse([]string{"--runtime", "docker", "--image", "strata:local", "--args", "testsrc --fps 30",
+		"--env", "A=1", "--env", "B=x=y", "--shm-mb", "128", "--volume", "/data", "--pull", "never",
+		"--cpu-millis", "500", "--memory-mb", "256", "game"}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := mk(fs.Args())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o(context.Background(), api.New("", srv.URL)); err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "game" || got.Runtime != api.RuntimeDocker || strings.Join(got.Args, " ") != "testsrc --fps 30" ||
+		got.Env["A"] != "1" || got.Env["B"] != "x=y" || got.ShmMB != 128 || got.Volume != "/data" || got.PullPolicy != api.PullNever ||
+		got.CPUMillis != 500 || got.MemoryMB != 256 {
+		t.Fatalf("sent %+v", got)
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -162,6 +164,7 @@ Strata dev cluster is up.
   tenant key     %[5]s
   demo session   %[6]s  state=%[7]s  edge=%[8]s
 `, o.APIAddr(), devEdges[0].id, devEdges[1].id, o.AdminToken(), tkey.Token, ses.ID, ses.State, reservationNode(ses), caFile, pki.Fingerprint(o.CA()))
+	cli, onPath := cliName(exe)
 	if viewErr == nil {
 		fmt.Printf("  viewer         edge=%s token=%s…\n", view.Edge, view.Token[:min(24, len(view.Token))])
 		if view.MoQURL != "" {
@@ -175,6 +178,7 @@ Strata dev cluster is up.
 			// the browser; WebTransport then pins the certificate by hash.
 			fmt.Printf("  player         %s\n", view.PlayerURL)
 		}
+		fmt.Print(tokenExpiryHint(cli, ses.ID, view.ExpiresAt))
 	} else {
 		fmt.Printf("  viewer         %v\n", viewErr)
 	}
@@ -182,20 +186,49 @@ Strata dev cluster is up.
 		fmt.Printf("  publish to     %s (MoQ)  %s (WHIP)  edge=%s\n", pub.MoQURL, pub.WHIPURL, pub.Edge)
 		fmt.Printf("  demo stream    its instance (%s testsrc, run by the edge's process runtime) publishes a looped H.264 + Opus clip there\n", exe)
 	}
+	pathNote := ""
+	if !onPath {
+		pathNote = "  (strata is not on PATH here; make install puts it there)\n"
+	}
 	fmt.Printf(`
 Try the CLI (it trusts the cluster CA from the file; --ca-fingerprint pins it instead):
   export STRATA_ADDR=%s STRATA_TOKEN=%s STRATA_CA_FILE=%s
-  strata nodes list
-  strata sessions list
-  strata cluster status
-
+  %[4]s nodes list
+  %[4]s sessions list
+  %[4]s cluster status
+%[5]s
 Edges serve MoQ (raw QUIC and WebTransport) and WHIP/WHEP with self-signed
 certificates; tokens come from POST /v1/sessions/{id}/viewers and /publishers.
 Ctrl-C stops everything.
-`, o.APIAddr(), o.AdminToken(), caFile)
+`, o.APIAddr(), o.AdminToken(), caFile, cli, pathNote)
 	<-ctx.Done()
 	fmt.Println("\nshutting down")
 	return nil
+}
+
+// cliName is how to run this binary from the working directory, for the
+// user to paste: "strata" when PATH finds this very binary, else a path
+// to exe (relative when under the working directory); and whether PATH
+// finds it.
+func cliName(exe string) (string, bool) {
+	if p, err := exec.LookPath("strata"); err == nil && sameFile(p, exe) {
+		return "strata", true
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, exe); err == nil && !strings.HasPrefix(rel, "..") {
+			if !strings.Contains(rel, string(filepath.Separator)) {
+				rel = "." + string(filepath.Separator) + rel
+			}
+			return rel, false
+		}
+	}
+	return exe, false
+}
+
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }
 
 // waitRunning waits until the session's edge reports its first keyframe.
@@ -265,4 +298,12 @@ func waitEdges(ctx context.Context, admin *api.Client, n int) error {
 		}
 	}
 	return errors.New("edges did not register in time")
+}
+
+// tokenExpiryHint says when the demo viewer's token (and so the player
+// URL) stops working, and how to get a new one: the player shows "token
+// expired" then, and needs a fresh URL or token.
+func tokenExpiryHint(cli, session string, expires time.Time) string {
+	return fmt.Sprintf("  token expires  %s (in %s); a new player URL: %s sessions viewer %s\n",
+		expires.Local().Format("15:04:05"), time.Until(expires).Round(time.Minute), cli, session)
 }

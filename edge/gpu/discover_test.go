@@ -1,7 +1,6 @@
 package gpu
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -35,8 +34,6 @@ func captured(t *testing.T, name string) Runner {
 }
 
 func TestDiscover(t *testing.T) {
-	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, nil))
 	tests := []struct {
 		name    string
 		spec    string
@@ -64,7 +61,7 @@ func TestDiscover(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := Discoverer{Run: tt.run, Logger: log}
+			d := Discoverer{Run: tt.run}
 			gpus, err := d.Discover(context.Background(), tt.spec)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
@@ -77,15 +74,12 @@ func TestDiscover(t *testing.T) {
 			}
 		})
 	}
-	if !strings.Contains(logs.String(), "nvidia-smi not installed") {
-		t.Errorf("missing binary not logged: %s", logs.String())
-	}
 }
 
 func TestDiscoverRealMissingBinary(t *testing.T) {
-	d := Discoverer{Binary: "nvidia-smi-does-not-exist-strata", Logger: slog.New(slog.DiscardHandler)}
-	if _, err := d.Discover(context.Background(), "auto"); !errors.Is(err, ErrNoNvidiaSMI) {
-		t.Fatalf("err = %v, want ErrNoNvidiaSMI", err)
+	d := Discoverer{Binary: "nvidia-smi-does-not-exist-strata"}
+	if _, err := d.Discover(context.Background(), "auto"); !errors.Is(err, ErrNoNvidiaSMI) || !strings.Contains(err.Error(), d.Binary) {
+		t.Fatalf("err = %v, want ErrNoNvidiaSMI naming the binary", err)
 	}
 }
 
@@ -144,5 +138,37 @@ func TestSampler(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("sampler did not stop")
+	}
+}
+
+// A failing source is logged when its error first appears or changes, and
+// its recovery once; not on every sample.
+func TestSamplerLogsChangesOnce(t *testing.T) {
+	missing := fmt.Errorf("%w: nvidia-smi: not found", ErrNoNvidiaSMI)
+	steps := []error{missing, missing, missing, errors.New("driver gone"), errors.New("driver gone"), nil, nil, missing, missing}
+	i := 0
+	src := func(context.Context) ([]GPU, error) {
+		err := steps[i]
+		i++
+		if err != nil {
+			return nil, err
+		}
+		return []GPU{{UUID: "a"}}, nil
+	}
+	var logs strings.Builder
+	s := NewSampler(src, time.Second, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	s.Prime(nil, missing) // the edge logged the first reading itself
+	for range steps {
+		s.sample(context.Background())
+	}
+	out := logs.String()
+	if n := strings.Count(out, "gpu sample failed"); n != 2 {
+		t.Errorf("want 2 failure lines (driver gone, then missing again), got %d:\n%s", n, out)
+	}
+	if n := strings.Count(out, "nvidia-smi not found"); n != 1 {
+		t.Errorf("want the missing binary logged once after recovery, got %d:\n%s", n, out)
+	}
+	if n := strings.Count(out, "succeeded again"); n != 1 {
+		t.Errorf("want one recovery line, got %d:\n%s", n, out)
 	}
 }

@@ -27,6 +27,9 @@ type Sampler struct {
 	last []GPU
 	at   time.Time
 	err  error
+	// logged is the error text last logged ("" while samples succeed), so
+	// a condition is logged once and again only when it changes.
+	logged string
 }
 
 // NewSampler samples src every interval (1 s when <= 0). onSample, if not
@@ -39,6 +42,20 @@ func NewSampler(src Source, interval time.Duration, log *slog.Logger, onSample f
 		log = slog.Default()
 	}
 	return &Sampler{src: src, interval: interval, log: log.With("component", "gpu"), onSample: onSample}
+}
+
+// Prime records the reading the caller already took and reported (the
+// edge's discovery at start), so Run logs only what differs from it.
+func (s *Sampler) Prime(gpus []GPU, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.err = err
+	if err == nil {
+		s.last, s.at = gpus, time.Now()
+		s.logged = ""
+	} else {
+		s.logged = err.Error()
+	}
 }
 
 // Run samples immediately and then every interval until ctx is done; it
@@ -62,16 +79,25 @@ func (s *Sampler) sample(ctx context.Context) {
 		return
 	}
 	s.mu.Lock()
-	prevErr := s.err
 	s.err = err
 	if err == nil {
 		s.last, s.at = gpus, time.Now()
 	}
-	s.mu.Unlock()
+	// Log changes only, not every second: a new error, or recovery.
+	was := s.logged
 	if err != nil {
-		if prevErr == nil { // log transitions only, not every second
-			s.log.Warn("gpu sample failed", "err", err)
-		}
+		s.logged = err.Error()
+	} else {
+		s.logged = ""
+	}
+	s.mu.Unlock()
+	switch {
+	case err != nil && s.logged != was:
+		s.log.Warn("gpu sample failed", "err", err)
+	case err == nil && was != "":
+		s.log.Info("gpu sample succeeded again", "gpus", len(gpus))
+	}
+	if err != nil {
 		return
 	}
 	if s.onSample != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os/exec"
 	"strings"
 	"time"
@@ -33,12 +32,12 @@ func ExecRunner(ctx context.Context, name string, args ...string) ([]byte, error
 }
 
 // Discoverer finds GPUs. The zero value is ready to use: it runs the real
-// nvidia-smi with DefaultTimeout and logs to slog.Default().
+// nvidia-smi with DefaultTimeout. It logs nothing: it runs every sample,
+// so its caller logs a condition once, when it changes (see Sampler).
 type Discoverer struct {
 	Run     Runner        // nil means ExecRunner
 	Binary  string        // "" means "nvidia-smi"
 	Timeout time.Duration // 0 means DefaultTimeout
-	Logger  *slog.Logger  // nil means slog.Default()
 }
 
 // Discover resolves spec with a zero Discoverer.
@@ -65,7 +64,7 @@ func (d *Discoverer) Discover(ctx context.Context, spec string) ([]GPU, error) {
 }
 
 func (d *Discoverer) query(ctx context.Context) ([]GPU, error) {
-	run, bin, timeout, log := d.Run, d.Binary, d.Timeout, d.Logger
+	run, bin, timeout := d.Run, d.Binary, d.Timeout
 	if run == nil {
 		run = ExecRunner
 	}
@@ -75,9 +74,6 @@ func (d *Discoverer) query(ctx context.Context) ([]GPU, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	if log == nil {
-		log = slog.Default()
-	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	out, err := run(ctx, bin,
@@ -85,7 +81,6 @@ func (d *Discoverer) query(ctx context.Context) ([]GPU, error) {
 		"--format=csv,noheader,nounits")
 	if err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
-			log.Warn("nvidia-smi not installed; no GPUs", "component", "gpu", "binary", bin)
 			return nil, fmt.Errorf("%w: %s: %w", ErrNoNvidiaSMI, bin, err)
 		}
 		var ee *exec.ExitError

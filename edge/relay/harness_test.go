@@ -232,7 +232,13 @@ type testPublisher struct {
 
 func (e *env) publish(ctx context.Context, addr string, wt bool) *testPublisher {
 	e.t.Helper()
-	s := e.dial(ctx, addr, wt, moq.Config{})
+	return e.publishWith(ctx, addr, wt, moq.Config{})
+}
+
+// publishWith is publish with the publisher's session configuration.
+func (e *env) publishWith(ctx context.Context, addr string, wt bool, cfg moq.Config) *testPublisher {
+	e.t.Helper()
+	s := e.dial(ctx, addr, wt, cfg)
 	tr, err := media.NewTrack(media.TrackInfo{Name: "video", Kind: media.KindVideo}, media.TrackOptions{MaxGroups: 64})
 	if err != nil {
 		e.t.Fatal(err)

@@ -1,9 +1,12 @@
 package relay
 
 import (
+	"slices"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
 // Stats are the relay's live counters, for the edge's load reports.
@@ -25,6 +28,16 @@ type metrics struct {
 	dropped     prometheus.Counter
 	upstreams   prometheus.Gauge
 	latency     prometheus.Histogram
+	sessions    *prometheus.CounterVec // by negotiated version
+}
+
+// versionLabel bounds the sessions metric's version label to the
+// versions this build speaks.
+func versionLabel(v wire.Version) string {
+	if slices.Contains(wire.SupportedVersions(), v) {
+		return v.String()
+	}
+	return "other"
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -40,9 +53,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "strata_edge_moq_added_latency_seconds",
 			Help:    "Capture time to send time of objects written to MoQ subscribers.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2}}),
+		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "strata_edge_moq_sessions_total",
+			Help: "MoQ sessions accepted by this edge, by negotiated MoQ Transport version."}, []string{"version"}),
+	}
+	for _, v := range wire.SupportedVersions() {
+		m.sessions.WithLabelValues(versionLabel(v))
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.subscribers, m.egress, m.dropped, m.upstreams, m.latency} {
+		for _, c := range []prometheus.Collector{m.subscribers, m.egress, m.dropped, m.upstreams, m.latency, m.sessions} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/transport/moq"
-	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
 // peerSNISuffix marks a relay connection: an edge dialing another asks
@@ -42,7 +41,9 @@ func (r *Relay) serverTLS(public *tls.Config) *tls.Config {
 	var cluster *tls.Config
 	if id != nil {
 		cluster = id.ServerConfig(pki.RolesOf(pki.RoleEdge))
-		cluster.NextProtos = []string{wire.ALPNDraft14} // relays speak raw QUIC only
+		// Relays speak raw QUIC only, in the newest version both edges
+		// have (the dialing edge offers all of its own).
+		cluster.NextProtos = r.opts.MoQ.ALPNs()
 		// A relay keeps one long connection per edge; resuming one is not
 		// worth a ticket that outlives a revoked or renewed certificate.
 		cluster.SessionTicketsDisabled = true

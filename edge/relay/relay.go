@@ -148,6 +148,7 @@ func (r *Relay) acceptLoop(l *moq.Listener) {
 
 // handleSession owns one peer session and its request goroutines.
 func (r *Relay) handleSession(s *moq.Session) {
+	r.m.sessions.WithLabelValues(versionLabel(s.Version())).Inc()
 	if peer, ok := r.verifyPeer(s); ok {
 		// Recorded for the session's requests (checkPeer); dropped after
 		// the last of them.

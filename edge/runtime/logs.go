@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"sync"
 )
@@ -75,3 +76,35 @@ func (l *lineLogger) flush() {
 		l.part = nil
 	}
 }
+
+// LogSink captures an instance's output for drivers outside this
+// package, as the process driver does: the newest bytes of both streams
+// interleaved (Bytes), and every line logged with its stream's name.
+// Each stream has its own writer; neither is safe for concurrent use by
+// itself, but the two may be written concurrently.
+type LogSink struct {
+	ring           *ring
+	stdout, stderr *lineLogger
+}
+
+// NewLogSink keeps the newest max bytes and logs lines to log.
+func NewLogSink(max int, log *slog.Logger) *LogSink {
+	r := &ring{max: max}
+	return &LogSink{ring: r,
+		stdout: &lineLogger{ring: r, log: log.With("stream", "stdout")},
+		stderr: &lineLogger{ring: r, log: log.With("stream", "stderr")},
+	}
+}
+
+// Stdout and Stderr are the two streams' writers.
+func (s *LogSink) Stdout() io.Writer { return s.stdout }
+func (s *LogSink) Stderr() io.Writer { return s.stderr }
+
+// Flush logs the streams' last lines that have no newline.
+func (s *LogSink) Flush() {
+	s.stdout.flush()
+	s.stderr.flush()
+}
+
+// Bytes returns the newest captured output.
+func (s *LogSink) Bytes() []byte { return s.ring.bytes() }

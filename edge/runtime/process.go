@@ -214,6 +214,9 @@ func (p *Process) Start(ctx context.Context, spec Spec) (Instance, error) {
 	if len(spec.Command) == 0 {
 		return nil, fmt.Errorf("%w: session %s: no command", ErrInvalidSpec, spec.SessionID)
 	}
+	if spec.Volume != "" {
+		return nil, fmt.Errorf("%w: session %s: the process runtime mounts no volume", ErrInvalidSpec, spec.SessionID)
+	}
 	if spec.SessionID == "" || strings.ContainsAny(spec.SessionID, `/\`) {
 		return nil, fmt.Errorf("%w: session id %q", ErrInvalidSpec, spec.SessionID)
 	}
@@ -227,12 +230,12 @@ func (p *Process) Start(ctx context.Context, spec Spec) (Instance, error) {
 	if _, ok := env["PATH"]; !ok {
 		env["PATH"] = SafePATH
 	}
-	sb := sandbox.Spec{Argv: spec.Command, Env: make([]string, 0, len(env)), Cred: p.cred, Rlimits: p.rlimits()}
+	sb := sandbox.Spec{Argv: spec.Argv(), Env: make([]string, 0, len(env)), Cred: p.cred, Rlimits: p.rlimits()}
 	for k, v := range env {
 		sb.Env = append(sb.Env, k+"="+v)
 	}
 	slices.Sort(sb.Env)
-	id := spec.SessionID + "." + strconv.FormatInt(time.Now().UnixNano(), 36)
+	id := NewInstanceID(spec.SessionID)
 	log := p.log.With("session", spec.SessionID, "instance", id)
 	var err error
 	if sb.Dir, err = p.makeWorkDir(id); err != nil {
@@ -254,7 +257,7 @@ func (p *Process) Start(ctx context.Context, spec Spec) (Instance, error) {
 		return nil, fmt.Errorf("start session %s: %w", spec.SessionID, err)
 	}
 	pid := cmd.Process.Pid
-	in := &instance{id: id, session: spec.SessionID, pid: pid, ring: rb, done: make(chan struct{})}
+	in := &instance{Exit: NewExit(), id: id, session: spec.SessionID, pid: pid, ring: rb}
 	pf := pidFile{ID: id, SessionID: spec.SessionID, PID: pid, StartTicks: startTicks(pid), StartedAt: time.Now().UTC()}
 	if err := writePIDFile(p.pidPath(id), pf); err != nil {
 		// Without its PID file the instance could outlive us unnoticed.
@@ -373,7 +376,7 @@ func (p *Process) Adopt(_ context.Context) ([]Instance, error) {
 			continue
 		}
 		live[pf.ID] = true
-		in := &instance{id: pf.ID, session: pf.SessionID, pid: pf.PID, ring: &ring{max: p.opts.LogBytes}, done: make(chan struct{}), kicked: make(chan struct{}, 1)}
+		in := &instance{Exit: NewExit(), id: pf.ID, session: pf.SessionID, pid: pf.PID, ring: &ring{max: p.opts.LogBytes}, kicked: make(chan struct{}, 1)}
 		p.log.Info("adopted instance from an earlier edge process", "session", pf.SessionID, "instance", pf.ID, "pid", pf.PID)
 		p.wg.Go(func() { p.poll(in, pf.StartTicks, path) })
 		out = append(out, in)
@@ -427,50 +430,24 @@ func (p *Process) poll(in *instance, ticks uint64, path string) {
 
 // instance is a process-group instance, started or adopted.
 type instance struct {
+	*Exit
 	id, session string
 	pid         int
 	ring        *ring
-	done        chan struct{}
 	kicked      chan struct{} // adopted only: poke the poller after a signal
-	once        sync.Once
-	err         error
 }
 
-func (in *instance) finish(err error) {
-	in.once.Do(func() {
-		in.err = err
-		close(in.done)
-	})
-}
+func (in *instance) finish(err error) { in.Finish(err) }
 
-func (in *instance) ID() string            { return in.id }
-func (in *instance) SessionID() string     { return in.session }
-func (in *instance) Done() <-chan struct{} { return in.done }
-func (in *instance) Logs() []byte          { return in.ring.bytes() }
-
-func (in *instance) Err() error {
-	select {
-	case <-in.done:
-		return in.err
-	default:
-		return nil
-	}
-}
-
-func (in *instance) Wait(ctx context.Context) error {
-	select {
-	case <-in.done:
-		return in.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (in *instance) ID() string        { return in.id }
+func (in *instance) SessionID() string { return in.session }
+func (in *instance) Logs() []byte      { return in.ring.bytes() }
 
 // Stop sends SIGTERM to the instance's process group, SIGKILL after
 // grace, and waits for the exit.
 func (in *instance) Stop(ctx context.Context, grace time.Duration) error {
 	select {
-	case <-in.done:
+	case <-in.Done():
 		return nil
 	default:
 	}
@@ -478,7 +455,7 @@ func (in *instance) Stop(ctx context.Context, grace time.Duration) error {
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
-	case <-in.done:
+	case <-in.Done():
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("stop %s: %w", in.id, ctx.Err())

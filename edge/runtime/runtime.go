@@ -17,6 +17,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -32,8 +33,21 @@ type Spec struct {
 	TenantID  string
 	AppID     string
 	// Command and Image are the app's; a driver uses the one it runs.
+	// Args follow Command (or a container image's entrypoint).
 	Command []string
+	Args    []string
 	Image   string
+	// PullPolicy is when a container driver pulls Image: PullAlways,
+	// PullIfMissing (empty) or PullNever.
+	PullPolicy string
+	// Volume, when set, is where a container driver mounts the session's
+	// own volume, which outlives the instance (hibernate keeps it).
+	Volume string
+	// ShmMB sizes a container's /dev/shm; zero keeps the default.
+	ShmMB int64
+	// Generation counts the session's placements; container drivers
+	// label instances with it.
+	Generation int64
 	// Env is the app's environment; the session variables below override
 	// it, so an app cannot impersonate another session.
 	Env map[string]string
@@ -54,6 +68,40 @@ type Spec struct {
 	MemoryMB  int64
 }
 
+// Pull policies (Spec.PullPolicy), as apps name them.
+const (
+	PullAlways    = "always"
+	PullIfMissing = "if_missing"
+	PullNever     = "never"
+)
+
+// Labels container drivers put on every container, pod and volume they
+// make; adoption and orphan clean-up find them by these. The keys are
+// valid Docker and Kubernetes label keys alike.
+const (
+	LabelManaged    = "strata.io/managed" // "true"
+	LabelSession    = "strata.io/session"
+	LabelNode       = "strata.io/node"
+	LabelApp        = "strata.io/app"
+	LabelTenant     = "strata.io/tenant"
+	LabelGeneration = "strata.io/generation"
+	LabelInstance   = "strata.io/instance"
+)
+
+// Labels are the labels of spec's instance id on node.
+func (s Spec) Labels(node, id string) map[string]string {
+	return map[string]string{
+		LabelManaged: "true", LabelSession: s.SessionID, LabelNode: node, LabelApp: s.AppID,
+		LabelTenant: s.TenantID, LabelGeneration: strconv.FormatInt(s.Generation, 10), LabelInstance: id,
+	}
+}
+
+// NewInstanceID names one start of a session: unique per start, and
+// sorting by start time within a session.
+func NewInstanceID(session string) string {
+	return session + "." + strconv.FormatInt(time.Now().UnixNano(), 36)
+}
+
 // Environment variables every instance receives.
 const (
 	EnvSessionID    = "STRATA_SESSION_ID"
@@ -67,7 +115,38 @@ const (
 	// nvidia-smi (and so the edge's GPU discovery) does; CUDA's default,
 	// fastest first, would make the indices name other GPUs on a mixed box.
 	EnvCUDAOrder = "CUDA_DEVICE_ORDER"
+	// EnvNVCapabilities names the driver features a container gets;
+	// NVENC and NVDEC need video, rendering needs graphics.
+	EnvNVCapabilities = "NVIDIA_DRIVER_CAPABILITIES"
 )
+
+// NVCapabilities is what container drivers set EnvNVCapabilities to
+// unless the app sets it.
+const NVCapabilities = "compute,utility,video,graphics,display"
+
+// ContainerEnv is SessionEnv for an instance that sees only its own
+// GPUs: inside a container they are numbered from 0, so the CUDA list
+// counts 0..n-1, while NVIDIA_VISIBLE_DEVICES keeps the host's indices
+// (a legacy NVIDIA hook reads it on the host side) or "void" for none.
+func (s Spec) ContainerEnv() map[string]string {
+	env := s.SessionEnv()
+	idx := make([]string, len(s.GPUs))
+	for i := range s.GPUs {
+		idx[i] = strconv.Itoa(i)
+	}
+	env[EnvCUDADevices] = strings.Join(idx, ",")
+	if len(s.GPUs) == 0 {
+		env[EnvNVDevices] = "void"
+	} else if _, ok := s.Env[EnvNVCapabilities]; !ok {
+		env[EnvNVCapabilities] = NVCapabilities
+	}
+	return env
+}
+
+// Argv is the command line of a process instance: Command, then Args.
+func (s Spec) Argv() []string {
+	return append(append([]string(nil), s.Command...), s.Args...)
+}
 
 // SessionEnv is the environment of a session's instance: the app's
 // variables, then the session's, which win. GPU lists are the reserved
@@ -129,4 +208,47 @@ type Instance interface {
 	// Logs returns the newest captured output (stdout and stderr
 	// interleaved), bounded.
 	Logs() []byte
+}
+
+// Exit is how an instance ended, for the drivers' Instance types: Done,
+// Err and Wait, set once by Finish.
+type Exit struct {
+	once sync.Once
+	done chan struct{}
+	err  error
+}
+
+// NewExit returns an Exit not yet finished.
+func NewExit() *Exit { return &Exit{done: make(chan struct{})} }
+
+// Finish records err (nil: a clean exit) and closes Done; later calls
+// change nothing.
+func (x *Exit) Finish(err error) {
+	x.once.Do(func() {
+		x.err = err
+		close(x.done)
+	})
+}
+
+// Done is closed when the instance has exited.
+func (x *Exit) Done() <-chan struct{} { return x.done }
+
+// Err is why the instance exited; nil before then.
+func (x *Exit) Err() error {
+	select {
+	case <-x.done:
+		return x.err
+	default:
+		return nil
+	}
+}
+
+// Wait waits for the exit or ctx, and returns Err.
+func (x *Exit) Wait(ctx context.Context) error {
+	select {
+	case <-x.done:
+		return x.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -66,6 +66,8 @@ var importerRules = []importerRule{
 		by: []string{"player/playertest/...", "bench"}},
 	{pkgs: "internal/certs/acmetest/...", why: "the in-process ACME CA is a test harness: pebble stays out of the binary",
 		by: []string{"internal/certs/acmetest/..."}},
+	{pkgs: "internal/promtest/...", why: "running Prometheus is a test harness",
+		by: []string{"internal/promtest/..."}},
 }
 
 // pkg is what go list says about one package.

@@ -20,11 +20,13 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 		return nil, err
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
+	// Unique: a component's own "component" replaces its caller's, so a
+	// line never carries the key twice.
 	switch format {
 	case "", "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(Unique(slog.NewTextHandler(w, opts))), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(Unique(slog.NewJSONHandler(w, opts))), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", format)
 }
@@ -52,11 +54,24 @@ func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // at the matching level on logger.
 func Writer(logger *slog.Logger) io.Writer { return &lineWriter{l: logger} }
 
-type lineWriter struct{ l *slog.Logger }
+// WriterLeveled is Writer with a say in each line's level: relevel gets
+// the level read from the line and its text and returns the level to log
+// at, so a library's routine event tagged WARN can be logged as info.
+func WriterLeveled(logger *slog.Logger, relevel func(slog.Level, string) slog.Level) io.Writer {
+	return &lineWriter{l: logger, relevel: relevel}
+}
+
+type lineWriter struct {
+	l       *slog.Logger
+	relevel func(slog.Level, string) slog.Level
+}
 
 func (w *lineWriter) Write(p []byte) (int, error) {
 	for _, line := range bytes.Split(bytes.TrimRight(p, "\n"), []byte("\n")) {
 		level, msg := splitLevel(string(line))
+		if w.relevel != nil {
+			level = w.relevel(level, msg)
+		}
 		if msg == "" || !w.l.Enabled(context.Background(), level) {
 			continue
 		}

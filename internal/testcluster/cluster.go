@@ -6,6 +6,7 @@
 package testcluster
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -51,7 +52,11 @@ type Options struct {
 	// CertValidity is the life of node certificates (default: origin's);
 	// short ones make certificates rotate during a test.
 	CertValidity time.Duration
-	Logger       *slog.Logger
+	// RestartBackoff is the origins' restart.backoff, RestartBackoffMax
+	// their restart.max_backoff; zero: 20 ms and 200 ms, so tests whose
+	// sessions fail and restart do not wait out the production backoff.
+	RestartBackoff, RestartBackoffMax time.Duration
+	Logger                            *slog.Logger
 	// Configure, when set, adjusts each origin's configuration last.
 	Configure func(c *origin.Config)
 }
@@ -136,6 +141,8 @@ func Start(opts Options) (*Cluster, error) {
 		cfg.API.RateBurst = int(opts.RateLimit)
 		cfg.PKI.Disable = opts.Plaintext
 		cfg.PKI.CertValidity = opts.CertValidity
+		cfg.Restart.Backoff = cmp.Or(opts.RestartBackoff, 20*time.Millisecond)
+		cfg.Restart.MaxBackoff = cmp.Or(opts.RestartBackoffMax, 200*time.Millisecond)
 		if i == 0 {
 			cfg.Bootstrap = true
 		} else {

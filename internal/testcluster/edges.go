@@ -38,7 +38,9 @@ type EdgeSpec struct {
 	GPUs string
 	// NICMbps is the advertised egress capacity (default 10,000).
 	NICMbps int64
-	Labels  map[string]string
+	// CapacityProfile is the edge's capacity.profile file, if any.
+	CapacityProfile string
+	Labels          map[string]string
 	// Advertise are the media endpoints gossiped in the metadata.
 	Advertise edge.AdvertiseConfig
 	// Media turns on the edge's media plane (use 127.0.0.1:0 addresses).
@@ -132,6 +134,7 @@ func (c *Cluster) EdgeConfig(ctx context.Context, spec EdgeSpec) (edge.Config, e
 		},
 		LoadInterval: spec.LoadInterval, DrainGrace: spec.DrainGrace, LeaveTimeout: spec.LeaveTimeout,
 		AssignmentWait: spec.AssignmentWait, Media: spec.Media, Runtime: spec.Runtime,
+		Capacity: edge.CapacityConfig{Profile: spec.CapacityProfile},
 		// Like `strata edge`, every edge serves /metrics (on a free port).
 		Metrics: metricsrv.Config{Addr: "127.0.0.1:0"},
 	}

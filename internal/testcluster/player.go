@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge"
 	"github.com/strata-edge/strata/internal/logging"
+	"github.com/strata-edge/strata/internal/pki"
 	"github.com/strata-edge/strata/internal/testsrc"
 	"github.com/strata-edge/strata/transport/media"
 )
@@ -203,17 +205,63 @@ func (r *PlayerRig) startFront() error {
 // Viewer asks the origin for a viewer grant (controller: the role that
 // may send input).
 func (r *PlayerRig) Viewer(ctx context.Context, controller bool) (*api.ViewerAnswer, error) {
+	return r.viewer(ctx, api.ViewerRequest{Controller: controller})
+}
+
+// viewer asks for a viewer grant from the rig's viewer location.
+func (r *PlayerRig) viewer(ctx context.Context, req api.ViewerRequest) (*api.ViewerAnswer, error) {
 	lat, lon := 48.85, 2.35
-	v, err := r.tenant.Sessions().Viewer(ctx, r.Namespace.Session, api.ViewerRequest{Lat: &lat, Lon: &lon, Controller: controller})
+	req.Lat, req.Lon = &lat, &lon
+	v, err := r.tenant.Sessions().Viewer(ctx, r.Namespace.Session, req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: viewer grant: %w", ErrPlayerSetup, err)
 	}
 	return v, nil
 }
 
+// ViewerTTL asks for a viewer grant whose token works for ttl (whole
+// seconds, at most api.MaxViewerTTLSeconds).
+func (r *PlayerRig) ViewerTTL(ctx context.Context, ttl time.Duration) (*api.ViewerAnswer, error) {
+	return r.viewer(ctx, api.ViewerRequest{TTLSeconds: int64(ttl / time.Second)})
+}
+
+// BeaconURL is the edge's viewer beacon endpoint for the rig's session.
+func (r *PlayerRig) BeaconURL() string {
+	return "https://" + r.edgeHTTP + "/v1/sessions/" + url.PathEscape(r.Namespace.Session) + "/beacon"
+}
+
+// PinnedClient is an HTTPS client that trusts the edge's media
+// certificate (pinned), for requests to its media listener.
+func (r *PlayerRig) PinnedClient() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: r.pinnedTLS()}}
+}
+
 // EmbedURL is the embed page for token, through the front.
 func (r *PlayerRig) EmbedURL(token string) string {
 	return "http://" + r.Front + "/embed/" + url.PathEscape(r.Namespace.Session) + "?token=" + url.QueryEscape(token)
+}
+
+// EdgeMetrics scrapes the edge's /metrics (HTTPS with its cluster
+// certificate, trusted through the cluster CA).
+func (r *PlayerRig) EdgeMetrics(ctx context.Context) (string, error) {
+	roots := x509.NewCertPool()
+	roots.AddCert(r.Cluster.CA)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: pki.ServerName}}}
+	defer hc.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+r.Edge.MetricsAddr()+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("testcluster: scrape edge: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("testcluster: scrape edge: %d %.200s", resp.StatusCode, b)
+	}
+	return string(b), err
 }
 
 // StopSource ends the test source and its publisher: the session's

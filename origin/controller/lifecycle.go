@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,12 @@ type LifecycleDeps struct {
 	Log       *slog.Logger
 	// Now is the clock for timestamps; nil means time.Now.
 	Now func() time.Time
+	// RestartBackoff and RestartBackoffMax shape the delay before a
+	// failed session's next placement (see RestartDelay); zero means
+	// DefaultRestartBackoff and DefaultRestartBackoffMax.
+	RestartBackoff, RestartBackoffMax time.Duration
+	// Rand draws the backoff's jitter in [0, 1); nil means math/rand.
+	Rand func() float64
 }
 
 // Lifecycle applies the apps' policies to a session's life after
@@ -41,6 +48,9 @@ type Lifecycle struct {
 	place Kicker
 	log   *slog.Logger
 	now   func() time.Time
+	rand  func() float64
+
+	backoff, backoffMax time.Duration
 
 	mu sync.Mutex
 	// lost are nodes whose sessions wait to be released, with the state
@@ -54,10 +64,15 @@ func NewLifecycle(d LifecycleDeps) (*Lifecycle, error) {
 	if d.Store == nil || d.Placement == nil {
 		return nil, errors.New("lifecycle: Store and Placement are required")
 	}
-	return &Lifecycle{
-		store: d.Store, place: d.Placement, log: logger(d.Log, "lifecycle"), now: clock(d.Now),
+	l := &Lifecycle{
+		store: d.Store, place: d.Placement, log: logger(d.Log, "lifecycle"), now: clock(d.Now), rand: d.Rand,
+		backoff: cmp.Or(d.RestartBackoff, DefaultRestartBackoff), backoffMax: cmp.Or(d.RestartBackoffMax, DefaultRestartBackoffMax),
 		lost: map[string]registry.NodeState{}, wake: make(chan struct{}, 1),
-	}, nil
+	}
+	if l.rand == nil {
+		l.rand = defaultRand
+	}
+	return l, nil
 }
 
 // ErrNoIdlePolicy means a session's app says nothing happens to it when
@@ -97,19 +112,27 @@ func (l *Lifecycle) AfterExit(s *registry.Session, exitCode *int, reason string)
 // The session must still be in the state the caller saw (s.State), so a
 // report on a stale view is refused with registry.ErrConflict.
 func (l *Lifecycle) Report(ctx context.Context, s *registry.Session, st registry.SessionState, exitCode *int, reason string) (*registry.Session, error) {
+	now := l.now().UTC()
+	var retryAt time.Time
 	if st == registry.StateFailed {
 		// The instance ended on its own: the app's restart policy says
-		// whether the session fails, ends or is placed again.
+		// whether the session fails, ends or is placed again, and the
+		// backoff when it is placed again.
 		st, reason = l.AfterExit(s, exitCode, reason)
+		if st == registry.StatePending {
+			delay := RestartDelay(s.Placements, l.backoff, l.backoffMax, l.rand())
+			retryAt = now.Add(delay)
+			reason = truncate(fmt.Sprintf("%s; next attempt in %s", reason, delay.Round(time.Millisecond)), 512)
+		}
 	}
 	v, err := l.store.Apply(ctx, &registry.SetSessionState{
-		ID: s.ID, State: st, ExpectState: s.State, Reason: reason, At: l.now().UTC(),
+		ID: s.ID, State: st, ExpectState: s.State, Reason: reason, At: now, RetryAt: retryAt,
 	})
 	if err != nil {
 		return nil, err
 	}
 	if st == registry.StatePending {
-		l.log.Info("restarting session", "session", s.ID, "reason", reason)
+		l.log.Info("restarting session", "session", s.ID, "reason", reason, "retry_at", retryAt)
 		l.place.Kick()
 	}
 	return v.(*registry.Session), nil

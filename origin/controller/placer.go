@@ -1,10 +1,12 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -59,6 +61,10 @@ type Placer struct {
 	// judged at capacity index seenCap; sessions unchanged since and
 	// without room are not tried again until capacity changes.
 	seen, seenCap uint64
+	// backingOff are pending sessions whose restart backoff had not
+	// passed when a round saw them, by the time it passes; a round after
+	// that time tries them whether or not they changed since.
+	backingOff map[string]time.Time
 
 	mu        sync.Mutex
 	completed uint64 // rounds finished
@@ -81,7 +87,7 @@ func NewPlacer(d PlacerDeps) (*Placer, error) {
 	}
 	p := &Placer{
 		store: d.Store, leader: d.Leader, live: d.Live, log: logger(d.Log, "placer"), now: clock(d.Now),
-		kick: make(chan struct{}, 1), changed: make(chan struct{}), reasons: map[string]string{},
+		kick: make(chan struct{}, 1), changed: make(chan struct{}), reasons: map[string]string{}, backingOff: map[string]time.Time{},
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "strata_placement_decisions_total",
 			Help: "Placement decisions by outcome (placed, no_capacity, stale, error).",
@@ -125,11 +131,17 @@ func (p *Placer) Snapshot() *placement.Snapshot { return Snapshot(p.store.State(
 func (p *Placer) Run(ctx context.Context) error {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	due := time.NewTimer(time.Hour)
+	defer due.Stop()
 	for {
-		p.placeRound(ctx)
+		// A round wakes again when the first backoff it saw ends.
+		if next := p.placeRound(ctx); !next.IsZero() {
+			due.Reset(max(next.Sub(p.now()), time.Millisecond))
+		}
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-due.C:
 		case <-p.kick:
 			// Coalesce bursts of kicks into one round.
 			select {
@@ -166,9 +178,10 @@ func (p *Placer) WaitRound(ctx context.Context) bool {
 }
 
 // placeRound is one round: decide on every pending session that may have
-// room, commit the decisions concurrently, and record why the others
-// wait.
-func (p *Placer) placeRound(ctx context.Context) {
+// room and whose restart backoff has passed, commit the decisions
+// concurrently, and record why the others wait. It returns when the
+// earliest backoff still running ends (zero: none).
+func (p *Placer) placeRound(ctx context.Context) (nextDue time.Time) {
 	p.round.Lock()
 	defer p.round.Unlock()
 	p.mu.Lock()
@@ -194,8 +207,10 @@ func (p *Placer) placeRound(ctx context.Context) {
 		clear(p.reasons)
 	}
 	p.mu.Unlock()
+	now := p.now().UTC()
+	pending, nextDue = p.backOff(st, pending, now)
 	if len(pending) == 0 {
-		return
+		return nextDue
 	}
 	snap := Snapshot(st, p.live, nil)
 	if err := snap.Prepare(); err != nil {
@@ -208,10 +223,9 @@ func (p *Placer) placeRound(ctx context.Context) {
 	}
 	var commits []commit
 	notes := map[string][]string{} // reason → sessions
-	now := p.now().UTC()
 	for _, s := range pending {
 		start := time.Now()
-		d, err := placement.Place(snap, requestFor(s))
+		d, err := placeSession(snap, requestFor(st, s), s.VolumeNode)
 		p.latency.Observe(time.Since(start).Seconds())
 		if err != nil {
 			p.decisions.WithLabelValues(outcome(err)).Inc()
@@ -262,15 +276,52 @@ func (p *Placer) placeRound(ctx context.Context) {
 		p.seen = 0 // look again at everything next round
 		p.Kick()
 	}
+	return nextDue
+}
+
+// backOff takes the sessions still in their restart backoff out of a
+// round's pending list, remembering when each may be tried, and adds the
+// remembered ones whose backoff has passed (and that still wait), oldest
+// first. It returns the list and the earliest backoff left (zero: none).
+// Caller holds p.round.
+func (p *Placer) backOff(st *registry.State, pending []*registry.Session, now time.Time) ([]*registry.Session, time.Time) {
+	out := pending[:0:0]
+	listed := map[string]bool{}
+	for _, s := range pending {
+		listed[s.ID] = true
+		if s.RetryAt.After(now) {
+			p.backingOff[s.ID] = s.RetryAt
+			continue
+		}
+		delete(p.backingOff, s.ID)
+		out = append(out, s)
+	}
+	added := false
+	var next time.Time
+	for id, at := range p.backingOff {
+		if at.After(now) {
+			if next.IsZero() || at.Before(next) {
+				next = at
+			}
+			continue
+		}
+		delete(p.backingOff, id)
+		if s, ok := st.Session(id); ok && !listed[id] && s.State == registry.StatePending && !s.RetryAt.After(now) {
+			out, added = append(out, s), true
+		}
+	}
+	if added {
+		slices.SortFunc(out, func(a, b *registry.Session) int {
+			return cmp.Or(cmp.Compare(a.CreateIndex, b.CreateIndex), cmp.Compare(a.ID, b.ID))
+		})
+	}
+	return out, next
 }
 
 // noteWaiting returns why a session is still pending and whether that
 // reason is new (needs recording).
 func (p *Placer) noteWaiting(s *registry.Session, err error) (string, bool) {
-	reason := "waiting for capacity: " + err.Error()
-	if len(reason) > 256 {
-		reason = reason[:256]
-	}
+	reason := waitingReason(s, err)
 	p.mu.Lock()
 	same := p.reasons[s.ID] == reason || s.Reason == reason
 	p.reasons[s.ID] = reason
@@ -336,7 +387,7 @@ func (p *Placer) CreatePlaced(ctx context.Context, s registry.Session) (*registr
 		return nil, nil
 	}
 	start := time.Now()
-	d, err := placement.Place(in.snap, requestFor(&s))
+	d, err := placement.Place(in.snap, requestFor(st, &s))
 	p.latency.Observe(time.Since(start).Seconds())
 	if err == nil {
 		err = in.snap.Apply(d)

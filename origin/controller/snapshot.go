@@ -34,7 +34,10 @@ func Snapshot(st *registry.State, live Live, inView func(v *registry.View)) *pla
 				ID: n.ID, Region: n.Region, Zone: n.Zone, Labels: n.Labels,
 				Location: placement.Location{Lat: n.Lat, Lon: n.Lon, Known: n.HasLocation},
 				State:    n.State.Placement(), Draining: n.Draining,
-				NICMbps: n.NICMbps, Revision: n.ResIndex,
+				NICMbps: n.NICMbps, Revision: n.ResIndex, Runtimes: n.Runtimes,
+			}
+			if len(pn.Runtimes) == 0 {
+				pn.Runtimes = processOnly // edges that advertise none run processes
 			}
 			for _, g := range n.GPUs {
 				pg := placement.GPU{Index: int(g.Index), UUID: g.UUID, Model: g.Model, MemoryMB: g.MemoryMB}
@@ -64,11 +67,19 @@ func Snapshot(st *registry.State, live Live, inView func(v *registry.View)) *pla
 	return snap
 }
 
-// requestFor turns a session into a placement request.
-func requestFor(s *registry.Session) placement.Request {
+// processOnly is the runtimes of an edge that advertised none.
+var processOnly = []string{"process"}
+
+// requestFor turns a session into a placement request; its app's runtime
+// (process when the app is gone or names none) must be on the node.
+func requestFor(st *registry.State, s *registry.Session) placement.Request {
+	runtime := "process"
+	if a, ok := st.App(s.AppID); ok && a.Runtime != "" {
+		runtime = a.Runtime
+	}
 	r := placement.Request{
 		Tenant: s.TenantID, GPUs: int(s.GPUs), GPUModel: s.GPUModel, GPUMemoryMB: s.GPUMemoryMB,
-		EgressMbps: s.EgressMbps, Labels: s.Labels,
+		EgressMbps: s.EgressMbps, Labels: s.Labels, Runtime: runtime,
 		Requester: placement.Requester{Region: s.Region, Location: placement.Location{Lat: s.Lat, Lon: s.Lon, Known: s.HasLocation}},
 	}
 	if s.Region != "" && !s.HasLocation {
@@ -84,4 +95,27 @@ func toReservation(d placement.Decision) registry.Reservation {
 		r.GPUs = append(r.GPUs, registry.GPUSlice{Index: int64(g.Index), UUID: g.UUID, MemoryMB: g.MemoryMB})
 	}
 	return r
+}
+
+// placeSession places a session, on prefer when that edge passes every
+// filter (it keeps the session's volume), else wherever the engine
+// picks. The decision is the engine's either way: the preferred edge is
+// tried as a snapshot of its own, so its GPU choice and revision are
+// those Place makes.
+func placeSession(snap *placement.Snapshot, req placement.Request, prefer string) (placement.Decision, error) {
+	if prefer != "" {
+		for i := range snap.Nodes {
+			if snap.Nodes[i].ID != prefer {
+				continue
+			}
+			one := &placement.Snapshot{Nodes: []placement.Node{snap.Nodes[i]}}
+			if one.Prepare() == nil {
+				if d, err := placement.Place(one, req); err == nil {
+					return d, nil
+				}
+			}
+			break
+		}
+	}
+	return placement.Place(snap, req)
 }

@@ -126,6 +126,10 @@ type Stats struct {
 	FallbackReason    *string  `json:"fallbackReason"`
 	InputChannel      *string  `json:"inputChannel"`
 	Audio             bool     `json:"audio"`
+	// MoQDraft is the MoQ Transport draft negotiated (14 or 18), over MoQ.
+	MoQDraft     *int `json:"moqDraft"`
+	BeaconsSent  int  `json:"beaconsSent"`
+	BeaconStatus *int `json:"beaconStatus"`
 	// Reason is the element's error reason (data-reason), if any.
 	Reason string `json:"reason"`
 }

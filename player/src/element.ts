@@ -3,11 +3,12 @@
 // a stats overlay, and input for controllers.
 
 import { AudioPipe } from "./audio";
+import { Beacon, beaconURL } from "./beacon";
 import { channelSender, InputCapture, type Send } from "./input";
-import { MoqError, MoqSession, STATUS_NORMAL, type MoqObject, type MoqPublication } from "./moq";
+import { connect, MoqError, STATUS_NORMAL, type MoqObject, type MoqPublication, type MoqSession } from "./moq";
 import { wallMicros } from "./stats";
 import { STALL_MS, VideoPipe } from "./video";
-import { whep, WhepError, type WhepSession } from "./whep";
+import { TOKEN_EXPIRED, whep, WhepError, type WhepSession } from "./whep";
 
 export type State = "idle" | "connecting" | "playing" | "buffering" | "waiting" | "error";
 export type Transport = "moq" | "whep";
@@ -34,12 +35,28 @@ export interface PlayerStats {
   inputChannel: string | null;
   /** Why MoQ was given up for WHEP, when it was. */
   fallbackReason: string | null;
+  /** The MoQ Transport draft negotiated with the edge (14 or 18), over MoQ. */
+  moqDraft: number | null;
+  /** Viewer beacons sent to the edge this playback, and the last answer's status. */
+  beaconsSent: number;
+  beaconStatus: number | null;
 }
 
 /** The text shown while a session has no live publisher. */
 export const WAITING_TEXT = "Waiting for the source…";
 /** How often a player waiting for the source tries again. */
 const WAIT_RETRY_MS = 2000;
+/** Refreshes in a row without playing before an expired token is final. */
+const MAX_REFRESHES = 2;
+
+/** Returns a new viewer token for the element's session (the tokenRefresh property). */
+export type TokenRefresh = () => string | Promise<string>;
+
+/** Whether the edge refused a token because it expired (MoQ or WHEP). */
+function isExpired(e: unknown): boolean {
+  if (e instanceof MoqError) return e.kind === "auth" && e.expired;
+  return e instanceof WhepError && e.kind === "expired";
+}
 
 interface Claims {
   tid?: string;
@@ -98,7 +115,17 @@ const scriptOrigin = (() => {
 })();
 
 export class StrataPlayer extends HTMLElement {
-  static observedAttributes = ["stats"];
+  static observedAttributes = ["stats", "token"];
+
+  /**
+   * Called when the edge refuses the token as expired: the element
+   * reconnects with the token it returns (and sets the token attribute to
+   * it). Without one, the element shows "token expired" and plays again
+   * when the token attribute changes.
+   */
+  tokenRefresh: TokenRefresh | null = null;
+  private refreshes = 0; // in a row, without reaching playing
+  private renewing = false;
 
   private root: ShadowRoot;
   private canvas: HTMLCanvasElement;
@@ -126,6 +153,8 @@ export class StrataPlayer extends HTMLElement {
   private lastFrames = 0;
   private lastTick = 0;
   private whepPrev = { frames: 0, bytes: 0, decoded: 0 };
+  private beacon: Beacon | null = null;
+  private whepURL = "";
   private _stats: PlayerStats;
   private gesture = () => this.ap?.resume();
 
@@ -162,8 +191,10 @@ export class StrataPlayer extends HTMLElement {
     this.stop();
   }
 
-  attributeChangedCallback(name: string): void {
+  attributeChangedCallback(name: string, old: string | null, now: string | null): void {
     if (name === "stats") this.statsEl.hidden = !this.hasAttribute("stats");
+    // A new token for a player stopped by an expired one: play again.
+    if (name === "token" && now !== old && this._state === "error" && this.dataset.reason === TOKEN_EXPIRED) void this.play();
   }
 
   private unmute = () => {
@@ -203,6 +234,9 @@ export class StrataPlayer extends HTMLElement {
       audio: false,
       fallbackReason: null,
       inputChannel: null,
+      moqDraft: null,
+      beaconsSent: 0,
+      beaconStatus: null,
     };
   }
 
@@ -231,6 +265,35 @@ export class StrataPlayer extends HTMLElement {
     this.setState("error", reason);
     this._stats = { ...this._stats, state: "error", fallbackReason: this.fallbackReason };
     this.dispatchEvent(new CustomEvent("error", { detail: { reason, kind } }));
+  }
+
+  /**
+   * The edge refused the token as expired: with a tokenRefresh callback,
+   * reconnect with the token it gives (a few times in a row at most, so a
+   * callback handing out stale tokens does not loop); otherwise, or when
+   * it fails, show the expired state.
+   */
+  private async expired(run: number): Promise<void> {
+    if (run !== this.run) return;
+    this.teardown();
+    const refresh = this.tokenRefresh;
+    const old = this.getAttribute("token") ?? "";
+    if (refresh && this.refreshes < MAX_REFRESHES) {
+      this.refreshes++;
+      this.setState("connecting");
+      try {
+        const tok = await refresh();
+        if (run !== this.run) return;
+        if (tok && tok !== old) {
+          this.setAttribute("token", tok);
+          return this.start(false);
+        }
+      } catch (e) {
+        console.warn("strata: token refresh failed:", e);
+      }
+      if (run !== this.run) return;
+    }
+    this.fail(run, TOKEN_EXPIRED, "expired");
   }
 
   /**
@@ -273,6 +336,7 @@ export class StrataPlayer extends HTMLElement {
     if (!claims || !tenant) return this.fail(run, "bad token (malformed)", "auth");
     const controller = claims.role === "controller";
     const whepURL = this.getAttribute("whep") ?? `${scriptOrigin}/whep/${encodeURIComponent(tenant)}/${encodeURIComponent(session)}`;
+    this.whepURL = whepURL;
     const want = (this.getAttribute("transport") ?? "auto").toLowerCase();
     const src = this.getAttribute("src");
     this.timer = setInterval(() => this.tick(), 1000) as unknown as number;
@@ -290,6 +354,7 @@ export class StrataPlayer extends HTMLElement {
         // publisher without a catalog track (third-party MoQ publishers):
         // WHEP tells them apart, and waits only if it finds nothing either.
         if (e instanceof MoqError && e.kind === "not-found" && want === "moq") return this.waitForSource(run);
+        if (isExpired(e)) return this.expired(run);
         if (e instanceof MoqError && e.kind === "auth") return this.fail(run, e.message, e.kind);
         if (want === "moq") return this.fail(run, `edge unreachable (${moqErr.message})`, "closed");
         this.fallbackReason = moqErr.message;
@@ -303,6 +368,7 @@ export class StrataPlayer extends HTMLElement {
       const we = e as WhepError;
       const kind = we instanceof WhepError ? we.kind : "closed";
       if (kind === "not-found") return this.waitForSource(run);
+      if (kind === "expired") return this.expired(run);
       const why = [moqErr?.message, we.message].filter(Boolean).join("; ");
       this.fail(run, kind === "closed" ? `edge unreachable (${why})` : we.message, kind);
     }
@@ -317,6 +383,8 @@ export class StrataPlayer extends HTMLElement {
 
   private teardown(): void {
     clearInterval(this.timer);
+    this.beacon?.close();
+    this.beacon = null;
     clearTimeout(this.retry);
     this.input?.stop();
     this.input = null;
@@ -337,13 +405,53 @@ export class StrataPlayer extends HTMLElement {
   private firstFrame(run: number): void {
     if (run !== this.run) return;
     this.firstFrameMs = performance.now() - this.t0;
+    this.refreshes = 0;
+    this.startBeacon();
     this.setState("playing");
     this.tick();
     this.dispatchEvent(new CustomEvent("playing", { detail: { transport: this._transport, firstFrameMs: this.firstFrameMs } }));
   }
 
+  /**
+   * Starts reporting this playback to the edge it plays from (the WHEP
+   * resource's edge after a redirect, else the WHEP endpoint's, which is
+   * also the MoQ edge's HTTPS listener). beacon="off" turns it off;
+   * beacon-interval sets the period in seconds (default 10, at least 2).
+   */
+  private startBeacon(): void {
+    if (this.getAttribute("beacon") === "off" || !this._transport || this.firstFrameMs === null) return;
+    const session = this.getAttribute("session") ?? "";
+    const secs = Number(this.getAttribute("beacon-interval")) || 10;
+    try {
+      const url = beaconURL(this.wh?.resource ?? this.whepURL, session);
+      this.beacon = new Beacon(url, () => this.getAttribute("token") ?? "", this._transport, this.firstFrameMs, Math.max(2, secs) * 1000, () => void this.renewToken());
+    } catch (e) {
+      console.warn("strata: no viewer beacons:", e);
+    }
+  }
+
+  /**
+   * Gets a new token while playing on (the edge refused a beacon's as
+   * expired), for the next beacon and the next connection.
+   */
+  private async renewToken(): Promise<void> {
+    const refresh = this.tokenRefresh;
+    if (!refresh || this.renewing) return;
+    this.renewing = true;
+    try {
+      const tok = await refresh();
+      if (tok) this.setAttribute("token", tok);
+    } catch (e) {
+      console.warn("strata: token refresh failed:", e);
+    } finally {
+      this.renewing = false;
+    }
+  }
+
   private async playMoQ(run: number, src: string, token: string, tenant: string, session: string, controller: boolean, whepURL: string): Promise<void> {
-    const moq = await MoqSession.connect(src, { token, certHash: hexBytes(this.getAttribute("cert-hash")) });
+    // moq-drafts="14" (a comma-separated list) restricts what is offered.
+    const drafts = (this.getAttribute("moq-drafts") ?? "").split(",").map(Number).filter((d) => d > 0);
+    const moq = await connect(src, { token, certHash: hexBytes(this.getAttribute("cert-hash")), drafts });
     if (run !== this.run) {
       moq.close();
       return;
@@ -373,7 +481,11 @@ export class StrataPlayer extends HTMLElement {
     if (!support.supported) throw new MoqError(`this browser cannot decode ${vt.codec}`, 0, "protocol");
     const target = Number(this.getAttribute("latency")) || vt.targetLatency || 150;
     const onErr = (m: string) => this.fail(run, m, "decode");
-    this.vp = new VideoPipe(this.canvas, vt.codec, target, { firstFrame: () => this.firstFrame(run), error: onErr });
+    this.vp = new VideoPipe(this.canvas, vt.codec, target, {
+      firstFrame: () => this.firstFrame(run),
+      frame: (at, g2g) => this.beacon?.frame(at, g2g),
+      error: onErr,
+    });
     const vp = this.vp;
     // TRACK_ENDED: the publisher left (or the session ended); the edge
     // has nothing more until a publisher returns.
@@ -395,7 +507,9 @@ export class StrataPlayer extends HTMLElement {
     }
     await moq.subscribe(ns, vt.name, { object: (o) => vp.object(o), stream: (s) => vp.stream(s), done: ended });
     void moq.closed.then((e) => {
-      if (run === this.run && e.message !== "closed") this.fail(run, e.kind === "auth" ? e.message : `edge unreachable (${e.message})`, e.kind);
+      if (run !== this.run || e.message === "closed") return;
+      if (isExpired(e)) return void this.expired(run);
+      this.fail(run, e.kind === "auth" ? e.message : `edge unreachable (${e.message})`, e.kind);
     });
     if (controller) this.startMoQInput(run, moq, ns, token, whepURL);
   }
@@ -488,9 +602,13 @@ export class StrataPlayer extends HTMLElement {
         if (dtls.state === "closed" || dtls.state === "failed") lost();
       });
     }
-    const onFrame = () => {
+    const onFrame = (now: number, meta: VideoFrameCallbackMetadata) => {
       if (run !== this.run) return;
       if (this.firstFrameMs === null) this.firstFrame(run);
+      // Glass-to-glass over WebRTC: the browser's capture time of the
+      // frame, from the edge's RTCP sender reports, when it has one.
+      const cap = meta.captureTime;
+      this.beacon?.frame(now, cap !== undefined && cap > 0 ? meta.expectedDisplayTime - cap : null);
       this.video.requestVideoFrameCallback(onFrame);
     };
     this.video.requestVideoFrameCallback(onFrame);
@@ -507,6 +625,7 @@ export class StrataPlayer extends HTMLElement {
     st.firstFrameMs = this.firstFrameMs;
     st.inputSent = this.input?.sent ?? 0;
     st.fallbackReason = this.fallbackReason;
+    st.moqDraft = this._transport === "moq" ? (this.moq?.draft ?? null) : null;
     st.inputChannel =
       this.inputErr ?? (this.inputPub ? (this.inputPub.done ? "moq-closed" : "moq") : null) ?? this.inputPC?.input?.readyState ?? this.wh?.input?.readyState ?? null;
     if (this.vp) {
@@ -533,6 +652,8 @@ export class StrataPlayer extends HTMLElement {
     } else if (this.wh) {
       await this.whepStats(st, dt);
     }
+    st.beaconsSent = this.beacon?.sent ?? 0;
+    st.beaconStatus = this.beacon?.lastStatus ?? null;
     this._stats = st;
     this.renderStats(st);
     this.dispatchEvent(new CustomEvent("stats", { detail: st }));

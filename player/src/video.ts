@@ -22,6 +22,8 @@ export const STALL_MS = 600;
 
 export interface VideoHooks {
   firstFrame(): void;
+  /** A frame was shown at (performance.now()), with its glass-to-glass latency in ms (null for catch-up frames). */
+  frame?(at: number, g2gMs: number | null): void;
   error(msg: string): void;
 }
 
@@ -229,8 +231,10 @@ export class VideoPipe {
     this.lastRender = performance.now();
     // Frames of the group joined mid-way are shown catching up; the
     // first-frame time covers them, glass-to-glass the steady state.
-    if (pick.capture > 0 && pick.group !== this.joinGroup) this.g2g.push((wallMicros() - pick.capture) / 1000);
+    const g2g = pick.capture > 0 && pick.group !== this.joinGroup ? (wallMicros() - pick.capture) / 1000 : null;
+    if (g2g !== null) this.g2g.push(g2g);
     if (this.rendered === 1) this.hooks.firstFrame();
+    this.hooks.frame?.(this.lastRender, g2g);
   }
 
   close(): void {

@@ -1,10 +1,13 @@
 // WHEP fallback: one RTCPeerConnection receiving the session's video and
 // audio into a <video>, with the "input" data channel for controllers.
 
+/** The reason an element in the expired state shows (data-reason). */
+export const TOKEN_EXPIRED = "token expired";
+
 export class WhepError extends Error {
   constructor(
     message: string,
-    readonly kind: "auth" | "not-found" | "closed",
+    readonly kind: "auth" | "expired" | "not-found" | "closed",
   ) {
     super(message);
   }
@@ -55,7 +58,12 @@ export async function whep(url: string, token: string, opts: { media: boolean; i
       headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${token}` },
       body: pc.localDescription?.sdp ?? "",
     });
-    if (rsp.status === 401 || rsp.status === 403) throw new WhepError(`bad token (WHEP ${rsp.status})`, "auth");
+    if (rsp.status === 401 || rsp.status === 403) {
+      // The edge says which: an expired token (get a new one) or a bad one.
+      const code = await rsp.json().then((b) => b?.error?.code, () => undefined);
+      if (code === "token_expired") throw new WhepError(TOKEN_EXPIRED, "expired");
+      throw new WhepError(`bad token (WHEP ${rsp.status})`, "auth");
+    }
     // 404: no such session here; 409: the session has no live publisher.
     if (rsp.status === 404 || rsp.status === 409) throw new WhepError("session not live or ended", "not-found");
     if (rsp.status !== 201 && rsp.status !== 200) throw new WhepError(`WHEP answer ${rsp.status}: ${(await rsp.text()).slice(0, 200)}`, "closed");

@@ -1,6 +1,9 @@
-// QUIC variable-length integers and the byte readers and writers the MoQ
-// client is built on. Values are JavaScript numbers: every field Strata
-// sends (group ids are wall-clock milliseconds) stays below 2^53.
+// Variable-length integers and the byte readers and writers the MoQ
+// client is built on. Two integer encodings exist: QUIC's (RFC 9000,
+// MoQ Transport up to draft 16) and the leading-ones encoding of draft 17
+// on (1 to 9 bytes); each reader and writer is made for one of them.
+// Values are JavaScript numbers: every field Strata sends (group ids are
+// wall-clock milliseconds) stays below 2^53.
 
 export class ProtocolError extends Error {}
 export class EOFError extends Error {}
@@ -12,9 +15,14 @@ export const MAX_OBJECT = 16 << 20;
 
 const TWO32 = 2 ** 32;
 
+/** Which variable-length integer encoding a stream uses. */
+export type IntEncoding = "quic" | "moqt";
+
 export class Writer {
   private buf = new Uint8Array(128);
   private n = 0;
+
+  constructor(private readonly enc: IntEncoding = "quic") {}
 
   private grow(k: number): void {
     if (this.n + k <= this.buf.length) return;
@@ -35,6 +43,7 @@ export class Writer {
   }
   varint(v: number): this {
     if (!Number.isSafeInteger(v) || v < 0) throw new ProtocolError(`varint out of range: ${v}`);
+    if (this.enc === "moqt") return this.leadingOnes(v);
     if (v < 0x40) return this.u8(v);
     if (v < 0x4000) return this.u16(0x4000 | v);
     if (v < 0x40000000) {
@@ -58,6 +67,29 @@ export class Writer {
     this.buf[this.n++] = lo & 0xff;
     return this;
   }
+  /**
+   * The draft-17+ encoding: the count of leading 1 bits in the first byte
+   * is the count of bytes that follow, up to 8 (0xff then 8 bytes).
+   */
+  private leadingOnes(v: number): this {
+    let extra = 0; // bytes after the first
+    while (extra < 8 && v >= 2 ** (7 * (extra + 1))) extra++;
+    if (extra === 8) {
+      this.u8(0xff);
+      const hi = Math.floor(v / TWO32);
+      return this.u8(hi >>> 24).u8(hi >>> 16).u8(hi >>> 8).u8(hi).u8(v >>> 24).u8(v >>> 16).u8(v >>> 8).u8(v);
+    }
+    const tail = new Array<number>(extra);
+    let rest = v;
+    for (let i = extra - 1; i >= 0; i--) {
+      tail[i] = rest % 256;
+      rest = Math.floor(rest / 256);
+    }
+    // The first byte: `extra` ones, a zero, then the top bits of v.
+    this.u8(((0xff00 >> extra) & 0xff) | rest);
+    for (const b of tail) this.u8(b);
+    return this;
+  }
   bytes(b: Uint8Array): this {
     this.grow(b.length);
     this.buf.set(b, this.n);
@@ -77,15 +109,26 @@ export class Writer {
 }
 
 /** Frames a control message: type, 16-bit length, payload. */
-export function frame(type: number, payload: Uint8Array): Uint8Array {
+export function frame(type: number, payload: Uint8Array, enc: IntEncoding = "quic"): Uint8Array {
   if (payload.length > MAX_MESSAGE) throw new ProtocolError("message too long");
-  return new Writer().varint(type).u16(payload.length).bytes(payload).finish();
+  return new Writer(enc).varint(type).u16(payload.length).bytes(payload).finish();
+}
+
+/** The length of a variable-length integer from its first byte. */
+function varintLen(first: number, enc: IntEncoding): number {
+  if (enc === "quic") return 1 << (first >> 6);
+  let n = 0;
+  while (n < 8 && first & (0x80 >> n)) n++;
+  return n === 8 ? 9 : n + 1;
 }
 
 /** Reads fields from one bounded buffer (a message payload). */
 export class BufReader {
   private off = 0;
-  constructor(private readonly b: Uint8Array) {}
+  constructor(
+    private readonly b: Uint8Array,
+    private readonly enc: IntEncoding = "quic",
+  ) {}
 
   get remaining(): number {
     return this.b.length - this.off;
@@ -99,9 +142,9 @@ export class BufReader {
   }
   varint(): number {
     this.need(1);
-    const len = 1 << (this.b[this.off] >> 6);
+    const len = varintLen(this.b[this.off], this.enc);
     this.need(len);
-    const v = decodeVarint(this.b, this.off, len);
+    const v = decodeVarint(this.b, this.off, len, this.enc);
     this.off += len;
     return v;
   }
@@ -119,8 +162,10 @@ export class BufReader {
   }
 }
 
-function decodeVarint(b: Uint8Array, off: number, len: number): number {
-  let v = b[off] & 0x3f;
+function decodeVarint(b: Uint8Array, off: number, len: number, enc: IntEncoding): number {
+  // The first byte keeps the bits after its length prefix: 2 bits of
+  // prefix in QUIC's encoding, len-1 ones and a zero in the other.
+  let v = enc === "quic" ? b[off] & 0x3f : len >= 8 ? 0 : b[off] & (0x7f >> (len - 1));
   for (let i = 1; i < len; i++) v = v * 256 + b[off + i];
   if (!Number.isSafeInteger(v)) throw new ProtocolError("varint beyond 2^53");
   return v;
@@ -133,7 +178,10 @@ export class StreamReader {
   private off = 0;
   private end = 0;
 
-  constructor(stream: ReadableStream<Uint8Array>) {
+  constructor(
+    stream: ReadableStream<Uint8Array>,
+    private readonly enc: IntEncoding = "quic",
+  ) {
     this.r = stream.getReader();
   }
 
@@ -179,9 +227,9 @@ export class StreamReader {
   }
   async varint(): Promise<number> {
     if (!(await this.fill(1))) throw new EOFError("eof");
-    const len = 1 << (this.buf[this.off] >> 6);
+    const len = varintLen(this.buf[this.off], this.enc);
     if (!(await this.fill(len))) throw new ProtocolError("truncated varint");
-    const v = decodeVarint(this.buf, this.off, len);
+    const v = decodeVarint(this.buf, this.off, len, this.enc);
     this.off += len;
     return v;
   }

@@ -8,6 +8,8 @@ import (
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 	"github.com/quic-go/webtransport-go"
+
+	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
 // Conn is what a session needs from its transport. Raw QUIC and
@@ -57,7 +59,27 @@ type Stream interface {
 	SendStream
 }
 
-// QUICConn adapts a raw QUIC connection (ALPN moq-00 for draft 14).
+// protocolConn is a Conn that knows the application protocol its
+// transport negotiated: the TLS ALPN on raw QUIC, the WT-Protocol on
+// WebTransport ("" when the peers agreed on none).
+type protocolConn interface{ protocol() string }
+
+var (
+	_ protocolConn = quicConn{}
+	_ protocolConn = wtConn{}
+)
+
+// negotiatedVersion is the version the transport's protocol names, if it
+// names one (from draft 15 on).
+func negotiatedVersion(c Conn) (wire.Version, bool) {
+	if pc, ok := c.(protocolConn); ok {
+		return wire.VersionForALPN(pc.protocol())
+	}
+	return 0, false
+}
+
+// QUICConn adapts a raw QUIC connection (ALPN moqt-18, or moq-00 for
+// draft 14).
 func QUICConn(c *quic.Conn) Conn { return quicConn{c} }
 
 type quicConn struct{ c *quic.Conn }
@@ -101,6 +123,7 @@ func (q quicConn) ReceiveDatagram(ctx context.Context) ([]byte, error) {
 func (q quicConn) Context() context.Context { return q.c.Context() }
 func (q quicConn) WebTransport() bool       { return false }
 func (q quicConn) TLS() tls.ConnectionState { return q.c.ConnectionState().TLS }
+func (q quicConn) protocol() string         { return q.c.ConnectionState().TLS.NegotiatedProtocol }
 func (q quicConn) CloseWithError(code uint64, reason string) error {
 	return q.c.CloseWithError(quic.ApplicationErrorCode(code), reason)
 }
@@ -141,6 +164,8 @@ type wtConn struct {
 }
 
 func (w wtConn) connectQuery() string { return w.query }
+
+func (w wtConn) protocol() string { return w.s.SessionState().ApplicationProtocol }
 
 func (w wtConn) OpenStream(ctx context.Context) (Stream, error) {
 	s, err := w.s.OpenStreamSync(ctx)

@@ -22,7 +22,13 @@ func (s *Session) controlLoop() {
 			s.fail(err)
 			return
 		}
-		if err := s.handle(m); err != nil {
+		if _, ok := m.(*wire.GoAway); !ok && s.sm != nil {
+			// Draft 18's control stream carries SETUP and GOAWAY only.
+			err = protocolError(wire.CodeProtocolViolation, "%v on the control stream", m.Type())
+		} else {
+			err = s.handle(m)
+		}
+		if err != nil {
 			s.fail(err)
 			return
 		}
@@ -31,6 +37,8 @@ func (s *Session) controlLoop() {
 
 func (s *Session) handle(m wire.Message) error {
 	switch m := m.(type) {
+	case *wire.Setup:
+		return protocolError(wire.CodeProtocolViolation, "second setup message")
 	case *wire.ClientSetup, *wire.ServerSetup:
 		return protocolError(wire.CodeProtocolViolation, "second setup message")
 	case *wire.GoAway:
@@ -72,6 +80,8 @@ func (s *Session) handle(m wire.Message) error {
 	case *wire.PublishOK:
 		s.onPublishAnswer(m.RequestID, m, nil)
 		return nil
+	case *wire.RequestOK, *wire.RequestErrorMsg:
+		return s.onGenericReply(m)
 	case *wire.PublishError:
 		s.onPublishAnswer(m.RequestID, nil, m)
 		return nil
@@ -106,6 +116,31 @@ func (s *Session) rejectUnsupported(m wire.Message) error {
 	return s.write(reply)
 }
 
+// onGenericReply reads a draft-16 REQUEST_OK or REQUEST_ERROR as the
+// reply of the request its Request ID names.
+func (s *Session) onGenericReply(m wire.Message) error {
+	id := uint64(0)
+	switch m := m.(type) {
+	case *wire.RequestOK:
+		id = m.RequestID
+	case *wire.RequestErrorMsg:
+		id = m.RequestID
+	}
+	s.mu.Lock()
+	kind, ok := s.reqKinds[id]
+	delete(s.reqKinds, id)
+	s.mu.Unlock()
+	if !ok {
+		s.log.Debug("reply to an unknown request", "id", id)
+		return nil
+	}
+	r, err := s.asReply(&reqStream{id: id, kind: kind}, m)
+	if err != nil || r == nil {
+		return err
+	}
+	return s.handle(r)
+}
+
 func (s *Session) onGoAway(m *wire.GoAway) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -114,6 +149,11 @@ func (s *Session) onGoAway(m *wire.GoAway) error {
 	}
 	if !s.isClient && m.NewSessionURI != "" {
 		return protocolError(wire.CodeProtocolViolation, "GOAWAY with URI sent to a server")
+	}
+	if m.HasRequestID && m.RequestID%2 != s.nextReqID%2 {
+		// Draft 18 names the first of our requests the peer did not
+		// process; it must have our parity.
+		return protocolError(wire.CodeInvalidRequestID, "GOAWAY request id %d has the wrong parity", m.RequestID)
 	}
 	s.gotGoAway = true
 	return nil
@@ -139,6 +179,9 @@ func (s *Session) onMaxRequestID(m *wire.MaxRequestID) error {
 // and the granted window, then slides the window so the peer keeps about
 // the configured number of requests available.
 func (s *Session) acceptRequestID(id uint64) error {
+	if s.sm != nil {
+		return s.acceptRequestID18(id)
+	}
 	s.mu.Lock()
 	if id != s.nextPeerReqID {
 		s.mu.Unlock()

@@ -33,7 +33,21 @@ func (s *Session) acceptUniLoop() {
 // that went away only abandons the stream.
 func (s *Session) readDataStream(st ReceiveStream) {
 	r := bufio.NewReader(st)
-	h, err := wire.ReadStreamHeader(r)
+	t, err := s.codec.ReadInt(r)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = wire.ErrTruncated
+		}
+		s.dataError(st, err)
+		return
+	}
+	s.readDataStreamAfterType(st, r, t)
+}
+
+// readDataStreamAfterType continues readDataStream once the stream type
+// t has been read.
+func (s *Session) readDataStreamAfterType(st ReceiveStream, r *bufio.Reader, t uint64) {
+	h, err := s.codec.ReadStreamHeaderAfterType(r, t)
 	if err != nil {
 		s.dataError(st, err)
 		return
@@ -49,7 +63,7 @@ func (s *Session) readDataStream(st ReceiveStream) {
 		st.CancelRead(wire.StreamErrCancelled)
 		return
 	}
-	sr := wire.NewSubgroupReader(r, *h.Subgroup, s.cfg.Limits)
+	sr := s.codec.NewSubgroupReader(r, *h.Subgroup, s.cfg.Limits)
 	var last wire.Object // the stream's latest object, for the end marker
 	read := false
 	for {
@@ -121,7 +135,7 @@ func (s *Session) datagramLoop() {
 		if err != nil {
 			return
 		}
-		dg, err := wire.ParseDatagram(b)
+		dg, err := s.codec.ParseDatagram(b)
 		if err != nil {
 			s.fail(err)
 			return

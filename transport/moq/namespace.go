@@ -83,18 +83,21 @@ func (in *IncomingNamespace) Reject(code uint64, reason string) error {
 // Cancel tells the publisher this endpoint stops routing subscriptions to
 // the namespace (PUBLISH_NAMESPACE_CANCEL).
 func (in *IncomingNamespace) Cancel(code uint64, reason string) error {
-	in.s.dropNamespaceIn(in.Request.Namespace)
+	in.s.dropNamespaceIn(in.Request.Namespace, 0)
 	in.finish()
-	return in.s.write(&wire.PublishNamespaceCancel{Namespace: in.Request.Namespace, ErrorCode: code, Reason: reason})
+	return in.s.write(&wire.PublishNamespaceCancel{Namespace: in.Request.Namespace, RequestID: in.Request.RequestID,
+		ErrorCode: code, Reason: reason})
 }
 
-func (s *Session) dropNamespaceIn(ns wire.Namespace) []*IncomingNamespace {
+// dropNamespaceIn forgets the accepted namespaces equal to ns or, when
+// ns is nil (draft 16 names the request instead), announced by request id.
+func (s *Session) dropNamespaceIn(ns wire.Namespace, id uint64) []*IncomingNamespace {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var gone []*IncomingNamespace
 	kept := s.nsIn[:0]
 	for _, in := range s.nsIn {
-		if in.Request.Namespace.Equal(ns) {
+		if (ns != nil && in.Request.Namespace.Equal(ns)) || (ns == nil && in.Request.RequestID == id) {
 			gone = append(gone, in)
 		} else {
 			kept = append(kept, in)
@@ -106,7 +109,7 @@ func (s *Session) dropNamespaceIn(ns wire.Namespace) []*IncomingNamespace {
 }
 
 func (s *Session) onPublishNamespaceDone(m *wire.PublishNamespaceDone) {
-	for _, in := range s.dropNamespaceIn(m.Namespace) {
+	for _, in := range s.dropNamespaceIn(m.Namespace, m.RequestID) {
 		in.finish()
 	}
 }
@@ -187,7 +190,7 @@ func (s *Session) onPublishNamespaceCancel(m *wire.PublishNamespaceCancel) {
 	s.mu.Lock()
 	var hit []*Announcement
 	for id, a := range s.nsOut {
-		if a.ns.Equal(m.Namespace) {
+		if (m.Namespace != nil && a.ns.Equal(m.Namespace)) || (m.Namespace == nil && id == m.RequestID) {
 			hit = append(hit, a)
 			delete(s.nsOut, id)
 		}
@@ -205,5 +208,5 @@ func (a *Announcement) Close() error {
 	if a.s.ctx.Err() != nil {
 		return nil
 	}
-	return a.s.write(&wire.PublishNamespaceDone{Namespace: a.ns})
+	return a.s.write(&wire.PublishNamespaceDone{Namespace: a.ns, RequestID: a.requestID})
 }

@@ -110,26 +110,18 @@ func TestPublishNamespaceAndIngest(t *testing.T) {
 	}
 }
 
-func TestPublishNamespaceRejected(t *testing.T) {
+func TestPublishNamespaceRejected(t *testing.T) { forVersions(t, testPublishNamespaceRejected) }
+
+func testPublishNamespaceRejected(t *testing.T, v wire.Version) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	l, cliTLS := newListener(t, Config{})
-	pub, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
-	relay, err := l.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer relay.Close()
+	pub, relay := quicPair(ctx, t, Config{}, v)
 	go func() {
 		if in, err := relay.AcceptNamespace(ctx); err == nil {
 			_ = in.Reject(wire.NamespaceErrUnauthorized, "no")
 		}
 	}()
-	_, err = pub.PublishNamespace(ctx, wire.Namespace{"x"}, nil)
+	_, err := pub.PublishNamespace(ctx, wire.Namespace{"x"}, nil)
 	var re *RequestError
 	if !errors.Is(err, ErrNamespaceRejected) || !errors.As(err, &re) || re.Code != wire.NamespaceErrUnauthorized {
 		t.Fatalf("got %v", err)

@@ -44,6 +44,7 @@ type SubgroupStream struct {
 	st  SendStream
 	w   *wire.SubgroupWriter
 	buf []byte
+	ext []byte // WriteRaw's re-encoded extensions
 
 	// WriteRaw's delta-coding state and byte count.
 	rawPrev    uint64
@@ -62,8 +63,8 @@ func (p *Publication) OpenSubgroup(ctx context.Context, h wire.SubgroupHeader) (
 	p.streams++
 	p.mu.Unlock()
 	h.TrackAlias = p.alias
-	w := wire.NewSubgroupWriter(h)
-	hdr, err := w.Header.Append(nil)
+	w := p.s.codec.NewSubgroupWriter(h)
+	hdr, err := w.AppendHeader(nil)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +138,7 @@ func (g *SubgroupStream) Cancel(code uint64) { g.st.CancelWrite(code) }
 // SendDatagram sends one object as a datagram. Oversized datagrams are
 // the transport's to drop, as the spec allows.
 func (p *Publication) SendDatagram(o wire.Object, endOfGroup bool) error {
-	b, err := wire.AppendDatagram(nil, &wire.Datagram{TrackAlias: p.alias, Object: o, EndOfGroup: endOfGroup})
+	b, err := p.s.codec.AppendDatagram(nil, &wire.Datagram{TrackAlias: p.alias, Object: o, EndOfGroup: endOfGroup})
 	if err != nil {
 		return err
 	}

@@ -22,131 +22,113 @@ func TestPublishTrack(t *testing.T) {
 		{name: "rejected", accept: true, reject: true, wantCode: wire.PublishErrUnauthorized},
 		{name: "not supported", accept: false, wantCode: wire.PublishErrNotSupported},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			l, cliTLS := newListener(t, Config{AcceptPublish: tc.accept})
-			cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cli.Close()
-			srv, err := l.Accept(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
+	for _, v := range testVersions {
+		for _, tc := range tests {
+			t.Run(v.String()+"/"+tc.name, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				cli, srv := quicPair(ctx, t, Config{AcceptPublish: tc.accept}, v)
 
-			got := make(chan *Subscription, 1)
-			srvErr := make(chan error, 1)
-			if tc.accept {
-				go func() {
-					in, err := srv.AcceptPublish(ctx)
-					if err != nil {
-						srvErr <- err
-						return
-					}
-					if in.Request.TrackName != "input" || !in.Request.Namespace.Equal(wire.Namespace{"strata", "t", "s"}) || !in.Request.Forward {
-						srvErr <- errors.New("unexpected publish request")
-						return
-					}
-					if tc.reject {
-						srvErr <- in.Reject(wire.PublishErrUnauthorized, "no")
-						return
-					}
-					sub, err := in.Accept(wire.PublishOK{Forward: true, GroupOrder: wire.GroupOrderAscending,
-						Filter: wire.Filter{Type: wire.FilterLargestObject}})
-					if err != nil {
-						srvErr <- err
-						return
-					}
-					got <- sub
-					srvErr <- nil
-				}()
-			}
-
-			pub, ok, err := cli.Publish(ctx, wire.Publish{Namespace: wire.Namespace{"strata", "t", "s"}, TrackName: "input",
-				GroupOrder: wire.GroupOrderAscending, Forward: true})
-			if tc.wantCode != 0 {
-				var re *RequestError
-				if !errors.Is(err, ErrPublishRejected) || !errors.As(err, &re) || re.Code != tc.wantCode {
-					t.Fatalf("publish: %v, want code %#x", err, tc.wantCode)
-				}
+				got := make(chan *Subscription, 1)
+				srvErr := make(chan error, 1)
 				if tc.accept {
-					if err := <-srvErr; err != nil {
+					go func() {
+						in, err := srv.AcceptPublish(ctx)
+						if err != nil {
+							srvErr <- err
+							return
+						}
+						if in.Request.TrackName != "input" || !in.Request.Namespace.Equal(wire.Namespace{"strata", "t", "s"}) || !in.Request.Forward {
+							srvErr <- errors.New("unexpected publish request")
+							return
+						}
+						if tc.reject {
+							srvErr <- in.Reject(wire.PublishErrUnauthorized, "no")
+							return
+						}
+						sub, err := in.Accept(wire.PublishOK{Forward: true, GroupOrder: wire.GroupOrderAscending,
+							Filter: wire.Filter{Type: wire.FilterLargestObject}})
+						if err != nil {
+							srvErr <- err
+							return
+						}
+						got <- sub
+						srvErr <- nil
+					}()
+				}
+
+				pub, ok, err := cli.Publish(ctx, wire.Publish{Namespace: wire.Namespace{"strata", "t", "s"}, TrackName: "input",
+					GroupOrder: wire.GroupOrderAscending, Forward: true})
+				if tc.wantCode != 0 {
+					var re *RequestError
+					if !errors.Is(err, ErrPublishRejected) || !errors.As(err, &re) || re.Code != tc.wantCode {
+						t.Fatalf("publish: %v, want code %#x", err, tc.wantCode)
+					}
+					if tc.accept {
+						if err := <-srvErr; err != nil {
+							t.Fatal(err)
+						}
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("publish: %v", err)
+				}
+				if err := <-srvErr; err != nil {
+					t.Fatal(err)
+				}
+				if !ok.Forward || ok.Filter.Type != wire.FilterLargestObject {
+					t.Fatalf("publish ok %+v", ok)
+				}
+				sub := <-got
+				if sub.OK().TrackAlias != pub.TrackAlias() {
+					t.Fatalf("alias %d, want %d", sub.OK().TrackAlias, pub.TrackAlias())
+				}
+				for g := uint64(1); g <= 3; g++ {
+					st, err := pub.OpenSubgroup(ctx, wire.SubgroupHeader{GroupID: g, IDMode: wire.SubgroupIDZero, EndOfGroup: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := st.WriteObject(&wire.Object{ID: 0, Payload: []byte{byte(g)}}); err != nil {
+						t.Fatal(err)
+					}
+					if err := st.Close(); err != nil {
 						t.Fatal(err)
 					}
 				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("publish: %v", err)
-			}
-			if err := <-srvErr; err != nil {
-				t.Fatal(err)
-			}
-			if !ok.Forward || ok.Filter.Type != wire.FilterLargestObject {
-				t.Fatalf("publish ok %+v", ok)
-			}
-			sub := <-got
-			if sub.OK().TrackAlias != pub.TrackAlias() {
-				t.Fatalf("alias %d, want %d", sub.OK().TrackAlias, pub.TrackAlias())
-			}
-			for g := uint64(1); g <= 3; g++ {
-				st, err := pub.OpenSubgroup(ctx, wire.SubgroupHeader{GroupID: g, IDMode: wire.SubgroupIDZero, EndOfGroup: true})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := st.WriteObject(&wire.Object{ID: 0, Payload: []byte{byte(g)}}); err != nil {
-					t.Fatal(err)
-				}
-				if err := st.Close(); err != nil {
-					t.Fatal(err)
-				}
-			}
-			seen := 0
-			for seen < 3 {
-				o, err := sub.ReadObject(ctx)
-				if err != nil {
-					t.Fatalf("read: %v", err)
-				}
-				if o.Status == wire.StatusNormal {
-					if len(o.Payload) != 1 || uint64(o.Payload[0]) != o.GroupID {
-						t.Fatalf("object %+v", o)
+				seen := 0
+				for seen < 3 {
+					o, err := sub.ReadObject(ctx)
+					if err != nil {
+						t.Fatalf("read: %v", err)
 					}
-					seen++
+					if o.Status == wire.StatusNormal {
+						if len(o.Payload) != 1 || uint64(o.Payload[0]) != o.GroupID {
+							t.Fatalf("object %+v", o)
+						}
+						seen++
+					}
 				}
-			}
-			// The subscriber leaving reaches the publisher as UNSUBSCRIBE.
-			if err := sub.Close(); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-pub.Unsubscribed():
-			case <-ctx.Done():
-				t.Fatal("publisher never saw UNSUBSCRIBE")
-			}
-		})
+				// The subscriber leaving reaches the publisher as UNSUBSCRIBE.
+				if err := sub.Close(); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-pub.Unsubscribed():
+				case <-ctx.Done():
+					t.Fatal("publisher never saw UNSUBSCRIBE")
+				}
+			})
+		}
 	}
 }
 
-// TestPublishDoneEndsSubscription checks PUBLISH_DONE from the publisher
-// ends the receiver's subscription with the status code.
-func TestPublishDoneEndsSubscription(t *testing.T) {
+func TestPublishDoneEndsSubscription(t *testing.T) { forVersions(t, testPublishDoneEndsSubscription) }
+
+func testPublishDoneEndsSubscription(t *testing.T, v wire.Version) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	l, cliTLS := newListener(t, Config{AcceptPublish: true})
-	cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	srv, err := l.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	cli, srv := quicPair(ctx, t, Config{AcceptPublish: true}, v)
 	subc := make(chan *Subscription, 1)
 	go func() {
 		in, err := srv.AcceptPublish(ctx)

@@ -64,6 +64,38 @@ func (c Config) versions() []wire.Version {
 	return c.Versions
 }
 
+// ALPNs lists the raw QUIC ALPNs of the configured versions, newest
+// first, for a TLS configuration a listener hands out per connection
+// (GetConfigForClient) in place of the one Listen sets.
+func (c Config) ALPNs() []string { return c.protocols(false) }
+
+// inBandVersions are the configured versions CLIENT_SETUP negotiates.
+func (c Config) inBandVersions() []wire.Version {
+	var out []wire.Version
+	for _, v := range c.versions() {
+		if v.InBandNegotiation() {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// protocols lists the ALPNs (and WebTransport protocols) to offer for the
+// configured versions, newest first; in-band versions share moq-00, and
+// webTransport leaves them out (no protocol there means draft 14).
+func (c Config) protocols(webTransport bool) []string {
+	var out []string
+	for _, v := range c.versions() {
+		if v.InBandNegotiation() && webTransport {
+			continue
+		}
+		if p := v.ALPN(); !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func (c Config) maxRequestID() uint64 {
 	if c.MaxRequestID == 0 {
 		return DefaultMaxRequestID
@@ -87,10 +119,15 @@ type Session struct {
 	isClient bool
 	path     string // PATH the client sent (server side, raw QUIC)
 
-	ctrl    Stream
-	ctrlR   *bufio.Reader
-	writeMu sync.Mutex // serializes control writes; never taken under mu
-	wbuf    []byte     // guarded by writeMu
+	ctrl   Stream
+	ctrlR  *bufio.Reader
+	sm     *streamMode // draft 18: requests on streams (session18.go)
+	chosen *wire.Codec // the version ALPN chose, if setup has none
+	// reqKinds (draft 16) remembers what our open requests are, so the
+	// generic REQUEST_OK and REQUEST_ERROR can be read as their replies.
+	reqKinds map[uint64]wire.MessageType
+	writeMu  sync.Mutex // serializes control writes; never taken under mu
+	wbuf     []byte     // guarded by writeMu
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -177,7 +214,7 @@ func newSession(conn Conn, cfg Config, isClient bool) *Session {
 // On failure the connection is closed with the matching error code.
 func Client(ctx context.Context, conn Conn, cfg Config) (*Session, error) {
 	s := newSession(conn, cfg, true)
-	if err := s.clientSetup(ctx); err != nil {
+	if err := s.setup(ctx); err != nil {
 		s.fail(err)
 		if remote := s.remoteCloseOf(err); remote != nil {
 			// The server refused the session (a bad token, say): return
@@ -195,7 +232,7 @@ func Client(ctx context.Context, conn Conn, cfg Config) (*Session, error) {
 // and answers with SERVER_SETUP.
 func Server(ctx context.Context, conn Conn, cfg Config) (*Session, error) {
 	s := newSession(conn, cfg, false)
-	if err := s.serverSetup(ctx); err != nil {
+	if err := s.setup(ctx); err != nil {
 		s.fail(err)
 		return nil, err
 	}
@@ -203,9 +240,38 @@ func Server(ctx context.Context, conn Conn, cfg Config) (*Session, error) {
 	return s, nil
 }
 
-// setupCodec frames the setup messages. Their layout is shared by all
-// versions that negotiate in-band, so draft 14's codec reads them.
-func setupCodec() *wire.Codec {
+// setup runs the handshake of the version the transport negotiated: an
+// ALPN or WebTransport protocol naming a draft selects it, and anything
+// else (moq-00, or WebTransport without a protocol) negotiates among the
+// in-band versions in CLIENT_SETUP.
+func (s *Session) setup(ctx context.Context) error {
+	if v, ok := negotiatedVersion(s.conn); ok {
+		if !slices.Contains(s.cfg.versions(), v) {
+			return protocolError(wire.CodeVersionNegotiationFail, "transport negotiated unconfigured %v", v)
+		}
+		c, err := wire.CodecFor(v)
+		if err != nil {
+			return err
+		}
+		s.codec = c
+		if c.Has(wire.TypeSetup) {
+			return s.setup18(ctx)
+		}
+		s.chosen = c // draft 16: control stream setup without versions
+	}
+	if s.isClient {
+		return s.clientSetup(ctx)
+	}
+	return s.serverSetup(ctx)
+}
+
+// setupCodec frames the setup messages: the transport's chosen version's
+// (draft 16), or draft 14's, whose layout all versions that negotiate
+// in-band share.
+func (s *Session) setupCodec() *wire.Codec {
+	if s.chosen != nil {
+		return s.chosen
+	}
 	c, _ := wire.CodecFor(wire.Draft14)
 	return c
 }
@@ -214,7 +280,23 @@ func setupCodec() *wire.Codec {
 func (s *Session) readSetup(ctx context.Context) (wire.Message, error) {
 	stop := context.AfterFunc(ctx, func() { s.ctrl.CancelRead(uint64(wire.CodeControlMessageTimeout)) })
 	defer stop()
-	return setupCodec().ReadMessage(s.ctrlR, 0)
+	return s.setupCodec().ReadMessage(s.ctrlR, 0)
+}
+
+// clientSetupParams adds the client's token and PATH (raw QUIC only) to
+// the setup parameters the version needs.
+func (s *Session) clientSetupParams(params ...wire.KeyValuePair) (wire.Parameters, error) {
+	if len(s.cfg.AuthToken) > 0 {
+		p, err := TokenParam(s.cfg.AuthToken)
+		if err != nil {
+			return nil, err
+		}
+		params = append(params, p)
+	}
+	if s.cfg.Path != "" && !s.conn.WebTransport() {
+		params = append(params, wire.BytesPair(wire.SetupParamPath, []byte(s.cfg.Path)))
+	}
+	return params, nil
 }
 
 func (s *Session) clientSetup(ctx context.Context) error {
@@ -224,19 +306,16 @@ func (s *Session) clientSetup(ctx context.Context) error {
 	}
 	s.ctrl, s.ctrlR = st, bufio.NewReader(st)
 	setPriority(st, urgencyControl)
-	params := wire.Parameters{wire.IntPair(wire.SetupParamMaxRequestID, s.localMax)}
-	if len(s.cfg.AuthToken) > 0 {
-		p, err := TokenParam(s.cfg.AuthToken)
-		if err != nil {
-			return err
-		}
-		params = append(params, p)
+	params, err := s.clientSetupParams(wire.IntPair(wire.SetupParamMaxRequestID, s.localMax))
+	if err != nil {
+		return err
 	}
-	if s.cfg.Path != "" && !s.conn.WebTransport() {
-		params = append(params, wire.BytesPair(wire.SetupParamPath, []byte(s.cfg.Path)))
+	s.codec = s.setupCodec()
+	versions := s.cfg.inBandVersions()
+	if s.chosen != nil {
+		versions = nil // ALPN chose the version
 	}
-	s.codec = setupCodec()
-	if err := s.write(&wire.ClientSetup{Versions: s.cfg.versions(), Params: params}); err != nil {
+	if err := s.write(&wire.ClientSetup{Versions: versions, Params: params}); err != nil {
 		return err
 	}
 	m, err := s.readSetup(ctx)
@@ -247,7 +326,9 @@ func (s *Session) clientSetup(ctx context.Context) error {
 	if !ok {
 		return protocolError(wire.CodeProtocolViolation, "expected SERVER_SETUP, got %v", m.Type())
 	}
-	if !slices.Contains(s.cfg.versions(), ss.Version) {
+	if s.chosen != nil {
+		ss.Version = s.chosen.Version()
+	} else if !slices.Contains(s.cfg.inBandVersions(), ss.Version) {
 		return protocolError(wire.CodeVersionNegotiationFail, "server chose unoffered version %v", ss.Version)
 	}
 	if _, ok := ss.Params.Get(wire.SetupParamPath); ok {
@@ -276,11 +357,14 @@ func (s *Session) serverSetup(ctx context.Context) error {
 		return protocolError(wire.CodeProtocolViolation, "expected CLIENT_SETUP, got %v", m.Type())
 	}
 	var chosen wire.Version
-	for _, v := range s.cfg.versions() {
+	for _, v := range s.cfg.inBandVersions() {
 		if slices.Contains(cs.Versions, v) {
 			chosen = v
 			break
 		}
+	}
+	if s.chosen != nil {
+		chosen = s.chosen.Version()
 	}
 	if chosen == 0 {
 		return protocolError(wire.CodeVersionNegotiationFail, "no common version in %v", cs.Versions)
@@ -319,8 +403,20 @@ func codeOf(err error) (wire.ErrorCode, string) {
 	return wire.CodeOf(err), err.Error()
 }
 
-// write frames and sends one control message.
+// write frames and sends one control message (draft 18: routes it onto
+// the request streams, see send18).
 func (s *Session) write(m wire.Message) error {
+	if s.sm != nil {
+		return s.send18(m)
+	}
+	if id, _, ok := requestOf(m); ok && s.codec.Has(wire.TypeRequestOK) {
+		s.mu.Lock()
+		if s.reqKinds == nil {
+			s.reqKinds = map[uint64]wire.MessageType{}
+		}
+		s.reqKinds[id] = m.Type()
+		s.mu.Unlock()
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	b, err := s.codec.AppendMessage(s.wbuf[:0], m)
@@ -339,6 +435,22 @@ func (s *Session) start() {
 	go s.controlLoop()
 	go s.acceptUniLoop()
 	go s.datagramLoop()
+	if s.sm != nil || s.codec.Has(wire.TypeRequestOK) {
+		// Draft 16 opens a stream for SUBSCRIBE_NAMESPACE only; draft 18
+		// for every request.
+		s.wg.Add(1)
+		go s.acceptRequests()
+	}
+	if s.sm != nil {
+		for _, e := range s.sm.early {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.readDataStreamAfterType(e.st, e.r, e.t)
+			}()
+		}
+		s.sm.early = nil
+	}
 }
 
 // fail closes the session because of err, choosing the code from it.

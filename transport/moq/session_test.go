@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,25 +66,85 @@ func newListener(t *testing.T, cfg Config) (*Listener, *tls.Config) {
 
 type dialer func(ctx context.Context, addr string, tc *tls.Config, cfg Config) (*Session, error)
 
-var transports = []struct {
+// testVersions are the versions the session tests run against.
+var testVersions = []wire.Version{wire.Draft14, wire.Draft16, wire.Draft18}
+
+// transports dials each transport with each test version: a dial whose
+// Config names no versions offers only the case's one.
+var transports = func() []struct {
 	name string
 	dial dialer
-}{
-	{"quic", func(ctx context.Context, addr string, tc *tls.Config, cfg Config) (*Session, error) {
-		return DialQUIC(ctx, addr, tc, nil, cfg)
-	}},
-	{"webtransport", func(ctx context.Context, addr string, tc *tls.Config, cfg Config) (*Session, error) {
-		return DialWebTransport(ctx, "https://"+addr+WebTransportPath, tc, nil, cfg)
-	}},
+} {
+	var out []struct {
+		name string
+		dial dialer
+	}
+	for _, v := range testVersions {
+		pin := func(cfg Config) Config {
+			if len(cfg.Versions) == 0 {
+				cfg.Versions = []wire.Version{v}
+			}
+			return cfg
+		}
+		out = append(out, struct {
+			name string
+			dial dialer
+		}{v.String() + "/quic", func(ctx context.Context, addr string, tc *tls.Config, cfg Config) (*Session, error) {
+			return DialQUIC(ctx, addr, tc, nil, pin(cfg))
+		}}, struct {
+			name string
+			dial dialer
+		}{v.String() + "/webtransport", func(ctx context.Context, addr string, tc *tls.Config, cfg Config) (*Session, error) {
+			return DialWebTransport(ctx, "https://"+addr+WebTransportPath, tc, nil, pin(cfg))
+		}})
+	}
+	return out
+}()
+
+// quicPair dials a raw QUIC session offering only v to a new listener
+// configured with srvCfg, and returns both ends; they close when the
+// test ends.
+func quicPair(ctx context.Context, t *testing.T, srvCfg Config, v wire.Version) (cli, srv *Session) {
+	t.Helper()
+	l, cliTLS := newListener(t, srvCfg)
+	cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{v}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	if srv, err = l.Accept(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return cli, srv
+}
+
+// forVersions runs f once per test version, as a subtest.
+func forVersions(t *testing.T, f func(t *testing.T, v wire.Version)) {
+	for _, v := range testVersions {
+		t.Run(v.String(), func(t *testing.T) { f(t, v) })
+	}
 }
 
 func TestSubscribeAndReceive(t *testing.T) {
 	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
+		t.Run(tr.name, func(t *testing.T) { testSubscribeAndReceive(t, tr.dial, tr.name) })
+	}
+}
+
+func testSubscribeAndReceive(t *testing.T, dial dialer, name string) {
+	var v wire.Version
+	for _, tv := range testVersions {
+		if strings.HasPrefix(name, tv.String()+"/") {
+			v = tv
+		}
+	}
+	{
+		{
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			l, cliTLS := newListener(t, Config{})
-			cli, err := tr.dial(ctx, l.Addr().String(), cliTLS, Config{Path: "/live?tenant=1"})
+			cli, err := dial(ctx, l.Addr().String(), cliTLS, Config{Path: "/live?tenant=1"})
 			if err != nil {
 				t.Fatalf("dial: %v", err)
 			}
@@ -93,11 +154,11 @@ func TestSubscribeAndReceive(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer srv.Close()
-			if cli.Version() != wire.Draft14 || srv.Version() != wire.Draft14 {
+			if cli.Version() != v || srv.Version() != v {
 				t.Fatalf("versions %v %v", cli.Version(), srv.Version())
 			}
 			wantPath := "/live?tenant=1"
-			if tr.name == "webtransport" {
+			if strings.HasSuffix(name, "webtransport") {
 				wantPath = "" // PATH is forbidden over WebTransport
 			}
 			if srv.Path() != wantPath {
@@ -140,7 +201,7 @@ func TestSubscribeAndReceive(t *testing.T) {
 			if !errors.Is(err, ErrSubscriptionDone) || !errors.As(err, &re) || re.Code != wire.PublishDoneTrackEnded {
 				t.Fatalf("after done: %v", err)
 			}
-		})
+		}
 	}
 }
 
@@ -179,17 +240,8 @@ func publish(ctx context.Context, s *Session, payloads [][]byte) error {
 func TestRequestIDWindow(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	l, cliTLS := newListener(t, Config{MaxRequestID: 2})
-	cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	srv, err := l.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	// MAX_REQUEST_ID exists up to draft 16 only.
+	cli, srv := quicPair(ctx, t, Config{MaxRequestID: 2}, wire.Draft14)
 	go func() {
 		for {
 			in, err := srv.AcceptSubscription(ctx)
@@ -216,25 +268,21 @@ func TestVersionNegotiationFails(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	l, cliTLS := newListener(t, Config{})
-	_, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{0xff000099}})
+	// Draft 13 negotiates in CLIENT_SETUP (ALPN moq-00), where the
+	// server finds nothing in common.
+	_, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{Versions: []wire.Version{0xff00000d}})
 	var ae *quic.ApplicationError
 	if !errors.As(err, &ae) || ae.ErrorCode != quic.ApplicationErrorCode(wire.CodeVersionNegotiationFail) {
 		t.Fatalf("got %v, want VERSION_NEGOTIATION_FAILED", err)
 	}
 }
 
-func TestCloseEndsSubscriber(t *testing.T) {
+func TestCloseEndsSubscriber(t *testing.T) { forVersions(t, testCloseEndsSubscriber) }
+
+func testCloseEndsSubscriber(t *testing.T, v wire.Version) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	l, cliTLS := newListener(t, Config{})
-	cli, err := DialQUIC(ctx, l.Addr().String(), cliTLS, nil, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := l.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cli, srv := quicPair(ctx, t, Config{}, v)
 	go func() {
 		in, err := srv.AcceptSubscription(ctx)
 		if err == nil {

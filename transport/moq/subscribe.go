@@ -319,5 +319,13 @@ func (s *Session) onSubscribeUpdate(m *wire.SubscribeUpdate) error {
 	if pub != nil {
 		pub.setSubscriberPriority(m.SubscriberPriority)
 	}
-	return s.acceptRequestID(m.RequestID)
+	if err := s.acceptRequestID(m.RequestID); err != nil {
+		return err
+	}
+	if s.sm == nil && s.codec.Has(wire.TypeRequestOK) {
+		// Draft 16 acknowledges updates (draft 18 does so on the
+		// request's stream, see serveRequest).
+		return s.write(&wire.RequestOK{RequestID: m.RequestID})
+	}
+	return nil
 }

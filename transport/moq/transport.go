@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/dunglas/httpsfv"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 	"github.com/quic-go/webtransport-go"
@@ -38,11 +40,13 @@ func quicConfig(c *quic.Config) *quic.Config {
 	return c
 }
 
-// DialQUIC connects over raw QUIC with the draft-14 ALPN and runs the
-// client handshake. cfg.Path becomes the PATH setup parameter.
+// DialQUIC connects over raw QUIC, offering the ALPNs of cfg's versions
+// newest first (moqt-18, then moq-00 for draft 14, whose version SETUP
+// negotiates), and runs the client handshake of the one the server
+// picks. cfg.Path becomes the PATH setup parameter.
 func DialQUIC(ctx context.Context, addr string, tlsConf *tls.Config, qconf *quic.Config, cfg Config) (*Session, error) {
 	tc := tlsConf.Clone()
-	tc.NextProtos = []string{wire.ALPNDraft14}
+	tc.NextProtos = cfg.protocols(false)
 	conn, err := quic.DialAddr(ctx, addr, tc, quicConfig(qconf))
 	if err != nil {
 		return nil, fmt.Errorf("moq: dial %s: %w", addr, err)
@@ -55,12 +59,16 @@ func DialQUIC(ctx context.Context, addr string, tlsConf *tls.Config, qconf *quic
 	return s, nil
 }
 
-// DialWebTransport connects to an https URL over WebTransport and runs
-// the client handshake. The transport is released when the session ends.
+// DialWebTransport connects to an https URL over WebTransport, offering
+// cfg's versions newest first in WT-Available-Protocols, and runs the
+// client handshake of the one the server picks (no WT-Protocol answer
+// means draft 14, negotiated in SETUP). The transport is released when
+// the session ends.
 func DialWebTransport(ctx context.Context, url string, tlsConf *tls.Config, qconf *quic.Config, cfg Config) (*Session, error) {
 	tc := tlsConf.Clone()
 	tc.NextProtos = []string{http3.NextProtoH3}
-	tr := &webtransport.Transport{TLSClientConfig: tc, QUICConfig: quicConfig(qconf)}
+	tr := &webtransport.Transport{TLSClientConfig: tc, QUICConfig: quicConfig(qconf),
+		ApplicationProtocols: cfg.protocols(true)}
 	rsp, wts, err := tr.Dial(ctx, url, nil)
 	if err != nil {
 		_ = tr.Close()
@@ -80,7 +88,10 @@ func DialWebTransport(ctx context.Context, url string, tlsConf *tls.Config, qcon
 }
 
 // Listener accepts MOQT sessions over raw QUIC and WebTransport on one
-// UDP socket: the TLS ALPN tells them apart (moq-00 or h3).
+// UDP socket: the TLS ALPN tells them apart (moqt-18 or moq-00, or h3).
+// The newest version both sides support wins: the server's ALPN order
+// decides on raw QUIC, and the listener picks from WT-Available-Protocols
+// itself on WebTransport.
 type Listener struct {
 	cfg      Config
 	log      *slog.Logger
@@ -98,7 +109,7 @@ type Listener struct {
 // already accepted.
 func Listen(pconn net.PacketConn, tlsConf *tls.Config, qconf *quic.Config, cfg Config) (*Listener, error) {
 	tc := tlsConf.Clone()
-	tc.NextProtos = []string{wire.ALPNDraft14, http3.NextProtoH3}
+	tc.NextProtos = append(cfg.protocols(false), http3.NextProtoH3)
 	ql, err := quic.Listen(pconn, tc, quicConfig(qconf))
 	if err != nil {
 		return nil, fmt.Errorf("moq: listen: %w", err)
@@ -115,7 +126,8 @@ func Listen(pconn net.PacketConn, tlsConf *tls.Config, qconf *quic.Config, cfg C
 	webtransport.ConfigureHTTP3Server(h3)
 	// Viewers are browsers on other origins by design; access control is
 	// the MOQT authorization token, not the Origin header.
-	l.wt = &webtransport.Server{H3: h3, CheckOrigin: func(*http.Request) bool { return true }}
+	l.wt = &webtransport.Server{H3: h3, CheckOrigin: func(*http.Request) bool { return true },
+		ApplicationProtocols: cfg.protocols(true)}
 	mux.HandleFunc(WebTransportPath, l.upgrade)
 	l.wg.Add(1)
 	go l.acceptLoop()
@@ -152,14 +164,14 @@ func (l *Listener) acceptLoop() {
 		if err != nil {
 			return
 		}
-		switch conn.ConnectionState().TLS.NegotiatedProtocol {
-		case wire.ALPNDraft14:
+		switch proto := conn.ConnectionState().TLS.NegotiatedProtocol; {
+		case proto != http3.NextProtoH3 && slices.Contains(l.cfg.protocols(false), proto):
 			l.wg.Add(1)
 			go func() {
 				defer l.wg.Done()
 				l.handshake(QUICConn(conn))
 			}()
-		case http3.NextProtoH3:
+		case proto == http3.NextProtoH3:
 			l.wg.Add(1)
 			go func() {
 				defer l.wg.Done()
@@ -174,6 +186,7 @@ func (l *Listener) acceptLoop() {
 }
 
 func (l *Listener) upgrade(w http.ResponseWriter, r *http.Request) {
+	l.preferNewest(r)
 	wts, err := l.wt.Upgrade(w, r)
 	if err != nil {
 		l.log.Debug("webtransport upgrade failed", "err", err)
@@ -204,5 +217,40 @@ func (l *Listener) handshake(c Conn) {
 	case l.sessions <- s:
 	case <-l.ctx.Done():
 		_ = s.CloseWithError(wire.CodeNoError, "listener closed")
+	}
+}
+
+// wtAvailableProtocols is the header a WebTransport client lists its
+// application protocols in, in its order of preference.
+const wtAvailableProtocols = "Wt-Available-Protocols"
+
+// preferNewest narrows the client's WT-Available-Protocols to the one
+// this listener prefers (the newest version both support), because the
+// WebTransport library otherwise honours the client's order.
+func (l *Listener) preferNewest(r *http.Request) {
+	offered := r.Header.Values(wtAvailableProtocols)
+	if len(offered) == 0 {
+		return
+	}
+	list, err := httpsfv.UnmarshalList(offered)
+	if err != nil {
+		return // the library rejects or ignores it the same way
+	}
+	var theirs []string
+	for _, m := range list {
+		if it, ok := m.(httpsfv.Item); ok {
+			if p, ok := it.Value.(string); ok {
+				theirs = append(theirs, p)
+			}
+		}
+	}
+	for _, p := range l.cfg.protocols(true) {
+		if slices.Contains(theirs, p) {
+			v, err := httpsfv.Marshal(httpsfv.List{httpsfv.NewItem(p)})
+			if err == nil {
+				r.Header.Set(wtAvailableProtocols, v)
+			}
+			return
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go"
+
+	"github.com/strata-edge/strata/transport/moq/wire"
 )
 
 // TestURLToken: a client that cannot send the AUTHORIZATION TOKEN setup
@@ -24,47 +26,48 @@ func TestURLToken(t *testing.T) {
 		{"none", "?other=1", "", ""},
 		{"empty jwt", "?jwt=", "", ""},
 	}
-	for _, tr := range []string{"quic", "webtransport"} {
-		for _, tc := range cases {
-			t.Run(tr+"/"+tc.name, func(t *testing.T) {
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				defer cancel()
-				l, cliTLS := newListener(t, Config{})
-				cfg := Config{}
-				if tc.setup != "" {
-					cfg.AuthToken = []byte(tc.setup)
-				}
-				var cli *Session
-				var err error
-				if tr == "quic" {
-					cfg.Path = "/moq" + tc.query
-					cli, err = DialQUIC(ctx, l.Addr().String(), cliTLS, nil, cfg)
-				} else {
-					cli, err = DialWebTransport(ctx, "https://"+l.Addr().String()+WebTransportPath+tc.query, cliTLS, nil, cfg)
-				}
-				if err != nil {
-					t.Fatalf("dial: %v", err)
-				}
-				defer cli.Close()
-				srv, err := l.Accept(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer srv.Close()
-				toks := srv.SetupTokens()
-				var got string
-				if len(toks) > 0 {
-					got = string(toks[0])
-				}
-				if got != tc.want || len(toks) > 1 {
-					t.Fatalf("setup tokens %q, want %q", toks, tc.want)
-				}
-			})
+	for _, v := range testVersions {
+		for _, tr := range []string{"quic", "webtransport"} {
+			for _, tc := range cases {
+				t.Run(v.String()+"/"+tr+"/"+tc.name, func(t *testing.T) {
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					defer cancel()
+					l, cliTLS := newListener(t, Config{})
+					cfg := Config{Versions: []wire.Version{v}}
+					if tc.setup != "" {
+						cfg.AuthToken = []byte(tc.setup)
+					}
+					var cli *Session
+					var err error
+					if tr == "quic" {
+						cfg.Path = "/moq" + tc.query
+						cli, err = DialQUIC(ctx, l.Addr().String(), cliTLS, nil, cfg)
+					} else {
+						cli, err = DialWebTransport(ctx, "https://"+l.Addr().String()+WebTransportPath+tc.query, cliTLS, nil, cfg)
+					}
+					if err != nil {
+						t.Fatalf("dial: %v", err)
+					}
+					defer cli.Close()
+					srv, err := l.Accept(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer srv.Close()
+					toks := srv.SetupTokens()
+					var got string
+					if len(toks) > 0 {
+						got = string(toks[0])
+					}
+					if got != tc.want || len(toks) > 1 {
+						t.Fatalf("setup tokens %q, want %q", toks, tc.want)
+					}
+				})
+			}
 		}
 	}
 }
 
-// TestURLTokenNotInErrors: a failed dial names the URL without its token.
 func TestURLTokenNotInErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -47,7 +47,8 @@ type Grant struct {
 
 // Authorizer checks a bearer token (empty when none was sent) for a session
 // and the role the request needs (RolePublisher for WHIP, RoleViewer for
-// WHEP). Any error answers 401. It lives here as a function so the edge can
+// WHEP). Any error answers 401 (code token_expired when it wraps
+// ErrTokenExpired, else unauthorized). It lives here as a function so the edge can
 // plug in offline token verification without this package importing it.
 type Authorizer func(ctx context.Context, token string, ns media.Namespace, want Role) (Grant, error)
 

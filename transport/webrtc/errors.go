@@ -10,6 +10,10 @@ var (
 	ErrBadSDP = errors.New("webrtc: bad sdp")
 	// ErrUnauthorized is returned when the Authorizer refuses a token.
 	ErrUnauthorized = errors.New("webrtc: unauthorized")
+	// ErrTokenExpired is what an Authorizer wraps for a token that was
+	// valid but has expired: the 401 then says token_expired, so a
+	// client knows to get a new token rather than give up.
+	ErrTokenExpired = errors.New("webrtc: token expired")
 	// ErrFull is returned when a configured peer limit is reached.
 	ErrFull = errors.New("webrtc: peer limit reached")
 	// ErrNotLive is returned to a viewer of a session that has no media.

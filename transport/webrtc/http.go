@@ -230,7 +230,7 @@ func (s *Server) post(ctx context.Context, req *Request, e endpoint) *Response {
 	}
 	g, err := s.authorize(ctx, req, e.ns, map[string]Role{"whip": RolePublisher, "whep": RoleViewer}[e.kind])
 	if err != nil {
-		return unauthorized()
+		return unauthorized(err)
 	}
 	if !isContentType(req.Header, ContentTypeSDP) {
 		return plain(http.StatusUnsupportedMediaType, "content type must be "+ContentTypeSDP)
@@ -280,7 +280,7 @@ func (s *Server) patch(ctx context.Context, req *Request, e endpoint) *Response 
 		want = RolePublisher
 	}
 	if _, err := s.authorize(ctx, req, e.ns, want); err != nil {
-		return unauthorized()
+		return unauthorized(err)
 	}
 	if !isContentType(req.Header, ContentTypeSDPFrag) {
 		return plain(http.StatusUnsupportedMediaType, "content type must be "+ContentTypeSDPFrag)
@@ -316,7 +316,7 @@ func (s *Server) delete(ctx context.Context, req *Request, e endpoint) *Response
 		want = RolePublisher
 	}
 	if _, err := s.authorize(ctx, req, e.ns, want); err != nil {
-		return unauthorized()
+		return unauthorized(err)
 	}
 	sess.close()
 	return &Response{Status: http.StatusOK, Header: http.Header{}}
@@ -355,8 +355,16 @@ func (s *Server) retryAfter() string {
 	return strconv.Itoa(max(1, int(s.cfg.RetryAfter.Seconds())))
 }
 
-func unauthorized() *Response {
-	r := plain(http.StatusUnauthorized, "invalid or missing bearer token")
+// unauthorized answers a refused token in the API's JSON shape: code
+// token_expired when the Authorizer said it expired (the client should
+// get a new one), unauthorized otherwise.
+func unauthorized(err error) *Response {
+	if errors.Is(err, ErrTokenExpired) {
+		r := jsonError(http.StatusUnauthorized, api.CodeTokenExpired, "the token expired")
+		r.Header.Set("WWW-Authenticate", `Bearer realm="strata", error="invalid_token", error_description="the token expired"`)
+		return r
+	}
+	r := jsonError(http.StatusUnauthorized, api.CodeUnauthorized, "invalid or missing bearer token")
 	r.Header.Set("WWW-Authenticate", `Bearer realm="strata"`)
 	return r
 }

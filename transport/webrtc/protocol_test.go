@@ -3,6 +3,7 @@ package webrtc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -54,6 +55,8 @@ func TestPOSTErrors(t *testing.T) {
 			return Grant{Role: want}, nil
 		case "ctl":
 			return Grant{Role: RoleController}, nil
+		case "old":
+			return Grant{}, fmt.Errorf("%w: at noon", ErrTokenExpired)
 		}
 		return Grant{}, errors.New("bad token")
 	}
@@ -91,7 +94,19 @@ func TestPOSTErrors(t *testing.T) {
 					t.Errorf("WWW-Authenticate = %q", h.Get("WWW-Authenticate"))
 				}
 			}},
-		{name: "bad token", kind: "whip", session: "x", ctype: ContentTypeSDP, body: valid, hdr: map[string]string{"Authorization": "Bearer nope"}, status: 401},
+		{name: "bad token", kind: "whip", session: "x", ctype: ContentTypeSDP, body: valid, hdr: map[string]string{"Authorization": "Bearer nope"}, status: 401,
+			check: func(t *testing.T, _ http.Header, body string) {
+				if !strings.Contains(body, `"code":"unauthorized"`) {
+					t.Errorf("body %q: want the JSON error unauthorized", body)
+				}
+			}},
+		// An expired token says so, so that a player can get a new one.
+		{name: "expired token", kind: "whep", session: "live", ctype: ContentTypeSDP, body: valid, hdr: map[string]string{"Authorization": "Bearer old"}, status: 401,
+			check: func(t *testing.T, h http.Header, body string) {
+				if !strings.Contains(body, `"code":"token_expired"`) || h.Get("Content-Type") != "application/json" || !strings.Contains(h.Get("WWW-Authenticate"), `error="invalid_token"`) {
+					t.Errorf("body %q, headers %v: want the JSON error token_expired", body, h)
+				}
+			}},
 		{name: "viewer token cannot publish", kind: "whip", session: "x", ctype: ContentTypeSDP, body: valid, hdr: map[string]string{"Authorization": "Bearer ctl"}, status: 401},
 		{name: "not live", kind: "whep", session: "nothing", ctype: ContentTypeSDP, body: valid, hdr: good, status: 409,
 			check: func(t *testing.T, h http.Header, _ string) {

@@ -76,6 +76,9 @@ func openV2(root, parent string) (*Cgroups, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cgroup v2: %w", err)
 	}
+	if err := writable(dir); err != nil {
+		return nil, fmt.Errorf("cgroup v2: %w", err)
+	}
 	// Controllers reach a cgroup only when every ancestor delegates them.
 	enable := []byte("+" + strings.Join(want, " +"))
 	for d := root; ; {
@@ -106,9 +109,26 @@ func openV1(root, parent string) (*Cgroups, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("cgroup v1 %s: %w", ctrl, err)
 		}
+		if err := writable(dir); err != nil {
+			return nil, fmt.Errorf("cgroup v1 %s: %w", ctrl, err)
+		}
 		c.dirs[ctrl] = dir
 	}
 	return c, nil
+}
+
+// wOK is access(2)'s W_OK.
+const wOK = 0x2
+
+// writable fails when this process cannot make cgroups in dir: a parent
+// that exists (made by an edge run as root before) but was never
+// delegated to this user. Found at open, "auto" runs instances without
+// cgroups instead of failing every start.
+func writable(dir string) error {
+	if err := syscall.Access(dir, wOK); err != nil {
+		return fmt.Errorf("cannot make cgroups in %s as uid %d: %w (delegate it to this user, or run the edge as root)", dir, os.Geteuid(), err)
+	}
+	return nil
 }
 
 // Version is 2 or 1.

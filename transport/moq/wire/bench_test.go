@@ -58,3 +58,37 @@ func BenchmarkObjectHeaderDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSubgroupRead reads a group's objects as a viewer does, per
+// version: the integer encoding and property coding are what differ.
+func BenchmarkSubgroupRead(b *testing.B) {
+	for _, v := range SupportedVersions() {
+		b.Run(v.String(), func(b *testing.B) {
+			c, _ := CodecFor(v)
+			h := SubgroupHeader{TrackAlias: 3, GroupID: 1000, Extensions: true, EndOfGroup: true}
+			w := c.NewSubgroupWriter(h)
+			enc, _ := w.AppendHeader(nil)
+			for id := range uint64(60) {
+				o := Object{ID: id, Payload: make([]byte, 5200),
+					Extensions: Extensions{IntPair(0x06, 1700000000000000+id), IntPair(0x08, 1000000)}}
+				enc, _ = w.AppendObject(enc, &o)
+			}
+			r := bytes.NewReader(enc)
+			b.SetBytes(int64(len(enc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r.Reset(enc)
+				sh, err := c.ReadStreamHeader(r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sr := c.NewSubgroupReader(r, *sh.Subgroup, Limits{})
+				for range 60 {
+					if _, err := sr.ReadObject(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

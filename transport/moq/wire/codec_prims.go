@@ -10,6 +10,7 @@ import (
 type encoder struct {
 	b   []byte
 	err error
+	f   dialect
 }
 
 func (e *encoder) fail(err error) {
@@ -22,11 +23,11 @@ func (e *encoder) varint(v uint64) {
 	if e.err != nil {
 		return
 	}
-	if v > MaxVarint {
+	if v > e.f.max() {
 		e.fail(ErrVarintRange)
 		return
 	}
-	e.b = appendVarint(e.b, v)
+	e.b = e.f.append(e.b, v)
 }
 
 func (e *encoder) u8(v uint8) {
@@ -77,6 +78,7 @@ func (e *encoder) location(l Location) {
 type decoder struct {
 	p   []byte
 	err error
+	f   dialect
 }
 
 func (d *decoder) fail(err error) {
@@ -89,7 +91,7 @@ func (d *decoder) varint() uint64 {
 	if d.err != nil {
 		return 0
 	}
-	v, n, err := ParseVarint(d.p)
+	v, n, err := d.f.parse(d.p)
 	if err != nil {
 		d.fail(err)
 		return 0

@@ -46,14 +46,26 @@ func (d *Datagram) datagramType() (uint64, error) {
 	return t, nil
 }
 
-// AppendDatagram encodes d, payload included.
-func AppendDatagram(b []byte, d *Datagram) ([]byte, error) {
+// AppendDatagram encodes d as a draft-14 datagram, payload included.
+func AppendDatagram(b []byte, d *Datagram) ([]byte, error) { return draft14Codec.AppendDatagram(b, d) }
+
+// AppendDatagram encodes d in c's version, payload included. Draft 18
+// status datagrams omit Object ID 0 too; the priority is always sent.
+func (c *Codec) AppendDatagram(b []byte, d *Datagram) ([]byte, error) {
 	t, err := d.datagramType()
 	if err != nil {
 		return b, err
 	}
 	o := &d.Object
-	e := encoder{b: b}
+	if c.f.newData() {
+		if err := checkObjectFormat(c.f, o.Status, o.Extensions, len(o.Payload)); err != nil {
+			return b, fmt.Errorf("%w: %v", ErrInvalidObject, err)
+		}
+		if t >= dgStatusBase && o.ID == 0 {
+			t |= dgBitNoObjectID
+		}
+	}
+	e := encoder{b: b, f: c.f}
 	e.varint(t)
 	e.varint(d.TrackAlias)
 	e.varint(o.GroupID)
@@ -62,7 +74,7 @@ func AppendDatagram(b []byte, d *Datagram) ([]byte, error) {
 	}
 	e.u8(o.PublisherPriority)
 	if t&dgBitExtensions != 0 {
-		e.extBlock(o.Extensions)
+		e.extBlockFor(o.Extensions)
 	}
 	if t >= dgStatusBase {
 		e.varint(uint64(o.Status))
@@ -75,17 +87,23 @@ func AppendDatagram(b []byte, d *Datagram) ([]byte, error) {
 	return e.b, nil
 }
 
-// ParseDatagram decodes a whole datagram. The payload aliases p.
-func ParseDatagram(p []byte) (Datagram, error) {
-	d := decoder{p: p}
+// ParseDatagram decodes a whole draft-14 datagram. The payload aliases p.
+func ParseDatagram(p []byte) (Datagram, error) { return draft14Codec.ParseDatagram(p) }
+
+// ParseDatagram decodes a whole datagram of c's version.
+func (c *Codec) ParseDatagram(p []byte) (Datagram, error) {
+	d := decoder{p: p, f: c.f}
 	t := d.varint()
 	if d.err != nil {
 		return Datagram{}, d.err
 	}
 	status := false
+	v18 := c.f.newData() // draft 16's types, kept by 18
 	switch {
-	case t <= 0x07:
+	case t <= 0x07, v18 && t <= 0x0F:
 	case t == dgStatusBase || t == dgStatusBase|dgBitExtensions:
+		status = true
+	case v18 && t >= dgStatusBase && t <= 0x2F && t&dgBitEndOfGroup == 0:
 		status = true
 	default:
 		return Datagram{}, fmt.Errorf("datagram type 0x%x: %w", t, ErrUnknownStreamType)
@@ -94,10 +112,14 @@ func ParseDatagram(p []byte) (Datagram, error) {
 	o := &dg.Object
 	dg.TrackAlias = d.varint()
 	o.GroupID = d.varint()
-	if status || t&dgBitNoObjectID == 0 {
+	if (status && !v18) || t&dgBitNoObjectID == 0 {
 		o.ID = d.varint()
 	}
-	o.PublisherPriority = d.u8()
+	if v18 && t&dgBitDefaultPriority18 != 0 {
+		o.PublisherPriority = DefaultPublisherPriority
+	} else {
+		o.PublisherPriority = d.u8()
+	}
 	if t&dgBitExtensions != 0 {
 		n := d.varint()
 		if d.err == nil && n == 0 {
@@ -107,7 +129,7 @@ func ParseDatagram(p []byte) (Datagram, error) {
 		if d.err != nil {
 			return Datagram{}, d.err
 		}
-		ext, err := parseExtensions(block)
+		ext, err := parseExtensionsFormat(block, c.f)
 		if err != nil {
 			return Datagram{}, err
 		}
@@ -125,7 +147,7 @@ func ParseDatagram(p []byte) (Datagram, error) {
 			return Datagram{}, d.err
 		}
 	}
-	if err := checkObject(o.Status, o.Extensions, len(o.Payload)); err != nil {
+	if err := checkObjectFormat(c.f, o.Status, o.Extensions, len(o.Payload)); err != nil {
 		return Datagram{}, err
 	}
 	return dg, nil

@@ -1,15 +1,16 @@
 package wire
 
-import "fmt"
-
 // FetchHeader opens the stream that answers a FETCH.
 type FetchHeader struct {
 	RequestID uint64
 }
 
-// Append writes the header, type included.
-func (h *FetchHeader) Append(b []byte) ([]byte, error) {
-	e := encoder{b: b}
+// Append writes the draft-14 header, type included.
+func (h *FetchHeader) Append(b []byte) ([]byte, error) { return draft14Codec.AppendFetchHeader(b, h) }
+
+// AppendFetchHeader writes h in c's version, type included.
+func (c *Codec) AppendFetchHeader(b []byte, h *FetchHeader) ([]byte, error) {
+	e := encoder{b: b, f: c.f}
 	e.varint(StreamTypeFetchHeader)
 	e.varint(h.RequestID)
 	if e.err != nil {
@@ -49,15 +50,28 @@ type FetchReader struct {
 	Header FetchHeader
 	r      StreamReader
 	lim    Limits
+	f      dialect
+	// Draft 18 codes objects against the previous one; Descending says
+	// group deltas count down (the fetch's group order).
+	Descending bool
+	prior      fetchPrior
 }
 
-// NewFetchReader reads objects from r, positioned after h.
+// NewFetchReader reads draft-14 objects from r, positioned after h.
 func NewFetchReader(r StreamReader, h FetchHeader, lim Limits) *FetchReader {
-	return &FetchReader{Header: h, r: r, lim: lim}
+	return draft14Codec.NewFetchReader(r, h, lim)
+}
+
+// NewFetchReader reads objects of c's version from r, positioned after h.
+func (c *Codec) NewFetchReader(r StreamReader, h FetchHeader, lim Limits) *FetchReader {
+	return &FetchReader{Header: h, r: r, lim: lim, f: c.f}
 }
 
 // ReadObject returns the next object; io.EOF at a clean end.
 func (f *FetchReader) ReadObject() (Object, error) {
+	if f.f.newData() {
+		return f.readObjectNew()
+	}
 	var o Object
 	var err error
 	if o.GroupID, err = ReadVarint(f.r); err != nil {
@@ -72,7 +86,7 @@ func (f *FetchReader) ReadObject() (Object, error) {
 	if o.PublisherPriority, err = f.r.ReadByte(); err != nil {
 		return Object{}, eofIsTruncated(err)
 	}
-	if err := readObjectTail(f.r, true, f.lim, &o); err != nil {
+	if err := readObjectTail(f.r, f.f, true, f.lim, &o); err != nil {
 		return Object{}, err
 	}
 	return o, nil
@@ -88,22 +102,29 @@ type StreamHeader struct {
 // ReadStreamHeader reads the stream type and header that begin every
 // unidirectional MOQT stream. Unknown types are ErrUnknownStreamType,
 // which closes the session.
-func ReadStreamHeader(r StreamReader) (StreamHeader, error) {
-	t, err := ReadVarint(r)
+func ReadStreamHeader(r StreamReader) (StreamHeader, error) { return draft14Codec.ReadStreamHeader(r) }
+
+// ReadStreamHeader reads a stream header of c's version.
+func (c *Codec) ReadStreamHeader(r StreamReader) (StreamHeader, error) {
+	t, err := c.f.read(r)
 	if err != nil {
 		return StreamHeader{}, eofIsTruncated(err)
 	}
+	return c.ReadStreamHeaderAfterType(r, t)
+}
+
+// ReadStreamHeaderAfterType reads the header of a stream whose type t
+// the caller has already read (draft 18 control streams share the
+// unidirectional stream type space).
+func (c *Codec) ReadStreamHeaderAfterType(r StreamReader, t uint64) (StreamHeader, error) {
 	if t == StreamTypeFetchHeader {
-		id, err := ReadVarint(r)
+		id, err := c.f.read(r)
 		if err != nil {
 			return StreamHeader{}, eofIsTruncated(err)
 		}
 		return StreamHeader{Fetch: &FetchHeader{RequestID: id}}, nil
 	}
-	if !IsSubgroupStreamType(t) {
-		return StreamHeader{}, fmt.Errorf("stream type 0x%x: %w", t, ErrUnknownStreamType)
-	}
-	h, err := readSubgroupHeader(r, t)
+	h, err := readSubgroupHeader(r, c.f, t)
 	if err != nil {
 		return StreamHeader{}, err
 	}

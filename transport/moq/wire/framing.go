@@ -12,10 +12,11 @@ import (
 // not encode, or its payload exceeds MaxMessageLength.
 func (c *Codec) AppendMessage(b []byte, m Message) ([]byte, error) {
 	t := m.Type()
-	if _, ok := c.table[t]; !ok {
-		return b, fmt.Errorf("encode type 0x%x: %w", uint64(t), ErrUnknownMessage)
+	code, ok := c.codes[t]
+	if !ok {
+		return b, fmt.Errorf("encode %v in %v: %w", t, c.version, ErrUnknownMessage)
 	}
-	out := appendVarint(b, uint64(t))
+	out := c.f.append(b, code)
 	lenAt := len(out)
 	out = append(out, 0, 0)
 	out, err := m.AppendPayload(out, c.version)
@@ -42,9 +43,19 @@ func (c *Codec) ReadMessage(r io.Reader, maxLen int) (Message, error) {
 	if !ok {
 		br = byteReader{r}
 	}
-	t, err := ReadVarint(br)
+	t, err := c.f.read(br)
 	if err != nil {
 		return nil, err
+	}
+	return c.ReadMessageAfterType(r, t, maxLen)
+}
+
+// ReadMessageAfterType reads the rest of a message whose type t the
+// caller has read: a draft-18 control stream starts with SETUP's type,
+// which is also the stream's type.
+func (c *Codec) ReadMessageAfterType(r io.Reader, t uint64, maxLen int) (Message, error) {
+	if maxLen <= 0 || maxLen > MaxMessageLength {
+		maxLen = MaxMessageLength
 	}
 	n, err := readU16(r)
 	if err != nil {
@@ -71,7 +82,7 @@ func (c *Codec) ReadMessage(r io.Reader, maxLen int) (Message, error) {
 // it with the bytes consumed. ErrTruncated means p holds less than a whole
 // message.
 func (c *Codec) ParseMessage(p []byte) (Message, int, error) {
-	t, n1, err := ParseVarint(p)
+	t, n1, err := c.f.parse(p)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -126,3 +137,13 @@ var messageNames = map[MessageType]string{
 	TypeSubscribeNamespaceOK: "SUBSCRIBE_NAMESPACE_OK", TypeSubscribeNamespaceError: "SUBSCRIBE_NAMESPACE_ERROR",
 	TypeUnsubscribeNamespace: "UNSUBSCRIBE_NAMESPACE",
 }
+
+// AppendInt appends v in the version's integer encoding (QUIC varint or
+// vi64), for callers that frame objects themselves.
+func (c *Codec) AppendInt(b []byte, v uint64) []byte { return c.f.append(b, v) }
+
+// IntLen is the size of v in the version's integer encoding.
+func (c *Codec) IntLen(v uint64) int { return c.f.size(v) }
+
+// ReadInt reads one integer in the version's encoding.
+func (c *Codec) ReadInt(r io.ByteReader) (uint64, error) { return c.f.read(r) }

@@ -109,7 +109,7 @@ func TestMessageRoundTrip(t *testing.T) {
 		})
 	}
 	for typ := range c.table {
-		if !seen[typ] {
+		if !seen[MessageType(typ)] {
 			t.Errorf("no round-trip sample for %v", typ)
 		}
 	}
@@ -322,8 +322,19 @@ func TestEncodeRejections(t *testing.T) {
 }
 
 func TestCodecFor(t *testing.T) {
-	if _, err := CodecFor(Draft16); !errors.Is(err, ErrUnsupportedVersion) || CodeOf(err) != CodeVersionNegotiationFail {
-		t.Fatalf("draft 16: %v", err)
+	if _, err := CodecFor(0xff00000f); !errors.Is(err, ErrUnsupportedVersion) || CodeOf(err) != CodeVersionNegotiationFail {
+		t.Fatalf("draft 15: %v", err)
+	}
+	for _, v := range SupportedVersions() {
+		if c, err := CodecFor(v); err != nil || c.Version() != v {
+			t.Fatalf("%v: %v", v, err)
+		}
+	}
+	if v, ok := VersionForALPN("moqt-18"); !ok || v != Draft18 || Draft18.ALPN() != ALPNDraft18 {
+		t.Fatalf("moqt-18: %v %v", v, ok)
+	}
+	if _, ok := VersionForALPN(ALPNDraft14); ok {
+		t.Fatal("moq-00 names no version")
 	}
 	if Draft14.ALPN() != "moq-00" || Draft16.ALPN() != "moqt-16" || Draft14.String() != "draft-14" {
 		t.Fatalf("alpn %q %q %q", Draft14.ALPN(), Draft16.ALPN(), Draft14.String())

@@ -1,5 +1,7 @@
 package wire
 
+import "fmt"
+
 // fielder is implemented by every message: the field list once for each
 // direction. AppendPayload/DecodePayload wrap it so sticky errors are
 // checked in one place.
@@ -8,18 +10,34 @@ type fielder interface {
 	dec(d *decoder)
 }
 
-func appendFields(b []byte, f fielder) ([]byte, error) {
-	e := encoder{b: b}
-	f.enc(&e)
+// A version with its own layout table (see layoutsOf) encodes m with that
+// table instead; f is then unused and may be nil.
+func appendFields(v Version, m Message, b []byte, f fielder) ([]byte, error) {
+	e := encoder{b: b, f: formatOf(v)}
+	switch l, ok := layoutOf(v, m.Type()); {
+	case ok && l.enc != nil:
+		l.enc(&e, m)
+	case ok && f != nil:
+		f.enc(&e)
+	default:
+		return b, fmt.Errorf("%v in %v: %w", m.Type(), v, ErrUnknownMessage)
+	}
 	if e.err != nil {
 		return b, e.err
 	}
 	return e.b, nil
 }
 
-func decodeFields(p []byte, f fielder) error {
-	d := decoder{p: p}
-	f.dec(&d)
+func decodeFields(v Version, m Message, p []byte, f fielder) error {
+	d := decoder{p: p, f: formatOf(v)}
+	switch l, ok := layoutOf(v, m.Type()); {
+	case ok && l.dec != nil:
+		l.dec(&d, m)
+	case ok && f != nil:
+		f.dec(&d)
+	default:
+		return fmt.Errorf("%v in %v: %w", m.Type(), v, ErrUnknownMessage)
+	}
 	return d.finish()
 }
 

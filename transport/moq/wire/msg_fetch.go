@@ -31,8 +31,11 @@ type Fetch struct {
 }
 
 func (*Fetch) Type() MessageType                                   { return TypeFetch }
-func (m *Fetch) AppendPayload(b []byte, _ Version) ([]byte, error) { return appendFields(b, m) }
-func (m *Fetch) DecodePayload(p []byte, _ Version) error           { *m = Fetch{}; return decodeFields(p, m) }
+func (m *Fetch) AppendPayload(b []byte, v Version) ([]byte, error) { return appendFields(v, m, b, m) }
+func (m *Fetch) DecodePayload(p []byte, v Version) error {
+	*m = Fetch{}
+	return decodeFields(v, m, p, m)
+}
 
 func (m *Fetch) enc(e *encoder) {
 	e.varint(m.RequestID)
@@ -82,8 +85,11 @@ type FetchOK struct {
 }
 
 func (*FetchOK) Type() MessageType                                   { return TypeFetchOK }
-func (m *FetchOK) AppendPayload(b []byte, _ Version) ([]byte, error) { return appendFields(b, m) }
-func (m *FetchOK) DecodePayload(p []byte, _ Version) error           { *m = FetchOK{}; return decodeFields(p, m) }
+func (m *FetchOK) AppendPayload(b []byte, v Version) ([]byte, error) { return appendFields(v, m, b, m) }
+func (m *FetchOK) DecodePayload(p []byte, v Version) error {
+	*m = FetchOK{}
+	return decodeFields(v, m, p, m)
+}
 
 func (m *FetchOK) enc(e *encoder) {
 	e.varint(m.RequestID)
@@ -105,12 +111,12 @@ func (m *FetchOK) dec(d *decoder) {
 type FetchError RequestError
 
 func (*FetchError) Type() MessageType { return TypeFetchError }
-func (m *FetchError) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, (*RequestError)(m))
+func (m *FetchError) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, (*RequestError)(m))
 }
-func (m *FetchError) DecodePayload(p []byte, _ Version) error {
+func (m *FetchError) DecodePayload(p []byte, v Version) error {
 	*m = FetchError{}
-	return decodeFields(p, (*RequestError)(m))
+	return decodeFields(v, m, p, (*RequestError)(m))
 }
 
 // FetchCancel abandons a fetch.
@@ -119,10 +125,10 @@ type FetchCancel struct {
 }
 
 func (*FetchCancel) Type() MessageType { return TypeFetchCancel }
-func (m *FetchCancel) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, (*requestOnly)(m))
+func (m *FetchCancel) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, (*requestOnly)(m))
 }
-func (m *FetchCancel) DecodePayload(p []byte, _ Version) error {
+func (m *FetchCancel) DecodePayload(p []byte, v Version) error {
 	*m = FetchCancel{}
-	return decodeFields(p, (*requestOnly)(m))
+	return decodeFields(v, m, p, (*requestOnly)(m))
 }

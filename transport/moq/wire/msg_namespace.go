@@ -9,12 +9,12 @@ type PublishNamespace struct {
 }
 
 func (*PublishNamespace) Type() MessageType { return TypePublishNamespace }
-func (m *PublishNamespace) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, m)
+func (m *PublishNamespace) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, m)
 }
-func (m *PublishNamespace) DecodePayload(p []byte, _ Version) error {
+func (m *PublishNamespace) DecodePayload(p []byte, v Version) error {
 	*m = PublishNamespace{}
-	return decodeFields(p, m)
+	return decodeFields(v, m, p, m)
 }
 
 func (m *PublishNamespace) enc(e *encoder) {
@@ -35,12 +35,12 @@ type PublishNamespaceOK struct {
 }
 
 func (*PublishNamespaceOK) Type() MessageType { return TypePublishNamespaceOK }
-func (m *PublishNamespaceOK) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, (*requestOnly)(m))
+func (m *PublishNamespaceOK) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, (*requestOnly)(m))
 }
-func (m *PublishNamespaceOK) DecodePayload(p []byte, _ Version) error {
+func (m *PublishNamespaceOK) DecodePayload(p []byte, v Version) error {
 	*m = PublishNamespaceOK{}
-	return decodeFields(p, (*requestOnly)(m))
+	return decodeFields(v, m, p, (*requestOnly)(m))
 }
 
 // PublishNamespaceError rejects a PUBLISH_NAMESPACE; ErrorCode is one of
@@ -48,45 +48,50 @@ func (m *PublishNamespaceOK) DecodePayload(p []byte, _ Version) error {
 type PublishNamespaceError RequestError
 
 func (*PublishNamespaceError) Type() MessageType { return TypePublishNamespaceError }
-func (m *PublishNamespaceError) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, (*RequestError)(m))
+func (m *PublishNamespaceError) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, (*RequestError)(m))
 }
-func (m *PublishNamespaceError) DecodePayload(p []byte, _ Version) error {
+func (m *PublishNamespaceError) DecodePayload(p []byte, v Version) error {
 	*m = PublishNamespaceError{}
-	return decodeFields(p, (*RequestError)(m))
+	return decodeFields(v, m, p, (*RequestError)(m))
 }
 
-// PublishNamespaceDone withdraws a namespace advertisement.
+// PublishNamespaceDone withdraws a namespace advertisement. Draft 16
+// names it by the PUBLISH_NAMESPACE's RequestID instead of Namespace.
 type PublishNamespaceDone struct {
 	Namespace Namespace
+	RequestID uint64
 }
 
 func (*PublishNamespaceDone) Type() MessageType { return TypePublishNamespaceDone }
-func (m *PublishNamespaceDone) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, m)
+func (m *PublishNamespaceDone) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, m)
 }
-func (m *PublishNamespaceDone) DecodePayload(p []byte, _ Version) error {
+func (m *PublishNamespaceDone) DecodePayload(p []byte, v Version) error {
 	*m = PublishNamespaceDone{}
-	return decodeFields(p, m)
+	return decodeFields(v, m, p, m)
 }
 func (m *PublishNamespaceDone) enc(e *encoder) { e.namespace(m.Namespace) }
 func (m *PublishNamespaceDone) dec(d *decoder) { m.Namespace = d.namespace() }
 
 // PublishNamespaceCancel tells the publisher the receiver will stop
 // sending subscriptions for a namespace.
+//
+// Draft 16 names it by the PUBLISH_NAMESPACE's RequestID instead.
 type PublishNamespaceCancel struct {
 	Namespace Namespace
+	RequestID uint64
 	ErrorCode uint64
 	Reason    string
 }
 
 func (*PublishNamespaceCancel) Type() MessageType { return TypePublishNamespaceCancel }
-func (m *PublishNamespaceCancel) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, m)
+func (m *PublishNamespaceCancel) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, m)
 }
-func (m *PublishNamespaceCancel) DecodePayload(p []byte, _ Version) error {
+func (m *PublishNamespaceCancel) DecodePayload(p []byte, v Version) error {
 	*m = PublishNamespaceCancel{}
-	return decodeFields(p, m)
+	return decodeFields(v, m, p, m)
 }
 
 func (m *PublishNamespaceCancel) enc(e *encoder) {
@@ -102,19 +107,22 @@ func (m *PublishNamespaceCancel) dec(d *decoder) {
 }
 
 // SubscribeNamespace asks for namespaces and tracks under a prefix.
+//
+// Options (draft 16) asks for PUBLISH (0), NAMESPACE (1) or both (2).
 type SubscribeNamespace struct {
 	RequestID uint64
 	Prefix    Namespace
+	Options   uint64
 	Params    Parameters
 }
 
 func (*SubscribeNamespace) Type() MessageType { return TypeSubscribeNamespace }
-func (m *SubscribeNamespace) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, m)
+func (m *SubscribeNamespace) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, m)
 }
-func (m *SubscribeNamespace) DecodePayload(p []byte, _ Version) error {
+func (m *SubscribeNamespace) DecodePayload(p []byte, v Version) error {
 	*m = SubscribeNamespace{}
-	return decodeFields(p, m)
+	return decodeFields(v, m, p, m)
 }
 
 func (m *SubscribeNamespace) enc(e *encoder) {
@@ -135,12 +143,12 @@ type SubscribeNamespaceOK struct {
 }
 
 func (*SubscribeNamespaceOK) Type() MessageType { return TypeSubscribeNamespaceOK }
-func (m *SubscribeNamespaceOK) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, (*requestOnly)(m))
+func (m *SubscribeNamespaceOK) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, (*requestOnly)(m))
 }
-func (m *SubscribeNamespaceOK) DecodePayload(p []byte, _ Version) error {
+func (m *SubscribeNamespaceOK) DecodePayload(p []byte, v Version) error {
 	*m = SubscribeNamespaceOK{}
-	return decodeFields(p, (*requestOnly)(m))
+	return decodeFields(v, m, p, (*requestOnly)(m))
 }
 
 // SubscribeNamespaceError rejects a SUBSCRIBE_NAMESPACE; ErrorCode is one
@@ -148,12 +156,12 @@ func (m *SubscribeNamespaceOK) DecodePayload(p []byte, _ Version) error {
 type SubscribeNamespaceError RequestError
 
 func (*SubscribeNamespaceError) Type() MessageType { return TypeSubscribeNamespaceError }
-func (m *SubscribeNamespaceError) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, (*RequestError)(m))
+func (m *SubscribeNamespaceError) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, (*RequestError)(m))
 }
-func (m *SubscribeNamespaceError) DecodePayload(p []byte, _ Version) error {
+func (m *SubscribeNamespaceError) DecodePayload(p []byte, v Version) error {
 	*m = SubscribeNamespaceError{}
-	return decodeFields(p, (*RequestError)(m))
+	return decodeFields(v, m, p, (*RequestError)(m))
 }
 
 // UnsubscribeNamespace ends a namespace subscription.
@@ -162,12 +170,12 @@ type UnsubscribeNamespace struct {
 }
 
 func (*UnsubscribeNamespace) Type() MessageType { return TypeUnsubscribeNamespace }
-func (m *UnsubscribeNamespace) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, m)
+func (m *UnsubscribeNamespace) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, m)
 }
-func (m *UnsubscribeNamespace) DecodePayload(p []byte, _ Version) error {
+func (m *UnsubscribeNamespace) DecodePayload(p []byte, v Version) error {
 	*m = UnsubscribeNamespace{}
-	return decodeFields(p, m)
+	return decodeFields(v, m, p, m)
 }
 func (m *UnsubscribeNamespace) enc(e *encoder) { e.namespace(m.Prefix) }
 func (m *UnsubscribeNamespace) dec(d *decoder) { m.Prefix = d.namespace() }

@@ -19,10 +19,10 @@ type Publish struct {
 }
 
 func (*Publish) Type() MessageType                                   { return TypePublish }
-func (m *Publish) AppendPayload(b []byte, _ Version) ([]byte, error) { return appendFields(b, m) }
-func (m *Publish) DecodePayload(p []byte, _ Version) error {
+func (m *Publish) AppendPayload(b []byte, v Version) ([]byte, error) { return appendFields(v, m, b, m) }
+func (m *Publish) DecodePayload(p []byte, v Version) error {
 	*m = Publish{}
-	return decodeFields(p, m)
+	return decodeFields(v, m, p, m)
 }
 
 func (m *Publish) enc(e *encoder) {
@@ -61,11 +61,13 @@ type PublishOK struct {
 	Params             Parameters
 }
 
-func (*PublishOK) Type() MessageType                                   { return TypePublishOK }
-func (m *PublishOK) AppendPayload(b []byte, _ Version) ([]byte, error) { return appendFields(b, m) }
-func (m *PublishOK) DecodePayload(p []byte, _ Version) error {
+func (*PublishOK) Type() MessageType { return TypePublishOK }
+func (m *PublishOK) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, m)
+}
+func (m *PublishOK) DecodePayload(p []byte, v Version) error {
 	*m = PublishOK{}
-	return decodeFields(p, m)
+	return decodeFields(v, m, p, m)
 }
 
 func (m *PublishOK) enc(e *encoder) {
@@ -90,10 +92,10 @@ func (m *PublishOK) dec(d *decoder) {
 type PublishError RequestError
 
 func (*PublishError) Type() MessageType { return TypePublishError }
-func (m *PublishError) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, (*RequestError)(m))
+func (m *PublishError) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, (*RequestError)(m))
 }
-func (m *PublishError) DecodePayload(p []byte, _ Version) error {
+func (m *PublishError) DecodePayload(p []byte, v Version) error {
 	*m = PublishError{}
-	return decodeFields(p, (*RequestError)(m))
+	return decodeFields(v, m, p, (*RequestError)(m))
 }

@@ -16,17 +16,21 @@ type ServerSetup struct {
 func (*ClientSetup) Type() MessageType { return TypeClientSetup }
 func (*ServerSetup) Type() MessageType { return TypeServerSetup }
 
-func (m *ClientSetup) AppendPayload(b []byte, _ Version) ([]byte, error) { return appendFields(b, m) }
-func (m *ServerSetup) AppendPayload(b []byte, _ Version) ([]byte, error) { return appendFields(b, m) }
-
-func (m *ClientSetup) DecodePayload(p []byte, _ Version) error {
-	*m = ClientSetup{}
-	return decodeFields(p, m)
+func (m *ClientSetup) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, m)
+}
+func (m *ServerSetup) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, m)
 }
 
-func (m *ServerSetup) DecodePayload(p []byte, _ Version) error {
+func (m *ClientSetup) DecodePayload(p []byte, v Version) error {
+	*m = ClientSetup{}
+	return decodeFields(v, m, p, m)
+}
+
+func (m *ServerSetup) DecodePayload(p []byte, v Version) error {
 	*m = ServerSetup{}
-	return decodeFields(p, m)
+	return decodeFields(v, m, p, m)
 }
 
 func (m *ClientSetup) enc(e *encoder) {
@@ -79,15 +83,25 @@ func setupParams(d *decoder) Parameters {
 
 // GoAway tells the peer the session will close, optionally with a URI to
 // migrate to.
+//
+// Timeout and RequestID exist from draft 16 on (RequestID from draft 17,
+// and only on the control stream): the sender's grace period in
+// milliseconds and the smallest peer request ID it did not process.
 type GoAway struct {
 	NewSessionURI string
+	Timeout       uint64
+	RequestID     uint64
+	HasRequestID  bool
 }
 
 func (*GoAway) Type() MessageType                                   { return TypeGoAway }
-func (m *GoAway) AppendPayload(b []byte, _ Version) ([]byte, error) { return appendFields(b, m) }
-func (m *GoAway) DecodePayload(p []byte, _ Version) error           { *m = GoAway{}; return decodeFields(p, m) }
-func (m *GoAway) enc(e *encoder)                                    { e.lenString(m.NewSessionURI, MaxGoAwayURILength) }
-func (m *GoAway) dec(d *decoder)                                    { m.NewSessionURI = d.lenString(MaxGoAwayURILength) }
+func (m *GoAway) AppendPayload(b []byte, v Version) ([]byte, error) { return appendFields(v, m, b, m) }
+func (m *GoAway) DecodePayload(p []byte, v Version) error {
+	*m = GoAway{}
+	return decodeFields(v, m, p, m)
+}
+func (m *GoAway) enc(e *encoder) { e.lenString(m.NewSessionURI, MaxGoAwayURILength) }
+func (m *GoAway) dec(d *decoder) { m.NewSessionURI = d.lenString(MaxGoAwayURILength) }
 
 // MaxRequestID raises the peer's request limit. RequestID is the new
 // maximum plus one: the first ID the peer may not use.
@@ -96,12 +110,12 @@ type MaxRequestID struct {
 }
 
 func (*MaxRequestID) Type() MessageType { return TypeMaxRequestID }
-func (m *MaxRequestID) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, (*requestOnly)(m))
+func (m *MaxRequestID) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, (*requestOnly)(m))
 }
-func (m *MaxRequestID) DecodePayload(p []byte, _ Version) error {
+func (m *MaxRequestID) DecodePayload(p []byte, v Version) error {
 	*m = MaxRequestID{}
-	return decodeFields(p, (*requestOnly)(m))
+	return decodeFields(v, m, p, (*requestOnly)(m))
 }
 
 // RequestsBlocked says the sender wants to issue a request but the peer's
@@ -111,12 +125,12 @@ type RequestsBlocked struct {
 }
 
 func (*RequestsBlocked) Type() MessageType { return TypeRequestsBlocked }
-func (m *RequestsBlocked) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, m)
+func (m *RequestsBlocked) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, m)
 }
-func (m *RequestsBlocked) DecodePayload(p []byte, _ Version) error {
+func (m *RequestsBlocked) DecodePayload(p []byte, v Version) error {
 	*m = RequestsBlocked{}
-	return decodeFields(p, m)
+	return decodeFields(v, m, p, m)
 }
 func (m *RequestsBlocked) enc(e *encoder) { e.varint(m.MaximumRequestID) }
 func (m *RequestsBlocked) dec(d *decoder) { m.MaximumRequestID = d.varint() }

@@ -12,11 +12,13 @@ type Subscribe struct {
 	Params             Parameters
 }
 
-func (*Subscribe) Type() MessageType                                   { return TypeSubscribe }
-func (m *Subscribe) AppendPayload(b []byte, _ Version) ([]byte, error) { return appendFields(b, m) }
-func (m *Subscribe) DecodePayload(p []byte, _ Version) error {
+func (*Subscribe) Type() MessageType { return TypeSubscribe }
+func (m *Subscribe) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, m)
+}
+func (m *Subscribe) DecodePayload(p []byte, v Version) error {
 	*m = Subscribe{}
-	return decodeFields(p, m)
+	return decodeFields(v, m, p, m)
 }
 
 func (m *Subscribe) enc(e *encoder) {
@@ -50,11 +52,13 @@ type SubscribeOK struct {
 	Params        Parameters
 }
 
-func (*SubscribeOK) Type() MessageType                                   { return TypeSubscribeOK }
-func (m *SubscribeOK) AppendPayload(b []byte, _ Version) ([]byte, error) { return appendFields(b, m) }
-func (m *SubscribeOK) DecodePayload(p []byte, _ Version) error {
+func (*SubscribeOK) Type() MessageType { return TypeSubscribeOK }
+func (m *SubscribeOK) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, m)
+}
+func (m *SubscribeOK) DecodePayload(p []byte, v Version) error {
 	*m = SubscribeOK{}
-	return decodeFields(p, m)
+	return decodeFields(v, m, p, m)
 }
 
 func (m *SubscribeOK) enc(e *encoder) {
@@ -86,12 +90,12 @@ func (m *SubscribeOK) dec(d *decoder) {
 type SubscribeError RequestError
 
 func (*SubscribeError) Type() MessageType { return TypeSubscribeError }
-func (m *SubscribeError) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, (*RequestError)(m))
+func (m *SubscribeError) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, (*RequestError)(m))
 }
-func (m *SubscribeError) DecodePayload(p []byte, _ Version) error {
+func (m *SubscribeError) DecodePayload(p []byte, v Version) error {
 	*m = SubscribeError{}
-	return decodeFields(p, (*RequestError)(m))
+	return decodeFields(v, m, p, (*RequestError)(m))
 }
 
 // SubscribeUpdate narrows an existing subscription.
@@ -106,12 +110,12 @@ type SubscribeUpdate struct {
 }
 
 func (*SubscribeUpdate) Type() MessageType { return TypeSubscribeUpdate }
-func (m *SubscribeUpdate) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, m)
+func (m *SubscribeUpdate) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, m)
 }
-func (m *SubscribeUpdate) DecodePayload(p []byte, _ Version) error {
+func (m *SubscribeUpdate) DecodePayload(p []byte, v Version) error {
 	*m = SubscribeUpdate{}
-	return decodeFields(p, m)
+	return decodeFields(v, m, p, m)
 }
 
 func (m *SubscribeUpdate) enc(e *encoder) {
@@ -140,12 +144,12 @@ type Unsubscribe struct {
 }
 
 func (*Unsubscribe) Type() MessageType { return TypeUnsubscribe }
-func (m *Unsubscribe) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, (*requestOnly)(m))
+func (m *Unsubscribe) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, (*requestOnly)(m))
 }
-func (m *Unsubscribe) DecodePayload(p []byte, _ Version) error {
+func (m *Unsubscribe) DecodePayload(p []byte, v Version) error {
 	*m = Unsubscribe{}
-	return decodeFields(p, (*requestOnly)(m))
+	return decodeFields(v, m, p, (*requestOnly)(m))
 }
 
 // PublishDone ends a subscription from the publisher side (draft-14's
@@ -161,11 +165,13 @@ type PublishDone struct {
 // count exactly.
 const StreamCountUnknown = MaxVarint
 
-func (*PublishDone) Type() MessageType                                   { return TypePublishDone }
-func (m *PublishDone) AppendPayload(b []byte, _ Version) ([]byte, error) { return appendFields(b, m) }
-func (m *PublishDone) DecodePayload(p []byte, _ Version) error {
+func (*PublishDone) Type() MessageType { return TypePublishDone }
+func (m *PublishDone) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, m)
+}
+func (m *PublishDone) DecodePayload(p []byte, v Version) error {
 	*m = PublishDone{}
-	return decodeFields(p, m)
+	return decodeFields(v, m, p, m)
 }
 
 func (m *PublishDone) enc(e *encoder) {
@@ -187,10 +193,11 @@ type TrackStatus Subscribe
 
 func (*TrackStatus) Type() MessageType { return TypeTrackStatus }
 func (m *TrackStatus) AppendPayload(b []byte, v Version) ([]byte, error) {
-	return (*Subscribe)(m).AppendPayload(b, v)
+	return appendFields(v, m, b, (*Subscribe)(m))
 }
 func (m *TrackStatus) DecodePayload(p []byte, v Version) error {
-	return (*Subscribe)(m).DecodePayload(p, v)
+	*m = TrackStatus{}
+	return decodeFields(v, m, p, (*Subscribe)(m))
 }
 
 // TrackStatusOK answers TRACK_STATUS; its layout is SUBSCRIBE_OK's, with
@@ -199,20 +206,21 @@ type TrackStatusOK SubscribeOK
 
 func (*TrackStatusOK) Type() MessageType { return TypeTrackStatusOK }
 func (m *TrackStatusOK) AppendPayload(b []byte, v Version) ([]byte, error) {
-	return (*SubscribeOK)(m).AppendPayload(b, v)
+	return appendFields(v, m, b, (*SubscribeOK)(m))
 }
 func (m *TrackStatusOK) DecodePayload(p []byte, v Version) error {
-	return (*SubscribeOK)(m).DecodePayload(p, v)
+	*m = TrackStatusOK{}
+	return decodeFields(v, m, p, (*SubscribeOK)(m))
 }
 
 // TrackStatusError rejects TRACK_STATUS with SUBSCRIBE_ERROR's layout.
 type TrackStatusError RequestError
 
 func (*TrackStatusError) Type() MessageType { return TypeTrackStatusError }
-func (m *TrackStatusError) AppendPayload(b []byte, _ Version) ([]byte, error) {
-	return appendFields(b, (*RequestError)(m))
+func (m *TrackStatusError) AppendPayload(b []byte, v Version) ([]byte, error) {
+	return appendFields(v, m, b, (*RequestError)(m))
 }
-func (m *TrackStatusError) DecodePayload(p []byte, _ Version) error {
+func (m *TrackStatusError) DecodePayload(p []byte, v Version) error {
 	*m = TrackStatusError{}
-	return decodeFields(p, (*RequestError)(m))
+	return decodeFields(v, m, p, (*RequestError)(m))
 }

@@ -94,12 +94,12 @@ func checkObject(status ObjectStatus, ext Extensions, payloadLen int) error {
 // the payload is empty. The payload itself is not written so callers can
 // hand it to the transport without a copy.
 func appendObjectTail(e *encoder, withExt bool, o *Object) {
-	if err := checkObject(o.Status, o.Extensions, len(o.Payload)); err != nil {
+	if err := checkObjectFormat(e.f, o.Status, o.Extensions, len(o.Payload)); err != nil {
 		e.fail(fmt.Errorf("%w: %v", ErrInvalidObject, err))
 		return
 	}
 	if withExt {
-		e.extBlock(o.Extensions)
+		e.extBlockFor(o.Extensions)
 	} else if len(o.Extensions) != 0 {
 		e.fail(fmt.Errorf("%w: extensions on a stream type without them", ErrInvalidObject))
 		return
@@ -111,9 +111,9 @@ func appendObjectTail(e *encoder, withExt bool, o *Object) {
 }
 
 // readObjectTail reads what appendObjectTail writes, plus the payload.
-func readObjectTail(r StreamReader, withExt bool, lim Limits, o *Object) error {
+func readObjectTail(r StreamReader, f dialect, withExt bool, lim Limits, o *Object) error {
 	if withExt {
-		n, err := ReadVarint(r)
+		n, err := f.read(r)
 		if err != nil {
 			return eofIsTruncated(err)
 		}
@@ -124,25 +124,35 @@ func readObjectTail(r StreamReader, withExt bool, lim Limits, o *Object) error {
 		if err != nil {
 			return err
 		}
-		if o.Extensions, err = parseExtensions(block); err != nil {
+		if o.Extensions, err = parseExtensionsFormat(block, f); err != nil {
 			return err
 		}
 	}
-	n, err := ReadVarint(r)
+	n, err := f.read(r)
 	if err != nil {
 		return eofIsTruncated(err)
 	}
 	if n == 0 {
-		s, err := ReadVarint(r)
+		s, err := f.read(r)
 		if err != nil {
 			return eofIsTruncated(err)
 		}
 		o.Status = ObjectStatus(s)
-		return checkObject(o.Status, o.Extensions, 0)
+		return checkObjectFormat(f, o.Status, o.Extensions, 0)
 	}
 	if n > lim.payload() {
 		return fmt.Errorf("object payload length %d: %w", n, ErrTooLong)
 	}
 	o.Payload, err = readBounded(r, n)
 	return err
+}
+
+// checkObjectFormat adds the rule of draft 16 on to checkObject: status
+// 0x1 (does not exist) was removed, and only normal objects carry
+// properties.
+func checkObjectFormat(f dialect, status ObjectStatus, ext Extensions, payloadLen int) error {
+	if f.newData() && (status == StatusDoesNotExist || (status != StatusNormal && len(ext) != 0)) {
+		return fmt.Errorf("object status 0x%x: %w", uint64(status), ErrMalformed)
+	}
+	return checkObject(status, ext, payloadLen)
 }

@@ -34,6 +34,10 @@ type SubgroupHeader struct {
 	IDMode            SubgroupIDMode
 	Extensions        bool // objects carry an Extension Headers Length
 	EndOfGroup        bool // the last object before FIN ends the group
+	// Draft 18 only: the header omits the priority (the subscription's
+	// default applies), and the first object is the subgroup's first.
+	DefaultPriority bool
+	FirstObject     bool
 }
 
 // StreamType returns the SUBGROUP_HEADER type code for h.
@@ -74,20 +78,32 @@ func subgroupHeaderFromType(t uint64) (SubgroupHeader, error) {
 	}, nil
 }
 
-// Append writes the header, type included.
+// Append writes the draft-14 header, type included.
 func (h *SubgroupHeader) Append(b []byte) ([]byte, error) {
+	return draft14Codec.AppendSubgroupHeader(b, h)
+}
+
+// AppendSubgroupHeader writes h in c's version, type included.
+func (c *Codec) AppendSubgroupHeader(b []byte, h *SubgroupHeader) ([]byte, error) {
 	t, err := h.StreamType()
 	if err != nil {
 		return b, err
 	}
-	e := encoder{b: b}
+	if c.f.newData() && (c.f == dialect18 || !h.FirstObject) {
+		t |= h.bitsNew()
+	} else if h.DefaultPriority || h.FirstObject {
+		return b, fmt.Errorf("%v subgroup header: %w", c.version, ErrMalformed)
+	}
+	e := encoder{b: b, f: c.f}
 	e.varint(t)
 	e.varint(h.TrackAlias)
 	e.varint(h.GroupID)
 	if h.IDMode == SubgroupIDExplicit {
 		e.varint(h.SubgroupID)
 	}
-	e.u8(h.PublisherPriority)
+	if !h.DefaultPriority {
+		e.u8(h.PublisherPriority)
+	}
 	if e.err != nil {
 		return b, e.err
 	}
@@ -95,21 +111,31 @@ func (h *SubgroupHeader) Append(b []byte) ([]byte, error) {
 }
 
 // readSubgroupHeader reads the fields after the stream type.
-func readSubgroupHeader(r StreamReader, t uint64) (SubgroupHeader, error) {
-	h, err := subgroupHeaderFromType(t)
+func readSubgroupHeader(r StreamReader, f dialect, t uint64) (SubgroupHeader, error) {
+	var h SubgroupHeader
+	var err error
+	if f.newData() {
+		h, err = subgroupHeaderFromTypeNew(f, t)
+	} else {
+		h, err = subgroupHeaderFromType(t)
+	}
 	if err != nil {
 		return h, err
 	}
-	if h.TrackAlias, err = ReadVarint(r); err != nil {
+	if h.TrackAlias, err = f.read(r); err != nil {
 		return h, eofIsTruncated(err)
 	}
-	if h.GroupID, err = ReadVarint(r); err != nil {
+	if h.GroupID, err = f.read(r); err != nil {
 		return h, eofIsTruncated(err)
 	}
 	if h.IDMode == SubgroupIDExplicit {
-		if h.SubgroupID, err = ReadVarint(r); err != nil {
+		if h.SubgroupID, err = f.read(r); err != nil {
 			return h, eofIsTruncated(err)
 		}
+	}
+	if h.DefaultPriority {
+		h.PublisherPriority = DefaultPublisherPriority
+		return h, nil
 	}
 	p, err := r.ReadByte()
 	if err != nil {
@@ -123,12 +149,26 @@ func readSubgroupHeader(r StreamReader, t uint64) (SubgroupHeader, error) {
 // previous Object ID for delta coding.
 type SubgroupWriter struct {
 	Header  SubgroupHeader
+	c       *Codec
 	prev    uint64
 	started bool
 }
 
-// NewSubgroupWriter starts a subgroup stream with h.
-func NewSubgroupWriter(h SubgroupHeader) *SubgroupWriter { return &SubgroupWriter{Header: h} }
+// NewSubgroupWriter starts a draft-14 subgroup stream with h.
+func NewSubgroupWriter(h SubgroupHeader) *SubgroupWriter { return draft14Codec.NewSubgroupWriter(h) }
+
+// NewSubgroupWriter starts a subgroup stream of c's version with h.
+func (c *Codec) NewSubgroupWriter(h SubgroupHeader) *SubgroupWriter {
+	return &SubgroupWriter{Header: h, c: c}
+}
+
+// AppendHeader writes the stream's header in the writer's version.
+func (w *SubgroupWriter) AppendHeader(b []byte) ([]byte, error) {
+	return w.c.AppendSubgroupHeader(b, &w.Header)
+}
+
+// Codec is the version the writer encodes.
+func (w *SubgroupWriter) Codec() *Codec { return w.c }
 
 // AppendObjectHeader appends o's fields up to, not including, the payload
 // bytes, so the payload can be written to the stream without copying.
@@ -144,7 +184,7 @@ func (w *SubgroupWriter) AppendObjectHeader(b []byte, o *Object) ([]byte, error)
 	default:
 		delta = o.ID - w.prev - 1
 	}
-	e := encoder{b: b}
+	e := encoder{b: b, f: w.c.f}
 	e.varint(delta)
 	appendObjectTail(&e, w.Header.Extensions, o)
 	if e.err != nil {
@@ -170,27 +210,35 @@ func (w *SubgroupWriter) AppendObject(b []byte, o *Object) ([]byte, error) {
 // header.
 type SubgroupReader struct {
 	Header  SubgroupHeader
+	f       dialect
 	r       StreamReader
 	lim     Limits
 	prev    uint64
 	started bool
 }
 
-// NewSubgroupReader reads objects from r, which is positioned after h.
+// NewSubgroupReader reads draft-14 objects from r, which is positioned
+// after h.
 func NewSubgroupReader(r StreamReader, h SubgroupHeader, lim Limits) *SubgroupReader {
-	return &SubgroupReader{Header: h, r: r, lim: lim}
+	return draft14Codec.NewSubgroupReader(r, h, lim)
+}
+
+// NewSubgroupReader reads objects of c's version from r, positioned
+// after h.
+func (c *Codec) NewSubgroupReader(r StreamReader, h SubgroupHeader, lim Limits) *SubgroupReader {
+	return &SubgroupReader{Header: h, f: c.f, r: r, lim: lim}
 }
 
 // ReadObject returns the next object. io.EOF means the stream ended
 // cleanly between objects; an end inside an object is ErrTruncated.
 func (s *SubgroupReader) ReadObject() (Object, error) {
-	delta, err := ReadVarint(s.r)
+	delta, err := s.f.read(s.r)
 	if err != nil {
 		return Object{}, err
 	}
 	var id uint64
 	if s.started {
-		if delta >= MaxVarint-s.prev {
+		if delta >= s.f.max()-s.prev {
 			return Object{}, fmt.Errorf("object id delta %d: %w", delta, ErrMalformed)
 		}
 		id = s.prev + delta + 1
@@ -198,7 +246,7 @@ func (s *SubgroupReader) ReadObject() (Object, error) {
 		id = delta
 	}
 	o := Object{GroupID: s.Header.GroupID, ID: id, PublisherPriority: s.Header.PublisherPriority}
-	if err := readObjectTail(s.r, s.Header.Extensions, s.lim, &o); err != nil {
+	if err := readObjectTail(s.r, s.f, s.Header.Extensions, s.lim, &o); err != nil {
 		return Object{}, err
 	}
 	if !s.started && s.Header.IDMode == SubgroupIDFirstObject {

@@ -32,8 +32,11 @@ const tokenCacheOverhead = 16
 func (t AuthToken) CacheSize() uint64 { return tokenCacheOverhead + uint64(len(t.Value)) }
 
 // Append encodes the token structure (the parameter value, not the pair).
-func (t AuthToken) Append(b []byte) ([]byte, error) {
-	e := encoder{b: b}
+func (t AuthToken) Append(b []byte) ([]byte, error) { return t.appendFormat(b, dialect14) }
+
+// appendFormat encodes the token with the integers of format f.
+func (t AuthToken) appendFormat(b []byte, f dialect) ([]byte, error) {
+	e := encoder{b: b, f: f}
 	e.varint(uint64(t.AliasType))
 	switch t.AliasType {
 	case AliasDelete, AliasUseAlias:
@@ -69,8 +72,10 @@ func (t AuthToken) Param() (KeyValuePair, error) {
 
 // ParseAuthToken decodes a Token structure. Any failure is a key-value
 // formatting error, the code the spec gives to undecodable tokens.
-func ParseAuthToken(p []byte) (AuthToken, error) {
-	d := decoder{p: p}
+func ParseAuthToken(p []byte) (AuthToken, error) { return parseAuthToken(p, dialect14) }
+
+func parseAuthToken(p []byte, f dialect) (AuthToken, error) {
+	d := decoder{p: p, f: f}
 	t := AuthToken{AliasType: AliasType(d.varint())}
 	switch t.AliasType {
 	case AliasDelete, AliasUseAlias:
@@ -105,4 +110,17 @@ func checkTokens(ps Parameters) error {
 		}
 	}
 	return nil
+}
+
+// reencodeToken rewrites a Token structure's integers from one version's
+// encoding to another's: parameters hold tokens in draft-14 form.
+func reencodeToken(b []byte, from, to dialect) ([]byte, error) {
+	if from == to || (from != dialect18 && to != dialect18) {
+		return b, nil // same integer encoding
+	}
+	tok, err := parseAuthToken(b, from)
+	if err != nil {
+		return nil, err
+	}
+	return tok.appendFormat(nil, to)
 }
