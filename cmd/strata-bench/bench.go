@@ -34,7 +34,7 @@ var benchTools = map[string]func(args []string, w io.Writer) error{}
 
 func runBench(args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(os.Stderr, "Usage: strata-bench <registry|placement|gossip|fanout|sessions|player|capacity|calibrate|load> [flags] [--json] [--report DIR]\n   or: strata-bench compare OLD.json NEW.json\n   or: strata bench <suite> [flags] [--json]\nRun 'strata-bench SUITE -h' for a suite's flags.")
+		fmt.Fprintln(os.Stderr, "Usage: strata-bench <registry|placement|gossip|fanout|sessions|player|capacity|calibrate|load|autoscale> [flags] [--json] [--report DIR]\n   or: strata-bench compare OLD.json NEW.json\n   or: strata bench <suite> [flags] [--json]\nRun 'strata-bench SUITE -h' for a suite's flags.")
 		if len(args) == 0 {
 			return usagef("missing suite")
 		}

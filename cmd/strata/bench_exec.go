@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	commands["bench"] = command{"benchmarks (registry, placement, gossip, fanout, sessions, player, capacity, load; calibrate, compare), run by strata-bench", runBench}
+	commands["bench"] = command{"benchmarks (registry, placement, gossip, fanout, sessions, player, capacity, load, autoscale; calibrate, compare), run by strata-bench", runBench}
 }
 
 // benchBinary holds the benches. They run a whole cluster in one process
