@@ -67,11 +67,14 @@ type streamMode struct {
 // WebTransport read of a stream the peer reset because its session is
 // gone waits for the library's session to close, which it may not do when
 // the peer closed first, and CancelRead does not end that wait; a read
-// deadline does. The returned func forgets st.
+// deadline does. Streams with a deadline get only that: a STOP_SENDING
+// on a stream of a WebTransport session already closed hung Chromium's
+// page (player TestBrowserPlayer/bad-token). The returned func forgets st.
 func (s *Session) cancelReadAtEnd(st ReceiveStream) (stop func() bool) {
 	return context.AfterFunc(s.ctx, func() {
 		if d, ok := st.(interface{ SetReadDeadline(time.Time) error }); ok {
 			_ = d.SetReadDeadline(time.Now())
+			return
 		}
 		st.CancelRead(wire.StreamErrSessionClosed)
 	})
@@ -469,6 +472,12 @@ func (s *Session) requestEnded(rq *reqStream, err error) {
 		return
 	}
 	if s.ctx.Err() != nil {
+		return
+	}
+	// The peer closed the whole session: its close, not this stream's
+	// end, is what ends the request (and every other).
+	if !errors.Is(err, io.EOF) && s.remoteCloseOf(err) != nil {
+		s.fail(err)
 		return
 	}
 	eof := errors.Is(err, io.EOF)
