@@ -310,4 +310,3 @@ func TestBinaryDockerSessions(t *testing.T) {
 }
 
 func shortContainerID(id string) string { return id[:min(12, len(id))] }
-
