@@ -16,7 +16,9 @@ import (
 
 var getOpts = metav1.GetOptions{}
 
-func deleteWith(grace *int64) metav1.DeleteOptions { return metav1.DeleteOptions{GracePeriodSeconds: grace} }
+func deleteWith(grace *int64) metav1.DeleteOptions {
+	return metav1.DeleteOptions{GracePeriodSeconds: grace}
+}
 
 // watchPods follows this node's Pods and moves their instances along as
 // the kubelet reports them. After each (re)connection every instance is
