@@ -35,13 +35,14 @@ type kubelet struct {
 
 	mu        sync.Mutex
 	badImages map[string]bool  // images that cannot be pulled
+	slow      map[string]bool  // images whose Pods stay pending
 	onTerm    map[string]int32 // session → exit status on delete (0 unless set)
 	graces    map[string]*int64
 	logs      []byte
 }
 
 func newKubelet(t *testing.T, objs ...kruntime.Object) *kubelet {
-	k := &kubelet{t: t, cs: fake.NewClientset(objs...), badImages: map[string]bool{}, onTerm: map[string]int32{}, graces: map[string]*int64{}}
+	k := &kubelet{t: t, cs: fake.NewClientset(objs...), badImages: map[string]bool{}, slow: map[string]bool{}, onTerm: map[string]int32{}, graces: map[string]*int64{}}
 	k.cs.PrependReactor("delete", "pods", k.onDelete)
 	k.cs.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, kruntime.Object, error) {
 		if a.GetSubresource() != "log" {
@@ -72,8 +73,11 @@ func newKubelet(t *testing.T, objs ...kruntime.Object) *kubelet {
 func (k *kubelet) admit(p *corev1.Pod) {
 	p = p.DeepCopy()
 	k.mu.Lock()
-	bad := k.badImages[p.Spec.Containers[0].Image]
+	bad, slow := k.badImages[p.Spec.Containers[0].Image], k.slow[p.Spec.Containers[0].Image]
 	k.mu.Unlock()
+	if slow {
+		return
+	}
 	st := corev1.ContainerStatus{Name: p.Spec.Containers[0].Name, Image: p.Spec.Containers[0].Image}
 	if bad {
 		p.Status.Phase = corev1.PodPending

@@ -237,6 +237,17 @@ func TestStartFailsOnImagePull(t *testing.T) {
 	if pods := k.podsOf("ses_pull"); len(pods) != 0 {
 		t.Errorf("pod %s left after a failed start", pods[0].Name)
 	}
+	// A Pod still pending when the start's context ends is deleted too.
+	k.slow["reg.example/huge:1"] = true
+	s.SessionID, s.Image = "ses_slow", "reg.example/huge:1"
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := d.Start(short, s); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("pending past the start's deadline: err %v", err)
+	}
+	if pods := k.podsOf("ses_slow"); len(pods) != 0 {
+		t.Errorf("pending pod %s left after a failed start", pods[0].Name)
+	}
 	if _, err := d.Start(testCtx(t), runtime.Spec{SessionID: "ses_vol", Image: "x", Volume: "/data"}); !errors.Is(err, runtime.ErrInvalidSpec) {
 		t.Errorf("session volume: err %v, want ErrInvalidSpec", err)
 	}
