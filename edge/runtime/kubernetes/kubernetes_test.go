@@ -378,3 +378,25 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("podName %q", got)
 	}
 }
+
+// While the first edge process still runs, an instance the second one
+// adopted and stopped ends for the first one too: both watch the Pod.
+func TestAdoptedStopSeenByFirstDriver(t *testing.T) {
+	k := newKubelet(t)
+	d1, d2 := newDriver(t, k, Config{}), newDriver(t, k, Config{})
+	ctx := testCtx(t)
+	in, err := d1.Start(ctx, spec("ses_both"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := d2.Adopt(ctx)
+	if err != nil || len(got) != 1 || got[0].ID() != in.ID() {
+		t.Fatalf("adopted %d (err %v)", len(got), err)
+	}
+	if err := got[0].Stop(ctx, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Wait(ctx); err != nil {
+		t.Errorf("first driver: err %v, want the clean exit", err)
+	}
+}
