@@ -347,14 +347,17 @@ func TestSweepOrphans(t *testing.T) {
 			}
 		}
 	}
-	// A leftover the runner never adopted: this node's, not owned, old.
-	if err := k.cs.Tracker().Add(orphan("stray", node, old)); err != nil {
-		t.Fatal(err)
+	// Leftovers the runner never adopted: this node's, not owned; one
+	// old, one within the grace.
+	for _, p := range []*corev1.Pod{orphan("stray", node, old), orphan("fresh", node, metav1.Now())} {
+		if err := k.cs.Tracker().Add(p); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := d.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for name, kept := range map[string]bool{"old": false, "stray": false, "nolabel": false, "young": true, "other": true} {
+	for name, kept := range map[string]bool{"old": false, "stray": false, "nolabel": false, "young": true, "fresh": true, "other": true} {
 		if (k.pod(name) != nil) != kept {
 			t.Errorf("pod %s kept %v, want %v", name, !kept, kept)
 		}
