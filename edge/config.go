@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"github.com/strata-edge/strata/api"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/strata-edge/strata/edge/runtime"
 	"github.com/strata-edge/strata/edge/runtime/docker"
+	"github.com/strata-edge/strata/edge/runtime/kubernetes"
 	"github.com/strata-edge/strata/internal/metricsrv"
 	"github.com/strata-edge/strata/internal/netutil"
 	"github.com/strata-edge/strata/registry/gossip"
@@ -213,8 +215,8 @@ func (c *Config) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, d := range c.Runtime.Drivers {
-		if d != string(api.RuntimeProcess) && d != string(api.RuntimeDocker) || seen[d] {
-			return bad("runtime.drivers", "%q: want process and/or docker, each once", d)
+		if !slices.Contains(api.Runtimes, api.Runtime(d)) || seen[d] {
+			return bad("runtime.drivers", "%q: want process, docker and/or kubernetes, each once", d)
 		}
 		seen[d] = true
 	}
@@ -222,6 +224,16 @@ func (c *Config) Validate() error {
 	case "", docker.GPUsAuto, docker.GPUsCDI, docker.GPUsNVIDIA:
 	default:
 		return bad("runtime.docker.gpus", "%q: want auto, cdi or nvidia", c.Runtime.Docker.GPUs)
+	}
+	switch c.Runtime.Kubernetes.GPUs {
+	case "", kubernetes.GPUsCDI, kubernetes.GPUsResource:
+	default:
+		return bad("runtime.kubernetes.gpus", "%q: want cdi or resource", c.Runtime.Kubernetes.GPUs)
+	}
+	switch c.Runtime.Kubernetes.Network {
+	case "", kubernetes.NetworkHost, kubernetes.NetworkPod:
+	default:
+		return bad("runtime.kubernetes.network", "%q: want host or pod", c.Runtime.Kubernetes.Network)
 	}
 	if err := c.Metrics.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)

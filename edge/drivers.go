@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/runtime"
 	"github.com/strata-edge/strata/edge/runtime/docker"
+	"github.com/strata-edge/strata/edge/runtime/kubernetes"
 )
 
 // driverConnectTimeout bounds connecting to a container engine at start.
@@ -40,6 +42,14 @@ func newDrivers(cfg Config, origins *api.Client, log *slog.Logger) ([]runtime.Dr
 				NodeID: cfg.NodeID, Host: dc.Host, Network: dc.Network, GPUs: dc.GPUs,
 				OrphanGrace: dc.OrphanGrace, SweepInterval: dc.SweepInterval,
 			}, docker.Deps{Logger: log, SessionEnded: sessionEnded(origins)})
+			cancel()
+			if err != nil {
+				return fail(err)
+			}
+			out = append(out, d)
+		case api.RuntimeKubernetes:
+			ctx, cancel := context.WithTimeout(context.Background(), driverConnectTimeout)
+			d, err := kubernetes.New(ctx, cfg.Runtime.Kubernetes.driverConfig(cfg.NodeID, os.Getenv), kubernetes.Deps{Logger: log})
 			cancel()
 			if err != nil {
 				return fail(err)

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -80,5 +81,27 @@ func TestRunnerSeveralDrivers(t *testing.T) {
 	}
 	if !strings.Contains(reasons["ses_k"], `runtime "kubernetes" is not available on edge edge-a`) {
 		t.Errorf("kubernetes session failed with %q", reasons["ses_k"])
+	}
+}
+
+// The kubernetes driver's empty settings come from the environment a
+// DaemonSet's downward API gives the edge's Pod; set ones win.
+func TestKubernetesDriverConfig(t *testing.T) {
+	env := map[string]string{"NODE_NAME": "worker-3", "POD_NAMESPACE": "strata", "POD_NAME": "edge-abc"}
+	c := KubernetesConfig{GPUs: "resource"}.driverConfig("edge-a", func(k string) string { return env[k] })
+	if c.NodeID != "edge-a" || c.NodeName != "worker-3" || c.Namespace != "strata" || c.OwnerPod != "edge-abc" || c.GPUs != "resource" {
+		t.Errorf("from the environment: %+v", c)
+	}
+	c = KubernetesConfig{Node: "n1", Namespace: "ns", OwnerPod: "p"}.driverConfig("edge-a", func(k string) string { return env[k] })
+	if c.NodeName != "n1" || c.Namespace != "ns" || c.OwnerPod != "p" {
+		t.Errorf("set values: %+v", c)
+	}
+	// Without a node name an edge refuses the driver, naming the key.
+	_, err := newDrivers(Config{NodeID: "edge-a", Runtime: RuntimeConfig{Drivers: []string{"kubernetes"},
+		Kubernetes: KubernetesConfig{Namespace: "ns"}}}, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "runtime.kubernetes.node") {
+		if os.Getenv("NODE_NAME") == "" {
+			t.Errorf("err %v, want one naming runtime.kubernetes.node", err)
+		}
 	}
 }

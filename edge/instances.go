@@ -12,6 +12,7 @@ import (
 
 	"github.com/strata-edge/strata/api"
 	"github.com/strata-edge/strata/edge/runtime"
+	"github.com/strata-edge/strata/edge/runtime/kubernetes"
 	"github.com/strata-edge/strata/transport/media"
 )
 
@@ -51,10 +52,55 @@ type RuntimeConfig struct {
 	CgroupParent string `yaml:"cgroup_parent"`
 
 	// Drivers are the runtimes the edge runs sessions with and
-	// advertises to placement: process, docker (default: process).
+	// advertises to placement: process, docker, kubernetes (default:
+	// process).
 	Drivers []string `yaml:"drivers"`
 	// Docker configures the docker driver.
 	Docker DockerConfig `yaml:"docker"`
+	// Kubernetes configures the kubernetes driver.
+	Kubernetes KubernetesConfig `yaml:"kubernetes"`
+}
+
+// KubernetesConfig is the kubernetes driver's part of the edge
+// configuration (see kubernetes.Config). The empty defaults come from the
+// environment a DaemonSet gives its Pods through the downward API.
+type KubernetesConfig struct {
+	// Kubeconfig is a kubeconfig file; empty: the in-cluster config.
+	Kubeconfig string `yaml:"kubeconfig"`
+	// Namespace holds the instances' Pods; empty: $POD_NAMESPACE, else
+	// default.
+	Namespace string `yaml:"namespace"`
+	// Node is the edge's own Kubernetes node; empty: $NODE_NAME.
+	Node string `yaml:"node"`
+	// OwnerPod is the edge's own Pod, owner of the instances' Pods;
+	// empty: $POD_NAME, and no owner reference without it.
+	OwnerPod string `yaml:"owner_pod"`
+	// GPUs is cdi (default) or resource.
+	GPUs string `yaml:"gpus"`
+	// Network is host (default) or pod.
+	Network string `yaml:"network"`
+	// OrphanGrace is how old an unowned Pod with Strata labels must be
+	// before it is deleted (default 5m).
+	OrphanGrace time.Duration `yaml:"orphan_grace"`
+	// SweepInterval is how often orphans are looked for (default half
+	// the grace, within 1s..1m).
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+}
+
+// driverConfig is the kubernetes driver's configuration for node, the
+// empty settings filled from the Pod's environment (getenv).
+func (c KubernetesConfig) driverConfig(node string, getenv func(string) string) kubernetes.Config {
+	or := func(v, env string) string {
+		if v != "" {
+			return v
+		}
+		return getenv(env)
+	}
+	return kubernetes.Config{
+		NodeID: node, NodeName: or(c.Node, "NODE_NAME"), Namespace: or(c.Namespace, "POD_NAMESPACE"),
+		Kubeconfig: c.Kubeconfig, OwnerPod: or(c.OwnerPod, "POD_NAME"), GPUs: c.GPUs, Network: c.Network,
+		OrphanGrace: c.OrphanGrace, SweepInterval: c.SweepInterval,
+	}
 }
 
 // DockerConfig is the docker driver's part of the edge configuration

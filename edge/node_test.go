@@ -275,7 +275,9 @@ func TestConfigValidateNamesKey(t *testing.T) {
 		{"media.keys_refresh", func(c *Config) { c.Media.QUICAddr, c.Media.KeysRefresh = "127.0.0.1:0", -1 }},
 		{"metrics.addr", func(c *Config) { c.Metrics.Addr = "9100" }},
 		{"metrics.token_file", func(c *Config) { c.Metrics.Token, c.Metrics.TokenFile = "t", "f" }},
-		{"runtime.drivers", func(c *Config) { c.Runtime.Drivers = []string{"kubernetes"} }},
+		{"runtime.drivers", func(c *Config) { c.Runtime.Drivers = []string{"lxc"} }},
+		{"runtime.kubernetes.gpus", func(c *Config) { c.Runtime.Kubernetes.GPUs = "all" }},
+		{"runtime.kubernetes.network", func(c *Config) { c.Runtime.Kubernetes.Network = "bridge" }},
 		{"runtime.drivers", func(c *Config) { c.Runtime.Drivers = []string{"docker", "docker"} }},
 		{"runtime.docker.gpus", func(c *Config) { c.Runtime.Docker.GPUs = "all" }},
 	}

@@ -67,7 +67,7 @@ func edgeFlags(cfg *edge.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Runtime.Cgroups, "instance-cgroups", cfg.Runtime.Cgroups, "a cgroup per instance with its app's CPU and memory limits: auto (where the kernel allows), required or off; empty: auto (runtime.cgroups)")
 	fs.StringVar(&cfg.Runtime.CgroupParent, "instance-cgroup-parent", cfg.Runtime.CgroupParent, "cgroup, relative to the hierarchy root, holding the instances' cgroups; empty: strata (runtime.cgroup_parent)")
 	fs.DurationVar(&cfg.Runtime.StopGrace, "runtime-stop-grace", cfg.Runtime.StopGrace, "time between SIGTERM and SIGKILL when stopping an instance; 0: 10s (runtime.stop_grace)")
-	fs.Var((*config.StringList)(&cfg.Runtime.Drivers), "runtimes", "runtime `drivers` to run sessions with and advertise: process, docker; comma-separated or repeated; empty: process (runtime.drivers)")
+	fs.Var((*config.StringList)(&cfg.Runtime.Drivers), "runtimes", "runtime `drivers` to run sessions with and advertise: process, docker, kubernetes; comma-separated or repeated; empty: process (runtime.drivers)")
 	fs.StringVar(&cfg.Runtime.Docker.Host, "docker-host", cfg.Runtime.Docker.Host, "container engine `address` for the docker runtime (unix:///run/docker.sock, a Podman service's socket); empty: $DOCKER_HOST, else the default socket (runtime.docker.host)")
 	fs.StringVar(&cfg.Runtime.Docker.Network, "docker-network", cfg.Runtime.Docker.Network, "containers' network `mode`; empty: host, so instances reach the edge as processes do (runtime.docker.network)")
 	fs.StringVar(&cfg.Runtime.Docker.GPUs, "docker-gpus", cfg.Runtime.Docker.GPUs, "how containers get their GPUs: auto, cdi (nvidia.com/gpu=N) or nvidia (DeviceRequests); empty: auto (runtime.docker.gpus)")
